@@ -1,0 +1,230 @@
+//! The client: configuration, transport and the top-level sandbox operations.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+use ureq::http::Method;
+use url::Url;
+
+use crate::config::DaytonaConfig;
+use crate::error::{Error, Result};
+use crate::http::{Request, Transport};
+use crate::models::{SandboxInfo, SshAccessValidation};
+use crate::paginate::{Page, Pages};
+use crate::params::{non_empty, CreateSandbox, ListSandboxes};
+use crate::poll::{Deadline, PollSchedule};
+use crate::sandbox::Sandbox;
+
+/// The Daytona client.
+///
+/// Cheap to clone (`Arc` inside) and `Send + Sync`: every clone, every
+/// [`Sandbox`] handle and every thread shares one connection pool.
+///
+/// ```no_run
+/// use daytona::{CreateSandbox, Daytona};
+///
+/// let daytona = Daytona::from_env()?;
+/// let mut sandbox = daytona.create(CreateSandbox::new())?;
+/// println!("{} is {:?}", sandbox.id(), sandbox.state());
+/// sandbox.delete()?;
+/// # Ok::<(), daytona::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Daytona {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) transport: Transport,
+    pub(crate) api_url: Url,
+    pub(crate) target: Option<String>,
+    pub(crate) wait_timeout: Duration,
+    pub(crate) poll: PollSchedule,
+}
+
+impl fmt::Debug for Daytona {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Daytona")
+            .field("api_url", &self.inner.api_url.as_str())
+            .field("target", &self.inner.target)
+            .field("transport", &self.inner.transport)
+            .finish()
+    }
+}
+
+impl Daytona {
+    /// A client for `config`; unset fields are read from the `DAYTONA_*`
+    /// environment variables (see [`DaytonaConfig`]).
+    ///
+    /// Fails with [`Error::Config`] before any request when there are no
+    /// credentials, a JWT comes without an organization id, or the API URL
+    /// does not parse.
+    pub fn new(config: DaytonaConfig) -> Result<Self> {
+        let resolved = config.resolve(&|name| std::env::var(name).ok())?;
+        let transport = Transport::new(&resolved);
+        Ok(Daytona {
+            inner: Arc::new(Inner {
+                transport,
+                api_url: resolved.api_url,
+                target: resolved.target,
+                wait_timeout: resolved.settings.wait_timeout,
+                poll: resolved.settings.poll,
+            }),
+        })
+    }
+
+    /// A client configured by the environment only.
+    pub fn from_env() -> Result<Self> {
+        Self::new(DaytonaConfig::new())
+    }
+
+    /// The API base URL in use.
+    pub fn api_url(&self) -> &str {
+        self.inner.api_url.as_str()
+    }
+
+    /// The region new sandboxes go to, when one is configured.
+    pub fn target(&self) -> Option<&str> {
+        self.inner.target.as_deref()
+    }
+
+    pub(crate) fn transport(&self) -> &Transport {
+        &self.inner.transport
+    }
+
+    pub(crate) fn api(&self, method: Method, segments: &[&str]) -> Request {
+        Request::new(method, &self.inner.api_url, segments)
+    }
+
+    /// Creates a sandbox and waits until it is `started`.
+    ///
+    /// One deadline (the params' [`timeout`](CreateSandbox::timeout), by
+    /// default the client's wait timeout of 60 s) covers the request and the
+    /// wait. A sandbox that reaches `error` or `build_failed` fails at once
+    /// with its reason. The request itself is never sent twice once the
+    /// server may have acted on it. When the create fails after the server
+    /// accepted it, the error is [`Error::AfterCreate`] and carries the new
+    /// sandbox's id so that the caller can delete it.
+    pub fn create(&self, params: CreateSandbox) -> Result<Sandbox> {
+        let timeout = params.timeout.unwrap_or(self.inner.wait_timeout);
+        let body = params.into_body(self.target())?;
+        let deadline = Deadline::after(timeout);
+        let info: SandboxInfo = self
+            .transport()
+            .json(self.api(Method::POST, &["sandbox"]).json(&body).deadline(deadline))?;
+        self.started_within(info, deadline)
+    }
+
+    /// Wraps a freshly created sandbox and waits for it to start; failures
+    /// carry its id.
+    pub(crate) fn started_within(&self, info: SandboxInfo, deadline: Deadline) -> Result<Sandbox> {
+        let mut sandbox = Sandbox::new(self.clone(), info);
+        match sandbox.wait_started(deadline) {
+            Ok(()) => Ok(sandbox),
+            Err(e) => Err(Error::AfterCreate {
+                sandbox_id: sandbox.id().to_string(),
+                source: Box::new(e),
+            }),
+        }
+    }
+
+    /// The sandbox with this id or name.
+    pub fn get(&self, id_or_name: &str) -> Result<Sandbox> {
+        non_empty("id_or_name", id_or_name)?;
+        let info = self
+            .transport()
+            .json(self.api(Method::GET, &["sandbox", id_or_name]))?;
+        Ok(Sandbox::new(self.clone(), info))
+    }
+
+    /// Like [`get`](Self::get), but a sandbox that does not exist is `None`.
+    pub fn get_opt(&self, id_or_name: &str) -> Result<Option<Sandbox>> {
+        match self.get(id_or_name) {
+            Ok(s) => Ok(Some(s)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every sandbox matching `query`, fetched a page at a time as the
+    /// iterator is consumed.
+    ///
+    /// Invalid filters (a `limit` outside 1–200, ...) make the first item a
+    /// validation error, before any request.
+    ///
+    /// ```no_run
+    /// use daytona::{Daytona, ListSandboxes};
+    ///
+    /// let daytona = Daytona::from_env()?;
+    /// for sandbox in daytona.list(ListSandboxes::new().label("env", "dev").limit(200)) {
+    ///     let sandbox = sandbox?;
+    ///     println!("{} {:?}", sandbox.id(), sandbox.state());
+    /// }
+    /// # Ok::<(), daytona::Error>(())
+    /// ```
+    pub fn list(&self, query: ListSandboxes) -> Pages<Sandbox> {
+        let pairs = match query.to_query() {
+            Ok(p) => p,
+            Err(e) => return Pages::failed(e),
+        };
+        let client = self.clone();
+        Pages::new(move |cursor| {
+            let mut req = client.api(Method::GET, &["sandbox"]);
+            for (name, value) in &pairs {
+                req = req.query(name, value);
+            }
+            req = req.query_opt("cursor", cursor);
+            let page: ListPage = client.transport().json(req)?;
+            Ok(Page {
+                items: page
+                    .items
+                    .into_iter()
+                    .map(|info| Sandbox::new(client.clone(), info))
+                    .collect(),
+                next: page.next_cursor,
+            })
+        })
+    }
+
+    /// Starts `sandbox` and waits until it is `started` (see [`Sandbox::start`]).
+    pub fn start(&self, sandbox: &mut Sandbox) -> Result<()> {
+        sandbox.start()
+    }
+
+    /// Stops `sandbox` (`force` kills its processes) and waits until it is
+    /// stopped (see [`Sandbox::stop_with`]).
+    pub fn stop(&self, sandbox: &mut Sandbox, force: bool) -> Result<()> {
+        sandbox.stop_with(force, self.inner.wait_timeout)
+    }
+
+    /// Deletes `sandbox` (see [`Sandbox::delete`]).
+    pub fn delete(&self, sandbox: &mut Sandbox) -> Result<()> {
+        sandbox.delete()
+    }
+
+    /// Forks `sandbox` (experimental) into a new sandbox and waits until the
+    /// fork is started (see [`Sandbox::experimental_fork`]).
+    pub fn fork(&self, sandbox: &Sandbox, name: Option<&str>) -> Result<Sandbox> {
+        sandbox.experimental_fork(name)
+    }
+
+    /// Whether an SSH access token is valid, and for which sandbox.
+    pub fn validate_ssh_access(&self, token: &str) -> Result<SshAccessValidation> {
+        non_empty("token", token)?;
+        self.transport().json(
+            self.api(Method::GET, &["sandbox", "ssh-access", "validate"])
+                .query("token", token),
+        )
+    }
+}
+
+/// `ListSandboxesResponse`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListPage {
+    items: Vec<SandboxInfo>,
+    #[serde(default)]
+    next_cursor: Option<String>,
+}

@@ -1,0 +1,455 @@
+//! Client configuration and its resolution from the environment.
+
+use std::fmt;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::error::{Error, Result};
+use crate::poll::PollSchedule;
+
+/// The API URL used when none is configured.
+pub const DEFAULT_API_URL: &str = "https://app.daytona.io/api";
+
+/// A credential that never shows itself in `Debug` or `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Secret(String);
+
+impl Secret {
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"<redacted>\"")
+    }
+}
+
+/// How the client talks to Daytona: credentials, URL, timeouts and retries.
+///
+/// Build one with [`DaytonaConfig::new`] and the chainable setters. Fields
+/// left unset are read from the environment by [`crate::Daytona::new`]
+/// (unless [`DaytonaConfig::read_env`] is turned off); what is set here
+/// always wins over the environment.
+///
+/// | setting | environment variable | default |
+/// |---|---|---|
+/// | [`api_key`](Self::api_key) | `DAYTONA_API_KEY` | — |
+/// | [`jwt_token`](Self::jwt_token) | `DAYTONA_JWT_TOKEN` | — |
+/// | [`organization_id`](Self::organization_id) | `DAYTONA_ORGANIZATION_ID` | — (required with a JWT) |
+/// | [`api_url`](Self::api_url) | `DAYTONA_API_URL` (`DAYTONA_SERVER_URL`, deprecated) | `https://app.daytona.io/api` |
+/// | [`target`](Self::target) | `DAYTONA_TARGET` | the organization's default region |
+///
+/// `Debug` never prints the API key or the JWT.
+///
+/// ```
+/// use std::time::Duration;
+/// use daytona::DaytonaConfig;
+///
+/// let config = DaytonaConfig::new()
+///     .api_key("dtn_...")
+///     .target("eu")
+///     .request_timeout(Duration::from_secs(30))
+///     .max_attempts(5);
+/// assert!(!format!("{config:?}").contains("dtn_"));
+/// ```
+#[derive(Clone, Debug)]
+pub struct DaytonaConfig {
+    pub(crate) api_key: Option<Secret>,
+    pub(crate) jwt_token: Option<Secret>,
+    pub(crate) organization_id: Option<String>,
+    pub(crate) api_url: Option<String>,
+    pub(crate) target: Option<String>,
+    pub(crate) read_env: bool,
+    pub(crate) use_env_proxy: bool,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) request_timeout: Duration,
+    pub(crate) wait_timeout: Duration,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) poll: PollSchedule,
+}
+
+/// When and how often idempotent requests are retried.
+///
+/// Idempotent requests (GET, HEAD, PUT, DELETE) are retried on transport
+/// failures and on 408, 429, 502, 503 and 504. Other requests (POST) are
+/// retried only on 429 or when the connection was refused, which proves the
+/// server never saw them.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included (1 = never retry). Default 4.
+    pub max_attempts: u32,
+    /// Delay before the first retry. Default 250 ms.
+    pub initial_backoff: Duration,
+    /// Longest delay between two attempts. Default 8 s.
+    pub max_backoff: Duration,
+    /// Longest `Retry-After` the client honours; a server asking for more
+    /// gets its error returned at once. Default 60 s.
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 4,
+            initial_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(8),
+            max_retry_after: Duration::from_secs(60),
+        }
+    }
+}
+
+impl Default for DaytonaConfig {
+    fn default() -> Self {
+        DaytonaConfig {
+            api_key: None,
+            jwt_token: None,
+            organization_id: None,
+            api_url: None,
+            target: None,
+            read_env: true,
+            use_env_proxy: true,
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            wait_timeout: Duration::from_secs(60),
+            retry: RetryPolicy::default(),
+            poll: PollSchedule::default(),
+        }
+    }
+}
+
+impl DaytonaConfig {
+    /// An empty configuration: everything from the environment or defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The API key (`DAYTONA_API_KEY`).
+    #[must_use]
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(Secret(key.into()));
+        self
+    }
+
+    /// A JWT (`DAYTONA_JWT_TOKEN`); needs [`organization_id`](Self::organization_id).
+    #[must_use]
+    pub fn jwt_token(mut self, token: impl Into<String>) -> Self {
+        self.jwt_token = Some(Secret(token.into()));
+        self
+    }
+
+    /// The organization (`DAYTONA_ORGANIZATION_ID`), sent as
+    /// `X-Daytona-Organization-ID` in JWT mode.
+    #[must_use]
+    pub fn organization_id(mut self, id: impl Into<String>) -> Self {
+        self.organization_id = Some(id.into());
+        self
+    }
+
+    /// The API base URL (`DAYTONA_API_URL`), default `https://app.daytona.io/api`.
+    #[must_use]
+    pub fn api_url(mut self, url: impl Into<String>) -> Self {
+        self.api_url = Some(url.into());
+        self
+    }
+
+    /// The region new sandboxes go to (`DAYTONA_TARGET`).
+    #[must_use]
+    pub fn target(mut self, target: impl Into<String>) -> Self {
+        self.target = Some(target.into());
+        self
+    }
+
+    /// Whether unset fields are read from `DAYTONA_*` environment variables
+    /// (default `true`). Turn it off for a configuration that depends on
+    /// nothing but the code, as in tests.
+    #[must_use]
+    pub fn read_env(mut self, read: bool) -> Self {
+        self.read_env = read;
+        self
+    }
+
+    /// Whether `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` are honoured (default
+    /// `true`; never for a loopback API URL).
+    #[must_use]
+    pub fn use_env_proxy(mut self, use_proxy: bool) -> Self {
+        self.use_env_proxy = use_proxy;
+        self
+    }
+
+    /// Time allowed to open a connection (default 10 s).
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Time allowed for one HTTP exchange, body included (default 60 s).
+    /// Command execution and file transfers use their own limits.
+    #[must_use]
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Default limit of operations that wait for a state: `create`, `start`,
+    /// `stop`, ... (default 60 s). [`crate::WAIT_FOREVER`] waits without limit.
+    #[must_use]
+    pub fn wait_timeout(mut self, timeout: Duration) -> Self {
+        self.wait_timeout = timeout;
+        self
+    }
+
+    /// Attempts per request, the first included (default 4; 1 disables retries).
+    #[must_use]
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.retry.max_attempts = attempts;
+        self
+    }
+
+    /// The whole retry policy.
+    #[must_use]
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// How waits poll the sandbox state.
+    #[must_use]
+    pub fn poll_schedule(mut self, schedule: PollSchedule) -> Self {
+        self.poll = schedule;
+        self
+    }
+
+    /// Fills unset fields from `lookup` (an environment), then checks the
+    /// result. Explicit settings win.
+    pub(crate) fn resolve(
+        mut self,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<ResolvedConfig> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        if self.read_env {
+            // A configured JWT means JWT mode: do not let an API key from the
+            // environment take over.
+            if self.api_key.is_none() && self.jwt_token.is_none() {
+                self.api_key = get("DAYTONA_API_KEY").map(Secret);
+            }
+            if self.jwt_token.is_none() {
+                self.jwt_token = get("DAYTONA_JWT_TOKEN").map(Secret);
+            }
+            if self.organization_id.is_none() {
+                self.organization_id = get("DAYTONA_ORGANIZATION_ID");
+            }
+            if self.api_url.is_none() {
+                self.api_url = get("DAYTONA_API_URL").or_else(|| {
+                    let old = get("DAYTONA_SERVER_URL");
+                    if old.is_some() {
+                        log::warn!(
+                            "DAYTONA_SERVER_URL is deprecated and will be removed; set DAYTONA_API_URL instead"
+                        );
+                    }
+                    old
+                });
+            }
+            if self.target.is_none() {
+                self.target = get("DAYTONA_TARGET");
+            }
+        }
+        let auth = match (self.api_key.take(), self.jwt_token.take()) {
+            (Some(key), _) => Auth::ApiKey(key),
+            (None, Some(jwt)) => {
+                let org = self.organization_id.clone().ok_or_else(|| {
+                    Error::Config(
+                        "an organization id is required with a JWT: set DAYTONA_ORGANIZATION_ID \
+                         or DaytonaConfig::organization_id"
+                            .into(),
+                    )
+                })?;
+                Auth::Jwt { token: jwt, org }
+            }
+            (None, None) => {
+                return Err(Error::Config(
+                    "no credentials: set DAYTONA_API_KEY, or both DAYTONA_JWT_TOKEN and \
+                     DAYTONA_ORGANIZATION_ID (or DaytonaConfig::api_key / jwt_token)"
+                        .into(),
+                ))
+            }
+        };
+        let raw_url = self
+            .api_url
+            .take()
+            .unwrap_or_else(|| DEFAULT_API_URL.to_string());
+        let api_url = parse_base_url(&raw_url, "api_url")?;
+        if self.retry.max_attempts == 0 {
+            return Err(Error::Config("max_attempts must be at least 1".into()));
+        }
+        Ok(ResolvedConfig {
+            auth,
+            api_url,
+            target: self.target.take(),
+            settings: self,
+        })
+    }
+}
+
+/// Parses a base URL: absolute, http(s), no query or fragment. The path is
+/// kept without a trailing slash so that segments can be appended.
+pub(crate) fn parse_base_url(raw: &str, field: &str) -> Result<Url> {
+    let url = Url::parse(raw.trim()).map_err(|e| {
+        Error::Config(format!("{field} {raw:?} is not a valid URL: {e}"))
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() || url.host().is_none()
+    {
+        return Err(Error::Config(format!(
+            "{field} {raw:?} must be an http or https URL"
+        )));
+    }
+    let mut url = url;
+    url.set_query(None);
+    url.set_fragment(None);
+    if let Ok(mut segs) = url.path_segments_mut() {
+        segs.pop_if_empty();
+    }
+    Ok(url)
+}
+
+/// How requests are authenticated.
+#[derive(Clone, Debug)]
+pub(crate) enum Auth {
+    ApiKey(Secret),
+    Jwt { token: Secret, org: String },
+}
+
+impl Auth {
+    pub(crate) fn bearer(&self) -> String {
+        let token = match self {
+            Auth::ApiKey(k) => k.expose(),
+            Auth::Jwt { token, .. } => token.expose(),
+        };
+        format!("Bearer {token}")
+    }
+
+    pub(crate) fn organization_id(&self) -> Option<&str> {
+        match self {
+            Auth::ApiKey(_) => None,
+            Auth::Jwt { org, .. } => Some(org),
+        }
+    }
+}
+
+/// A checked configuration.
+#[derive(Clone, Debug)]
+pub(crate) struct ResolvedConfig {
+    pub(crate) auth: Auth,
+    pub(crate) api_url: Url,
+    pub(crate) target: Option<String>,
+    pub(crate) settings: DaytonaConfig,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn explicit_wins_over_env() {
+        let r = DaytonaConfig::new()
+            .api_key("explicit")
+            .api_url("http://localhost:1/api/")
+            .resolve(&env(&[
+                ("DAYTONA_API_KEY", "fromenv"),
+                ("DAYTONA_API_URL", "http://other"),
+                ("DAYTONA_TARGET", "eu"),
+            ]))
+            .unwrap();
+        assert_eq!(r.auth.bearer(), "Bearer explicit");
+        assert_eq!(r.api_url.as_str(), "http://localhost:1/api");
+        assert_eq!(r.target.as_deref(), Some("eu"));
+    }
+
+    #[test]
+    fn deprecated_server_url_is_a_fallback() {
+        let r = DaytonaConfig::new()
+            .resolve(&env(&[
+                ("DAYTONA_API_KEY", "k"),
+                ("DAYTONA_SERVER_URL", "http://old.example/api"),
+            ]))
+            .unwrap();
+        assert_eq!(r.api_url.as_str(), "http://old.example/api");
+        let r = DaytonaConfig::new()
+            .resolve(&env(&[
+                ("DAYTONA_API_KEY", "k"),
+                ("DAYTONA_API_URL", "http://new.example/api"),
+                ("DAYTONA_SERVER_URL", "http://old.example/api"),
+            ]))
+            .unwrap();
+        assert_eq!(r.api_url.as_str(), "http://new.example/api");
+    }
+
+    #[test]
+    fn configured_jwt_ignores_env_api_key() {
+        let r = DaytonaConfig::new()
+            .jwt_token("jwt")
+            .resolve(&env(&[
+                ("DAYTONA_API_KEY", "k"),
+                ("DAYTONA_ORGANIZATION_ID", "org1"),
+            ]))
+            .unwrap();
+        assert_eq!(r.auth.bearer(), "Bearer jwt");
+        assert_eq!(r.auth.organization_id(), Some("org1"));
+    }
+
+    #[test]
+    fn errors_name_what_is_missing() {
+        let e = DaytonaConfig::new().resolve(&env(&[])).unwrap_err();
+        assert!(e.to_string().contains("DAYTONA_API_KEY"), "{e}");
+        let e = DaytonaConfig::new()
+            .jwt_token("secret-jwt")
+            .resolve(&env(&[]))
+            .unwrap_err();
+        assert!(e.to_string().contains("DAYTONA_ORGANIZATION_ID"), "{e}");
+        assert!(!e.to_string().contains("secret-jwt"));
+        let e = DaytonaConfig::new()
+            .api_key("k")
+            .api_url("not a url")
+            .resolve(&env(&[]))
+            .unwrap_err();
+        assert!(e.to_string().contains("api_url"), "{e}");
+        let e = DaytonaConfig::new()
+            .api_key("k")
+            .api_url("ftp://x")
+            .resolve(&env(&[]))
+            .unwrap_err();
+        assert!(e.to_string().contains("http"), "{e}");
+    }
+
+    #[test]
+    fn read_env_off_ignores_env() {
+        let e = DaytonaConfig::new()
+            .read_env(false)
+            .resolve(&env(&[("DAYTONA_API_KEY", "k")]))
+            .unwrap_err();
+        assert!(matches!(e, Error::Config(_)));
+    }
+
+    #[test]
+    fn debug_hides_secrets() {
+        let c = DaytonaConfig::new().api_key("sk-123").jwt_token("jwt-456");
+        let s = format!("{c:?}");
+        assert!(!s.contains("sk-123") && !s.contains("jwt-456"), "{s}");
+        let r = c.organization_id("o").resolve(&env(&[])).unwrap();
+        let s = format!("{r:?}");
+        assert!(!s.contains("sk-123") && !s.contains("jwt-456"), "{s}");
+    }
+}

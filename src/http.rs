@@ -1,0 +1,540 @@
+//! The transport: every request of the crate, to the API or to a sandbox's
+//! toolbox, goes through [`Transport::execute`]. It adds the headers,
+//! applies the timeout and the deadline, retries what may be retried, maps
+//! non-2xx answers to [`Error::Api`] and logs one line per attempt.
+
+use std::io;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use backoff::backoff::Backoff;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use ureq::http::{self, Method};
+use url::Url;
+
+use crate::config::{Auth, ResolvedConfig, RetryPolicy};
+use crate::error::{ApiError, Error, Result};
+use crate::poll::Deadline;
+
+/// The value of `X-Daytona-Source`.
+const SOURCE: &str = "sdk-rust";
+
+/// The Daytona SDK version whose server behaviour this crate expects, sent
+/// as `X-Daytona-SDK-Version` (the toolbox gates structured logs on it).
+pub const API_VERSION: &str = "0.190.0";
+
+/// The `User-Agent` of every request.
+const USER_AGENT: &str = concat!("sdk-rust/", env!("CARGO_PKG_VERSION"));
+
+/// Longest body excerpt kept in an error.
+const EXCERPT: usize = 200;
+
+/// Largest JSON body read into memory.
+const MAX_JSON_BODY: u64 = 64 * 1024 * 1024;
+
+/// The body of a request.
+pub(crate) enum Body {
+    /// No body.
+    Empty,
+    /// A JSON document.
+    Json(Vec<u8>),
+}
+
+/// A request, described before it is sent: method, URL, body and limits.
+pub(crate) struct Request {
+    method: Method,
+    url: String,
+    /// `METHOD /path` for logs and errors: never the query, which may hold
+    /// a token.
+    operation: String,
+    body: Body,
+    timeout: Option<Duration>,
+    deadline: Option<Deadline>,
+}
+
+impl Request {
+    /// `method` on `base` + `segments`, each percent-encoded as one path
+    /// segment (so `a/b`, `..` or `?x` can never change the path).
+    pub(crate) fn new(method: Method, base: &Url, segments: &[&str]) -> Self {
+        let mut url = base.as_str().trim_end_matches('/').to_string();
+        for seg in segments {
+            url.push('/');
+            push_segment(&mut url, seg);
+        }
+        let path_start = url.find("://").map_or(0, |i| i + 3);
+        let path = url[path_start..].find('/').map_or("/", |i| &url[path_start + i..]);
+        let operation = format!("{method} {path}");
+        Request {
+            method,
+            url,
+            operation,
+            body: Body::Empty,
+            timeout: None,
+            deadline: None,
+        }
+    }
+
+    /// Adds a query parameter (repeat for arrays).
+    pub(crate) fn query(mut self, name: &str, value: impl AsRef<str>) -> Self {
+        self.url.push(if self.url.contains('?') { '&' } else { '?' });
+        self.url
+            .extend(url::form_urlencoded::byte_serialize(name.as_bytes()));
+        self.url.push('=');
+        self.url
+            .extend(url::form_urlencoded::byte_serialize(value.as_ref().as_bytes()));
+        self
+    }
+
+    /// Adds a query parameter when `value` is `Some`.
+    pub(crate) fn query_opt(self, name: &str, value: Option<impl ToString>) -> Self {
+        match value {
+            Some(v) => self.query(name, v.to_string()),
+            None => self,
+        }
+    }
+
+    /// Sends `body` as JSON.
+    pub(crate) fn json(mut self, body: &impl Serialize) -> Self {
+        // Serializing plain data structs cannot fail.
+        self.body = Body::Json(serde_json::to_vec(body).unwrap_or_default());
+        self
+    }
+
+    /// Keeps every attempt and retry delay inside `deadline`.
+    pub(crate) fn deadline(mut self, deadline: Deadline) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// `METHOD /path`.
+    pub(crate) fn operation(&self) -> &str {
+        &self.operation
+    }
+
+    fn idempotent(&self) -> bool {
+        matches!(
+            self.method,
+            Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
+        )
+    }
+}
+
+/// Appends `seg` percent-encoded: everything but unreserved characters is
+/// escaped, and a segment made only of dots is escaped whole.
+fn push_segment(out: &mut String, seg: &str) {
+    let all_dots = !seg.is_empty() && seg.bytes().all(|b| b == b'.');
+    for b in seg.bytes() {
+        let keep = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'~' | b':' | b'@')
+            || (b == b'.' && !all_dots);
+        if keep {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+}
+
+/// The HTTP client shared by a [`crate::Daytona`] and all its handles.
+pub(crate) struct Transport {
+    agent: ureq::Agent,
+    auth: Auth,
+    retry: RetryPolicy,
+    request_timeout: Duration,
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transport")
+            .field("auth", &self.auth)
+            .field("retry", &self.retry)
+            .field("request_timeout", &self.request_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Transport {
+    pub(crate) fn new(config: &ResolvedConfig) -> Self {
+        let s = &config.settings;
+        let loopback = match config.api_url.host() {
+            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        };
+        let proxy = if s.use_env_proxy && !loopback {
+            ureq::Proxy::try_from_env()
+        } else {
+            None
+        };
+        let agent_config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .user_agent(USER_AGENT)
+            .proxy(proxy)
+            .timeout_connect(Some(s.connect_timeout))
+            .max_idle_connections(256)
+            .max_idle_connections_per_host(64)
+            .build();
+        Transport {
+            agent: agent_config.new_agent(),
+            auth: config.auth.clone(),
+            retry: s.retry.clone(),
+            request_timeout: s.request_timeout,
+        }
+    }
+
+    /// Sends `req` and decodes the JSON answer.
+    pub(crate) fn json<T: DeserializeOwned>(&self, req: Request) -> Result<T> {
+        self.execute(&req, |resp| {
+            let body = read_body(resp, &req.operation)?;
+            decode(&body, &req.operation)
+        })
+    }
+
+    /// Sends `req` and ignores the answer's body.
+    pub(crate) fn empty(&self, req: Request) -> Result<()> {
+        self.execute(&req, |resp| read_body(resp, &req.operation).map(drop))
+    }
+
+    /// Sends `req` (retrying as its method allows) until a 2xx answer, which
+    /// `on_success` consumes. An error from `on_success` on an idempotent
+    /// request (a body cut short, undecodable JSON) is retried too.
+    pub(crate) fn execute<T>(
+        &self,
+        req: &Request,
+        mut on_success: impl FnMut(http::Response<ureq::Body>) -> Result<T>,
+    ) -> Result<T> {
+        let mut schedule = backoff::ExponentialBackoff {
+            current_interval: self.retry.initial_backoff,
+            initial_interval: self.retry.initial_backoff,
+            randomization_factor: 0.5,
+            multiplier: 2.0,
+            max_interval: self.retry.max_backoff,
+            max_elapsed_time: None,
+            ..Default::default()
+        };
+        let mut attempt = 1u32;
+        loop {
+            let limit = req.timeout.unwrap_or(self.request_timeout);
+            let timeout = match req.deadline {
+                Some(d) => d.cap(limit),
+                None => limit,
+            };
+            if timeout.is_zero() {
+                return Err(Error::Timeout {
+                    operation: req.operation.clone(),
+                    after: Duration::ZERO,
+                });
+            }
+            let started = Instant::now();
+            let outcome = self.send_once(req, timeout);
+            let took = started.elapsed();
+            let (error, retry, retry_after) = match outcome {
+                Ok(resp) if resp.status().is_success() => {
+                    log::debug!(
+                        "{} -> {} in {} ms (attempt {attempt})",
+                        req.operation,
+                        resp.status().as_u16(),
+                        took.as_millis()
+                    );
+                    match on_success(resp) {
+                        Ok(v) => return Ok(v),
+                        Err(e) => {
+                            let retry = req.idempotent()
+                                && matches!(e, Error::Transport { .. } | Error::Decode { .. });
+                            (e, retry, None)
+                        }
+                    }
+                }
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    log::debug!(
+                        "{} -> {status} in {} ms (attempt {attempt})",
+                        req.operation,
+                        took.as_millis()
+                    );
+                    let api = api_error(resp, &req.operation);
+                    let retry = status == 429
+                        || (req.idempotent() && matches!(status, 408 | 502 | 503 | 504));
+                    let retry_after = api.retry_after;
+                    (Error::Api(Box::new(api)), retry, retry_after)
+                }
+                Err(e) => {
+                    log::debug!(
+                        "{} -> failed in {} ms (attempt {attempt}): {e}",
+                        req.operation,
+                        took.as_millis()
+                    );
+                    let retry = never_reached_server(&e) || (req.idempotent() && transient(&e));
+                    (transport_error(e, &req.operation, took), retry, None)
+                }
+            };
+            if !retry || attempt >= self.retry.max_attempts {
+                return Err(error);
+            }
+            let delay = match retry_after {
+                Some(d) if d > self.retry.max_retry_after => return Err(error),
+                Some(d) => d,
+                None => schedule.next_backoff().unwrap_or(self.retry.max_backoff),
+            };
+            if let Some(left) = req.deadline.and_then(|d| d.remaining()) {
+                if delay >= left {
+                    return Err(error);
+                }
+            }
+            log::debug!(
+                "{}: retrying in {} ms after: {error}",
+                req.operation,
+                delay.as_millis()
+            );
+            std::thread::sleep(delay);
+            attempt += 1;
+        }
+    }
+
+    fn send_once(
+        &self,
+        req: &Request,
+        timeout: Duration,
+    ) -> std::result::Result<http::Response<ureq::Body>, ureq::Error> {
+        let mut builder = http::Request::builder()
+            .method(req.method.clone())
+            .uri(&req.url)
+            .header("Authorization", self.auth.bearer())
+            .header("X-Daytona-Source", SOURCE)
+            .header("X-Daytona-SDK-Version", API_VERSION)
+            .header("Accept", "application/json");
+        if let Some(org) = self.auth.organization_id() {
+            builder = builder.header("X-Daytona-Organization-ID", org);
+        }
+        match &req.body {
+            Body::Json(bytes) => {
+                let request = builder
+                    .header("Content-Type", "application/json")
+                    .body(bytes.as_slice())?;
+                self.run(request, timeout)
+            }
+            Body::Empty if req.method == Method::POST || req.method == Method::PUT => {
+                self.run(builder.body(&[][..])?, timeout)
+            }
+            Body::Empty => self.run(builder.body(())?, timeout),
+        }
+    }
+
+    fn run(
+        &self,
+        request: http::Request<impl ureq::AsSendBody>,
+        timeout: Duration,
+    ) -> std::result::Result<http::Response<ureq::Body>, ureq::Error> {
+        let request = self
+            .agent
+            .configure_request(request)
+            .timeout_global(Some(timeout))
+            .build();
+        self.agent.run(request)
+    }
+}
+
+/// Reads a whole (JSON-sized) body.
+pub(crate) fn read_body(mut resp: http::Response<ureq::Body>, operation: &str) -> Result<Vec<u8>> {
+    let started = Instant::now();
+    resp.body_mut()
+        .with_config()
+        .limit(MAX_JSON_BODY)
+        .read_to_vec()
+        .map_err(|e| transport_error(e, operation, started.elapsed()))
+}
+
+/// Decodes a JSON body, or says what was wrong with it.
+pub(crate) fn decode<T: DeserializeOwned>(body: &[u8], operation: &str) -> Result<T> {
+    serde_json::from_slice(body).map_err(|e| Error::Decode {
+        operation: operation.to_string(),
+        message: e.to_string(),
+        excerpt: excerpt(body),
+    })
+}
+
+fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(EXCERPT * 4)]);
+    let collapsed: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    collapsed.chars().take(EXCERPT).collect()
+}
+
+/// Maps a non-2xx answer to an [`ApiError`]: the JSON `message` (string or
+/// array), `code`/`error_code`/`error`, and `Retry-After`.
+fn api_error(mut resp: http::Response<ureq::Body>, operation: &str) -> ApiError {
+    let status = resp.status();
+    let retry_after = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_retry_after);
+    let body = resp
+        .body_mut()
+        .with_config()
+        .limit(1024 * 1024)
+        .read_to_vec()
+        .unwrap_or_default();
+    let (mut message, code) = match serde_json::from_slice::<serde_json::Value>(&body) {
+        Ok(serde_json::Value::Object(map)) => {
+            let message = match map.get("message") {
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(serde_json::Value::Array(items)) => items
+                    .iter()
+                    .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                Some(other) if !other.is_null() => other.to_string(),
+                _ => String::new(),
+            };
+            let code = ["code", "error_code", "error"]
+                .iter()
+                .find_map(|k| map.get(*k).and_then(|v| v.as_str()))
+                .map(str::to_string);
+            (message, code)
+        }
+        _ => (excerpt(&body), None),
+    };
+    if message.is_empty() {
+        message = status.canonical_reason().unwrap_or("").to_string();
+    }
+    ApiError {
+        status: status.as_u16(),
+        message,
+        code,
+        retry_after,
+        operation: operation.to_string(),
+    }
+}
+
+/// `Retry-After` as seconds or as an HTTP date.
+pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = parse_http_date(value)?;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
+    Some(Duration::from_secs(at.saturating_sub(now)))
+}
+
+/// Seconds since the epoch of an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`).
+fn parse_http_date(s: &str) -> Option<u64> {
+    let mut parts = s.split_whitespace();
+    let _weekday = parts.next()?;
+    let day: u64 = parts.next()?.parse().ok()?;
+    let month = match parts.next()? {
+        "Jan" => 1,
+        "Feb" => 2,
+        "Mar" => 3,
+        "Apr" => 4,
+        "May" => 5,
+        "Jun" => 6,
+        "Jul" => 7,
+        "Aug" => 8,
+        "Sep" => 9,
+        "Oct" => 10,
+        "Nov" => 11,
+        "Dec" => 12,
+        _ => return None,
+    };
+    let year: i64 = parts.next()?.parse().ok()?;
+    let mut hms = parts.next()?.split(':').map(|p| p.parse::<u64>().ok());
+    let (h, m, sec) = (hms.next()??, hms.next()??, hms.next()??);
+    if parts.next()? != "GMT" || !(1..=31).contains(&day) || h > 23 || m > 59 || sec > 60 {
+        return None;
+    }
+    // Days from civil date (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days).ok().map(|d| d * 86_400 + h * 3600 + m * 60 + sec)
+}
+
+/// The error proves the request never reached the server.
+fn never_reached_server(e: &ureq::Error) -> bool {
+    match e {
+        ureq::Error::Io(io) => io.kind() == io::ErrorKind::ConnectionRefused,
+        ureq::Error::Timeout(t) => matches!(t, ureq::Timeout::Connect | ureq::Timeout::Resolve),
+        _ => false,
+    }
+}
+
+/// A failure that may not happen again.
+fn transient(e: &ureq::Error) -> bool {
+    match e {
+        ureq::Error::Io(io) => !matches!(
+            io.kind(),
+            io::ErrorKind::PermissionDenied | io::ErrorKind::InvalidInput | io::ErrorKind::Unsupported
+        ),
+        ureq::Error::Timeout(_) | ureq::Error::ConnectionFailed | ureq::Error::Protocol(_) => true,
+        _ => false,
+    }
+}
+
+pub(crate) fn transport_error(e: ureq::Error, operation: &str, took: Duration) -> Error {
+    match e {
+        ureq::Error::Timeout(_) => Error::Timeout {
+            operation: operation.to_string(),
+            after: took,
+        },
+        other => Error::Transport {
+            operation: operation.to_string(),
+            source: Box::new(other),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Url {
+        Url::parse("http://h:1/api").unwrap()
+    }
+
+    #[test]
+    fn segments_cannot_escape() {
+        let cases = [
+            ("../x", "/api/sandbox/..%2Fx"),
+            ("a/b", "/api/sandbox/a%2Fb"),
+            ("..", "/api/sandbox/%2E%2E"),
+            (".", "/api/sandbox/%2E"),
+            ("%2e%2e", "/api/sandbox/%252e%252e"),
+            ("?x=1", "/api/sandbox/%3Fx%3D1"),
+            ("#frag", "/api/sandbox/%23frag"),
+            ("a b\"'", "/api/sandbox/a%20b%22%27"),
+            ("é", "/api/sandbox/%C3%A9"),
+            ("my.box", "/api/sandbox/my.box"),
+        ];
+        for (id, path) in cases {
+            let r = Request::new(Method::GET, &base(), &["sandbox", id]);
+            assert_eq!(r.url, format!("http://h:1{path}"), "{id}");
+            assert_eq!(r.operation(), format!("GET {path}"));
+        }
+    }
+
+    #[test]
+    fn query_values_are_encoded_and_hidden_from_the_operation() {
+        let r = Request::new(Method::GET, &base(), &["x"])
+            .query("token", "a&b=c d")
+            .query("n", "1");
+        assert_eq!(r.url, "http://h:1/api/x?token=a%26b%3Dc+d&n=1");
+        assert_eq!(r.operation(), "GET /api/x");
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
+        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784111777));
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon"), None);
+        assert_eq!(parse_retry_after("Sun, 32 Nov 1994 08:49:37 GMT"), None);
+    }
+}

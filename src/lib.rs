@@ -1,0 +1,63 @@
+//! A blocking Rust SDK for [Daytona](https://daytona.io) sandboxes.
+//!
+//! Create a sandbox, wait until it runs, manage its lifecycle, list
+//! sandboxes lazily — with plain blocking calls on `ureq`, no async runtime.
+//!
+//! ```no_run
+//! use daytona::{CreateSandbox, Daytona, ListSandboxes};
+//!
+//! // Reads DAYTONA_API_KEY (and DAYTONA_API_URL, DAYTONA_TARGET) from the environment.
+//! let daytona = Daytona::from_env()?;
+//!
+//! // Create and wait until started: one 60 s deadline covers both.
+//! let mut sandbox = daytona.create(CreateSandbox::new().label("purpose", "demo"))?;
+//! println!("created {} ({:?})", sandbox.id(), sandbox.state());
+//!
+//! // Pages are fetched only as the loop needs them.
+//! for sb in daytona.list(ListSandboxes::new().label("purpose", "demo")) {
+//!     println!("{}", sb?.id());
+//! }
+//!
+//! sandbox.delete()?;
+//! # Ok::<(), daytona::Error>(())
+//! ```
+//!
+//! # Errors
+//!
+//! Every operation returns [`Result`]; [`Error`] says what failed, keeps the
+//! server's status and message, and never contains the credentials.
+//! Arguments are checked before any request ([`Error::Validation`]).
+//!
+//! # Reliability
+//!
+//! Every request has a timeout, every wait a deadline, every retry loop an
+//! attempt cap. Idempotent requests are retried on transport failures and on
+//! 408/429/502/503/504 with exponential backoff and jitter, honouring
+//! `Retry-After`; a POST is retried only on 429 or a refused connection, so a
+//! create is never sent twice. See [`RetryPolicy`] and [`PollSchedule`].
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod client;
+mod config;
+mod error;
+mod http;
+pub mod models;
+mod paginate;
+mod params;
+mod poll;
+mod sandbox;
+
+pub use client::Daytona;
+pub use config::{DaytonaConfig, RetryPolicy, DEFAULT_API_URL};
+pub use error::{ApiError, Error, Result};
+pub use http::API_VERSION;
+pub use models::{SandboxInfo, SandboxState, VolumeMount};
+pub use paginate::Pages;
+pub use params::{
+    CodeLanguage, CreateSandbox, Labels, ListSandboxes, NetworkSettings, Resize, Resources,
+    SandboxSort, SortOrder, CODE_TOOLBOX_LANGUAGE_LABEL,
+};
+pub use poll::{PollSchedule, WAIT_FOREVER};
+pub use sandbox::Sandbox;

@@ -1,0 +1,20 @@
+//! Serde types of the main API, named after the API's own schemas.
+
+mod enums;
+mod sandbox;
+
+pub use enums::{BackupState, GpuType, SandboxClass, SandboxDesiredState, SandboxState};
+pub use sandbox::{
+    BuildInfo, PortPreviewUrl, SandboxInfo, SandboxLabels, SignedPortPreviewUrl, SshAccess,
+    SshAccessValidation, VolumeMount,
+};
+
+/// Deserializes `null` as the type's default (an empty map, `false`, ...).
+pub(crate) fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de> + Default,
+{
+    use serde::Deserialize;
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}

@@ -1,0 +1,833 @@
+//! Parameters of sandbox operations: plain structs with `Default` and
+//! chainable setters, checked before any request is sent.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::models::{GpuType, SandboxClass, SandboxState, VolumeMount};
+
+/// The label that tells the toolbox which language `code_run` uses.
+pub const CODE_TOOLBOX_LANGUAGE_LABEL: &str = "code-toolbox-language";
+
+/// The language of a sandbox's `code_run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum CodeLanguage {
+    /// Python (the default).
+    #[default]
+    Python,
+    /// TypeScript.
+    TypeScript,
+    /// JavaScript.
+    JavaScript,
+}
+
+impl CodeLanguage {
+    /// The label value: `python`, `typescript` or `javascript`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CodeLanguage::Python => "python",
+            CodeLanguage::TypeScript => "typescript",
+            CodeLanguage::JavaScript => "javascript",
+        }
+    }
+}
+
+impl fmt::Display for CodeLanguage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for CodeLanguage {
+    type Err = Error;
+
+    /// Parses `python`, `typescript` or `javascript`; anything else is a
+    /// validation error naming the supported languages.
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "python" => Ok(CodeLanguage::Python),
+            "typescript" => Ok(CodeLanguage::TypeScript),
+            "javascript" => Ok(CodeLanguage::JavaScript),
+            other => Err(Error::validation(
+                "language",
+                format!("unsupported language {other:?}; supported: python, typescript, javascript"),
+            )),
+        }
+    }
+}
+
+/// CPU, GPU, memory and disk of a sandbox built from an image.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct Resources {
+    /// CPU cores.
+    pub cpu: Option<u32>,
+    /// GPUs.
+    pub gpu: Option<u32>,
+    /// Acceptable GPU models, in order of preference.
+    pub gpu_type: Vec<GpuType>,
+    /// Memory in GiB.
+    pub memory: Option<u32>,
+    /// Disk in GiB.
+    pub disk: Option<u32>,
+}
+
+impl Resources {
+    /// No explicit resources: the server's defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// CPU cores.
+    #[must_use]
+    pub fn cpu(mut self, cpu: u32) -> Self {
+        self.cpu = Some(cpu);
+        self
+    }
+
+    /// GPUs.
+    #[must_use]
+    pub fn gpu(mut self, gpu: u32) -> Self {
+        self.gpu = Some(gpu);
+        self
+    }
+
+    /// Adds an acceptable GPU model (the first added is preferred).
+    #[must_use]
+    pub fn gpu_type(mut self, gpu_type: GpuType) -> Self {
+        self.gpu_type.push(gpu_type);
+        self
+    }
+
+    /// Memory in GiB.
+    #[must_use]
+    pub fn memory(mut self, gib: u32) -> Self {
+        self.memory = Some(gib);
+        self
+    }
+
+    /// Disk in GiB.
+    #[must_use]
+    pub fn disk(mut self, gib: u32) -> Self {
+        self.disk = Some(gib);
+        self
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+enum Source {
+    #[default]
+    Default,
+    Snapshot(String),
+    Image(String),
+}
+
+/// What [`crate::Daytona::create`] creates.
+///
+/// ```
+/// use std::time::Duration;
+/// use daytona::{CodeLanguage, CreateSandbox, Resources};
+///
+/// let from_snapshot = CreateSandbox::from_snapshot("daytonaio/sandbox:0.4.3")
+///     .name("worker-1")
+///     .env("RUST_LOG", "debug")
+///     .label("team", "infra")
+///     .auto_stop_interval(30)
+///     .timeout(Duration::from_secs(120));
+/// let from_image = CreateSandbox::from_image("python:3.12-slim")
+///     .language(CodeLanguage::Python)
+///     .resources(Resources::new().cpu(2).memory(4))
+///     .ephemeral(true);
+/// # let _ = (from_snapshot, from_image);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+#[must_use]
+pub struct CreateSandbox {
+    source: Source,
+    name: Option<String>,
+    user: Option<String>,
+    language: Option<CodeLanguage>,
+    env: BTreeMap<String, String>,
+    labels: BTreeMap<String, String>,
+    public: Option<bool>,
+    auto_stop_interval: Option<i32>,
+    auto_archive_interval: Option<i32>,
+    auto_delete_interval: Option<i32>,
+    ephemeral: bool,
+    volumes: Vec<VolumeMount>,
+    network_block_all: Option<bool>,
+    network_allow_list: Option<String>,
+    domain_allow_list: Option<String>,
+    linked_sandbox: Option<String>,
+    resources: Option<Resources>,
+    pub(crate) timeout: Option<Duration>,
+}
+
+impl CreateSandbox {
+    /// A sandbox from the organization's default snapshot.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A sandbox from the snapshot `name` (name or id).
+    pub fn from_snapshot(name: impl Into<String>) -> Self {
+        CreateSandbox {
+            source: Source::Snapshot(name.into()),
+            ..Self::default()
+        }
+    }
+
+    /// A sandbox built from the container image `image` (e.g. `python:3.12`):
+    /// sent as a one-line Dockerfile `FROM <image>`.
+    pub fn from_image(image: impl Into<String>) -> Self {
+        CreateSandbox {
+            source: Source::Image(image.into()),
+            ..Self::default()
+        }
+    }
+
+    /// Its name (the server generates one otherwise).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// The OS user commands run as.
+    pub fn user(mut self, user: impl Into<String>) -> Self {
+        self.user = Some(user.into());
+        self
+    }
+
+    /// The language of `code_run` (default Python), written as the
+    /// [`CODE_TOOLBOX_LANGUAGE_LABEL`] label.
+    pub fn language(mut self, language: CodeLanguage) -> Self {
+        self.language = Some(language);
+        self
+    }
+
+    /// Sets an environment variable.
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.insert(key.into(), value.into());
+        self
+    }
+
+    /// Sets a label.
+    pub fn label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.labels.insert(key.into(), value.into());
+        self
+    }
+
+    /// Whether its HTTP previews are public.
+    pub fn public(mut self, public: bool) -> Self {
+        self.public = Some(public);
+        self
+    }
+
+    /// Minutes of inactivity before it stops (0 = never; negative is rejected).
+    pub fn auto_stop_interval(mut self, minutes: i32) -> Self {
+        self.auto_stop_interval = Some(minutes);
+        self
+    }
+
+    /// Minutes stopped before it is archived (0 = the maximum; negative is rejected).
+    pub fn auto_archive_interval(mut self, minutes: i32) -> Self {
+        self.auto_archive_interval = Some(minutes);
+        self
+    }
+
+    /// Minutes stopped before it is deleted (negative = never, 0 = at once).
+    pub fn auto_delete_interval(mut self, minutes: i32) -> Self {
+        self.auto_delete_interval = Some(minutes);
+        self
+    }
+
+    /// Deleted as soon as it stops (forces the auto-delete interval to 0).
+    pub fn ephemeral(mut self, ephemeral: bool) -> Self {
+        self.ephemeral = ephemeral;
+        self
+    }
+
+    /// Mounts a volume.
+    pub fn volume(mut self, mount: VolumeMount) -> Self {
+        self.volumes.push(mount);
+        self
+    }
+
+    /// Blocks all network access.
+    pub fn network_block_all(mut self, block: bool) -> Self {
+        self.network_block_all = Some(block);
+        self
+    }
+
+    /// Comma-separated CIDRs it may reach (at most 10).
+    pub fn network_allow_list(mut self, cidrs: impl Into<String>) -> Self {
+        self.network_allow_list = Some(cidrs.into());
+        self
+    }
+
+    /// Comma-separated domains it may reach (wildcards allowed).
+    pub fn domain_allow_list(mut self, domains: impl Into<String>) -> Self {
+        self.domain_allow_list = Some(domains.into());
+        self
+    }
+
+    /// Places it on the same runner as the (ephemeral) sandbox `id_or_name`.
+    pub fn linked_sandbox(mut self, id_or_name: impl Into<String>) -> Self {
+        self.linked_sandbox = Some(id_or_name.into());
+        self
+    }
+
+    /// CPU, GPU, memory and disk (image-based creates only).
+    pub fn resources(mut self, resources: Resources) -> Self {
+        self.resources = Some(resources);
+        self
+    }
+
+    /// The limit of the whole create: request and wait together (default:
+    /// the client's wait timeout, 60 s). [`crate::WAIT_FOREVER`] waits
+    /// without limit.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Checks the parameters and builds the request body.
+    pub(crate) fn into_body(self, target: Option<&str>) -> Result<CreateSandboxBody> {
+        non_empty_opt("name", self.name.as_deref())?;
+        non_empty_opt("user", self.user.as_deref())?;
+        non_empty_opt("linked_sandbox", self.linked_sandbox.as_deref())?;
+        if let Some(t) = self.timeout {
+            if t.is_zero() {
+                return Err(Error::validation(
+                    "timeout",
+                    "must be more than zero (WAIT_FOREVER waits without limit)",
+                ));
+            }
+        }
+        for (field, value) in [
+            ("auto_stop_interval", self.auto_stop_interval),
+            ("auto_archive_interval", self.auto_archive_interval),
+        ] {
+            if value.is_some_and(|v| v < 0) {
+                return Err(Error::validation(field, "must not be negative"));
+            }
+        }
+        for (i, v) in self.volumes.iter().enumerate() {
+            non_empty(&format!("volumes[{i}].volume_id"), &v.volume_id)?;
+            non_empty(&format!("volumes[{i}].mount_path"), &v.mount_path)?;
+        }
+        let mut labels = self.labels;
+        let language = match (self.language, labels.get(CODE_TOOLBOX_LANGUAGE_LABEL)) {
+            (Some(l), _) => l,
+            (None, Some(value)) => value.parse().map_err(|_| {
+                Error::validation(
+                    format!("labels.{CODE_TOOLBOX_LANGUAGE_LABEL}"),
+                    format!("unsupported language {value:?}; supported: python, typescript, javascript"),
+                )
+            })?,
+            (None, None) => CodeLanguage::Python,
+        };
+        labels.insert(CODE_TOOLBOX_LANGUAGE_LABEL.into(), language.as_str().into());
+        let auto_delete_interval = if self.ephemeral {
+            if self.auto_delete_interval.is_some_and(|v| v != 0) {
+                log::warn!("ephemeral sandbox: auto_delete_interval is overridden to 0");
+            }
+            Some(0)
+        } else {
+            self.auto_delete_interval
+        };
+        let (snapshot, build_info) = match self.source {
+            Source::Default => (None, None),
+            Source::Snapshot(s) => {
+                non_empty("snapshot", &s)?;
+                (Some(s), None)
+            }
+            Source::Image(image) => {
+                non_empty("image", &image)?;
+                if image.contains(['\n', '\r']) {
+                    return Err(Error::validation("image", "must be a single line"));
+                }
+                let build = CreateBuildInfo {
+                    dockerfile_content: format!("FROM {image}\n"),
+                    context_hashes: Vec::new(),
+                };
+                (None, Some(build))
+            }
+        };
+        let resources = match (self.resources, &build_info) {
+            (Some(_), None) => {
+                return Err(Error::validation(
+                    "resources",
+                    "can only be set when creating from an image; a snapshot fixes them",
+                ))
+            }
+            (r, _) => r.unwrap_or_default(),
+        };
+        Ok(CreateSandboxBody {
+            name: self.name,
+            snapshot,
+            user: self.user,
+            env: self.env,
+            labels,
+            public: self.public,
+            network_block_all: self.network_block_all,
+            network_allow_list: self.network_allow_list,
+            domain_allow_list: self.domain_allow_list,
+            target: target.map(str::to_string),
+            cpu: resources.cpu,
+            gpu: resources.gpu,
+            gpu_type: resources.gpu_type,
+            memory: resources.memory,
+            disk: resources.disk,
+            auto_stop_interval: self.auto_stop_interval,
+            auto_archive_interval: self.auto_archive_interval,
+            auto_delete_interval,
+            volumes: self.volumes,
+            build_info,
+            linked_sandbox: self.linked_sandbox,
+        })
+    }
+}
+
+pub(crate) fn non_empty(field: &str, value: &str) -> Result<()> {
+    if value.trim().is_empty() {
+        Err(Error::validation(field, "must not be empty"))
+    } else {
+        Ok(())
+    }
+}
+
+fn non_empty_opt(field: &str, value: Option<&str>) -> Result<()> {
+    value.map_or(Ok(()), |v| non_empty(field, v))
+}
+
+/// The body of `POST /sandbox` (`CreateSandbox`).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CreateSandboxBody {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    snapshot: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    env: BTreeMap<String, String>,
+    labels: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    public: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    network_block_all: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    network_allow_list: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    domain_allow_list: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cpu: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gpu: Option<u32>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    gpu_type: Vec<GpuType>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    memory: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    disk: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auto_stop_interval: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auto_archive_interval: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auto_delete_interval: Option<i32>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    volumes: Vec<VolumeMount>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    build_info: Option<CreateBuildInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    linked_sandbox: Option<String>,
+}
+
+/// `CreateBuildInfo`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CreateBuildInfo {
+    pub(crate) dockerfile_content: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) context_hashes: Vec<String>,
+}
+
+/// Field to sort a sandbox listing by (`SandboxListSortField`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SandboxSort {
+    /// By name.
+    Name,
+    /// By CPU.
+    Cpu,
+    /// By memory.
+    MemoryGib,
+    /// By disk.
+    DiskGib,
+    /// By last activity.
+    LastActivityAt,
+    /// By creation time.
+    CreatedAt,
+}
+
+impl SandboxSort {
+    fn as_str(self) -> &'static str {
+        match self {
+            SandboxSort::Name => "name",
+            SandboxSort::Cpu => "cpu",
+            SandboxSort::MemoryGib => "memoryGib",
+            SandboxSort::DiskGib => "diskGib",
+            SandboxSort::LastActivityAt => "lastActivityAt",
+            SandboxSort::CreatedAt => "createdAt",
+        }
+    }
+}
+
+/// Sort direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortOrder {
+    /// Ascending.
+    Asc,
+    /// Descending.
+    Desc,
+}
+
+impl SortOrder {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            SortOrder::Asc => "asc",
+            SortOrder::Desc => "desc",
+        }
+    }
+}
+
+/// Filters and order of [`crate::Daytona::list`].
+///
+/// ```
+/// use daytona::{ListSandboxes, SandboxSort, SandboxState, SortOrder};
+///
+/// let query = ListSandboxes::new()
+///     .label("env", "dev")
+///     .state(SandboxState::Started)
+///     .min_cpu(2.0)
+///     .sort(SandboxSort::CreatedAt, SortOrder::Desc)
+///     .limit(200);
+/// # let _ = query;
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+#[must_use]
+pub struct ListSandboxes {
+    limit: Option<u32>,
+    id_prefix: Option<String>,
+    name_prefix: Option<String>,
+    labels: BTreeMap<String, String>,
+    include_errored_deleted: Option<bool>,
+    states: Vec<SandboxState>,
+    snapshots: Vec<String>,
+    targets: Vec<String>,
+    classes: Vec<SandboxClass>,
+    ranges: Vec<(&'static str, f64)>,
+    public: Option<bool>,
+    recoverable: Option<bool>,
+    times: Vec<(&'static str, String)>,
+    sort: Option<(SandboxSort, SortOrder)>,
+}
+
+impl ListSandboxes {
+    /// Every sandbox, server order.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Page size, 1 to 200 (server default 100). Fewer pages mean fewer requests.
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    /// Ids starting with `prefix` (case-insensitive).
+    pub fn id_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.id_prefix = Some(prefix.into());
+        self
+    }
+
+    /// Names starting with `prefix` (case-insensitive).
+    pub fn name_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.name_prefix = Some(prefix.into());
+        self
+    }
+
+    /// Sandboxes with this label (all labels given must match).
+    pub fn label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.labels.insert(key.into(), value.into());
+        self
+    }
+
+    /// Also sandboxes in `error` that are being deleted.
+    pub fn include_errored_deleted(mut self, include: bool) -> Self {
+        self.include_errored_deleted = Some(include);
+        self
+    }
+
+    /// Sandboxes in this state (repeat for several).
+    pub fn state(mut self, state: SandboxState) -> Self {
+        self.states.push(state);
+        self
+    }
+
+    /// Sandboxes from this snapshot (repeat for several).
+    pub fn snapshot(mut self, name: impl Into<String>) -> Self {
+        self.snapshots.push(name.into());
+        self
+    }
+
+    /// Sandboxes in this region (repeat for several); sent as `regionIds`.
+    pub fn target(mut self, region: impl Into<String>) -> Self {
+        self.targets.push(region.into());
+        self
+    }
+
+    /// Sandboxes of this class (repeat for several).
+    pub fn class(mut self, class: SandboxClass) -> Self {
+        self.classes.push(class);
+        self
+    }
+
+    fn range(mut self, name: &'static str, value: f64) -> Self {
+        self.ranges.push((name, value));
+        self
+    }
+
+    /// At least this many CPUs.
+    pub fn min_cpu(self, cpu: f64) -> Self {
+        self.range("minCpu", cpu)
+    }
+
+    /// At most this many CPUs.
+    pub fn max_cpu(self, cpu: f64) -> Self {
+        self.range("maxCpu", cpu)
+    }
+
+    /// At least this much memory, GiB.
+    pub fn min_memory_gib(self, gib: f64) -> Self {
+        self.range("minMemoryGiB", gib)
+    }
+
+    /// At most this much memory, GiB.
+    pub fn max_memory_gib(self, gib: f64) -> Self {
+        self.range("maxMemoryGiB", gib)
+    }
+
+    /// At least this much disk, GiB.
+    pub fn min_disk_gib(self, gib: f64) -> Self {
+        self.range("minDiskGiB", gib)
+    }
+
+    /// At most this much disk, GiB.
+    pub fn max_disk_gib(self, gib: f64) -> Self {
+        self.range("maxDiskGiB", gib)
+    }
+
+    /// Public (or private) sandboxes only.
+    pub fn public(mut self, public: bool) -> Self {
+        self.public = Some(public);
+        self
+    }
+
+    /// Recoverable (or unrecoverable) sandboxes only.
+    pub fn recoverable(mut self, recoverable: bool) -> Self {
+        self.recoverable = Some(recoverable);
+        self
+    }
+
+    fn time(mut self, name: &'static str, rfc3339: impl Into<String>) -> Self {
+        self.times.push((name, rfc3339.into()));
+        self
+    }
+
+    /// Created after this time (RFC 3339, e.g. `2024-01-01T00:00:00Z`).
+    pub fn created_after(self, rfc3339: impl Into<String>) -> Self {
+        self.time("createdAtAfter", rfc3339)
+    }
+
+    /// Created before this time (RFC 3339).
+    pub fn created_before(self, rfc3339: impl Into<String>) -> Self {
+        self.time("createdAtBefore", rfc3339)
+    }
+
+    /// Last active after this time (RFC 3339); sent as `lastEventAfter`.
+    pub fn last_activity_after(self, rfc3339: impl Into<String>) -> Self {
+        self.time("lastEventAfter", rfc3339)
+    }
+
+    /// Last active before this time (RFC 3339); sent as `lastEventBefore`.
+    pub fn last_activity_before(self, rfc3339: impl Into<String>) -> Self {
+        self.time("lastEventBefore", rfc3339)
+    }
+
+    /// Sort field and direction.
+    pub fn sort(mut self, field: SandboxSort, order: SortOrder) -> Self {
+        self.sort = Some((field, order));
+        self
+    }
+
+    /// Checks the filters and returns them as query pairs, cursor excluded.
+    pub(crate) fn to_query(&self) -> Result<Vec<(&'static str, String)>> {
+        let mut q: Vec<(&'static str, String)> = Vec::new();
+        if let Some(limit) = self.limit {
+            if !(1..=200).contains(&limit) {
+                return Err(Error::validation("limit", format!("must be 1 to 200, got {limit}")));
+            }
+            q.push(("limit", limit.to_string()));
+        }
+        if let Some(p) = &self.id_prefix {
+            q.push(("id", p.clone()));
+        }
+        if let Some(p) = &self.name_prefix {
+            q.push(("name", p.clone()));
+        }
+        if !self.labels.is_empty() {
+            let json = serde_json::to_string(&self.labels).unwrap_or_default();
+            q.push(("labels", json));
+        }
+        if let Some(v) = self.include_errored_deleted {
+            q.push(("includeErroredDeleted", v.to_string()));
+        }
+        q.extend(self.states.iter().map(|s| ("states", s.to_string())));
+        q.extend(self.snapshots.iter().map(|s| ("snapshots", s.clone())));
+        q.extend(self.targets.iter().map(|s| ("regionIds", s.clone())));
+        q.extend(self.classes.iter().map(|s| ("sandboxClasses", s.to_string())));
+        for (name, value) in &self.ranges {
+            if !value.is_finite() || *value < 1.0 {
+                return Err(Error::validation(*name, format!("must be at least 1, got {value}")));
+            }
+            q.push((name, value.to_string()));
+        }
+        if let Some(v) = self.public {
+            q.push(("isPublic", v.to_string()));
+        }
+        if let Some(v) = self.recoverable {
+            q.push(("isRecoverable", v.to_string()));
+        }
+        for (name, value) in &self.times {
+            non_empty(name, value)?;
+            q.push((name, value.clone()));
+        }
+        if let Some((field, order)) = self.sort {
+            q.push(("sort", field.as_str().to_string()));
+            q.push(("order", order.as_str().to_string()));
+        }
+        Ok(q)
+    }
+}
+
+/// New network rules of a sandbox; at least one must be set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[must_use]
+pub struct NetworkSettings {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    network_block_all: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    network_allow_list: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    domain_allow_list: Option<String>,
+}
+
+impl NetworkSettings {
+    /// No change yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Blocks (or unblocks) all network access.
+    pub fn block_all(mut self, block: bool) -> Self {
+        self.network_block_all = Some(block);
+        self
+    }
+
+    /// Comma-separated CIDRs the sandbox may reach.
+    pub fn allow_list(mut self, cidrs: impl Into<String>) -> Self {
+        self.network_allow_list = Some(cidrs.into());
+        self
+    }
+
+    /// Comma-separated domains the sandbox may reach.
+    pub fn domain_allow_list(mut self, domains: impl Into<String>) -> Self {
+        self.domain_allow_list = Some(domains.into());
+        self
+    }
+
+    pub(crate) fn validate(&self) -> Result<()> {
+        if self == &Self::default() {
+            return Err(Error::validation(
+                "network_settings",
+                "set at least one of block_all, allow_list, domain_allow_list",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// New resources of a sandbox (`ResizeSandbox`); at least one must be set.
+/// Disk can only grow.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[must_use]
+pub struct Resize {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cpu: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    memory: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    disk: Option<u32>,
+}
+
+impl Resize {
+    /// No change yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// CPU cores (at least 1).
+    pub fn cpu(mut self, cpu: u32) -> Self {
+        self.cpu = Some(cpu);
+        self
+    }
+
+    /// Memory in GiB (at least 1).
+    pub fn memory(mut self, gib: u32) -> Self {
+        self.memory = Some(gib);
+        self
+    }
+
+    /// Disk in GiB (at least 1; can only grow).
+    pub fn disk(mut self, gib: u32) -> Self {
+        self.disk = Some(gib);
+        self
+    }
+
+    pub(crate) fn validate(&self) -> Result<()> {
+        if self == &Self::default() {
+            return Err(Error::validation("resize", "set at least one of cpu, memory, disk"));
+        }
+        for (field, v) in [("cpu", self.cpu), ("memory", self.memory), ("disk", self.disk)] {
+            if v == Some(0) {
+                return Err(Error::validation(field, "must be at least 1"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Labels as a map (used by [`crate::Sandbox::set_labels`]).
+pub type Labels = HashMap<String, String>;

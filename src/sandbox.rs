@@ -1,0 +1,419 @@
+//! The sandbox handle: lifecycle, labels, intervals, previews and SSH.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::time::Duration;
+
+use ureq::http::Method;
+
+use crate::client::Daytona;
+use crate::error::{Error, Result};
+use crate::http::{read_body, Request};
+use crate::models::{
+    PortPreviewUrl, SandboxInfo, SandboxLabels, SandboxState, SignedPortPreviewUrl, SshAccess,
+    SshAccessValidation,
+};
+use crate::params::{non_empty, NetworkSettings, Resize};
+use crate::poll::{poll_until, Check, Deadline};
+
+/// A sandbox: its last known [`SandboxInfo`] and the client to act on it.
+///
+/// Methods that change the sandbox update the info from the server's answer;
+/// [`refresh`](Self::refresh) fetches it again. Operations that wait use the
+/// client's wait timeout (60 s by default); their `*_with_timeout` variants
+/// take one, and [`crate::WAIT_FOREVER`] waits without limit.
+#[derive(Clone)]
+pub struct Sandbox {
+    client: Daytona,
+    info: SandboxInfo,
+}
+
+impl fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sandbox").field("info", &self.info).finish()
+    }
+}
+
+impl Sandbox {
+    pub(crate) fn new(client: Daytona, info: SandboxInfo) -> Self {
+        Sandbox { client, info }
+    }
+
+    /// Its id.
+    pub fn id(&self) -> &str {
+        &self.info.id
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &str {
+        &self.info.name
+    }
+
+    /// Its last known state.
+    pub fn state(&self) -> Option<&SandboxState> {
+        self.info.state.as_ref()
+    }
+
+    /// Everything last fetched about it.
+    pub fn info(&self) -> &SandboxInfo {
+        &self.info
+    }
+
+    /// The client it belongs to.
+    pub fn client(&self) -> &Daytona {
+        &self.client
+    }
+
+    fn api(&self, method: Method, rest: &[&str]) -> Request {
+        let mut segments = vec!["sandbox", self.info.id.as_str()];
+        segments.extend_from_slice(rest);
+        self.client.api(method, &segments)
+    }
+
+    fn default_timeout(&self) -> Duration {
+        self.client.inner.wait_timeout
+    }
+
+    /// Sends `req`; when the answer is a sandbox, it becomes the new info.
+    fn update(&mut self, req: Request) -> Result<()> {
+        let op = req.operation().to_string();
+        let info = self.client.transport().execute(&req, |resp| {
+            let body = read_body(resp, &op)?;
+            Ok(serde_json::from_slice::<SandboxInfo>(&body).ok())
+        })?;
+        if let Some(info) = info {
+            self.info = info;
+        }
+        Ok(())
+    }
+
+    /// Fetches its info again.
+    pub fn refresh(&mut self) -> Result<()> {
+        self.info = self.client.transport().json(self.api(Method::GET, &[]))?;
+        Ok(())
+    }
+
+    /// Polls until `done(state)`. `error`/`build_failed` (and, unless
+    /// `gone_is_done`, `destroyed`) fail at once; with `gone_is_done` a 404
+    /// counts as `destroyed` and ends the wait.
+    fn wait_for(
+        &mut self,
+        deadline: Deadline,
+        what: &str,
+        gone_is_done: bool,
+        done: impl Fn(&SandboxState) -> bool,
+    ) -> Result<()> {
+        let operation = format!("waiting for sandbox {} {what}", self.info.id);
+        let verdict = |info: &SandboxInfo| -> Result<Check<()>> {
+            match &info.state {
+                Some(s) if done(s) => Ok(Check::Done(())),
+                Some(s) if s.is_failure() || (*s == SandboxState::Destroyed && !gone_is_done) => {
+                    Err(Error::SandboxFailed {
+                        id: info.id.clone(),
+                        state: s.clone(),
+                        reason: info.error_reason.clone(),
+                    })
+                }
+                _ => Ok(Check::Pending),
+            }
+        };
+        if let Check::Done(()) = verdict(&self.info)? {
+            return Ok(());
+        }
+        let schedule = self.client.inner.poll.clone();
+        poll_until(&schedule, deadline, &operation, |d| {
+            match self
+                .client
+                .transport()
+                .json::<SandboxInfo>(self.api(Method::GET, &[]).deadline(*d))
+            {
+                Ok(info) => self.info = info,
+                Err(e) if gone_is_done && e.is_not_found() => {
+                    self.info.state = Some(SandboxState::Destroyed);
+                }
+                Err(e) => return Err(e),
+            }
+            verdict(&self.info)
+        })
+    }
+
+    pub(crate) fn wait_started(&mut self, deadline: Deadline) -> Result<()> {
+        self.wait_for(deadline, "to start", false, |s| *s == SandboxState::Started)
+    }
+
+    /// Waits until it is `started`; `error`, `build_failed` or `destroyed`
+    /// fail at once.
+    pub fn wait_until_started(&mut self, timeout: Duration) -> Result<()> {
+        self.wait_started(Deadline::after(timeout))
+    }
+
+    /// Waits until it is `stopped` (or `destroyed`, or gone); `error` and
+    /// `build_failed` fail at once.
+    pub fn wait_until_stopped(&mut self, timeout: Duration) -> Result<()> {
+        self.wait_stopped(Deadline::after(timeout))
+    }
+
+    fn wait_stopped(&mut self, deadline: Deadline) -> Result<()> {
+        self.wait_for(deadline, "to stop", true, |s| {
+            matches!(s, SandboxState::Stopped | SandboxState::Destroyed)
+        })
+    }
+
+    /// Starts it (or resumes it from `paused`) and waits until it is `started`.
+    pub fn start(&mut self) -> Result<()> {
+        self.start_with_timeout(self.default_timeout())
+    }
+
+    /// [`start`](Self::start) within `timeout`, request included.
+    pub fn start_with_timeout(&mut self, timeout: Duration) -> Result<()> {
+        let deadline = Deadline::after(timeout);
+        self.update(self.api(Method::POST, &["start"]).deadline(deadline))?;
+        self.wait_started(deadline)
+    }
+
+    /// Stops it and waits until it is stopped.
+    pub fn stop(&mut self) -> Result<()> {
+        self.stop_with(false, self.default_timeout())
+    }
+
+    /// Stops it within `timeout`; `force` kills its processes (SIGKILL)
+    /// instead of asking them to end.
+    pub fn stop_with(&mut self, force: bool, timeout: Duration) -> Result<()> {
+        let deadline = Deadline::after(timeout);
+        let mut req = self.api(Method::POST, &["stop"]).deadline(deadline);
+        if force {
+            req = req.query("force", "true");
+        }
+        self.update(req)?;
+        self.wait_stopped(deadline)
+    }
+
+    /// Recovers it from a recoverable `error` state and waits until it is started.
+    pub fn recover(&mut self) -> Result<()> {
+        self.recover_with_timeout(self.default_timeout())
+    }
+
+    /// [`recover`](Self::recover) within `timeout`.
+    pub fn recover_with_timeout(&mut self, timeout: Duration) -> Result<()> {
+        let deadline = Deadline::after(timeout);
+        self.update(self.api(Method::POST, &["recover"]).deadline(deadline))?;
+        self.wait_started(deadline)
+    }
+
+    /// Pauses it and waits while it is `pausing`.
+    pub fn pause(&mut self) -> Result<()> {
+        self.pause_with_timeout(self.default_timeout())
+    }
+
+    /// [`pause`](Self::pause) within `timeout`.
+    pub fn pause_with_timeout(&mut self, timeout: Duration) -> Result<()> {
+        self.change_and_wait(&["pause"], None, SandboxState::Pausing, timeout)
+    }
+
+    /// Resizes it and waits while it is `resizing`. A running sandbox can
+    /// grow CPU and memory; disk can only grow, on a stopped sandbox.
+    pub fn resize(&mut self, resize: Resize) -> Result<()> {
+        self.resize_with_timeout(resize, self.default_timeout())
+    }
+
+    /// [`resize`](Self::resize) within `timeout`.
+    pub fn resize_with_timeout(&mut self, resize: Resize, timeout: Duration) -> Result<()> {
+        resize.validate()?;
+        let body = serde_json::to_value(&resize).unwrap_or_default();
+        self.change_and_wait(&["resize"], Some(body), SandboxState::Resizing, timeout)
+    }
+
+    /// Takes a snapshot of it named `name` (experimental) and waits while it
+    /// is `snapshotting`.
+    pub fn experimental_create_snapshot(&mut self, name: &str) -> Result<()> {
+        self.experimental_create_snapshot_with_timeout(name, self.default_timeout())
+    }
+
+    /// [`experimental_create_snapshot`](Self::experimental_create_snapshot) within `timeout`.
+    pub fn experimental_create_snapshot_with_timeout(
+        &mut self,
+        name: &str,
+        timeout: Duration,
+    ) -> Result<()> {
+        non_empty("name", name)?;
+        let body = serde_json::json!({ "name": name });
+        self.change_and_wait(&["snapshot"], Some(body), SandboxState::Snapshotting, timeout)
+    }
+
+    /// POSTs to `path` and waits while the state is `busy`.
+    fn change_and_wait(
+        &mut self,
+        path: &[&str],
+        body: Option<serde_json::Value>,
+        busy: SandboxState,
+        timeout: Duration,
+    ) -> Result<()> {
+        let deadline = Deadline::after(timeout);
+        let mut req = self.api(Method::POST, path).deadline(deadline);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        self.update(req)?;
+        let what = format!("to finish {busy}");
+        self.wait_for(deadline, &what, false, |s| *s != busy)
+    }
+
+    /// Forks it (experimental): a new sandbox with a copy of its filesystem,
+    /// returned once started. A failure after the server accepted the fork
+    /// is [`Error::AfterCreate`] with the new sandbox's id.
+    pub fn experimental_fork(&self, name: Option<&str>) -> Result<Sandbox> {
+        self.experimental_fork_with_timeout(name, self.default_timeout())
+    }
+
+    /// [`experimental_fork`](Self::experimental_fork) within `timeout`.
+    pub fn experimental_fork_with_timeout(
+        &self,
+        name: Option<&str>,
+        timeout: Duration,
+    ) -> Result<Sandbox> {
+        if let Some(n) = name {
+            non_empty("name", n)?;
+        }
+        let deadline = Deadline::after(timeout);
+        let body = match name {
+            Some(n) => serde_json::json!({ "name": n }),
+            None => serde_json::json!({}),
+        };
+        let info: SandboxInfo = self.client.transport().json(
+            self.api(Method::POST, &["fork"])
+                .json(&body)
+                .deadline(deadline),
+        )?;
+        self.client.started_within(info, deadline)
+    }
+
+    /// Archives it (it must be stopped): its filesystem moves to object
+    /// storage until it is started again.
+    pub fn archive(&mut self) -> Result<()> {
+        self.update(self.api(Method::POST, &["archive"]))
+    }
+
+    /// Deletes it.
+    pub fn delete(&mut self) -> Result<()> {
+        self.update(self.api(Method::DELETE, &[]))
+    }
+
+    /// Replaces all its labels; returns the labels the server now holds.
+    pub fn set_labels(&mut self, labels: HashMap<String, String>) -> Result<HashMap<String, String>> {
+        for key in labels.keys() {
+            non_empty("labels", key)?;
+        }
+        let answer: SandboxLabels = self.client.transport().json(
+            self.api(Method::PUT, &["labels"])
+                .json(&SandboxLabels { labels }),
+        )?;
+        self.info.labels = answer.labels.clone();
+        Ok(answer.labels)
+    }
+
+    /// Minutes of inactivity before it stops; 0 disables auto-stop.
+    pub fn set_auto_stop_interval(&mut self, minutes: u32) -> Result<()> {
+        self.set_interval("autostop", i64::from(minutes))?;
+        self.info.auto_stop_interval = Some(f64::from(minutes));
+        Ok(())
+    }
+
+    /// Minutes stopped before it is archived; 0 means the maximum interval.
+    pub fn set_auto_archive_interval(&mut self, minutes: u32) -> Result<()> {
+        self.set_interval("autoarchive", i64::from(minutes))?;
+        self.info.auto_archive_interval = Some(f64::from(minutes));
+        Ok(())
+    }
+
+    /// Minutes stopped before it is deleted; negative disables auto-delete,
+    /// 0 deletes it as soon as it stops.
+    pub fn set_auto_delete_interval(&mut self, minutes: i32) -> Result<()> {
+        self.set_interval("autodelete", i64::from(minutes))?;
+        self.info.auto_delete_interval = Some(f64::from(minutes));
+        Ok(())
+    }
+
+    fn set_interval(&mut self, kind: &str, minutes: i64) -> Result<()> {
+        let minutes = minutes.to_string();
+        self.update(self.api(Method::POST, &[kind, &minutes]))
+    }
+
+    /// Changes its network rules.
+    pub fn update_network_settings(&mut self, settings: NetworkSettings) -> Result<()> {
+        settings.validate()?;
+        self.update(self.api(Method::POST, &["network-settings"]).json(&settings))
+    }
+
+    /// Marks it as active now, postponing auto-stop.
+    pub fn refresh_activity(&self) -> Result<()> {
+        self.client
+            .transport()
+            .empty(self.api(Method::POST, &["last-activity"]))
+    }
+
+    /// The preview link of `port`, with the token private sandboxes need.
+    pub fn preview_link(&self, port: u16) -> Result<PortPreviewUrl> {
+        let port = checked_port(port)?;
+        self.client
+            .transport()
+            .json(self.api(Method::GET, &["ports", &port, "preview-url"]))
+    }
+
+    /// A signed preview URL of `port` that works without a token header,
+    /// valid for `expires_in_seconds` (server default 60 s).
+    pub fn signed_preview_url(
+        &self,
+        port: u16,
+        expires_in_seconds: Option<u32>,
+    ) -> Result<SignedPortPreviewUrl> {
+        let port = checked_port(port)?;
+        if expires_in_seconds == Some(0) {
+            return Err(Error::validation("expires_in_seconds", "must be at least 1"));
+        }
+        self.client.transport().json(
+            self.api(Method::GET, &["ports", &port, "signed-preview-url"])
+                .query_opt("expiresInSeconds", expires_in_seconds),
+        )
+    }
+
+    /// Makes a signed preview URL of `port` stop working now.
+    pub fn expire_signed_preview_url(&self, port: u16, token: &str) -> Result<()> {
+        let port = checked_port(port)?;
+        non_empty("token", token)?;
+        self.client.transport().empty(self.api(
+            Method::POST,
+            &["ports", &port, "signed-preview-url", token, "expire"],
+        ))
+    }
+
+    /// Creates SSH access valid for `expires_in_minutes` (server default 60).
+    pub fn create_ssh_access(&self, expires_in_minutes: Option<u32>) -> Result<SshAccess> {
+        if expires_in_minutes == Some(0) {
+            return Err(Error::validation("expires_in_minutes", "must be at least 1"));
+        }
+        self.client.transport().json(
+            self.api(Method::POST, &["ssh-access"])
+                .query_opt("expiresInMinutes", expires_in_minutes),
+        )
+    }
+
+    /// Revokes the SSH access with `token`, or every SSH access when `None`.
+    pub fn revoke_ssh_access(&mut self, token: Option<&str>) -> Result<()> {
+        if let Some(t) = token {
+            non_empty("token", t)?;
+        }
+        self.update(self.api(Method::DELETE, &["ssh-access"]).query_opt("token", token))
+    }
+
+    /// Whether an SSH access token is valid.
+    pub fn validate_ssh_access(&self, token: &str) -> Result<SshAccessValidation> {
+        self.client.validate_ssh_access(token)
+    }
+}
+
+fn checked_port(port: u16) -> Result<String> {
+    if port == 0 {
+        return Err(Error::validation("port", "must be 1 to 65535"));
+    }
+    Ok(port.to_string())
+}
