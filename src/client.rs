@@ -111,9 +111,11 @@ impl Daytona {
         let timeout = params.timeout.unwrap_or(self.inner.wait_timeout);
         let body = params.into_body(self.target())?;
         let deadline = Deadline::after(timeout);
-        let info: SandboxInfo = self
-            .transport()
-            .json(self.api(Method::POST, &["sandbox"]).json(&body).deadline(deadline))?;
+        let info: SandboxInfo = self.transport().json(
+            self.api(Method::POST, &["sandbox"])
+                .json(&body)
+                .deadline(deadline),
+        )?;
         self.started_within(info, deadline)
     }
 

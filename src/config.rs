@@ -19,7 +19,38 @@ impl Secret {
     pub(crate) fn expose(&self) -> &str {
         &self.0
     }
+
+    /// `text` with every occurrence of the secret replaced by
+    /// `<redacted>`, and a trailing start of it (as left by cutting a body
+    /// short for an excerpt) too; `None` when there was nothing to hide.
+    pub(crate) fn redact(&self, text: &str) -> Option<String> {
+        /// Shortest cut-off start of the secret worth hiding.
+        const MIN_PARTIAL: usize = 6;
+        let secret = self.0.as_str();
+        if secret.is_empty() {
+            return None;
+        }
+        let mut out = if text.contains(secret) {
+            Some(text.replace(secret, REDACTED))
+        } else {
+            None
+        };
+        let current = out.as_deref().unwrap_or(text);
+        let partial = (MIN_PARTIAL..secret.len())
+            .rev()
+            .filter(|&k| secret.is_char_boundary(k))
+            .find(|&k| current.ends_with(&secret[..k]));
+        if let Some(k) = partial {
+            let mut cut = current[..current.len() - k].to_string();
+            cut.push_str(REDACTED);
+            out = Some(cut);
+        }
+        out
+    }
 }
+
+/// What a redacted secret is replaced with.
+const REDACTED: &str = "<redacted>";
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -231,6 +262,17 @@ impl DaytonaConfig {
         lookup: &dyn Fn(&str) -> Option<String>,
     ) -> Result<ResolvedConfig> {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        // A blank setting (say, from `env::var(..).unwrap_or_default()`) is
+        // no setting: it must neither send `Bearer ` nor hide the
+        // environment.
+        let blank = |s: &str| s.trim().is_empty();
+        self.api_key = self.api_key.take().filter(|k| !blank(k.expose()));
+        self.jwt_token = self.jwt_token.take().filter(|t| !blank(t.expose()));
+        self.organization_id = self.organization_id.take().filter(|o| !blank(o));
+        self.api_url = self.api_url.take().filter(|u| !blank(u));
+        self.target = self.target.take().filter(|t| !blank(t));
+        // Where the API URL came from, for error messages.
+        let mut url_source = "api_url";
         if self.read_env {
             // A configured JWT means JWT mode: do not let an API key from the
             // environment take over.
@@ -244,15 +286,16 @@ impl DaytonaConfig {
                 self.organization_id = get("DAYTONA_ORGANIZATION_ID");
             }
             if self.api_url.is_none() {
-                self.api_url = get("DAYTONA_API_URL").or_else(|| {
-                    let old = get("DAYTONA_SERVER_URL");
-                    if old.is_some() {
-                        log::warn!(
-                            "DAYTONA_SERVER_URL is deprecated and will be removed; set DAYTONA_API_URL instead"
-                        );
-                    }
-                    old
-                });
+                if let Some(url) = get("DAYTONA_API_URL") {
+                    self.api_url = Some(url);
+                    url_source = "api_url (from DAYTONA_API_URL)";
+                } else if let Some(url) = get("DAYTONA_SERVER_URL") {
+                    log::warn!(
+                        "DAYTONA_SERVER_URL is deprecated and will be removed; set DAYTONA_API_URL instead"
+                    );
+                    self.api_url = Some(url);
+                    url_source = "api_url (from DAYTONA_SERVER_URL)";
+                }
             }
             if self.target.is_none() {
                 self.target = get("DAYTONA_TARGET");
@@ -282,7 +325,7 @@ impl DaytonaConfig {
             .api_url
             .take()
             .unwrap_or_else(|| DEFAULT_API_URL.to_string());
-        let api_url = parse_base_url(&raw_url, "api_url")?;
+        let api_url = parse_base_url(&raw_url, url_source)?;
         if self.retry.max_attempts == 0 {
             return Err(Error::Config("max_attempts must be at least 1".into()));
         }
@@ -298,11 +341,9 @@ impl DaytonaConfig {
 /// Parses a base URL: absolute, http(s), no query or fragment. The path is
 /// kept without a trailing slash so that segments can be appended.
 pub(crate) fn parse_base_url(raw: &str, field: &str) -> Result<Url> {
-    let url = Url::parse(raw.trim()).map_err(|e| {
-        Error::Config(format!("{field} {raw:?} is not a valid URL: {e}"))
-    })?;
-    if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() || url.host().is_none()
-    {
+    let url = Url::parse(raw.trim())
+        .map_err(|e| Error::Config(format!("{field} {raw:?} is not a valid URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() || url.host().is_none() {
         return Err(Error::Config(format!(
             "{field} {raw:?} must be an http or https URL"
         )));
@@ -337,6 +378,16 @@ impl Auth {
             Auth::ApiKey(_) => None,
             Auth::Jwt { org, .. } => Some(org),
         }
+    }
+
+    /// `error` with the credential hidden wherever the server's answer put
+    /// it (message, code, body excerpt, ...).
+    pub(crate) fn redact_error(&self, error: Error) -> Error {
+        let secret = match self {
+            Auth::ApiKey(k) => k,
+            Auth::Jwt { token, .. } => token,
+        };
+        error.scrub(&|text| secret.redact(text))
     }
 }
 
@@ -435,12 +486,69 @@ mod tests {
     }
 
     #[test]
+    fn blank_settings_count_as_unset() {
+        let e = DaytonaConfig::new()
+            .api_key(" ")
+            .jwt_token("")
+            .resolve(&env(&[]))
+            .unwrap_err();
+        assert!(e.to_string().contains("DAYTONA_API_KEY"), "{e}");
+        let r = DaytonaConfig::new()
+            .api_key("")
+            .api_url("  ")
+            .target("")
+            .resolve(&env(&[
+                ("DAYTONA_API_KEY", "k"),
+                ("DAYTONA_API_URL", "http://env.example/api"),
+                ("DAYTONA_TARGET", "eu"),
+            ]))
+            .unwrap();
+        assert_eq!(r.auth.bearer(), "Bearer k");
+        assert_eq!(r.api_url.as_str(), "http://env.example/api");
+        assert_eq!(r.target.as_deref(), Some("eu"));
+        let e = DaytonaConfig::new()
+            .jwt_token("jwt")
+            .organization_id(" ")
+            .resolve(&env(&[]))
+            .unwrap_err();
+        assert!(e.to_string().contains("DAYTONA_ORGANIZATION_ID"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_url_from_the_environment_names_its_variable() {
+        let e = DaytonaConfig::new()
+            .api_key("k")
+            .resolve(&env(&[("DAYTONA_API_URL", "nope")]))
+            .unwrap_err();
+        assert!(e.to_string().contains("DAYTONA_API_URL"), "{e}");
+        let e = DaytonaConfig::new()
+            .api_key("k")
+            .resolve(&env(&[("DAYTONA_SERVER_URL", "nope")]))
+            .unwrap_err();
+        assert!(e.to_string().contains("DAYTONA_SERVER_URL"), "{e}");
+    }
+
+    #[test]
     fn read_env_off_ignores_env() {
         let e = DaytonaConfig::new()
             .read_env(false)
             .resolve(&env(&[("DAYTONA_API_KEY", "k")]))
             .unwrap_err();
         assert!(matches!(e, Error::Config(_)));
+    }
+
+    #[test]
+    fn redact_hides_whole_and_cut_off_secrets() {
+        let s = Secret("sk-abcdef123".into());
+        assert_eq!(s.redact("nothing here"), None);
+        assert_eq!(
+            s.redact("a sk-abcdef123 b sk-abcdef123").as_deref(),
+            Some("a <redacted> b <redacted>")
+        );
+        assert_eq!(s.redact("cut: sk-abcd").as_deref(), Some("cut: <redacted>"));
+        // Too short a tail to be worth hiding.
+        assert_eq!(s.redact("ends with sk-a"), None);
+        assert_eq!(Secret(String::new()).redact("anything"), None);
     }
 
     #[test]

@@ -67,7 +67,9 @@ pub enum Error {
     },
 
     /// A 2xx answer whose body could not be decoded.
-    #[error("{operation}: could not decode the response: {message} (body starts with: {excerpt:?})")]
+    #[error(
+        "{operation}: could not decode the response: {message} (body starts with: {excerpt:?})"
+    )]
     Decode {
         /// The request, e.g. `GET /sandbox/abc`.
         operation: String,
@@ -215,6 +217,64 @@ impl Error {
     /// A [`Error::Validation`].
     pub fn is_validation(&self) -> bool {
         matches!(self.root(), Error::Validation { .. })
+    }
+
+    /// The error with `f` applied to every text it holds; `f` returns
+    /// `None` to keep a text as it is. Used to keep credentials that a
+    /// server echoed out of errors.
+    pub(crate) fn scrub(self, f: &dyn Fn(&str) -> Option<String>) -> Error {
+        let fix = |s: String| f(&s).unwrap_or(s);
+        match self {
+            Error::Api(mut api) => {
+                api.message = fix(std::mem::take(&mut api.message));
+                api.code = api.code.map(fix);
+                api.operation = fix(std::mem::take(&mut api.operation));
+                Error::Api(api)
+            }
+            Error::Validation { field, message } => Error::Validation {
+                field: fix(field),
+                message: fix(message),
+            },
+            Error::Config(message) => Error::Config(fix(message)),
+            Error::Timeout { operation, after } => Error::Timeout {
+                operation: fix(operation),
+                after,
+            },
+            Error::SandboxFailed { id, state, reason } => Error::SandboxFailed {
+                id: fix(id),
+                state,
+                reason: reason.map(fix),
+            },
+            Error::Transport { operation, source } => {
+                let shown = source.to_string();
+                let debug = format!("{source:?}");
+                let source = match (f(&shown), f(&debug)) {
+                    (None, None) => source,
+                    (fixed, _) => Box::new(std::io::Error::other(fixed.unwrap_or(shown))),
+                };
+                Error::Transport {
+                    operation: fix(operation),
+                    source,
+                }
+            }
+            Error::Decode {
+                operation,
+                message,
+                excerpt,
+            } => Error::Decode {
+                operation: fix(operation),
+                message: fix(message),
+                excerpt: fix(excerpt),
+            },
+            Error::Io { path, source } => Error::Io {
+                path: fix(path),
+                source,
+            },
+            Error::AfterCreate { sandbox_id, source } => Error::AfterCreate {
+                sandbox_id: fix(sandbox_id),
+                source: Box::new(source.scrub(f)),
+            },
+        }
     }
 }
 

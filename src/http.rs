@@ -62,7 +62,9 @@ impl Request {
             push_segment(&mut url, seg);
         }
         let path_start = url.find("://").map_or(0, |i| i + 3);
-        let path = url[path_start..].find('/').map_or("/", |i| &url[path_start + i..]);
+        let path = url[path_start..]
+            .find('/')
+            .map_or("/", |i| &url[path_start + i..]);
         let operation = format!("{method} {path}");
         Request {
             method,
@@ -76,12 +78,14 @@ impl Request {
 
     /// Adds a query parameter (repeat for arrays).
     pub(crate) fn query(mut self, name: &str, value: impl AsRef<str>) -> Self {
-        self.url.push(if self.url.contains('?') { '&' } else { '?' });
+        self.url
+            .push(if self.url.contains('?') { '&' } else { '?' });
         self.url
             .extend(url::form_urlencoded::byte_serialize(name.as_bytes()));
         self.url.push('=');
-        self.url
-            .extend(url::form_urlencoded::byte_serialize(value.as_ref().as_bytes()));
+        self.url.extend(url::form_urlencoded::byte_serialize(
+            value.as_ref().as_bytes(),
+        ));
         self
     }
 
@@ -124,7 +128,8 @@ impl Request {
 fn push_segment(out: &mut String, seg: &str) {
     let all_dots = !seg.is_empty() && seg.bytes().all(|b| b == b'.');
     for b in seg.bytes() {
-        let keep = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'~' | b':' | b'@')
+        let keep = b.is_ascii_alphanumeric()
+            || matches!(b, b'-' | b'_' | b'~' | b':' | b'@')
             || (b == b'.' && !all_dots);
         if keep {
             out.push(b as char);
@@ -268,6 +273,9 @@ impl Transport {
                     (transport_error(e, &req.operation, took), retry, None)
                 }
             };
+            // A server (or a proxy in front of it) may echo the request's
+            // credentials in its answer: keep them out of errors and logs.
+            let error = self.auth.redact_error(error);
             if !retry || attempt >= self.retry.max_attempts {
                 return Err(error);
             }
@@ -451,7 +459,9 @@ fn parse_http_date(s: &str) -> Option<u64> {
     let doy = (153 * mp + 2) / 5 + day as i64 - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
-    u64::try_from(days).ok().map(|d| d * 86_400 + h * 3600 + m * 60 + sec)
+    u64::try_from(days)
+        .ok()
+        .map(|d| d * 86_400 + h * 3600 + m * 60 + sec)
 }
 
 /// The error proves the request never reached the server.
@@ -468,7 +478,9 @@ fn transient(e: &ureq::Error) -> bool {
     match e {
         ureq::Error::Io(io) => !matches!(
             io.kind(),
-            io::ErrorKind::PermissionDenied | io::ErrorKind::InvalidInput | io::ErrorKind::Unsupported
+            io::ErrorKind::PermissionDenied
+                | io::ErrorKind::InvalidInput
+                | io::ErrorKind::Unsupported
         ),
         ureq::Error::Timeout(_) | ureq::Error::ConnectionFailed | ureq::Error::Protocol(_) => true,
         _ => false,
@@ -529,7 +541,10 @@ mod tests {
     #[test]
     fn retry_after_forms() {
         assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
-        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784111777));
+        assert_eq!(
+            parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(784111777)
+        );
         assert_eq!(
             parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT"),
             Some(Duration::ZERO)

@@ -55,7 +55,9 @@ impl FromStr for CodeLanguage {
             "javascript" => Ok(CodeLanguage::JavaScript),
             other => Err(Error::validation(
                 "language",
-                format!("unsupported language {other:?}; supported: python, typescript, javascript"),
+                format!(
+                    "unsupported language {other:?}; supported: python, typescript, javascript"
+                ),
             )),
         }
     }
@@ -327,7 +329,9 @@ impl CreateSandbox {
             (None, Some(value)) => value.parse().map_err(|_| {
                 Error::validation(
                     format!("labels.{CODE_TOOLBOX_LANGUAGE_LABEL}"),
-                    format!("unsupported language {value:?}; supported: python, typescript, javascript"),
+                    format!(
+                        "unsupported language {value:?}; supported: python, typescript, javascript"
+                    ),
                 )
             })?,
             (None, None) => CodeLanguage::Python,
@@ -686,7 +690,10 @@ impl ListSandboxes {
         let mut q: Vec<(&'static str, String)> = Vec::new();
         if let Some(limit) = self.limit {
             if !(1..=200).contains(&limit) {
-                return Err(Error::validation("limit", format!("must be 1 to 200, got {limit}")));
+                return Err(Error::validation(
+                    "limit",
+                    format!("must be 1 to 200, got {limit}"),
+                ));
             }
             q.push(("limit", limit.to_string()));
         }
@@ -706,10 +713,17 @@ impl ListSandboxes {
         q.extend(self.states.iter().map(|s| ("states", s.to_string())));
         q.extend(self.snapshots.iter().map(|s| ("snapshots", s.clone())));
         q.extend(self.targets.iter().map(|s| ("regionIds", s.clone())));
-        q.extend(self.classes.iter().map(|s| ("sandboxClasses", s.to_string())));
+        q.extend(
+            self.classes
+                .iter()
+                .map(|s| ("sandboxClasses", s.to_string())),
+        );
         for (name, value) in &self.ranges {
             if !value.is_finite() || *value < 1.0 {
-                return Err(Error::validation(*name, format!("must be at least 1, got {value}")));
+                return Err(Error::validation(
+                    *name,
+                    format!("must be at least 1, got {value}"),
+                ));
             }
             q.push((name, value.to_string()));
         }
@@ -818,9 +832,16 @@ impl Resize {
 
     pub(crate) fn validate(&self) -> Result<()> {
         if self == &Self::default() {
-            return Err(Error::validation("resize", "set at least one of cpu, memory, disk"));
+            return Err(Error::validation(
+                "resize",
+                "set at least one of cpu, memory, disk",
+            ));
         }
-        for (field, v) in [("cpu", self.cpu), ("memory", self.memory), ("disk", self.disk)] {
+        for (field, v) in [
+            ("cpu", self.cpu),
+            ("memory", self.memory),
+            ("disk", self.disk),
+        ] {
             if v == Some(0) {
                 return Err(Error::validation(field, "must be at least 1"));
             }

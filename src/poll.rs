@@ -141,9 +141,18 @@ pub(crate) fn poll_until<T>(
         } else {
             std::thread::sleep(delay);
         }
+        if deadline.remaining() == Some(Duration::ZERO) {
+            return Err(deadline.timeout_error(operation));
+        }
         checks = checks.saturating_add(1);
-        if let Check::Done(v) = check(&deadline)? {
-            return Ok(v);
+        match check(&deadline) {
+            Ok(Check::Done(v)) => return Ok(v),
+            Ok(Check::Pending) => {}
+            // A request cut short by the deadline: the wait timed out.
+            Err(e) if e.is_timeout() && deadline.remaining() == Some(Duration::ZERO) => {
+                return Err(deadline.timeout_error(operation));
+            }
+            Err(e) => return Err(e),
         }
         log::trace!("{operation}: still waiting after {checks} checks");
     }
@@ -165,7 +174,10 @@ mod tests {
             s.next_delay(Duration::from_secs(2), 10),
             Duration::from_millis(400)
         );
-        assert_eq!(s.next_delay(Duration::from_secs(60), 40), Duration::from_secs(1));
+        assert_eq!(
+            s.next_delay(Duration::from_secs(60), 40),
+            Duration::from_secs(1)
+        );
     }
 
     #[test]
@@ -186,6 +198,9 @@ mod tests {
         );
         let took = start.elapsed();
         assert!(r.unwrap_err().is_timeout());
-        assert!(took >= Duration::from_millis(300) && took < Duration::from_millis(450), "{took:?}");
+        assert!(
+            took >= Duration::from_millis(300) && took < Duration::from_millis(450),
+            "{took:?}"
+        );
     }
 }

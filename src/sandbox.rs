@@ -105,8 +105,9 @@ impl Sandbox {
     ) -> Result<()> {
         let operation = format!("waiting for sandbox {} {what}", self.info.id);
         let verdict = |info: &SandboxInfo| -> Result<Check<()>> {
+            // Failure first: a wait "while busy" (pause, resize, snapshot)
+            // would otherwise take `error` for "no longer busy".
             match &info.state {
-                Some(s) if done(s) => Ok(Check::Done(())),
                 Some(s) if s.is_failure() || (*s == SandboxState::Destroyed && !gone_is_done) => {
                     Err(Error::SandboxFailed {
                         id: info.id.clone(),
@@ -114,6 +115,7 @@ impl Sandbox {
                         reason: info.error_reason.clone(),
                     })
                 }
+                Some(s) if done(s) => Ok(Check::Done(())),
                 _ => Ok(Check::Pending),
             }
         };
@@ -237,7 +239,12 @@ impl Sandbox {
     ) -> Result<()> {
         non_empty("name", name)?;
         let body = serde_json::json!({ "name": name });
-        self.change_and_wait(&["snapshot"], Some(body), SandboxState::Snapshotting, timeout)
+        self.change_and_wait(
+            &["snapshot"],
+            Some(body),
+            SandboxState::Snapshotting,
+            timeout,
+        )
     }
 
     /// POSTs to `path` and waits while the state is `busy`.
@@ -299,7 +306,10 @@ impl Sandbox {
     }
 
     /// Replaces all its labels; returns the labels the server now holds.
-    pub fn set_labels(&mut self, labels: HashMap<String, String>) -> Result<HashMap<String, String>> {
+    pub fn set_labels(
+        &mut self,
+        labels: HashMap<String, String>,
+    ) -> Result<HashMap<String, String>> {
         for key in labels.keys() {
             non_empty("labels", key)?;
         }
@@ -341,7 +351,10 @@ impl Sandbox {
     /// Changes its network rules.
     pub fn update_network_settings(&mut self, settings: NetworkSettings) -> Result<()> {
         settings.validate()?;
-        self.update(self.api(Method::POST, &["network-settings"]).json(&settings))
+        self.update(
+            self.api(Method::POST, &["network-settings"])
+                .json(&settings),
+        )
     }
 
     /// Marks it as active now, postponing auto-stop.
@@ -368,7 +381,10 @@ impl Sandbox {
     ) -> Result<SignedPortPreviewUrl> {
         let port = checked_port(port)?;
         if expires_in_seconds == Some(0) {
-            return Err(Error::validation("expires_in_seconds", "must be at least 1"));
+            return Err(Error::validation(
+                "expires_in_seconds",
+                "must be at least 1",
+            ));
         }
         self.client.transport().json(
             self.api(Method::GET, &["ports", &port, "signed-preview-url"])
@@ -389,7 +405,10 @@ impl Sandbox {
     /// Creates SSH access valid for `expires_in_minutes` (server default 60).
     pub fn create_ssh_access(&self, expires_in_minutes: Option<u32>) -> Result<SshAccess> {
         if expires_in_minutes == Some(0) {
-            return Err(Error::validation("expires_in_minutes", "must be at least 1"));
+            return Err(Error::validation(
+                "expires_in_minutes",
+                "must be at least 1",
+            ));
         }
         self.client.transport().json(
             self.api(Method::POST, &["ssh-access"])
@@ -402,7 +421,10 @@ impl Sandbox {
         if let Some(t) = token {
             non_empty("token", t)?;
         }
-        self.update(self.api(Method::DELETE, &["ssh-access"]).query_opt("token", token))
+        self.update(
+            self.api(Method::DELETE, &["ssh-access"])
+                .query_opt("token", token),
+        )
     }
 
     /// Whether an SSH access token is valid.
