@@ -1,0 +1,183 @@
+//! Helpers shared by the integration tests: a client pointed at a mockito
+//! server and spec-shaped JSON bodies.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use daytona::{Daytona, DaytonaConfig, PollSchedule, RetryPolicy};
+use serde_json::{json, Value};
+
+/// The API key every test client uses.
+pub const KEY: &str = "test-key-5f3a";
+
+/// A configuration for `server`: fixed key, no environment, fast retries.
+pub fn config(server: &mockito::Server) -> DaytonaConfig {
+    DaytonaConfig::new()
+        .read_env(false)
+        .api_key(KEY)
+        .api_url(format!("{}/api", server.url()))
+        .retry_policy(fast_retries())
+}
+
+/// Retries with short delays so tests stay quick.
+pub fn fast_retries() -> RetryPolicy {
+    let mut p = RetryPolicy::default();
+    p.initial_backoff = Duration::from_millis(10);
+    p.max_backoff = Duration::from_millis(50);
+    p
+}
+
+/// A fast polling schedule for waits that are not timed.
+pub fn fast_poll() -> PollSchedule {
+    PollSchedule::fixed(Duration::from_millis(10))
+}
+
+/// A client for `server`.
+pub fn client(server: &mockito::Server) -> Daytona {
+    Daytona::new(config(server).poll_schedule(fast_poll())).expect("client")
+}
+
+/// A spec-shaped `Sandbox` JSON document.
+pub fn sandbox_json(id: &str, state: &str) -> Value {
+    json!({
+        "id": id,
+        "organizationId": "org-1",
+        "name": format!("name-{id}"),
+        "snapshot": "daytonaio/sandbox:0.4.3",
+        "user": "daytona",
+        "env": {"A": "1"},
+        "labels": {"code-toolbox-language": "python"},
+        "public": false,
+        "networkBlockAll": false,
+        "target": "us",
+        "cpu": 1,
+        "gpu": 0,
+        "memory": 1,
+        "disk": 3,
+        "state": state,
+        "desiredState": "started",
+        "errorReason": null,
+        "recoverable": false,
+        "backupState": "None",
+        "autoStopInterval": 15,
+        "autoArchiveInterval": 10080,
+        "autoDeleteInterval": -1,
+        "volumes": [],
+        "createdAt": "2026-01-01T00:00:00Z",
+        "updatedAt": "2026-01-01T00:00:00Z",
+        "sandboxClass": "container",
+        "daemonVersion": "0.190.0",
+        "runnerId": "runner-1",
+        "toolboxProxyUrl": "https://proxy.example/toolbox"
+    })
+}
+
+/// A spec-shaped `SandboxListItem` JSON document.
+pub fn list_item_json(id: &str) -> Value {
+    let mut v = sandbox_json(id, "started");
+    let o = v.as_object_mut().unwrap();
+    for k in [
+        "env",
+        "networkBlockAll",
+        "volumes",
+        "buildInfo",
+        "backupCreatedAt",
+        "linkedSandboxId",
+    ] {
+        o.remove(k);
+    }
+    v
+}
+
+/// Matches the headers every request must carry.
+pub fn with_sdk_headers(mock: mockito::Mock) -> mockito::Mock {
+    mock.match_header("authorization", format!("Bearer {KEY}").as_str())
+        .match_header("x-daytona-source", "sdk-rust")
+        .match_header("x-daytona-sdk-version", "0.190.0")
+        .match_header(
+            "user-agent",
+            concat!("sdk-rust/", env!("CARGO_PKG_VERSION")),
+        )
+}
+
+// ---------------------------------------------------------------------------
+// Helpers added for the lifecycle, create and list tests.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// A mock of `method path` on `server` that also checks the SDK headers.
+/// `path` is matched exactly (add `match_query` for the query part).
+pub fn api_mock(server: &mut mockito::Server, method: &str, path: &str) -> mockito::Mock {
+    with_sdk_headers(server.mock(method, path))
+}
+
+/// Answers `status` with `body` as JSON.
+pub fn reply_json(mock: mockito::Mock, status: usize, body: &Value) -> mockito::Mock {
+    mock.with_status(status)
+        .with_header("content-type", "application/json")
+        .with_body(body.to_string())
+}
+
+/// The request has exactly this JSON body, declared as JSON.
+pub fn expect_json_body(mock: mockito::Mock, body: Value) -> mockito::Mock {
+    mock.match_header("content-type", "application/json")
+        .match_body(mockito::Matcher::Json(body))
+}
+
+/// The request has no body at all.
+pub fn expect_no_body(mock: mockito::Mock) -> mockito::Mock {
+    mock.match_body(mockito::Matcher::Exact(String::new()))
+}
+
+/// Mocks that catch any request of any common method on any path; each
+/// expects zero hits. Assert them with [`assert_all`] to prove that nothing
+/// was sent.
+pub fn no_requests(server: &mut mockito::Server) -> Vec<mockito::Mock> {
+    ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]
+        .iter()
+        .map(|m| server.mock(m, mockito::Matcher::Any).expect(0).create())
+        .collect()
+}
+
+/// Asserts every mock.
+pub fn assert_all(mocks: &[mockito::Mock]) {
+    for m in mocks {
+        m.assert();
+    }
+}
+
+/// `sandbox_json(id, state)` with an `errorReason`.
+pub fn failed_sandbox_json(id: &str, state: &str, reason: &str) -> Value {
+    let mut v = sandbox_json(id, state);
+    v["errorReason"] = json!(reason);
+    v
+}
+
+/// A stateful body responder: the n-th request (counting from 0) gets
+/// `sandbox_json(id, states[n])`, the last state repeating. The counter
+/// counts the requests answered.
+pub fn state_sequence(
+    id: &str,
+    states: &[&str],
+) -> (
+    impl Fn(&mockito::Request) -> Vec<u8> + Send + Sync + 'static,
+    Arc<AtomicUsize>,
+) {
+    assert!(!states.is_empty());
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let id = id.to_string();
+    let states: Vec<String> = states.iter().map(|s| s.to_string()).collect();
+    let responder = move |_: &mockito::Request| {
+        let n = counter.fetch_add(1, Ordering::SeqCst);
+        let state = &states[n.min(states.len() - 1)];
+        sandbox_json(&id, state).to_string().into_bytes()
+    };
+    (responder, calls)
+}
+
+/// The value of an `Arc<AtomicUsize>` counter.
+pub fn count(calls: &Arc<AtomicUsize>) -> usize {
+    calls.load(Ordering::SeqCst)
+}

@@ -1,0 +1,461 @@
+mod common;
+use common::*;
+
+use daytona::models::SandboxClass;
+use daytona::{Error, ListSandboxes, SandboxSort, SandboxState, SortOrder};
+use mockito::{Matcher, Mock, Server};
+use serde_json::{json, Value};
+
+/// `GET /api/sandbox` with the SDK headers, no body and `query`.
+fn list_mock(server: &mut Server, query: Matcher) -> Mock {
+    expect_no_body(api_mock(server, "GET", "/api/sandbox").match_query(query))
+}
+
+/// A `ListSandboxesResponse` of list items with these ids.
+fn page(ids: &[&str], next: Option<&str>) -> Value {
+    let items: Vec<Value> = ids.iter().map(|id| list_item_json(id)).collect();
+    json!({ "items": items, "nextCursor": next })
+}
+
+fn ids(items: &[daytona::Sandbox]) -> Vec<&str> {
+    items.iter().map(|s| s.id()).collect()
+}
+
+fn assert_validation(err: &Error, field: &str) {
+    match err {
+        Error::Validation { field: f, .. } => assert_eq!(f, field, "{err}"),
+        other => panic!("expected a validation error on {field}, got {other:?}"),
+    }
+}
+
+/// Three pages of three items: `c2` and `c3` are the cursors of pages 2 and 3.
+fn three_pages(server: &mut Server, expect: [usize; 3]) -> [Mock; 3] {
+    let p1 = reply_json(
+        list_mock(server, Matcher::Missing),
+        200,
+        &page(&["a1", "a2", "a3"], Some("c2")),
+    )
+    .expect(expect[0])
+    .create();
+    let p2 = reply_json(
+        list_mock(server, Matcher::Exact("cursor=c2".into())),
+        200,
+        &page(&["b1", "b2", "b3"], Some("c3")),
+    )
+    .expect(expect[1])
+    .create();
+    let p3 = reply_json(
+        list_mock(server, Matcher::Exact("cursor=c3".into())),
+        200,
+        &page(&["c1", "c2", "c3"], None),
+    )
+    .expect(expect[2])
+    .create();
+    [p1, p2, p3]
+}
+
+#[test]
+fn taking_one_page_of_items_makes_one_request() {
+    let mut server = Server::new();
+    let mocks = three_pages(&mut server, [1, 0, 0]);
+
+    let first: Vec<_> = client(&server)
+        .list(ListSandboxes::new())
+        .take(3)
+        .collect::<Result<_, _>>()
+        .unwrap();
+
+    assert_all(&mocks);
+    assert_eq!(ids(&first), ["a1", "a2", "a3"]);
+}
+
+#[test]
+fn full_iteration_requests_each_page_once_with_its_cursor() {
+    let mut server = Server::new();
+    let mocks = three_pages(&mut server, [1, 1, 1]);
+
+    let all: Vec<_> = client(&server)
+        .list(ListSandboxes::new())
+        .collect::<Result<_, _>>()
+        .unwrap();
+
+    assert_all(&mocks);
+    assert_eq!(
+        ids(&all),
+        ["a1", "a2", "a3", "b1", "b2", "b3", "c1", "c2", "c3"]
+    );
+}
+
+#[test]
+fn filters_are_sent_on_every_page_with_the_cursor() {
+    let mut server = Server::new();
+    let labels = r#"{"env":"dev"}"#;
+    let p1 = reply_json(
+        list_mock(
+            &mut server,
+            Matcher::AllOf(vec![
+                Matcher::UrlEncoded("limit".into(), "2".into()),
+                Matcher::UrlEncoded("labels".into(), labels.into()),
+                Matcher::Regex("^limit=2&labels=[^&]*$".into()),
+            ]),
+        ),
+        200,
+        &page(&["a1", "a2"], Some("next/page+2")),
+    )
+    .expect(1)
+    .create();
+    let p2 = reply_json(
+        list_mock(
+            &mut server,
+            Matcher::AllOf(vec![
+                Matcher::UrlEncoded("limit".into(), "2".into()),
+                Matcher::UrlEncoded("labels".into(), labels.into()),
+                Matcher::UrlEncoded("cursor".into(), "next/page+2".into()),
+                Matcher::Regex("^limit=2&labels=[^&]*&cursor=[^&]*$".into()),
+            ]),
+        ),
+        200,
+        &page(&["b1"], None),
+    )
+    .expect(1)
+    .create();
+
+    let all: Vec<_> = client(&server)
+        .list(ListSandboxes::new().limit(2).label("env", "dev"))
+        .collect::<Result<_, _>>()
+        .unwrap();
+
+    p1.assert();
+    p2.assert();
+    assert_eq!(ids(&all), ["a1", "a2", "b1"]);
+}
+
+#[test]
+fn every_filter_is_mapped_to_its_query_parameter() {
+    let mut server = Server::new();
+    let expected = [
+        "limit=50",
+        "id=sb-",
+        "name=web",
+        "labels=%7B%22env%22%3A%22dev%22%2C%22team%22%3A%22infra%22%7D",
+        "includeErroredDeleted=true",
+        "states=started",
+        "states=stopped",
+        "snapshots=snap-a",
+        "snapshots=snap-b",
+        "regionIds=us",
+        "regionIds=eu",
+        "sandboxClasses=container",
+        "sandboxClasses=linux-vm",
+        "minCpu=1",
+        "maxCpu=4",
+        "minMemoryGiB=2",
+        "maxMemoryGiB=8.5",
+        "minDiskGiB=10",
+        "maxDiskGiB=50",
+        "isPublic=false",
+        "isRecoverable=true",
+        "createdAtAfter=2024-01-01T00%3A00%3A00Z",
+        "createdAtBefore=2024-12-31T23%3A59%3A59Z",
+        "lastEventAfter=2024-06-01T00%3A00%3A00Z",
+        "lastEventBefore=2024-06-30T00%3A00%3A00Z",
+        "sort=createdAt",
+        "order=desc",
+    ]
+    .join("&");
+    let m = reply_json(
+        list_mock(&mut server, Matcher::Exact(expected)),
+        200,
+        &page(&["sb-1"], None),
+    )
+    .expect(1)
+    .create();
+
+    let query = ListSandboxes::new()
+        .limit(50)
+        .id_prefix("sb-")
+        .name_prefix("web")
+        .label("team", "infra")
+        .label("env", "dev")
+        .include_errored_deleted(true)
+        .state(SandboxState::Started)
+        .state(SandboxState::Stopped)
+        .snapshot("snap-a")
+        .snapshot("snap-b")
+        .target("us")
+        .target("eu")
+        .class(SandboxClass::Container)
+        .class(SandboxClass::LinuxVm)
+        .min_cpu(1.0)
+        .max_cpu(4.0)
+        .min_memory_gib(2.0)
+        .max_memory_gib(8.5)
+        .min_disk_gib(10.0)
+        .max_disk_gib(50.0)
+        .public(false)
+        .recoverable(true)
+        .created_after("2024-01-01T00:00:00Z")
+        .created_before("2024-12-31T23:59:59Z")
+        .last_activity_after("2024-06-01T00:00:00Z")
+        .last_activity_before("2024-06-30T00:00:00Z")
+        .sort(SandboxSort::CreatedAt, SortOrder::Desc);
+    let all: Vec<_> = client(&server)
+        .list(query)
+        .collect::<Result<_, _>>()
+        .unwrap();
+
+    m.assert();
+    assert_eq!(ids(&all), ["sb-1"]);
+}
+
+#[test]
+fn each_sort_field_and_order_has_its_wire_value() {
+    let mut server = Server::new();
+    let cases = [
+        (SandboxSort::Name, SortOrder::Asc, "sort=name&order=asc"),
+        (SandboxSort::Cpu, SortOrder::Desc, "sort=cpu&order=desc"),
+        (
+            SandboxSort::MemoryGib,
+            SortOrder::Asc,
+            "sort=memoryGib&order=asc",
+        ),
+        (
+            SandboxSort::DiskGib,
+            SortOrder::Asc,
+            "sort=diskGib&order=asc",
+        ),
+        (
+            SandboxSort::LastActivityAt,
+            SortOrder::Desc,
+            "sort=lastActivityAt&order=desc",
+        ),
+    ];
+    let mocks: Vec<Mock> = cases
+        .iter()
+        .map(|(_, _, q)| {
+            reply_json(
+                list_mock(&mut server, Matcher::Exact(q.to_string())),
+                200,
+                &page(&[], None),
+            )
+            .expect(1)
+            .create()
+        })
+        .collect();
+    let daytona = client(&server);
+
+    for (field, order, _) in cases {
+        let items: Vec<_> = daytona
+            .list(ListSandboxes::new().sort(field, order))
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(items.is_empty());
+    }
+
+    assert_all(&mocks);
+}
+
+#[test]
+fn out_of_range_limit_is_a_validation_error_before_any_request() {
+    let mut server = Server::new();
+    let nothing = no_requests(&mut server);
+    let daytona = client(&server);
+
+    for limit in [0, 201] {
+        let mut pages = daytona.list(ListSandboxes::new().limit(limit));
+        assert_validation(&pages.next().unwrap().unwrap_err(), "limit");
+        assert!(pages.next().is_none());
+    }
+
+    assert_all(&nothing);
+}
+
+#[test]
+fn invalid_ranges_and_times_are_validation_errors_before_any_request() {
+    let mut server = Server::new();
+    let nothing = no_requests(&mut server);
+    let daytona = client(&server);
+
+    let first = |q: ListSandboxes| daytona.list(q).next().unwrap().unwrap_err();
+    assert_validation(&first(ListSandboxes::new().min_cpu(0.5)), "minCpu");
+    assert_validation(
+        &first(ListSandboxes::new().max_disk_gib(f64::NAN)),
+        "maxDiskGiB",
+    );
+    assert_validation(
+        &first(ListSandboxes::new().created_after("")),
+        "createdAtAfter",
+    );
+
+    assert_all(&nothing);
+}
+
+#[test]
+fn an_error_page_yields_one_error_then_ends() {
+    let mut server = Server::new();
+    let m = reply_json(
+        list_mock(&mut server, Matcher::Missing),
+        500,
+        &json!({ "statusCode": 500, "message": "Internal server error" }),
+    )
+    .expect(1)
+    .create();
+
+    let mut pages = client(&server).list(ListSandboxes::new());
+    let err = pages.next().unwrap().unwrap_err();
+    assert_eq!(err.status(), Some(500));
+    assert!(pages.next().is_none());
+    assert!(pages.next().is_none());
+
+    m.assert();
+}
+
+#[test]
+fn an_error_on_a_later_page_comes_after_the_earlier_items() {
+    let mut server = Server::new();
+    let p1 = reply_json(
+        list_mock(&mut server, Matcher::Missing),
+        200,
+        &page(&["a1", "a2"], Some("c2")),
+    )
+    .expect(1)
+    .create();
+    let p2 = reply_json(
+        list_mock(&mut server, Matcher::Exact("cursor=c2".into())),
+        500,
+        &json!({ "statusCode": 500, "message": "boom" }),
+    )
+    .expect(1)
+    .create();
+
+    let results: Vec<_> = client(&server).list(ListSandboxes::new()).collect();
+
+    p1.assert();
+    p2.assert();
+    assert_eq!(results.len(), 3);
+    assert_eq!(results[0].as_ref().unwrap().id(), "a1");
+    assert_eq!(results[1].as_ref().unwrap().id(), "a2");
+    assert_eq!(results[2].as_ref().unwrap_err().status(), Some(500));
+}
+
+#[test]
+fn list_items_without_detail_fields_decode() {
+    let mut server = Server::new();
+    let item = list_item_json("sb-1");
+    for absent in ["env", "networkBlockAll", "volumes", "buildInfo"] {
+        assert!(item.get(absent).is_none(), "{absent} in {item}");
+    }
+    let m = reply_json(
+        list_mock(&mut server, Matcher::Missing),
+        200,
+        &page(&["sb-1"], None),
+    )
+    .expect(1)
+    .create();
+
+    let all: Vec<_> = client(&server)
+        .list(ListSandboxes::new())
+        .collect::<Result<_, _>>()
+        .unwrap();
+
+    m.assert();
+    assert_eq!(all.len(), 1);
+    let info = all[0].info();
+    assert_eq!(info.id, "sb-1");
+    assert_eq!(info.name, "name-sb-1");
+    assert_eq!(info.state, Some(SandboxState::Started));
+    assert_eq!(info.sandbox_class, Some(SandboxClass::Container));
+    assert_eq!(
+        info.labels.get("code-toolbox-language").map(String::as_str),
+        Some("python")
+    );
+    assert!(info.env.is_empty());
+    assert_eq!(info.network_block_all, None);
+    assert!(info.volumes.is_empty());
+    assert_eq!(info.build_info, None);
+}
+
+#[test]
+fn an_unknown_state_decodes_to_other() {
+    let mut server = Server::new();
+    let mut item = list_item_json("sb-1");
+    item["state"] = json!("melting");
+    let m = reply_json(
+        list_mock(&mut server, Matcher::Missing),
+        200,
+        &json!({ "items": [item], "nextCursor": null }),
+    )
+    .expect(1)
+    .create();
+
+    let all: Vec<_> = client(&server)
+        .list(ListSandboxes::new())
+        .collect::<Result<_, _>>()
+        .unwrap();
+
+    m.assert();
+    assert_eq!(all[0].state(), Some(&SandboxState::Other("melting".into())));
+}
+
+#[test]
+fn an_empty_page_with_a_cursor_continues_and_an_empty_cursor_ends() {
+    let mut server = Server::new();
+    let p1 = reply_json(
+        list_mock(&mut server, Matcher::Missing),
+        200,
+        &page(&[], Some("c2")),
+    )
+    .expect(1)
+    .create();
+    let p2 = reply_json(
+        list_mock(&mut server, Matcher::Exact("cursor=c2".into())),
+        200,
+        &page(&["b1"], Some("")),
+    )
+    .expect(1)
+    .create();
+    let after = list_mock(
+        &mut server,
+        Matcher::UrlEncoded("cursor".into(), String::new()),
+    )
+    .expect(0)
+    .create();
+
+    let all: Vec<_> = client(&server)
+        .list(ListSandboxes::new())
+        .collect::<Result<_, _>>()
+        .unwrap();
+
+    p1.assert();
+    p2.assert();
+    after.assert();
+    assert_eq!(ids(&all), ["b1"]);
+}
+
+#[test]
+fn a_repeated_cursor_ends_with_an_error_instead_of_looping() {
+    let mut server = Server::new();
+    let p1 = reply_json(
+        list_mock(&mut server, Matcher::Missing),
+        200,
+        &page(&["a1"], Some("c2")),
+    )
+    .expect(1)
+    .create();
+    let p2 = reply_json(
+        list_mock(&mut server, Matcher::Exact("cursor=c2".into())),
+        200,
+        &page(&["b1"], Some("c2")),
+    )
+    .expect(1)
+    .create();
+
+    let results: Vec<_> = client(&server).list(ListSandboxes::new()).collect();
+
+    p1.assert();
+    p2.assert();
+    assert_eq!(results.len(), 3);
+    assert_eq!(results[0].as_ref().unwrap().id(), "a1");
+    assert_eq!(results[1].as_ref().unwrap().id(), "b1");
+    assert!(results[2].is_err());
+}

@@ -1,0 +1,1196 @@
+//! The transport against a mock server: headers, error mapping, decoding,
+//! retries, timeouts and keeping credentials out of errors.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::*;
+use daytona::{CreateSandbox, Daytona, DaytonaConfig, Error, RetryPolicy, SandboxState};
+use mockito::Matcher;
+use serde_json::json;
+
+const JWT: &str = "jwt-token-9c1e";
+const ORG: &str = "org-77";
+const SDK_UA: &str = concat!("sdk-rust/", env!("CARGO_PKG_VERSION"));
+
+// ---------------------------------------------------------------------------
+// helpers
+
+/// A client for `server` with `max_attempts` attempts per request.
+fn client_with_attempts(server: &mockito::Server, attempts: u32) -> Daytona {
+    Daytona::new(
+        config(server)
+            .poll_schedule(fast_poll())
+            .max_attempts(attempts),
+    )
+    .unwrap()
+}
+
+/// A JWT-mode client for `server`.
+fn jwt_client(server: &mockito::Server) -> Daytona {
+    Daytona::new(
+        DaytonaConfig::new()
+            .read_env(false)
+            .jwt_token(JWT)
+            .organization_id(ORG)
+            .api_url(format!("{}/api", server.url()))
+            .retry_policy(fast_retries())
+            .poll_schedule(fast_poll()),
+    )
+    .unwrap()
+}
+
+/// A base URL on 127.0.0.1 where nothing listens (connections are refused).
+fn refused_url() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}/api")
+}
+
+/// A client for a raw base URL.
+fn client_at(url: &str, policy: RetryPolicy) -> Daytona {
+    Daytona::new(
+        DaytonaConfig::new()
+            .read_env(false)
+            .api_key(KEY)
+            .api_url(url)
+            .retry_policy(policy)
+            .poll_schedule(fast_poll()),
+    )
+    .unwrap()
+}
+
+/// What a [`RawServer`] does with each connection it accepts.
+#[derive(Clone, Copy)]
+enum Behaviour {
+    /// Keeps the connection open and never answers.
+    Hang,
+    /// Reads the request head, then closes without answering.
+    Close,
+    /// Answers 200 with a `Content-Length` larger than the body it sends,
+    /// then closes.
+    Truncate,
+}
+
+/// A TCP server on 127.0.0.1 that misbehaves and counts connections.
+struct RawServer {
+    url: String,
+    connections: Arc<AtomicUsize>,
+}
+
+impl RawServer {
+    fn start(behaviour: Behaviour) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/api", listener.local_addr().unwrap());
+        let connections = Arc::new(AtomicUsize::new(0));
+        let count = connections.clone();
+        thread::spawn(move || {
+            let mut held: Vec<TcpStream> = Vec::new();
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                count.fetch_add(1, Ordering::SeqCst);
+                match behaviour {
+                    Behaviour::Hang => held.push(stream),
+                    Behaviour::Close => {
+                        read_head(&mut stream);
+                        drop(stream);
+                    }
+                    Behaviour::Truncate => {
+                        read_head(&mut stream);
+                        let _ = stream.write_all(
+                            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                              Content-Length: 1000\r\nConnection: close\r\n\r\n{\"id\":\"sb-1\",",
+                        );
+                        let _ = stream.flush();
+                        drop(stream);
+                    }
+                }
+            }
+        });
+        RawServer { url, connections }
+    }
+
+    /// Connections accepted so far (after letting the acceptor catch up).
+    fn connections(&self) -> usize {
+        thread::sleep(Duration::from_millis(50));
+        self.connections.load(Ordering::SeqCst)
+    }
+}
+
+/// Reads until the end of the request head (or a short timeout).
+fn read_head(stream: &mut TcpStream) {
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+/// Asserts that neither `Display` nor `Debug` of `e` shows `secret`.
+fn assert_hides(e: &Error, secret: &str) {
+    let shown = format!("{e}");
+    let debug = format!("{e:?}");
+    assert!(!shown.contains(secret), "Display leaks the secret: {shown}");
+    assert!(!debug.contains(secret), "Debug leaks the secret: {debug}");
+}
+
+fn sandbox_body(id: &str, state: &str) -> String {
+    sandbox_json(id, state).to_string()
+}
+
+/// A mock `GET /api/sandbox/{id}` answering `status` with `body`.
+fn get_mock(server: &mut mockito::Server, id: &str, status: usize, body: &str) -> mockito::Mock {
+    server
+        .mock("GET", format!("/api/sandbox/{id}").as_str())
+        .with_status(status)
+        .with_header("content-type", "application/json")
+        .with_body(body)
+}
+
+fn api_error(e: &Error) -> &daytona::ApiError {
+    e.api()
+        .unwrap_or_else(|| panic!("expected an API error, got {e:?}"))
+}
+
+// ---------------------------------------------------------------------------
+// headers
+
+#[test]
+fn api_key_mode_sends_sdk_headers_on_every_method_and_no_org_header() {
+    let mut server = mockito::Server::new();
+    let create = with_sdk_headers(server.mock("POST", "/api/sandbox"))
+        .match_header("x-daytona-organization-id", Matcher::Missing)
+        .match_header("content-type", "application/json")
+        .with_status(200)
+        .with_body(sandbox_body("sb-1", "started"))
+        .expect(1)
+        .create();
+    let get = with_sdk_headers(server.mock("GET", "/api/sandbox/sb-1"))
+        .match_header("x-daytona-organization-id", Matcher::Missing)
+        .with_status(200)
+        .with_body(sandbox_body("sb-1", "started"))
+        .expect(1)
+        .create();
+    let put = with_sdk_headers(server.mock("PUT", "/api/sandbox/sb-1/labels"))
+        .match_header("x-daytona-organization-id", Matcher::Missing)
+        .with_status(200)
+        .with_body(json!({"labels": {"a": "b"}}).to_string())
+        .expect(1)
+        .create();
+    let delete = with_sdk_headers(server.mock("DELETE", "/api/sandbox/sb-1"))
+        .match_header("x-daytona-organization-id", Matcher::Missing)
+        .with_status(200)
+        .expect(1)
+        .create();
+
+    let daytona = client(&server);
+    let mut sb = daytona.create(CreateSandbox::new()).unwrap();
+    sb.refresh().unwrap();
+    let labels = sb
+        .set_labels([("a".to_string(), "b".to_string())].into())
+        .unwrap();
+    assert_eq!(labels.get("a").map(String::as_str), Some("b"));
+    sb.delete().unwrap();
+
+    create.assert();
+    get.assert();
+    put.assert();
+    delete.assert();
+}
+
+#[test]
+fn jwt_mode_sends_the_jwt_and_the_organization_header() {
+    let mut server = mockito::Server::new();
+    let get = server
+        .mock("GET", "/api/sandbox/sb-1")
+        .match_header("authorization", format!("Bearer {JWT}").as_str())
+        .match_header("x-daytona-organization-id", ORG)
+        .match_header("x-daytona-source", "sdk-rust")
+        .match_header("x-daytona-sdk-version", "0.190.0")
+        .match_header("user-agent", SDK_UA)
+        .with_status(200)
+        .with_body(sandbox_body("sb-1", "started"))
+        .expect(1)
+        .create();
+    let create = server
+        .mock("POST", "/api/sandbox")
+        .match_header("authorization", format!("Bearer {JWT}").as_str())
+        .match_header("x-daytona-organization-id", ORG)
+        .match_header("x-daytona-source", "sdk-rust")
+        .match_header("x-daytona-sdk-version", "0.190.0")
+        .match_header("user-agent", SDK_UA)
+        .with_status(200)
+        .with_body(sandbox_body("sb-2", "started"))
+        .expect(1)
+        .create();
+    let daytona = jwt_client(&server);
+    daytona.get("sb-1").unwrap();
+    daytona.create(CreateSandbox::new()).unwrap();
+    get.assert();
+    create.assert();
+}
+
+#[test]
+fn the_sdk_version_constant_is_the_one_sent() {
+    assert_eq!(daytona::API_VERSION, "0.190.0");
+}
+
+// ---------------------------------------------------------------------------
+// error mapping
+
+#[test]
+fn nestjs_404_is_not_found_with_the_server_message() {
+    let mut server = mockito::Server::new();
+    let m = get_mock(
+        &mut server,
+        "nope",
+        404,
+        r#"{"statusCode":404,"timestamp":"2026-01-01T00:00:00.000Z","path":"/api/sandbox/nope","error":"Not Found","message":"Sandbox not found"}"#,
+    )
+    .expect(1)
+    .create();
+    let e = client(&server).get("nope").unwrap_err();
+    m.assert();
+    assert!(e.is_not_found(), "{e:?}");
+    assert!(!e.is_server_error() && !e.is_unauthorized() && !e.is_conflict());
+    assert_eq!(e.status(), Some(404));
+    let api = api_error(&e);
+    assert_eq!(api.status, 404);
+    assert_eq!(api.message, "Sandbox not found");
+    assert_eq!(api.code.as_deref(), Some("Not Found"));
+    assert_eq!(api.retry_after, None);
+    assert_eq!(api.operation, "GET /api/sandbox/nope");
+    let shown = e.to_string();
+    assert!(shown.contains("GET /api/sandbox/nope"), "{shown}");
+    assert!(shown.contains("404"), "{shown}");
+    assert!(shown.contains("Sandbox not found"), "{shown}");
+}
+
+#[test]
+fn get_opt_maps_404_to_none_and_keeps_other_errors() {
+    let mut server = mockito::Server::new();
+    let _gone = get_mock(
+        &mut server,
+        "gone",
+        404,
+        r#"{"statusCode":404,"message":"Sandbox not found"}"#,
+    )
+    .create();
+    let _denied = get_mock(
+        &mut server,
+        "denied",
+        403,
+        r#"{"statusCode":403,"message":"Forbidden"}"#,
+    )
+    .create();
+    let daytona = client(&server);
+    assert!(daytona.get_opt("gone").unwrap().is_none());
+    assert!(daytona.get_opt("denied").unwrap_err().is_forbidden());
+}
+
+#[test]
+fn message_array_is_joined() {
+    let mut server = mockito::Server::new();
+    let m = server
+        .mock("POST", "/api/sandbox")
+        .with_status(400)
+        .with_header("content-type", "application/json")
+        .with_body(
+            json!({
+                "statusCode": 400,
+                "timestamp": "2026-01-01T00:00:00.000Z",
+                "path": "/api/sandbox",
+                "error": "Bad Request",
+                "message": ["cpu must be a positive number", "name must be a string"]
+            })
+            .to_string(),
+        )
+        .expect(1)
+        .create();
+    let e = client(&server).create(CreateSandbox::new()).unwrap_err();
+    m.assert();
+    let api = api_error(&e);
+    assert_eq!(api.status, 400);
+    assert_eq!(
+        api.message,
+        "cpu must be a positive number; name must be a string"
+    );
+    assert_eq!(api.code.as_deref(), Some("Bad Request"));
+    assert_eq!(api.operation, "POST /api/sandbox");
+}
+
+#[test]
+fn toolbox_code_and_error_code_are_kept() {
+    let mut server = mockito::Server::new();
+    let _a = get_mock(
+        &mut server,
+        "a",
+        400,
+        r#"{"statusCode":400,"message":"invalid path","code":"BAD_REQUEST","source":"DAYTONA_DAEMON","timestamp":"2026-01-01T00:00:00Z","path":"/files","method":"GET"}"#,
+    )
+    .create();
+    let _b = get_mock(
+        &mut server,
+        "b",
+        409,
+        r#"{"message":"busy","error_code":"SANDBOX_BUSY","error":"Conflict"}"#,
+    )
+    .create();
+    let daytona = client(&server);
+    let e = daytona.get("a").unwrap_err();
+    let api = api_error(&e);
+    assert_eq!(api.message, "invalid path");
+    assert_eq!(api.code.as_deref(), Some("BAD_REQUEST"));
+    let e = daytona.get("b").unwrap_err();
+    assert!(e.is_conflict());
+    let api = api_error(&e);
+    assert_eq!(api.message, "busy");
+    assert_eq!(api.code.as_deref(), Some("SANDBOX_BUSY"));
+}
+
+#[test]
+fn status_helpers_match_their_statuses() {
+    let mut server = mockito::Server::new();
+    let cases: [(&str, usize, &str); 5] = [
+        (
+            "s401",
+            401,
+            r#"{"statusCode":401,"message":"Unauthorized"}"#,
+        ),
+        (
+            "s403",
+            403,
+            r#"{"statusCode":403,"error":"Forbidden","message":"Forbidden resource"}"#,
+        ),
+        (
+            "s409",
+            409,
+            r#"{"statusCode":409,"error":"Conflict","message":"Sandbox is busy"}"#,
+        ),
+        (
+            "s429",
+            429,
+            r#"{"statusCode":429,"message":"ThrottlerException: Too Many Requests"}"#,
+        ),
+        (
+            "s500",
+            500,
+            r#"{"statusCode":500,"message":"Internal server error"}"#,
+        ),
+    ];
+    let mocks: Vec<_> = cases
+        .iter()
+        .map(|(id, status, body)| get_mock(&mut server, id, *status, body).expect(1).create())
+        .collect();
+    // One attempt, so that 429 is not retried here.
+    let daytona = client_with_attempts(&server, 1);
+    let errors: Vec<Error> = cases
+        .iter()
+        .map(|(id, _, _)| daytona.get(id).unwrap_err())
+        .collect();
+    for m in &mocks {
+        m.assert();
+    }
+    let flags = |e: &Error| {
+        [
+            e.is_not_found(),
+            e.is_unauthorized(),
+            e.is_forbidden(),
+            e.is_conflict(),
+            e.is_rate_limited(),
+            e.is_server_error(),
+        ]
+    };
+    assert_eq!(flags(&errors[0]), [false, true, false, false, false, false]);
+    assert_eq!(flags(&errors[1]), [false, false, true, false, false, false]);
+    assert_eq!(flags(&errors[2]), [false, false, false, true, false, false]);
+    assert_eq!(flags(&errors[3]), [false, false, false, false, true, false]);
+    assert_eq!(flags(&errors[4]), [false, false, false, false, false, true]);
+    assert_eq!(api_error(&errors[0]).message, "Unauthorized");
+    assert_eq!(api_error(&errors[1]).message, "Forbidden resource");
+    assert_eq!(api_error(&errors[2]).message, "Sandbox is busy");
+    assert_eq!(
+        api_error(&errors[3]).message,
+        "ThrottlerException: Too Many Requests"
+    );
+    assert_eq!(api_error(&errors[4]).message, "Internal server error");
+    for e in &errors {
+        assert!(!e.is_timeout() && !e.is_validation());
+    }
+}
+
+#[test]
+fn a_500_is_not_retried() {
+    let mut server = mockito::Server::new();
+    let m = get_mock(
+        &mut server,
+        "sb-1",
+        500,
+        r#"{"statusCode":500,"message":"boom"}"#,
+    )
+    .expect(1)
+    .create();
+    let e = client(&server).get("sb-1").unwrap_err();
+    m.assert();
+    assert!(e.is_server_error());
+}
+
+#[test]
+fn html_502_page_becomes_a_short_collapsed_excerpt() {
+    let mut server = mockito::Server::new();
+    let filler = "<p>The upstream server is temporarily unavailable.</p>\n    ".repeat(20);
+    let page = format!(
+        "<html>\r\n  <head><title>502 Bad Gateway</title></head>\n  <body>\n\t<center><h1>502 Bad Gateway</h1></center>\n    {filler}<hr><center>nginx</center>\n  </body>\n</html>\n"
+    );
+    let m = server
+        .mock("GET", "/api/sandbox/sb-1")
+        .with_status(502)
+        .with_header("content-type", "text/html")
+        .with_body(page)
+        .expect(1)
+        .create();
+    let e = client_with_attempts(&server, 1).get("sb-1").unwrap_err();
+    m.assert();
+    assert!(e.is_server_error());
+    let api = api_error(&e);
+    assert_eq!(api.status, 502);
+    assert_eq!(api.code, None);
+    assert!(api.message.chars().count() <= 200, "{}", api.message);
+    assert!(
+        api.message.starts_with(
+            "<html> <head><title>502 Bad Gateway</title></head> <body> <center><h1>502 Bad Gateway"
+        ),
+        "{}",
+        api.message
+    );
+    assert!(
+        !api.message.contains(['\n', '\r', '\t']),
+        "{:?}",
+        api.message
+    );
+    assert!(!api.message.contains("  "), "{:?}", api.message);
+}
+
+#[test]
+fn empty_503_body_gives_the_reason_phrase() {
+    let mut server = mockito::Server::new();
+    let m = server
+        .mock("GET", "/api/sandbox/sb-1")
+        .with_status(503)
+        .expect(1)
+        .create();
+    let e = client_with_attempts(&server, 1).get("sb-1").unwrap_err();
+    m.assert();
+    let api = api_error(&e);
+    assert_eq!(api.status, 503);
+    assert_eq!(api.message, "Service Unavailable");
+    assert_eq!(api.code, None);
+    assert!(e.is_server_error());
+}
+
+#[test]
+fn json_error_without_message_gives_the_reason_phrase() {
+    let mut server = mockito::Server::new();
+    let _m = get_mock(&mut server, "sb-1", 404, r#"{"statusCode":404}"#).create();
+    let e = client(&server).get("sb-1").unwrap_err();
+    assert_eq!(api_error(&e).message, "Not Found");
+}
+
+// ---------------------------------------------------------------------------
+// decoding
+
+#[test]
+fn malformed_json_200_is_a_decode_error_with_an_excerpt() {
+    let mut server = mockito::Server::new();
+    let m = get_mock(
+        &mut server,
+        "sb-1",
+        200,
+        "{\"id\": \"sb-1\", oops  \n not json",
+    )
+    .expect(1)
+    .create();
+    let e = client_with_attempts(&server, 1).get("sb-1").unwrap_err();
+    m.assert();
+    match &e {
+        Error::Decode {
+            operation,
+            message,
+            excerpt,
+        } => {
+            assert_eq!(operation, "GET /api/sandbox/sb-1");
+            assert!(!message.is_empty());
+            assert_eq!(excerpt, "{\"id\": \"sb-1\", oops not json");
+        }
+        other => panic!("expected Decode, got {other:?}"),
+    }
+    assert!(e.to_string().contains("GET /api/sandbox/sb-1"), "{e}");
+}
+
+#[test]
+fn empty_object_200_is_a_decode_error_naming_id() {
+    let mut server = mockito::Server::new();
+    let m = get_mock(&mut server, "sb-1", 200, "{}").expect(1).create();
+    let e = client_with_attempts(&server, 1).get("sb-1").unwrap_err();
+    m.assert();
+    match &e {
+        Error::Decode {
+            message, excerpt, ..
+        } => {
+            assert!(message.contains("missing field `id`"), "{message}");
+            assert_eq!(excerpt, "{}");
+        }
+        other => panic!("expected Decode, got {other:?}"),
+    }
+}
+
+#[test]
+fn each_missing_required_field_is_named() {
+    let mut server = mockito::Server::new();
+    let mut body = sandbox_json("sb-1", "started");
+    body.as_object_mut().unwrap().remove("toolboxProxyUrl");
+    let _m = get_mock(&mut server, "sb-1", 200, &body.to_string()).create();
+    let e = client_with_attempts(&server, 1).get("sb-1").unwrap_err();
+    match &e {
+        Error::Decode { message, .. } => {
+            assert!(
+                message.contains("missing field `toolboxProxyUrl`"),
+                "{message}"
+            )
+        }
+        other => panic!("expected Decode, got {other:?}"),
+    }
+}
+
+#[test]
+fn wrong_type_is_a_decode_error_not_a_panic() {
+    let mut server = mockito::Server::new();
+    let mut body = sandbox_json("sb-1", "started");
+    body["id"] = json!(5);
+    let _m = get_mock(&mut server, "sb-1", 200, &body.to_string()).create();
+    let e = client_with_attempts(&server, 1).get("sb-1").unwrap_err();
+    match &e {
+        Error::Decode { message, .. } => assert!(message.contains("invalid type"), "{message}"),
+        other => panic!("expected Decode, got {other:?}"),
+    }
+}
+
+#[test]
+fn truncated_json_and_non_object_bodies_are_decode_errors() {
+    let mut server = mockito::Server::new();
+    let full = sandbox_body("sb-1", "started");
+    let _a = get_mock(&mut server, "cut", 200, &full[..full.len() / 2]).create();
+    let _b = get_mock(&mut server, "empty", 200, "").create();
+    let _c = get_mock(&mut server, "array", 200, "[1,2,3]").create();
+    let _d = get_mock(&mut server, "null", 200, "null").create();
+    let daytona = client_with_attempts(&server, 1);
+    for id in ["cut", "empty", "array", "null"] {
+        let e = daytona.get(id).unwrap_err();
+        assert!(matches!(e, Error::Decode { .. }), "{id}: {e:?}");
+    }
+}
+
+#[test]
+fn unknown_fields_and_enum_values_decode() {
+    let mut server = mockito::Server::new();
+    let mut body = sandbox_json("sb-1", "hibernating");
+    let o = body.as_object_mut().unwrap();
+    o.insert(
+        "someFutureField".into(),
+        json!({"nested": [1, 2, {"x": null}]}),
+    );
+    o.insert("anotherOne".into(), json!(42));
+    o.insert("backupState".into(), json!("Teleporting"));
+    o.insert("desiredState".into(), json!("hibernated"));
+    o.insert("sandboxClass".into(), json!("quantum"));
+    o.insert("gpuType".into(), json!("h9000"));
+    let _m = get_mock(&mut server, "sb-1", 200, &body.to_string()).create();
+    let sb = client(&server).get("sb-1").unwrap();
+    assert_eq!(sb.id(), "sb-1");
+    assert_eq!(sb.state(), Some(&SandboxState::Other("hibernating".into())));
+    assert_eq!(sb.state().unwrap().as_str(), "hibernating");
+}
+
+#[test]
+fn a_decode_failure_on_get_is_retried() {
+    let mut server = mockito::Server::new();
+    let bad = get_mock(&mut server, "sb-1", 200, "{\"id\":")
+        .expect(1)
+        .create();
+    let good = get_mock(&mut server, "sb-1", 200, &sandbox_body("sb-1", "started"))
+        .expect(1)
+        .create();
+    let sb = client(&server).get("sb-1").unwrap();
+    bad.assert();
+    good.assert();
+    assert_eq!(sb.id(), "sb-1");
+}
+
+#[test]
+fn a_decode_failure_on_post_is_not_retried() {
+    let mut server = mockito::Server::new();
+    let m = server
+        .mock("POST", "/api/sandbox")
+        .with_status(200)
+        .with_body("{\"id\": \"sb-1\"")
+        .expect(1)
+        .create();
+    let e = client(&server).create(CreateSandbox::new()).unwrap_err();
+    m.assert();
+    assert!(matches!(e, Error::Decode { .. }), "{e:?}");
+}
+
+#[test]
+fn a_body_cut_short_by_the_connection_is_an_error_and_get_retries_it() {
+    let raw = RawServer::start(Behaviour::Truncate);
+    let mut policy = fast_retries();
+    policy.max_attempts = 3;
+    let e = client_at(&raw.url, policy).get("sb-1").unwrap_err();
+    assert!(
+        matches!(e, Error::Transport { .. } | Error::Decode { .. }),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("GET /api/sandbox/sb-1"), "{e}");
+    assert_eq!(raw.connections(), 3);
+}
+
+// ---------------------------------------------------------------------------
+// retries
+
+#[test]
+fn get_503_503_200_succeeds_after_three_requests() {
+    let mut server = mockito::Server::new();
+    let first = get_mock(&mut server, "sb-1", 503, "").expect(1).create();
+    let second = get_mock(&mut server, "sb-1", 503, "").expect(1).create();
+    let ok = get_mock(&mut server, "sb-1", 200, &sandbox_body("sb-1", "started"))
+        .expect(1)
+        .create();
+    let sb = client(&server).get("sb-1").unwrap();
+    first.assert();
+    second.assert();
+    ok.assert();
+    assert_eq!(sb.id(), "sb-1");
+}
+
+#[test]
+fn every_retryable_status_is_retried_on_get() {
+    for status in [408, 429, 502, 503, 504] {
+        let mut server = mockito::Server::new();
+        let fail = get_mock(&mut server, "sb-1", status, "").expect(1).create();
+        let ok = get_mock(&mut server, "sb-1", 200, &sandbox_body("sb-1", "started"))
+            .expect(1)
+            .create();
+        client(&server)
+            .get("sb-1")
+            .unwrap_or_else(|e| panic!("{status}: {e}"));
+        fail.assert();
+        ok.assert();
+    }
+}
+
+#[test]
+fn delete_and_put_are_retried_too() {
+    let mut server = mockito::Server::new();
+    let _get = get_mock(&mut server, "sb-1", 200, &sandbox_body("sb-1", "started")).create();
+    let put_fail = server
+        .mock("PUT", "/api/sandbox/sb-1/labels")
+        .with_status(502)
+        .expect(1)
+        .create();
+    let put_ok = server
+        .mock("PUT", "/api/sandbox/sb-1/labels")
+        .with_status(200)
+        .with_body(r#"{"labels":{}}"#)
+        .expect(1)
+        .create();
+    let del_fail = server
+        .mock("DELETE", "/api/sandbox/sb-1")
+        .with_status(504)
+        .expect(1)
+        .create();
+    let del_ok = server
+        .mock("DELETE", "/api/sandbox/sb-1")
+        .with_status(200)
+        .expect(1)
+        .create();
+    let mut sb = client(&server).get("sb-1").unwrap();
+    sb.set_labels(Default::default()).unwrap();
+    sb.delete().unwrap();
+    put_fail.assert();
+    put_ok.assert();
+    del_fail.assert();
+    del_ok.assert();
+}
+
+#[test]
+fn get_503_forever_stops_at_max_attempts() {
+    for (attempts, expected) in [(None, 4), (Some(3), 3), (Some(1), 1)] {
+        let mut server = mockito::Server::new();
+        let m = get_mock(&mut server, "sb-1", 503, "")
+            .expect(expected)
+            .create();
+        let daytona = match attempts {
+            Some(n) => client_with_attempts(&server, n),
+            None => client(&server),
+        };
+        let e = daytona.get("sb-1").unwrap_err();
+        m.assert();
+        assert_eq!(e.status(), Some(503), "{e:?}");
+    }
+}
+
+#[test]
+fn post_create_answered_503_is_sent_once() {
+    let mut server = mockito::Server::new();
+    let m = server
+        .mock("POST", "/api/sandbox")
+        .with_status(503)
+        .expect(1)
+        .create();
+    let e = client(&server).create(CreateSandbox::new()).unwrap_err();
+    m.assert();
+    assert_eq!(e.status(), Some(503));
+    assert_eq!(e.sandbox_id(), None);
+}
+
+#[test]
+fn post_create_is_never_retried_on_408_502_504() {
+    for status in [408, 502, 504] {
+        let mut server = mockito::Server::new();
+        let m = server
+            .mock("POST", "/api/sandbox")
+            .with_status(status)
+            .expect(1)
+            .create();
+        let e = client(&server).create(CreateSandbox::new()).unwrap_err();
+        m.assert();
+        assert_eq!(e.status(), Some(status as u16));
+    }
+}
+
+#[test]
+fn post_create_answered_429_then_200_takes_two_requests() {
+    let mut server = mockito::Server::new();
+    let limited = server
+        .mock("POST", "/api/sandbox")
+        .with_status(429)
+        .with_body(r#"{"statusCode":429,"message":"ThrottlerException: Too Many Requests"}"#)
+        .expect(1)
+        .create();
+    let ok = server
+        .mock("POST", "/api/sandbox")
+        .with_status(200)
+        .with_body(sandbox_body("sb-1", "started"))
+        .expect(1)
+        .create();
+    let sb = client(&server).create(CreateSandbox::new()).unwrap();
+    limited.assert();
+    ok.assert();
+    assert_eq!(sb.id(), "sb-1");
+}
+
+#[test]
+fn retry_after_seconds_is_honoured() {
+    let mut server = mockito::Server::new();
+    let limited = get_mock(&mut server, "sb-1", 429, "")
+        .with_header("retry-after", "1")
+        .expect(1)
+        .create();
+    let ok = get_mock(&mut server, "sb-1", 200, &sandbox_body("sb-1", "started"))
+        .expect(1)
+        .create();
+    let started = Instant::now();
+    client(&server).get("sb-1").unwrap();
+    let took = started.elapsed();
+    limited.assert();
+    ok.assert();
+    assert!(took >= Duration::from_secs(1), "{took:?}");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+}
+
+#[test]
+fn retry_after_above_the_cap_returns_the_error_at_once() {
+    let mut server = mockito::Server::new();
+    let m = get_mock(
+        &mut server,
+        "sb-1",
+        429,
+        r#"{"statusCode":429,"message":"slow down"}"#,
+    )
+    .with_header("retry-after", "3600")
+    .expect(1)
+    .create();
+    let started = Instant::now();
+    let e = client(&server).get("sb-1").unwrap_err();
+    let took = started.elapsed();
+    m.assert();
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    assert!(e.is_rate_limited());
+    let api = api_error(&e);
+    assert_eq!(api.retry_after, Some(Duration::from_secs(3600)));
+    assert_eq!(api.message, "slow down");
+}
+
+#[test]
+fn retry_after_as_http_date() {
+    // A date in the past: retry at once.
+    let mut server = mockito::Server::new();
+    let limited = get_mock(&mut server, "sb-1", 503, "")
+        .with_header("retry-after", "Sun, 06 Nov 1994 08:49:37 GMT")
+        .expect(1)
+        .create();
+    let ok = get_mock(&mut server, "sb-1", 200, &sandbox_body("sb-1", "started"))
+        .expect(1)
+        .create();
+    let started = Instant::now();
+    client(&server).get("sb-1").unwrap();
+    assert!(started.elapsed() < Duration::from_secs(1));
+    limited.assert();
+    ok.assert();
+
+    // A date far in the future: above the cap, returned at once.
+    let mut server = mockito::Server::new();
+    let m = get_mock(&mut server, "sb-1", 503, "")
+        .with_header("retry-after", "Wed, 21 Oct 2099 07:28:00 GMT")
+        .expect(1)
+        .create();
+    let started = Instant::now();
+    let e = client(&server).get("sb-1").unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(1));
+    m.assert();
+    let after = api_error(&e).retry_after.expect("retry_after");
+    assert!(after > Duration::from_secs(365 * 24 * 3600), "{after:?}");
+}
+
+#[test]
+fn retry_after_is_capped_by_a_custom_policy() {
+    let mut server = mockito::Server::new();
+    let m = get_mock(&mut server, "sb-1", 429, "")
+        .with_header("retry-after", "2")
+        .expect(1)
+        .create();
+    let mut policy = fast_retries();
+    policy.max_retry_after = Duration::from_secs(1);
+    let daytona = Daytona::new(config(&server).retry_policy(policy)).unwrap();
+    let started = Instant::now();
+    let e = daytona.get("sb-1").unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(1));
+    m.assert();
+    assert_eq!(api_error(&e).retry_after, Some(Duration::from_secs(2)));
+}
+
+#[test]
+fn retry_after_beyond_the_operation_deadline_returns_at_once() {
+    let mut server = mockito::Server::new();
+    let m = server
+        .mock("POST", "/api/sandbox")
+        .with_status(429)
+        .with_header("retry-after", "5")
+        .expect(1)
+        .create();
+    let started = Instant::now();
+    let e = client(&server)
+        .create(CreateSandbox::new().timeout(Duration::from_secs(2)))
+        .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    m.assert();
+    assert!(e.is_rate_limited(), "{e:?}");
+}
+
+#[test]
+fn connection_refused_get_fails_fast_with_a_transport_error() {
+    let url = refused_url();
+    let started = Instant::now();
+    let e = client_at(&url, fast_retries()).get("sb-1").unwrap_err();
+    let took = started.elapsed();
+    assert!(matches!(e, Error::Transport { .. }), "{e:?}");
+    assert!(e.to_string().contains("GET /api/sandbox/sb-1"), "{e}");
+    assert!(e.status().is_none() && !e.is_timeout());
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    assert_hides(&e, KEY);
+}
+
+#[test]
+fn connection_refused_is_retried_up_to_max_attempts_even_for_post() {
+    // The delays between attempts show how many attempts were made: with an
+    // initial backoff of 200 ms (±50 % jitter, doubling) three attempts wait
+    // at least 100 + 200 ms, one attempt does not wait at all.
+    let url = refused_url();
+    let mut policy = RetryPolicy::default();
+    policy.initial_backoff = Duration::from_millis(200);
+    policy.max_backoff = Duration::from_secs(1);
+    policy.max_attempts = 3;
+    let started = Instant::now();
+    let e = client_at(&url, policy.clone())
+        .create(CreateSandbox::new())
+        .unwrap_err();
+    let took = started.elapsed();
+    assert!(matches!(e, Error::Transport { .. }), "{e:?}");
+    assert!(e.to_string().contains("POST /api/sandbox"), "{e}");
+    assert!(took >= Duration::from_millis(300), "{took:?}");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+
+    let started = Instant::now();
+    let e = client_at(&url, policy.clone()).get("sb-1").unwrap_err();
+    let took = started.elapsed();
+    assert!(matches!(e, Error::Transport { .. }), "{e:?}");
+    assert!(took >= Duration::from_millis(300), "{took:?}");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+
+    policy.max_attempts = 1;
+    let started = Instant::now();
+    let e = client_at(&url, policy)
+        .create(CreateSandbox::new())
+        .unwrap_err();
+    assert!(matches!(e, Error::Transport { .. }), "{e:?}");
+    assert!(started.elapsed() < Duration::from_millis(100));
+}
+
+#[test]
+fn a_server_that_never_answers_times_out() {
+    let raw = RawServer::start(Behaviour::Hang);
+    let daytona = Daytona::new(
+        DaytonaConfig::new()
+            .read_env(false)
+            .api_key(KEY)
+            .api_url(&raw.url)
+            .request_timeout(Duration::from_millis(300))
+            .max_attempts(1),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let e = daytona.get("sb-1").unwrap_err();
+    let took = started.elapsed();
+    assert!(e.is_timeout(), "{e:?}");
+    assert!(e.to_string().contains("GET /api/sandbox/sb-1"), "{e}");
+    assert!(took >= Duration::from_millis(250), "{took:?}");
+    assert!(took < Duration::from_millis(1500), "{took:?}");
+    assert_eq!(raw.connections(), 1);
+    assert_hides(&e, KEY);
+}
+
+#[test]
+fn timeouts_are_retried_for_get_but_not_for_post() {
+    let policy = || {
+        let mut p = fast_retries();
+        p.max_attempts = 2;
+        p
+    };
+    let build = |url: &str| {
+        Daytona::new(
+            DaytonaConfig::new()
+                .read_env(false)
+                .api_key(KEY)
+                .api_url(url)
+                .request_timeout(Duration::from_millis(200))
+                .retry_policy(policy()),
+        )
+        .unwrap()
+    };
+    let get_server = RawServer::start(Behaviour::Hang);
+    let e = build(&get_server.url).get("sb-1").unwrap_err();
+    assert!(e.is_timeout(), "{e:?}");
+    assert_eq!(get_server.connections(), 2);
+
+    let post_server = RawServer::start(Behaviour::Hang);
+    let e = build(&post_server.url)
+        .create(CreateSandbox::new())
+        .unwrap_err();
+    assert!(e.is_timeout(), "{e:?}");
+    assert_eq!(post_server.connections(), 1);
+}
+
+#[test]
+fn a_connection_closed_without_answer_is_retried_for_get_but_not_for_post() {
+    let mut policy = fast_retries();
+    policy.max_attempts = 3;
+    let get_server = RawServer::start(Behaviour::Close);
+    let e = client_at(&get_server.url, policy.clone())
+        .get("sb-1")
+        .unwrap_err();
+    assert!(matches!(e, Error::Transport { .. }), "{e:?}");
+    assert_eq!(get_server.connections(), 3);
+
+    let post_server = RawServer::start(Behaviour::Close);
+    let e = client_at(&post_server.url, policy)
+        .create(CreateSandbox::new())
+        .unwrap_err();
+    assert!(matches!(e, Error::Transport { .. }), "{e:?}");
+    assert_eq!(post_server.connections(), 1);
+}
+
+// ---------------------------------------------------------------------------
+// secrecy
+
+#[test]
+fn no_error_shows_the_api_key() {
+    let mut server = mockito::Server::new();
+    let _api = get_mock(
+        &mut server,
+        "a",
+        401,
+        r#"{"statusCode":401,"message":"Unauthorized"}"#,
+    )
+    .create();
+    let _decode = get_mock(&mut server, "d", 200, "{}").create();
+    let daytona = client_with_attempts(&server, 1);
+    assert_hides(&daytona.get("a").unwrap_err(), KEY);
+    assert_hides(&daytona.get("d").unwrap_err(), KEY);
+
+    // Transport error.
+    let e = client_at(&refused_url(), fast_retries())
+        .get("x")
+        .unwrap_err();
+    assert_hides(&e, KEY);
+
+    // Config errors.
+    let e = Daytona::new(
+        DaytonaConfig::new()
+            .read_env(false)
+            .api_key(KEY)
+            .api_url("not a url"),
+    )
+    .unwrap_err();
+    assert!(matches!(e, Error::Config(_)), "{e:?}");
+    assert_hides(&e, KEY);
+    let e = Daytona::new(DaytonaConfig::new().read_env(false).jwt_token(KEY)).unwrap_err();
+    assert!(matches!(e, Error::Config(_)), "{e:?}");
+    assert_hides(&e, KEY);
+}
+
+#[test]
+fn no_error_shows_the_jwt() {
+    let mut server = mockito::Server::new();
+    let _api = get_mock(
+        &mut server,
+        "a",
+        403,
+        r#"{"statusCode":403,"message":"Forbidden"}"#,
+    )
+    .create();
+    let _decode = get_mock(&mut server, "d", 200, "[").create();
+    let daytona = Daytona::new(
+        DaytonaConfig::new()
+            .read_env(false)
+            .jwt_token(JWT)
+            .organization_id(ORG)
+            .api_url(format!("{}/api", server.url()))
+            .max_attempts(1),
+    )
+    .unwrap();
+    assert_hides(&daytona.get("a").unwrap_err(), JWT);
+    assert_hides(&daytona.get("d").unwrap_err(), JWT);
+    assert!(!format!("{daytona:?}").contains(JWT));
+}
+
+#[test]
+fn a_server_echoing_the_credentials_does_not_leak_them_into_errors() {
+    let mut server = mockito::Server::new();
+    let _api = get_mock(
+        &mut server,
+        "a",
+        401,
+        &format!(r#"{{"statusCode":401,"message":"invalid token Bearer {KEY}","code":"{KEY}"}}"#),
+    )
+    .create();
+    let _html = server
+        .mock("GET", "/api/sandbox/h")
+        .with_status(502)
+        .with_body(format!(
+            "<html><pre>Authorization: Bearer {KEY}</pre></html>"
+        ))
+        .create();
+    let _decode = get_mock(
+        &mut server,
+        "d",
+        200,
+        &format!(r#"{{"debug": {{"authorization": "Bearer {KEY}"}}, "id": "#),
+    )
+    .create();
+    let _typed = get_mock(
+        &mut server,
+        "t",
+        200,
+        &format!(r#"{{"id": "{KEY}", "public": "{KEY}"}}"#),
+    )
+    .create();
+    let daytona = client_with_attempts(&server, 1);
+    for id in ["a", "h", "d", "t"] {
+        let e = daytona.get(id).unwrap_err();
+        assert_hides(&e, KEY);
+    }
+    let e = daytona.get("a").unwrap_err();
+    assert!(e.is_unauthorized());
+    assert!(
+        api_error(&e).message.starts_with("invalid token Bearer "),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_credential_cut_by_the_excerpt_limit_does_not_leak_its_start() {
+    let mut server = mockito::Server::new();
+    // The 200-character excerpt ends inside the key.
+    let body = format!("{}{KEY} and more text after it", "A".repeat(190));
+    let _html = server
+        .mock("GET", "/api/sandbox/h")
+        .with_status(502)
+        .with_body(&body)
+        .create();
+    let _decode = get_mock(&mut server, "d", 200, &body).create();
+    let daytona = client_with_attempts(&server, 1);
+    for id in ["h", "d"] {
+        let e = daytona.get(id).unwrap_err();
+        let shown = format!("{e} {e:?}");
+        assert!(!shown.contains(&KEY[..8]), "{shown}");
+    }
+}
+
+#[test]
+fn query_tokens_stay_out_of_errors() {
+    let mut server = mockito::Server::new();
+    let m = server
+        .mock("GET", "/api/sandbox/ssh-access/validate")
+        .match_query(Matcher::UrlEncoded("token".into(), "ssh-secret-1".into()))
+        .with_status(404)
+        .with_body(r#"{"statusCode":404,"message":"Token not found"}"#)
+        .expect(1)
+        .create();
+    let e = client(&server)
+        .validate_ssh_access("ssh-secret-1")
+        .unwrap_err();
+    m.assert();
+    assert_eq!(
+        api_error(&e).operation,
+        "GET /api/sandbox/ssh-access/validate"
+    );
+    assert_hides(&e, "ssh-secret-1");
+}
+
+#[test]
+fn debug_of_client_and_config_hides_the_key() {
+    let server = mockito::Server::new();
+    let cfg = config(&server);
+    assert!(!format!("{cfg:?}").contains(KEY));
+    let daytona = client(&server);
+    let shown = format!("{daytona:?}");
+    assert!(!shown.contains(KEY), "{shown}");
+    assert!(shown.contains(&server.url()), "{shown}");
+    let jwt_cfg = DaytonaConfig::new().jwt_token(JWT).organization_id(ORG);
+    assert!(!format!("{jwt_cfg:?}").contains(JWT));
+}
