@@ -41,6 +41,7 @@ pub(crate) struct Inner {
     pub(crate) api_url: Url,
     pub(crate) target: Option<String>,
     pub(crate) wait_timeout: Duration,
+    pub(crate) transfer_timeout: Duration,
     pub(crate) poll: PollSchedule,
 }
 
@@ -70,6 +71,7 @@ impl Daytona {
                 api_url: resolved.api_url,
                 target: resolved.target,
                 wait_timeout: resolved.settings.wait_timeout,
+                transfer_timeout: resolved.settings.transfer_timeout,
                 poll: resolved.settings.poll,
             }),
         })
@@ -94,7 +96,7 @@ impl Daytona {
         &self.inner.transport
     }
 
-    pub(crate) fn api(&self, method: Method, segments: &[&str]) -> Request {
+    pub(crate) fn api(&self, method: Method, segments: &[&str]) -> Request<'static> {
         Request::new(method, &self.inner.api_url, segments)
     }
 

@@ -98,6 +98,7 @@ pub struct DaytonaConfig {
     pub(crate) connect_timeout: Duration,
     pub(crate) request_timeout: Duration,
     pub(crate) wait_timeout: Duration,
+    pub(crate) transfer_timeout: Duration,
     pub(crate) retry: RetryPolicy,
     pub(crate) poll: PollSchedule,
 }
@@ -146,6 +147,7 @@ impl Default for DaytonaConfig {
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
             wait_timeout: Duration::from_secs(60),
+            transfer_timeout: Duration::from_secs(30 * 60),
             retry: RetryPolicy::default(),
             poll: PollSchedule::default(),
         }
@@ -231,6 +233,14 @@ impl DaytonaConfig {
     #[must_use]
     pub fn wait_timeout(mut self, timeout: Duration) -> Self {
         self.wait_timeout = timeout;
+        self
+    }
+
+    /// Time allowed for one file upload or download, body included
+    /// (default 30 minutes).
+    #[must_use]
+    pub fn transfer_timeout(mut self, timeout: Duration) -> Self {
+        self.transfer_timeout = timeout;
         self
     }
 

@@ -3,7 +3,7 @@
 //! applies the timeout and the deadline, retries what may be retried, maps
 //! non-2xx answers to [`Error::Api`] and logs one line per attempt.
 
-use std::io;
+use std::io::{self, Read};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use backoff::backoff::Backoff;
@@ -33,26 +33,33 @@ const EXCERPT: usize = 200;
 const MAX_JSON_BODY: u64 = 64 * 1024 * 1024;
 
 /// The body of a request.
-pub(crate) enum Body {
+pub(crate) enum Body<'a> {
     /// No body.
     Empty,
     /// A JSON document.
     Json(Vec<u8>),
+    /// A body streamed from a reader with chunked encoding. It cannot be
+    /// replayed, so it is resent only when the connection was refused
+    /// (nothing was read from it).
+    Stream {
+        content_type: String,
+        reader: Box<dyn Read + Send + 'a>,
+    },
 }
 
 /// A request, described before it is sent: method, URL, body and limits.
-pub(crate) struct Request {
+pub(crate) struct Request<'a> {
     method: Method,
     url: String,
     /// `METHOD /path` for logs and errors: never the query, which may hold
     /// a token.
     operation: String,
-    body: Body,
+    body: Body<'a>,
     timeout: Option<Duration>,
     deadline: Option<Deadline>,
 }
 
-impl Request {
+impl<'a> Request<'a> {
     /// `method` on `base` + `segments`, each percent-encoded as one path
     /// segment (so `a/b`, `..` or `?x` can never change the path).
     pub(crate) fn new(method: Method, base: &Url, segments: &[&str]) -> Self {
@@ -104,10 +111,34 @@ impl Request {
         self
     }
 
+    /// Streams the body from `reader`, sent as `content_type`.
+    pub(crate) fn stream(
+        mut self,
+        content_type: impl Into<String>,
+        reader: impl Read + Send + 'a,
+    ) -> Self {
+        self.body = Body::Stream {
+            content_type: content_type.into(),
+            reader: Box::new(reader),
+        };
+        self
+    }
+
+    /// Replaces the client's per-request timeout (long commands, transfers).
+    pub(crate) fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
     /// Keeps every attempt and retry delay inside `deadline`.
     pub(crate) fn deadline(mut self, deadline: Deadline) -> Self {
         self.deadline = Some(deadline);
         self
+    }
+
+    /// The full URL, query included.
+    pub(crate) fn url(&self) -> &str {
+        &self.url
     }
 
     /// `METHOD /path`.
@@ -188,16 +219,15 @@ impl Transport {
     }
 
     /// Sends `req` and decodes the JSON answer.
-    pub(crate) fn json<T: DeserializeOwned>(&self, req: Request) -> Result<T> {
-        self.execute(&req, |resp| {
-            let body = read_body(resp, &req.operation)?;
-            decode(&body, &req.operation)
-        })
+    pub(crate) fn json<T: DeserializeOwned>(&self, mut req: Request<'_>) -> Result<T> {
+        let op = req.operation.clone();
+        self.execute(&mut req, |resp| decode(&read_body(resp, &op)?, &op))
     }
 
     /// Sends `req` and ignores the answer's body.
-    pub(crate) fn empty(&self, req: Request) -> Result<()> {
-        self.execute(&req, |resp| read_body(resp, &req.operation).map(drop))
+    pub(crate) fn empty(&self, mut req: Request<'_>) -> Result<()> {
+        let op = req.operation.clone();
+        self.execute(&mut req, |resp| read_body(resp, &op).map(drop))
     }
 
     /// Sends `req` (retrying as its method allows) until a 2xx answer, which
@@ -205,7 +235,7 @@ impl Transport {
     /// request (a body cut short, undecodable JSON) is retried too.
     pub(crate) fn execute<T>(
         &self,
-        req: &Request,
+        req: &mut Request<'_>,
         mut on_success: impl FnMut(http::Response<ureq::Body>) -> Result<T>,
     ) -> Result<T> {
         let mut schedule = backoff::ExponentialBackoff {
@@ -258,7 +288,8 @@ impl Transport {
                         took.as_millis()
                     );
                     let api = api_error(resp, &req.operation);
-                    let retry = status == 429
+                    let replayable = !matches!(req.body, Body::Stream { .. });
+                    let retry = (status == 429 && replayable)
                         || (req.idempotent() && matches!(status, 408 | 502 | 503 | 504));
                     let retry_after = api.retry_after;
                     (Error::Api(Box::new(api)), retry, retry_after)
@@ -269,13 +300,15 @@ impl Transport {
                         req.operation,
                         took.as_millis()
                     );
-                    let retry = never_reached_server(&e) || (req.idempotent() && transient(&e));
+                    let replayable = !matches!(req.body, Body::Stream { .. });
+                    let retry = never_reached_server(&e)
+                        || (req.idempotent() && replayable && transient(&e));
                     (transport_error(e, &req.operation, took), retry, None)
                 }
             };
             // A server (or a proxy in front of it) may echo the request's
             // credentials in its answer: keep them out of errors and logs.
-            let error = self.auth.redact_error(error);
+            let error = self.redact(error);
             if !retry || attempt >= self.retry.max_attempts {
                 return Err(error);
             }
@@ -301,20 +334,26 @@ impl Transport {
 
     fn send_once(
         &self,
-        req: &Request,
+        req: &mut Request<'_>,
         timeout: Duration,
     ) -> std::result::Result<http::Response<ureq::Body>, ureq::Error> {
         let mut builder = http::Request::builder()
             .method(req.method.clone())
             .uri(&req.url)
-            .header("Authorization", self.auth.bearer())
-            .header("X-Daytona-Source", SOURCE)
-            .header("X-Daytona-SDK-Version", API_VERSION)
             .header("Accept", "application/json");
-        if let Some(org) = self.auth.organization_id() {
-            builder = builder.header("X-Daytona-Organization-ID", org);
+        for (name, value) in self.headers() {
+            builder = builder.header(name, value);
         }
-        match &req.body {
+        match &mut req.body {
+            Body::Stream {
+                content_type,
+                reader,
+            } => {
+                let request = builder
+                    .header("Content-Type", content_type.as_str())
+                    .body(ureq::SendBody::from_reader(reader))?;
+                self.run(request, timeout)
+            }
             Body::Json(bytes) => {
                 let request = builder
                     .header("Content-Type", "application/json")
@@ -326,6 +365,26 @@ impl Transport {
             }
             Body::Empty => self.run(builder.body(())?, timeout),
         }
+    }
+
+    /// The headers every request carries, credentials included: for
+    /// connections made outside ureq (WebSocket upgrades) to the same hosts.
+    pub(crate) fn headers(&self) -> Vec<(&'static str, String)> {
+        let mut headers = vec![
+            ("Authorization", self.auth.bearer()),
+            ("X-Daytona-Source", SOURCE.to_string()),
+            ("X-Daytona-SDK-Version", API_VERSION.to_string()),
+            ("User-Agent", USER_AGENT.to_string()),
+        ];
+        if let Some(org) = self.auth.organization_id() {
+            headers.push(("X-Daytona-Organization-ID", org.to_string()));
+        }
+        headers
+    }
+
+    /// Hides the credential wherever a server's answer put it.
+    pub(crate) fn redact(&self, error: Error) -> Error {
+        self.auth.redact_error(error)
     }
 
     fn run(

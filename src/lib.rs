@@ -48,6 +48,7 @@ mod paginate;
 mod params;
 mod poll;
 mod sandbox;
+pub mod toolbox;
 
 pub use client::Daytona;
 pub use config::{DaytonaConfig, RetryPolicy, DEFAULT_API_URL};
@@ -61,3 +62,4 @@ pub use params::{
 };
 pub use poll::{PollSchedule, WAIT_FOREVER};
 pub use sandbox::Sandbox;
+pub use toolbox::{FileSystem, Git, Process};

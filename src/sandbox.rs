@@ -64,7 +64,7 @@ impl Sandbox {
         &self.client
     }
 
-    fn api(&self, method: Method, rest: &[&str]) -> Request {
+    fn api(&self, method: Method, rest: &[&str]) -> Request<'static> {
         let mut segments = vec!["sandbox", self.info.id.as_str()];
         segments.extend_from_slice(rest);
         self.client.api(method, &segments)
@@ -75,9 +75,9 @@ impl Sandbox {
     }
 
     /// Sends `req`; when the answer is a sandbox, it becomes the new info.
-    fn update(&mut self, req: Request) -> Result<()> {
+    fn update(&mut self, mut req: Request<'_>) -> Result<()> {
         let op = req.operation().to_string();
-        let info = self.client.transport().execute(&req, |resp| {
+        let info = self.client.transport().execute(&mut req, |resp| {
             let body = read_body(resp, &op)?;
             Ok(serde_json::from_slice::<SandboxInfo>(&body).ok())
         })?;

@@ -181,3 +181,24 @@ pub fn state_sequence(
 pub fn count(calls: &Arc<AtomicUsize>) -> usize {
     calls.load(Ordering::SeqCst)
 }
+
+/// The toolbox path prefix of the sandbox [`toolbox_sandbox`] returns.
+pub const TOOLBOX: &str = "/toolbox/sb-1";
+
+/// A started sandbox `sb-1` whose toolbox is served by `server` under
+/// [`TOOLBOX`] (fetched once with `GET /api/sandbox/sb-1`).
+pub fn toolbox_sandbox(server: &mut mockito::Server, daytona: &Daytona) -> daytona::Sandbox {
+    let mut body = sandbox_json("sb-1", "started");
+    body["toolboxProxyUrl"] = json!(format!("{}/toolbox", server.url()));
+    let m = server
+        .mock("GET", "/api/sandbox/sb-1")
+        .with_status(200)
+        .with_header("content-type", "application/json")
+        .with_body(body.to_string())
+        .expect(1)
+        .create();
+    let sandbox = daytona.get("sb-1").expect("sandbox");
+    m.assert();
+    m.remove();
+    sandbox
+}

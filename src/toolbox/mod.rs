@@ -1,0 +1,123 @@
+//! Working inside a running sandbox through its toolbox API
+//! (`{toolboxProxyUrl}/{sandboxId}/...`): processes and sessions
+//! ([`Process`]), files ([`FileSystem`]) and git ([`Git`]).
+//!
+//! Toolbox requests go through the same transport as the main API: same
+//! headers, same error mapping, same retry rules. The credentials are sent
+//! only to the API and to the sandbox's toolbox base URL.
+
+mod fs;
+mod git;
+mod process;
+
+pub use fs::FileSystem;
+pub use git::Git;
+pub use process::Process;
+
+use serde::Deserialize;
+use ureq::http::Method;
+use url::Url;
+
+use crate::config::parse_base_url;
+use crate::error::{Error, Result};
+use crate::http::{Request, Transport};
+use crate::sandbox::Sandbox;
+
+/// What every toolbox handle holds: the sandbox it works in.
+#[derive(Clone, Copy)]
+pub(crate) struct Toolbox<'s> {
+    sandbox: &'s Sandbox,
+}
+
+impl<'s> Toolbox<'s> {
+    pub(crate) fn new(sandbox: &'s Sandbox) -> Self {
+        Toolbox { sandbox }
+    }
+
+    pub(crate) fn sandbox(&self) -> &'s Sandbox {
+        self.sandbox
+    }
+
+    pub(crate) fn transport(&self) -> &'s Transport {
+        self.sandbox.client().transport()
+    }
+
+    /// The toolbox base: `toolboxProxyUrl` + `/` + the sandbox id.
+    fn base(&self) -> Result<Url> {
+        let info = self.sandbox.info();
+        let mut base = parse_base_url(&info.toolbox_proxy_url, "toolboxProxyUrl").map_err(|e| {
+            Error::Config(format!(
+                "sandbox {} has no usable toolbox URL: {e}",
+                info.id
+            ))
+        })?;
+        if let Ok(mut segments) = base.path_segments_mut() {
+            segments.push(&info.id);
+        }
+        Ok(base)
+    }
+
+    /// A request to `segments` below the toolbox base.
+    pub(crate) fn request(&self, method: Method, segments: &[&str]) -> Result<Request<'static>> {
+        Ok(Request::new(method, &self.base()?, segments))
+    }
+
+    /// The WebSocket URL of `segments` (`http` becomes `ws`, `https` `wss`).
+    #[allow(dead_code)]
+    pub(crate) fn websocket_url(
+        &self,
+        segments: &[&str],
+        query: &[(&str, &str)],
+    ) -> Result<String> {
+        let mut req = self.request(Method::GET, segments)?;
+        for (name, value) in query {
+            req = req.query(name, value);
+        }
+        let url = req.url();
+        Ok(match url.strip_prefix("http") {
+            Some(rest) => format!("ws{rest}"),
+            None => url.to_string(),
+        })
+    }
+}
+
+/// `UserHomeDirResponse` / `WorkDirResponse`.
+#[derive(Deserialize)]
+struct Dir {
+    dir: String,
+}
+
+impl Sandbox {
+    /// Runs commands and code, and manages sessions, in this sandbox.
+    pub fn process(&self) -> Process<'_> {
+        Process::new(Toolbox::new(self))
+    }
+
+    /// Reads and writes files in this sandbox.
+    pub fn fs(&self) -> FileSystem<'_> {
+        FileSystem::new(Toolbox::new(self))
+    }
+
+    /// Runs git operations in this sandbox.
+    pub fn git(&self) -> Git<'_> {
+        Git::new(Toolbox::new(self))
+    }
+
+    /// The home directory of the sandbox's user.
+    pub fn user_home_dir(&self) -> Result<String> {
+        let tb = Toolbox::new(self);
+        let dir: Dir = tb
+            .transport()
+            .json(tb.request(Method::GET, &["user-home-dir"])?)?;
+        Ok(dir.dir)
+    }
+
+    /// The working directory relative paths are resolved against.
+    pub fn work_dir(&self) -> Result<String> {
+        let tb = Toolbox::new(self);
+        let dir: Dir = tb
+            .transport()
+            .json(tb.request(Method::GET, &["work-dir"])?)?;
+        Ok(dir.dir)
+    }
+}
