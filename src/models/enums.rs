@@ -56,6 +56,7 @@ macro_rules! string_enum {
         }
     };
 }
+pub(crate) use string_enum;
 
 string_enum! {
     /// The state of a sandbox (`SandboxState`).

@@ -1,6 +1,6 @@
 //! Serde types of the main API, named after the API's own schemas.
 
-mod enums;
+pub(crate) mod enums;
 mod sandbox;
 
 pub use enums::{BackupState, GpuType, SandboxClass, SandboxDesiredState, SandboxState};

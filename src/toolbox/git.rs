@@ -1,15 +1,383 @@
 //! Git (`/git/...`).
 
-use super::Toolbox;
+use std::fmt;
 
-/// Runs git operations in a sandbox: [`crate::Sandbox::git`].
+use serde::{Deserialize, Serialize};
+use ureq::http::Method;
+
+use super::Toolbox;
+use crate::error::Result;
+use crate::http::Request;
+use crate::models::enums::string_enum;
+use crate::params::non_empty;
+
+/// Runs git operations on repositories in a sandbox: [`crate::Sandbox::git`].
+///
+/// Paths are paths in the sandbox (relative ones are resolved against its
+/// working directory). Clone, pull and push may take long: they use the
+/// client's transfer timeout (30 minutes by default) rather than the
+/// per-request one.
+///
+/// ```no_run
+/// # let daytona = daytona::Daytona::from_env()?;
+/// # let sandbox = daytona.get("my-sandbox")?;
+/// use daytona::toolbox::{CloneOptions, GitCredentials};
+///
+/// let git = sandbox.git();
+/// git.clone_repo("https://github.com/octocat/Hello-World.git", "hello", CloneOptions::new().branch("master"))?;
+/// git.create_branch("hello", "feature")?;
+/// git.checkout_branch("hello", "feature")?;
+/// git.add("hello", &["."])?;
+/// let sha = git.commit("hello", "Update", "Ada", "ada@example.com", false)?;
+/// git.push("hello", Some(&GitCredentials::new("ada", "token")))?;
+/// println!("pushed {sha}, now on {}", git.status("hello")?.current_branch);
+/// # Ok::<(), daytona::Error>(())
+/// ```
 pub struct Git<'s> {
-    #[allow(dead_code)]
     tb: Toolbox<'s>,
+}
+
+/// A user name and password (or token) for a git remote. `Debug` hides the
+/// password.
+#[derive(Clone)]
+pub struct GitCredentials {
+    username: String,
+    password: String,
+}
+
+impl GitCredentials {
+    /// Credentials for a remote.
+    pub fn new(username: impl Into<String>, password: impl Into<String>) -> Self {
+        GitCredentials {
+            username: username.into(),
+            password: password.into(),
+        }
+    }
+}
+
+impl fmt::Debug for GitCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GitCredentials")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Options of [`Git::clone_repo`].
+#[derive(Clone, Debug, Default)]
+#[must_use]
+pub struct CloneOptions {
+    branch: Option<String>,
+    commit_id: Option<String>,
+    credentials: Option<GitCredentials>,
+    insecure_skip_tls: bool,
+}
+
+impl CloneOptions {
+    /// The default branch, no credentials.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The branch to check out.
+    pub fn branch(mut self, branch: impl Into<String>) -> Self {
+        self.branch = Some(branch.into());
+        self
+    }
+
+    /// The commit to check out (detached HEAD).
+    pub fn commit_id(mut self, commit_id: impl Into<String>) -> Self {
+        self.commit_id = Some(commit_id.into());
+        self
+    }
+
+    /// Credentials for a private repository.
+    pub fn credentials(mut self, credentials: GitCredentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// Skips TLS verification: only for trusted servers with private
+    /// certificates; credentials then cross an unverified connection.
+    pub fn insecure_skip_tls(mut self, skip: bool) -> Self {
+        self.insecure_skip_tls = skip;
+        self
+    }
+}
+
+string_enum! {
+    /// The state of a file in the index or the work tree (`Status`).
+    FileState {
+        /// Unchanged.
+        Unmodified = "Unmodified",
+        /// Not tracked.
+        Untracked = "Untracked",
+        /// Modified.
+        Modified = "Modified",
+        /// Added.
+        Added = "Added",
+        /// Deleted.
+        Deleted = "Deleted",
+        /// Renamed.
+        Renamed = "Renamed",
+        /// Copied.
+        Copied = "Copied",
+        /// In conflict.
+        UpdatedButUnmerged = "Updated but unmerged",
+    }
+}
+
+/// One changed file of [`GitStatus`] (`FileStatus`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct FileStatus {
+    /// Its path in the repository.
+    pub name: String,
+    /// Its state in the index.
+    pub staging: FileState,
+    /// Its state in the work tree.
+    pub worktree: FileState,
+    /// Extra detail, such as the original name of a renamed file.
+    #[serde(default)]
+    pub extra: String,
+}
+
+/// The status of a repository (`GitStatus`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct GitStatus {
+    /// The checked-out branch.
+    pub current_branch: String,
+    /// Commits ahead of the upstream.
+    #[serde(default)]
+    pub ahead: Option<i64>,
+    /// Commits behind the upstream.
+    #[serde(default)]
+    pub behind: Option<i64>,
+    /// Whether the branch exists on the remote.
+    #[serde(default)]
+    pub branch_published: Option<bool>,
+    /// Changed files.
+    #[serde(default, deserialize_with = "crate::models::null_as_default")]
+    pub file_status: Vec<FileStatus>,
+}
+
+/// A commit of [`Git::history`] (`GitCommitInfo`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct GitCommitInfo {
+    /// Its hash.
+    pub hash: String,
+    /// Its author's name.
+    pub author: String,
+    /// Its author's email.
+    pub email: String,
+    /// Its message.
+    pub message: String,
+    /// When it was made.
+    pub timestamp: String,
+}
+
+#[derive(Deserialize)]
+struct CommitAnswer {
+    hash: String,
+}
+
+#[derive(Deserialize)]
+struct Branches {
+    #[serde(default, deserialize_with = "crate::models::null_as_default")]
+    branches: Vec<String>,
+}
+
+/// `GitRepoRequest`: a path and optional credentials.
+#[derive(Serialize)]
+struct RepoBody<'a> {
+    path: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    username: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    password: Option<&'a str>,
+}
+
+impl<'a> RepoBody<'a> {
+    fn new(path: &'a str, credentials: Option<&'a GitCredentials>) -> Self {
+        RepoBody {
+            path,
+            username: credentials.map(|c| c.username.as_str()),
+            password: credentials.map(|c| c.password.as_str()),
+        }
+    }
 }
 
 impl<'s> Git<'s> {
     pub(crate) fn new(tb: Toolbox<'s>) -> Self {
         Git { tb }
+    }
+
+    fn request(&self, method: Method, segments: &[&str]) -> Result<Request<'static>> {
+        self.tb.request(method, segments)
+    }
+
+    /// A request that may run as long as a transfer.
+    fn long_request(&self, segments: &[&str]) -> Result<Request<'static>> {
+        let timeout = self.tb.sandbox().client().inner.transfer_timeout;
+        Ok(self.request(Method::POST, segments)?.timeout(timeout))
+    }
+
+    /// Clones `url` into `path`.
+    pub fn clone_repo(&self, url: &str, path: &str, options: CloneOptions) -> Result<()> {
+        non_empty("url", url)?;
+        non_empty("path", path)?;
+        #[derive(Serialize)]
+        struct Body<'a> {
+            url: &'a str,
+            path: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            branch: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            commit_id: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            username: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            password: Option<&'a str>,
+            #[serde(skip_serializing_if = "std::ops::Not::not")]
+            insecure_skip_tls: bool,
+        }
+        let creds = options.credentials.as_ref();
+        let body = Body {
+            url,
+            path,
+            branch: options.branch.as_deref(),
+            commit_id: options.commit_id.as_deref(),
+            username: creds.map(|c| c.username.as_str()),
+            password: creds.map(|c| c.password.as_str()),
+            insecure_skip_tls: options.insecure_skip_tls,
+        };
+        self.tb
+            .transport()
+            .empty(self.long_request(&["git", "clone"])?.json(&body))
+    }
+
+    /// The status of the repository at `path`.
+    pub fn status(&self, path: &str) -> Result<GitStatus> {
+        non_empty("path", path)?;
+        self.tb.transport().json(
+            self.request(Method::GET, &["git", "status"])?
+                .query("path", path),
+        )
+    }
+
+    /// Stages `files` (`"."` for everything) in the repository at `path`.
+    pub fn add(&self, path: &str, files: &[&str]) -> Result<()> {
+        non_empty("path", path)?;
+        if files.is_empty() {
+            return Err(crate::Error::validation(
+                "files",
+                "name at least one file (or \".\")",
+            ));
+        }
+        for file in files {
+            non_empty("files", file)?;
+        }
+        let body = serde_json::json!({ "path": path, "files": files });
+        self.tb
+            .transport()
+            .empty(self.request(Method::POST, &["git", "add"])?.json(&body))
+    }
+
+    /// Commits the staged changes; returns the new commit's hash.
+    pub fn commit(
+        &self,
+        path: &str,
+        message: &str,
+        author: &str,
+        email: &str,
+        allow_empty: bool,
+    ) -> Result<String> {
+        non_empty("path", path)?;
+        non_empty("message", message)?;
+        non_empty("author", author)?;
+        non_empty("email", email)?;
+        let body = serde_json::json!({
+            "path": path,
+            "message": message,
+            "author": author,
+            "email": email,
+            "allow_empty": allow_empty,
+        });
+        let answer: CommitAnswer = self
+            .tb
+            .transport()
+            .json(self.request(Method::POST, &["git", "commit"])?.json(&body))?;
+        Ok(answer.hash)
+    }
+
+    /// Pushes the current branch.
+    pub fn push(&self, path: &str, credentials: Option<&GitCredentials>) -> Result<()> {
+        self.sync("push", path, credentials)
+    }
+
+    /// Pulls into the current branch.
+    pub fn pull(&self, path: &str, credentials: Option<&GitCredentials>) -> Result<()> {
+        self.sync("pull", path, credentials)
+    }
+
+    fn sync(&self, what: &str, path: &str, credentials: Option<&GitCredentials>) -> Result<()> {
+        non_empty("path", path)?;
+        let body = RepoBody::new(path, credentials);
+        self.tb
+            .transport()
+            .empty(self.long_request(&["git", what])?.json(&body))
+    }
+
+    /// The local branches of the repository at `path`.
+    pub fn branches(&self, path: &str) -> Result<Vec<String>> {
+        non_empty("path", path)?;
+        let answer: Branches = self.tb.transport().json(
+            self.request(Method::GET, &["git", "branches"])?
+                .query("path", path),
+        )?;
+        Ok(answer.branches)
+    }
+
+    /// Creates the branch `name` (without checking it out).
+    pub fn create_branch(&self, path: &str, name: &str) -> Result<()> {
+        self.branch_request(Method::POST, path, name)
+    }
+
+    /// Deletes the branch `name`.
+    pub fn delete_branch(&self, path: &str, name: &str) -> Result<()> {
+        self.branch_request(Method::DELETE, path, name)
+    }
+
+    fn branch_request(&self, method: Method, path: &str, name: &str) -> Result<()> {
+        non_empty("path", path)?;
+        non_empty("name", name)?;
+        let body = serde_json::json!({ "path": path, "name": name });
+        self.tb
+            .transport()
+            .empty(self.request(method, &["git", "branches"])?.json(&body))
+    }
+
+    /// Checks out `branch` (a branch name or a commit).
+    pub fn checkout_branch(&self, path: &str, branch: &str) -> Result<()> {
+        non_empty("path", path)?;
+        non_empty("branch", branch)?;
+        let body = serde_json::json!({ "path": path, "branch": branch });
+        self.tb.transport().empty(
+            self.request(Method::POST, &["git", "checkout"])?
+                .json(&body),
+        )
+    }
+
+    /// The commit history of the current branch, newest first.
+    pub fn history(&self, path: &str) -> Result<Vec<GitCommitInfo>> {
+        non_empty("path", path)?;
+        self.tb.transport().json(
+            self.request(Method::GET, &["git", "history"])?
+                .query("path", path),
+        )
     }
 }

@@ -11,7 +11,7 @@ mod git;
 mod process;
 
 pub use fs::FileSystem;
-pub use git::Git;
+pub use git::{CloneOptions, FileState, FileStatus, Git, GitCommitInfo, GitCredentials, GitStatus};
 pub use process::Process;
 
 use serde::Deserialize;

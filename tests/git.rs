@@ -1,0 +1,263 @@
+mod common;
+
+use common::*;
+use daytona::toolbox::{CloneOptions, FileState, GitCredentials};
+use mockito::{Matcher, Server};
+use serde_json::json;
+
+fn setup() -> (mockito::ServerGuard, daytona::Daytona, daytona::Sandbox) {
+    let mut server = Server::new();
+    let daytona = client(&server);
+    let sandbox = toolbox_sandbox(&mut server, &daytona);
+    (server, daytona, sandbox)
+}
+
+fn post(server: &mut mockito::ServerGuard, path: &str, body: serde_json::Value) -> mockito::Mock {
+    with_sdk_headers(server.mock("POST", format!("{TOOLBOX}{path}").as_str()))
+        .match_header("content-type", "application/json")
+        .match_body(Matcher::Json(body))
+        .with_status(200)
+        .expect(1)
+}
+
+#[test]
+fn clone_sends_snake_case_keys_and_every_option() {
+    let (mut server, _d, sandbox) = setup();
+    let m = post(
+        &mut server,
+        "/git/clone",
+        json!({
+            "url": "https://example.com/r.git",
+            "path": "work/r",
+            "branch": "dev",
+            "commit_id": "abc123",
+            "username": "ada",
+            "password": "s3cret",
+            "insecure_skip_tls": true
+        }),
+    )
+    .create();
+    sandbox
+        .git()
+        .clone_repo(
+            "https://example.com/r.git",
+            "work/r",
+            CloneOptions::new()
+                .branch("dev")
+                .commit_id("abc123")
+                .credentials(GitCredentials::new("ada", "s3cret"))
+                .insecure_skip_tls(true),
+        )
+        .unwrap();
+    m.assert();
+}
+
+#[test]
+fn clone_without_options_sends_only_url_and_path() {
+    let (mut server, _d, sandbox) = setup();
+    let m = post(
+        &mut server,
+        "/git/clone",
+        json!({"url": "https://example.com/r.git", "path": "r"}),
+    )
+    .create();
+    sandbox
+        .git()
+        .clone_repo("https://example.com/r.git", "r", CloneOptions::new())
+        .unwrap();
+    m.assert();
+}
+
+#[test]
+fn status_decodes_files_and_unknown_states() {
+    let (mut server, _d, sandbox) = setup();
+    let m = with_sdk_headers(server.mock("GET", format!("{TOOLBOX}/git/status").as_str()))
+        .match_query(Matcher::UrlEncoded("path".into(), "my repo".into()))
+        .with_status(200)
+        .with_body(
+            json!({
+                "currentBranch": "main",
+                "ahead": 2,
+                "behind": 0,
+                "branchPublished": true,
+                "fileStatus": [
+                    {"name": "a.txt", "staging": "Added", "worktree": "Unmodified", "extra": ""},
+                    {"name": "b.txt", "staging": "Unmodified", "worktree": "Updated but unmerged", "extra": ""},
+                    {"name": "c.txt", "staging": "Ignored", "worktree": "Modified", "extra": "x"}
+                ]
+            })
+            .to_string(),
+        )
+        .expect(1)
+        .create();
+    let status = sandbox.git().status("my repo").unwrap();
+    m.assert();
+    assert_eq!(status.current_branch, "main");
+    assert_eq!(status.ahead, Some(2));
+    assert_eq!(status.branch_published, Some(true));
+    assert_eq!(status.file_status.len(), 3);
+    assert_eq!(status.file_status[0].staging, FileState::Added);
+    assert_eq!(
+        status.file_status[1].worktree,
+        FileState::UpdatedButUnmerged
+    );
+    assert_eq!(
+        status.file_status[2].staging,
+        FileState::Other("Ignored".into())
+    );
+}
+
+#[test]
+fn add_commit_push_pull() {
+    let (mut server, _d, sandbox) = setup();
+    let add = post(
+        &mut server,
+        "/git/add",
+        json!({"path": "r", "files": ["a.txt", "b/"]}),
+    )
+    .create();
+    let commit = post(
+        &mut server,
+        "/git/commit",
+        json!({"path": "r", "message": "msg", "author": "Ada", "email": "ada@example.com", "allow_empty": true}),
+    )
+    .with_body(r#"{"hash":"deadbeef"}"#)
+    .create();
+    let push = post(
+        &mut server,
+        "/git/push",
+        json!({"path": "r", "username": "ada", "password": "tok"}),
+    )
+    .create();
+    let pull = post(&mut server, "/git/pull", json!({"path": "r"})).create();
+    let git = sandbox.git();
+    git.add("r", &["a.txt", "b/"]).unwrap();
+    let sha = git
+        .commit("r", "msg", "Ada", "ada@example.com", true)
+        .unwrap();
+    assert_eq!(sha, "deadbeef");
+    git.push("r", Some(&GitCredentials::new("ada", "tok")))
+        .unwrap();
+    git.pull("r", None).unwrap();
+    add.assert();
+    commit.assert();
+    push.assert();
+    pull.assert();
+}
+
+#[test]
+fn branches_create_delete_checkout() {
+    let (mut server, _d, sandbox) = setup();
+    let list = with_sdk_headers(server.mock("GET", format!("{TOOLBOX}/git/branches").as_str()))
+        .match_query(Matcher::UrlEncoded("path".into(), "r".into()))
+        .with_body(r#"{"branches":["main","dev"]}"#)
+        .expect(1)
+        .create();
+    let create = post(
+        &mut server,
+        "/git/branches",
+        json!({"path": "r", "name": "feat"}),
+    )
+    .with_status(201)
+    .create();
+    let delete =
+        with_sdk_headers(server.mock("DELETE", format!("{TOOLBOX}/git/branches").as_str()))
+            .match_header("content-type", "application/json")
+            .match_body(Matcher::Json(json!({"path": "r", "name": "old"})))
+            .with_status(204)
+            .expect(1)
+            .create();
+    let checkout = post(
+        &mut server,
+        "/git/checkout",
+        json!({"path": "r", "branch": "feat"}),
+    )
+    .create();
+    let git = sandbox.git();
+    assert_eq!(git.branches("r").unwrap(), vec!["main", "dev"]);
+    git.create_branch("r", "feat").unwrap();
+    git.delete_branch("r", "old").unwrap();
+    git.checkout_branch("r", "feat").unwrap();
+    list.assert();
+    create.assert();
+    delete.assert();
+    checkout.assert();
+}
+
+#[test]
+fn history_decodes_commits() {
+    let (mut server, _d, sandbox) = setup();
+    let m = with_sdk_headers(server.mock("GET", format!("{TOOLBOX}/git/history").as_str()))
+        .match_query(Matcher::UrlEncoded("path".into(), "r".into()))
+        .with_body(
+            json!([{"hash": "h1", "author": "Ada", "email": "a@x", "message": "m", "timestamp": "2026-01-01T00:00:00Z"}])
+                .to_string(),
+        )
+        .expect(1)
+        .create();
+    let history = sandbox.git().history("r").unwrap();
+    m.assert();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].hash, "h1");
+}
+
+#[test]
+fn bad_arguments_are_rejected_before_any_request() {
+    let (mut server, _d, sandbox) = setup();
+    let any = server.mock("POST", Matcher::Any).expect(0).create();
+    let any_get = server.mock("GET", Matcher::Any).expect(0).create();
+    let git = sandbox.git();
+    let field = |e: daytona::Error| match e {
+        daytona::Error::Validation { field, .. } => field,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        field(git.clone_repo("", "p", CloneOptions::new()).unwrap_err()),
+        "url"
+    );
+    assert_eq!(
+        field(git.clone_repo("u", " ", CloneOptions::new()).unwrap_err()),
+        "path"
+    );
+    assert_eq!(field(git.add("r", &[]).unwrap_err()), "files");
+    assert_eq!(
+        field(git.commit("r", "", "a", "e", false).unwrap_err()),
+        "message"
+    );
+    assert_eq!(
+        field(git.commit("r", "m", "a", "", false).unwrap_err()),
+        "email"
+    );
+    assert_eq!(field(git.create_branch("r", "").unwrap_err()), "name");
+    assert_eq!(field(git.checkout_branch("r", "").unwrap_err()), "branch");
+    assert_eq!(field(git.status("").unwrap_err()), "path");
+    any.assert();
+    any_get.assert();
+}
+
+#[test]
+fn credentials_debug_hides_the_password() {
+    let c = GitCredentials::new("ada", "hunter2");
+    let s = format!("{c:?}");
+    assert!(s.contains("ada") && !s.contains("hunter2"), "{s}");
+}
+
+#[test]
+fn a_failed_push_keeps_the_server_message_and_status() {
+    let (mut server, _d, sandbox) = setup();
+    let m = server
+        .mock("POST", format!("{TOOLBOX}/git/push").as_str())
+        .with_status(401)
+        .with_body(
+            r#"{"statusCode":401,"message":"authentication required","code":"UNAUTHORIZED"}"#,
+        )
+        .expect(1)
+        .create();
+    let err = sandbox.git().push("r", None).unwrap_err();
+    m.assert();
+    assert!(err.is_unauthorized());
+    let api = err.api().unwrap();
+    assert_eq!(api.message, "authentication required");
+    assert_eq!(api.code.as_deref(), Some("UNAUTHORIZED"));
+    assert_eq!(api.operation, "POST /toolbox/sb-1/git/push");
+}
