@@ -1,0 +1,329 @@
+//! Following logs over a WebSocket: a small server in a thread checks the
+//! upgrade request and sends frames.
+#![cfg(feature = "websocket")]
+// tungstenite's upgrade callback returns its large `ErrorResponse` as is.
+#![allow(clippy::result_large_err)]
+
+mod common;
+mod process_support;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use common::*;
+use daytona::toolbox::{FollowOptions, LogChunk};
+use daytona::Error;
+use process_support::*;
+use serde_json::json;
+use tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
+use tungstenite::protocol::frame::{CloseFrame, Frame};
+use tungstenite::{Message, WebSocket};
+
+/// What the server saw of the upgrade request.
+#[derive(Debug)]
+struct Upgrade {
+    path: String,
+    query: Option<String>,
+    headers: tungstenite::http::HeaderMap,
+}
+
+impl Upgrade {
+    fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    }
+}
+
+/// A one-connection WebSocket server: `script` talks to the client after
+/// the upgrade. Returns the toolbox base URL and what the server saw.
+fn ws_server(
+    script: impl FnOnce(&mut WebSocket<TcpStream>) + Send + 'static,
+) -> (String, mpsc::Receiver<Upgrade>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/toolbox", listener.local_addr().unwrap());
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let callback = |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
+            let _ = tx.send(Upgrade {
+                path: req.uri().path().to_string(),
+                query: req.uri().query().map(str::to_string),
+                headers: req.headers().clone(),
+            });
+            Ok(resp)
+        };
+        if let Ok(mut ws) = tungstenite::accept_hdr(stream, callback) {
+            script(&mut ws);
+        }
+    });
+    (url, rx)
+}
+
+fn binary(ws: &mut WebSocket<TcpStream>, bytes: &[u8]) {
+    ws.send(Message::binary(bytes.to_vec())).unwrap();
+}
+
+/// A text frame with any bytes, valid UTF-8 or not (as the toolbox sends).
+fn raw_text(ws: &mut WebSocket<TcpStream>, bytes: &[u8]) {
+    let frame = Frame::message(bytes.to_vec(), OpCode::Data(Data::Text), true);
+    ws.send(Message::Frame(frame)).unwrap();
+}
+
+/// Closes with `code` and waits for the client's reply.
+fn close(ws: &mut WebSocket<TcpStream>, code: CloseCode, reason: &str) {
+    ws.close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    }))
+    .unwrap();
+    while ws.read().is_ok() {}
+}
+
+fn sandbox_for(toolbox_url: &str) -> (mockito::ServerGuard, daytona::Sandbox) {
+    let mut api = mockito::Server::new();
+    let daytona = client(&api);
+    let sandbox = sandbox_at(&mut api, &daytona, toolbox_url, json!({}));
+    (api, sandbox)
+}
+
+/// Follows command `c1` of session `s1` in a sandbox whose toolbox is
+/// `url`: the chunks delivered and the outcome.
+fn follow(url: &str, options: FollowOptions) -> (Vec<LogChunk>, Result<(), Error>) {
+    let (_api, sandbox) = sandbox_for(url);
+    let mut chunks = Vec::new();
+    let result = sandbox
+        .process()
+        .follow_session_command_logs("s1", "c1", options, |c| chunks.push(c));
+    (chunks, result)
+}
+
+fn out(s: &str) -> LogChunk {
+    LogChunk::Stdout(s.into())
+}
+
+fn err(s: &str) -> LogChunk {
+    LogChunk::Stderr(s.into())
+}
+
+#[test]
+fn follow_delivers_chunks_in_order_and_returns_on_a_normal_close() {
+    let check = "✓".as_bytes();
+    let (url, seen) = ws_server(move |ws| {
+        binary(ws, b"dropped before any marker\x01\x01\x01hel");
+        binary(ws, b"lo \x02\x02"); // the stderr marker cut across frames
+        ws.send(Message::Ping(vec![1].into())).unwrap();
+        binary(ws, &[&[0x02][..], b"err ", &check[..2]].concat()); // "✓" cut too
+        raw_text(ws, &[&check[2..], b"\x01\x01\x01done\n"].concat());
+        close(ws, CloseCode::Normal, "");
+    });
+    let (chunks, result) = follow(&url, FollowOptions::new());
+    result.unwrap();
+    assert_eq!(
+        chunks,
+        vec![out("hel"), out("lo "), err("err "), err("✓"), out("done\n")]
+    );
+
+    let up = seen.recv().unwrap();
+    assert_eq!(up.path, "/toolbox/sb-1/process/session/s1/command/c1/logs");
+    assert_eq!(up.query.as_deref(), Some("follow=true"));
+    assert_eq!(up.header("authorization"), Some(format!("Bearer {KEY}")));
+    assert_eq!(up.header("x-daytona-source").as_deref(), Some("sdk-rust"));
+    assert_eq!(
+        up.header("x-daytona-sdk-version").as_deref(),
+        Some("0.190.0")
+    );
+    assert_eq!(
+        up.header("user-agent").as_deref(),
+        Some(concat!("sdk-rust/", env!("CARGO_PKG_VERSION")))
+    );
+}
+
+#[test]
+fn the_entrypoint_log_streams_as_an_iterator() {
+    let (url, seen) = ws_server(|ws| {
+        binary(ws, b"\x01\x01\x01booting\n");
+        binary(ws, b"\x02\x02\x02warning\n");
+        close(ws, CloseCode::Normal, "");
+    });
+    let (_api, sandbox) = sandbox_for(&url);
+    let process = sandbox.process();
+    let chunks: Vec<LogChunk> = process
+        .stream_entrypoint_logs(FollowOptions::new())
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(chunks, vec![out("booting\n"), err("warning\n")]);
+    let up = seen.recv().unwrap();
+    assert_eq!(up.path, "/toolbox/sb-1/process/session/entrypoint/logs");
+    assert_eq!(up.query.as_deref(), Some("follow=true"));
+}
+
+#[test]
+fn an_iterator_may_stop_early() {
+    let (url, _seen) = ws_server(|ws| {
+        binary(ws, b"\x01\x01\x01starting\nlistening on :8080\n");
+        // Keeps the stream open: the client leaves first.
+        while ws.read().is_ok() {}
+    });
+    let (_api, sandbox) = sandbox_for(&url);
+    let process = sandbox.process();
+    let mut stream = process
+        .stream_session_command_logs("s", "server", FollowOptions::new())
+        .unwrap();
+    let first = stream.next().unwrap().unwrap();
+    assert!(first.text().contains("listening on"), "{first:?}");
+    drop(stream);
+}
+
+#[test]
+fn a_log_stream_can_move_to_another_thread() {
+    fn assert_send<T: Send>() {}
+    assert_send::<daytona::toolbox::LogStream<'static>>();
+}
+
+#[test]
+fn an_abnormal_close_is_an_error_after_the_data() {
+    let (url, _seen) = ws_server(|ws| {
+        binary(ws, b"\x01\x01\x01partial");
+        close(ws, CloseCode::Error, "boom");
+    });
+    let (chunks, result) = follow(&url, FollowOptions::new());
+    assert_eq!(chunks, vec![out("partial")]);
+    let e = result.unwrap_err();
+    assert!(matches!(e, Error::Transport { .. }), "{e:?}");
+    assert!(e.to_string().contains("1011: boom"), "{e}");
+}
+
+#[test]
+fn a_connection_cut_without_a_close_frame_is_an_error() {
+    let (url, _seen) = ws_server(|ws| {
+        binary(ws, b"\x01\x01\x01half");
+        let _ = ws.get_mut().shutdown(std::net::Shutdown::Both);
+    });
+    let (chunks, result) = follow(&url, FollowOptions::new());
+    assert_eq!(chunks, vec![out("half")]);
+    let e = result.unwrap_err();
+    assert!(matches!(e, Error::Transport { .. }), "{e:?}");
+}
+
+#[test]
+fn a_silent_server_ends_with_an_idle_timeout() {
+    let (url, _seen) = ws_server(|ws| while ws.read().is_ok() {});
+    let options = FollowOptions::new().idle_timeout(Duration::from_millis(300));
+    let e = assert_times_out(Duration::from_millis(300), Duration::from_secs(3), || {
+        follow(&url, options).1
+    });
+    assert!(e.to_string().contains("no log data for 300ms"), "{e}");
+}
+
+#[test]
+fn a_chatty_command_ends_at_the_overall_timeout() {
+    let (url, _seen) = ws_server(|ws| {
+        while ws
+            .send(Message::binary(b"\x01\x01\x01tick\n".to_vec()))
+            .is_ok()
+        {
+            thread::sleep(Duration::from_millis(50));
+        }
+    });
+    let options = FollowOptions::new()
+        .idle_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_millis(500));
+    let mut ticks = 0;
+    let e = assert_times_out(Duration::from_millis(500), Duration::from_secs(3), || {
+        let (chunks, result) = follow(&url, options);
+        ticks = chunks.len();
+        result
+    });
+    assert!(e.to_string().contains("did not end within 500ms"), "{e}");
+    assert!(ticks >= 2, "{ticks}");
+}
+
+#[test]
+fn a_refused_upgrade_is_an_api_error() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/toolbox", listener.local_addr().unwrap());
+    thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let _ = tungstenite::accept_hdr(stream, |_: &Request, _: Response| {
+            let body = r#"{"statusCode":404,"message":"command not found","code":"NOT_FOUND"}"#;
+            Err(tungstenite::http::Response::builder()
+                .status(404)
+                .header("content-type", "application/json")
+                .header("content-length", body.len())
+                .body(Some(body.to_string()))
+                .unwrap())
+        });
+    });
+    let e = follow(&url, FollowOptions::new()).1.unwrap_err();
+    assert!(e.is_not_found(), "{e:?}");
+    let api = e.api().unwrap();
+    assert_eq!(api.code.as_deref(), Some("NOT_FOUND"));
+    assert_eq!(api.message, "command not found");
+    assert_eq!(
+        api.operation,
+        "GET /toolbox/sb-1/process/session/s1/command/c1/logs"
+    );
+}
+
+#[test]
+fn wss_speaks_tls_to_the_toolbox_host() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("https://{}/toolbox", listener.local_addr().unwrap());
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut first = [0u8; 1];
+        let _ = stream.read_exact(&mut first);
+        let _ = tx.send(first[0]);
+        let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
+    });
+    let (chunks, result) = follow(&url, FollowOptions::new());
+    assert!(chunks.is_empty());
+    let e = result.unwrap_err();
+    assert!(matches!(e, Error::Transport { .. }), "{e:?}");
+    assert_eq!(rx.recv().unwrap(), 0x16, "a TLS handshake record");
+}
+
+#[test]
+fn a_closed_port_is_a_transport_error() {
+    let (_api, sandbox) = sandbox_for(&closed_port());
+    let e = sandbox
+        .process()
+        .follow_entrypoint_logs(FollowOptions::new(), |_| {})
+        .unwrap_err();
+    assert!(matches!(e, Error::Transport { .. }), "{e:?}");
+}
+
+#[test]
+fn bad_arguments_fail_before_connecting() {
+    let (_api, sandbox) = sandbox_for(&closed_port());
+    let p = sandbox.process();
+    let opts = FollowOptions::new;
+    assert_invalid(vec![
+        (
+            p.stream_session_command_logs("", "c", opts()).unwrap_err(),
+            "session_id",
+        ),
+        (
+            p.stream_session_command_logs("s", " ", opts()).unwrap_err(),
+            "command_id",
+        ),
+        (
+            p.stream_entrypoint_logs(opts().idle_timeout(Duration::ZERO))
+                .unwrap_err(),
+            "idle_timeout",
+        ),
+        (
+            p.stream_entrypoint_logs(opts().timeout(Duration::ZERO))
+                .unwrap_err(),
+            "timeout",
+        ),
+    ]);
+}

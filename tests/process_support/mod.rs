@@ -1,0 +1,116 @@
+//! Helpers of the process, session and follow-logs tests: a sandbox whose
+//! toolbox is any local server, and a server that never answers.
+#![allow(dead_code)]
+
+use std::net::{TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+use daytona::{Daytona, DaytonaConfig, Error, Sandbox};
+use serde_json::{json, Value};
+
+use crate::common::{client, config, fast_poll, sandbox_json, toolbox_sandbox};
+
+/// A mock server and sandbox `sb-1` whose toolbox it serves.
+pub fn toolbox() -> (mockito::ServerGuard, Sandbox) {
+    let mut server = mockito::Server::new();
+    let daytona = client(&server);
+    let sandbox = toolbox_sandbox(&mut server, &daytona);
+    (server, sandbox)
+}
+
+/// [`toolbox`] for a sandbox with these labels.
+pub fn toolbox_with_labels(labels: Value) -> (mockito::ServerGuard, Sandbox) {
+    let mut server = mockito::Server::new();
+    let daytona = client(&server);
+    let url = format!("{}/toolbox", server.url());
+    let sandbox = sandbox_at(&mut server, &daytona, &url, labels);
+    (server, sandbox)
+}
+
+/// Each error is a validation error naming its field.
+pub fn assert_invalid(cases: Vec<(Error, &str)>) {
+    for (err, field) in cases {
+        match err {
+            Error::Validation { field: f, .. } => assert_eq!(f, field),
+            other => panic!("expected a validation error of `{field}`, got {other:?}"),
+        }
+    }
+}
+
+/// Runs `f`, which must time out, within `min..max`.
+pub fn assert_times_out<T: std::fmt::Debug>(
+    min: Duration,
+    max: Duration,
+    f: impl FnOnce() -> Result<T, Error>,
+) -> Error {
+    let started = Instant::now();
+    let err = f().unwrap_err();
+    let took = started.elapsed();
+    assert!(err.is_timeout(), "{err:?}");
+    assert!(took >= min && took < max, "took {took:?}");
+    err
+}
+
+/// A client for `api` whose command timeout margin is `margin`.
+pub fn client_with_margin(api: &mockito::Server, margin: Duration) -> Daytona {
+    Daytona::new(
+        config(api)
+            .poll_schedule(fast_poll())
+            .command_timeout_margin(margin),
+    )
+    .expect("client")
+}
+
+/// A client for `api` built from `config`.
+pub fn client_from(config: DaytonaConfig) -> Daytona {
+    Daytona::new(config.poll_schedule(fast_poll())).expect("client")
+}
+
+/// Sandbox `sb-1`, fetched from `api`, with its toolbox at `toolbox_url`
+/// and the given labels.
+pub fn sandbox_at(
+    api: &mut mockito::Server,
+    daytona: &Daytona,
+    toolbox_url: &str,
+    labels: Value,
+) -> Sandbox {
+    let mut body = sandbox_json("sb-1", "started");
+    body["toolboxProxyUrl"] = json!(toolbox_url);
+    body["labels"] = labels;
+    let m = api
+        .mock("GET", "/api/sandbox/sb-1")
+        .with_status(200)
+        .with_header("content-type", "application/json")
+        .with_body(body.to_string())
+        .expect(1)
+        .create();
+    let sandbox = daytona.get("sb-1").expect("sandbox");
+    m.assert();
+    m.remove();
+    sandbox
+}
+
+/// A server that accepts connections, reads nothing and never answers.
+/// Its base URL (`http://127.0.0.1:port/toolbox`).
+pub fn silent_server() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/toolbox", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held: Vec<TcpStream> = Vec::new();
+        for stream in listener.incoming() {
+            match stream {
+                Ok(s) => held.push(s),
+                Err(_) => return,
+            }
+        }
+    });
+    url
+}
+
+/// A base URL where nothing listens.
+pub fn closed_port() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/toolbox", listener.local_addr().unwrap());
+    drop(listener);
+    url
+}
