@@ -1,0 +1,521 @@
+//! Downloads: `POST /files/bulk-download`, whose multipart answer is parsed
+//! as it arrives and written to each file's destination chunk by chunk.
+
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use serde::Serialize;
+use ureq::http::{self, Method};
+
+use super::multipart::{self, ParseError, Parser, PartHeaders};
+use super::options::{Callback, Meter, TransferOptions};
+use super::FileSystem;
+use crate::error::{ApiError, Error, Result};
+use crate::http::{error_fields, transport_error};
+
+/// Largest error part kept (the rest is skipped).
+const MAX_ERROR_PART: usize = 64 * 1024;
+
+/// Most memory reserved up front from a part's `Content-Length`.
+const MAX_RESERVE: u64 = 8 * 1024 * 1024;
+
+/// One file to download and where its bytes go.
+///
+/// ```no_run
+/// use daytona::toolbox::{Download, Downloaded, TransferOptions};
+/// # let daytona = daytona::Daytona::from_env()?;
+/// # let sandbox = daytona.get("my-sandbox")?;
+///
+/// let mut log = Vec::new();
+/// let results = sandbox.fs().download_files(
+///     [
+///         Download::to_file("/home/daytona/out.bin", "results/out.bin"),
+///         Download::to_bytes("/home/daytona/report.json"),
+///         Download::to_writer("/var/log/app.log", &mut log),
+///     ],
+///     TransferOptions::new(),
+/// )?;
+/// for r in results {
+///     match r.result {
+///         Ok(Downloaded::Bytes(data)) => println!("{}: {} bytes", r.remote_path, data.len()),
+///         Ok(done) => println!("{}: {} bytes", r.remote_path, done.size()),
+///         Err(e) if e.is_not_found() => println!("{}: missing", r.remote_path),
+///         Err(e) => return Err(e),
+///     }
+/// }
+/// # Ok::<(), daytona::Error>(())
+/// ```
+#[must_use]
+pub struct Download<'a> {
+    remote: String,
+    target: Target<'a>,
+}
+
+enum Target<'a> {
+    File(PathBuf),
+    Bytes,
+    Writer(Box<dyn Write + 'a>),
+}
+
+impl fmt::Debug for Download<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let target = match &self.target {
+            Target::File(path) => format!("file {}", path.display()),
+            Target::Bytes => "bytes".to_string(),
+            Target::Writer(_) => "writer".to_string(),
+        };
+        f.debug_struct("Download")
+            .field("remote", &self.remote)
+            .field("target", &target)
+            .finish()
+    }
+}
+
+impl<'a> Download<'a> {
+    /// `remote` to the local file `local`: written to a temporary file
+    /// beside it, renamed to `local` only when complete; missing parent
+    /// folders are created.
+    pub fn to_file(remote: impl Into<String>, local: impl AsRef<Path>) -> Self {
+        Download {
+            remote: remote.into(),
+            target: Target::File(local.as_ref().to_path_buf()),
+        }
+    }
+
+    /// `remote` into memory ([`Downloaded::Bytes`]).
+    pub fn to_bytes(remote: impl Into<String>) -> Self {
+        Download {
+            remote: remote.into(),
+            target: Target::Bytes,
+        }
+    }
+
+    /// `remote` into `writer`, chunk by chunk as it arrives (pass `&mut w`
+    /// to keep the writer). If the transfer fails midway, what was written
+    /// stays written.
+    pub fn to_writer(remote: impl Into<String>, writer: impl Write + 'a) -> Self {
+        Download {
+            remote: remote.into(),
+            target: Target::Writer(Box::new(writer)),
+        }
+    }
+
+    fn check(&self, index: usize) -> Result<()> {
+        if self.remote.trim().is_empty() {
+            return Err(Error::validation(
+                "remote_path",
+                format!("download {index} has an empty remote path"),
+            ));
+        }
+        if let Target::File(path) = &self.target {
+            if path.file_name().is_none() || path.is_dir() {
+                return Err(Error::validation(
+                    "local_path",
+                    format!("{:?} is not a file path", path.display().to_string()),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A downloaded file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Downloaded {
+    /// Saved to a local file.
+    File {
+        /// The local path.
+        path: PathBuf,
+        /// Its size in bytes.
+        size: u64,
+    },
+    /// Kept in memory.
+    Bytes(Vec<u8>),
+    /// Written to the caller's writer: this many bytes.
+    Written(u64),
+}
+
+impl Downloaded {
+    /// The size of the file in bytes.
+    pub fn size(&self) -> u64 {
+        match self {
+            Downloaded::File { size, .. } | Downloaded::Written(size) => *size,
+            Downloaded::Bytes(data) => data.len() as u64,
+        }
+    }
+}
+
+/// The outcome of one file of [`FileSystem::download_files`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct DownloadResult {
+    /// The remote path, as requested.
+    pub remote_path: String,
+    /// The file, or why it could not be had: the toolbox's error (404 for a
+    /// missing file, see [`Error::is_not_found`]), a local write failure
+    /// ([`Error::Io`]), or [`Error::Decode`] when the answer had no part
+    /// for it.
+    pub result: Result<Downloaded>,
+}
+
+/// `FilesDownloadRequest`.
+#[derive(Serialize)]
+struct DownloadBody<'a> {
+    paths: Vec<&'a str>,
+}
+
+impl FileSystem<'_> {
+    /// Downloads `remote_path` to the local file `local_path` (see
+    /// [`Download::to_file`]) and returns its size. A missing remote file
+    /// is an error for which [`Error::is_not_found`] is true.
+    ///
+    /// ```no_run
+    /// # let daytona = daytona::Daytona::from_env()?;
+    /// # let sandbox = daytona.get("my-sandbox")?;
+    /// let size = sandbox
+    ///     .fs()
+    ///     .download_file("/home/daytona/out.tar", "backup/out.tar")?;
+    /// println!("{size} bytes");
+    /// # Ok::<(), daytona::Error>(())
+    /// ```
+    pub fn download_file(&self, remote_path: &str, local_path: impl AsRef<Path>) -> Result<u64> {
+        let download = Download::to_file(remote_path, local_path);
+        Ok(self.download(download, TransferOptions::new())?.size())
+    }
+
+    /// Downloads `remote_path` into memory.
+    pub fn download_bytes(&self, remote_path: &str) -> Result<Vec<u8>> {
+        match self.download(Download::to_bytes(remote_path), TransferOptions::new())? {
+            Downloaded::Bytes(data) => Ok(data),
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    /// Downloads `remote_path` into `writer` as it arrives and returns the
+    /// number of bytes written.
+    pub fn download_to(
+        &self,
+        remote_path: &str,
+        writer: &mut (impl Write + ?Sized),
+    ) -> Result<u64> {
+        let download = Download::to_writer(remote_path, writer);
+        Ok(self.download(download, TransferOptions::new())?.size())
+    }
+
+    /// Downloads one file with `options`; its failure is the error.
+    pub fn download(
+        &self,
+        download: Download<'_>,
+        options: TransferOptions<'_>,
+    ) -> Result<Downloaded> {
+        let remote = download.remote.clone();
+        self.download_files([download], options)?
+            .pop()
+            .map_or_else(|| Err(no_data("POST bulk-download", &remote)), |r| r.result)
+    }
+
+    /// Downloads files in one request (`POST /files/bulk-download`), in
+    /// constant memory (unless kept as bytes): the multipart answer is
+    /// parsed as it arrives and each part written to its destination.
+    ///
+    /// Returns one result per download, in order: a file that could not be
+    /// had does not fail the others. The call itself fails when the request
+    /// does, or when the answer is cut short or malformed (a multipart
+    /// answer without its closing boundary is truncated): then no partial
+    /// file is left at a local path, files completed before remain, and
+    /// writers keep what they were given. See [`Download`] for an example.
+    pub fn download_files<'a>(
+        &self,
+        downloads: impl IntoIterator<Item = Download<'a>>,
+        mut options: TransferOptions<'_>,
+    ) -> Result<Vec<DownloadResult>> {
+        let mut slots: Vec<Slot<'a>> = Vec::new();
+        for (i, download) in downloads.into_iter().enumerate() {
+            download.check(i)?;
+            slots.push(Slot {
+                download,
+                result: None,
+            });
+        }
+        if slots.is_empty() {
+            return Err(Error::validation("downloads", "must not be empty"));
+        }
+        let body = DownloadBody {
+            paths: slots.iter().map(|s| s.download.remote.as_str()).collect(),
+        };
+        let timeout = options.timeout.unwrap_or_else(|| self.transfer_timeout());
+        let mut req = self
+            .files(Method::POST, &["bulk-download"])?
+            .json(&body)
+            .timeout(timeout);
+        let op = req.operation().to_string();
+        let mut receiver = Receiver {
+            op: &op,
+            started: Instant::now(),
+            progress: options.callback(),
+        };
+        self.tb
+            .transport()
+            .execute(&mut req, |resp| receiver.receive(resp, &mut slots))?;
+        Ok(slots
+            .into_iter()
+            .map(|s| DownloadResult {
+                result: s
+                    .result
+                    .unwrap_or_else(|| Err(no_data(&op, &s.download.remote))),
+                remote_path: s.download.remote,
+            })
+            .collect())
+    }
+}
+
+fn no_data(op: &str, remote: &str) -> Error {
+    Error::Decode {
+        operation: op.to_string(),
+        message: format!("no data received for {remote}"),
+        excerpt: String::new(),
+    }
+}
+
+/// A requested file and, once its part has come, its outcome.
+struct Slot<'a> {
+    download: Download<'a>,
+    result: Option<Result<Downloaded>>,
+}
+
+/// Reads one answer into the slots.
+struct Receiver<'r> {
+    op: &'r str,
+    started: Instant,
+    progress: Callback<'r>,
+}
+
+impl Receiver<'_> {
+    fn receive(&mut self, resp: http::Response<ureq::Body>, slots: &mut [Slot<'_>]) -> Result<()> {
+        let content_type = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let boundary = multipart::boundary_of(&content_type).ok_or_else(|| Error::Decode {
+            operation: self.op.to_string(),
+            message: format!("expected a multipart answer, got content type {content_type:?}"),
+            excerpt: String::new(),
+        })?;
+        let mut parser = Parser::new(resp.into_body().into_reader(), &boundary);
+        while let Some(part) = parser.next_part().map_err(|e| self.error(e))? {
+            let kind = part.name.as_deref();
+            if kind != Some("file") && kind != Some("error") {
+                continue;
+            }
+            let Some(slot) = slots
+                .iter_mut()
+                .find(|s| s.result.is_none() && part.filename_is(&s.download.remote))
+            else {
+                continue;
+            };
+            let result = if kind == Some("file") {
+                self.file(&mut parser, &part, &mut slot.download)?
+            } else {
+                Err(self.error_part(&mut parser, &slot.download.remote)?)
+            };
+            slot.result = Some(result);
+        }
+        Ok(())
+    }
+
+    /// Streams a file part to its destination. The outer error fails the
+    /// whole answer, the inner one only this file.
+    fn file(
+        &mut self,
+        parser: &mut Parser<impl Read>,
+        part: &PartHeaders,
+        download: &mut Download<'_>,
+    ) -> Result<Result<Downloaded>> {
+        let remote = download.remote.as_str();
+        let (mut sink, mut failed) = match Sink::open(&mut download.target, part.content_length) {
+            Ok(sink) => (Some(sink), None),
+            Err(e) => (None, Some(e)),
+        };
+        let mut meter = Meter::new(part.content_length);
+        while let Some(chunk) = parser.chunk().map_err(|e| self.error(e))? {
+            meter.add(self.progress.as_deref_mut(), remote, chunk.len());
+            if let Some(s) = &mut sink {
+                if let Err(e) = s.write(chunk) {
+                    failed = Some(e);
+                    // Dropping a temporary file removes it.
+                    sink = None;
+                }
+            }
+        }
+        meter.finish(self.progress.as_deref_mut(), remote);
+        Ok(match (sink, failed) {
+            (Some(sink), None) => sink.finish(meter.bytes),
+            (_, error) => Err(error.unwrap_or_else(|| no_data(self.op, remote))),
+        })
+    }
+
+    /// The error an `error` part describes.
+    fn error_part(&mut self, parser: &mut Parser<impl Read>, remote: &str) -> Result<Error> {
+        let mut body = Vec::new();
+        while let Some(chunk) = parser.chunk().map_err(|e| self.error(e))? {
+            let room = MAX_ERROR_PART.saturating_sub(body.len());
+            body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        }
+        let (message, code) = error_fields(&body);
+        let status = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| {
+                ["statusCode", "status_code", "status"]
+                    .iter()
+                    .find_map(|k| v.get(*k).and_then(serde_json::Value::as_u64))
+            })
+            .and_then(|s| u16::try_from(s).ok())
+            // Older toolboxes send plain text without a status.
+            .unwrap_or(if message.to_lowercase().contains("not found") {
+                404
+            } else {
+                500
+            });
+        Ok(Error::Api(Box::new(ApiError {
+            status,
+            message,
+            code,
+            retry_after: None,
+            operation: format!("{} ({remote})", self.op),
+        })))
+    }
+
+    fn error(&self, e: ParseError) -> Error {
+        match e {
+            ParseError::Read(e) => transport_error(e.into(), self.op, self.started.elapsed()),
+            ParseError::Malformed(message) => Error::Decode {
+                operation: self.op.to_string(),
+                message,
+                excerpt: String::new(),
+            },
+        }
+    }
+}
+
+/// Where the bytes of one part go.
+enum Sink<'w> {
+    File(TempFile),
+    Bytes(Vec<u8>),
+    Writer(&'w mut (dyn Write + 'w)),
+}
+
+impl<'w> Sink<'w> {
+    fn open(target: &'w mut Target<'_>, length: Option<u64>) -> Result<Self> {
+        Ok(match target {
+            Target::File(path) => Sink::File(TempFile::create(path)?),
+            Target::Bytes => {
+                let reserve = length.unwrap_or(0).min(MAX_RESERVE);
+                Sink::Bytes(Vec::with_capacity(usize::try_from(reserve).unwrap_or(0)))
+            }
+            Target::Writer(writer) => Sink::Writer(writer),
+        })
+    }
+
+    fn write(&mut self, chunk: &[u8]) -> Result<()> {
+        match self {
+            Sink::File(temp) => temp.file.write_all(chunk).map_err(|e| temp.error(e)),
+            Sink::Bytes(data) => {
+                data.extend_from_slice(chunk);
+                Ok(())
+            }
+            Sink::Writer(writer) => writer.write_all(chunk).map_err(writer_error),
+        }
+    }
+
+    fn finish(self, size: u64) -> Result<Downloaded> {
+        match self {
+            Sink::File(temp) => temp.commit().map(|path| Downloaded::File { path, size }),
+            Sink::Bytes(data) => Ok(Downloaded::Bytes(data)),
+            Sink::Writer(writer) => {
+                writer.flush().map_err(writer_error)?;
+                Ok(Downloaded::Written(size))
+            }
+        }
+    }
+}
+
+fn writer_error(source: io::Error) -> Error {
+    Error::Io {
+        path: "<writer>".to_string(),
+        source,
+    }
+}
+
+/// A temporary file beside a target: renamed to it by [`TempFile::commit`],
+/// removed if dropped before.
+struct TempFile {
+    file: File,
+    temp: PathBuf,
+    target: PathBuf,
+    committed: bool,
+}
+
+impl TempFile {
+    fn create(target: &Path) -> Result<Self> {
+        let io_error = |path: &Path, source| Error::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let dir = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
+        let name = target.file_name().unwrap_or_default().to_string_lossy();
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let mut attempts = 0;
+        loop {
+            let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+            attempts += 1;
+            let temp = dir.join(format!(".{name}.{}-{n}.part", std::process::id()));
+            match OpenOptions::new().write(true).create_new(true).open(&temp) {
+                Ok(file) => {
+                    return Ok(TempFile {
+                        file,
+                        temp,
+                        target: target.to_path_buf(),
+                        committed: false,
+                    })
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempts < 100 => {}
+                Err(e) => return Err(io_error(&temp, e)),
+            }
+        }
+    }
+
+    /// A write error, named after the target (the temporary name means
+    /// nothing to the caller).
+    fn error(&self, source: io::Error) -> Error {
+        Error::Io {
+            path: self.target.display().to_string(),
+            source,
+        }
+    }
+
+    fn commit(mut self) -> Result<PathBuf> {
+        self.file.flush().map_err(|e| self.error(e))?;
+        fs::rename(&self.temp, &self.target).map_err(|e| self.error(e))?;
+        self.committed = true;
+        Ok(self.target.clone())
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_file(&self.temp);
+        }
+    }
+}

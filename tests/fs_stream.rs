@@ -1,0 +1,238 @@
+//! Transfers against a raw HTTP/1.1 server: bytes must flow while the
+//! other side is still sending (both directions), a connection cut in the
+//! middle of a part must fail cleanly, and transfers keep their own timeout.
+
+mod common;
+mod fs_support;
+
+use std::io::{self, Read, Write};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::time::Duration;
+
+use common::*;
+use fs_support::*;
+
+use daytona::toolbox::TransferOptions;
+use daytona::{Daytona, Error};
+use mockito::Server;
+
+/// How long a side waits for the other before giving up (and failing the
+/// test instead of hanging).
+const PATIENCE: Duration = Duration::from_secs(10);
+
+/// Several MiB of bytes that are not all alike.
+fn payload(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 7 + i / 4096) as u8).collect()
+}
+
+/// A writer that says when its first bytes arrive.
+struct Signalling {
+    first: Option<Sender<()>>,
+    data: Vec<u8>,
+}
+
+impl Write for Signalling {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.data.extend_from_slice(buf);
+        if !buf.is_empty() {
+            if let Some(tx) = self.first.take() {
+                let _ = tx.send(());
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_download_reaches_the_writer_before_the_server_has_sent_it_all() {
+    let data = payload(6 * 1024 * 1024);
+    let answer = multipart_answer(&[("file", "/big.bin", &data)], true);
+    let (tx, rx) = channel();
+    let (url, server_thread) = raw_server(move |stream, req| {
+        assert_eq!(req.line, "POST /toolbox/sb-1/files/bulk-download HTTP/1.1");
+        assert_eq!(
+            req.header("authorization"),
+            Some(format!("Bearer {KEY}").as_str())
+        );
+        assert_eq!(req.header("x-daytona-source"), Some("sdk-rust"));
+        assert_eq!(req.header("content-type"), Some("application/json"));
+        assert_eq!(req.body, br#"{"paths":["/big.bin"]}"#);
+        chunked_head(stream, &multipart_type());
+        let (first, second) = answer.split_at(answer.len() / 2);
+        for piece in first.chunks(64 * 1024) {
+            chunk(stream, piece).unwrap();
+        }
+        // Hold the second half back until the writer has seen bytes.
+        let arrived_early = rx.recv_timeout(PATIENCE).is_ok();
+        for piece in second.chunks(64 * 1024) {
+            chunk(stream, piece).unwrap();
+        }
+        last_chunk(stream);
+        arrived_early
+    });
+    let mut api = Server::new();
+    let daytona = client(&api);
+    let sandbox = sandbox_at(&mut api, &daytona, &format!("{url}/toolbox"));
+    let mut writer = Signalling {
+        first: Some(tx),
+        data: Vec::new(),
+    };
+    let n = sandbox.fs().download_to("/big.bin", &mut writer).unwrap();
+    assert!(
+        server_thread.join().unwrap(),
+        "the writer got no bytes while the server held back the second half"
+    );
+    assert_eq!(n, data.len() as u64);
+    assert!(writer.data == data, "the bytes arrive intact");
+}
+
+/// A reader that yields `first`, then waits for the server to have seen
+/// bytes before yielding `rest`.
+struct Gated {
+    first: io::Cursor<Vec<u8>>,
+    gate: Option<Receiver<()>>,
+    opened: Sender<bool>,
+    rest: io::Cursor<Vec<u8>>,
+}
+
+impl Read for Gated {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.first.read(buf)?;
+        if n > 0 {
+            return Ok(n);
+        }
+        if let Some(gate) = self.gate.take() {
+            let _ = self.opened.send(gate.recv_timeout(PATIENCE).is_ok());
+        }
+        self.rest.read(buf)
+    }
+}
+
+#[test]
+fn an_upload_reaches_the_server_before_the_source_is_exhausted() {
+    let data = payload(4 * 1024 * 1024);
+    let (first, rest) = data.split_at(data.len() / 2);
+    let (gate_tx, gate_rx) = channel();
+    let (url, server_thread) = raw_server(move |stream, mut req| {
+        assert_eq!(req.line, "POST /toolbox/sb-1/files/bulk-upload HTTP/1.1");
+        assert_eq!(req.header("transfer-encoding"), Some("chunked"));
+        let ctype = req.header("content-type").unwrap().to_string();
+        let mut body = Vec::new();
+        let mut signalled = false;
+        while let Some(c) = read_chunk(&mut req.reader) {
+            body.extend_from_slice(&c);
+            if !signalled && body.len() > 1024 * 1024 {
+                let _ = gate_tx.send(());
+                signalled = true;
+            }
+        }
+        stream
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n{\"files\":[]}")
+            .unwrap();
+        (ctype, body)
+    });
+    let mut api = Server::new();
+    let daytona = client(&api);
+    let sandbox = sandbox_at(&mut api, &daytona, &format!("{url}/toolbox"));
+    let (opened_tx, opened_rx) = channel();
+    let reader = Gated {
+        first: io::Cursor::new(first.to_vec()),
+        gate: Some(gate_rx),
+        opened: opened_tx,
+        rest: io::Cursor::new(rest.to_vec()),
+    };
+    sandbox.fs().upload_reader(reader, "/up.bin").unwrap();
+    assert!(
+        opened_rx.recv().unwrap(),
+        "the server got no bytes before the source gave its second half"
+    );
+    let (ctype, body) = server_thread.join().unwrap();
+    let parts = parse_multipart(&ctype, &body);
+    assert_eq!(parts[0].data, b"/up.bin");
+    assert!(parts[1].data == data, "the bytes arrive intact");
+}
+
+#[test]
+fn a_connection_cut_in_a_part_fails_and_leaves_no_file() {
+    let answer = multipart_answer(&[("file", "/cut.bin", &payload(1024 * 1024))], true);
+    let (url, server_thread) = raw_server(move |stream, _req| {
+        chunked_head(stream, &multipart_type());
+        chunk(stream, &answer[..answer.len() / 2]).unwrap();
+        // Close without the last chunk.
+    });
+    let mut api = Server::new();
+    let daytona = client(&api);
+    let sandbox = sandbox_at(&mut api, &daytona, &format!("{url}/toolbox"));
+    let dir = temp_dir("cut");
+    let target = dir.join("sub/cut.bin");
+    let err = sandbox.fs().download_file("/cut.bin", &target).unwrap_err();
+    server_thread.join().unwrap();
+    assert!(
+        matches!(err, Error::Transport { .. } | Error::Decode { .. }),
+        "{err:?}"
+    );
+    assert!(!target.exists());
+    assert!(
+        dir_entries(&dir.join("sub")).is_empty(),
+        "no temporary file left"
+    );
+}
+
+/// A server that answers the head of a download, then stalls until the
+/// test ends.
+fn stalling_server() -> (String, Sender<()>, std::thread::JoinHandle<()>) {
+    let (done_tx, done_rx) = channel::<()>();
+    let (url, thread) = raw_server(move |stream, _req| {
+        chunked_head(stream, &multipart_type());
+        chunk(stream, format!("--{BOUNDARY}\r\n").as_bytes()).unwrap();
+        let _ = done_rx.recv_timeout(PATIENCE);
+    });
+    (url, done_tx, thread)
+}
+
+#[test]
+fn a_transfer_gives_up_after_its_own_timeout() {
+    let (url, done, thread) = stalling_server();
+    let mut api = Server::new();
+    let daytona = client(&api);
+    let sandbox = sandbox_at(&mut api, &daytona, &format!("{url}/toolbox"));
+    let err = sandbox
+        .fs()
+        .download(
+            daytona::toolbox::Download::to_writer("/slow", io::sink()),
+            TransferOptions::new().timeout(Duration::from_millis(300)),
+        )
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    done.send(()).unwrap();
+    thread.join().unwrap();
+}
+
+#[test]
+fn the_client_transfer_timeout_is_the_default() {
+    let mut api = Server::new();
+    let daytona = Daytona::new(config(&api).transfer_timeout(Duration::from_millis(300))).unwrap();
+
+    let (url, done, thread) = stalling_server();
+    let sandbox = sandbox_at(&mut api, &daytona, &format!("{url}/toolbox"));
+    let err = sandbox.fs().download_bytes("/slow").unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    done.send(()).unwrap();
+    thread.join().unwrap();
+
+    // An upload to a server that stops reading times out the same way.
+    let (done_tx, done_rx) = channel::<()>();
+    let (url, thread) = raw_server(move |_stream, _req| {
+        let _ = done_rx.recv_timeout(PATIENCE);
+    });
+    let sandbox = sandbox_at(&mut api, &daytona, &format!("{url}/toolbox"));
+    let endless = io::repeat(0).take(1 << 30);
+    let err = sandbox.fs().upload_reader(endless, "/slow").unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    done_tx.send(()).unwrap();
+    thread.join().unwrap();
+}

@@ -1,0 +1,325 @@
+//! Helpers of the file-system tests: exact query checks, a reference
+//! multipart parser and builder, and a raw HTTP/1.1 server for answers
+//! mockito cannot give (pauses in the middle of a body, cut connections).
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::thread::JoinHandle;
+
+use daytona::{Daytona, Sandbox};
+use mockito::{Matcher, Mock};
+
+use crate::common::{api_mock, reply_json, sandbox_json, TOOLBOX};
+
+/// The boundary the toolbox uses for bulk downloads.
+pub const BOUNDARY: &str = "DAYTONA-FILE-BOUNDARY";
+
+/// `multipart/form-data; boundary=DAYTONA-FILE-BOUNDARY`.
+pub fn multipart_type() -> String {
+    format!("multipart/form-data; boundary={BOUNDARY}")
+}
+
+/// `/toolbox/sb-1/files` + `rest`.
+pub fn files_path(rest: &str) -> String {
+    format!("{TOOLBOX}/files{rest}")
+}
+
+/// The decoded query pairs of a path, in order.
+pub fn query_pairs(path_and_query: &str) -> Vec<(String, String)> {
+    let query = path_and_query.split_once('?').map_or("", |(_, q)| q);
+    url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// A mock of `method /toolbox/sb-1/files{rest}` with the SDK headers, the
+/// query exactly `pairs` and no body.
+pub fn files_mock(
+    server: &mut mockito::Server,
+    method: &str,
+    rest: &str,
+    pairs: &[(&str, &str)],
+) -> Mock {
+    with_query(api_mock(server, method, &files_path(rest)), pairs)
+}
+
+/// The request's query is exactly `pairs`, in this order, and it has no
+/// body.
+pub fn with_query(mock: Mock, pairs: &[(&str, &str)]) -> Mock {
+    let want: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    mock.match_query(Matcher::Any).match_request(move |req| {
+        query_pairs(req.path_and_query()) == want && req.body().is_ok_and(|b| b.is_empty())
+    })
+}
+
+/// One part of a multipart body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Part {
+    /// Its raw header lines.
+    pub headers: Vec<String>,
+    /// The `name` of its disposition.
+    pub name: String,
+    /// The `filename` of its disposition, as sent (still quoted-escaped).
+    pub filename: Option<String>,
+    /// Its body.
+    pub data: Vec<u8>,
+}
+
+/// The boundary of a multipart content type.
+pub fn boundary_of(content_type: &str) -> String {
+    let (media, rest) = content_type.split_once(';').expect("parameters");
+    assert_eq!(media.trim(), "multipart/form-data");
+    rest.trim()
+        .strip_prefix("boundary=")
+        .expect("boundary")
+        .to_string()
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// A parameter of a disposition: `name` ends at the next quote, the last
+/// parameter (`filename`) at the last quote.
+fn param(disposition: &str, name: &str) -> Option<String> {
+    let key = format!("; {name}=\"");
+    let start = disposition.find(&key)? + key.len();
+    let end = if name == "filename" {
+        disposition.rfind('"')?
+    } else {
+        start + disposition[start..].find('"')?
+    };
+    Some(disposition[start..end].to_string())
+}
+
+/// A strict reference parser: the body must be exactly parts delimited by
+/// `--boundary` and closed by `--boundary--\r\n`.
+pub fn parse_multipart(content_type: &str, body: &[u8]) -> Vec<Part> {
+    let boundary = boundary_of(content_type);
+    let delimiter = format!("\r\n--{boundary}");
+    let mut whole = b"\r\n".to_vec();
+    whole.extend_from_slice(body);
+    // Split on every delimiter: a preamble (empty), the parts, the end.
+    let mut pieces = Vec::new();
+    let mut rest = &whole[..];
+    while let Some(at) = find(rest, delimiter.as_bytes()) {
+        pieces.push(&rest[..at]);
+        rest = &rest[at + delimiter.len()..];
+    }
+    assert!(pieces.first().is_some_and(|p| p.is_empty()), "no preamble");
+    assert!(
+        rest == b"--\r\n",
+        "the body ends with the closing delimiter"
+    );
+    pieces[1..]
+        .iter()
+        .map(|piece| {
+            let piece = piece.strip_prefix(b"\r\n").expect("CRLF after a delimiter");
+            let head_end = find(piece, b"\r\n\r\n").expect("end of headers");
+            let head = String::from_utf8(piece[..head_end].to_vec()).unwrap();
+            let headers: Vec<String> = head.split("\r\n").map(str::to_string).collect();
+            let disposition = headers
+                .iter()
+                .find_map(|h| h.strip_prefix("Content-Disposition: "))
+                .expect("disposition")
+                .to_string();
+            Part {
+                name: param(&disposition, "name").expect("name"),
+                filename: param(&disposition, "filename"),
+                headers,
+                data: piece[head_end + 4..].to_vec(),
+            }
+        })
+        .collect()
+}
+
+/// A bulk-download answer as the toolbox writes it: `(name, filename,
+/// data)` parts, with a `Content-Length` when `length` is set.
+pub fn multipart_answer(parts: &[(&str, &str, &[u8])], length: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (name, filename, data) in parts {
+        out.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
+        out.extend_from_slice(
+            format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\n")
+                .as_bytes(),
+        );
+        let ctype = if *name == "error" {
+            "application/json"
+        } else {
+            "application/octet-stream"
+        };
+        out.extend_from_slice(format!("Content-Type: {ctype}\r\n").as_bytes());
+        if length {
+            out.extend_from_slice(format!("Content-Length: {}\r\n", data.len()).as_bytes());
+        }
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(data);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    out
+}
+
+/// A sandbox `sb-1` whose toolbox is at `toolbox_url` (fetched with
+/// `GET /api/sandbox/sb-1` from `server`).
+pub fn sandbox_at(server: &mut mockito::Server, daytona: &Daytona, toolbox_url: &str) -> Sandbox {
+    let mut body = sandbox_json("sb-1", "started");
+    body["toolboxProxyUrl"] = serde_json::json!(toolbox_url);
+    // Dropped (removed) on return, so that later mocks stand alone.
+    let _get = reply_json(api_mock(server, "GET", "/api/sandbox/sb-1"), 200, &body).create();
+    daytona.get("sb-1").expect("sandbox")
+}
+
+/// The error's text contains `text`.
+pub fn assert_mentions(err: &daytona::Error, text: &str) {
+    assert!(err.to_string().contains(text), "{text:?} not in: {err}");
+}
+
+/// A request read by [`raw_server`].
+pub struct RawRequest {
+    /// The request line, e.g. `POST /toolbox/sb-1/files/bulk-download HTTP/1.1`.
+    pub line: String,
+    /// Header lines, lower-cased names.
+    pub headers: Vec<(String, String)>,
+    /// The body when it has a `Content-Length` (a chunked body is left in
+    /// `reader`, see [`read_chunk`]).
+    pub body: Vec<u8>,
+    /// The rest of the connection's input.
+    pub reader: BufReader<TcpStream>,
+}
+
+impl RawRequest {
+    /// The value of header `name` (lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Serves one connection on 127.0.0.1: reads one request's head (and a
+/// `Content-Length` body), then hands the connection to `handler`, whose
+/// value the thread returns. Returns the base URL and the thread.
+pub fn raw_server<T: Send + 'static>(
+    handler: impl FnOnce(&mut TcpStream, RawRequest) -> T + Send + 'static,
+) -> (String, JoinHandle<T>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let thread = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        let mut headers = Vec::new();
+        loop {
+            let mut h = String::new();
+            reader.read_line(&mut h).unwrap();
+            let h = h.trim_end();
+            if h.is_empty() {
+                break;
+            }
+            let (k, v) = h.split_once(':').unwrap();
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+        }
+        let length: usize = headers
+            .iter()
+            .find(|(k, _)| k == "content-length")
+            .map_or(0, |(_, v)| v.parse().unwrap());
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).unwrap();
+        let request = RawRequest {
+            line: line.trim_end().to_string(),
+            headers,
+            body,
+            reader,
+        };
+        handler(&mut stream, request)
+    });
+    (url, thread)
+}
+
+/// The next chunk of a chunked body; `None` after the last one.
+pub fn read_chunk(reader: &mut BufReader<TcpStream>) -> Option<Vec<u8>> {
+    let mut size = String::new();
+    reader.read_line(&mut size).ok()?;
+    let size = usize::from_str_radix(size.trim(), 16).ok()?;
+    let mut data = vec![0; size + 2];
+    reader.read_exact(&mut data).ok()?;
+    data.truncate(size);
+    (size > 0).then_some(data)
+}
+
+/// Writes a chunked 200 answer's head.
+pub fn chunked_head(stream: &mut TcpStream, content_type: &str) {
+    write!(
+        stream,
+        "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    .unwrap();
+}
+
+/// Writes one chunk.
+pub fn chunk(stream: &mut TcpStream, data: &[u8]) -> std::io::Result<()> {
+    write!(stream, "{:x}\r\n", data.len())?;
+    stream.write_all(data)?;
+    stream.write_all(b"\r\n")?;
+    stream.flush()
+}
+
+/// Ends a chunked body.
+pub fn last_chunk(stream: &mut TcpStream) {
+    let _ = stream.write_all(b"0\r\n\r\n");
+    let _ = stream.flush();
+}
+
+/// The files in `dir` (names), sorted; empty if it does not exist.
+pub fn dir_entries(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// A fresh empty folder in the system's temporary directory, removed with
+/// everything in it when dropped.
+pub struct TempDir(std::path::PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = std::path::Path;
+
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::path::Path> for TempDir {
+    fn as_ref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A new [`TempDir`]; `name` makes it easy to spot.
+pub fn temp_dir(name: &str) -> TempDir {
+    static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir =
+        std::env::temp_dir().join(format!("daytona-fs-test-{}-{n}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    TempDir(dir)
+}
