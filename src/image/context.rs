@@ -1,0 +1,343 @@
+//! Build contexts: local files and directories an [`Image`](super::Image)
+//! copies in, their content hash and their entries in the uploaded tar.
+
+use std::ffi::OsString;
+use std::fs;
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+
+use md5::{Digest, Md5};
+
+use crate::error::{Error, Result};
+
+/// A local file or directory that an [`Image`](super::Image) copies in.
+///
+/// The upload code sends each context as one uncompressed tar whose entries
+/// are rooted at the archive path ([`Context::entries`]), stored under the
+/// context's [`Context::hash`]; the Dockerfile refers to it by
+/// `archive_path` (`COPY <archive_path> <dest>`).
+///
+/// ```no_run
+/// use daytona::image::Context;
+///
+/// let context = Context::new("/home/me/app", "/home/me/app");
+/// println!("{}", context.hash()?);
+/// for (on_disk, name, is_dir) in context.entries()? {
+///     println!("{} -> {name}{}", on_disk.display(), if is_dir { "/" } else { "" });
+/// }
+/// # Ok::<(), daytona::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Context {
+    /// The file or directory on this machine.
+    pub source_path: PathBuf,
+    /// The path the Dockerfile uses for it, as the TypeScript SDK writes it
+    /// (e.g. the local path as given, or a `COPY` source relative to the
+    /// Dockerfile's folder).
+    pub archive_path: String,
+}
+
+/// How many bytes of a file are read at a time while hashing.
+const CHUNK: usize = 64 * 1024;
+
+impl Context {
+    /// A context: `source_path` on this machine, known as `archive_path` in
+    /// the build.
+    pub fn new(source_path: impl Into<PathBuf>, archive_path: impl Into<String>) -> Self {
+        Context {
+            source_path: source_path.into(),
+            archive_path: archive_path.into(),
+        }
+    }
+
+    /// The context's content hash: lowercase hex MD5, as the TypeScript and
+    /// Python SDKs compute it, so the object store's cache is shared.
+    ///
+    /// The digest is fed `archive_path`, then for a file its bytes; for a
+    /// directory, walked in name order (byte order of the names, each
+    /// directory's entries before the next sibling), each file's path
+    /// relative to the directory (`/`-separated) followed by its bytes, and
+    /// each empty directory's relative path. Files are read in chunks, so
+    /// memory use does not grow with their size. Symbolic links are followed
+    /// (a link back to a directory being walked is skipped), other special
+    /// files are skipped. The walk does not depend on the order the
+    /// filesystem lists entries in, so the hash is the same on every machine.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when a file or directory cannot be read.
+    pub fn hash(&self) -> Result<String> {
+        let mut md5 = Md5::new();
+        md5.update(self.archive_path.as_bytes());
+        walk(&self.source_path, &mut |item| {
+            match item.kind {
+                Kind::File => {
+                    if let Some(rel) = &item.rel {
+                        md5.update(rel.as_bytes());
+                    }
+                    hash_file(&item.path, &mut md5)?;
+                }
+                Kind::Dir { empty: true } => {
+                    if let Some(rel) = &item.rel {
+                        md5.update(rel.as_bytes());
+                    }
+                }
+                Kind::Dir { empty: false } => {}
+            }
+            Ok(())
+        })?;
+        Ok(format!("{:x}", md5.finalize()))
+    }
+
+    /// What the context's tar holds, in the order of [`Context::hash`]'s
+    /// walk: `(path on disk, name in the tar, is a directory)`.
+    ///
+    /// Names are `/`-separated and rooted at the archive path as Docker
+    /// resolves a `COPY` source against the build context: without a
+    /// leading `/`, with `.` and `..` resolved (so `/home/me/app` gives
+    /// `home/me/app/...`, `../x` gives `x`). A file context is one entry. A
+    /// directory context lists every directory before its contents, the
+    /// root first (left out when the archive path resolves to the context
+    /// root itself, e.g. `.`), then each entry in name order; symbolic
+    /// links appear as what they point to.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when a directory cannot be read.
+    pub fn entries(&self) -> Result<Vec<(PathBuf, String, bool)>> {
+        let root = docker_clean(&self.archive_path);
+        let mut out = Vec::new();
+        walk(&self.source_path, &mut |item| {
+            let name = match (&item.rel, root.is_empty()) {
+                (None, false) => root.clone(),
+                (None, true) if item.kind == Kind::File => file_name(&item.path),
+                (None, true) => return Ok(()),
+                (Some(rel), true) => rel.clone(),
+                (Some(rel), false) => format!("{root}/{rel}"),
+            };
+            out.push((item.path, name, item.kind != Kind::File));
+            Ok(())
+        })?;
+        Ok(out)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    File,
+    Dir { empty: bool },
+}
+
+/// One file or directory met by [`walk`].
+struct Item {
+    path: PathBuf,
+    /// Relative to the walk's root, `/`-separated; `None` for the root.
+    rel: Option<String>,
+    kind: Kind,
+}
+
+/// An [`Error::Io`] about `path`.
+pub(crate) fn io_error(path: &Path, source: std::io::Error) -> Error {
+    Error::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Visits `root` and, for a directory, everything below it in name order,
+/// each directory before its contents.
+fn walk(root: &Path, f: &mut dyn FnMut(Item) -> Result<()>) -> Result<()> {
+    let meta = fs::metadata(root).map_err(|e| io_error(root, e))?;
+    if meta.is_file() {
+        return f(Item {
+            path: root.to_path_buf(),
+            rel: None,
+            kind: Kind::File,
+        });
+    }
+    if !meta.is_dir() {
+        return Err(io_error(
+            root,
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a regular file or a directory",
+            ),
+        ));
+    }
+    let canonical = fs::canonicalize(root).map_err(|e| io_error(root, e))?;
+    walk_dir(root, None, &mut vec![canonical], f)
+}
+
+/// A directory's children that are files or directories, in name order.
+fn children(dir: &Path, ancestors: &[PathBuf]) -> Result<Vec<(OsString, Kind, PathBuf)>> {
+    let mut names: Vec<OsString> = fs::read_dir(dir)
+        .map_err(|e| io_error(dir, e))?
+        .map(|entry| entry.map(|e| e.file_name()))
+        .collect::<std::io::Result<_>>()
+        .map_err(|e| io_error(dir, e))?;
+    names.sort();
+    let parent = ancestors.last().cloned().unwrap_or_default();
+    let mut out = Vec::with_capacity(names.len());
+    for name in names {
+        let path = dir.join(&name);
+        let link = fs::symlink_metadata(&path).map_err(|e| io_error(&path, e))?;
+        // A broken link is skipped, like a socket or a device.
+        let Ok(meta) = fs::metadata(&path) else {
+            continue;
+        };
+        if meta.is_file() {
+            out.push((name, Kind::File, PathBuf::new()));
+        } else if meta.is_dir() {
+            let canonical = if link.file_type().is_symlink() {
+                fs::canonicalize(&path).map_err(|e| io_error(&path, e))?
+            } else {
+                parent.join(&name)
+            };
+            if !ancestors.contains(&canonical) {
+                out.push((name, Kind::Dir { empty: false }, canonical));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn walk_dir(
+    dir: &Path,
+    rel: Option<&str>,
+    ancestors: &mut Vec<PathBuf>,
+    f: &mut dyn FnMut(Item) -> Result<()>,
+) -> Result<()> {
+    let kids = children(dir, ancestors)?;
+    f(Item {
+        path: dir.to_path_buf(),
+        rel: rel.map(str::to_string),
+        kind: Kind::Dir {
+            empty: kids.is_empty(),
+        },
+    })?;
+    for (name, kind, canonical) in kids {
+        let path = dir.join(&name);
+        let name = name.to_string_lossy();
+        let child_rel = match rel {
+            Some(rel) => format!("{rel}/{name}"),
+            None => name.into_owned(),
+        };
+        if kind == Kind::File {
+            f(Item {
+                path,
+                rel: Some(child_rel),
+                kind,
+            })?;
+        } else {
+            ancestors.push(canonical);
+            walk_dir(&path, Some(&child_rel), ancestors, f)?;
+            ancestors.pop();
+        }
+    }
+    Ok(())
+}
+
+fn hash_file(path: &Path, md5: &mut Md5) -> Result<()> {
+    let mut file = fs::File::open(path).map_err(|e| io_error(path, e))?;
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => md5.update(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io_error(path, e)),
+        }
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path_string(path))
+}
+
+/// A path as text with `/` separators.
+pub(crate) fn path_string(path: &Path) -> String {
+    let s = path.to_string_lossy();
+    if std::path::MAIN_SEPARATOR == '/' {
+        s.into_owned()
+    } else {
+        s.replace(std::path::MAIN_SEPARATOR, "/")
+    }
+}
+
+/// `~` or a leading `~/` replaced by the home directory (`HOME`, or
+/// `USERPROFILE` on Windows), as the TypeScript SDK's `expand-tilde`.
+pub(crate) fn expand_tilde(path: &Path) -> PathBuf {
+    let text = path.to_string_lossy();
+    let rest = if text == "~" {
+        ""
+    } else if let Some(rest) = text.strip_prefix("~/") {
+        rest
+    } else {
+        return path.to_path_buf();
+    };
+    match std::env::var_os("HOME").or_else(|| std::env::var_os("USERPROFILE")) {
+        Some(home) if !home.is_empty() => PathBuf::from(home).join(rest),
+        _ => path.to_path_buf(),
+    }
+}
+
+/// `path` with `.` removed and `..` applied to the component before it,
+/// without touching the filesystem; leading `..` of a relative path stay.
+pub(crate) fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => match out.components().next_back() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                _ => out.push(".."),
+            },
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// A `COPY` source as Docker resolves it against the root of the build
+/// context: `/`-separated, no leading `/`, `.` and `..` resolved (`..` never
+/// climbing above the root).
+pub(crate) fn docker_clean(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    parts.join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cleans_like_docker() {
+        assert_eq!(docker_clean("/home/me/app"), "home/me/app");
+        assert_eq!(docker_clean("../x"), "x");
+        assert_eq!(docker_clean("./a/./b/../c/"), "a/c");
+        assert_eq!(docker_clean("."), "");
+    }
+
+    #[test]
+    fn normalizes_lexically() {
+        assert_eq!(normalize(Path::new("/a/b/../c/./d")), Path::new("/a/c/d"));
+        assert_eq!(normalize(Path::new("../x/../y")), Path::new("../y"));
+        assert_eq!(normalize(Path::new("/..")), Path::new("/"));
+        assert_eq!(normalize(Path::new("./a")), Path::new("a"));
+    }
+}

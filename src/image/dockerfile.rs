@@ -1,0 +1,326 @@
+//! The local sources of `COPY` and `ADD` instructions in Dockerfile text,
+//! as build contexts.
+//!
+//! The text is read with Dockerfile syntax: instructions continued with the
+//! escape character (comment and blank lines inside dropped), any case, the
+//! `# escape=` directive, JSON (exec) form, flags (`--chown=...`,
+//! `--chmod=...`, `--link`, ...) that never take the next word as a value,
+//! quoted words. Sources copied from another stage or image (`--from=`),
+//! here-documents (`COPY <<EOF /dst`, and the bodies of any here-document,
+//! which are never read as instructions) and `ADD` URLs are not local files
+//! and are skipped. Wildcards match as Docker's do ([`glob`]), sorted by
+//! name.
+
+use std::path::{Path, PathBuf};
+
+use super::context::{docker_clean, normalize, path_string, Context};
+use super::glob;
+use crate::error::{Error, Result};
+
+/// A source named by a `COPY` or `ADD` instruction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct CopySource {
+    /// The path or pattern as written, quotes removed.
+    source: String,
+    /// The 1-based line its instruction starts on.
+    line: usize,
+}
+
+/// The local sources of the `COPY` and `ADD` instructions of `text`, in
+/// order.
+fn copy_sources(text: &str) -> Vec<CopySource> {
+    let escape = escape_char(text);
+    let mut out = Vec::new();
+    // Here-document terminators still to be met, and whether `<<-` lets
+    // them be indented with tabs.
+    let mut heredocs: std::collections::VecDeque<(String, bool)> = Default::default();
+    let mut pending: Option<(usize, String)> = None;
+    for (index, raw) in text.split('\n').enumerate() {
+        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        if let Some((word, strip_tabs)) = heredocs.front() {
+            let candidate = if *strip_tabs {
+                line.trim_start_matches('\t')
+            } else {
+                line
+            };
+            if candidate == word {
+                heredocs.pop_front();
+            }
+            continue;
+        }
+        let trimmed = line.trim();
+        // Comments and blank lines are dropped, also inside a continued
+        // instruction, as Docker does.
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let (start, mut logical) = pending.take().unwrap_or((index + 1, String::new()));
+        let body = line.trim_end();
+        if let Some(continued) = body.strip_suffix(escape) {
+            logical.push_str(continued);
+            pending = Some((start, logical));
+            continue;
+        }
+        logical.push_str(line);
+        instruction(&logical, start, escape, &mut out, &mut heredocs);
+    }
+    if let Some((start, logical)) = pending {
+        instruction(&logical, start, escape, &mut out, &mut heredocs);
+    }
+    out
+}
+
+/// The escape character set by a `# escape=` parser directive at the top
+/// of the file, `\` by default.
+fn escape_char(text: &str) -> char {
+    for line in text.lines() {
+        let Some(directive) = line.trim().strip_prefix('#') else {
+            break;
+        };
+        let Some((key, value)) = directive.split_once('=') else {
+            break;
+        };
+        let key = key.trim();
+        if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric()) {
+            break;
+        }
+        if key.eq_ignore_ascii_case("escape") && value.trim() == "`" {
+            return '`';
+        }
+    }
+    '\\'
+}
+
+/// Handles one complete instruction.
+fn instruction(
+    logical: &str,
+    line: usize,
+    escape: char,
+    out: &mut Vec<CopySource>,
+    heredocs: &mut std::collections::VecDeque<(String, bool)>,
+) {
+    let logical = logical.trim();
+    let (keyword, args) = logical
+        .split_once(|c: char| c.is_whitespace())
+        .unwrap_or((logical, ""));
+    let keyword = keyword.to_ascii_uppercase();
+    if !matches!(keyword.as_str(), "COPY" | "ADD" | "RUN") {
+        return;
+    }
+    let mut rest = args.trim_start();
+    let mut from_other_stage = false;
+    while rest.starts_with("--") {
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let flag = &rest[..end];
+        if flag.len() >= 7 && flag[..7].eq_ignore_ascii_case("--from=") {
+            from_other_stage = true;
+        }
+        rest = rest[end..].trim_start();
+    }
+    let words = json_words(rest).unwrap_or_else(|| shell_words(rest, escape));
+    let mut sources = Vec::new();
+    for word in &words {
+        match heredoc(word) {
+            Some(marker) => heredocs.push_back(marker),
+            None => sources.push(word),
+        }
+    }
+    if keyword == "RUN" || from_other_stage || sources.len() < 2 {
+        return;
+    }
+    sources.pop(); // the destination
+    for source in sources {
+        if keyword == "ADD" && is_remote(source) {
+            continue;
+        }
+        out.push(CopySource {
+            source: source.clone(),
+            line,
+        });
+    }
+}
+
+/// The words of an instruction's arguments in JSON (exec) form.
+fn json_words(rest: &str) -> Option<Vec<String>> {
+    if !rest.starts_with('[') {
+        return None;
+    }
+    serde_json::from_str(rest.trim_end()).ok()
+}
+
+/// The words of an instruction's arguments in shell form: split at
+/// whitespace outside quotes; quotes removed; the escape character makes
+/// the next character literal (inside double quotes only before `"`, `$`
+/// and itself, as Docker's lexer does).
+fn shell_words(rest: &str, escape: char) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word: Option<String> = None;
+    let mut chars = rest.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_whitespace() {
+            words.extend(word.take());
+            continue;
+        }
+        let current = word.get_or_insert_with(String::new);
+        match c {
+            '\'' => current.extend(chars.by_ref().take_while(|&c| c != '\'')),
+            '"' => {
+                while let Some(c) = chars.next() {
+                    match c {
+                        '"' => break,
+                        c if c == escape
+                            && chars
+                                .peek()
+                                .is_some_and(|&n| n == '"' || n == '$' || n == escape) =>
+                        {
+                            current.extend(chars.next());
+                        }
+                        c => current.push(c),
+                    }
+                }
+            }
+            c if c == escape => current.extend(chars.next()),
+            c => current.push(c),
+        }
+    }
+    words.extend(word);
+    words
+}
+
+/// The terminator of a here-document opened by `word` (`<<EOF`, `<<-EOF`,
+/// `<<"EOF"`, `2<<EOF`), and whether its lines may be indented with tabs.
+fn heredoc(word: &str) -> Option<(String, bool)> {
+    let rest = word.trim_start_matches(|c: char| c.is_ascii_digit());
+    let rest = rest.strip_prefix("<<")?;
+    let (strip_tabs, name) = match rest.strip_prefix('-') {
+        Some(name) => (true, name),
+        None => (false, rest),
+    };
+    let name = name.trim_matches(|c| c == '"' || c == '\'');
+    if name.is_empty() || name.contains('<') {
+        return None;
+    }
+    Some((name.to_string(), strip_tabs))
+}
+
+/// Whether an `ADD` source is fetched by the builder rather than sent.
+fn is_remote(source: &str) -> bool {
+    source.contains("://") || source.starts_with("git@")
+}
+
+/// The contexts for the local `COPY`/`ADD` sources of `text`: relative ones
+/// resolved against
+/// `base` (empty: the current directory), wildcards expanded (sorted by
+/// name), absolute ones taken as paths on this machine.
+pub(crate) fn local_sources(text: &str, base: &Path, field: &str) -> Result<Vec<Context>> {
+    let mut contexts = Vec::new();
+    for CopySource { source, line } in copy_sources(text) {
+        let absolute = source.starts_with('/');
+        let root = if absolute { Path::new("/") } else { base };
+        let mut components: Vec<&str> = Vec::new();
+        for part in source.split('/') {
+            match part {
+                "" | "." => {}
+                ".." if components.last().is_some_and(|c| *c != "..") => {
+                    components.pop();
+                }
+                ".." if absolute => {}
+                other => components.push(other),
+            }
+        }
+        let matches = glob::expand(root, &components);
+        if matches.is_empty() {
+            return Err(Error::validation(
+                field,
+                format!(
+                    "COPY source {source:?} (line {line}) matches nothing: {} does not exist",
+                    root.join(components.join("/")).display()
+                ),
+            ));
+        }
+        for found in matches {
+            let rel = path_string(&found);
+            let archive = if absolute {
+                format!("/{rel}")
+            } else {
+                docker_clean(&rel)
+            };
+            let mut on_disk = normalize(&root.join(&found));
+            if on_disk.as_os_str().is_empty() {
+                on_disk = PathBuf::from(".");
+            }
+            contexts.push(Context::new(on_disk, archive));
+        }
+    }
+    Ok(contexts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sources(text: &str) -> Vec<(String, usize)> {
+        copy_sources(text)
+            .into_iter()
+            .map(|s| (s.source, s.line))
+            .collect()
+    }
+
+    fn s(v: &[(&str, usize)]) -> Vec<(String, usize)> {
+        v.iter().map(|(a, l)| (a.to_string(), *l)).collect()
+    }
+
+    #[test]
+    fn reads_forms_and_flags() {
+        let text = "FROM x\n\
+                    copy a.txt /a\n\
+                    COPY --link --chown=1:1 --chmod=644 b c /dst/\n\
+                    COPY [\"d e\", \"f\", \"/dst/\"]\n\
+                    COPY --chown=0:0 [\"g\", \"/g\"]\n\
+                    COPY \"h i\" 'j k' l\\ m /dst/\n\
+                    COPY --from=build /app /app\n\
+                    COPY --FROM=build /app /app\n\
+                    ADD https://example.com/x.tgz git@github.com:a/b.git n.tar /opt/\n\
+                    COPY onlyone\n";
+        let want = [
+            ("a.txt", 2),
+            ("b", 3),
+            ("c", 3),
+            ("d e", 4),
+            ("f", 4),
+            ("g", 5),
+            ("h i", 6),
+            ("j k", 6),
+            ("l m", 6),
+            ("n.tar", 9),
+        ];
+        assert_eq!(sources(text), s(&want));
+    }
+
+    #[test]
+    fn joins_continued_lines_and_skips_heredocs() {
+        let text = "FROM x\r\n\
+                    COPY a \\\r\n\
+                    # a comment inside\n\
+                    \x20    b \\\n\
+                    \n\
+                    \x20    /dst/\n\
+                    RUN <<EOF\n\
+                    COPY not-me /x\n\
+                    EOF\n\
+                    COPY <<-END <<\"TWO\" c /dst/\n\
+                    \tCOPY nor-me /x\n\
+                    \tEND\n\
+                    COPY nor-this /y\n\
+                    TWO\n\
+                    COPY d /d\n";
+        let want = [("a", 2), ("b", 2), ("c", 10), ("d", 15)];
+        assert_eq!(sources(text), s(&want));
+    }
+
+    #[test]
+    fn honours_the_escape_directive() {
+        let text = "# escape=`\nFROM x\nCOPY C:\\a `\n  C:\\b /dst/\n";
+        assert_eq!(sources(text), s(&[("C:\\a", 3), ("C:\\b", 3)]));
+    }
+}

@@ -1,0 +1,539 @@
+//! Declarative images: a Dockerfile built from method calls, plus the local
+//! files it copies in (its build contexts).
+//!
+//! Nothing here talks to the network: [`Image`] only writes Dockerfile
+//! text and lists [`Context`]s. The text is the one the TypeScript SDK
+//! writes for the same calls, words quoted as its `shell-quote` does, so
+//! images built from either SDK share the builder's cache.
+//!
+//! ```
+//! use daytona::{Image, PipInstallOptions};
+//!
+//! let image = Image::debian_slim(Some("3.12"))?
+//!     .pip_install(["pandas==2.0", "numpy"])?
+//!     .env([("APP_ENV", "prod"), ("GREETING", "hello world")])?
+//!     .workdir("/app")?
+//!     .entrypoint(["python"])
+//!     .cmd(["app.py"]);
+//! assert_eq!(
+//!     image.dockerfile(),
+//!     "FROM python:3.12.10-slim-bookworm\n\
+//!      RUN apt-get update\n\
+//!      RUN apt-get install -y gcc gfortran build-essential\n\
+//!      RUN pip install --upgrade pip\n\
+//!      RUN echo 'debconf debconf/frontend select Noninteractive' | debconf-set-selections\n\
+//!      RUN python -m pip install numpy pandas\\=\\=2.0\n\
+//!      ENV APP_ENV=prod\n\
+//!      ENV GREETING='hello world'\n\
+//!      WORKDIR /app\n\
+//!      ENTRYPOINT [\"python\"]\n\
+//!      CMD [\"app.py\"]\n"
+//! );
+//! assert!(image.contexts().is_empty());
+//! # Ok::<(), daytona::Error>(())
+//! ```
+
+mod context;
+mod dockerfile;
+mod glob;
+mod pip;
+mod quote;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+pub use context::Context;
+pub use pip::{PipInstallOptions, PyprojectOptions};
+
+use crate::error::{Error, Result};
+use context::{expand_tilde, io_error, normalize, path_string};
+use dockerfile::local_sources;
+use quote::{env_value, js_cmp, json_string, quote, quote_all, single_line};
+
+/// The Python series [`Image::debian_slim`] supports and the micro version
+/// each one is pinned to.
+const PYTHON_VERSIONS: [(&str, &str); 5] = [
+    ("3.9", "3.9.22"),
+    ("3.10", "3.10.17"),
+    ("3.11", "3.11.12"),
+    ("3.12", "3.12.10"),
+    ("3.13", "3.13.3"),
+];
+
+/// A declarative image definition: Dockerfile text and the local files and
+/// directories it copies in.
+///
+/// Start from [`Image::base`], [`Image::debian_slim`] or
+/// [`Image::from_dockerfile`] and chain steps; each step appends lines to
+/// the Dockerfile. Steps that can reject their input return a [`Result`],
+/// checked at that call: a missing local path, an unsupported Python
+/// version, an empty package list are [`Error::Validation`]s naming the
+/// argument.
+///
+/// ```no_run
+/// use daytona::{Image, PipInstallOptions, PyprojectOptions};
+///
+/// let image = Image::debian_slim(None)?
+///     .pip_install_from_requirements("requirements.txt", PipInstallOptions::new())?
+///     .pip_install_from_pyproject("pyproject.toml", PyprojectOptions::new().optional_dependencies(["dev"]))?
+///     .add_local_dir("src", "/app/src")?
+///     .add_local_file("config/app.toml", "/app/")?
+///     .run_commands(["python -m compileall /app/src"]);
+/// for context in image.contexts() {
+///     println!("{} as {}: {}", context.source_path.display(), context.archive_path, context.hash()?);
+/// }
+/// # Ok::<(), daytona::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub struct Image {
+    dockerfile: String,
+    contexts: Vec<Context>,
+}
+
+impl Image {
+    fn from_text(dockerfile: String) -> Self {
+        Image {
+            dockerfile,
+            contexts: Vec::new(),
+        }
+    }
+
+    /// An image on top of the container image `image`: `FROM <image>`.
+    pub fn base(image: impl AsRef<str>) -> Self {
+        Image::from_text(format!("FROM {}\n", image.as_ref()))
+    }
+
+    /// An image on the official `python:<version>-slim-bookworm` image,
+    /// with compilers installed, pip upgraded and Debian's front end
+    /// non-interactive. `python_version` is a series, `3.9` to `3.13`,
+    /// pinned to a micro version (`3.9.22`, `3.10.17`, `3.11.12`,
+    /// `3.12.10`, `3.13.3`); `None` is the latest, `3.13`.
+    ///
+    /// ```
+    /// use daytona::Image;
+    ///
+    /// let image = Image::debian_slim(Some("3.12"))?;
+    /// assert!(image.dockerfile().starts_with("FROM python:3.12.10-slim-bookworm\n"));
+    /// assert!(Image::debian_slim(Some("3.8")).unwrap_err().is_validation());
+    /// # Ok::<(), daytona::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Validation`] for any other version.
+    pub fn debian_slim(python_version: Option<&str>) -> Result<Self> {
+        let series = python_version.unwrap_or(PYTHON_VERSIONS[PYTHON_VERSIONS.len() - 1].0);
+        let Some((_, micro)) = PYTHON_VERSIONS.iter().find(|(s, _)| *s == series) else {
+            let supported: Vec<&str> = PYTHON_VERSIONS.iter().map(|(s, _)| *s).collect();
+            return Err(Error::validation(
+                "python_version",
+                format!(
+                    "unsupported Python version {series:?}; supported series: {}",
+                    supported.join(", ")
+                ),
+            ));
+        };
+        Ok(Image::from_text(format!(
+            "FROM python:{micro}-slim-bookworm\n\
+             RUN apt-get update\n\
+             RUN apt-get install -y gcc gfortran build-essential\n\
+             RUN pip install --upgrade pip\n\
+             RUN echo 'debconf debconf/frontend select Noninteractive' | debconf-set-selections\n"
+        )))
+    }
+
+    /// An image from an existing Dockerfile, its text kept as it is.
+    ///
+    /// The local sources of its `COPY` and `ADD` instructions, relative to
+    /// the Dockerfile's folder, become contexts: a wildcard source gives one
+    /// context per match, sorted by name; `--from=` copies, here-documents
+    /// and `ADD` URLs are skipped. A relative source's archive path is the
+    /// name Docker looks it up by in the build context (`src/app.py`, and
+    /// `x` for `../x`, whose context is the file `x` next to the
+    /// Dockerfile's folder); an absolute source is the file at that path on
+    /// this machine, archived under that path.
+    ///
+    /// ```no_run
+    /// let image = daytona::Image::from_dockerfile("docker/Dockerfile")?;
+    /// println!("{} contexts", image.contexts().len());
+    /// # Ok::<(), daytona::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Validation`] (field `path`) when the Dockerfile, or a source
+    /// it copies, does not exist; [`Error::Io`] when it cannot be read.
+    pub fn from_dockerfile(path: impl AsRef<Path>) -> Result<Self> {
+        let given = path.as_ref();
+        let expanded = expand_tilde(given);
+        let absolute = if expanded.is_absolute() {
+            normalize(&expanded)
+        } else {
+            let cwd = std::env::current_dir().map_err(|e| io_error(Path::new("."), e))?;
+            normalize(&cwd.join(&expanded))
+        };
+        if !absolute.is_file() {
+            let why = if absolute.is_dir() {
+                "is a directory"
+            } else {
+                "does not exist"
+            };
+            return Err(Error::validation(
+                "path",
+                format!("Dockerfile {} {why}", given.display()),
+            ));
+        }
+        let text = fs::read_to_string(&absolute).map_err(|e| io_error(&absolute, e))?;
+        let base = absolute.parent().unwrap_or(Path::new("/")).to_path_buf();
+        let contexts = local_sources(&text, &base, "path")?;
+        Ok(Image {
+            dockerfile: text,
+            contexts,
+        })
+    }
+
+    /// The Dockerfile text.
+    pub fn dockerfile(&self) -> &str {
+        &self.dockerfile
+    }
+
+    /// The local files and directories the Dockerfile copies in, in the
+    /// order the steps added them.
+    pub fn contexts(&self) -> &[Context] {
+        &self.contexts
+    }
+
+    /// Appends one or more lines, starting a new line if the text does not
+    /// end with one (a Dockerfile read from a file may not).
+    fn push(&mut self, lines: &str) {
+        if !self.dockerfile.is_empty() && !self.dockerfile.ends_with('\n') {
+            self.dockerfile.push('\n');
+        }
+        self.dockerfile.push_str(lines);
+        self.dockerfile.push('\n');
+    }
+
+    /// `pip install`s `packages`, sorted and quoted:
+    /// `RUN python -m pip install <packages>`.
+    ///
+    /// ```
+    /// let image = daytona::Image::base("python:3.12").pip_install(["requests", "numpy>=1.24"])?;
+    /// assert!(image.dockerfile().ends_with("RUN python -m pip install numpy\\>\\=1.24 requests\n"));
+    /// # Ok::<(), daytona::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Validation`] (field `packages`) when there is no package, or
+    /// one is empty or spans lines.
+    pub fn pip_install<I, S>(self, packages: I) -> Result<Self>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.pip_install_with(packages, PipInstallOptions::new())
+    }
+
+    /// [`Image::pip_install`] with options:
+    /// `RUN python -m pip install <packages> [--find-links X]... [--index-url X]
+    /// [--extra-index-url X]... [--pre] [extra options]`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Image::pip_install`]; also an option that spans lines.
+    pub fn pip_install_with<I, S>(self, packages: I, options: PipInstallOptions) -> Result<Self>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let packages: Vec<String> = packages.into_iter().map(Into::into).collect();
+        if packages.is_empty() {
+            return Err(Error::validation("packages", "no package to install"));
+        }
+        if packages.iter().any(String::is_empty) {
+            return Err(Error::validation("packages", "a package name is empty"));
+        }
+        self.pip_lines(packages, &options)
+    }
+
+    fn pip_lines(mut self, mut packages: Vec<String>, options: &PipInstallOptions) -> Result<Self> {
+        if packages.is_empty() {
+            return Ok(self);
+        }
+        for package in &packages {
+            single_line("packages", package)?;
+        }
+        let args = options.args()?;
+        packages.sort_by(|a, b| js_cmp(a, b));
+        self.push(&format!(
+            "RUN python -m pip install {}{args}",
+            quote_all(&packages)
+        ));
+        Ok(self)
+    }
+
+    /// Installs the requirements file `path`: it becomes a context, copied
+    /// to `/.requirements.txt`, then
+    /// `RUN python -m pip install -r /.requirements.txt [options]`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Validation`] (field `requirements_txt`) when the file does
+    /// not exist; as [`Image::pip_install_with`] for the options.
+    pub fn pip_install_from_requirements(
+        mut self,
+        path: impl AsRef<Path>,
+        options: PipInstallOptions,
+    ) -> Result<Self> {
+        let (source, archive) = local_path("requirements_txt", path.as_ref(), Kind::File)?;
+        let args = options.args()?;
+        self.push(&copy_line(&archive, "/.requirements.txt"));
+        self.push(&format!(
+            "RUN python -m pip install -r /.requirements.txt{args}"
+        ));
+        self.contexts.push(Context::new(source, archive));
+        Ok(self)
+    }
+
+    /// Installs the dependencies a `pyproject.toml` lists: `[project]
+    /// dependencies`, then those of each group of
+    /// `[project.optional-dependencies]` in `options`, in one
+    /// [`Image::pip_install_with`] step (none if the lists are empty). The
+    /// file itself is not copied in.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Validation`]: field `pyproject_toml` when the file does not
+    /// exist, is not TOML or has no `[project] dependencies` array; field
+    /// `optional_dependencies` for a group the file does not define.
+    pub fn pip_install_from_pyproject(
+        self,
+        path: impl AsRef<Path>,
+        options: PyprojectOptions,
+    ) -> Result<Self> {
+        let given = path.as_ref();
+        let (source, _) = local_path("pyproject_toml", given, Kind::File)?;
+        let text = fs::read_to_string(&source).map_err(|e| io_error(&source, e))?;
+        let shown = given.display().to_string();
+        let packages = pip::pyproject_dependencies(&text, &shown, &options.optional_dependencies)?;
+        self.pip_lines(packages, &options.pip)
+    }
+
+    /// Copies the local file `local` to `remote` in the image
+    /// (`COPY <local> <remote>`); a `remote` ending in `/` gets the file's
+    /// name. The file becomes a context archived under its path as given
+    /// (`~` expanded).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Validation`]: field `local_path` when it is not a file,
+    /// `remote_path` when it spans lines.
+    pub fn add_local_file(self, local: impl AsRef<Path>, remote: impl AsRef<str>) -> Result<Self> {
+        let local = local.as_ref();
+        let mut remote = remote.as_ref().to_string();
+        if remote.ends_with('/') {
+            let name = local.file_name().unwrap_or(local.as_os_str());
+            remote.push_str(&name.to_string_lossy());
+        }
+        self.add_local(local, &remote, Kind::File)
+    }
+
+    /// Copies the local directory `local` to `remote` in the image
+    /// (`COPY <local> <remote>`). The directory becomes a context archived
+    /// under its path as given (`~` expanded).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Validation`]: field `local_path` when it is not a
+    /// directory, `remote_path` when it spans lines.
+    pub fn add_local_dir(self, local: impl AsRef<Path>, remote: impl AsRef<str>) -> Result<Self> {
+        self.add_local(local.as_ref(), remote.as_ref(), Kind::Dir)
+    }
+
+    fn add_local(mut self, local: &Path, remote: &str, kind: Kind) -> Result<Self> {
+        let (source, archive) = local_path("local_path", local, kind)?;
+        single_line("remote_path", remote)?;
+        self.push(&copy_line(&archive, remote));
+        self.contexts.push(Context::new(source, archive));
+        Ok(self)
+    }
+
+    /// Runs each shell command: `RUN <command>`, written as given.
+    pub fn run_commands<I, S>(mut self, commands: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        for command in commands {
+            self.push(&format!("RUN {}", command.as_ref()));
+        }
+        self
+    }
+
+    /// Sets environment variables, in the order given: `ENV KEY=<value>`,
+    /// the value quoted. Pass pairs or a `BTreeMap` for a stable order (a
+    /// `HashMap`'s order changes from run to run, and with it the image).
+    ///
+    /// A value with a line break cannot be written in a Dockerfile as it
+    /// is: it is written as a JSON string (`ENV K="a\nb"`), which keeps the
+    /// Dockerfile valid and gives the variable `\n` as two characters.
+    ///
+    /// ```
+    /// let image = daytona::Image::base("alpine").env([("DOLLAR", "$HOME/bin"), ("EMPTY", "")])?;
+    /// assert!(image.dockerfile().ends_with("ENV DOLLAR=\\$HOME/bin\nENV EMPTY=''\n"));
+    /// # Ok::<(), daytona::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Validation`] (field `env`) for an empty name, or one with
+    /// whitespace or `=`.
+    pub fn env<I, K, V>(mut self, vars: I) -> Result<Self>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        for (key, value) in vars {
+            let key = key.as_ref();
+            if key.is_empty() || key.contains(|c: char| c == '=' || c.is_whitespace()) {
+                return Err(Error::validation(
+                    "env",
+                    format!("{key:?} is not a valid variable name"),
+                ));
+            }
+            self.push(&format!("ENV {key}={}", env_value(value.as_ref())));
+        }
+        Ok(self)
+    }
+
+    /// Sets the working directory: `WORKDIR <path>`, quoted.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Validation`] (field `path`) when it spans lines.
+    pub fn workdir(mut self, path: impl AsRef<str>) -> Result<Self> {
+        let path = single_line("path", path.as_ref())?;
+        self.push(&format!("WORKDIR {}", quote(path)));
+        Ok(self)
+    }
+
+    /// Sets the entrypoint: `ENTRYPOINT ["a", "b"]`, each argument a JSON
+    /// string, so quotes, backslashes and line breaks are kept exactly.
+    pub fn entrypoint<I, S>(self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.exec_form("ENTRYPOINT", args)
+    }
+
+    /// Sets the default command: `CMD ["a", "b"]`, each argument a JSON
+    /// string, so quotes, backslashes and line breaks are kept exactly.
+    pub fn cmd<I, S>(self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.exec_form("CMD", args)
+    }
+
+    fn exec_form<I, S>(mut self, keyword: &str, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let args: Vec<String> = args.into_iter().map(|a| json_string(a.as_ref())).collect();
+        self.push(&format!("{keyword} [{}]", args.join(", ")));
+        self
+    }
+
+    /// Appends Dockerfile lines as given. The local sources of their
+    /// `COPY` and `ADD` instructions become contexts as in
+    /// [`Image::from_dockerfile`], relative to `context_dir` (or, without
+    /// one, to the current directory, their source paths then relative).
+    ///
+    /// ```no_run
+    /// use std::path::Path;
+    ///
+    /// let image = daytona::Image::base("alpine")
+    ///     .dockerfile_commands(["COPY assets/*.png /srv/", "RUN ls /srv"], Some(Path::new("web")))?;
+    /// # Ok::<(), daytona::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Validation`]: field `context_dir` when it is not a
+    /// directory, `dockerfile_commands` when a source does not exist.
+    pub fn dockerfile_commands<I, S>(
+        mut self,
+        commands: I,
+        context_dir: Option<&Path>,
+    ) -> Result<Self>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let base = match context_dir {
+            Some(dir) => {
+                let expanded = expand_tilde(dir);
+                if !expanded.is_dir() {
+                    return Err(Error::validation(
+                        "context_dir",
+                        format!("context directory {} does not exist", dir.display()),
+                    ));
+                }
+                expanded
+            }
+            None => PathBuf::new(),
+        };
+        let text = commands
+            .into_iter()
+            .map(|c| c.as_ref().to_string())
+            .collect::<Vec<_>>()
+            .join("\n");
+        let contexts = local_sources(&text, &base, "dockerfile_commands")?;
+        self.contexts.extend(contexts);
+        self.push(&text);
+        Ok(self)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    File,
+    Dir,
+}
+
+/// A local path given to a step: `~` expanded, checked to be a file or a
+/// directory; with its archive path, the TypeScript SDK's (the path as
+/// given, `~` expanded).
+fn local_path(field: &str, given: &Path, kind: Kind) -> Result<(PathBuf, String)> {
+    let expanded = expand_tilde(given);
+    let problem = match fs::metadata(&expanded) {
+        Err(_) => Some("does not exist"),
+        Ok(m) if kind == Kind::File && !m.is_file() => Some("is not a file"),
+        Ok(m) if kind == Kind::Dir && !m.is_dir() => Some("is not a directory"),
+        Ok(_) => None,
+    };
+    if let Some(problem) = problem {
+        return Err(Error::validation(
+            field,
+            format!("{} {problem}", given.display()),
+        ));
+    }
+    let archive = path_string(&expanded);
+    Ok((expanded, archive))
+}
+
+/// `COPY <source> <dest>`; in JSON form when a path has whitespace,
+/// quotes or backslashes, which the plain form would split or mangle.
+fn copy_line(source: &str, dest: &str) -> String {
+    let awkward = |s: &str| s.contains(|c: char| c.is_whitespace() || "\"'\\".contains(c));
+    if awkward(source) || awkward(dest) {
+        format!("COPY [{}, {}]", json_string(source), json_string(dest))
+    } else {
+        format!("COPY {source} {dest}")
+    }
+}

@@ -1,0 +1,200 @@
+//! Quoting of words in generated Dockerfile lines.
+//!
+//! [`quote`] reproduces, for one string, the `quote` function of the
+//! `shell-quote` npm package (version 1.12), which the TypeScript SDK uses:
+//! the same input gives the same text, so a Dockerfile made here is the one
+//! the TypeScript SDK makes for the same calls.
+
+use crate::error::{Error, Result};
+
+/// Whether `c` is matched by `\s` in a JavaScript regular expression.
+fn is_js_space(c: char) -> bool {
+    matches!(
+        c,
+        '\t' | '\n' | '\u{b}' | '\u{c}' | '\r' | ' ' | '\u{a0}' | '\u{1680}' | '\u{2000}'
+            ..='\u{200a}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202f}'
+                | '\u{205f}'
+                | '\u{3000}'
+                | '\u{feff}'
+    )
+}
+
+/// `s` without leading and trailing whitespace, as JavaScript's `trim()`.
+pub(crate) fn js_trim(s: &str) -> &str {
+    s.trim_matches(is_js_space)
+}
+
+/// The characters `shell-quote` escapes with a backslash in a word that
+/// needs no quotes.
+fn is_special(c: char) -> bool {
+    "#!\"$&'()*,:;<=>?@[\\]^`{|}~".contains(c)
+}
+
+/// One word quoted exactly as `shell-quote`'s `quote([s])` does.
+///
+/// ```text
+/// pandas==2.0     -> pandas\=\=2.0
+/// pkg with space  -> 'pkg with space'
+/// it's            -> "it's"
+/// $HOME           -> \$HOME
+/// ""              -> ''
+/// ```
+pub(crate) fn quote(s: &str) -> String {
+    if s.is_empty() {
+        return "''".to_string();
+    }
+    let has = |pred: &dyn Fn(char) -> bool| s.chars().any(pred);
+    let single = s.contains('\'');
+    if single && s.contains('!') {
+        return format!("'{}'", s.replace('\'', "'\"'\"'"));
+    }
+    if !single && has(&|c| c == '"' || c == '\\' || is_js_space(c)) {
+        return format!("'{s}'");
+    }
+    if has(&|c| c == '"' || c == '\'' || is_js_space(c)) {
+        let mut out = String::with_capacity(s.len() + 2);
+        out.push('"');
+        for c in s.chars() {
+            if matches!(c, '"' | '\\' | '$' | '`') {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out.push('"');
+        return out;
+    }
+    // The regular expression /([A-Za-z]:)?([specials])/g: a drive-letter
+    // prefix such as `C:` right before a special character keeps its colon
+    // unescaped.
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len() * 2);
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let drive = c.is_ascii_alphabetic()
+            && chars.get(i + 1) == Some(&':')
+            && chars.get(i + 2).is_some_and(|&n| is_special(n));
+        if drive {
+            out.push(c);
+            out.push(':');
+            out.push('\\');
+            out.push(chars[i + 2]);
+            i += 3;
+            continue;
+        }
+        if is_special(c) {
+            out.push('\\');
+        }
+        out.push(c);
+        i += 1;
+    }
+    out
+}
+
+/// Words quoted one by one and joined with single spaces, as
+/// `shell-quote`'s `quote(words)`.
+pub(crate) fn quote_all<S: AsRef<str>>(words: &[S]) -> String {
+    words
+        .iter()
+        .map(|w| quote(w.as_ref()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Whether `s` would end the Dockerfile line it is written on.
+pub(crate) fn has_line_break(s: &str) -> bool {
+    s.contains(['\n', '\r'])
+}
+
+/// Rejects a value that would end the Dockerfile line it is written on.
+pub(crate) fn single_line<'a>(field: &str, s: &'a str) -> Result<&'a str> {
+    if has_line_break(s) {
+        return Err(Error::validation(
+            field,
+            format!("{s:?} contains a line break, which cannot be written on one Dockerfile line"),
+        ));
+    }
+    Ok(s)
+}
+
+/// An `ENV` value: [`quote`]d as the TypeScript SDK does, unless it holds a
+/// line break, which would end the instruction. Such a value is written as a
+/// JSON string with `$` also escaped, so the line stays one valid
+/// instruction; Docker keeps `\n` in a double-quoted value as the two
+/// characters `\` and `n`, as no Dockerfile syntax can put a newline into an
+/// `ENV` value.
+pub(crate) fn env_value(s: &str) -> String {
+    if !has_line_break(s) {
+        return quote(s);
+    }
+    json_string(s).replace('$', "\\$")
+}
+
+/// `s` as a JSON string literal.
+pub(crate) fn json_string(s: &str) -> String {
+    serde_json::Value::String(s.to_string()).to_string()
+}
+
+/// Compares two strings as JavaScript's default `Array.prototype.sort`
+/// does: by UTF-16 code units.
+pub(crate) fn js_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    a.encode_utf16().cmp(b.encode_utf16())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_shell_quote_1_12() {
+        let cases = [
+            ("numpy", "numpy"),
+            ("pandas==2.0", "pandas\\=\\=2.0"),
+            ("numpy>=1.24", "numpy\\>\\=1.24"),
+            ("pkg with space", "'pkg with space'"),
+            ("it's", "\"it's\""),
+            ("$HOME", "\\$HOME"),
+            ("a;rm -rf /", "'a;rm -rf /'"),
+            (
+                "https://pypi.example.com/simple",
+                "https\\://pypi.example.com/simple",
+            ),
+            ("", "''"),
+            ("a\nb", "'a\nb'"),
+            (" #(){}*|][!", "' #(){}*|][!'"),
+            ("'#(){}*|][!", "''\"'\"'#(){}*|][!'"),
+            ("X#(){}*|][!", "X\\#\\(\\)\\{\\}\\*\\|\\]\\[\\!"),
+            ("><;{}", "\\>\\<\\;\\{\\}"),
+            ("it's \"neat\"", "\"it's \\\"neat\\\"\""),
+            ("C:$x", "C:\\$x"),
+            ("a::", "a:\\:"),
+            ("C:", "C\\:"),
+            ("back\\slash", "'back\\slash'"),
+            ("it's $5 `x`", "\"it's \\$5 \\`x\\`\""),
+            ("tab\there", "'tab\there'"),
+            ("nbsp\u{a0}x", "'nbsp\u{a0}x'"),
+            ("req[extra]~=1.0", "req\\[extra\\]\\~\\=1.0"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(quote(input), want, "quote({input:?})");
+        }
+        assert_eq!(quote_all(&["a", "b", "c d"]), "a b 'c d'");
+    }
+
+    #[test]
+    fn env_values_with_line_breaks_stay_on_one_line() {
+        assert_eq!(env_value("hello world"), "'hello world'");
+        assert_eq!(env_value("a\nb $X \"q\""), r#""a\nb \$X \"q\"""#);
+        assert!(single_line("f", "a\rb").is_err());
+    }
+
+    #[test]
+    fn sorts_like_javascript() {
+        let mut v = vec!["\u{10000}", "\u{ff61}", "b", "B", "a"];
+        v.sort_by(|a, b| js_cmp(a, b));
+        assert_eq!(v, ["B", "a", "b", "\u{10000}", "\u{ff61}"]);
+    }
+}

@@ -1,0 +1,308 @@
+//! Build contexts of declarative images, uploaded to Daytona's
+//! S3-compatible object store.
+//!
+//! `GET /object-storage/push-access` gives short-lived store credentials.
+//! Each context is stored once, as `<organizationId>/<hash>/context.tar` in
+//! the bucket (path-style URL): a signed `HEAD` tells whether it is there,
+//! and a signed `PUT` streams the uncompressed tar otherwise, with its exact
+//! `Content-Length` (S3 and MinIO refuse a chunked `PUT`) and an unsigned
+//! payload. These requests share the client's connection pool, timeouts and
+//! retries, but never carry the Daytona credentials; the store's secret key
+//! is never sent at all, and neither it nor the session token appears in
+//! `Debug` output, logs or errors.
+
+use std::fmt;
+use std::time::SystemTime;
+
+use serde::Deserialize;
+use ureq::http::Method;
+use url::Url;
+
+use crate::client::Daytona;
+use crate::config::{parse_base_url, Secret};
+use crate::error::{Error, Result};
+use crate::http::{decode, read_body, Request};
+use crate::image::Image;
+use crate::poll::Deadline;
+use crate::sigv4::{self, Credentials, Unsigned, UNSIGNED_PAYLOAD};
+pub(crate) use crate::tar_stream::TarEntry;
+use crate::tar_stream::TarPlan;
+
+/// The bucket when push access names none.
+const DEFAULT_BUCKET: &str = "daytona-volume-builds";
+/// The signing region of a store that is not an `*.amazonaws.com` host.
+const DEFAULT_REGION: &str = "us-east-1";
+/// The object name of a context, under `<organizationId>/<hash>/`.
+const OBJECT_NAME: &str = "context.tar";
+const TAR_TYPE: &str = "application/x-tar";
+/// What a hidden secret is replaced with.
+const REDACTED: &str = "<redacted>";
+
+/// One build context to upload: its hash, which names the object, and its
+/// entries in archive order (directories before their contents).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ContextUpload {
+    /// The context hash (hex MD5, see the image module).
+    pub(crate) hash: String,
+    /// What the archive holds.
+    pub(crate) entries: Vec<TarEntry>,
+}
+
+/// Makes sure every context is in the object store and returns their
+/// hashes, in order, for `buildInfo.contextHashes`.
+///
+/// Fetches push access once (nothing at all when `contexts` is empty),
+/// then per context: a `HEAD` of its object, and a `PUT` of its tar when the
+/// object is missing. Every request stays inside `deadline`; an upload may
+/// take up to the client's transfer timeout.
+pub(crate) fn upload_contexts(
+    client: &Daytona,
+    contexts: &[ContextUpload],
+    deadline: Deadline,
+) -> Result<Vec<String>> {
+    if contexts.is_empty() {
+        return Ok(Vec::new());
+    }
+    if contexts.iter().any(|c| c.hash.is_empty()) {
+        return Err(Error::validation("context", "a context hash is empty"));
+    }
+    let store = Store::new(push_access(client, deadline)?)?;
+    let mut hashes = Vec::with_capacity(contexts.len());
+    for context in contexts {
+        if store.exists(client, &context.hash, deadline)? {
+            log::debug!("build context {} is already uploaded", context.hash);
+        } else {
+            store.upload(client, context, deadline)?;
+        }
+        hashes.push(context.hash.clone());
+    }
+    Ok(hashes)
+}
+
+/// Uploads the build contexts of `image` (hashing them first) and returns
+/// their hashes.
+pub(crate) fn upload_image_contexts(
+    client: &Daytona,
+    image: &Image,
+    deadline: Deadline,
+) -> Result<Vec<String>> {
+    let uploads = image
+        .contexts()
+        .iter()
+        .map(|context| {
+            let entries = context
+                .entries()?
+                .into_iter()
+                .map(|(disk_path, name, is_dir)| TarEntry {
+                    disk_path,
+                    name,
+                    is_dir,
+                })
+                .collect();
+            Ok(ContextUpload {
+                hash: context.hash()?,
+                entries,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    upload_contexts(client, &uploads, deadline)
+}
+
+/// `StorageAccessDto`: temporary credentials for the object store.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PushAccess {
+    access_key: String,
+    secret: String,
+    session_token: String,
+    storage_url: String,
+    organization_id: String,
+    #[serde(default)]
+    bucket: Option<String>,
+}
+
+impl fmt::Debug for PushAccess {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PushAccess")
+            .field("access_key", &self.access_key)
+            .field("secret", &REDACTED)
+            .field("session_token", &REDACTED)
+            .field("storage_url", &self.storage_url)
+            .field("organization_id", &self.organization_id)
+            .field("bucket", &self.bucket)
+            .finish()
+    }
+}
+
+/// `GET /object-storage/push-access`. An undecodable answer's excerpt is
+/// dropped from the error (and so from the retry log): it may hold the
+/// credentials.
+fn push_access(client: &Daytona, deadline: Deadline) -> Result<PushAccess> {
+    let mut req = client
+        .api(Method::GET, &["object-storage", "push-access"])
+        .deadline(deadline);
+    let op = req.operation().to_string();
+    client.transport().execute(&mut req, |resp| {
+        decode(&read_body(resp, &op)?, &op).map_err(|e| match e {
+            Error::Decode {
+                operation, message, ..
+            } => Error::Decode {
+                operation,
+                message,
+                excerpt: REDACTED.to_string(),
+            },
+            other => other,
+        })
+    })
+}
+
+/// The object store as push access describes it.
+#[derive(Debug)]
+struct Store {
+    access: PushAccess,
+    base: Url,
+    /// The `Host` header: host, and port unless the scheme's default.
+    host: String,
+    region: String,
+    bucket: String,
+}
+
+impl Store {
+    fn new(access: PushAccess) -> Result<Self> {
+        let raw = access.storage_url.trim();
+        // The API documents bare host names (`storage.example.com`).
+        let raw = if raw.contains("://") {
+            raw.to_string()
+        } else {
+            format!("https://{raw}")
+        };
+        let base = parse_base_url(&raw, "push access storageUrl")?;
+        let mut host = base.host_str().unwrap_or_default().to_string();
+        if let Some(port) = base.port() {
+            host = format!("{host}:{port}");
+        }
+        let bucket = match access.bucket.as_deref().map(str::trim) {
+            Some(b) if !b.is_empty() => b.to_string(),
+            _ => DEFAULT_BUCKET.to_string(),
+        };
+        Ok(Store {
+            region: region(&host),
+            access,
+            base,
+            host,
+            bucket,
+        })
+    }
+
+    /// A signed request for the object of context `hash`. `content_type`
+    /// is signed here and sent by the body.
+    fn request(&self, method: Method, hash: &str, content_type: Option<&str>) -> Request<'static> {
+        let segments = [
+            self.bucket.as_str(),
+            self.access.organization_id.as_str(),
+            hash,
+            OBJECT_NAME,
+        ];
+        let mut path = self.base.path().trim_end_matches('/').to_string();
+        for seg in segments {
+            path.push('/');
+            path.push_str(&sigv4::uri_encode(seg));
+        }
+        let amz_date = sigv4::amz_date(SystemTime::now());
+        let sent = [
+            ("host", self.host.as_str()),
+            ("x-amz-content-sha256", UNSIGNED_PAYLOAD),
+            ("x-amz-date", amz_date.as_str()),
+            ("x-amz-security-token", self.access.session_token.as_str()),
+        ];
+        let mut signed = sent.to_vec();
+        signed.extend(content_type.map(|t| ("content-type", t)));
+        let authorization = sigv4::authorization(
+            &Unsigned {
+                method: method.as_str(),
+                path: &path,
+                query: "",
+                headers: &signed,
+                payload_hash: UNSIGNED_PAYLOAD,
+            },
+            &Credentials {
+                access_key: &self.access.access_key,
+                secret_key: &self.access.secret,
+            },
+            &self.region,
+            "s3",
+            &amz_date,
+        );
+        let secrets = [
+            self.access.secret.clone(),
+            self.access.session_token.clone(),
+        ];
+        let mut req = Request::new(method, &self.base, &segments)
+            .without_credentials()
+            .redact(move |text| hide(text, &secrets))
+            .header("Authorization", authorization);
+        for (name, value) in sent {
+            req = req.header(name, value);
+        }
+        req
+    }
+
+    /// Whether the object of `hash` is there (`HEAD`: 2xx yes, 404 no).
+    fn exists(&self, client: &Daytona, hash: &str, deadline: Deadline) -> Result<bool> {
+        let req = self.request(Method::HEAD, hash, None).deadline(deadline);
+        match client.transport().empty(req) {
+            Ok(()) => Ok(true),
+            Err(e) if e.status() == Some(404) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Streams the tar of `context` to its object.
+    fn upload(&self, client: &Daytona, context: &ContextUpload, deadline: Deadline) -> Result<()> {
+        let plan = TarPlan::new(&context.entries)?;
+        let size = plan.size();
+        log::debug!("uploading build context {} ({size} bytes)", context.hash);
+        let req = self
+            .request(Method::PUT, &context.hash, Some(TAR_TYPE))
+            .header("Content-Length", size.to_string())
+            .stream(TAR_TYPE, plan.into_reader())
+            .timeout(client.inner.transfer_timeout)
+            .deadline(deadline);
+        client.transport().empty(req)
+    }
+}
+
+/// `text` with every secret (whole, or its start cut off at the end of the
+/// text) replaced; `None` when there was nothing to hide.
+fn hide(text: &str, secrets: &[String]) -> Option<String> {
+    secrets
+        .iter()
+        .filter(|s| !s.is_empty())
+        .fold(None, |out: Option<String>, secret| {
+            Secret::new(secret.as_str())
+                .redact(out.as_deref().unwrap_or(text))
+                .or(out)
+        })
+}
+
+/// The signing region: `<region>` of an `s3.<region>.amazonaws.com` or
+/// `s3-<region>.amazonaws.com` host, else `us-east-1` (as the TypeScript
+/// SDK's `/s3[.-]([a-z0-9-]+)\.amazonaws\.com/`).
+fn region(host: &str) -> String {
+    let host = host.to_ascii_lowercase();
+    for (i, _) in host.match_indices("s3") {
+        let Some(rest) = host[i + 2..].strip_prefix(['.', '-']) else {
+            continue;
+        };
+        let end = rest
+            .find(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
+            .unwrap_or(rest.len());
+        if end > 0 && rest[end..].starts_with(".amazonaws.com") {
+            return rest[..end].to_string();
+        }
+    }
+    DEFAULT_REGION.to_string()
+}
+
+#[cfg(test)]
+mod tests;

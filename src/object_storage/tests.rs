@@ -1,0 +1,356 @@
+//! Upload tests against mock API and store servers: credentials kept apart,
+//! signatures that verify, the tar that arrives.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use mockito::{Matcher, Mock, Server};
+use serde_json::json;
+
+use super::*;
+use crate::config::DaytonaConfig;
+use crate::tar_stream::testing::{parse, TempDir};
+use crate::RetryPolicy;
+
+const KEY: &str = "dtn-key-5f3a9c";
+const ACCESS_KEY: &str = "AKIDSTORE1";
+const SECRET: &str = "store-secret-Zx81kq77";
+const TOKEN: &str = "session-token-FwoGZXIvYXdzEJr";
+const ORG: &str = "org-7";
+const HASH: &str = "0123456789abcdef0123456789abcdef";
+
+fn client(api: &Server) -> Daytona {
+    let retry = RetryPolicy {
+        initial_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(50),
+        ..RetryPolicy::default()
+    };
+    let config = DaytonaConfig::new()
+        .read_env(false)
+        .api_key(KEY)
+        .api_url(format!("{}/api", api.url()))
+        .retry_policy(retry);
+    Daytona::new(config).unwrap()
+}
+
+fn deadline() -> Deadline {
+    Deadline::after(Duration::from_secs(60))
+}
+
+/// Push access to the store at `storage_url`, in bucket `bucket` (`null`:
+/// none given).
+fn push_access_mock(api: &mut Server, storage_url: &str, bucket: serde_json::Value) -> Mock {
+    let body = json!({
+        "accessKey": ACCESS_KEY,
+        "secret": SECRET,
+        "sessionToken": TOKEN,
+        "storageUrl": storage_url,
+        "organizationId": ORG,
+        "bucket": bucket,
+    });
+    api.mock("GET", "/api/object-storage/push-access")
+        .match_header("authorization", format!("Bearer {KEY}").as_str())
+        .with_header("content-type", "application/json")
+        .with_body(body.to_string())
+        .create()
+}
+
+fn header(req: &mockito::Request, name: &str) -> String {
+    req.header(name)
+        .first()
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The request is signed with the store's keys, as a store verifies it: the
+/// signature recomputed from the headers and path received matches.
+fn signature_verifies(req: &mockito::Request) -> bool {
+    let auth = header(req, "authorization");
+    let parsed = auth
+        .strip_prefix("AWS4-HMAC-SHA256 Credential=")
+        .and_then(|rest| rest.split_once(", SignedHeaders="))
+        .and_then(|(cred, rest)| Some((cred, rest.split_once(", Signature=")?.0)));
+    let Some((credential, signed_headers)) = parsed else {
+        return false;
+    };
+    let scope: Vec<&str> = credential.split('/').collect();
+    let values: Vec<(&str, String)> = signed_headers
+        .split(';')
+        .map(|name| (name, header(req, name)))
+        .collect();
+    let headers: Vec<(&str, &str)> = values.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let amz_date = header(req, "x-amz-date");
+    let expected = sigv4::authorization(
+        &Unsigned {
+            method: req.method(),
+            path: req.path(),
+            query: "",
+            headers: &headers,
+            payload_hash: &header(req, "x-amz-content-sha256"),
+        },
+        &Credentials {
+            access_key: ACCESS_KEY,
+            secret_key: SECRET,
+        },
+        scope.get(2).copied().unwrap_or_default(),
+        "s3",
+        &amz_date,
+    );
+    scope.first() == Some(&ACCESS_KEY) && amz_date.starts_with(scope[1]) && expected == auth
+}
+
+/// No Daytona credential or `X-Daytona-*` header reached the store.
+fn no_daytona_headers(req: &mockito::Request) -> bool {
+    req.headers().iter().all(|(name, value)| {
+        let value = value.to_str().unwrap_or_default();
+        !name.as_str().starts_with("x-daytona") && !value.contains("Bearer") && !value.contains(KEY)
+    })
+}
+
+fn store_mock(store: &mut Server, method: &str, path: &str, signed_headers: &str) -> Mock {
+    let auth = format!(
+        r"^AWS4-HMAC-SHA256 Credential={ACCESS_KEY}/\d{{8}}/us-east-1/s3/aws4_request, SignedHeaders={signed_headers}, Signature=[0-9a-f]{{64}}$"
+    );
+    store
+        .mock(method, path)
+        .match_header("authorization", Matcher::Regex(auth))
+        // No look-ahead in these regexes: no `B` at all, so no `Bearer`.
+        .match_header("authorization", Matcher::Regex("^[^B]*$".into()))
+        .match_header("x-amz-security-token", TOKEN)
+        .match_header("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
+        .match_header("x-amz-date", Matcher::Regex(r"^\d{8}T\d{6}Z$".into()))
+        .match_header("x-daytona-source", Matcher::Missing)
+        .match_header("x-daytona-sdk-version", Matcher::Missing)
+        .match_header("x-daytona-organization-id", Matcher::Missing)
+}
+
+fn head_mock(store: &mut Server, path: &str) -> mockito::Mock {
+    store_mock(
+        store,
+        "HEAD",
+        path,
+        "host;x-amz-content-sha256;x-amz-date;x-amz-security-token",
+    )
+    .match_request(|req| signature_verifies(req) && no_daytona_headers(req))
+}
+
+/// A `PUT` mock that keeps the body it received in `sink`.
+fn put_mock(store: &mut Server, path: &str, sink: Arc<Mutex<Vec<u8>>>) -> mockito::Mock {
+    store_mock(
+        store,
+        "PUT",
+        path,
+        "content-type;host;x-amz-content-sha256;x-amz-date;x-amz-security-token",
+    )
+    .match_header("content-type", "application/x-tar")
+    .match_header("transfer-encoding", Matcher::Missing)
+    .match_request(move |req| {
+        let ok = signature_verifies(req)
+            && no_daytona_headers(req)
+            && header(req, "content-length") == req.body().unwrap().len().to_string();
+        if ok {
+            *sink.lock().unwrap() = req.body().unwrap().clone();
+        }
+        ok
+    })
+}
+
+fn object(bucket: &str, hash: &str) -> String {
+    format!("/{bucket}/{ORG}/{hash}/context.tar")
+}
+
+fn context(dir: &TempDir) -> ContextUpload {
+    let file = dir.file("app/main.py", b"print('hi')\n");
+    ContextUpload {
+        hash: HASH.to_string(),
+        entries: vec![
+            TarEntry {
+                disk_path: dir.path().join("app"),
+                name: "app".into(),
+                is_dir: true,
+            },
+            TarEntry {
+                disk_path: file,
+                name: "app/main.py".into(),
+                is_dir: false,
+            },
+        ],
+    }
+}
+
+/// Uploads the small [`context`] through `api`.
+fn upload_small(api: &Server) -> Result<Vec<String>> {
+    let dir = TempDir::new();
+    upload_contexts(&client(api), &[context(&dir)], deadline())
+}
+
+#[test]
+fn an_existing_context_is_not_uploaded_again() {
+    let (mut api, mut store) = (Server::new(), Server::new());
+    // A store under a path: signed with the path as sent.
+    let url = format!("{}/s3", store.url());
+    let access = push_access_mock(&mut api, &url, json!("builds"));
+    let head = head_mock(&mut store, &format!("/s3{}", object("builds", HASH))).create();
+    let put = store.mock("PUT", Matcher::Any).expect(0).create();
+    assert_eq!(upload_small(&api).unwrap(), [HASH]);
+    for mock in [access, head, put] {
+        mock.assert();
+    }
+}
+
+#[test]
+fn a_missing_context_is_put_once_as_a_tar() {
+    let (mut api, mut store) = (Server::new(), Server::new());
+    let access = push_access_mock(&mut api, &store.url(), serde_json::Value::Null);
+    let path = object(DEFAULT_BUCKET, HASH);
+    let head = head_mock(&mut store, &path).with_status(404).create();
+    let body = Arc::new(Mutex::new(Vec::new()));
+    let put = put_mock(&mut store, &path, body.clone()).expect(1).create();
+    assert_eq!(upload_small(&api).unwrap(), [HASH]);
+    for mock in [access, head, put] {
+        mock.assert();
+    }
+    let parsed = parse(&body.lock().unwrap());
+    let names: Vec<_> = parsed.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["app/", "app/main.py"]);
+    assert_eq!(parsed[1].data, b"print('hi')\n");
+}
+
+#[test]
+fn a_large_context_is_streamed_with_its_length() {
+    let (mut api, mut store) = (Server::new(), Server::new());
+    push_access_mock(&mut api, &store.url(), json!("builds"));
+    let path = object("builds", HASH);
+    head_mock(&mut store, &path).with_status(404).create();
+    let body = Arc::new(Mutex::new(Vec::new()));
+    let put = put_mock(&mut store, &path, body.clone()).expect(1).create();
+    let dir = TempDir::new();
+    let content: Vec<u8> = (0..20 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+    let big = ContextUpload {
+        hash: HASH.to_string(),
+        entries: vec![TarEntry {
+            disk_path: dir.file("big.bin", &content),
+            name: "big.bin".into(),
+            is_dir: false,
+        }],
+    };
+    upload_contexts(&client(&api), &[big], deadline()).unwrap();
+    put.assert();
+    let parsed = parse(&body.lock().unwrap());
+    assert_eq!(parsed.len(), 1);
+    assert!(parsed[0].data == content, "content differs");
+}
+
+#[test]
+fn store_errors_never_show_the_secret_or_the_token() {
+    let (mut api, mut store) = (Server::new(), Server::new());
+    push_access_mock(&mut api, &store.url(), json!("builds"));
+    store.mock("HEAD", Matcher::Any).with_status(404).create();
+    // A store (or a proxy) that echoes what it was sent, and more.
+    let echo = format!("<Error><Code>AccessDenied</Code><Token>{TOKEN}</Token><Key>{SECRET}</Key>");
+    // Excerpts stop at 200 characters: this one in the middle of the token.
+    let cut = format!("<Error><Code>AccessDenied</Code>{}{TOKEN}", "-".repeat(150));
+    for body in [echo, cut] {
+        let put = store
+            .mock("PUT", Matcher::Any)
+            .with_status(403)
+            .with_body(body)
+            .create();
+        let err = upload_small(&api).unwrap_err();
+        assert_eq!(err.status(), Some(403));
+        for shown in [err.to_string(), format!("{err:?}")] {
+            assert!(shown.contains("AccessDenied"), "{shown}");
+            assert!(
+                !shown.contains(&SECRET[..8]) && !shown.contains(&TOKEN[..8]),
+                "{shown}"
+            );
+        }
+        put.remove();
+    }
+}
+
+#[test]
+fn statuses_other_than_found_or_missing_fail_the_check() {
+    let (mut api, mut store) = (Server::new(), Server::new());
+    push_access_mock(&mut api, &store.url(), json!("builds"));
+    store.mock("HEAD", Matcher::Any).with_status(500).create();
+    let put = store.mock("PUT", Matcher::Any).expect(0).create();
+    let err = upload_small(&api).unwrap_err();
+    assert_eq!(err.status(), Some(500));
+    put.assert();
+}
+
+#[test]
+fn an_undecodable_push_access_keeps_its_body_out_of_the_error() {
+    let mut api = Server::new();
+    api.mock("GET", "/api/object-storage/push-access")
+        .with_header("content-type", "application/json")
+        .with_body(json!({ "secret": SECRET, "sessionToken": TOKEN }).to_string())
+        .create();
+    let err = upload_small(&api).unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains(SECRET) && !shown.contains(TOKEN), "{shown}");
+}
+
+#[test]
+fn no_contexts_means_no_requests() {
+    let mut api = Server::new();
+    let access = api.mock("GET", Matcher::Any).expect(0).create();
+    assert!(upload_contexts(&client(&api), &[], deadline())
+        .unwrap()
+        .is_empty());
+    access.assert();
+}
+
+#[test]
+fn push_access_debug_hides_the_keys() {
+    let access = PushAccess {
+        access_key: ACCESS_KEY.into(),
+        secret: SECRET.into(),
+        session_token: TOKEN.into(),
+        storage_url: "storage.example.com".into(),
+        organization_id: ORG.into(),
+        bucket: None,
+    };
+    let store = Store::new(access).unwrap();
+    let shown = format!("{store:?}");
+    assert!(shown.contains(ACCESS_KEY), "{shown}");
+    assert!(!shown.contains(SECRET) && !shown.contains(TOKEN), "{shown}");
+    // A bare host name is an https URL; no bucket means the default one.
+    assert_eq!(store.base.as_str(), "https://storage.example.com/");
+    assert_eq!(store.host, "storage.example.com");
+    assert_eq!(store.bucket, DEFAULT_BUCKET);
+}
+
+#[test]
+fn region_follows_the_amazonaws_host_rule() {
+    let cases = [
+        ("s3.eu-west-2.amazonaws.com", "eu-west-2"),
+        ("s3-us-west-1.amazonaws.com", "us-west-1"),
+        ("bucket.s3.ap-south-1.amazonaws.com", "ap-south-1"),
+        ("S3.EU-CENTRAL-1.AMAZONAWS.COM", "eu-central-1"),
+        ("s3.amazonaws.com", "us-east-1"),
+        ("minio.example.com:9000", "us-east-1"),
+        ("s3.eu-west-2.amazonaws.com.evil.example", "eu-west-2"),
+        ("127.0.0.1:9000", "us-east-1"),
+    ];
+    for (host, expected) in cases {
+        assert_eq!(region(host), expected, "{host}");
+    }
+}
+
+#[test]
+fn hide_removes_whole_and_cut_off_secrets() {
+    let secrets = [SECRET.to_string(), TOKEN.to_string()];
+    assert_eq!(hide("nothing", &secrets), None);
+    assert_eq!(
+        hide(&format!("a {SECRET} b {TOKEN}"), &secrets).as_deref(),
+        Some("a <redacted> b <redacted>")
+    );
+    assert_eq!(
+        hide(&format!("cut {}", &TOKEN[..10]), &secrets).as_deref(),
+        Some("cut <redacted>")
+    );
+}

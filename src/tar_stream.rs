@@ -1,0 +1,585 @@
+//! An uncompressed tar archive (POSIX ustar, with PAX extended headers for
+//! long names and huge files) made on demand from files on disk: its size is
+//! known before the first byte, and it is read in constant memory — file
+//! contents go straight from the file into the reader's buffer.
+
+use std::fmt::Write as _;
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use crate::error::{Error, Result};
+
+const BLOCK: usize = 512;
+/// Longest name a ustar `name` field holds.
+const NAME_LEN: usize = 100;
+/// Largest value of an 11-digit octal field (size, mtime): 8 GiB - 1.
+const MAX_OCTAL_11: u64 = 0o77_777_777_777;
+
+/// One entry of an archive: a file or directory on disk and its name in
+/// the archive. A directory's contents are entries of their own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct TarEntry {
+    /// Where the file or directory is.
+    pub(crate) disk_path: PathBuf,
+    /// Its path in the archive: relative, `/`-separated.
+    pub(crate) name: String,
+    /// A directory rather than a regular file.
+    pub(crate) is_dir: bool,
+}
+
+/// An entry with what its header says.
+#[derive(Debug)]
+struct Planned {
+    disk_path: PathBuf,
+    /// The archive name, with a trailing `/` for a directory.
+    name: String,
+    is_dir: bool,
+    size: u64,
+    mode: u32,
+    mtime: u64,
+}
+
+/// An archive whose entries were checked and measured, ready to be read.
+#[derive(Debug)]
+pub(crate) struct TarPlan {
+    entries: Vec<Planned>,
+    size: u64,
+}
+
+impl TarPlan {
+    /// Checks `entries` (each exists and is what it claims to be) and
+    /// measures the archive. Only metadata is read.
+    pub(crate) fn new(entries: &[TarEntry]) -> Result<Self> {
+        let mut planned = Vec::with_capacity(entries.len());
+        let mut size = 2 * BLOCK as u64;
+        for entry in entries {
+            let entry = plan(entry)?;
+            size += header(&entry).len() as u64 + padded(entry.size);
+            planned.push(entry);
+        }
+        Ok(TarPlan {
+            entries: planned,
+            size,
+        })
+    }
+
+    /// The exact length of the archive in bytes.
+    pub(crate) fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// A reader producing the archive.
+    pub(crate) fn into_reader(self) -> TarReader {
+        TarReader {
+            entries: self.entries.into_iter(),
+            pending: Vec::new(),
+            pos: 0,
+            file: None,
+            finished: false,
+        }
+    }
+}
+
+fn plan(entry: &TarEntry) -> Result<Planned> {
+    if entry.name.is_empty() || entry.name.contains('\0') {
+        return Err(Error::validation(
+            "context",
+            format!("invalid archive name {:?}", entry.name),
+        ));
+    }
+    let io_error = |source| Error::Io {
+        path: entry.disk_path.display().to_string(),
+        source,
+    };
+    let meta = fs::metadata(&entry.disk_path).map_err(io_error)?;
+    let expected = if entry.is_dir {
+        meta.is_dir()
+    } else {
+        meta.is_file()
+    };
+    if !expected {
+        let what = if entry.is_dir {
+            "a directory"
+        } else {
+            "a regular file"
+        };
+        return Err(io_error(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("not {what}"),
+        )));
+    }
+    let mut name = entry.name.clone();
+    if entry.is_dir && !name.ends_with('/') {
+        name.push('/');
+    }
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs().min(MAX_OCTAL_11));
+    Ok(Planned {
+        disk_path: entry.disk_path.clone(),
+        name,
+        is_dir: entry.is_dir,
+        size: if entry.is_dir { 0 } else { meta.len() },
+        mode: mode_of(&meta),
+        mtime,
+    })
+}
+
+#[cfg(unix)]
+fn mode_of(meta: &fs::Metadata) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o7777
+}
+
+#[cfg(not(unix))]
+fn mode_of(meta: &fs::Metadata) -> u32 {
+    if meta.is_dir() {
+        0o755
+    } else {
+        0o644
+    }
+}
+
+/// `size` rounded up to whole blocks.
+fn padded(size: u64) -> u64 {
+    size.div_ceil(BLOCK as u64) * BLOCK as u64
+}
+
+/// The header blocks of `entry`: a PAX extended header first when the name
+/// or the size does not fit in ustar.
+fn header(entry: &Planned) -> Vec<u8> {
+    let mut pax = String::new();
+    if entry.name.len() > NAME_LEN {
+        pax_record(&mut pax, "path", &entry.name);
+    }
+    if entry.size > MAX_OCTAL_11 {
+        pax_record(&mut pax, "size", &entry.size.to_string());
+    }
+    let mut out = Vec::with_capacity(2 * BLOCK + pax.len());
+    if !pax.is_empty() {
+        let len = pax.len() as u64;
+        out.extend(ustar("././@PaxHeader", b'x', len, 0o644, entry.mtime));
+        out.extend(pax.as_bytes());
+        out.resize(out.len() + (padded(len) - len) as usize, 0);
+    }
+    let (kind, size) = match (entry.is_dir, entry.size > MAX_OCTAL_11) {
+        (true, _) => (b'5', 0),
+        (false, true) => (b'0', 0),
+        (false, false) => (b'0', entry.size),
+    };
+    out.extend(ustar(&entry.name, kind, size, entry.mode, entry.mtime));
+    out
+}
+
+/// `<length> <key>=<value>\n`, the length counting itself.
+fn pax_record(out: &mut String, key: &str, value: &str) {
+    let rest = key.len() + value.len() + 3;
+    let mut len = rest + 1;
+    while rest + len.to_string().len() != len {
+        len = rest + len.to_string().len();
+    }
+    let _ = writeln!(out, "{len} {key}={value}");
+}
+
+/// One ustar header block (uid/gid 0, no owner names).
+fn ustar(name: &str, kind: u8, size: u64, mode: u32, mtime: u64) -> [u8; BLOCK] {
+    let mut h = [0u8; BLOCK];
+    // A longer name is in the PAX header; this is only a fallback.
+    let name = &name.as_bytes()[..name.len().min(NAME_LEN)];
+    h[..name.len()].copy_from_slice(name);
+    octal(&mut h[100..108], u64::from(mode));
+    octal(&mut h[108..116], 0);
+    octal(&mut h[116..124], 0);
+    octal(&mut h[124..136], size);
+    octal(&mut h[136..148], mtime);
+    h[156] = kind;
+    h[257..263].copy_from_slice(b"ustar\0");
+    h[263..265].copy_from_slice(b"00");
+    octal(&mut h[329..337], 0);
+    octal(&mut h[337..345], 0);
+    // The checksum is computed with its own field as spaces.
+    h[148..156].fill(b' ');
+    let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
+    h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    h
+}
+
+/// Zero-padded octal digits filling `field` but its last byte, then NUL.
+fn octal(field: &mut [u8], value: u64) {
+    let digits = field.len() - 1;
+    let max = (1u64 << (3 * digits)) - 1;
+    let text = format!("{:0digits$o}", value.min(max));
+    field[..digits].copy_from_slice(text.as_bytes());
+    field[digits] = 0;
+}
+
+/// Produces a [`TarPlan`]'s archive. Holds at most one header (or the
+/// end-of-archive blocks) in memory.
+pub(crate) struct TarReader {
+    entries: std::vec::IntoIter<Planned>,
+    /// Header, padding or end blocks not yet read, from `pos`.
+    pending: Vec<u8>,
+    pos: usize,
+    /// The file whose content is being read.
+    file: Option<Content>,
+    finished: bool,
+}
+
+struct Content {
+    file: File,
+    path: PathBuf,
+    left: u64,
+    padding: usize,
+}
+
+impl TarReader {
+    fn queue(&mut self, bytes: Vec<u8>) {
+        self.pending = bytes;
+        self.pos = 0;
+    }
+
+    /// Bytes held in memory (tests check that it stays small).
+    #[cfg(test)]
+    pub(crate) fn buffered(&self) -> usize {
+        self.pending.capacity()
+    }
+}
+
+fn path_error(path: &Path, e: &io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
+impl Read for TarReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            if self.pos < self.pending.len() {
+                let n = buf.len().min(self.pending.len() - self.pos);
+                buf[..n].copy_from_slice(&self.pending[self.pos..self.pos + n]);
+                self.pos += n;
+                return Ok(n);
+            }
+            if let Some(content) = &mut self.file {
+                if content.left > 0 {
+                    let want = buf
+                        .len()
+                        .min(usize::try_from(content.left).unwrap_or(usize::MAX));
+                    let n = content
+                        .file
+                        .read(&mut buf[..want])
+                        .map_err(|e| path_error(&content.path, &e))?;
+                    if n == 0 {
+                        let e = io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "the file shrank while it was being uploaded",
+                        );
+                        return Err(path_error(&content.path, &e));
+                    }
+                    content.left -= n as u64;
+                    return Ok(n);
+                }
+                let padding = content.padding;
+                self.file = None;
+                self.queue(vec![0; padding]);
+                continue;
+            }
+            match self.entries.next() {
+                Some(entry) => {
+                    if !entry.is_dir && entry.size > 0 {
+                        let file = File::open(&entry.disk_path)
+                            .map_err(|e| path_error(&entry.disk_path, &e))?;
+                        self.file = Some(Content {
+                            file,
+                            left: entry.size,
+                            padding: (padded(entry.size) - entry.size) as usize,
+                            path: entry.disk_path.clone(),
+                        });
+                    }
+                    self.queue(header(&entry));
+                }
+                None if !self.finished => {
+                    self.finished = true;
+                    self.queue(vec![0; 2 * BLOCK]);
+                }
+                None => return Ok(0),
+            }
+        }
+    }
+}
+
+/// Helpers for tests of this module and of the upload.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::path::{Path, PathBuf};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A directory removed when dropped.
+    pub(crate) struct TempDir(pub(crate) PathBuf);
+
+    impl TempDir {
+        pub(crate) fn new() -> Self {
+            static NEXT: AtomicUsize = AtomicUsize::new(0);
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            let dir = std::env::temp_dir().join(format!("daytona-tar-{}-{n}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            TempDir(dir)
+        }
+
+        /// Writes `content` to `rel` (parents created) and returns its path.
+        pub(crate) fn file(&self, rel: &str, content: &[u8]) -> PathBuf {
+            let path = self.0.join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, content).unwrap();
+            path
+        }
+
+        pub(crate) fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// An entry as a reader of the archive sees it.
+    #[derive(Debug, PartialEq, Eq)]
+    pub(crate) struct Parsed {
+        pub(crate) name: String,
+        pub(crate) kind: u8,
+        pub(crate) mode: u32,
+        pub(crate) size: u64,
+        pub(crate) data: Vec<u8>,
+    }
+
+    fn field(h: &[u8], range: std::ops::Range<usize>) -> u64 {
+        let text = std::str::from_utf8(&h[range]).unwrap();
+        let text = text.trim_end_matches(['\0', ' ']);
+        u64::from_str_radix(text, 8).unwrap()
+    }
+
+    /// Parses an archive strictly: checksums, ustar magic, PAX `path` and
+    /// `size`, the two zero blocks at the end and nothing after them.
+    pub(crate) fn parse(mut archive: &[u8]) -> Vec<Parsed> {
+        let mut out = Vec::new();
+        let (mut pax_path, mut pax_size) = (None, None);
+        loop {
+            let h = &archive[..512];
+            if h.iter().all(|&b| b == 0) {
+                assert!(
+                    archive[512..1024].iter().all(|&b| b == 0),
+                    "second end block"
+                );
+                assert_eq!(archive.len(), 1024, "bytes after the end blocks");
+                return out;
+            }
+            let mut copy = h.to_vec();
+            copy[148..156].fill(b' ');
+            let sum: u64 = copy.iter().map(|&b| u64::from(b)).sum();
+            assert_eq!(field(h, 148..156), sum, "checksum");
+            assert_eq!(&h[257..265], b"ustar\x0000");
+            let size = pax_size.take().unwrap_or_else(|| field(h, 124..136));
+            let data_len = size.div_ceil(512) as usize * 512;
+            let data = archive[512..512 + size as usize].to_vec();
+            let kind = h[156];
+            archive = &archive[512 + data_len..];
+            if kind == b'x' {
+                let text = String::from_utf8(data).unwrap();
+                for record in text.split_terminator('\n') {
+                    let (len, kv) = record.split_once(' ').unwrap();
+                    assert_eq!(len.parse::<usize>().unwrap(), record.len() + 1);
+                    match kv.split_once('=').unwrap() {
+                        ("path", v) => pax_path = Some(v.to_string()),
+                        ("size", v) => pax_size = Some(v.parse().unwrap()),
+                        _ => {}
+                    }
+                }
+                continue;
+            }
+            let end = h[..100].iter().position(|&b| b == 0).unwrap_or(100);
+            let name = String::from_utf8(h[..end].to_vec()).unwrap();
+            out.push(Parsed {
+                name: pax_path.take().unwrap_or(name),
+                kind,
+                mode: field(h, 100..108) as u32,
+                size,
+                data,
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{parse, TempDir};
+    use super::*;
+
+    fn entry(disk_path: PathBuf, name: &str, is_dir: bool) -> TarEntry {
+        TarEntry {
+            disk_path,
+            name: name.to_string(),
+            is_dir,
+        }
+    }
+
+    fn archive(entries: &[TarEntry]) -> (u64, Vec<u8>) {
+        let plan = TarPlan::new(entries).unwrap();
+        let size = plan.size();
+        let mut bytes = Vec::new();
+        plan.into_reader().read_to_end(&mut bytes).unwrap();
+        (size, bytes)
+    }
+
+    #[test]
+    fn round_trip_of_files_and_directories() {
+        let dir = TempDir::new();
+        let a = dir.file("ctx/a.txt", b"hello");
+        let empty = dir.file("ctx/empty", b"");
+        let block = dir.file("ctx/sub/block", &[7u8; 512]);
+        let entries = [
+            entry(dir.path().join("ctx"), "ctx", true),
+            entry(a, "ctx/a.txt", false),
+            entry(empty, "ctx/empty", false),
+            entry(dir.path().join("ctx/sub"), "ctx/sub/", true),
+            entry(block, "ctx/sub/block", false),
+        ];
+        let (size, bytes) = archive(&entries);
+        assert_eq!(size, bytes.len() as u64);
+        assert_eq!(bytes.len() % 512, 0);
+        assert!(bytes[bytes.len() - 1024..].iter().all(|&b| b == 0));
+        let parsed = parse(&bytes);
+        let names: Vec<_> = parsed.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "ctx/",
+                "ctx/a.txt",
+                "ctx/empty",
+                "ctx/sub/",
+                "ctx/sub/block"
+            ]
+        );
+        assert_eq!((parsed[0].kind, parsed[0].size), (b'5', 0));
+        assert_eq!((parsed[1].kind, parsed[1].size), (b'0', 5));
+        assert_eq!(parsed[1].data, b"hello");
+        assert_eq!(parsed[4].data, vec![7u8; 512]);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&entries[1].disk_path)
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(parsed[1].mode, mode & 0o7777);
+        }
+    }
+
+    #[test]
+    fn long_names_use_pax_headers() {
+        let dir = TempDir::new();
+        let long = format!("{}/{}", "d".repeat(90), "f".repeat(150));
+        let path = dir.file("f", b"data");
+        // A name of exactly 100 bytes still fits in ustar.
+        let short = "s".repeat(100);
+        let (size, bytes) = archive(&[
+            entry(path.clone(), &long, false),
+            entry(path.clone(), &short, false),
+            entry(path, &"é".repeat(60), false),
+        ]);
+        assert_eq!(size, bytes.len() as u64);
+        let parsed = parse(&bytes);
+        assert_eq!(parsed[0].name, long);
+        assert_eq!(parsed[0].data, b"data");
+        assert_eq!(parsed[1].name, short);
+        assert_eq!(parsed[2].name, "é".repeat(60));
+        // Two extra blocks (PAX header + records) for each long name only.
+        assert_eq!(
+            bytes.len(),
+            (512 + 512 + 1024) + 1024 + (512 + 512 + 1024) + 1024
+        );
+    }
+
+    #[test]
+    fn pax_record_lengths_count_themselves() {
+        for value_len in [0, 1, 89, 90, 91, 95, 96, 990, 995, 996, 1000] {
+            let mut out = String::new();
+            pax_record(&mut out, "path", &"v".repeat(value_len));
+            let (len, _) = out.split_once(' ').unwrap();
+            assert_eq!(len.parse::<usize>().unwrap(), out.len(), "{value_len}");
+        }
+    }
+
+    #[test]
+    fn huge_sizes_fit_in_pax() {
+        let entry = Planned {
+            disk_path: PathBuf::new(),
+            name: "big".into(),
+            is_dir: false,
+            size: MAX_OCTAL_11 + 1,
+            mode: 0o644,
+            mtime: 0,
+        };
+        let h = header(&entry);
+        assert_eq!(h.len(), 3 * 512);
+        assert!(String::from_utf8_lossy(&h[512..1024]).contains("size=8589934592\n"));
+        assert_eq!(&h[1024 + 124..1024 + 136], b"00000000000\0");
+    }
+
+    #[test]
+    fn empty_archive_is_two_zero_blocks() {
+        let (size, bytes) = archive(&[]);
+        assert_eq!((size, bytes), (1024, vec![0; 1024]));
+    }
+
+    #[test]
+    fn bad_entries_fail_before_reading() {
+        let dir = TempDir::new();
+        let file = dir.file("f", b"x");
+        let missing = TarPlan::new(&[entry(dir.path().join("nope"), "nope", false)]);
+        assert!(matches!(missing, Err(Error::Io { .. })));
+        let not_dir = TarPlan::new(&[entry(file.clone(), "f", true)]);
+        assert!(not_dir.unwrap_err().to_string().contains("not a directory"));
+        let nul = TarPlan::new(&[entry(file, "a\0b", false)]);
+        assert!(nul.unwrap_err().is_validation());
+    }
+
+    #[test]
+    fn a_file_that_shrank_is_an_error() {
+        let dir = TempDir::new();
+        let file = dir.file("f", &[1u8; 2000]);
+        let plan = TarPlan::new(&[entry(file.clone(), "f", false)]).unwrap();
+        fs::write(&file, b"short").unwrap();
+        let err = plan.into_reader().read_to_end(&mut Vec::new()).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+        assert!(err.to_string().contains("shrank"), "{err}");
+    }
+
+    #[test]
+    fn large_files_stream_in_constant_memory() {
+        let dir = TempDir::new();
+        let big = dir.file("big", &vec![42u8; 5 * 1024 * 1024 + 3]);
+        let plan = TarPlan::new(&[entry(big, "big", false)]).unwrap();
+        let expected = plan.size();
+        let mut reader = plan.into_reader();
+        let (mut total, mut peak) = (0u64, 0usize);
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = reader.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            total += n as u64;
+            peak = peak.max(reader.buffered());
+        }
+        assert_eq!(total, expected);
+        assert!(peak <= 2 * BLOCK, "buffered {peak} bytes");
+    }
+}

@@ -1,0 +1,176 @@
+//! Context hashes and tar entries, on temporary trees; the expected digests
+//! are computed here by feeding MD5 the documented sequence by hand.
+
+#![cfg(feature = "images")]
+
+mod image_tree;
+
+use std::path::PathBuf;
+
+use daytona::{Context, Error};
+use image_tree::Tree;
+use md5::{Digest, Md5};
+
+fn md5_of(parts: &[&[u8]]) -> String {
+    let mut md5 = Md5::new();
+    for part in parts {
+        md5.update(part);
+    }
+    format!("{:x}", md5.finalize())
+}
+
+/// The same tree, its entries created in the order given.
+fn sample(name: &str, reversed: bool) -> Tree {
+    let tree = Tree::new(name);
+    // A folder when there is no content.
+    let mut steps = vec![
+        ("ctx/b.txt", Some("bee")),
+        ("ctx/a/z.txt", Some("zed")),
+        ("ctx/a/y", None),
+        ("ctx/a-b.txt", Some("ab")),
+        ("ctx/empty", None),
+    ];
+    if reversed {
+        steps.reverse();
+    }
+    for (rel, content) in steps {
+        match content {
+            Some(content) => drop(tree.file(rel, content)),
+            None => drop(tree.dir(rel)),
+        }
+    }
+    tree
+}
+
+/// The digest of the sample tree: the archive path, then in name order
+/// (each directory's contents before its next sibling: `a/...` before
+/// `a-b.txt`) each file's relative path and bytes, and each empty
+/// directory's relative path.
+fn sample_digest(archive: &str) -> String {
+    md5_of(&[
+        archive.as_bytes(),
+        b"a/y",
+        b"a/z.txt",
+        b"zed",
+        b"a-b.txt",
+        b"ab",
+        b"b.txt",
+        b"bee",
+        b"empty",
+    ])
+}
+
+#[test]
+fn a_directory_hashes_in_name_order_whatever_the_creation_order() {
+    let one = sample("hash-one", false);
+    let two = sample("hash-two", true);
+    let h1 = Context::new(one.path("ctx"), "ctx").hash().unwrap();
+    let h2 = Context::new(two.path("ctx"), "ctx").hash().unwrap();
+    assert_eq!(h1, sample_digest("ctx"));
+    assert_eq!(
+        h2, h1,
+        "the hash does not depend on where or in which order"
+    );
+    let other = Context::new(one.path("ctx"), "/srv/ctx").hash().unwrap();
+    assert_eq!(
+        other,
+        sample_digest("/srv/ctx"),
+        "the archive path is hashed"
+    );
+}
+
+#[test]
+fn a_file_hashes_its_archive_path_then_its_bytes() {
+    let tree = Tree::new("hash-file");
+    // Larger than one read, not a multiple of it.
+    let content: String = (0..200_000)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    let path = tree.file("big.txt", &content);
+    let hash = Context::new(&path, "big.txt").hash().unwrap();
+    assert_eq!(hash, md5_of(&[b"big.txt", content.as_bytes()]));
+
+    let empty = tree.file("empty.txt", "");
+    assert_eq!(Context::new(&empty, "e").hash().unwrap(), md5_of(&[b"e"]));
+}
+
+#[test]
+fn an_empty_directory_hashes_its_archive_path_alone() {
+    let tree = Tree::new("hash-empty");
+    let dir = tree.dir("nothing");
+    assert_eq!(
+        Context::new(&dir, "nothing").hash().unwrap(),
+        md5_of(&[b"nothing"])
+    );
+}
+
+#[test]
+fn a_missing_source_is_an_io_error() {
+    let tree = Tree::new("hash-missing");
+    let err = Context::new(tree.path("gone"), "gone").hash().unwrap_err();
+    assert!(
+        matches!(&err, Error::Io { path, .. } if path.ends_with("gone")),
+        "{err:?}"
+    );
+    assert!(Context::new(tree.path("gone"), "gone").entries().is_err());
+}
+
+fn entry(path: PathBuf, name: &str, is_dir: bool) -> (PathBuf, String, bool) {
+    (path, name.to_string(), is_dir)
+}
+
+#[test]
+fn entries_are_rooted_at_the_archive_path_in_walk_order() {
+    let tree = sample("entries", true);
+    let p = |rel: &str| tree.path(rel);
+    let context = Context::new(p("ctx"), "/home/me/ctx");
+    assert_eq!(
+        context.entries().unwrap(),
+        [
+            entry(p("ctx"), "home/me/ctx", true),
+            entry(p("ctx/a"), "home/me/ctx/a", true),
+            entry(p("ctx/a/y"), "home/me/ctx/a/y", true),
+            entry(p("ctx/a/z.txt"), "home/me/ctx/a/z.txt", false),
+            entry(p("ctx/a-b.txt"), "home/me/ctx/a-b.txt", false),
+            entry(p("ctx/b.txt"), "home/me/ctx/b.txt", false),
+            entry(p("ctx/empty"), "home/me/ctx/empty", true),
+        ]
+    );
+    // The context root itself (`COPY . /app`): no root entry, bare names.
+    let names: Vec<String> = Context::new(p("ctx/a"), "")
+        .entries()
+        .unwrap()
+        .into_iter()
+        .map(|(_, name, _)| name)
+        .collect();
+    assert_eq!(names, ["y", "z.txt"]);
+    // A file: one entry, named as Docker resolves the archive path.
+    assert_eq!(
+        Context::new(p("ctx/b.txt"), "../b.txt").entries().unwrap(),
+        [entry(p("ctx/b.txt"), "b.txt", false)]
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn links_are_followed_and_loops_cut() {
+    use std::os::unix::fs::symlink;
+
+    let tree = Tree::new("links");
+    tree.file("ctx/real.txt", "data");
+    symlink(tree.path("ctx/real.txt"), tree.path("ctx/link.txt")).unwrap();
+    symlink(tree.path("ctx"), tree.path("ctx/loop")).unwrap();
+    symlink(tree.path("ctx/gone"), tree.path("ctx/broken")).unwrap();
+    let context = Context::new(tree.path("ctx"), "ctx");
+    assert_eq!(
+        context.hash().unwrap(),
+        md5_of(&[b"ctx", b"link.txt", b"data", b"real.txt", b"data"])
+    );
+    let names: Vec<String> = context
+        .entries()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.1)
+        .collect();
+    assert_eq!(names, ["ctx", "ctx/link.txt", "ctx/real.txt"]);
+}

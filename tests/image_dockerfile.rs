@@ -1,0 +1,202 @@
+//! `Image::from_dockerfile` and `Image::dockerfile_commands`: which local
+//! sources of `COPY` and `ADD` become contexts, on temporary trees.
+
+#![cfg(feature = "images")]
+
+mod image_tree;
+
+use std::path::Path;
+
+use daytona::{Context, Error, Image};
+use image_tree::{text, Tree};
+
+/// A tree with an `app/` folder holding the Dockerfile `dockerfile`, some
+/// sources, and a file `x.txt` next to `app/`.
+fn project(name: &str, dockerfile: &str) -> (Tree, Image) {
+    let tree = Tree::new(name);
+    // Created out of name order on purpose.
+    tree.file("app/src/b.py", "b");
+    tree.file("app/src/a.py", "a");
+    tree.file("app/src/.hidden.py", "h");
+    tree.file("app/src/c.txt", "c");
+    tree.file("app/requirements.txt", "numpy\n");
+    tree.file("app/data/one.csv", "1");
+    tree.file("app/static/x.css", "x");
+    tree.file("x.txt", "outside");
+    let path = tree.file("app/Dockerfile", dockerfile);
+    let image = Image::from_dockerfile(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(image.dockerfile(), dockerfile, "the text is kept as it is");
+    (tree, image)
+}
+
+/// `(source path relative to the tree, archive path)` of each context.
+fn contexts(tree: &Tree, image: &Image) -> Vec<(String, String)> {
+    image
+        .contexts()
+        .iter()
+        .map(|c| {
+            let rel = c
+                .source_path
+                .strip_prefix(&tree.root)
+                .unwrap_or_else(|_| panic!("{} is outside the tree", c.source_path.display()));
+            (text(rel), c.archive_path.clone())
+        })
+        .collect()
+}
+
+fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+    v.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+#[test]
+fn glob_sources_become_one_context_per_match_sorted_by_name() {
+    let (tree, image) = project("glob", "FROM python:3.12\nCOPY src/*.py /app/\n");
+    assert_eq!(
+        contexts(&tree, &image),
+        pairs(&[
+            ("app/src/.hidden.py", "src/.hidden.py"),
+            ("app/src/a.py", "src/a.py"),
+            ("app/src/b.py", "src/b.py"),
+        ])
+    );
+    assert_eq!(image.contexts()[1].source_path, tree.path("app/src/a.py"));
+}
+
+#[test]
+fn a_parent_relative_source_resolves_to_the_file_beside_the_folder() {
+    let (tree, image) = project("parent", "FROM alpine\nCOPY ../x.txt /x.txt\n");
+    assert_eq!(contexts(&tree, &image), pairs(&[("x.txt", "x.txt")]));
+    assert_eq!(image.contexts()[0].source_path, tree.path("x.txt"));
+}
+
+#[test]
+fn a_continued_copy_is_read_whole() {
+    let dockerfile = "FROM alpine\n\
+                      COPY requirements.txt \\\n\
+                      \x20    # a comment line inside the instruction\n\
+                      \x20    src/a.py \\\n\
+                      \x20    /app/\n\
+                      RUN ls\n";
+    let (tree, image) = project("continued", dockerfile);
+    assert_eq!(
+        contexts(&tree, &image),
+        pairs(&[
+            ("app/requirements.txt", "requirements.txt"),
+            ("app/src/a.py", "src/a.py")
+        ])
+    );
+}
+
+#[test]
+fn json_form_and_flags_are_understood() {
+    let dockerfile = "FROM alpine\n\
+                      COPY [\"data\", \"static/x.css\", \"/dst/\"]\n\
+                      COPY --link --chown=1000:1000 --chmod=755 requirements.txt /app/\n\
+                      copy --chown=0:0 [\"src/c.txt\", \"/c.txt\"]\n\
+                      COPY --link src/b.py /b.py\n";
+    let (tree, image) = project("forms", dockerfile);
+    assert_eq!(
+        contexts(&tree, &image),
+        pairs(&[
+            ("app/data", "data"),
+            ("app/static/x.css", "static/x.css"),
+            ("app/requirements.txt", "requirements.txt"),
+            ("app/src/c.txt", "src/c.txt"),
+            ("app/src/b.py", "src/b.py"),
+        ])
+    );
+}
+
+#[test]
+fn other_stages_heredocs_and_urls_are_skipped() {
+    let dockerfile = "FROM golang AS build\n\
+                      COPY --from=build /go/bin/app /usr/local/bin/\n\
+                      COPY --from=nginx:latest /etc/nginx/nginx.conf /nginx.conf\n\
+                      COPY <<EOF /etc/motd\n\
+                      COPY not-a-file /x\n\
+                      EOF\n\
+                      RUN <<-EOT\n\
+                      \tCOPY nor-this /y\n\
+                      \tEOT\n\
+                      ADD https://example.com/a.tar.gz requirements.txt /opt/\n";
+    let (tree, image) = project("skipped", dockerfile);
+    assert_eq!(
+        contexts(&tree, &image),
+        pairs(&[("app/requirements.txt", "requirements.txt")])
+    );
+}
+
+#[test]
+fn the_whole_folder_and_absolute_sources() {
+    let tree = Tree::new("absolute");
+    let outside = tree.file("elsewhere/file.txt", "x");
+    let dockerfile = format!("FROM alpine\nCOPY . /app\nCOPY {} /f.txt\n", text(&outside));
+    let path = tree.file("app/Dockerfile", &dockerfile);
+    let image = Image::from_dockerfile(&path).unwrap();
+    assert_eq!(
+        image.contexts(),
+        [
+            Context::new(tree.path("app"), ""),
+            Context::new(&outside, text(&outside)),
+        ]
+    );
+}
+
+#[test]
+fn a_missing_source_is_a_validation_error_with_its_line() {
+    let tree = Tree::new("missing");
+    let path = tree.file("Dockerfile", "FROM alpine\n\nCOPY nothing-*.txt /x/\n");
+    let err = Image::from_dockerfile(&path).unwrap_err();
+    assert!(
+        matches!(&err, Error::Validation { field, .. } if field == "path"),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains("nothing-*.txt") && message.contains("line 3"),
+        "{message}"
+    );
+}
+
+#[test]
+fn dockerfile_commands_resolve_sources_against_the_context_dir() {
+    let tree = Tree::new("commands");
+    tree.file("web/assets/b.png", "b");
+    tree.file("web/assets/a.png", "a");
+    tree.file("shared.txt", "s");
+    let web = tree.path("web");
+    let image = Image::base("nginx")
+        .dockerfile_commands(
+            [
+                "COPY assets/*.png /srv/",
+                "COPY ../shared.txt /srv/",
+                "RUN ls /srv",
+            ],
+            Some(&web),
+        )
+        .unwrap();
+    assert_eq!(
+        image.dockerfile(),
+        "FROM nginx\nCOPY assets/*.png /srv/\nCOPY ../shared.txt /srv/\nRUN ls /srv\n"
+    );
+    assert_eq!(
+        contexts(&tree, &image),
+        pairs(&[
+            ("web/assets/a.png", "assets/a.png"),
+            ("web/assets/b.png", "assets/b.png"),
+            ("shared.txt", "shared.txt"),
+        ])
+    );
+
+    // Without a context directory, sources are relative to the current
+    // directory (the crate's root under `cargo test`) and stay relative.
+    let image = Image::base("alpine")
+        .dockerfile_commands(["COPY Cargo.toml /x/"], None)
+        .unwrap();
+    assert_eq!(
+        image.contexts(),
+        [Context::new(Path::new("Cargo.toml"), "Cargo.toml")]
+    );
+}
