@@ -1,4 +1,5 @@
-//! Creates a sandbox, prints its id and state, and deletes it.
+//! Creates a sandbox, prints its id and state, runs a command in it, and
+//! deletes it.
 //!
 //! ```text
 //! DAYTONA_API_KEY=... cargo run --example quickstart
@@ -43,7 +44,12 @@ fn run() -> Result<(), Error> {
         }
     };
     println!("sandbox {} is {:?}", sandbox.id(), sandbox.state());
-    sandbox.delete()?;
+    let run = sandbox.process().exec("echo Hello from Daytona");
+    // Delete the sandbox whatever the command did.
+    let deleted = sandbox.delete();
+    let out = run?;
+    println!("exit code {}: {}", out.exit_code, out.result.trim_end());
+    deleted?;
     println!("deleted {}", sandbox.id());
     Ok(())
 }

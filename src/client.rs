@@ -110,22 +110,54 @@ impl Daytona {
     /// accepted it, the error is [`Error::AfterCreate`] and carries the new
     /// sandbox's id so that the caller can delete it.
     pub fn create(&self, params: CreateSandbox) -> Result<Sandbox> {
+        self.create_inner(params, None)
+    }
+
+    /// Like [`create`](Self::create), and while the sandbox's image builds
+    /// (a create [`from_image`](CreateSandbox::from_image)), passes each line
+    /// of the build log to `on_log` as it arrives. The build and its logs
+    /// count against the same deadline.
+    pub fn create_with_logs(
+        &self,
+        params: CreateSandbox,
+        mut on_log: impl FnMut(&str),
+    ) -> Result<Sandbox> {
+        self.create_inner(params, Some(&mut on_log))
+    }
+
+    fn create_inner(
+        &self,
+        params: CreateSandbox,
+        on_log: Option<&mut dyn FnMut(&str)>,
+    ) -> Result<Sandbox> {
         let timeout = params.timeout.unwrap_or(self.inner.wait_timeout);
-        let body = params.into_body(self.target())?;
+        let (mut body, image) = params.into_body(self.target())?;
         let deadline = Deadline::after(timeout);
+        if let Some(image) = image {
+            body.build_info = Some(image.build_info(self, deadline, &[])?);
+        }
         let info: SandboxInfo = self.transport().json(
             self.api(Method::POST, &["sandbox"])
                 .json(&body)
                 .deadline(deadline),
         )?;
-        self.started_within(info, deadline)
+        self.started_within(info, deadline, on_log)
     }
 
-    /// Wraps a freshly created sandbox and waits for it to start; failures
-    /// carry its id.
-    pub(crate) fn started_within(&self, info: SandboxInfo, deadline: Deadline) -> Result<Sandbox> {
+    /// Wraps a freshly created sandbox and waits for it to start (following
+    /// its build logs first when asked); failures carry its id.
+    pub(crate) fn started_within(
+        &self,
+        info: SandboxInfo,
+        deadline: Deadline,
+        on_log: Option<&mut dyn FnMut(&str)>,
+    ) -> Result<Sandbox> {
         let mut sandbox = Sandbox::new(self.clone(), info);
-        match sandbox.wait_started(deadline) {
+        let logs = match on_log {
+            Some(on_log) => sandbox.follow_build_logs(deadline, on_log),
+            None => Ok(()),
+        };
+        match logs.and_then(|()| sandbox.wait_started(deadline)) {
             Ok(()) => Ok(sandbox),
             Err(e) => Err(Error::AfterCreate {
                 sandbox_id: sandbox.id().to_string(),

@@ -16,6 +16,10 @@ pub const DEFAULT_API_URL: &str = "https://app.daytona.io/api";
 pub(crate) struct Secret(String);
 
 impl Secret {
+    pub(crate) fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
     pub(crate) fn expose(&self) -> &str {
         &self.0
     }
@@ -99,6 +103,7 @@ pub struct DaytonaConfig {
     pub(crate) request_timeout: Duration,
     pub(crate) wait_timeout: Duration,
     pub(crate) transfer_timeout: Duration,
+    pub(crate) command_timeout_margin: Duration,
     pub(crate) retry: RetryPolicy,
     pub(crate) poll: PollSchedule,
 }
@@ -148,6 +153,7 @@ impl Default for DaytonaConfig {
             request_timeout: Duration::from_secs(60),
             wait_timeout: Duration::from_secs(60),
             transfer_timeout: Duration::from_secs(30 * 60),
+            command_timeout_margin: Duration::from_secs(5),
             retry: RetryPolicy::default(),
             poll: PollSchedule::default(),
         }
@@ -244,6 +250,17 @@ impl DaytonaConfig {
         self
     }
 
+    /// What the HTTP request of a command with its own time limit (`exec`,
+    /// `code_run`, a session command) gets on top of that limit, so that
+    /// the server can report the timeout itself (default 5 s). Such a
+    /// request has no other limit: a 10-minute command with a 10-minute
+    /// timeout works, and a hung one still ends.
+    #[must_use]
+    pub fn command_timeout_margin(mut self, margin: Duration) -> Self {
+        self.command_timeout_margin = margin;
+        self
+    }
+
     /// Attempts per request, the first included (default 4; 1 disables retries).
     #[must_use]
     pub fn max_attempts(mut self, attempts: u32) -> Self {
@@ -287,10 +304,10 @@ impl DaytonaConfig {
             // A configured JWT means JWT mode: do not let an API key from the
             // environment take over.
             if self.api_key.is_none() && self.jwt_token.is_none() {
-                self.api_key = get("DAYTONA_API_KEY").map(Secret);
+                self.api_key = get("DAYTONA_API_KEY").map(Secret::new);
             }
             if self.jwt_token.is_none() {
-                self.jwt_token = get("DAYTONA_JWT_TOKEN").map(Secret);
+                self.jwt_token = get("DAYTONA_JWT_TOKEN").map(Secret::new);
             }
             if self.organization_id.is_none() {
                 self.organization_id = get("DAYTONA_ORGANIZATION_ID");

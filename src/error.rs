@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::models::SandboxState;
+use crate::models::{SandboxState, SnapshotState};
 
 /// The result type of every fallible operation in this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -51,6 +51,27 @@ pub enum Error {
         id: String,
         /// The failure state it reached.
         state: SandboxState,
+        /// The server's `errorReason`, when it gave one.
+        reason: Option<String>,
+    },
+
+    /// A snapshot reached `error` or `build_failed` while the SDK was
+    /// waiting for it to become active.
+    #[error("snapshot {name} entered state `{state}`{}", reason_suffix(.reason))]
+    SnapshotFailed {
+        /// The snapshot name.
+        name: String,
+        /// The failure state it reached.
+        state: SnapshotState,
+        /// The server's `errorReason`, when it gave one.
+        reason: Option<String>,
+    },
+
+    /// A volume reached `error` while the SDK was waiting for it to be ready.
+    #[error("volume {name} entered state `error`{}", reason_suffix(.reason))]
+    VolumeFailed {
+        /// The volume name.
+        name: String,
         /// The server's `errorReason`, when it gave one.
         reason: Option<String>,
     },
@@ -243,6 +264,19 @@ impl Error {
             Error::SandboxFailed { id, state, reason } => Error::SandboxFailed {
                 id: fix(id),
                 state,
+                reason: reason.map(fix),
+            },
+            Error::SnapshotFailed {
+                name,
+                state,
+                reason,
+            } => Error::SnapshotFailed {
+                name: fix(name),
+                state,
+                reason: reason.map(fix),
+            },
+            Error::VolumeFailed { name, reason } => Error::VolumeFailed {
+                name: fix(name),
                 reason: reason.map(fix),
             },
             Error::Transport { operation, source } => {

@@ -1,7 +1,8 @@
-//! The transport: every request of the crate, to the API or to a sandbox's
-//! toolbox, goes through [`Transport::execute`]. It adds the headers,
-//! applies the timeout and the deadline, retries what may be retried, maps
-//! non-2xx answers to [`Error::Api`] and logs one line per attempt.
+//! The transport: every request of the crate, to the API, to a sandbox's
+//! toolbox or to the object store, goes through [`Transport::execute`]. It
+//! adds the headers, applies the timeout and the deadline, retries what may
+//! be retried, maps non-2xx answers to [`Error::Api`] and logs one line per
+//! attempt.
 
 use std::io::{self, Read};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -38,7 +39,8 @@ pub(crate) enum Body<'a> {
     Empty,
     /// A JSON document.
     Json(Vec<u8>),
-    /// A body streamed from a reader with chunked encoding. It cannot be
+    /// A body streamed from a reader with chunked encoding (length-delimited
+    /// when the request has a `Content-Length` header). It cannot be
     /// replayed, so it is resent only when the connection was refused
     /// (nothing was read from it).
     Stream {
@@ -57,7 +59,18 @@ pub(crate) struct Request<'a> {
     body: Body<'a>,
     timeout: Option<Duration>,
     deadline: Option<Deadline>,
+    single_attempt: bool,
+    /// Headers sent after the SDK's own.
+    headers: Vec<(String, String)>,
+    /// Whether the SDK's credentials and `X-Daytona-*` headers are sent.
+    credentials: bool,
+    /// Hides more secrets than the SDK's credential (see [`Request::redact`]).
+    redact: Option<Redact<'a>>,
 }
+
+/// Finds the secrets in a text and returns it with them hidden, or `None`
+/// when there are none.
+type Redact<'a> = Box<dyn Fn(&str) -> Option<String> + Send + Sync + 'a>;
 
 impl<'a> Request<'a> {
     /// `method` on `base` + `segments`, each percent-encoded as one path
@@ -80,6 +93,10 @@ impl<'a> Request<'a> {
             body: Body::Empty,
             timeout: None,
             deadline: None,
+            single_attempt: false,
+            headers: Vec::new(),
+            credentials: true,
+            redact: None,
         }
     }
 
@@ -130,6 +147,41 @@ impl<'a> Request<'a> {
         self
     }
 
+    /// Never resends the request (a followed stream whose lines were
+    /// already delivered must not start over).
+    pub(crate) fn single_attempt(mut self) -> Self {
+        self.single_attempt = true;
+        self
+    }
+
+    /// Adds a header (a signature, a `Content-Length` that turns a streamed
+    /// body from chunked into length-delimited, ...).
+    #[cfg_attr(not(feature = "images"), allow(dead_code))]
+    pub(crate) fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_string(), value.into()));
+        self
+    }
+
+    /// Sends none of the SDK's credentials nor `X-Daytona-*` headers: for a
+    /// host other than Daytona's (the object store), which must never see
+    /// them. Timeouts, retries and error mapping stay the same.
+    #[cfg_attr(not(feature = "images"), allow(dead_code))]
+    pub(crate) fn without_credentials(mut self) -> Self {
+        self.credentials = false;
+        self
+    }
+
+    /// Also hides whatever `redact` finds (another host's credentials, as
+    /// an answer may echo them) in errors and retry logs.
+    #[cfg_attr(not(feature = "images"), allow(dead_code))]
+    pub(crate) fn redact(
+        mut self,
+        redact: impl Fn(&str) -> Option<String> + Send + Sync + 'a,
+    ) -> Self {
+        self.redact = Some(Box::new(redact));
+        self
+    }
+
     /// Keeps every attempt and retry delay inside `deadline`.
     pub(crate) fn deadline(mut self, deadline: Deadline) -> Self {
         self.deadline = Some(deadline);
@@ -176,6 +228,8 @@ pub(crate) struct Transport {
     auth: Auth,
     retry: RetryPolicy,
     request_timeout: Duration,
+    connect_timeout: Duration,
+    command_timeout_margin: Duration,
 }
 
 impl std::fmt::Debug for Transport {
@@ -184,6 +238,8 @@ impl std::fmt::Debug for Transport {
             .field("auth", &self.auth)
             .field("retry", &self.retry)
             .field("request_timeout", &self.request_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("command_timeout_margin", &self.command_timeout_margin)
             .finish_non_exhaustive()
     }
 }
@@ -215,7 +271,22 @@ impl Transport {
             auth: config.auth.clone(),
             retry: s.retry.clone(),
             request_timeout: s.request_timeout,
+            connect_timeout: s.connect_timeout,
+            command_timeout_margin: s.command_timeout_margin,
         }
+    }
+
+    /// Time allowed to open a connection: for connections made outside
+    /// ureq (WebSocket upgrades).
+    #[cfg(feature = "websocket")]
+    pub(crate) fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+
+    /// What a request that runs a command with its own time limit gets on
+    /// top of that limit (see [`crate::DaytonaConfig::command_timeout_margin`]).
+    pub(crate) fn command_timeout_margin(&self) -> Duration {
+        self.command_timeout_margin
     }
 
     /// Sends `req` and decodes the JSON answer.
@@ -308,8 +379,11 @@ impl Transport {
             };
             // A server (or a proxy in front of it) may echo the request's
             // credentials in its answer: keep them out of errors and logs.
-            let error = self.redact(error);
-            if !retry || attempt >= self.retry.max_attempts {
+            let mut error = self.redact(error);
+            if let Some(redact) = &req.redact {
+                error = error.scrub(redact);
+            }
+            if !retry || req.single_attempt || attempt >= self.retry.max_attempts {
                 return Err(error);
             }
             let delay = match retry_after {
@@ -341,8 +415,13 @@ impl Transport {
             .method(req.method.clone())
             .uri(&req.url)
             .header("Accept", "application/json");
-        for (name, value) in self.headers() {
-            builder = builder.header(name, value);
+        if req.credentials {
+            for (name, value) in self.headers() {
+                builder = builder.header(name, value);
+            }
+        }
+        for (name, value) in &req.headers {
+            builder = builder.header(name.as_str(), value.as_str());
         }
         match &mut req.body {
             Body::Stream {
@@ -426,8 +505,40 @@ fn excerpt(body: &[u8]) -> String {
     collapsed.chars().take(EXCERPT).collect()
 }
 
-/// Maps a non-2xx answer to an [`ApiError`]: the JSON `message` (string or
-/// array), `code`/`error_code`/`error`, and `Retry-After`.
+/// The message and code of an error body: the JSON `message` (a string or
+/// an array, joined with `; `; else `errors`) and `code`/`error_code`/`error`.
+/// A body that is not a JSON object gives an excerpt of itself and no code.
+pub(crate) fn error_fields(body: &[u8]) -> (String, Option<String>) {
+    fn text(value: Option<&serde_json::Value>) -> String {
+        match value {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(serde_json::Value::Array(items)) => items
+                .iter()
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                .collect::<Vec<_>>()
+                .join("; "),
+            Some(other) if !other.is_null() => other.to_string(),
+            _ => String::new(),
+        }
+    }
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(map)) => {
+            let mut message = text(map.get("message"));
+            if message.is_empty() {
+                message = text(map.get("errors"));
+            }
+            let code = ["code", "error_code", "error"]
+                .iter()
+                .find_map(|k| map.get(*k).and_then(|v| v.as_str()))
+                .map(str::to_string);
+            (message, code)
+        }
+        _ => (excerpt(body), None),
+    }
+}
+
+/// Maps a non-2xx answer to an [`ApiError`]: [`error_fields`] and
+/// `Retry-After`.
 fn api_error(mut resp: http::Response<ureq::Body>, operation: &str) -> ApiError {
     let status = resp.status();
     let retry_after = resp
@@ -441,26 +552,7 @@ fn api_error(mut resp: http::Response<ureq::Body>, operation: &str) -> ApiError 
         .limit(1024 * 1024)
         .read_to_vec()
         .unwrap_or_default();
-    let (mut message, code) = match serde_json::from_slice::<serde_json::Value>(&body) {
-        Ok(serde_json::Value::Object(map)) => {
-            let message = match map.get("message") {
-                Some(serde_json::Value::String(s)) => s.clone(),
-                Some(serde_json::Value::Array(items)) => items
-                    .iter()
-                    .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-                Some(other) if !other.is_null() => other.to_string(),
-                _ => String::new(),
-            };
-            let code = ["code", "error_code", "error"]
-                .iter()
-                .find_map(|k| map.get(*k).and_then(|v| v.as_str()))
-                .map(str::to_string);
-            (message, code)
-        }
-        _ => (excerpt(&body), None),
-    };
+    let (mut message, code) = error_fields(&body);
     if message.is_empty() {
         message = status.canonical_reason().unwrap_or("").to_string();
     }

@@ -39,27 +39,52 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod build_logs;
 mod client;
 mod config;
 mod error;
 mod http;
+#[cfg(feature = "images")]
+pub mod image;
 pub mod models;
+#[cfg(feature = "images")]
+mod object_storage;
 mod paginate;
 mod params;
 mod poll;
 mod sandbox;
+#[cfg(feature = "images")]
+mod sigv4;
+mod snapshot;
+#[cfg(feature = "images")]
+mod tar_stream;
 pub mod toolbox;
+mod volume;
 
 pub use client::Daytona;
 pub use config::{DaytonaConfig, RetryPolicy, DEFAULT_API_URL};
 pub use error::{ApiError, Error, Result};
 pub use http::API_VERSION;
-pub use models::{SandboxInfo, SandboxState, VolumeMount};
+#[cfg(feature = "images")]
+pub use image::{Context, Image, PipInstallOptions, PyprojectOptions};
+pub use models::{
+    SandboxInfo, SandboxState, Snapshot, SnapshotPage, SnapshotState, Volume, VolumeMount,
+    VolumeState,
+};
 pub use paginate::Pages;
 pub use params::{
-    CodeLanguage, CreateSandbox, Labels, ListSandboxes, NetworkSettings, Resize, Resources,
-    SandboxSort, SortOrder, CODE_TOOLBOX_LANGUAGE_LABEL,
+    CodeLanguage, CreateSandbox, ImageSpec, Labels, ListSandboxes, NetworkSettings, Resize,
+    Resources, SandboxSort, SortOrder, CODE_TOOLBOX_LANGUAGE_LABEL,
 };
 pub use poll::{PollSchedule, WAIT_FOREVER};
 pub use sandbox::Sandbox;
+pub use snapshot::{
+    CreateSnapshot, ListSnapshots, SnapshotSort, Snapshots, DEFAULT_SNAPSHOT_TIMEOUT,
+};
 pub use toolbox::{FileSystem, Git, Process};
+pub use volume::Volumes;
+
+/// The README's examples, compiled as doc tests so that they stay true.
+#[cfg(all(doctest, feature = "images", feature = "websocket"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

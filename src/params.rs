@@ -126,7 +126,96 @@ enum Source {
     #[default]
     Default,
     Snapshot(String),
-    Image(String),
+    Image(ImageSpec),
+}
+
+/// The image a sandbox or snapshot is built from: a registry image name, or
+/// (feature `images`) a declarative [`crate::Image`], whose local build
+/// contexts are uploaded before the build.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ImageSpec {
+    /// A registry image, e.g. `python:3.12-slim`.
+    Name(String),
+    /// A declarative image.
+    #[cfg(feature = "images")]
+    Declarative(Box<crate::image::Image>),
+}
+
+impl From<&str> for ImageSpec {
+    fn from(name: &str) -> Self {
+        ImageSpec::Name(name.to_string())
+    }
+}
+
+impl From<String> for ImageSpec {
+    fn from(name: String) -> Self {
+        ImageSpec::Name(name)
+    }
+}
+
+impl From<&String> for ImageSpec {
+    fn from(name: &String) -> Self {
+        ImageSpec::Name(name.clone())
+    }
+}
+
+#[cfg(feature = "images")]
+impl From<crate::image::Image> for ImageSpec {
+    fn from(image: crate::image::Image) -> Self {
+        ImageSpec::Declarative(Box::new(image))
+    }
+}
+
+impl ImageSpec {
+    /// Checks what can be checked without the network.
+    pub(crate) fn validate(&self) -> Result<()> {
+        match self {
+            ImageSpec::Name(name) => {
+                non_empty("image", name)?;
+                if name.contains(['\n', '\r']) {
+                    return Err(Error::validation("image", "must be a single line"));
+                }
+                Ok(())
+            }
+            #[cfg(feature = "images")]
+            ImageSpec::Declarative(_) => Ok(()),
+        }
+    }
+
+    /// The build info to send: the Dockerfile (`FROM <name>` for a name;
+    /// for a declarative image, with `entrypoint` set last when given) and
+    /// the hashes of the build contexts, uploaded first when the object
+    /// store lacks them.
+    pub(crate) fn build_info(
+        &self,
+        client: &crate::Daytona,
+        deadline: crate::poll::Deadline,
+        entrypoint: &[String],
+    ) -> Result<CreateBuildInfo> {
+        let _ = (client, deadline, entrypoint);
+        let (dockerfile_content, context_hashes) = match self {
+            ImageSpec::Name(name) => (format!("FROM {name}\n"), Vec::new()),
+            #[cfg(feature = "images")]
+            ImageSpec::Declarative(image) => {
+                let hashes = crate::object_storage::upload_image_contexts(client, image, deadline)?;
+                let dockerfile = if entrypoint.is_empty() {
+                    image.dockerfile().to_string()
+                } else {
+                    (**image)
+                        .clone()
+                        .entrypoint(entrypoint)
+                        .dockerfile()
+                        .to_string()
+                };
+                (dockerfile, hashes)
+            }
+        };
+        Ok(CreateBuildInfo {
+            dockerfile_content,
+            context_hashes,
+        })
+    }
 }
 
 /// What [`crate::Daytona::create`] creates.
@@ -184,9 +273,11 @@ impl CreateSandbox {
         }
     }
 
-    /// A sandbox built from the container image `image` (e.g. `python:3.12`):
-    /// sent as a one-line Dockerfile `FROM <image>`.
-    pub fn from_image(image: impl Into<String>) -> Self {
+    /// A sandbox built from an image: a registry image name (e.g.
+    /// `python:3.12`, sent as the one-line Dockerfile `FROM <image>`) or a
+    /// declarative [`crate::Image`] (feature `images`), whose local files
+    /// are uploaded first.
+    pub fn from_image(image: impl Into<ImageSpec>) -> Self {
         CreateSandbox {
             source: Source::Image(image.into()),
             ..Self::default()
@@ -298,8 +389,13 @@ impl CreateSandbox {
         self
     }
 
-    /// Checks the parameters and builds the request body.
-    pub(crate) fn into_body(self, target: Option<&str>) -> Result<CreateSandboxBody> {
+    /// Checks the parameters and builds the request body; an image source
+    /// is returned apart: its build info is made (and its contexts
+    /// uploaded) inside the create's deadline.
+    pub(crate) fn into_body(
+        self,
+        target: Option<&str>,
+    ) -> Result<(CreateSandboxBody, Option<ImageSpec>)> {
         non_empty_opt("name", self.name.as_deref())?;
         non_empty_opt("user", self.user.as_deref())?;
         non_empty_opt("linked_sandbox", self.linked_sandbox.as_deref())?;
@@ -345,25 +441,18 @@ impl CreateSandbox {
         } else {
             self.auto_delete_interval
         };
-        let (snapshot, build_info) = match self.source {
+        let (snapshot, image) = match self.source {
             Source::Default => (None, None),
             Source::Snapshot(s) => {
                 non_empty("snapshot", &s)?;
                 (Some(s), None)
             }
             Source::Image(image) => {
-                non_empty("image", &image)?;
-                if image.contains(['\n', '\r']) {
-                    return Err(Error::validation("image", "must be a single line"));
-                }
-                let build = CreateBuildInfo {
-                    dockerfile_content: format!("FROM {image}\n"),
-                    context_hashes: Vec::new(),
-                };
-                (None, Some(build))
+                image.validate()?;
+                (None, Some(image))
             }
         };
-        let resources = match (self.resources, &build_info) {
+        let resources = match (self.resources, &image) {
             (Some(_), None) => {
                 return Err(Error::validation(
                     "resources",
@@ -372,7 +461,7 @@ impl CreateSandbox {
             }
             (r, _) => r.unwrap_or_default(),
         };
-        Ok(CreateSandboxBody {
+        let body = CreateSandboxBody {
             name: self.name,
             snapshot,
             user: self.user,
@@ -392,9 +481,10 @@ impl CreateSandbox {
             auto_archive_interval: self.auto_archive_interval,
             auto_delete_interval,
             volumes: self.volumes,
-            build_info,
+            build_info: None,
             linked_sandbox: self.linked_sandbox,
-        })
+        };
+        Ok((body, image))
     }
 }
 
@@ -452,7 +542,7 @@ pub(crate) struct CreateSandboxBody {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     volumes: Vec<VolumeMount>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    build_info: Option<CreateBuildInfo>,
+    pub(crate) build_info: Option<CreateBuildInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
     linked_sandbox: Option<String>,
 }

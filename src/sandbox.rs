@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use ureq::http::Method;
 
+use crate::build_logs;
 use crate::client::Daytona;
 use crate::error::{Error, Result};
 use crate::http::{read_body, Request};
@@ -15,6 +16,7 @@ use crate::models::{
 };
 use crate::params::{non_empty, NetworkSettings, Resize};
 use crate::poll::{poll_until, Check, Deadline};
+use crate::snapshot::UrlAnswer;
 
 /// A sandbox: its last known [`SandboxInfo`] and the client to act on it.
 ///
@@ -137,6 +139,56 @@ impl Sandbox {
             }
             verdict(&self.info)
         })
+    }
+
+    /// While its image builds: waits out `pending_build`, then passes each
+    /// line of the build log to `on_log` until the build is over.
+    pub(crate) fn follow_build_logs(
+        &mut self,
+        deadline: Deadline,
+        on_log: &mut dyn FnMut(&str),
+    ) -> Result<()> {
+        if self.info.state != Some(SandboxState::PendingBuild) {
+            return Ok(());
+        }
+        self.wait_for(deadline, "to leave pending_build", false, |s| {
+            *s != SandboxState::PendingBuild
+        })?;
+        let url: UrlAnswer = self.client.transport().json(
+            self.api(Method::GET, &["build-logs-url"])
+                .deadline(deadline),
+        )?;
+        let toolbox = self.info.toolbox_proxy_url.clone();
+        let request = build_logs::log_request(
+            &self.client,
+            &url.url,
+            &[toolbox.as_str()],
+            &["sandbox", &self.info.id, "build-logs"],
+        );
+        let operation = format!("waiting for sandbox {} to build", self.info.id);
+        let client = self.client.clone();
+        let id = self.info.id.clone();
+        build_logs::follow(
+            &self.client,
+            request,
+            deadline,
+            &operation,
+            on_log,
+            &mut |d| {
+                let info: SandboxInfo = client
+                    .transport()
+                    .json(client.api(Method::GET, &["sandbox", &id]).deadline(*d))?;
+                Ok(matches!(
+                    info.state,
+                    Some(
+                        SandboxState::Started
+                            | SandboxState::Starting
+                            | SandboxState::Error
+                            | SandboxState::BuildFailed
+                    )
+                ))
+            },
+        )
     }
 
     pub(crate) fn wait_started(&mut self, deadline: Deadline) -> Result<()> {
@@ -291,7 +343,7 @@ impl Sandbox {
                 .json(&body)
                 .deadline(deadline),
         )?;
-        self.client.started_within(info, deadline)
+        self.client.started_within(info, deadline, None)
     }
 
     /// Archives it (it must be stopped): its filesystem moves to object

@@ -1,8 +1,6 @@
 //! String enums of the API. Each keeps values it does not know in an
 //! `Other(String)` variant instead of failing to decode.
 
-use std::fmt;
-
 macro_rules! string_enum {
     (
         $(#[$meta:meta])*
@@ -36,8 +34,8 @@ macro_rules! string_enum {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }

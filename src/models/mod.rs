@@ -2,12 +2,14 @@
 
 pub(crate) mod enums;
 mod sandbox;
+mod snapshot;
 
 pub use enums::{BackupState, GpuType, SandboxClass, SandboxDesiredState, SandboxState};
 pub use sandbox::{
     BuildInfo, PortPreviewUrl, SandboxInfo, SandboxLabels, SignedPortPreviewUrl, SshAccess,
     SshAccessValidation, VolumeMount,
 };
+pub use snapshot::{Snapshot, SnapshotPage, SnapshotState, Volume, VolumeState};
 
 /// Deserializes `null` as the type's default (an empty map, `false`, ...).
 pub(crate) fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>

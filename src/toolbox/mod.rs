@@ -10,9 +10,17 @@ mod fs;
 mod git;
 mod process;
 
-pub use fs::FileSystem;
+pub use fs::{
+    Download, DownloadResult, Downloaded, FileInfo, FilePermissions, FileSystem, Match, Progress,
+    ReplaceResult, TransferOptions, Upload,
+};
 pub use git::{CloneOptions, FileState, FileStatus, Git, GitCommitInfo, GitCredentials, GitStatus};
-pub use process::Process;
+pub use process::{
+    Chart, ChartElement, ChartKind, CodeRunOptions, CodeRunResponse, Command, ExecOptions,
+    ExecResponse, Process, Session, SessionCommandLogs, SessionExecOptions, SessionExecResponse,
+};
+#[cfg(feature = "websocket")]
+pub use process::{FollowOptions, LogChunk, LogStream};
 
 use serde::Deserialize;
 use ureq::http::Method;

@@ -1,0 +1,145 @@
+//! Following the build logs of a sandbox or snapshot: an HTTP stream read
+//! line by line, ended by the server, by the build being over, or by the
+//! deadline.
+
+use std::io::{BufRead, BufReader};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use ureq::http::Method;
+use url::Url;
+
+use crate::client::Daytona;
+use crate::error::{Error, Result};
+use crate::http::Request;
+use crate::poll::Deadline;
+
+/// How long the stream may stay silent before the build state is checked.
+const IDLE: Duration = Duration::from_secs(2);
+
+enum Message {
+    Line(String),
+    End(Result<()>),
+}
+
+/// The request that follows the logs at `url` (as the API handed it out),
+/// or, when `url` is on a host the credentials must not go to, the API's
+/// own `fallback` log endpoint.
+pub(crate) fn log_request(
+    client: &Daytona,
+    url: &str,
+    trusted_hosts: &[&str],
+    fallback: &[&str],
+) -> Request<'static> {
+    match Url::parse(url) {
+        Ok(parsed) if is_trusted(&parsed, client, trusted_hosts) => {
+            Request::new(Method::GET, &parsed, &[]).query("follow", "true")
+        }
+        _ => {
+            log::warn!(
+                "the build log URL is not on the API or toolbox host; following the logs through the API instead"
+            );
+            client.api(Method::GET, fallback).query("follow", "true")
+        }
+    }
+}
+
+fn is_trusted(url: &Url, client: &Daytona, extra: &[&str]) -> bool {
+    let origin = |u: &Url| {
+        (
+            u.scheme().to_string(),
+            u.host_str().map(str::to_string),
+            u.port_or_known_default(),
+        )
+    };
+    let wanted = origin(url);
+    if wanted.1.is_none() || !matches!(url.scheme(), "http" | "https") {
+        return false;
+    }
+    std::iter::once(client.api_url().to_string())
+        .chain(extra.iter().map(|s| s.to_string()))
+        .filter_map(|s| Url::parse(&s).ok())
+        .any(|u| origin(&u) == wanted)
+}
+
+/// Streams `request` line by line to `on_line` until the server ends the
+/// stream, or the stream stays silent while `finished` says twice in a row
+/// that the build is over, or `deadline` passes (a timeout error naming
+/// `operation`).
+///
+/// A log stream that cannot be opened (an error status, a refused
+/// connection) is not an error of the build: it is logged and the function
+/// returns so that the caller goes on waiting for the state.
+pub(crate) fn follow(
+    client: &Daytona,
+    request: Request<'static>,
+    deadline: Deadline,
+    operation: &str,
+    on_line: &mut dyn FnMut(&str),
+    finished: &mut dyn FnMut(&Deadline) -> Result<bool>,
+) -> Result<()> {
+    let (tx, rx) = mpsc::channel();
+    let reader_client = client.clone();
+    let mut request = request.single_attempt().deadline(deadline);
+    // The reader thread owns the connection; it ends when the server closes
+    // the stream, when the deadline cuts the request, or at the next line
+    // after this function has returned.
+    std::thread::spawn(move || {
+        let op = request.operation().to_string();
+        let lines = tx.clone();
+        let result = reader_client.transport().execute(&mut request, |resp| {
+            let mut reader = BufReader::new(resp.into_body().into_reader());
+            let mut buf = Vec::new();
+            loop {
+                buf.clear();
+                let n = reader
+                    .read_until(b'\n', &mut buf)
+                    .map_err(|e| Error::Transport {
+                        operation: op.clone(),
+                        source: Box::new(e),
+                    })?;
+                if n == 0 {
+                    return Ok(());
+                }
+                let text = String::from_utf8_lossy(&buf);
+                let line = text.trim_end_matches(['\r', '\n']).to_string();
+                if lines.send(Message::Line(line)).is_err() {
+                    return Ok(());
+                }
+            }
+        });
+        let _ = tx.send(Message::End(result));
+    });
+
+    let mut over_in_a_row = 0;
+    loop {
+        let wait = deadline.cap(IDLE);
+        if wait.is_zero() {
+            return Err(deadline.timeout_error(operation));
+        }
+        match rx.recv_timeout(wait) {
+            Ok(Message::Line(line)) => on_line(&line),
+            Ok(Message::End(Ok(()))) | Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
+            Ok(Message::End(Err(e))) => {
+                if e.is_timeout() && deadline.remaining() == Some(Duration::ZERO) {
+                    return Err(deadline.timeout_error(operation));
+                }
+                log::warn!("{operation}: build logs unavailable: {e}");
+                return Ok(());
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if deadline.remaining() == Some(Duration::ZERO) {
+                    return Err(deadline.timeout_error(operation));
+                }
+                if finished(&deadline)? {
+                    over_in_a_row += 1;
+                    if over_in_a_row >= 2 {
+                        return Ok(());
+                    }
+                } else {
+                    over_in_a_row = 0;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! Volumes: storage that outlives sandboxes.
+
+use std::time::Duration;
+
+use ureq::http::Method;
+
+use crate::client::Daytona;
+use crate::error::{Error, Result};
+use crate::models::{Volume, VolumeState};
+use crate::params::non_empty;
+use crate::poll::{poll_until, Check, Deadline};
+
+/// Volume operations: [`Daytona::volumes`].
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use daytona::{CreateSandbox, Daytona, VolumeMount};
+///
+/// let daytona = Daytona::from_env()?;
+/// let volume = daytona.volumes().get_or_create("datasets")?;
+/// let volume = daytona.volumes().wait_until_ready(&volume.name, Duration::from_secs(60))?;
+/// let sandbox = daytona.create(CreateSandbox::new().volume(VolumeMount::new(&volume.id, "/data")))?;
+/// # Ok::<(), daytona::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Volumes {
+    client: Daytona,
+}
+
+impl Daytona {
+    /// Volume operations.
+    pub fn volumes(&self) -> Volumes {
+        Volumes {
+            client: self.clone(),
+        }
+    }
+}
+
+impl Volumes {
+    /// Every volume of the organization (deleted ones too when
+    /// `include_deleted`).
+    pub fn list(&self, include_deleted: bool) -> Result<Vec<Volume>> {
+        let mut req = self.client.api(Method::GET, &["volumes"]);
+        if include_deleted {
+            req = req.query("includeDeleted", "true");
+        }
+        self.client.transport().json(req)
+    }
+
+    /// The volume named `name`.
+    pub fn get(&self, name: &str) -> Result<Volume> {
+        non_empty("name", name)?;
+        self.client
+            .transport()
+            .json(self.client.api(Method::GET, &["volumes", "by-name", name]))
+    }
+
+    /// The volume named `name`, created when there is none.
+    pub fn get_or_create(&self, name: &str) -> Result<Volume> {
+        match self.get(name) {
+            Err(e) if e.is_not_found() => match self.create(name) {
+                // Someone else created it in between.
+                Err(e) if e.is_conflict() => self.get(name),
+                other => other,
+            },
+            other => other,
+        }
+    }
+
+    /// Creates a volume (in state `pending_create`; see
+    /// [`wait_until_ready`](Self::wait_until_ready)).
+    pub fn create(&self, name: &str) -> Result<Volume> {
+        non_empty("name", name)?;
+        self.client.transport().json(
+            self.client
+                .api(Method::POST, &["volumes"])
+                .json(&serde_json::json!({ "name": name })),
+        )
+    }
+
+    /// Deletes a volume. A volume mounted by a sandbox is a conflict
+    /// ([`Error::is_conflict`]).
+    pub fn delete(&self, volume: &Volume) -> Result<()> {
+        non_empty("id", &volume.id)?;
+        self.client
+            .transport()
+            .empty(self.client.api(Method::DELETE, &["volumes", &volume.id]))
+    }
+
+    /// Waits until the volume named `name` is `ready`; `error` fails at once
+    /// with [`Error::VolumeFailed`].
+    pub fn wait_until_ready(&self, name: &str, timeout: Duration) -> Result<Volume> {
+        non_empty("name", name)?;
+        let deadline = Deadline::after(timeout);
+        let operation = format!("waiting for volume {name} to be ready");
+        let schedule = self.client.inner.poll.clone();
+        let check = |volume: Volume| match volume.state {
+            VolumeState::Ready => Ok(Check::Done(volume)),
+            VolumeState::Error => Err(Error::VolumeFailed {
+                name: volume.name,
+                reason: volume.error_reason,
+            }),
+            _ => Ok(Check::Pending),
+        };
+        poll_until(&schedule, deadline, &operation, |d| {
+            let volume: Volume = self.client.transport().json(
+                self.client
+                    .api(Method::GET, &["volumes", "by-name", name])
+                    .deadline(*d),
+            )?;
+            check(volume)
+        })
+    }
+}

@@ -1,0 +1,178 @@
+//! Creating sandboxes and snapshots from declarative images: build contexts
+//! go to the object store first (never with the Daytona credentials), then
+//! the Dockerfile and the context hashes go to the API.
+#![cfg(feature = "images")]
+
+mod common;
+
+use std::io::Write;
+use std::time::Duration;
+
+use common::*;
+use daytona::{CreateSandbox, CreateSnapshot, Image, SandboxState};
+use mockito::{Matcher, Server};
+use serde_json::json;
+
+fn temp_file(name: &str, content: &[u8]) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "daytona-image-create-{}-{name}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::File::create(&path)
+        .unwrap()
+        .write_all(content)
+        .unwrap();
+    path
+}
+
+#[test]
+fn a_sandbox_from_an_image_with_local_files_uploads_its_context_then_creates() {
+    let mut api = Server::new();
+    let mut store = Server::new();
+    let file = temp_file("app.py", b"print('hi')\n");
+    let image = Image::base("python:3.12-slim")
+        .add_local_file(&file, "/app/app.py")
+        .unwrap();
+    let hash = image.contexts()[0].hash().unwrap();
+
+    let access = with_sdk_headers(api.mock("GET", "/api/object-storage/push-access"))
+        .with_body(
+            json!({
+                "accessKey": "AKIDSTORE",
+                "secret": "store-secret-123",
+                "sessionToken": "session-token-456",
+                "storageUrl": store.url(),
+                "organizationId": "org-1",
+                "bucket": "builds"
+            })
+            .to_string(),
+        )
+        .expect(1)
+        .create();
+    let object = format!("/builds/org-1/{hash}/context.tar");
+    let head = store
+        .mock("HEAD", object.as_str())
+        .match_header("authorization", Matcher::Regex("^AWS4-HMAC-SHA256 ".into()))
+        .with_status(404)
+        .expect(1)
+        .create();
+    let put = store
+        .mock("PUT", object.as_str())
+        .match_header(
+            "authorization",
+            Matcher::Regex("^AWS4-HMAC-SHA256 [^B]*$".into()),
+        )
+        .match_header("x-amz-security-token", "session-token-456")
+        .match_header("x-daytona-source", Matcher::Missing)
+        .with_status(200)
+        .expect(1)
+        .create();
+    let create = with_sdk_headers(api.mock("POST", "/api/sandbox"))
+        .match_body(Matcher::PartialJson(json!({
+            "buildInfo": {
+                "dockerfileContent": image.dockerfile(),
+                "contextHashes": [hash]
+            }
+        })))
+        .with_body(sandbox_json("sb-1", "started").to_string())
+        .expect(1)
+        .create();
+
+    let sandbox = client(&api)
+        .create(CreateSandbox::from_image(image.clone()))
+        .unwrap();
+    assert_eq!(sandbox.state(), Some(&SandboxState::Started));
+    access.assert();
+    head.assert();
+    put.assert();
+    create.assert();
+    assert!(
+        image.dockerfile().contains("COPY"),
+        "{}",
+        image.dockerfile()
+    );
+}
+
+#[test]
+fn a_snapshot_from_an_image_appends_the_entrypoint_and_streams_its_build_log() {
+    let mut api = Server::new();
+    let image = Image::debian_slim(Some("3.12"))
+        .unwrap()
+        .pip_install(["numpy"])
+        .unwrap();
+    let dockerfile = format!(
+        "{}ENTRYPOINT [\"python\", \"-m\", \"app\"]\n",
+        image.dockerfile()
+    );
+    let no_store = api
+        .mock("GET", "/api/object-storage/push-access")
+        .expect(0)
+        .create();
+    let snapshot = |state: &str| {
+        json!({
+            "id": "snap-1", "organizationId": "org-1", "general": false, "name": "np",
+            "state": state, "size": null, "entrypoint": ["python", "-m", "app"],
+            "cpu": 1, "gpu": 0, "mem": 1, "disk": 3, "errorReason": null,
+            "createdAt": "2026-01-01T00:00:00Z", "updatedAt": "2026-01-01T00:00:00Z",
+            "lastUsedAt": null
+        })
+        .to_string()
+    };
+    let create = with_sdk_headers(api.mock("POST", "/api/snapshots"))
+        .match_body(Matcher::Json(json!({
+            "name": "np",
+            "buildInfo": {"dockerfileContent": dockerfile},
+        })))
+        .with_body(snapshot("building"))
+        .expect(1)
+        .create();
+    let url = with_sdk_headers(api.mock("GET", "/api/snapshots/snap-1/build-logs-url"))
+        .with_body(
+            json!({"url": format!("{}/api/snapshots/snap-1/build-logs", api.url())}).to_string(),
+        )
+        .expect(1)
+        .create();
+    let logs = with_sdk_headers(api.mock("GET", "/api/snapshots/snap-1/build-logs"))
+        .match_query(Matcher::UrlEncoded("follow".into(), "true".into()))
+        .with_body("#1 FROM python\n#2 RUN pip install numpy\n")
+        .expect(1)
+        .create();
+    let (responder, _polls) = {
+        let n = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let c = n.clone();
+        let body = move |_: &mockito::Request| {
+            let i = c.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            snapshot(if i < 1 { "building" } else { "active" }).into_bytes()
+        };
+        (body, n)
+    };
+    let _get = api
+        .mock("GET", "/api/snapshots/snap-1")
+        .with_body_from_request(responder)
+        .create();
+    let mut lines = Vec::new();
+    let snap = client(&api)
+        .snapshots()
+        .create_with_logs(
+            CreateSnapshot::from_image("np", image)
+                .entrypoint(["python", "-m", "app"])
+                .timeout(Duration::from_secs(10)),
+            |l| lines.push(l.to_string()),
+        )
+        .unwrap();
+    create.assert();
+    url.assert();
+    logs.assert();
+    no_store.assert();
+    assert_eq!(snap.state, daytona::SnapshotState::Active);
+    assert!(
+        lines.contains(&"#2 RUN pip install numpy".to_string()),
+        "{lines:?}"
+    );
+    assert_eq!(
+        lines.last().map(String::as_str),
+        Some("Created snapshot np (active)")
+    );
+}
