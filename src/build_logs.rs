@@ -6,8 +6,8 @@ use std::io::{BufRead, BufReader};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use crate::url::Url;
 use ureq::http::Method;
-use url::Url;
 
 use crate::client::Daytona;
 use crate::error::{Error, Result};
@@ -45,21 +45,11 @@ pub(crate) fn log_request(
 }
 
 fn is_trusted(url: &Url, client: &Daytona, extra: &[&str]) -> bool {
-    let origin = |u: &Url| {
-        (
-            u.scheme().to_string(),
-            u.host_str().map(str::to_string),
-            u.port_or_known_default(),
-        )
-    };
-    let wanted = origin(url);
-    if wanted.1.is_none() || !matches!(url.scheme(), "http" | "https") {
-        return false;
-    }
-    std::iter::once(client.api_url().to_string())
-        .chain(extra.iter().map(|s| s.to_string()))
-        .filter_map(|s| Url::parse(&s).ok())
-        .any(|u| origin(&u) == wanted)
+    matches!(url.scheme(), "http" | "https")
+        && std::iter::once(client.api_url())
+            .chain(extra.iter().copied())
+            .filter_map(|s| Url::parse(s).ok())
+            .any(|u| u.same_origin(url))
 }
 
 /// Streams `request` line by line to `on_line` until the server ends the

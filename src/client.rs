@@ -4,9 +4,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::url::Url;
 use serde::Deserialize;
 use ureq::http::Method;
-use url::Url;
 
 use crate::config::DaytonaConfig;
 use crate::error::{Error, Result};

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use url::Url;
+use crate::url::Url;
 
 use crate::error::{Error, Result};
 use crate::poll::PollSchedule;
@@ -370,18 +370,12 @@ impl DaytonaConfig {
 pub(crate) fn parse_base_url(raw: &str, field: &str) -> Result<Url> {
     let url = Url::parse(raw.trim())
         .map_err(|e| Error::Config(format!("{field} {raw:?} is not a valid URL: {e}")))?;
-    if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() || url.host().is_none() {
+    if !matches!(url.scheme(), "http" | "https") {
         return Err(Error::Config(format!(
             "{field} {raw:?} must be an http or https URL"
         )));
     }
-    let mut url = url;
-    url.set_query(None);
-    url.set_fragment(None);
-    if let Ok(mut segs) = url.path_segments_mut() {
-        segs.pop_if_empty();
-    }
-    Ok(url)
+    Ok(url.base())
 }
 
 /// How requests are authenticated.

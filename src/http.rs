@@ -7,11 +7,11 @@
 use std::io::{self, Read};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::url::{push_query_component, push_segment, Url};
 use backoff::backoff::Backoff;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use ureq::http::{self, Method};
-use url::Url;
 
 use crate::config::{Auth, ResolvedConfig, RetryPolicy};
 use crate::error::{ApiError, Error, Result};
@@ -104,12 +104,9 @@ impl<'a> Request<'a> {
     pub(crate) fn query(mut self, name: &str, value: impl AsRef<str>) -> Self {
         self.url
             .push(if self.url.contains('?') { '&' } else { '?' });
-        self.url
-            .extend(url::form_urlencoded::byte_serialize(name.as_bytes()));
+        push_query_component(&mut self.url, name);
         self.url.push('=');
-        self.url.extend(url::form_urlencoded::byte_serialize(
-            value.as_ref().as_bytes(),
-        ));
+        push_query_component(&mut self.url, value.as_ref());
         self
     }
 
@@ -206,22 +203,6 @@ impl<'a> Request<'a> {
     }
 }
 
-/// Appends `seg` percent-encoded: everything but unreserved characters is
-/// escaped, and a segment made only of dots is escaped whole.
-fn push_segment(out: &mut String, seg: &str) {
-    let all_dots = !seg.is_empty() && seg.bytes().all(|b| b == b'.');
-    for b in seg.bytes() {
-        let keep = b.is_ascii_alphanumeric()
-            || matches!(b, b'-' | b'_' | b'~' | b':' | b'@')
-            || (b == b'.' && !all_dots);
-        if keep {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-}
-
 /// The HTTP client shared by a [`crate::Daytona`] and all its handles.
 pub(crate) struct Transport {
     agent: ureq::Agent,
@@ -247,12 +228,7 @@ impl std::fmt::Debug for Transport {
 impl Transport {
     pub(crate) fn new(config: &ResolvedConfig) -> Self {
         let s = &config.settings;
-        let loopback = match config.api_url.host() {
-            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-            None => false,
-        };
+        let loopback = config.api_url.is_loopback();
         let proxy = if s.use_env_proxy && !loopback {
             ureq::Proxy::try_from_env()
         } else {

@@ -59,6 +59,7 @@ mod snapshot;
 #[cfg(feature = "images")]
 mod tar_stream;
 pub mod toolbox;
+mod url;
 mod volume;
 
 pub use client::Daytona;

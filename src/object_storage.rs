@@ -14,9 +14,9 @@
 use std::fmt;
 use std::time::SystemTime;
 
+use crate::url::Url;
 use serde::Deserialize;
 use ureq::http::Method;
-use url::Url;
 
 use crate::client::Daytona;
 use crate::config::{parse_base_url, Secret};
@@ -177,7 +177,7 @@ impl Store {
             format!("https://{raw}")
         };
         let base = parse_base_url(&raw, "push access storageUrl")?;
-        let mut host = base.host_str().unwrap_or_default().to_string();
+        let mut host = base.host_str().to_string();
         if let Some(port) = base.port() {
             host = format!("{host}:{port}");
         }

@@ -22,9 +22,9 @@ pub use process::{
 #[cfg(feature = "websocket")]
 pub use process::{FollowOptions, LogChunk, LogStream};
 
+use crate::url::Url;
 use serde::Deserialize;
 use ureq::http::Method;
-use url::Url;
 
 use crate::config::parse_base_url;
 use crate::error::{Error, Result};
@@ -59,9 +59,7 @@ impl<'s> Toolbox<'s> {
                 info.id
             ))
         })?;
-        if let Ok(mut segments) = base.path_segments_mut() {
-            segments.push(&info.id);
-        }
+        base.push_segment(&info.id);
         Ok(base)
     }
 

@@ -28,9 +28,39 @@ pub fn files_path(rest: &str) -> String {
 /// The decoded query pairs of a path, in order.
 pub fn query_pairs(path_and_query: &str) -> Vec<(String, String)> {
     let query = path_and_query.split_once('?').map_or("", |(_, q)| q);
-    url::form_urlencoded::parse(query.as_bytes())
-        .into_owned()
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (form_decode(name), form_decode(value))
+        })
         .collect()
+}
+
+/// Decodes one `application/x-www-form-urlencoded` component.
+fn form_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A mock of `method /toolbox/sb-1/files{rest}` with the SDK headers, the

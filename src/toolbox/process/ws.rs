@@ -9,10 +9,10 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use crate::url::{Host, Url};
 use tungstenite::client::IntoClientRequest;
 use tungstenite::handshake::HandshakeError;
 use tungstenite::http::HeaderValue;
-use url::Url;
 
 use crate::error::{ApiError, Error, Result};
 use crate::http::{error_fields, parse_retry_after};
@@ -63,11 +63,10 @@ pub(super) fn connect(
     let timed = TimedTcp::new(tcp, target.connect_timeout, connect_by);
     let conn = if tls {
         let server_name = match url.host() {
-            Some(url::Host::Domain(d)) => rustls::pki_types::ServerName::try_from(d.to_string())
+            Host::Domain(d) => rustls::pki_types::ServerName::try_from(d.to_string())
                 .map_err(|e| transport(Box::new(e)))?,
-            Some(url::Host::Ipv4(ip)) => rustls::pki_types::ServerName::from(ip),
-            Some(url::Host::Ipv6(ip)) => rustls::pki_types::ServerName::from(ip),
-            None => return Err(transport("the URL has no host".into())),
+            Host::Ipv4(ip) => rustls::pki_types::ServerName::from(ip),
+            Host::Ipv6(ip) => rustls::pki_types::ServerName::from(ip),
         };
         let tls = rustls::ClientConnection::new(tls_config()?, server_name)
             .map_err(|e| transport(Box::new(e)))?;
@@ -150,10 +149,7 @@ pub(super) fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant
 
 /// Connects to the first address of `url` that answers before `by`.
 fn open_tcp(url: &Url, by: Option<Instant>) -> io::Result<TcpStream> {
-    let host = url
-        .host_str()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the URL has no host"))?;
-    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let host = url.host_str().trim_start_matches('[').trim_end_matches(']');
     let port = url
         .port_or_known_default()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the URL has no port"))?;
