@@ -400,12 +400,7 @@ impl CreateSandbox {
         non_empty_opt("user", self.user.as_deref())?;
         non_empty_opt("linked_sandbox", self.linked_sandbox.as_deref())?;
         if let Some(t) = self.timeout {
-            if t.is_zero() {
-                return Err(Error::validation(
-                    "timeout",
-                    "must be more than zero (WAIT_FOREVER waits without limit)",
-                ));
-            }
+            check_timeout(t)?;
         }
         for (field, value) in [
             ("auto_stop_interval", self.auto_stop_interval),
@@ -491,6 +486,30 @@ impl CreateSandbox {
 pub(crate) fn non_empty(field: &str, value: &str) -> Result<()> {
     if value.trim().is_empty() {
         Err(Error::validation(field, "must not be empty"))
+    } else {
+        Ok(())
+    }
+}
+
+/// A page size the API accepts: 1 to 200.
+pub(crate) fn check_page_limit(limit: u32) -> Result<()> {
+    if (1..=200).contains(&limit) {
+        Ok(())
+    } else {
+        Err(Error::validation(
+            "limit",
+            format!("must be 1 to 200, got {limit}"),
+        ))
+    }
+}
+
+/// A wait limit: more than zero ([`crate::WAIT_FOREVER`] for none).
+pub(crate) fn check_timeout(timeout: Duration) -> Result<()> {
+    if timeout.is_zero() {
+        Err(Error::validation(
+            "timeout",
+            "must be more than zero (WAIT_FOREVER waits without limit)",
+        ))
     } else {
         Ok(())
     }
@@ -779,12 +798,7 @@ impl ListSandboxes {
     pub(crate) fn to_query(&self) -> Result<Vec<(&'static str, String)>> {
         let mut q: Vec<(&'static str, String)> = Vec::new();
         if let Some(limit) = self.limit {
-            if !(1..=200).contains(&limit) {
-                return Err(Error::validation(
-                    "limit",
-                    format!("must be 1 to 200, got {limit}"),
-                ));
-            }
+            check_page_limit(limit)?;
             q.push(("limit", limit.to_string()));
         }
         if let Some(p) = &self.id_prefix {

@@ -10,7 +10,9 @@ use crate::client::Daytona;
 use crate::error::{Error, Result};
 use crate::models::{GpuType, SandboxClass, Snapshot, SnapshotPage, SnapshotState};
 use crate::paginate::{Page, Pages};
-use crate::params::{non_empty, CreateBuildInfo, ImageSpec, Resources, SortOrder};
+use crate::params::{
+    check_page_limit, check_timeout, non_empty, CreateBuildInfo, ImageSpec, Resources, SortOrder,
+};
 use crate::poll::{poll_until, Check, Deadline};
 
 /// How long [`Snapshots::create`] waits for a build by default.
@@ -106,15 +108,7 @@ impl ListSnapshots {
         if self.page == Some(0) {
             return Err(Error::validation("page", "pages start at 1"));
         }
-        if let Some(limit) = self.limit {
-            if !(1..=200).contains(&limit) {
-                return Err(Error::validation(
-                    "limit",
-                    format!("must be 1 to 200, got {limit}"),
-                ));
-            }
-        }
-        Ok(())
+        self.limit.map_or(Ok(()), check_page_limit)
     }
 }
 
@@ -187,12 +181,7 @@ impl CreateSnapshot {
     /// declarative image to build, if any.
     fn into_body(self, target: Option<&str>) -> Result<(CreateSnapshotBody, Option<ImageSpec>)> {
         non_empty("name", &self.name)?;
-        if self.timeout.is_zero() {
-            return Err(Error::validation(
-                "timeout",
-                "must be more than zero (WAIT_FOREVER waits without limit)",
-            ));
-        }
+        check_timeout(self.timeout)?;
         self.image.validate()?;
         let resources = self.resources.unwrap_or_default();
         let mut body = CreateSnapshotBody {
