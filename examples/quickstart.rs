@@ -4,23 +4,43 @@
 //! ```text
 //! DAYTONA_API_KEY=... cargo run --example quickstart
 //! ```
+//!
+//! Without credentials it runs against the local simulator
+//! (`daytona::testing::LocalDaytona`, feature `testing`, which the crate's
+//! own examples have): the command then runs on this machine, not isolated.
 
 use std::process::ExitCode;
 
+use daytona::testing::LocalDaytona;
 use daytona::{CreateSandbox, Daytona, Error};
 
 fn main() -> ExitCode {
-    if std::env::var_os("DAYTONA_API_KEY").is_none()
-        && std::env::var_os("DAYTONA_JWT_TOKEN").is_none()
-    {
-        eprintln!(
-            "No Daytona credentials: set DAYTONA_API_KEY (or DAYTONA_JWT_TOKEN and \
-             DAYTONA_ORGANIZATION_ID), and DAYTONA_API_URL for a server other than \
-             https://app.daytona.io/api."
+    let has_credentials = std::env::var_os("DAYTONA_API_KEY").is_some()
+        || std::env::var_os("DAYTONA_JWT_TOKEN").is_some();
+    // Kept alive until the end of `main`: dropping it stops the simulator.
+    let mut local = None;
+    let daytona = if has_credentials {
+        Daytona::from_env()
+    } else {
+        let simulator = match LocalDaytona::start() {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: cannot start the local simulator: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        println!(
+            "No DAYTONA_API_KEY: running against a local simulator on {} \u{2014} commands run \
+             on this machine, NOT isolated.",
+            simulator.addr()
         );
-        return ExitCode::FAILURE;
-    }
-    match run() {
+        let client = simulator.client();
+        local = Some(simulator);
+        Ok(client)
+    };
+    let result = daytona.and_then(|daytona| run(&daytona));
+    drop(local);
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -29,8 +49,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run() -> Result<(), Error> {
-    let daytona = Daytona::from_env()?;
+fn run(daytona: &Daytona) -> Result<(), Error> {
     let mut sandbox = match daytona.create(CreateSandbox::new().label("example", "quickstart")) {
         Ok(sandbox) => sandbox,
         Err(e) => {

@@ -58,6 +58,8 @@ mod sigv4;
 mod snapshot;
 #[cfg(feature = "images")]
 mod tar_stream;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod toolbox;
 mod url;
 mod volume;

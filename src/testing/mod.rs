@@ -1,0 +1,456 @@
+//! An offline Daytona: an in-process simulator of the API and the toolbox,
+//! for the quickstart without credentials and for the tests of code that
+//! uses this crate (feature `testing`).
+//!
+//! ```
+//! use daytona::testing::{ExecResult, LocalDaytona};
+//! use daytona::CreateSandbox;
+//!
+//! let local = LocalDaytona::builder()
+//!     .scripted()
+//!     .on_exec("make test", ExecResult::new(0, "ok"))
+//!     .start()?;
+//! let daytona = local.client();
+//! let mut sandbox = daytona.create(CreateSandbox::new())?;
+//! let run = sandbox.process().exec("make test")?;
+//! assert_eq!((run.exit_code, run.result.as_str()), (0, "ok"));
+//! sandbox.delete()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! [`LocalDaytona`] listens on `127.0.0.1` on a free port and stops when
+//! dropped; several can run at once. It speaks the wire contract of the real
+//! API, statefully: sandboxes go through `creating` (or `pending_build`,
+//! `building_snapshot`) → `starting` → `started`, stop, start, archive and
+//! delete go through their transitional states, listings are paged with
+//! cursors, snapshots and volumes have their states, build logs stream.
+//!
+//! Each sandbox is a real temporary directory: the file operations act on
+//! it (an absolute sandbox path `/a/b` is `<dir>/a/b`; relative paths and
+//! the working directory are `/home/daytona`).
+//!
+//! **Commands are NOT isolated.** In the default host mode, `exec`,
+//! `code_run` and session commands run on this machine, as the current user,
+//! with `sh -c` and the sandbox directory's `/home/daytona` as working
+//! directory (and `HOME`): they can read and change anything the user can,
+//! and absolute paths in a command are paths of this machine. Run only
+//! commands you would run in a terminal. In scripted mode
+//! ([`LocalDaytonaBuilder::scripted`]) nothing runs: commands get the
+//! answers registered with `on_exec`.
+//!
+//! Not simulated: git (answers 501), PTY and the code interpreter,
+//! following logs over WebSocket, build contexts with local files (the
+//! object store), previews that serve anything.
+
+mod api;
+mod faults;
+mod server;
+mod toolbox;
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub use faults::{Fault, RecordedRequest, Route};
+
+use crate::{Daytona, DaytonaConfig, PollSchedule, RetryPolicy};
+use server::{Outcome, Request, Response, Server};
+
+/// The API key of the clients [`LocalDaytona::client`] returns.
+pub const LOCAL_API_KEY: &str = "local-simulator-key";
+
+/// A scripted answer to a command (or to the code of a `code_run`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecResult {
+    /// The exit code.
+    pub exit_code: i32,
+    /// The output (stdout and stderr together, as the toolbox returns it).
+    pub output: String,
+}
+
+impl ExecResult {
+    /// An answer with this exit code and output.
+    pub fn new(exit_code: i32, output: impl Into<String>) -> Self {
+        ExecResult {
+            exit_code,
+            output: output.into(),
+        }
+    }
+
+    /// Exit code 0 with this output.
+    pub fn ok(output: impl Into<String>) -> Self {
+        Self::new(0, output)
+    }
+}
+
+/// How long simulated operations take.
+#[derive(Debug, Clone)]
+pub(crate) struct Timing {
+    /// Each state transition (`creating` → `starting` → `started`, ...).
+    step: Duration,
+    /// An image build (its log is spread over it).
+    build: Duration,
+    /// The limit of a command that sets none (the toolbox's 10 s).
+    exec_timeout: Duration,
+}
+
+/// State shared by the server's threads.
+pub(crate) struct Shared {
+    world: Mutex<api::World>,
+    faults: Mutex<faults::Faults>,
+    requests: Mutex<Vec<RecordedRequest>>,
+    scripts: Mutex<HashMap<String, ExecResult>>,
+    scripted: bool,
+    timing: Timing,
+    /// The temporary directory holding the sandboxes' directories.
+    root: PathBuf,
+    base: OnceLock<String>,
+}
+
+impl Shared {
+    /// `http://127.0.0.1:PORT`.
+    fn base_url(&self) -> String {
+        self.base.get().cloned().unwrap_or_default()
+    }
+
+    fn script(&self, key: &str) -> Option<ExecResult> {
+        lock(&self.scripts).get(key.trim()).cloned()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Configures a [`LocalDaytona`] before starting it.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct LocalDaytonaBuilder {
+    scripted: bool,
+    scripts: HashMap<String, ExecResult>,
+    timing: Timing,
+}
+
+impl LocalDaytonaBuilder {
+    /// Scripted mode: nothing runs on this machine; `exec`, `code_run` and
+    /// session commands get the answer registered for their exact command
+    /// line (or code) with [`on_exec`](Self::on_exec), and exit code 127
+    /// with an explanation when there is none.
+    pub fn scripted(mut self) -> Self {
+        self.scripted = true;
+        self
+    }
+
+    /// The answer to the command line (or `code_run` code) `command`,
+    /// compared after trimming. Also in host mode, where a registered
+    /// command is answered without being run.
+    pub fn on_exec(mut self, command: &str, result: ExecResult) -> Self {
+        self.scripts.insert(command.trim().to_string(), result);
+        self
+    }
+
+    /// How long each state transition takes (default 5 ms).
+    pub fn state_delay(mut self, delay: Duration) -> Self {
+        self.timing.step = delay;
+        self
+    }
+
+    /// How long an image build takes; its log lines are spread over it
+    /// (default 50 ms).
+    pub fn build_duration(mut self, duration: Duration) -> Self {
+        self.timing.build = duration;
+        self
+    }
+
+    /// The time limit of host commands that set none (default 10 s, as the
+    /// toolbox); a command that outlives its limit is answered with 408.
+    pub fn exec_timeout(mut self, timeout: Duration) -> Self {
+        self.timing.exec_timeout = timeout;
+        self
+    }
+
+    /// Starts the simulator.
+    pub fn start(self) -> io::Result<LocalDaytona> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let root = std::env::temp_dir().join(format!(
+            "daytona-local-{}-{n}-{nanos:08x}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(root.join("sandboxes"))?;
+        let shared = Arc::new(Shared {
+            world: Mutex::new(api::World::new()),
+            faults: Mutex::new(faults::Faults::default()),
+            requests: Mutex::new(Vec::new()),
+            scripts: Mutex::new(self.scripts),
+            scripted: self.scripted,
+            timing: self.timing,
+            root: root.clone(),
+            base: OnceLock::new(),
+        });
+        let handler_state = shared.clone();
+        let server = match Server::start(Arc::new(move |req| dispatch(&handler_state, req))) {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&root);
+                return Err(e);
+            }
+        };
+        let _ = shared.base.set(format!("http://{}", server.addr()));
+        Ok(LocalDaytona {
+            server: Some(server),
+            shared,
+        })
+    }
+}
+
+/// A simulated Daytona listening on `127.0.0.1`; stopped (and its sandbox
+/// directories removed) when dropped. See the [module docs](self).
+pub struct LocalDaytona {
+    server: Option<Server>,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for LocalDaytona {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalDaytona")
+            .field("url", &self.api_url())
+            .field("scripted", &self.shared.scripted)
+            .finish()
+    }
+}
+
+impl LocalDaytona {
+    /// Starts a simulator in host mode with the default delays.
+    pub fn start() -> io::Result<Self> {
+        Self::builder().start()
+    }
+
+    /// A builder: scripted mode, scripted answers, delays.
+    pub fn builder() -> LocalDaytonaBuilder {
+        LocalDaytonaBuilder {
+            scripted: false,
+            scripts: HashMap::new(),
+            timing: Timing {
+                step: Duration::from_millis(5),
+                build: Duration::from_millis(50),
+                exec_timeout: Duration::from_secs(10),
+            },
+        }
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.server
+            .as_ref()
+            .map(Server::addr)
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// The API base URL: `http://127.0.0.1:PORT/api`.
+    pub fn api_url(&self) -> String {
+        format!("{}/api", self.shared.base_url())
+    }
+
+    /// A configuration for it: its URL and key, no environment, fast polls
+    /// and retries. Adjust it and pass it to [`Daytona::new`].
+    pub fn config(&self) -> DaytonaConfig {
+        let retry = RetryPolicy {
+            initial_backoff: Duration::from_millis(5),
+            max_backoff: Duration::from_millis(50),
+            ..RetryPolicy::default()
+        };
+        DaytonaConfig::new()
+            .read_env(false)
+            .api_key(LOCAL_API_KEY)
+            .api_url(self.api_url())
+            .retry_policy(retry)
+            .poll_schedule(PollSchedule::fixed(Duration::from_millis(5)))
+    }
+
+    /// A client for it.
+    pub fn client(&self) -> Daytona {
+        Daytona::new(self.config()).expect("the local simulator's configuration is valid")
+    }
+
+    /// Whether commands get scripted answers instead of running.
+    pub fn is_scripted(&self) -> bool {
+        self.shared.scripted
+    }
+
+    /// Registers (or replaces) the answer to `command` (see
+    /// [`LocalDaytonaBuilder::on_exec`]).
+    pub fn on_exec(&self, command: &str, result: ExecResult) {
+        lock(&self.shared.scripts).insert(command.trim().to_string(), result);
+    }
+
+    /// The next `times` requests matching `route` get `fault`.
+    ///
+    /// ```
+    /// # use daytona::testing::{Fault, LocalDaytona};
+    /// # let local = LocalDaytona::start()?;
+    /// local.fail_next("GET /api/sandbox/*", 2, Fault::Status(503));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn fail_next(&self, route: impl Into<Route>, times: usize, fault: Fault) {
+        lock(&self.shared.faults).add(route.into(), times, fault);
+    }
+
+    /// Removes the faults not used yet.
+    pub fn clear_faults(&self) {
+        lock(&self.shared.faults).clear();
+    }
+
+    /// Puts the sandbox with this id or name into `state` at once (such as
+    /// `"error"` or `"build_failed"`) with `reason` as its `errorReason`;
+    /// false when there is no such sandbox.
+    pub fn force_state(&self, sandbox: &str, state: &str, reason: Option<&str>) -> bool {
+        lock(&self.shared.world).force_sandbox(sandbox, state, reason)
+    }
+
+    /// Puts the snapshot with this id or name into `state` at once.
+    pub fn force_snapshot_state(&self, snapshot: &str, state: &str, reason: Option<&str>) -> bool {
+        lock(&self.shared.world).force_snapshot(snapshot, state, reason)
+    }
+
+    /// The requests received so far, oldest first.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.shared.requests).clone()
+    }
+
+    /// Forgets the requests received so far.
+    pub fn clear_requests(&self) {
+        lock(&self.shared.requests).clear();
+    }
+
+    /// The host directory that holds the files of the sandbox with this id
+    /// or name (its `/`).
+    pub fn sandbox_dir(&self, sandbox: &str) -> Option<PathBuf> {
+        let mut world = lock(&self.shared.world);
+        let i = world.sandbox(sandbox)?;
+        Some(world.sandboxes[i].dir.clone())
+    }
+}
+
+impl Drop for LocalDaytona {
+    fn drop(&mut self) {
+        drop(self.server.take());
+        let _ = std::fs::remove_dir_all(&self.shared.root);
+    }
+}
+
+/// Records, applies faults, checks the key, routes.
+fn dispatch(shared: &Arc<Shared>, req: Request) -> Outcome {
+    lock(&shared.requests).push(RecordedRequest {
+        method: req.method.clone(),
+        path: req.path.clone(),
+        query: req.query.clone(),
+    });
+    let fault = lock(&shared.faults).take(&req.method, &req.path);
+    match fault {
+        Some(Fault::Drop) => return Outcome::Drop,
+        Some(Fault::Status(status)) => {
+            return Outcome::Respond(error(status, "fault injected by the local simulator"))
+        }
+        Some(Fault::Delay(d)) => std::thread::sleep(d),
+        None => {}
+    }
+    let authorized = req
+        .header("authorization")
+        .and_then(|a| a.strip_prefix("Bearer "))
+        .is_some_and(|t| !t.trim().is_empty());
+    if !authorized {
+        return Outcome::Respond(error(401, "missing bearer token"));
+    }
+    let segments: Vec<&str> = req.path.split('/').filter(|s| !s.is_empty()).collect();
+    let response = match segments.as_slice() {
+        ["api", rest @ ..] => api::handle(shared, &req, rest),
+        ["toolbox", id, rest @ ..] => toolbox::handle(shared, &req, id, rest),
+        _ => error(404, &format!("no route for {}", req.path)),
+    };
+    Outcome::Respond(response)
+}
+
+/// An error answer shaped as the API's: `{statusCode, message, error}`.
+pub(crate) fn error(status: u16, message: &str) -> Response {
+    Response::json(
+        status,
+        &serde_json::json!({
+            "statusCode": status,
+            "message": message,
+            "error": if status >= 500 { "Internal Server Error" } else { "Bad Request" },
+        }),
+    )
+}
+
+/// A random-enough UUID-shaped id.
+pub(crate) fn new_id() -> String {
+    use std::collections::hash_map::RandomState;
+    use std::hash::BuildHasher;
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let a = RandomState::new().hash_one(n);
+    let b = RandomState::new().hash_one((n, a));
+    format!(
+        "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
+        a >> 32,
+        a & 0xffff,
+        (a >> 16) & 0xfff,
+        b & 0xfff,
+        b >> 16 & 0xffff_ffff_ffff
+    )
+}
+
+/// The current time, RFC 3339 in UTC with milliseconds.
+pub(crate) fn now_rfc3339() -> String {
+    rfc3339(SystemTime::now())
+}
+
+pub(crate) fn rfc3339(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        d.subsec_millis()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        let t = UNIX_EPOCH + Duration::from_millis(1_709_251_199_123);
+        assert_eq!(rfc3339(t), "2024-02-29T23:59:59.123Z");
+    }
+
+    #[test]
+    fn ids_are_unique() {
+        let a = new_id();
+        assert_eq!(a.len(), 36);
+        assert_ne!(a, new_id());
+    }
+}
