@@ -281,3 +281,35 @@ fn bad_arguments_are_rejected_before_any_request() {
     );
     assert_all(&none);
 }
+
+/// Regression (contract suite, `--dynamic`): `FileInfo.size` and
+/// `Match.line` are the spec's unbounded `integer`s; unsigned fields made
+/// a whole listing undecodable when a value was negative.
+#[test]
+fn sizes_and_line_numbers_decode_any_spec_integer() {
+    let (mut server, sandbox) = setup();
+    let info = files_mock(&mut server, "GET", "/info", &[("path", "/dev/odd")])
+        .with_body(r#"{"name":"odd","isDir":false,"size":-1,"owner":"0","group":"0"}"#)
+        .expect(1)
+        .create();
+    assert_eq!(sandbox.fs().get_file_info("/dev/odd").unwrap().size, -1);
+    info.assert();
+    let found = files_mock(
+        &mut server,
+        "GET",
+        "/find",
+        &[("path", "/src"), ("pattern", "x")],
+    )
+    .with_body(r#"[{"file":"/src/a","line":-3,"content":"x"},{"file":"/src/b","line":5000000000,"content":"x"}]"#)
+    .expect(1)
+    .create();
+    let lines: Vec<i64> = sandbox
+        .fs()
+        .find_files("/src", "x")
+        .unwrap()
+        .iter()
+        .map(|m| m.line)
+        .collect();
+    assert_eq!(lines, [-3, 5_000_000_000]);
+    found.assert();
+}

@@ -1125,3 +1125,22 @@ fn get_with_an_empty_id_is_rejected_before_any_request() {
 
     assert_all(&nothing);
 }
+
+/// Regression (contract suite, `--dynamic`): the spec's `port` of a
+/// signed preview URL is an unbounded `integer`; a `u16` field made an
+/// answer outside 0–65535 undecodable.
+#[test]
+fn signed_preview_url_decodes_any_spec_integer_port() {
+    let (mut server, _daytona, sb) = setup("started");
+    let mut answer = signed_json();
+    answer["port"] = json!(70000);
+    let get = reply_json(
+        sb_mock(&mut server, "GET", "sb-1/ports/3000/signed-preview-url"),
+        200,
+        &answer,
+    )
+    .expect(1)
+    .create();
+    assert_eq!(sb.signed_preview_url(3000, None).unwrap().port, 70000);
+    get.assert();
+}

@@ -198,8 +198,8 @@ pub struct PortPreviewUrl {
 pub struct SignedPortPreviewUrl {
     /// The sandbox id.
     pub sandbox_id: String,
-    /// The port.
-    pub port: u16,
+    /// The port: the spec's unbounded `integer`, kept as sent.
+    pub port: i64,
     /// The token embedded in the URL.
     pub token: String,
     /// The URL.

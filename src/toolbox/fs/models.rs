@@ -18,9 +18,9 @@ pub struct FileInfo {
     /// Whether it is a folder.
     #[serde(default)]
     pub is_dir: bool,
-    /// Its size in bytes.
+    /// Its size in bytes: the spec's unbounded `integer`, kept as sent.
     #[serde(default)]
-    pub size: u64,
+    pub size: i64,
     /// Its mode as the toolbox shows it, e.g. `-rw-r--r--`.
     #[serde(default)]
     pub mode: String,
@@ -49,9 +49,10 @@ pub struct FileInfo {
 pub struct Match {
     /// The file.
     pub file: String,
-    /// The line number, from 1.
+    /// The line number, from 1: the spec's unbounded `integer`, kept as
+    /// sent.
     #[serde(default)]
-    pub line: u64,
+    pub line: i64,
     /// The line's text.
     #[serde(default)]
     pub content: String,
