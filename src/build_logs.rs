@@ -57,9 +57,11 @@ fn is_trusted(url: &Url, client: &Daytona, extra: &[&str]) -> bool {
 /// that the build is over, or `deadline` passes (a timeout error naming
 /// `operation`).
 ///
-/// A log stream that cannot be opened (an error status, a refused
-/// connection) is not an error of the build: it is logged and the function
-/// returns so that the caller goes on waiting for the state.
+/// Opening the stream is retried as any GET (a refused connection, 503,
+/// 429, ...), but once lines have come it is never opened again. A log
+/// stream that cannot be opened or breaks is not an error of the build: it
+/// is logged and the function returns so that the caller goes on waiting
+/// for the state.
 pub(crate) fn follow(
     client: &Daytona,
     request: Request<'static>,
@@ -70,7 +72,12 @@ pub(crate) fn follow(
 ) -> Result<()> {
     let (tx, rx) = mpsc::channel();
     let reader_client = client.clone();
-    let mut request = request.single_attempt().deadline(deadline);
+    // A build may log for longer than one HTTP exchange may take: the
+    // stream is limited like a transfer, and by the deadline.
+    let mut request = request
+        .streamed()
+        .timeout(client.inner.transfer_timeout)
+        .deadline(deadline);
     // The reader thread owns the connection; it ends when the server closes
     // the stream, when the deadline cuts the request, or at the next line
     // after this function has returned.

@@ -111,9 +111,11 @@ pub struct DaytonaConfig {
 /// When and how often idempotent requests are retried.
 ///
 /// Idempotent requests (GET, HEAD, PUT, DELETE) are retried on transport
-/// failures and on 408, 429, 502, 503 and 504. Other requests (POST) are
+/// failures, timeouts, 2xx answers whose body is cut short or does not
+/// decode, and on 408, 429, 502, 503 and 504. Other requests (POST) are
 /// retried only on 429 or when the connection was refused, which proves the
-/// server never saw them.
+/// server never saw them. A request whose body is streamed (an upload) is
+/// sent again only when the connection was refused.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct RetryPolicy {
@@ -348,6 +350,18 @@ impl DaytonaConfig {
                 ))
             }
         };
+        // Sent as a header value: visible ASCII only (this also keeps a
+        // line break, say from a key read from a file, out of the request).
+        if !auth.secret().expose().bytes().all(|b| b.is_ascii_graphic()) {
+            let what = match auth {
+                Auth::ApiKey(_) => "the API key",
+                Auth::Jwt { .. } => "the JWT",
+            };
+            return Err(Error::Config(format!(
+                "{what} holds a space, a line break or another character that cannot be sent \
+                 in a header"
+            )));
+        }
         let raw_url = self
             .api_url
             .take()
@@ -386,12 +400,17 @@ pub(crate) enum Auth {
 }
 
 impl Auth {
+    #[cfg(test)]
     pub(crate) fn bearer(&self) -> String {
-        let token = match self {
-            Auth::ApiKey(k) => k.expose(),
-            Auth::Jwt { token, .. } => token.expose(),
-        };
-        format!("Bearer {token}")
+        format!("Bearer {}", self.secret().expose())
+    }
+
+    /// The API key or the JWT.
+    pub(crate) fn secret(&self) -> &Secret {
+        match self {
+            Auth::ApiKey(k) => k,
+            Auth::Jwt { token, .. } => token,
+        }
     }
 
     pub(crate) fn organization_id(&self) -> Option<&str> {
@@ -404,10 +423,7 @@ impl Auth {
     /// `error` with the credential hidden wherever the server's answer put
     /// it (message, code, body excerpt, ...).
     pub(crate) fn redact_error(&self, error: Error) -> Error {
-        let secret = match self {
-            Auth::ApiKey(k) => k,
-            Auth::Jwt { token, .. } => token,
-        };
+        let secret = self.secret();
         error.scrub(&|text| secret.redact(text))
     }
 }
@@ -547,6 +563,24 @@ mod tests {
             .resolve(&env(&[("DAYTONA_SERVER_URL", "nope")]))
             .unwrap_err();
         assert!(e.to_string().contains("DAYTONA_SERVER_URL"), "{e}");
+    }
+
+    #[test]
+    fn a_credential_that_cannot_be_a_header_is_refused_without_showing_it() {
+        for key in ["sk-1\n", "sk 2", "sk-\u{e9}3", "a\r\nX-Injected: 1"] {
+            let e = DaytonaConfig::new()
+                .api_key(key)
+                .resolve(&env(&[]))
+                .unwrap_err();
+            assert!(e.to_string().contains("the API key"), "{e}");
+            assert!(!format!("{e} {e:?}").contains(key.trim()), "{e}");
+        }
+        let e = DaytonaConfig::new()
+            .jwt_token("jwt\t")
+            .organization_id("o")
+            .resolve(&env(&[]))
+            .unwrap_err();
+        assert!(e.to_string().contains("the JWT"), "{e}");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! attempt.
 
 use std::io::{self, Read};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::url::{push_query_component, push_segment, Url};
@@ -12,10 +13,14 @@ use backoff::backoff::Backoff;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use ureq::http::{self, Method};
+use ureq::unversioned::transport::Connector;
 
 use crate::config::{Auth, ResolvedConfig, RetryPolicy};
 use crate::error::{ApiError, Error, Result};
+use crate::mask::{Mask, Unmasking};
 use crate::poll::Deadline;
+
+mod resolve;
 
 /// The value of `X-Daytona-Source`.
 const SOURCE: &str = "sdk-rust";
@@ -59,7 +64,8 @@ pub(crate) struct Request<'a> {
     body: Body<'a>,
     timeout: Option<Duration>,
     deadline: Option<Deadline>,
-    single_attempt: bool,
+    /// The answer is handed on as it arrives (see [`Request::streamed`]).
+    streamed: bool,
     /// Headers sent after the SDK's own.
     headers: Vec<(String, String)>,
     /// Whether the SDK's credentials and `X-Daytona-*` headers are sent.
@@ -93,7 +99,7 @@ impl<'a> Request<'a> {
             body: Body::Empty,
             timeout: None,
             deadline: None,
-            single_attempt: false,
+            streamed: false,
             headers: Vec::new(),
             credentials: true,
             redact: None,
@@ -144,10 +150,12 @@ impl<'a> Request<'a> {
         self
     }
 
-    /// Never resends the request (a followed stream whose lines were
-    /// already delivered must not start over).
-    pub(crate) fn single_attempt(mut self) -> Self {
-        self.single_attempt = true;
+    /// The answer is a stream whose pieces are handed on as they arrive
+    /// (a followed log): once a 2xx answer has begun, the request is never
+    /// sent again, as what was delivered must not be delivered twice.
+    /// Failures before that are retried as for any request.
+    pub(crate) fn streamed(mut self) -> Self {
+        self.streamed = true;
         self
     }
 
@@ -203,10 +211,28 @@ impl<'a> Request<'a> {
     }
 }
 
+/// What one attempt of [`Transport::retrying`] gave.
+pub(crate) enum Attempt<T> {
+    /// Success.
+    Done(T),
+    /// Failure, already redacted: whether sending again is safe and
+    /// useful, and the delay the server asked for.
+    Failed {
+        error: Error,
+        retry: bool,
+        retry_after: Option<Duration>,
+    },
+}
+
 /// The HTTP client shared by a [`crate::Daytona`] and all its handles.
 pub(crate) struct Transport {
     agent: ureq::Agent,
     auth: Auth,
+    /// What ureq and tungstenite see of the credential (see [`crate::mask`]).
+    mask: Arc<Mask>,
+    /// [`Transport::headers`], parsed once; `None` when one does not parse
+    /// (each request then fails on it, as it would anyway).
+    parsed_headers: Option<Vec<(http::HeaderName, http::HeaderValue)>>,
     retry: RetryPolicy,
     request_timeout: Duration,
     connect_timeout: Duration,
@@ -242,14 +268,41 @@ impl Transport {
             .max_idle_connections(256)
             .max_idle_connections_per_host(64)
             .build();
+        let mask = Arc::new(Mask::new(config.auth.secret().expose()));
         Transport {
-            agent: agent_config.new_agent(),
+            // ureq's own connectors, then the one that puts the credential
+            // in place of its mask as request heads go to the socket (see
+            // `crate::mask`); a resolver that spares a lookup thread per
+            // request (see `resolve`).
+            agent: ureq::Agent::with_parts(
+                agent_config,
+                ureq::unversioned::transport::DefaultConnector::default()
+                    .chain(Unmasking(mask.clone())),
+                resolve::Resolve::default(),
+            ),
             auth: config.auth.clone(),
+            mask,
+            parsed_headers: None,
             retry: s.retry.clone(),
             request_timeout: s.request_timeout,
             connect_timeout: s.connect_timeout,
             command_timeout_margin: s.command_timeout_margin,
         }
+        .with_parsed_headers()
+    }
+
+    fn with_parsed_headers(mut self) -> Self {
+        self.parsed_headers = self
+            .headers()
+            .into_iter()
+            .map(|(name, value)| {
+                Some((
+                    http::HeaderName::try_from(name).ok()?,
+                    http::HeaderValue::try_from(value).ok()?,
+                ))
+            })
+            .collect();
+        self
     }
 
     /// Time allowed to open a connection: for connections made outside
@@ -279,34 +332,35 @@ impl Transport {
 
     /// Sends `req` (retrying as its method allows) until a 2xx answer, which
     /// `on_success` consumes. An error from `on_success` on an idempotent
-    /// request (a body cut short, undecodable JSON) is retried too.
+    /// request with a body that can be sent again (a body cut short, stalled
+    /// or undecodable) is retried too.
     pub(crate) fn execute<T>(
         &self,
         req: &mut Request<'_>,
         mut on_success: impl FnMut(http::Response<ureq::Body>) -> Result<T>,
     ) -> Result<T> {
-        let mut schedule = backoff::ExponentialBackoff {
-            current_interval: self.retry.initial_backoff,
-            initial_interval: self.retry.initial_backoff,
-            randomization_factor: 0.5,
-            multiplier: 2.0,
-            max_interval: self.retry.max_backoff,
-            max_elapsed_time: None,
-            ..Default::default()
-        };
-        let mut attempt = 1u32;
-        loop {
-            let limit = req.timeout.unwrap_or(self.request_timeout);
+        let operation = req.operation.clone();
+        let deadline = req.deadline;
+        let limit = req.timeout.unwrap_or(self.request_timeout);
+        self.retrying(&operation, deadline, |attempt| {
             let timeout = match req.deadline {
                 Some(d) => d.cap(limit),
                 None => limit,
             };
             if timeout.is_zero() {
-                return Err(Error::Timeout {
-                    operation: req.operation.clone(),
-                    after: Duration::ZERO,
-                });
+                return Attempt::Failed {
+                    error: Error::Timeout {
+                        operation: req.operation.clone(),
+                        after: Duration::ZERO,
+                    },
+                    retry: false,
+                    retry_after: None,
+                };
             }
+            // A streamed body is read as it is sent: it can go again only
+            // when the connection was refused (nothing was read from it).
+            let replayable = !matches!(req.body, Body::Stream { .. });
+            let idempotent = req.idempotent() && replayable;
             let started = Instant::now();
             let outcome = self.send_once(req, timeout);
             let took = started.elapsed();
@@ -319,10 +373,16 @@ impl Transport {
                         took.as_millis()
                     );
                     match on_success(resp) {
-                        Ok(v) => return Ok(v),
+                        Ok(v) => return Attempt::Done(v),
                         Err(e) => {
-                            let retry = req.idempotent()
-                                && matches!(e, Error::Transport { .. } | Error::Decode { .. });
+                            let retry = idempotent
+                                && !req.streamed
+                                && matches!(
+                                    e,
+                                    Error::Transport { .. }
+                                        | Error::Decode { .. }
+                                        | Error::Timeout { .. }
+                                );
                             (e, retry, None)
                         }
                     }
@@ -335,9 +395,9 @@ impl Transport {
                         took.as_millis()
                     );
                     let api = api_error(resp, &req.operation);
-                    let replayable = !matches!(req.body, Body::Stream { .. });
+                    // 429: the server did not act on the request.
                     let retry = (status == 429 && replayable)
-                        || (req.idempotent() && matches!(status, 408 | 502 | 503 | 504));
+                        || (idempotent && matches!(status, 408 | 502 | 503 | 504));
                     let retry_after = api.retry_after;
                     (Error::Api(Box::new(api)), retry, retry_after)
                 }
@@ -347,9 +407,7 @@ impl Transport {
                         req.operation,
                         took.as_millis()
                     );
-                    let replayable = !matches!(req.body, Body::Stream { .. });
-                    let retry = never_reached_server(&e)
-                        || (req.idempotent() && replayable && transient(&e));
+                    let retry = never_reached_server(&e) || (idempotent && transient(&e));
                     (transport_error(e, &req.operation, took), retry, None)
                 }
             };
@@ -359,7 +417,48 @@ impl Transport {
             if let Some(redact) = &req.redact {
                 error = error.scrub(redact);
             }
-            if !retry || req.single_attempt || attempt >= self.retry.max_attempts {
+            Attempt::Failed {
+                error,
+                retry,
+                retry_after,
+            }
+        })
+    }
+
+    /// Runs `attempt` (given its number, from 1) until it is done or fails
+    /// for good: it asks for no retry, the attempts are used up, or the
+    /// next one would start past `deadline`. Between attempts it waits the
+    /// server's `Retry-After` (a longer one than the policy allows returns
+    /// the error at once) or an exponential backoff with jitter.
+    ///
+    /// Every retry of the crate goes through here: HTTP requests
+    /// ([`Transport::execute`]) and WebSocket upgrades.
+    pub(crate) fn retrying<T>(
+        &self,
+        operation: &str,
+        deadline: Option<Deadline>,
+        mut attempt: impl FnMut(u32) -> Attempt<T>,
+    ) -> Result<T> {
+        let mut schedule = backoff::ExponentialBackoff {
+            current_interval: self.retry.initial_backoff,
+            initial_interval: self.retry.initial_backoff,
+            randomization_factor: 0.5,
+            multiplier: 2.0,
+            max_interval: self.retry.max_backoff,
+            max_elapsed_time: None,
+            ..Default::default()
+        };
+        let mut n = 1u32;
+        loop {
+            let (error, retry, retry_after) = match attempt(n) {
+                Attempt::Done(v) => return Ok(v),
+                Attempt::Failed {
+                    error,
+                    retry,
+                    retry_after,
+                } => (error, retry, retry_after),
+            };
+            if !retry || n >= self.retry.max_attempts {
                 return Err(error);
             }
             let delay = match retry_after {
@@ -367,18 +466,17 @@ impl Transport {
                 Some(d) => d,
                 None => schedule.next_backoff().unwrap_or(self.retry.max_backoff),
             };
-            if let Some(left) = req.deadline.and_then(|d| d.remaining()) {
+            if let Some(left) = deadline.and_then(|d| d.remaining()) {
                 if delay >= left {
                     return Err(error);
                 }
             }
             log::debug!(
-                "{}: retrying in {} ms after: {error}",
-                req.operation,
+                "{operation}: retrying in {} ms after: {error}",
                 delay.as_millis()
             );
             std::thread::sleep(delay);
-            attempt += 1;
+            n += 1;
         }
     }
 
@@ -389,11 +487,28 @@ impl Transport {
     ) -> std::result::Result<http::Response<ureq::Body>, ureq::Error> {
         let mut builder = http::Request::builder()
             .method(req.method.clone())
-            .uri(&req.url)
-            .header("Accept", "application/json");
+            .uri(&req.url);
+        // JSON unless the request asks for something else (a bulk download
+        // is multipart): `http` appends headers, it does not replace them.
+        if !req
+            .headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("accept"))
+        {
+            builder = builder.header("Accept", "application/json");
+        }
         if req.credentials {
-            for (name, value) in self.headers() {
-                builder = builder.header(name, value);
+            match &self.parsed_headers {
+                Some(parsed) => {
+                    for (name, value) in parsed {
+                        builder = builder.header(name.clone(), value.clone());
+                    }
+                }
+                None => {
+                    for (name, value) in self.headers() {
+                        builder = builder.header(name, value);
+                    }
+                }
             }
         }
         for (name, value) in &req.headers {
@@ -422,11 +537,12 @@ impl Transport {
         }
     }
 
-    /// The headers every request carries, credentials included: for
-    /// connections made outside ureq (WebSocket upgrades) to the same hosts.
+    /// The headers every request carries, the credential masked: for
+    /// connections made outside ureq (WebSocket upgrades) to the same hosts,
+    /// which unmask it with [`Transport::mask`].
     pub(crate) fn headers(&self) -> Vec<(&'static str, String)> {
         let mut headers = vec![
-            ("Authorization", self.auth.bearer()),
+            ("Authorization", self.mask.bearer()),
             ("X-Daytona-Source", SOURCE.to_string()),
             ("X-Daytona-SDK-Version", API_VERSION.to_string()),
             ("User-Agent", USER_AGENT.to_string()),
@@ -435,6 +551,12 @@ impl Transport {
             headers.push(("X-Daytona-Organization-ID", org.to_string()));
         }
         headers
+    }
+
+    /// The mask of the credential in [`Transport::headers`].
+    #[cfg(feature = "websocket")]
+    pub(crate) fn mask(&self) -> &Arc<Mask> {
+        &self.mask
     }
 
     /// Hides the credential wherever a server's answer put it.
@@ -459,16 +581,29 @@ impl Transport {
 /// Reads a whole (JSON-sized) body.
 pub(crate) fn read_body(mut resp: http::Response<ureq::Body>, operation: &str) -> Result<Vec<u8>> {
     let started = Instant::now();
+    // As `read_to_vec`, into a buffer sized by `Content-Length` (up to
+    // 1 MiB) rather than grown from 32 bytes in a dozen reads.
+    let hint = resp.body().content_length().unwrap_or(0).min(1 << 20) as usize;
+    let mut body = Vec::with_capacity(hint);
     resp.body_mut()
         .with_config()
         .limit(MAX_JSON_BODY)
-        .read_to_vec()
-        .map_err(|e| transport_error(e, operation, started.elapsed()))
+        .reader()
+        .read_to_end(&mut body)
+        .map_err(|e| transport_error(e.into(), operation, started.elapsed()))?;
+    Ok(body)
 }
 
 /// Decodes a JSON body, or says what was wrong with it.
 pub(crate) fn decode<T: DeserializeOwned>(body: &[u8], operation: &str) -> Result<T> {
-    serde_json::from_slice(body).map_err(|e| Error::Decode {
+    // One UTF-8 check of the whole body is cheaper than one per string in
+    // it (a third of the decoding time of a sandbox); a body that is not
+    // UTF-8 gets `from_slice`'s error.
+    let decoded = match std::str::from_utf8(body) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(body),
+    };
+    decoded.map_err(|e| Error::Decode {
         operation: operation.to_string(),
         message: e.to_string(),
         excerpt: excerpt(body),
@@ -619,6 +754,12 @@ pub(crate) fn transport_error(e: ureq::Error, operation: &str, took: Duration) -
         ureq::Error::Timeout(_) => Error::Timeout {
             operation: operation.to_string(),
             after: took,
+        },
+        // The connection was fine; the body was not what it claimed.
+        ureq::Error::Decompress(encoding, e) => Error::Decode {
+            operation: operation.to_string(),
+            message: format!("the {encoding} body is corrupt: {e}"),
+            excerpt: String::new(),
         },
         other => Error::Transport {
             operation: operation.to_string(),

@@ -46,6 +46,7 @@ mod error;
 mod http;
 #[cfg(feature = "images")]
 pub mod image;
+mod mask;
 pub mod models;
 #[cfg(feature = "images")]
 mod object_storage;

@@ -106,16 +106,19 @@ impl Sandbox {
         done: impl Fn(&SandboxState) -> bool,
     ) -> Result<()> {
         let operation = format!("waiting for sandbox {} {what}", self.info.id);
+        let client = self.client.clone();
         let verdict = |info: &SandboxInfo| -> Result<Check<()>> {
             // Failure first: a wait "while busy" (pause, resize, snapshot)
             // would otherwise take `error` for "no longer busy".
             match &info.state {
                 Some(s) if s.is_failure() || (*s == SandboxState::Destroyed && !gone_is_done) => {
-                    Err(Error::SandboxFailed {
+                    // The reason is the server's text: it may echo the
+                    // credential.
+                    Err(client.transport().redact(Error::SandboxFailed {
                         id: info.id.clone(),
                         state: s.clone(),
                         reason: info.error_reason.clone(),
-                    })
+                    }))
                 }
                 Some(s) if done(s) => Ok(Check::Done(())),
                 _ => Ok(Check::Pending),

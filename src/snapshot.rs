@@ -344,6 +344,17 @@ impl Snapshots {
     pub fn create_with_logs(
         &self,
         params: CreateSnapshot,
+        on_log: impl FnMut(&str),
+    ) -> Result<Snapshot> {
+        // A failure's reason is the server's text: it may echo the
+        // credential.
+        self.create_inner(params, on_log)
+            .map_err(|e| self.client.transport().redact(e))
+    }
+
+    fn create_inner(
+        &self,
+        params: CreateSnapshot,
         mut on_log: impl FnMut(&str),
     ) -> Result<Snapshot> {
         let deadline = Deadline::after(params.timeout);

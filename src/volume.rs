@@ -96,10 +96,11 @@ impl Volumes {
         let schedule = self.client.inner.poll.clone();
         let check = |volume: Volume| match volume.state {
             VolumeState::Ready => Ok(Check::Done(volume)),
-            VolumeState::Error => Err(Error::VolumeFailed {
+            // The reason is the server's text: it may echo the credential.
+            VolumeState::Error => Err(self.client.transport().redact(Error::VolumeFailed {
                 name: volume.name,
                 reason: volume.error_reason,
-            }),
+            })),
             _ => Ok(Check::Pending),
         };
         poll_until(&schedule, deadline, &operation, |d| {

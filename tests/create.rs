@@ -478,9 +478,9 @@ fn create_times_out_at_the_deadline_with_the_default_poll_schedule() {
     .expect(1)
     .create();
     let (responder, polls) = state_sequence("sb-1", &["starting"]);
-    // The default schedule (100 ms, then 125 ms, then 20 % of the time
-    // waited) checks about 9 times in 1.5 s; a busy loop would check far
-    // more often, a stalled one far less.
+    // The default schedule (100 ms, then every 140 ms until 1 s, then 20 %
+    // of the time waited) checks 9 times in 1.5 s; a busy loop would check
+    // far more often, a stalled one far less.
     let get = get_mock(&mut server, "sb-1")
         .with_status(200)
         .with_header("content-type", "application/json")

@@ -510,3 +510,45 @@ fn bad_downloads_fail_before_any_request() {
         .is_validation());
     assert_all(&none);
 }
+
+/// The `Accept` values of every request `mock` sees.
+fn record_accept(mock: mockito::Mock, into: &Arc<Mutex<Vec<Vec<String>>>>) -> mockito::Mock {
+    let into = into.clone();
+    mock.match_request(move |req| {
+        let values = req
+            .header("accept")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect();
+        into.lock().unwrap().push(values);
+        true
+    })
+}
+
+/// Regression (contract suite): the spec answers a bulk download only with
+/// `multipart/form-data`, and the request sent the default
+/// `Accept: application/json`, which a negotiating server (Prism) answers
+/// with 406. It asks for multipart alone; other requests still ask for JSON
+/// alone.
+#[test]
+fn bulk_download_asks_for_multipart_and_other_requests_for_json() {
+    let (mut server, sandbox) = setup();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let answer = multipart_answer(&[("file", "/a", b"x")], true);
+    let down = record_accept(download_mock(&mut server, &["/a"], answer), &seen).create();
+    assert_eq!(sandbox.fs().download_bytes("/a").unwrap(), b"x");
+    down.assert();
+    let list = record_accept(
+        api_mock(&mut server, "GET", &files_path("")).match_query(Matcher::Any),
+        &seen,
+    )
+    .with_body("[]")
+    .expect(1)
+    .create();
+    sandbox.fs().list_files("/").unwrap();
+    list.assert();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [vec!["multipart/form-data"], vec!["application/json"]]
+    );
+}

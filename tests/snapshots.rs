@@ -414,7 +414,8 @@ fn an_error_status_on_the_log_stream_is_not_logged_as_lines_and_the_create_goes_
         .match_query(Matcher::UrlEncoded("follow".into(), "true".into()))
         .with_status(502)
         .with_body("<html>Bad Gateway</html>")
-        .expect(1)
+        // Opening the stream is retried as any GET: 4 attempts in all.
+        .expect(4)
         .create();
     let daytona = client(&server);
     let mut lines = Vec::new();

@@ -252,6 +252,9 @@ impl FileSystem<'_> {
         let mut req = self
             .files(Method::POST, &["bulk-download"])?
             .json(&body)
+            // The spec's only answer is `multipart/form-data`: asking for
+            // JSON (the default) gets a 406 from a server that negotiates.
+            .header("Accept", "multipart/form-data")
             .timeout(timeout);
         let op = req.operation().to_string();
         let mut receiver = Receiver {
@@ -259,15 +262,17 @@ impl FileSystem<'_> {
             started: Instant::now(),
             progress: options.callback(),
         };
-        self.tb
-            .transport()
-            .execute(&mut req, |resp| receiver.receive(resp, &mut slots))?;
+        let transport = self.tb.transport();
+        transport.execute(&mut req, |resp| receiver.receive(resp, &mut slots))?;
         Ok(slots
             .into_iter()
             .map(|s| DownloadResult {
+                // An error part is the server's text: it may echo the
+                // credential.
                 result: s
                     .result
-                    .unwrap_or_else(|| Err(no_data(&op, &s.download.remote))),
+                    .unwrap_or_else(|| Err(no_data(&op, &s.download.remote)))
+                    .map_err(|e| transport.redact(e)),
                 remote_path: s.download.remote,
             })
             .collect())

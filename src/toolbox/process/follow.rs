@@ -16,7 +16,8 @@ use super::session::command_path;
 use super::ws::{self, Socket, Target};
 use super::Process;
 use crate::error::{Error, Result};
-use crate::http::Transport;
+use crate::http::{Attempt, Transport};
+use crate::poll::{Deadline, WAIT_FOREVER};
 
 /// The default [`FollowOptions::idle_timeout`]: 10 minutes.
 const DEFAULT_IDLE: Duration = Duration::from_secs(10 * 60);
@@ -295,10 +296,22 @@ impl<'s> Process<'s> {
             url: &url,
             operation: &operation,
             headers: transport.headers(),
+            mask: transport.mask().clone(),
             connect_timeout: transport.connect_timeout(),
         };
-        let socket = ws::connect(&target, options.idle_timeout, deadline)
-            .map_err(|e| transport.redact(e))?;
+        // Opening the stream is a GET, retried as any: nothing has been
+        // delivered yet. Once open, it is never opened again.
+        let limit = Deadline::after(options.timeout.unwrap_or(WAIT_FOREVER));
+        let socket = transport.retrying(&operation, Some(limit), |_| {
+            match ws::connect(&target, options.idle_timeout, deadline) {
+                Ok(socket) => Attempt::Done(socket),
+                Err(e) => Attempt::Failed {
+                    retry: ws::transient(&e),
+                    retry_after: e.api().and_then(|a| a.retry_after),
+                    error: transport.redact(e),
+                },
+            }
+        })?;
         Ok(LogStream {
             socket: Some(socket),
             demux: Demux::default(),

@@ -16,6 +16,7 @@ use tungstenite::http::HeaderValue;
 
 use crate::error::{ApiError, Error, Result};
 use crate::http::{error_fields, parse_retry_after};
+use crate::mask::Mask;
 
 /// An open log stream.
 pub(super) type Socket = tungstenite::WebSocket<TextAsBinary<Conn>>;
@@ -26,8 +27,10 @@ pub(super) struct Target<'a> {
     pub(super) url: &'a str,
     /// `METHOD /path`, for errors.
     pub(super) operation: &'a str,
-    /// The headers of every SDK request, credentials included.
+    /// The headers of every SDK request, the credential masked.
     pub(super) headers: Vec<(&'static str, String)>,
+    /// Unmasks the credential as the upgrade request is written.
+    pub(super) mask: Arc<Mask>,
     /// The limit of the TCP connect, TLS and upgrade together.
     pub(super) connect_timeout: Duration,
 }
@@ -86,13 +89,15 @@ pub(super) fn connect(
         })?;
         request.headers_mut().insert(*name, value);
     }
-    let (mut socket, _) =
-        tungstenite::client::client_with_config(request, TextAsBinary::new(conn), None).map_err(
-            |e| match e {
-                HandshakeError::Interrupted(_) => timeout(),
-                HandshakeError::Failure(e) => map_error(e, op, timeout),
-            },
-        )?;
+    let (mut socket, _) = tungstenite::client::client_with_config(
+        request,
+        TextAsBinary::unmasking(conn, target.mask.clone()),
+        None,
+    )
+    .map_err(|e| match e {
+        HandshakeError::Interrupted(_) => timeout(),
+        HandshakeError::Failure(e) => map_error(e, op, timeout),
+    })?;
     socket.get_mut().inner.timed().limit(idle, deadline);
     Ok(socket)
 }
@@ -112,6 +117,20 @@ pub(super) fn map_error(
             ) =>
         {
             timeout()
+        }
+        // Not an error status: the server (or something in front of it)
+        // answered, but not with the upgrade.
+        tungstenite::Error::Http(resp)
+            if !(resp.status().is_client_error() || resp.status().is_server_error()) =>
+        {
+            Error::Transport {
+                operation: operation.to_string(),
+                source: format!(
+                    "expected the upgrade to a WebSocket (HTTP 101), got HTTP {}",
+                    resp.status().as_u16()
+                )
+                .into(),
+            }
         }
         tungstenite::Error::Http(resp) => {
             let status = resp.status();
@@ -136,6 +155,38 @@ pub(super) fn map_error(
             operation: operation.to_string(),
             source: Box::new(other),
         },
+    }
+}
+
+/// Whether connecting again may succeed where this attempt failed:
+/// statuses that mean "not now" (408, 429, 502, 503, 504), a connect or
+/// handshake that ran out of time, and connections refused, reset or
+/// closed before the upgrade.
+pub(super) fn transient(e: &Error) -> bool {
+    match e {
+        Error::Api(api) => matches!(api.status, 408 | 429 | 502 | 503 | 504),
+        Error::Timeout { .. } => true,
+        Error::Transport { source, .. } => {
+            let io = match source.downcast_ref::<tungstenite::Error>() {
+                Some(tungstenite::Error::Io(io)) => Some(io),
+                Some(tungstenite::Error::Protocol(
+                    tungstenite::error::ProtocolError::HandshakeIncomplete,
+                )) => return true,
+                Some(_) => None,
+                None => source.downcast_ref::<io::Error>(),
+            };
+            io.is_some_and(|io| {
+                matches!(
+                    io.kind(),
+                    io::ErrorKind::ConnectionRefused
+                        | io::ErrorKind::ConnectionReset
+                        | io::ErrorKind::ConnectionAborted
+                        | io::ErrorKind::BrokenPipe
+                        | io::ErrorKind::UnexpectedEof
+                )
+            })
+        }
+        _ => false,
     }
 }
 
@@ -299,6 +350,10 @@ impl Write for Conn {
 pub(super) struct TextAsBinary<S> {
     inner: S,
     scan: Scan,
+    /// Until the upgrade request is written: puts the credential in place
+    /// of its mask (tungstenite logs the request at trace level, so it
+    /// only ever sees the mask).
+    unmask: Option<Arc<Mask>>,
 }
 
 enum Scan {
@@ -321,6 +376,14 @@ impl<S> TextAsBinary<S> {
                 start: Vec::new(),
                 matched: 0,
             },
+            unmask: None,
+        }
+    }
+
+    fn unmasking(inner: S, mask: Arc<Mask>) -> Self {
+        TextAsBinary {
+            unmask: Some(mask),
+            ..Self::new(inner)
         }
     }
 
@@ -415,6 +478,16 @@ impl<S: Read> Read for TextAsBinary<S> {
 
 impl<S: Write> Write for TextAsBinary<S> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if let Some(mask) = &self.unmask {
+            let mut head = buf.to_vec();
+            if mask.unmask(&mut head) {
+                // All of it at once: a partial write would leave the rest
+                // of the line to be written masked.
+                self.unmask = None;
+                self.inner.write_all(&head)?;
+                return Ok(buf.len());
+            }
+        }
         self.inner.write(buf)
     }
 

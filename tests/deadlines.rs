@@ -1,0 +1,116 @@
+//! Deadlines are exact: a create ends with a timeout at its deadline
+//! (±10 %) whether the sandbox never starts, the create request hangs or a
+//! poll hangs, with the client's 60 s request timeout left as it is; the
+//! client's wait timeout is the default deadline; and only
+//! `WAIT_FOREVER`, asked for explicitly, waits without limit.
+//!
+//! (`tests/create.rs` times the default poll schedule against a sandbox
+//! that never starts; these add the hung requests and the defaults.)
+
+mod common;
+mod fault_server;
+
+use std::time::{Duration, Instant};
+
+use common::{fast_poll, fast_retries, sandbox_json, KEY};
+use daytona::{CreateSandbox, Daytona, DaytonaConfig, Error, WAIT_FOREVER};
+use fault_server::{Action, FaultServer};
+
+const DEADLINE: Duration = Duration::from_millis(1500);
+
+fn client(server: &FaultServer) -> DaytonaConfig {
+    DaytonaConfig::new()
+        .read_env(false)
+        .api_key(KEY)
+        .api_url(format!("{}/api", server.url))
+        .retry_policy(fast_retries())
+        .poll_schedule(fast_poll())
+}
+
+/// Runs `f`, which must time out at `deadline` ±10 %.
+fn at_the_deadline<T: std::fmt::Debug>(
+    deadline: Duration,
+    f: impl FnOnce() -> Result<T, Error>,
+) -> Error {
+    let started = Instant::now();
+    let e = f().unwrap_err();
+    let took = started.elapsed();
+    assert!(e.is_timeout(), "{e:?}");
+    let (low, high) = (deadline.mul_f64(0.9), deadline.mul_f64(1.1));
+    assert!(
+        took >= low && took <= high,
+        "took {took:?}, deadline {deadline:?}: {e}"
+    );
+    e
+}
+
+#[test]
+fn a_create_request_that_hangs_ends_at_the_deadline() {
+    let server = FaultServer::start(|_| Action::Silent);
+    let daytona = Daytona::new(client(&server)).unwrap();
+    let e = at_the_deadline(DEADLINE, || {
+        daytona.create(CreateSandbox::new().timeout(DEADLINE))
+    });
+    // Never sent twice, and no sandbox known.
+    assert_eq!(server.count("POST", "/api/sandbox"), 1);
+    assert_eq!(e.sandbox_id(), None);
+}
+
+#[test]
+fn a_poll_that_hangs_ends_the_create_at_the_deadline() {
+    let server = FaultServer::start(|seen| match seen.route().as_str() {
+        "POST /api/sandbox" => Action::json(200, &sandbox_json("sb-1", "creating")),
+        // The first poll says "starting", the next ones never answer.
+        _ if seen.nth == 0 => Action::json(200, &sandbox_json("sb-1", "starting")),
+        _ => Action::Silent,
+    });
+    let daytona = Daytona::new(client(&server)).unwrap();
+    let e = at_the_deadline(DEADLINE, || {
+        daytona.create(CreateSandbox::new().timeout(DEADLINE))
+    });
+    assert_eq!(e.sandbox_id(), Some("sb-1"));
+    assert!(matches!(e, Error::AfterCreate { .. }), "{e:?}");
+}
+
+#[test]
+fn the_client_wait_timeout_is_the_default_deadline() {
+    let server = FaultServer::start(|seen| match seen.route().as_str() {
+        "POST /api/sandbox" => Action::json(200, &sandbox_json("sb-1", "creating")),
+        "POST /api/sandbox/sb-1/start" => Action::json(200, &sandbox_json("sb-1", "starting")),
+        _ => Action::json(200, &sandbox_json("sb-1", "starting")),
+    });
+    let daytona = Daytona::new(client(&server).wait_timeout(DEADLINE)).unwrap();
+    let e = at_the_deadline(DEADLINE, || daytona.create(CreateSandbox::new()));
+    assert_eq!(e.sandbox_id(), Some("sb-1"));
+    let mut sb = daytona.get("sb-1").unwrap();
+    at_the_deadline(DEADLINE, || sb.start());
+    at_the_deadline(DEADLINE, || sb.wait_until_started(DEADLINE));
+}
+
+#[test]
+fn only_wait_forever_waits_without_limit() {
+    // WAIT_FOREVER is accepted everywhere a limit is (no overflow), and a
+    // wait without limit still ends when the sandbox starts.
+    let server = FaultServer::start(|seen| match seen.route().as_str() {
+        "POST /api/sandbox" => Action::json(200, &sandbox_json("sb-1", "creating")),
+        _ if seen.nth < 20 => Action::json(200, &sandbox_json("sb-1", "starting")),
+        _ => Action::json(200, &sandbox_json("sb-1", "started")),
+    });
+    let daytona = Daytona::new(client(&server).wait_timeout(WAIT_FOREVER)).unwrap();
+    let sb = daytona
+        .create(CreateSandbox::new().timeout(WAIT_FOREVER))
+        .unwrap();
+    assert_eq!(sb.id(), "sb-1");
+    assert!(server.count("GET", "/api/sandbox/sb-1") > 20);
+    let mut sb = daytona.get("sb-1").unwrap();
+    sb.wait_until_started(WAIT_FOREVER).unwrap();
+    // A zero limit is refused rather than taken for "no limit".
+    let e = daytona
+        .create(CreateSandbox::new().timeout(Duration::ZERO))
+        .unwrap_err();
+    assert!(e.is_validation(), "{e:?}");
+    // And the defaults have limits: 60 s waits, 60 s requests.
+    let shown = format!("{:?}", DaytonaConfig::new());
+    assert!(shown.contains("wait_timeout: 60s"), "{shown}");
+    assert!(shown.contains("request_timeout: 60s"), "{shown}");
+}

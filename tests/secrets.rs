@@ -1,0 +1,676 @@
+//! The API key and the JWT stay secret: not in `Debug` of the client or
+//! its configuration, not in any error, not in the log output of a whole
+//! lifecycle captured at trace level (the SDK's and its HTTP, WebSocket and
+//! TLS libraries'), and `Authorization` goes to no host but the API and the
+//! sandbox's toolbox: not to the object store, not to a preview URL, not to
+//! the target of a redirect.
+
+mod common;
+mod fault_server;
+
+use std::collections::HashMap;
+use std::sync::{Mutex, Once};
+use std::thread::ThreadId;
+use std::time::Duration;
+
+use common::*;
+use daytona::toolbox::{Download, TransferOptions};
+use daytona::{CreateSandbox, Daytona, DaytonaConfig, Error};
+use fault_server::{refused_url, Action, FaultServer};
+use mockito::{Matcher, Server};
+use serde_json::json;
+
+/// Credentials of these tests: long enough to span several rows of a hex
+/// dump, and unlike anything else in the traffic.
+const API_KEY: &str = "dtn_secret-api-key-0123456789abcdefZQX";
+const JWT: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJzZWNyZXQifQ.c2VjcmV0LXNpZ25hdHVyZQ";
+const ORG: &str = "org-secret-test";
+
+// ---------------------------------------------------------------------------
+// a logger that keeps everything, at trace level
+
+struct Record {
+    thread: ThreadId,
+    target: String,
+    text: String,
+}
+
+struct Capture;
+
+static RECORDS: Mutex<Vec<Record>> = Mutex::new(Vec::new());
+
+impl log::Log for Capture {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        let entry = Record {
+            thread: std::thread::current().id(),
+            target: record.target().to_string(),
+            text: record.args().to_string(),
+        };
+        RECORDS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(entry);
+    }
+
+    fn flush(&self) {}
+}
+
+/// Installs the capturing logger (once per test binary) at trace level.
+fn capture_logs() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        log::set_logger(&Capture).expect("no other logger");
+        log::set_max_level(log::LevelFilter::Trace);
+    });
+}
+
+/// Whether a record was written by the mock servers of the tests (which
+/// print the requests they receive), not by the client side.
+fn server_side(target: &str) -> bool {
+    ["mockito", "hyper", "tokio"]
+        .iter()
+        .any(|p| target.starts_with(p))
+}
+
+/// The bytes of a hex-dump row of `ureq_proto` (`4745 5420 2f61 ... GET./a`),
+/// or `None` for any other text.
+fn hex_row(text: &str) -> Option<Vec<u8>> {
+    let (hex, _) = text.split_at_checked(40)?;
+    let mut bytes = Vec::new();
+    for group in hex.split(' ').filter(|g| !g.is_empty()) {
+        for pair in group.as_bytes().chunks(2) {
+            if pair == b"--" {
+                continue;
+            }
+            let pair = std::str::from_utf8(pair).ok()?;
+            bytes.push(u8::from_str_radix(pair, 16).ok()?);
+        }
+    }
+    Some(bytes)
+}
+
+/// Asserts that no client-side record shows `secret`: in plain text, or
+/// spread over consecutive rows of a hex dump (reassembled per thread).
+/// Returns the client-side text and the reassembled dumps.
+fn assert_logs_hide(secret: &str) -> String {
+    let records = RECORDS.lock().unwrap_or_else(|e| e.into_inner());
+    let mut dumps: HashMap<ThreadId, Vec<u8>> = HashMap::new();
+    for r in records.iter().filter(|r| !server_side(&r.target)) {
+        assert!(
+            !r.text.contains(secret),
+            "[{}] logs the secret: {}",
+            r.target,
+            r.text
+        );
+        if let Some(bytes) = hex_row(&r.text) {
+            dumps.entry(r.thread).or_default().extend(bytes);
+        }
+    }
+    let mut all: String = records
+        .iter()
+        .filter(|r| !server_side(&r.target))
+        .map(|r| format!("{}\n", r.text))
+        .collect();
+    for bytes in dumps.values() {
+        let text = String::from_utf8_lossy(bytes);
+        assert!(
+            !text.contains(secret),
+            "a hex dump of the traffic shows the secret: {text}"
+        );
+        all.push_str(&text);
+    }
+    all
+}
+
+/// Asserts that neither `Display` nor `Debug` of `e` (nor of its sources)
+/// shows the credentials.
+fn assert_hides(e: &Error) {
+    let mut shown = format!("{e}\n{e:?}");
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        shown.push_str(&format!("\n{s}\n{s:?}"));
+        source = s.source();
+    }
+    for secret in [API_KEY, JWT, &API_KEY[..16], &JWT[..16]] {
+        assert!(!shown.contains(secret), "the error shows a secret: {shown}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// clients
+
+fn key_config(api: &str) -> DaytonaConfig {
+    DaytonaConfig::new()
+        .read_env(false)
+        .api_key(API_KEY)
+        .api_url(format!("{api}/api"))
+        .retry_policy(fast_retries())
+        .poll_schedule(fast_poll())
+}
+
+fn jwt_config(api: &str) -> DaytonaConfig {
+    DaytonaConfig::new()
+        .read_env(false)
+        .jwt_token(JWT)
+        .organization_id(ORG)
+        .api_url(format!("{api}/api"))
+        .retry_policy(fast_retries())
+        .poll_schedule(fast_poll())
+}
+
+// ---------------------------------------------------------------------------
+// logs
+
+/// A whole lifecycle, in API-key or JWT mode, against mockito (the WebSocket
+/// of followed logs against the fault server): create, exec, upload,
+/// download, follow a log, delete. Every request carried the credential,
+/// and no log line shows it.
+fn lifecycle(config: impl Fn(&str) -> DaytonaConfig, secret: &str) {
+    capture_logs();
+    let mut server = Server::new();
+    let ws = FaultServer::start(|seen| {
+        assert!(seen.path().ends_with("/logs"), "{}", seen.target);
+        Action::WebSocket(vec![
+            fault_server::Ws::Text(b"\x01\x01\x01hello\n".to_vec()),
+            fault_server::Ws::Close(1000, String::new()),
+        ])
+    });
+    let bearer = format!("Bearer {secret}");
+    let auth = || Matcher::Exact(bearer.clone());
+    let mut body = sandbox_json("sb-1", "creating");
+    body["toolboxProxyUrl"] = json!(format!("{}/toolbox", server.url()));
+    let create = server
+        .mock("POST", "/api/sandbox")
+        .match_header("authorization", auth())
+        .with_body(body.to_string())
+        .expect(1)
+        .create();
+    body["state"] = json!("started");
+    let poll = server
+        .mock("GET", "/api/sandbox/sb-1")
+        .match_header("authorization", auth())
+        .with_body(body.to_string())
+        .expect_at_least(1)
+        .create();
+    let exec = server
+        .mock("POST", "/toolbox/sb-1/process/execute")
+        .match_header("authorization", auth())
+        .with_body(r#"{"exitCode":0,"result":"hi\n"}"#)
+        .expect(1)
+        .create();
+    let upload = server
+        .mock("POST", "/toolbox/sb-1/files/bulk-upload")
+        .match_header("authorization", auth())
+        .expect(1)
+        .create();
+    let download = server
+        .mock("POST", "/toolbox/sb-1/files/bulk-download")
+        .match_header("authorization", auth())
+        .with_header("content-type", "multipart/form-data; boundary=B")
+        .with_body(
+            "--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"/f\"\r\n\r\nhi\r\n--B--\r\n",
+        )
+        .expect(1)
+        .create();
+    let delete = server
+        .mock("DELETE", "/api/sandbox/sb-1")
+        .match_header("authorization", auth())
+        .expect(1)
+        .create();
+
+    let daytona = Daytona::new(config(&server.url())).unwrap();
+    let mut sandbox = daytona.create(CreateSandbox::new()).unwrap();
+    assert_eq!(sandbox.process().exec("echo hi").unwrap().result, "hi\n");
+    sandbox.fs().upload_bytes(b"hi", "/f").unwrap();
+    let got = sandbox
+        .fs()
+        .download(Download::to_bytes("/f"), TransferOptions::new())
+        .unwrap();
+    assert_eq!(got.size(), 2);
+    follow_logs(&config, &ws.url);
+    sandbox.delete().unwrap();
+    for m in [create, poll, exec, upload, download, delete] {
+        m.assert();
+    }
+
+    let logged = assert_logs_hide(secret);
+    // The capture works: the request heads were logged (with the mask).
+    let masked = format!("authorization: Bearer {}\r\n", "*".repeat(secret.len()));
+    assert!(logged.contains("POST /api/sandbox HTTP/1.1"), "{logged}");
+    assert!(logged.contains(&masked), "{logged}");
+    #[cfg(feature = "websocket")]
+    assert!(logged.contains("Sec-WebSocket-Key"), "{logged}");
+}
+
+#[cfg(feature = "websocket")]
+fn follow_logs(config: &dyn Fn(&str) -> DaytonaConfig, toolbox: &str) {
+    use daytona::toolbox::FollowOptions;
+    let mut api = Server::new();
+    let mut body = sandbox_json("sb-1", "started");
+    body["toolboxProxyUrl"] = json!(format!("{toolbox}/toolbox"));
+    let _get = api
+        .mock("GET", "/api/sandbox/sb-1")
+        .with_body(body.to_string())
+        .create();
+    let sandbox = Daytona::new(config(&api.url()))
+        .unwrap()
+        .get("sb-1")
+        .unwrap();
+    let mut text = String::new();
+    sandbox
+        .process()
+        .follow_session_command_logs("s", "c", FollowOptions::new(), |c| text.push_str(c.text()))
+        .unwrap();
+    assert_eq!(text, "hello\n");
+}
+
+#[cfg(not(feature = "websocket"))]
+fn follow_logs(_: &dyn Fn(&str) -> DaytonaConfig, _: &str) {}
+
+#[test]
+fn a_lifecycle_logged_at_trace_level_never_shows_the_api_key() {
+    lifecycle(key_config, API_KEY);
+}
+
+#[test]
+fn a_lifecycle_logged_at_trace_level_never_shows_the_jwt() {
+    lifecycle(jwt_config, JWT);
+}
+
+// ---------------------------------------------------------------------------
+// Debug and errors
+
+#[test]
+fn debug_of_the_client_its_config_and_handles_hides_the_credentials() {
+    let server = Server::new();
+    for config in [key_config(&server.url()), jwt_config(&server.url())] {
+        let shown = format!("{config:?}");
+        assert!(!shown.contains(API_KEY) && !shown.contains(JWT), "{shown}");
+        let daytona = Daytona::new(config).unwrap();
+        let shown = format!(
+            "{daytona:?} {:?} {:?}",
+            daytona.snapshots(),
+            daytona.volumes()
+        );
+        assert!(!shown.contains(API_KEY) && !shown.contains(JWT), "{shown}");
+        assert!(!shown.contains(&API_KEY[..12]) && !shown.contains(&JWT[..12]));
+    }
+}
+
+/// Every kind of error the SDK makes, in one credential mode, with a
+/// server that echoes the credential wherever it can: messages, codes,
+/// HTML pages, JSON that does not decode, per-file download errors,
+/// WebSocket close reasons. Returns them for checking.
+fn every_error(config: &dyn Fn(&str) -> DaytonaConfig, secret: &'static str) -> Vec<Error> {
+    let echo = format!("Bearer {secret}");
+    let mut server = Server::new();
+    let mut errors = Vec::new();
+    let daytona = Daytona::new(config(&server.url())).unwrap();
+
+    // API errors: JSON with the credential in message and code, HTML page.
+    let _a = server
+        .mock("GET", "/api/sandbox/api")
+        .with_status(401)
+        .with_body(json!({ "message": format!("bad token {echo}"), "code": secret }).to_string())
+        .create();
+    let _h = server
+        .mock("GET", "/api/sandbox/html")
+        .with_status(502)
+        .with_body(format!("<html><pre>Authorization: {echo}</pre></html>"))
+        .create();
+    // Decode errors: the credential in the excerpt, and in a value of the
+    // wrong type.
+    let _d = server
+        .mock("GET", "/api/sandbox/decode")
+        .with_body(format!("{{\"echo\": \"{echo}\", \"id\": "))
+        .create();
+    let _t = server
+        .mock("GET", "/api/sandbox/typed")
+        .with_body(json!({ "id": secret, "public": secret }).to_string())
+        .create();
+    for id in ["api", "html", "decode", "typed"] {
+        errors.push(daytona.get(id).unwrap_err());
+    }
+    // Validation and configuration.
+    errors.push(daytona.get("").unwrap_err());
+    errors.push(Daytona::new(config("not a url")).unwrap_err());
+    errors.push(Daytona::new(DaytonaConfig::new().read_env(false).jwt_token(secret)).unwrap_err());
+    errors.push(
+        Daytona::new(
+            DaytonaConfig::new()
+                .read_env(false)
+                .api_key(format!("{secret}\n")),
+        )
+        .unwrap_err(),
+    );
+    // Transport: refused.
+    errors.push(
+        Daytona::new(config(&refused_url()).max_attempts(1))
+            .unwrap()
+            .get("x")
+            .unwrap_err(),
+    );
+    // Sandbox failed, with the credential in its reason; and a create that
+    // fails after the server accepted it.
+    let mut failed = sandbox_json("sb-f", "error");
+    failed["errorReason"] = json!(format!("could not pull with {echo}"));
+    let _f = server
+        .mock("GET", "/api/sandbox/sb-f")
+        .with_body(failed.to_string())
+        .create();
+    let _c = server
+        .mock("POST", "/api/sandbox")
+        .with_body(sandbox_json("sb-f", "creating").to_string())
+        .create();
+    let mut sb = daytona.get("sb-f").unwrap();
+    errors.push(sb.wait_until_started(Duration::from_secs(5)).unwrap_err());
+    errors.push(daytona.create(CreateSandbox::new()).unwrap_err());
+    // Timeout.
+    let silent = FaultServer::start(|_| Action::Silent);
+    errors.push(
+        Daytona::new(
+            config(&silent.url)
+                .request_timeout(Duration::from_millis(100))
+                .max_attempts(1),
+        )
+        .unwrap()
+        .get("x")
+        .unwrap_err(),
+    );
+    // Snapshot and volume failures with the credential in their reasons.
+    let _s = server
+        .mock("POST", "/api/snapshots")
+        .with_body(
+            json!({ "id": "s", "name": "s", "state": "error", "errorReason": echo }).to_string(),
+        )
+        .create();
+    errors.push(
+        daytona
+            .snapshots()
+            .create(daytona::CreateSnapshot::from_image("s", "python:3.12"))
+            .unwrap_err(),
+    );
+    let _v = server
+        .mock("GET", "/api/volumes/by-name/v")
+        .with_body(
+            json!({ "id": "v", "name": "v", "organizationId": "o", "state": "error",
+                    "errorReason": echo })
+            .to_string(),
+        )
+        .create();
+    errors.push(
+        daytona
+            .volumes()
+            .wait_until_ready("v", Duration::from_secs(5))
+            .unwrap_err(),
+    );
+    // Toolbox: an I/O error, an API error, a per-file download error.
+    let mut tb = sandbox_json("sb-1", "started");
+    tb["toolboxProxyUrl"] = json!(format!("{}/toolbox", server.url()));
+    let _g = server
+        .mock("GET", "/api/sandbox/sb-1")
+        .with_body(tb.to_string())
+        .create();
+    let _x = server
+        .mock("POST", "/toolbox/sb-1/process/execute")
+        .with_status(500)
+        .with_body(json!({ "error": format!("exec failed: {echo}") }).to_string())
+        .create();
+    let _dl = server
+        .mock("POST", "/toolbox/sb-1/files/bulk-download")
+        .with_header("content-type", "multipart/form-data; boundary=B")
+        .with_body(format!(
+            "--B\r\nContent-Disposition: form-data; name=\"error\"; filename=\"/f\"\r\n\
+             Content-Type: application/json\r\n\r\n\
+             {{\"message\": \"not found: {echo}\", \"statusCode\": 404}}\r\n--B--\r\n"
+        ))
+        .create();
+    let sb = daytona.get("sb-1").unwrap();
+    errors.push(sb.process().exec("true").unwrap_err());
+    errors.push(
+        sb.fs()
+            .upload_file("/no/such/local/file", "/f")
+            .unwrap_err(),
+    );
+    errors.push(sb.fs().download_bytes("/f").unwrap_err());
+    errors.extend(websocket_errors(config, &echo));
+    errors
+}
+
+/// A refused upgrade echoing the credential, and a close frame whose
+/// reason echoes it.
+#[cfg(feature = "websocket")]
+fn websocket_errors(config: &dyn Fn(&str) -> DaytonaConfig, echo: &str) -> Vec<Error> {
+    use daytona::toolbox::FollowOptions;
+    let refused_body = json!({ "message": format!("no: {echo}") }).to_string();
+    let reason = format!("bye {echo}");
+    let ws = FaultServer::start(move |seen| {
+        if seen.path().contains("/refused/") {
+            return Action::body(403, "application/json", refused_body.clone());
+        }
+        Action::WebSocket(vec![fault_server::Ws::Close(4000, reason.clone())])
+    });
+    let mut api = Server::new();
+    let mut body = sandbox_json("sb-1", "started");
+    body["toolboxProxyUrl"] = json!(format!("{}/toolbox", ws.url));
+    let _get = api
+        .mock("GET", "/api/sandbox/sb-1")
+        .with_body(body.to_string())
+        .create();
+    let sandbox = Daytona::new(config(&api.url()))
+        .unwrap()
+        .get("sb-1")
+        .unwrap();
+    let p = sandbox.process();
+    vec![
+        p.follow_session_command_logs("refused", "c", FollowOptions::new(), |_| {})
+            .unwrap_err(),
+        p.follow_session_command_logs("s", "c", FollowOptions::new(), |_| {})
+            .unwrap_err(),
+    ]
+}
+
+#[cfg(not(feature = "websocket"))]
+fn websocket_errors(_: &dyn Fn(&str) -> DaytonaConfig, _: &str) -> Vec<Error> {
+    Vec::new()
+}
+
+fn check_every_error(config: &dyn Fn(&str) -> DaytonaConfig, secret: &'static str) {
+    let errors = every_error(config, secret);
+    let kinds: std::collections::BTreeSet<String> = errors
+        .iter()
+        .map(|e| {
+            format!("{e:?}")
+                .split([' ', '(', '{'])
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    for kind in [
+        "Api",
+        "Validation",
+        "Config",
+        "Timeout",
+        "SandboxFailed",
+        "SnapshotFailed",
+        "VolumeFailed",
+        "Transport",
+        "Decode",
+        "Io",
+        "AfterCreate",
+    ] {
+        assert!(kinds.contains(kind), "no {kind} error made: {kinds:?}");
+    }
+    for e in &errors {
+        assert_hides(e);
+    }
+}
+
+#[test]
+fn no_error_of_any_kind_shows_the_api_key() {
+    check_every_error(&key_config, API_KEY);
+}
+
+#[test]
+fn no_error_of_any_kind_shows_the_jwt() {
+    check_every_error(&jwt_config, JWT);
+}
+
+// ---------------------------------------------------------------------------
+// where `Authorization` goes
+
+/// Asserts that no request `server` saw carried the credentials, in any
+/// header.
+fn assert_no_credentials(server: &FaultServer, what: &str) {
+    for seen in server.seen() {
+        for (name, value) in &seen.headers {
+            assert!(
+                !value.contains(API_KEY) && !value.contains(JWT) && !value.contains("Bearer"),
+                "{what} was sent {name}: {value} ({})",
+                seen.target
+            );
+        }
+    }
+}
+
+/// A redirect (302 for a GET, 307 for a POST) from the API or the toolbox
+/// to another host: that host never gets `Authorization`.
+#[test]
+fn a_redirect_to_another_host_never_carries_the_credentials() {
+    for config in [key_config as fn(&str) -> DaytonaConfig, jwt_config] {
+        let other = FaultServer::start(|seen| {
+            let mut body = sandbox_json("sb-1", "started");
+            body["toolboxProxyUrl"] = json!("http://127.0.0.1:9/toolbox");
+            match seen.route().as_str() {
+                "POST /toolbox/sb-1/process/execute" => {
+                    Action::json(200, &json!({ "exitCode": 0, "result": "" }))
+                }
+                _ => Action::json(200, &body),
+            }
+        });
+        let target = other.url.clone();
+        let api = FaultServer::start(move |seen| {
+            let status = if seen.method == "GET" { 302 } else { 307 };
+            if seen.route() == "GET /api/sandbox/sb-1" && seen.query().is_none() {
+                // The first get works, so that the toolbox is on this host.
+                if seen.nth == 0 {
+                    let mut body = sandbox_json("sb-1", "started");
+                    let host = seen.header("host").unwrap();
+                    body["toolboxProxyUrl"] = json!(format!("http://{host}/toolbox"));
+                    return Action::json(200, &body);
+                }
+            }
+            Action::status(status).header("Location", &format!("{target}{}", seen.target))
+        });
+        let daytona = Daytona::new(config(&api.url)).unwrap();
+        let sandbox = daytona.get("sb-1").unwrap();
+        // Whatever the outcome, the other host sees no credentials.
+        let _ = daytona.get("sb-1");
+        let _ = daytona.list(daytona::ListSandboxes::new()).next();
+        let _ = daytona.create(CreateSandbox::new().timeout(Duration::from_secs(2)));
+        let _ = sandbox.process().exec("true");
+        let _ = sandbox.fs().upload_bytes(b"x", "/f");
+        #[cfg(feature = "websocket")]
+        let _ = sandbox.process().follow_session_command_logs(
+            "s",
+            "c",
+            daytona::toolbox::FollowOptions::new(),
+            |_| {},
+        );
+        assert!(!other.seen().is_empty(), "the redirects were followed");
+        assert!(api.seen().len() > 5);
+        // The API host itself got the credentials on every request.
+        for seen in api.seen() {
+            assert!(seen.header("authorization").is_some(), "{}", seen.target);
+        }
+        assert_no_credentials(&other, "the redirect target");
+    }
+}
+
+/// Preview links are handed to the caller, never fetched: the preview
+/// host sees nothing at all.
+#[test]
+fn preview_urls_are_never_sent_the_credentials() {
+    let preview = FaultServer::start(|_| Action::status(200));
+    let mut server = Server::new();
+    let _get = server
+        .mock("GET", "/api/sandbox/sb-1")
+        .with_body(sandbox_json("sb-1", "started").to_string())
+        .create();
+    let url = format!("{}/preview", preview.url);
+    let _link = server
+        .mock("GET", "/api/sandbox/sb-1/ports/3000/preview-url")
+        .with_body(json!({ "sandboxId": "sb-1", "url": url, "token": "preview-token" }).to_string())
+        .create();
+    let _signed = server
+        .mock("GET", "/api/sandbox/sb-1/ports/3000/signed-preview-url")
+        .with_body(
+            json!({ "sandboxId": "sb-1", "port": 3000, "token": "t", "url": url }).to_string(),
+        )
+        .create();
+    let sandbox = Daytona::new(key_config(&server.url()))
+        .unwrap()
+        .get("sb-1")
+        .unwrap();
+    assert_eq!(sandbox.preview_link(3000).unwrap().url, url);
+    assert_eq!(sandbox.signed_preview_url(3000, None).unwrap().url, url);
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(preview.connections(), 0);
+}
+
+/// The object store that build contexts go to gets its own signature,
+/// never the API's credentials nor the SDK's headers.
+#[cfg(feature = "images")]
+#[test]
+fn the_object_store_is_never_sent_the_credentials() {
+    for config in [key_config as fn(&str) -> DaytonaConfig, jwt_config] {
+        let store = FaultServer::start(|seen| match seen.method.as_str() {
+            "HEAD" => Action::status(404),
+            _ => Action::status(200),
+        });
+        let mut api = Server::new();
+        let _access = api
+            .mock("GET", "/api/object-storage/push-access")
+            .with_body(
+                json!({
+                    "accessKey": "AKID", "secret": "store-secret", "sessionToken": "tok",
+                    "storageUrl": store.url, "organizationId": "org-1", "bucket": "b"
+                })
+                .to_string(),
+            )
+            .create();
+        let _create = api
+            .mock("POST", "/api/sandbox")
+            .with_body(sandbox_json("sb-1", "started").to_string())
+            .create();
+        let dir = std::env::temp_dir().join(format!("daytona-secrets-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("app.py");
+        std::fs::write(&file, b"print('hi')\n").unwrap();
+        let image = daytona::Image::base("python:3.12-slim")
+            .add_local_file(&file, "/app/app.py")
+            .unwrap();
+        Daytona::new(config(&api.url()))
+            .unwrap()
+            .create(CreateSandbox::from_image(image))
+            .unwrap();
+        let routes: Vec<String> = store.seen().iter().map(|s| s.method.clone()).collect();
+        assert_eq!(routes, ["HEAD", "PUT"]);
+        for seen in store.seen() {
+            let auth = seen.header("authorization").unwrap();
+            assert!(auth.starts_with("AWS4-HMAC-SHA256 "), "{auth}");
+        }
+        assert_no_credentials(&store, "the object store");
+        for seen in store.seen() {
+            for (name, _) in &seen.headers {
+                assert!(!name.starts_with("x-daytona-"), "the store was sent {name}");
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
