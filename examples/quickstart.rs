@@ -62,7 +62,10 @@ fn run(daytona: &Daytona) -> Result<(), Error> {
             return Err(e);
         }
     };
-    println!("sandbox {} is {:?}", sandbox.id(), sandbox.state());
+    let state = sandbox
+        .state()
+        .map_or_else(|| "unknown".to_string(), |s| s.to_string());
+    println!("sandbox {} is {state}", sandbox.id());
     let run = sandbox.process().exec("echo Hello from Daytona");
     // Delete the sandbox whatever the command did.
     let deleted = sandbox.delete();
