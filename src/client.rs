@@ -11,9 +11,10 @@ use ureq::http::Method;
 use crate::config::DaytonaConfig;
 use crate::error::{Error, Result};
 use crate::http::{Request, Transport};
+use crate::list::ListSandboxes;
 use crate::models::{SandboxInfo, SshAccessValidation};
 use crate::paginate::{Page, Pages};
-use crate::params::{non_empty, CreateSandbox, ListSandboxes};
+use crate::params::{non_empty, CreateSandbox};
 use crate::poll::{Deadline, PollSchedule};
 use crate::sandbox::Sandbox;
 

@@ -46,6 +46,7 @@ mod error;
 mod http;
 #[cfg(feature = "images")]
 pub mod image;
+mod list;
 mod mask;
 pub mod models;
 #[cfg(feature = "images")]
@@ -71,14 +72,15 @@ pub use error::{ApiError, Error, Result};
 pub use http::API_VERSION;
 #[cfg(feature = "images")]
 pub use image::{Context, Image, PipInstallOptions, PyprojectOptions};
+pub use list::{ListSandboxes, SandboxSort, SortOrder};
 pub use models::{
     SandboxInfo, SandboxState, Snapshot, SnapshotPage, SnapshotState, Volume, VolumeMount,
     VolumeState,
 };
 pub use paginate::Pages;
 pub use params::{
-    CodeLanguage, CreateSandbox, ImageSpec, Labels, ListSandboxes, NetworkSettings, Resize,
-    Resources, SandboxSort, SortOrder, CODE_TOOLBOX_LANGUAGE_LABEL,
+    CodeLanguage, CreateSandbox, ImageSpec, Labels, NetworkSettings, Resize, Resources,
+    CODE_TOOLBOX_LANGUAGE_LABEL,
 };
 pub use poll::{PollSchedule, WAIT_FOREVER};
 pub use sandbox::Sandbox;

@@ -8,10 +8,11 @@ use ureq::http::Method;
 use crate::build_logs;
 use crate::client::Daytona;
 use crate::error::{Error, Result};
+use crate::list::SortOrder;
 use crate::models::{GpuType, SandboxClass, Snapshot, SnapshotPage, SnapshotState};
 use crate::paginate::{Page, Pages};
 use crate::params::{
-    check_page_limit, check_timeout, non_empty, CreateBuildInfo, ImageSpec, Resources, SortOrder,
+    check_page_limit, check_timeout, non_empty, CreateBuildInfo, ImageSpec, Resources,
 };
 use crate::poll::{poll_until, Check, Deadline};
 
