@@ -42,6 +42,7 @@
 mod build_logs;
 mod client;
 mod config;
+mod date;
 mod error;
 mod http;
 #[cfg(feature = "images")]

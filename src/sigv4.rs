@@ -5,7 +5,7 @@
 //! no chunked (`aws-chunked`) payload signing.
 
 use std::fmt::Write as _;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
@@ -116,23 +116,8 @@ pub(crate) fn uri_encode(text: &str) -> String {
 
 /// `time` as `YYYYMMDDTHHMMSSZ` (UTC).
 pub(crate) fn amz_date(time: SystemTime) -> String {
-    let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since the epoch (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let (era, doe) = (z / 146_097, z % 146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    format!(
-        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
+    let (year, month, day, h, m, s, _) = crate::date::utc(time);
+    format!("{year:04}{month:02}{day:02}T{h:02}{m:02}{s:02}Z")
 }
 
 /// Lower-case hex SHA-256 of `data`.
@@ -302,7 +287,7 @@ mod tests {
 
     #[test]
     fn dates_are_utc_basic_format() {
-        let at = |secs| amz_date(UNIX_EPOCH + Duration::from_secs(secs));
+        let at = |secs| amz_date(std::time::UNIX_EPOCH + Duration::from_secs(secs));
         assert_eq!(at(1_369_353_600), "20130524T000000Z");
         assert_eq!(at(951_782_400), "20000229T000000Z");
         assert_eq!(at(4_107_542_399), "21000228T235959Z");
