@@ -3,10 +3,10 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::url::Url;
+use crate::transport::url::Url;
 
 use crate::error::{Error, Result};
-use crate::poll::PollSchedule;
+use crate::transport::poll::PollSchedule;
 
 /// The API URL used when none is configured.
 pub const DEFAULT_API_URL: &str = "https://app.daytona.io/api";

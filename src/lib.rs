@@ -39,57 +39,43 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-mod build_logs;
-mod client;
+mod api;
+#[cfg(feature = "images")]
+mod build_context;
 mod config;
-mod date;
 mod error;
-mod http;
 #[cfg(feature = "images")]
 pub mod image;
-mod list;
-mod mask;
 pub mod models;
-#[cfg(feature = "images")]
-mod object_storage;
-mod paginate;
 mod params;
-mod poll;
-mod sandbox;
-#[cfg(feature = "images")]
-mod sigv4;
-mod snapshot;
-#[cfg(feature = "images")]
-mod tar_stream;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod toolbox;
-mod url;
-mod volume;
+mod transport;
 
-pub use client::Daytona;
+pub use api::client::Daytona;
+pub use api::sandbox::Sandbox;
+pub use api::snapshots::{
+    CreateSnapshot, ListSnapshots, SnapshotSort, Snapshots, DEFAULT_SNAPSHOT_TIMEOUT,
+};
+pub use api::volumes::Volumes;
 pub use config::{DaytonaConfig, RetryPolicy, DEFAULT_API_URL};
 pub use error::{ApiError, Error, Result};
-pub use http::API_VERSION;
 #[cfg(feature = "images")]
 pub use image::{Context, Image, PipInstallOptions, PyprojectOptions};
-pub use list::{ListSandboxes, SandboxSort, SortOrder};
 pub use models::{
     SandboxInfo, SandboxState, Snapshot, SnapshotPage, SnapshotState, Volume, VolumeMount,
     VolumeState,
 };
-pub use paginate::Pages;
+pub use params::list::{ListSandboxes, SandboxSort, SortOrder};
 pub use params::{
     CodeLanguage, CreateSandbox, ImageSpec, Labels, NetworkSettings, Resize, Resources,
     CODE_TOOLBOX_LANGUAGE_LABEL,
 };
-pub use poll::{PollSchedule, WAIT_FOREVER};
-pub use sandbox::Sandbox;
-pub use snapshot::{
-    CreateSnapshot, ListSnapshots, SnapshotSort, Snapshots, DEFAULT_SNAPSHOT_TIMEOUT,
-};
 pub use toolbox::{FileSystem, Git, Process};
-pub use volume::Volumes;
+pub use transport::page::Pages;
+pub use transport::poll::{PollSchedule, WAIT_FOREVER};
+pub use transport::API_VERSION;
 
 /// The README's examples, compiled as doc tests so that they stay true.
 #[cfg(all(doctest, feature = "images", feature = "websocket"))]

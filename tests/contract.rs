@@ -90,7 +90,7 @@
 //! - `POST /files/bulk-download` sent `Accept: application/json`, the SDK's
 //!   default, for an answer the spec gives only as `multipart/form-data`:
 //!   Prism answered 406. It now asks for `multipart/form-data` alone
-//!   (`src/toolbox/fs/download.rs`, `src/http.rs`).
+//!   (`src/toolbox/fs/download.rs`, `src/transport/mod.rs`).
 //! - `SignedPortPreviewUrl.port` (`u16`), `FileInfo.size` (`u64`) and
 //!   `Match.line` (`u64`) could not hold every value of the spec's
 //!   unbounded `integer` (`--dynamic` sends negative and large ones): they
@@ -146,10 +146,10 @@ const NOT_OPERATIONS: &[&str] = &[
 
 /// Where the public operations are defined.
 const SOURCES: &[&str] = &[
-    "src/client.rs",
-    "src/sandbox.rs",
-    "src/snapshot.rs",
-    "src/volume.rs",
+    "src/api/client.rs",
+    "src/api/sandbox.rs",
+    "src/api/snapshots.rs",
+    "src/api/volumes.rs",
     "src/toolbox/mod.rs",
     "src/toolbox/fs.rs",
     "src/toolbox/fs/upload.rs",

@@ -414,7 +414,7 @@ pub(crate) fn now_rfc3339() -> String {
 }
 
 pub(crate) fn rfc3339(t: SystemTime) -> String {
-    let (year, month, day, h, m, s, ms) = crate::date::utc(t);
+    let (year, month, day, h, m, s, ms) = crate::transport::date::utc(t);
     format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{ms:03}Z")
 }
 

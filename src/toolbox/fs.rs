@@ -17,8 +17,8 @@ use ureq::http::Method;
 
 use super::Toolbox;
 use crate::error::{Error, Result};
-use crate::http::Request;
 use crate::params::non_empty;
+use crate::transport::Request;
 
 /// Reads and writes files in a sandbox: [`crate::Sandbox::fs`].
 ///

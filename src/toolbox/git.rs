@@ -7,9 +7,9 @@ use ureq::http::Method;
 
 use super::Toolbox;
 use crate::error::Result;
-use crate::http::Request;
 use crate::models::enums::string_enum;
 use crate::params::non_empty;
+use crate::transport::Request;
 
 /// Runs git operations on repositories in a sandbox: [`crate::Sandbox::git`].
 ///

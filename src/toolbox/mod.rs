@@ -22,14 +22,14 @@ pub use process::{
 #[cfg(feature = "websocket")]
 pub use process::{FollowOptions, LogChunk, LogStream};
 
-use crate::url::Url;
+use crate::transport::url::Url;
 use serde::Deserialize;
 use ureq::http::Method;
 
+use crate::api::sandbox::Sandbox;
 use crate::config::parse_base_url;
 use crate::error::{Error, Result};
-use crate::http::{Request, Transport};
-use crate::sandbox::Sandbox;
+use crate::transport::{Request, Transport};
 
 /// What every toolbox handle holds: the sandbox it works in.
 #[derive(Clone, Copy)]

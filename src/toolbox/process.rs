@@ -36,8 +36,8 @@ use ureq::http::Method;
 
 use super::Toolbox;
 use crate::error::{Error, Result};
-use crate::http::Request;
 use crate::params::{non_empty, CodeLanguage, CODE_TOOLBOX_LANGUAGE_LABEL};
+use crate::transport::Request;
 
 pub use chart::{Chart, ChartElement, ChartKind};
 #[cfg(feature = "websocket")]

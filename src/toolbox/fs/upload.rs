@@ -14,7 +14,7 @@ use super::multipart;
 use super::options::{Callback, Meter, TransferOptions};
 use super::FileSystem;
 use crate::error::{Error, Result};
-use crate::http::read_body;
+use crate::transport::read_body;
 
 /// One file of an upload: where its bytes come from and where they go.
 ///

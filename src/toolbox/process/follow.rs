@@ -16,8 +16,8 @@ use super::session::command_path;
 use super::ws::{self, Socket, Target};
 use super::Process;
 use crate::error::{Error, Result};
-use crate::http::{Attempt, Transport};
-use crate::poll::{Deadline, WAIT_FOREVER};
+use crate::transport::poll::{Deadline, WAIT_FOREVER};
+use crate::transport::{Attempt, Transport};
 
 /// The default [`FollowOptions::idle_timeout`]: 10 minutes.
 const DEFAULT_IDLE: Duration = Duration::from_secs(10 * 60);

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{lenient, objects, whole_seconds, Process};
 use crate::error::Result;
-use crate::http::{read_body, Request};
 use crate::params::non_empty;
+use crate::transport::{read_body, Request};
 
 /// A session (`Session`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

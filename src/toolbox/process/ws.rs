@@ -9,14 +9,14 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use crate::url::{Host, Url};
+use crate::transport::url::{Host, Url};
 use tungstenite::client::IntoClientRequest;
 use tungstenite::handshake::HandshakeError;
 use tungstenite::http::HeaderValue;
 
 use crate::error::{ApiError, Error, Result};
-use crate::http::{error_fields, parse_retry_after};
-use crate::mask::Mask;
+use crate::transport::mask::Mask;
+use crate::transport::{error_fields, parse_retry_after};
 
 /// An open log stream.
 pub(super) type Socket = tungstenite::WebSocket<TextAsBinary<Conn>>;

@@ -5,16 +5,16 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use ureq::http::Method;
 
-use crate::build_logs;
-use crate::client::Daytona;
+use crate::api::build_logs;
+use crate::api::client::Daytona;
 use crate::error::{Error, Result};
-use crate::list::SortOrder;
 use crate::models::{GpuType, SandboxClass, Snapshot, SnapshotPage, SnapshotState};
-use crate::paginate::{Page, Pages};
+use crate::params::list::SortOrder;
 use crate::params::{
     check_page_limit, check_timeout, non_empty, CreateBuildInfo, ImageSpec, Resources,
 };
-use crate::poll::{poll_until, Check, Deadline};
+use crate::transport::page::{Page, Pages};
+use crate::transport::poll::{poll_until, Check, Deadline};
 
 /// How long [`Snapshots::create`] waits for a build by default.
 pub const DEFAULT_SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(10 * 60);

@@ -116,7 +116,7 @@ pub(crate) fn uri_encode(text: &str) -> String {
 
 /// `time` as `YYYYMMDDTHHMMSSZ` (UTC).
 pub(crate) fn amz_date(time: SystemTime) -> String {
-    let (year, month, day, h, m, s, _) = crate::date::utc(time);
+    let (year, month, day, h, m, s, _) = crate::transport::date::utc(time);
     format!("{year:04}{month:02}{day:02}T{h:02}{m:02}{s:02}Z")
 }
 

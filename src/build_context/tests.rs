@@ -8,8 +8,8 @@ use mockito::{Matcher, Mock, Server};
 use serde_json::json;
 
 use super::*;
+use crate::build_context::tar::testing::{parse, TempDir};
 use crate::config::DaytonaConfig;
-use crate::tar_stream::testing::{parse, TempDir};
 use crate::RetryPolicy;
 
 const KEY: &str = "dtn-key-5f3a9c";

@@ -8,7 +8,7 @@ use std::io::{self, Read};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::url::{push_query_component, push_segment, Url};
+use crate::transport::url::{push_query_component, push_segment, Url};
 use backoff::backoff::Backoff;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -17,10 +17,15 @@ use ureq::unversioned::transport::Connector;
 
 use crate::config::{Auth, ResolvedConfig, RetryPolicy};
 use crate::error::{ApiError, Error, Result};
-use crate::mask::{Mask, Unmasking};
-use crate::poll::Deadline;
+use crate::transport::mask::{Mask, Unmasking};
+use crate::transport::poll::Deadline;
 
+pub(crate) mod date;
+pub(crate) mod mask;
+pub(crate) mod page;
+pub(crate) mod poll;
 mod resolve;
+pub(crate) mod url;
 
 /// The value of `X-Daytona-Source`.
 const SOURCE: &str = "sdk-rust";
@@ -228,7 +233,7 @@ pub(crate) enum Attempt<T> {
 pub(crate) struct Transport {
     agent: ureq::Agent,
     auth: Auth,
-    /// What ureq and tungstenite see of the credential (see [`crate::mask`]).
+    /// What ureq and tungstenite see of the credential (see [`crate::transport::mask`]).
     mask: Arc<Mask>,
     /// [`Transport::headers`], parsed once; `None` when one does not parse
     /// (each request then fails on it, as it would anyway).
@@ -272,7 +277,7 @@ impl Transport {
         Transport {
             // ureq's own connectors, then the one that puts the credential
             // in place of its mask as request heads go to the socket (see
-            // `crate::mask`); a resolver that spares a lookup thread per
+            // `crate::transport::mask`); a resolver that spares a lookup thread per
             // request (see `resolve`).
             agent: ureq::Agent::with_parts(
                 agent_config,
@@ -713,7 +718,7 @@ fn parse_http_date(s: &str) -> Option<u64> {
     if parts.next()? != "GMT" || !(1..=31).contains(&day) || h > 23 || m > 59 || sec > 60 {
         return None;
     }
-    let days = crate::date::days_from_civil(year, month, day as u32);
+    let days = crate::transport::date::days_from_civil(year, month, day as u32);
     u64::try_from(days)
         .ok()
         .map(|d| d * 86_400 + h * 3600 + m * 60 + sec)

@@ -1,6 +1,8 @@
 //! Parameters of sandbox operations: plain structs with `Default` and
 //! chainable setters, checked before any request is sent.
 
+pub(crate) mod list;
+
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::str::FromStr;
@@ -190,7 +192,7 @@ impl ImageSpec {
     pub(crate) fn build_info(
         &self,
         client: &crate::Daytona,
-        deadline: crate::poll::Deadline,
+        deadline: crate::transport::poll::Deadline,
         entrypoint: &[String],
     ) -> Result<CreateBuildInfo> {
         let _ = (client, deadline, entrypoint);
@@ -198,7 +200,7 @@ impl ImageSpec {
             ImageSpec::Name(name) => (format!("FROM {name}\n"), Vec::new()),
             #[cfg(feature = "images")]
             ImageSpec::Declarative(image) => {
-                let hashes = crate::object_storage::upload_image_contexts(client, image, deadline)?;
+                let hashes = crate::build_context::upload_image_contexts(client, image, deadline)?;
                 let dockerfile = if entrypoint.is_empty() {
                     image.dockerfile().to_string()
                 } else {

@@ -4,19 +4,19 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::url::Url;
+use crate::transport::url::Url;
 use serde::Deserialize;
 use ureq::http::Method;
 
+use crate::api::sandbox::Sandbox;
 use crate::config::DaytonaConfig;
 use crate::error::{Error, Result};
-use crate::http::{Request, Transport};
-use crate::list::ListSandboxes;
 use crate::models::{SandboxInfo, SshAccessValidation};
-use crate::paginate::{Page, Pages};
+use crate::params::list::ListSandboxes;
 use crate::params::{non_empty, CreateSandbox};
-use crate::poll::{Deadline, PollSchedule};
-use crate::sandbox::Sandbox;
+use crate::transport::page::{Page, Pages};
+use crate::transport::poll::{Deadline, PollSchedule};
+use crate::transport::{Request, Transport};
 
 /// The Daytona client.
 ///

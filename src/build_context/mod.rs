@@ -11,22 +11,25 @@
 //! is never sent at all, and neither it nor the session token appears in
 //! `Debug` output, logs or errors.
 
+pub(crate) mod sigv4;
+pub(crate) mod tar;
+
 use std::fmt;
 use std::time::SystemTime;
 
-use crate::url::Url;
+use crate::transport::url::Url;
 use serde::Deserialize;
 use ureq::http::Method;
 
-use crate::client::Daytona;
+use self::sigv4::{Credentials, Unsigned, UNSIGNED_PAYLOAD};
+pub(crate) use self::tar::TarEntry;
+use self::tar::TarPlan;
+use crate::api::client::Daytona;
 use crate::config::{parse_base_url, Secret};
 use crate::error::{Error, Result};
-use crate::http::{decode, read_body, Request};
 use crate::image::Image;
-use crate::poll::Deadline;
-use crate::sigv4::{self, Credentials, Unsigned, UNSIGNED_PAYLOAD};
-pub(crate) use crate::tar_stream::TarEntry;
-use crate::tar_stream::TarPlan;
+use crate::transport::poll::Deadline;
+use crate::transport::{decode, read_body, Request};
 
 /// The bucket when push access names none.
 const DEFAULT_BUCKET: &str = "daytona-volume-builds";

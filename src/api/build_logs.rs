@@ -6,13 +6,13 @@ use std::io::{BufRead, BufReader};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::url::Url;
+use crate::transport::url::Url;
 use ureq::http::Method;
 
-use crate::client::Daytona;
+use crate::api::client::Daytona;
 use crate::error::{Error, Result};
-use crate::http::Request;
-use crate::poll::Deadline;
+use crate::transport::poll::Deadline;
+use crate::transport::Request;
 
 /// How long the stream may stay silent before the build state is checked.
 const IDLE: Duration = Duration::from_secs(2);

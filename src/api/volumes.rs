@@ -4,11 +4,11 @@ use std::time::Duration;
 
 use ureq::http::Method;
 
-use crate::client::Daytona;
+use crate::api::client::Daytona;
 use crate::error::{Error, Result};
 use crate::models::{Volume, VolumeState};
 use crate::params::non_empty;
-use crate::poll::{poll_until, Check, Deadline};
+use crate::transport::poll::{poll_until, Check, Deadline};
 
 /// Volume operations: [`Daytona::volumes`].
 ///

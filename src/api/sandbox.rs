@@ -6,17 +6,17 @@ use std::time::Duration;
 
 use ureq::http::Method;
 
-use crate::build_logs;
-use crate::client::Daytona;
+use crate::api::build_logs;
+use crate::api::client::Daytona;
+use crate::api::snapshots::UrlAnswer;
 use crate::error::{Error, Result};
-use crate::http::{read_body, Request};
 use crate::models::{
     PortPreviewUrl, SandboxInfo, SandboxLabels, SandboxState, SignedPortPreviewUrl, SshAccess,
     SshAccessValidation,
 };
 use crate::params::{non_empty, NetworkSettings, Resize};
-use crate::poll::{poll_until, Check, Deadline};
-use crate::snapshot::UrlAnswer;
+use crate::transport::poll::{poll_until, Check, Deadline};
+use crate::transport::{read_body, Request};
 
 /// A sandbox: its last known [`SandboxInfo`] and the client to act on it.
 ///
