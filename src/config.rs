@@ -3,10 +3,11 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::transport::url::Url;
+use url::Url;
 
 use crate::error::{Error, Result};
 use crate::transport::poll::PollSchedule;
+use crate::transport::tls::TlsSettings;
 
 /// The API URL used when none is configured.
 pub const DEFAULT_API_URL: &str = "https://app.daytona.io/api";
@@ -106,6 +107,7 @@ pub struct DaytonaConfig {
     pub(crate) command_timeout_margin: Duration,
     pub(crate) retry: RetryPolicy,
     pub(crate) poll: PollSchedule,
+    pub(crate) tls: TlsSettings,
 }
 
 /// When and how often idempotent requests are retried.
@@ -158,6 +160,7 @@ impl Default for DaytonaConfig {
             command_timeout_margin: Duration::from_secs(5),
             retry: RetryPolicy::default(),
             poll: PollSchedule::default(),
+            tls: TlsSettings::default(),
         }
     }
 }
@@ -190,10 +193,11 @@ impl DaytonaConfig {
         self
     }
 
-    /// The API base URL (`DAYTONA_API_URL`), default `https://app.daytona.io/api`.
+    /// The API base URL (`DAYTONA_API_URL`), default `https://app.daytona.io/api`:
+    /// a string or a [`url::Url`], checked by [`crate::Daytona::new`].
     #[must_use]
-    pub fn api_url(mut self, url: impl Into<String>) -> Self {
-        self.api_url = Some(url.into());
+    pub fn api_url(mut self, url: impl AsRef<str>) -> Self {
+        self.api_url = Some(url.as_ref().to_string());
         self
     }
 
@@ -221,15 +225,20 @@ impl DaytonaConfig {
         self
     }
 
-    /// Time allowed to open a connection (default 10 s).
+    /// Time allowed to open a connection: TCP, proxy and TLS (default
+    /// 10 s). A WebSocket connection's name lookup counts too; an HTTP
+    /// request's lookup has the system resolver's own limits (see the
+    /// README's section on time limits).
     #[must_use]
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
-    /// Time allowed for one HTTP exchange, body included (default 60 s).
-    /// Command execution and file transfers use their own limits.
+    /// Time allowed for each stage of one HTTP exchange (default 60 s):
+    /// sending the request, sending its body, waiting for the answer's
+    /// head, reading the answer's body. Command execution and file
+    /// transfers use their own limits.
     #[must_use]
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
@@ -281,6 +290,38 @@ impl DaytonaConfig {
     #[must_use]
     pub fn poll_schedule(mut self, schedule: PollSchedule) -> Self {
         self.poll = schedule;
+        self
+    }
+
+    /// Also trusts the CA certificates in `pem` (one or more
+    /// `-----BEGIN CERTIFICATE-----` blocks), on top of the bundled web PKI
+    /// roots: for a self-hosted Daytona behind a private CA. REST calls and
+    /// WebSocket connections alike. May be called several times.
+    ///
+    /// [`crate::Daytona::new`] fails with [`Error::Config`] when a PEM text
+    /// holds no certificate or one that is not usable.
+    ///
+    /// ```no_run
+    /// use daytona::{Daytona, DaytonaConfig};
+    ///
+    /// let ca = std::fs::read("/etc/company/ca.pem")?;
+    /// let daytona = Daytona::new(DaytonaConfig::new().add_root_certificates_pem(ca))?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn add_root_certificates_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
+        self.tls.extra_roots_pem.push(pem.as_ref().to_vec());
+        self
+    }
+
+    /// Verifies servers with the operating system's verifier and trust
+    /// store (`rustls-platform-verifier`) instead of the bundled roots
+    /// (default `false`; feature `platform-verifier`). Cannot be combined
+    /// with [`add_root_certificates_pem`](Self::add_root_certificates_pem).
+    #[cfg(feature = "platform-verifier")]
+    #[must_use]
+    pub fn platform_verifier(mut self, on: bool) -> Self {
+        self.tls.platform_verifier = on;
         self
     }
 
@@ -379,17 +420,27 @@ impl DaytonaConfig {
     }
 }
 
-/// Parses a base URL: absolute, http(s), no query or fragment. The path is
-/// kept without a trailing slash so that segments can be appended.
+/// Parses a base URL: absolute http(s) with a host and no credentials.
+/// Query and fragment are dropped, and the path is kept without a trailing
+/// slash so that segments can be appended.
 pub(crate) fn parse_base_url(raw: &str, field: &str) -> Result<Url> {
-    let url = Url::parse(raw.trim())
+    let mut url = Url::parse(raw.trim())
         .map_err(|e| Error::Config(format!("{field} {raw:?} is not a valid URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(Error::Config(format!(
             "{field} {raw:?} must be an http or https URL"
         )));
     }
-    Ok(url.base())
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::Config(format!(
+            "{field}: credentials in the URL are not supported"
+        )));
+    }
+    url.set_query(None);
+    url.set_fragment(None);
+    let path = url.path().trim_end_matches('/').to_string();
+    url.set_path(&path);
+    Ok(url)
 }
 
 /// How requests are authenticated.
@@ -400,7 +451,7 @@ pub(crate) enum Auth {
 }
 
 impl Auth {
-    #[cfg(test)]
+    /// The `Authorization` header value.
     pub(crate) fn bearer(&self) -> String {
         format!("Bearer {}", self.secret().expose())
     }

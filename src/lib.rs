@@ -76,6 +76,9 @@ pub use toolbox::{FileSystem, Git, Process};
 pub use transport::page::Pages;
 pub use transport::poll::{PollSchedule, WAIT_FOREVER};
 pub use transport::API_VERSION;
+/// The URL type of the crate's API (`Daytona::api_url`, ...), from the
+/// `url` crate.
+pub use url::Url;
 
 /// The README's examples, compiled as doc tests so that they stay true.
 #[cfg(all(doctest, feature = "images", feature = "websocket"))]

@@ -166,7 +166,7 @@ fn env_api_url_is_used() {
     let _env = env(&[("DAYTONA_API_KEY", "env-key-1"), ("DAYTONA_API_URL", &url)]);
     let m = get_mock(&mut server, "env-key-1").expect(1).create();
     let daytona = Daytona::new(DaytonaConfig::new()).unwrap();
-    assert_eq!(daytona.api_url(), url);
+    assert_eq!(daytona.api_url().as_str(), url);
     daytona.get("sb-1").unwrap();
     m.assert();
 }
@@ -198,7 +198,7 @@ fn deprecated_server_url_is_a_fallback_only() {
         ]);
         let m = get_mock(&mut old, "env-key-1").expect(1).create();
         let daytona = Daytona::new(DaytonaConfig::new()).unwrap();
-        assert_eq!(daytona.api_url(), api_url(&old));
+        assert_eq!(daytona.api_url().as_str(), api_url(&old));
         daytona.get("sb-1").unwrap();
         m.assert();
     }
@@ -222,7 +222,7 @@ fn deprecated_server_url_is_a_fallback_only() {
 fn default_api_url_when_none_is_set() {
     let _env = env(&[("DAYTONA_API_KEY", "env-key-1")]);
     let daytona = Daytona::new(DaytonaConfig::new()).unwrap();
-    assert_eq!(daytona.api_url(), DEFAULT_API_URL);
+    assert_eq!(daytona.api_url().as_str(), DEFAULT_API_URL);
 }
 
 #[test]
@@ -423,7 +423,7 @@ fn from_env_works_with_the_environment_only() {
         .expect(1)
         .create();
     let daytona = Daytona::from_env().unwrap();
-    assert_eq!(daytona.api_url(), url);
+    assert_eq!(daytona.api_url().as_str(), url);
     assert_eq!(daytona.target(), Some("eu"));
     daytona.get("sb-1").unwrap();
     m.assert();
@@ -461,7 +461,7 @@ fn read_env_false_ignores_the_environment() {
 
     // Neither URL nor target come from the environment.
     let daytona = Daytona::new(DaytonaConfig::new().read_env(false).api_key("cfg-key")).unwrap();
-    assert_eq!(daytona.api_url(), DEFAULT_API_URL);
+    assert_eq!(daytona.api_url().as_str(), DEFAULT_API_URL);
     assert_eq!(daytona.target(), None);
 
     let m = get_mock(&mut server, "cfg-key")

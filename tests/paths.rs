@@ -1,6 +1,8 @@
 //! Ids, names and file paths that look like path syntax reach the server
 //! inside one percent-encoded path segment, or as one query value, and
-//! never change the path; an empty one is refused before any request.
+//! never change the path; an empty one, or an id or name that is `.` or
+//! `..` (which URLs resolve whatever their encoding), is refused before
+//! any request.
 //!
 //! The server is the raw `fault_server`, which sees the request target
 //! exactly as sent (no normalisation).
@@ -159,11 +161,16 @@ fn one(server: &FaultServer, f: impl FnOnce()) -> Seen {
     all.remove(0)
 }
 
+/// Whether `v` can be an id or a name: not `.` nor `..`.
+fn segment_value(v: &str) -> bool {
+    v != "." && v != ".."
+}
+
 #[test]
 fn ids_and_names_are_one_path_segment() {
     let server = server();
     let daytona = client(&server);
-    for &v in TRICKY {
+    for &v in TRICKY.iter().filter(|v| segment_value(v)) {
         // (route before the value, route after it, the call)
         type Call<'a> = Box<dyn FnOnce() + 'a>;
         let mut sandbox: Option<Sandbox> = None;
@@ -337,6 +344,74 @@ fn file_paths_and_tokens_are_one_query_value() {
 }
 
 #[test]
+fn dot_ids_and_names_fail_before_any_request() {
+    let server = server();
+    let daytona = client(&server);
+    let sb = daytona.get("sb-1").unwrap();
+    let before = server.seen().len();
+    let p = sb.process();
+    for v in TRICKY.iter().filter(|v| !segment_value(v)) {
+        let results: Vec<(&str, Error)> = vec![
+            ("id_or_name", daytona.get(v).unwrap_err()),
+            ("id_or_name", daytona.get_opt(v).unwrap_err()),
+            ("id_or_name", daytona.snapshots().get(v).unwrap_err()),
+            ("name", daytona.volumes().get(v).unwrap_err()),
+            ("session_id", p.get_session(v).unwrap_err()),
+            ("session_id", p.create_session(v).unwrap_err()),
+            ("session_id", p.delete_session(v).unwrap_err()),
+            ("command_id", p.get_session_command("s", v).unwrap_err()),
+            ("token", sb.expire_signed_preview_url(3000, v).unwrap_err()),
+        ];
+        for (field, e) in &results {
+            assert!(e.to_string().contains(&format!("{v:?}")), "{e}");
+            assert_validation(field, e);
+        }
+    }
+    assert_nothing_sent(&server, before);
+}
+
+/// `e` is a validation error of `field`.
+fn assert_validation(field: &str, e: &Error) {
+    match e {
+        Error::Validation { field: f, .. } => assert_eq!(f, field, "{e}"),
+        other => panic!("expected a validation error of `{field}`, got {other:?}"),
+    }
+}
+
+/// `server` saw no request after the first `before`.
+fn assert_nothing_sent(server: &FaultServer, before: usize) {
+    assert_eq!(
+        server.seen().len(),
+        before,
+        "{:?}",
+        &server.seen()[before..]
+    );
+}
+
+/// A sandbox whose id, as the server gave it, cannot be a path segment:
+/// its requests fail before they are sent, naming the problem.
+#[test]
+fn a_dot_id_from_the_server_sends_nothing() {
+    let server = FaultServer::start(|_| {
+        let mut b = sandbox_json("..", "started");
+        b["toolboxProxyUrl"] = json!("http://127.0.0.1:1/toolbox");
+        Action::json(200, &b)
+    });
+    let mut odd = client(&server).get("sb-1").unwrap();
+    assert_eq!(odd.id(), "..");
+    let before = server.seen().len();
+    for e in [
+        odd.refresh().unwrap_err(),
+        odd.fs().list_files("/").unwrap_err(),
+        odd.process().exec("true").unwrap_err(),
+    ] {
+        assert!(e.to_string().contains("\"..\""), "{e}");
+        assert_validation("path segment", &e);
+    }
+    assert_nothing_sent(&server, before);
+}
+
+#[test]
 fn empty_ids_names_and_paths_fail_before_any_request() {
     let server = server();
     let daytona = client(&server);
@@ -370,16 +445,8 @@ fn empty_ids_names_and_paths_fail_before_any_request() {
         ("path", git.status("").unwrap_err()),
         ("token", sb.expire_signed_preview_url(3000, "").unwrap_err()),
     ];
-    for (field, e) in results {
-        match &e {
-            Error::Validation { field: f, .. } => assert_eq!(f, field, "{e}"),
-            other => panic!("expected a validation error of `{field}`, got {other:?}"),
-        }
+    for (field, e) in &results {
+        assert_validation(field, e);
     }
-    assert_eq!(
-        server.seen().len(),
-        before,
-        "{:?}",
-        &server.seen()[before..]
-    );
+    assert_nothing_sent(&server, before);
 }

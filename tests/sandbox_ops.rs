@@ -1073,10 +1073,10 @@ fn ids_reach_the_server_as_one_encoded_segment() {
     .create();
     let dots = reply_json(
         expect_no_body(
-            api_mock(&mut server, "GET", "/api/sandbox/%2E%2E").match_query(Matcher::Missing),
+            api_mock(&mut server, "GET", "/api/sandbox/...").match_query(Matcher::Missing),
         ),
         200,
-        &sandbox_json("..", "started"),
+        &sandbox_json("...", "started"),
     )
     .expect(1)
     .create();
@@ -1103,7 +1103,10 @@ fn ids_reach_the_server_as_one_encoded_segment() {
 
     let mut sb = daytona.get("a/b").unwrap();
     assert_eq!(sb.id(), "a/b");
-    assert_eq!(daytona.get("..").unwrap().id(), "..");
+    assert_eq!(daytona.get("...").unwrap().id(), "...");
+    // `.` and `..` are resolved by URLs whatever their encoding: refused.
+    assert_validation(&daytona.get("..").unwrap_err(), "id_or_name");
+    assert_validation(&daytona.get(".").unwrap_err(), "id_or_name");
     assert_eq!(daytona.get("a?b=1").unwrap().id(), "a?b=1");
     sb.start().unwrap();
 

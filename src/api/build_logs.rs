@@ -6,8 +6,8 @@ use std::io::{BufRead, BufReader};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::transport::url::Url;
 use ureq::http::Method;
+use url::Url;
 
 use crate::api::client::Daytona;
 use crate::error::{Error, Result};
@@ -33,7 +33,7 @@ pub(crate) fn log_request(
 ) -> Request<'static> {
     match Url::parse(url) {
         Ok(parsed) if is_trusted(&parsed, client, trusted_hosts) => {
-            Request::new(Method::GET, &parsed, &[]).query("follow", "true")
+            Request::to_url(Method::GET, parsed).query("follow", "true")
         }
         _ => {
             log::warn!(
@@ -46,10 +46,9 @@ pub(crate) fn log_request(
 
 fn is_trusted(url: &Url, client: &Daytona, extra: &[&str]) -> bool {
     matches!(url.scheme(), "http" | "https")
-        && std::iter::once(client.api_url())
-            .chain(extra.iter().copied())
-            .filter_map(|s| Url::parse(s).ok())
-            .any(|u| u.same_origin(url))
+        && std::iter::once(client.api_url().clone())
+            .chain(extra.iter().filter_map(|s| Url::parse(s).ok()))
+            .any(|u| u.origin() == url.origin())
 }
 
 /// Streams `request` line by line to `on_line` until the server ends the

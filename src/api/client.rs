@@ -4,16 +4,16 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::transport::url::Url;
 use serde::Deserialize;
 use ureq::http::Method;
+use url::Url;
 
 use crate::api::sandbox::Sandbox;
 use crate::config::DaytonaConfig;
 use crate::error::{Error, Result};
 use crate::models::{SandboxInfo, SshAccessValidation};
 use crate::params::list::ListSandboxes;
-use crate::params::{non_empty, CreateSandbox};
+use crate::params::{non_empty, path_segment, CreateSandbox};
 use crate::transport::page::{Page, Pages};
 use crate::transport::poll::{Deadline, PollSchedule};
 use crate::transport::{Request, Transport};
@@ -65,7 +65,7 @@ impl Daytona {
     /// does not parse.
     pub fn new(config: DaytonaConfig) -> Result<Self> {
         let resolved = config.resolve(&|name| std::env::var(name).ok())?;
-        let transport = Transport::new(&resolved);
+        let transport = Transport::new(&resolved)?;
         Ok(Daytona {
             inner: Arc::new(Inner {
                 transport,
@@ -84,8 +84,8 @@ impl Daytona {
     }
 
     /// The API base URL in use.
-    pub fn api_url(&self) -> &str {
-        self.inner.api_url.as_str()
+    pub fn api_url(&self) -> &Url {
+        &self.inner.api_url
     }
 
     /// The region new sandboxes go to, when one is configured.
@@ -169,7 +169,7 @@ impl Daytona {
 
     /// The sandbox with this id or name.
     pub fn get(&self, id_or_name: &str) -> Result<Sandbox> {
-        non_empty("id_or_name", id_or_name)?;
+        path_segment("id_or_name", id_or_name)?;
         let info = self
             .transport()
             .json(self.api(Method::GET, &["sandbox", id_or_name]))?;

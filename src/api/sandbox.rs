@@ -14,7 +14,7 @@ use crate::models::{
     PortPreviewUrl, SandboxInfo, SandboxLabels, SandboxState, SignedPortPreviewUrl, SshAccess,
     SshAccessValidation,
 };
-use crate::params::{non_empty, NetworkSettings, Resize};
+use crate::params::{non_empty, path_segment, NetworkSettings, Resize};
 use crate::transport::poll::{poll_until, Check, Deadline};
 use crate::transport::{read_body, Request};
 
@@ -450,7 +450,7 @@ impl Sandbox {
     /// Makes a signed preview URL of `port` stop working now.
     pub fn expire_signed_preview_url(&self, port: u16, token: &str) -> Result<()> {
         let port = checked_port(port)?;
-        non_empty("token", token)?;
+        path_segment("token", token)?;
         self.client.transport().empty(self.api(
             Method::POST,
             &["ports", &port, "signed-preview-url", token, "expire"],

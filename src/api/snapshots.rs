@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::models::{GpuType, SandboxClass, Snapshot, SnapshotPage, SnapshotState};
 use crate::params::list::SortOrder;
 use crate::params::{
-    check_page_limit, check_timeout, non_empty, CreateBuildInfo, ImageSpec, Resources,
+    check_page_limit, check_timeout, non_empty, path_segment, CreateBuildInfo, ImageSpec, Resources,
 };
 use crate::transport::page::{Page, Pages};
 use crate::transport::poll::{poll_until, Check, Deadline};
@@ -306,7 +306,7 @@ impl Snapshots {
 
     /// The snapshot with this id or name.
     pub fn get(&self, id_or_name: &str) -> Result<Snapshot> {
-        non_empty("id_or_name", id_or_name)?;
+        path_segment("id_or_name", id_or_name)?;
         self.client
             .transport()
             .json(self.client.api(Method::GET, &["snapshots", id_or_name]))
@@ -314,7 +314,7 @@ impl Snapshots {
 
     /// Deletes a snapshot.
     pub fn delete(&self, snapshot: &Snapshot) -> Result<()> {
-        non_empty("id", &snapshot.id)?;
+        path_segment("id", &snapshot.id)?;
         self.client.transport().empty(
             self.client
                 .api(Method::DELETE, &["snapshots", &snapshot.id]),
@@ -323,7 +323,7 @@ impl Snapshots {
 
     /// Activates an inactive snapshot; returns it as the server now has it.
     pub fn activate(&self, snapshot: &Snapshot) -> Result<Snapshot> {
-        non_empty("id", &snapshot.id)?;
+        path_segment("id", &snapshot.id)?;
         self.client.transport().json(
             self.client
                 .api(Method::POST, &["snapshots", &snapshot.id, "activate"]),

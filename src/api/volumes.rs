@@ -7,7 +7,7 @@ use ureq::http::Method;
 use crate::api::client::Daytona;
 use crate::error::{Error, Result};
 use crate::models::{Volume, VolumeState};
-use crate::params::non_empty;
+use crate::params::{non_empty, path_segment};
 use crate::transport::poll::{poll_until, Check, Deadline};
 
 /// Volume operations: [`Daytona::volumes`].
@@ -49,7 +49,7 @@ impl Volumes {
 
     /// The volume named `name`.
     pub fn get(&self, name: &str) -> Result<Volume> {
-        non_empty("name", name)?;
+        path_segment("name", name)?;
         self.client
             .transport()
             .json(self.client.api(Method::GET, &["volumes", "by-name", name]))
@@ -81,7 +81,7 @@ impl Volumes {
     /// Deletes a volume. A volume mounted by a sandbox is a conflict
     /// ([`Error::is_conflict`]).
     pub fn delete(&self, volume: &Volume) -> Result<()> {
-        non_empty("id", &volume.id)?;
+        path_segment("id", &volume.id)?;
         self.client
             .transport()
             .empty(self.client.api(Method::DELETE, &["volumes", &volume.id]))

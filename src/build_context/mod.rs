@@ -17,9 +17,9 @@ pub(crate) mod tar;
 use std::fmt;
 use std::time::SystemTime;
 
-use crate::transport::url::Url;
 use serde::Deserialize;
 use ureq::http::Method;
+use url::Url;
 
 use self::sigv4::{Credentials, Unsigned, UNSIGNED_PAYLOAD};
 pub(crate) use self::tar::TarEntry;
@@ -29,6 +29,7 @@ use crate::config::{parse_base_url, Secret};
 use crate::error::{Error, Result};
 use crate::image::Image;
 use crate::transport::poll::Deadline;
+use crate::transport::request::push_segments;
 use crate::transport::{decode, read_body, Request};
 
 /// The bucket when push access names none.
@@ -180,7 +181,8 @@ impl Store {
             format!("https://{raw}")
         };
         let base = parse_base_url(&raw, "push access storageUrl")?;
-        let mut host = base.host_str().to_string();
+        // As `Host` is sent: the port only when it is not the scheme's.
+        let mut host = base.host_str().unwrap_or_default().to_string();
         if let Some(port) = base.port() {
             host = format!("{host}:{port}");
         }
@@ -198,19 +200,22 @@ impl Store {
     }
 
     /// A signed request for the object of context `hash`. `content_type`
-    /// is signed here and sent by the body.
-    fn request(&self, method: Method, hash: &str, content_type: Option<&str>) -> Request<'static> {
+    /// is signed here and sent by the body. The path is encoded once, and
+    /// what is signed is the path of the URL that is sent.
+    fn request(
+        &self,
+        method: Method,
+        hash: &str,
+        content_type: Option<&str>,
+    ) -> Result<Request<'static>> {
         let segments = [
             self.bucket.as_str(),
             self.access.organization_id.as_str(),
             hash,
             OBJECT_NAME,
         ];
-        let mut path = self.base.path().trim_end_matches('/').to_string();
-        for seg in segments {
-            path.push('/');
-            path.push_str(&sigv4::uri_encode(seg));
-        }
+        let mut url = self.base.clone();
+        push_segments(&mut url, &segments)?;
         let amz_date = sigv4::amz_date(SystemTime::now());
         let sent = [
             ("host", self.host.as_str()),
@@ -223,7 +228,7 @@ impl Store {
         let authorization = sigv4::authorization(
             &Unsigned {
                 method: method.as_str(),
-                path: &path,
+                path: url.path(),
                 query: "",
                 headers: &signed,
                 payload_hash: UNSIGNED_PAYLOAD,
@@ -240,19 +245,19 @@ impl Store {
             self.access.secret.clone(),
             self.access.session_token.clone(),
         ];
-        let mut req = Request::new(method, &self.base, &segments)
+        let mut req = Request::to_url(method, url)
             .without_credentials()
             .redact(move |text| hide(text, &secrets))
             .header("Authorization", authorization);
         for (name, value) in sent {
             req = req.header(name, value);
         }
-        req
+        Ok(req)
     }
 
     /// Whether the object of `hash` is there (`HEAD`: 2xx yes, 404 no).
     fn exists(&self, client: &Daytona, hash: &str, deadline: Deadline) -> Result<bool> {
-        let req = self.request(Method::HEAD, hash, None).deadline(deadline);
+        let req = self.request(Method::HEAD, hash, None)?.deadline(deadline);
         match client.transport().empty(req) {
             Ok(()) => Ok(true),
             Err(e) if e.status() == Some(404) => Ok(false),
@@ -266,7 +271,7 @@ impl Store {
         let size = plan.size();
         log::debug!("uploading build context {} ({size} bytes)", context.hash);
         let req = self
-            .request(Method::PUT, &context.hash, Some(TAR_TYPE))
+            .request(Method::PUT, &context.hash, Some(TAR_TYPE))?
             .header("Content-Length", size.to_string())
             .stream(TAR_TYPE, plan.into_reader())
             .timeout(client.inner.transfer_timeout)

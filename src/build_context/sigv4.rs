@@ -24,7 +24,8 @@ pub(crate) struct Credentials<'a> {
 /// A request to sign, already in canonical form where it matters.
 pub(crate) struct Unsigned<'a> {
     pub(crate) method: &'a str,
-    /// The URI-encoded path (see [`uri_encode`]).
+    /// The URI-encoded path, as sent (every segment encoded with
+    /// [`crate::transport::request::SEGMENT`], which is SigV4's encoding).
     pub(crate) path: &'a str,
     /// The canonical query string (empty when there is none).
     pub(crate) query: &'a str,
@@ -100,24 +101,13 @@ fn signature(secret_key: &str, scope: &str, string_to_sign: &str) -> String {
     hex(&hmac(&key, string_to_sign))
 }
 
-/// A path segment percent-encoded as SigV4 wants: everything but
-/// `A-Z a-z 0-9 - _ . ~` becomes `%XX`.
-pub(crate) fn uri_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
-    out
-}
-
 /// `time` as `YYYYMMDDTHHMMSSZ` (UTC).
 pub(crate) fn amz_date(time: SystemTime) -> String {
-    let (year, month, day, h, m, s, _) = crate::transport::date::utc(time);
-    format!("{year:04}{month:02}{day:02}T{h:02}{m:02}{s:02}Z")
+    let t = crate::transport::date::utc(time);
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
+    )
 }
 
 /// Lower-case hex SHA-256 of `data`.
@@ -144,6 +134,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::transport::request::encode_segment;
 
     // The "GET Object" and "PUT Object" examples of the Amazon S3 API
     // Reference, "Signature Calculations for the Authorization Header:
@@ -217,7 +208,7 @@ mod tests {
             payload,
             "44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072"
         );
-        let path = format!("/{}", uri_encode("test$file.text"));
+        let path = format!("/{}", encode_segment("test$file.text"));
         let (canonical, sts, signature, header) = steps(&Unsigned {
             method: "PUT",
             path: &path,
@@ -277,12 +268,34 @@ mod tests {
         assert_eq!(a, b);
     }
 
+    /// SigV4's `UriEncode`, written from the AWS description: every byte
+    /// but `A-Z a-z 0-9 - _ . ~` as `%XY` with upper-case hex digits.
+    fn aws_uri_encode(text: &str) -> String {
+        text.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    char::from(b).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    }
+
     #[test]
-    fn encoding_keeps_only_unreserved_characters() {
+    fn the_crate_s_one_segment_encoding_is_sigv4_s() {
         assert_eq!(
-            uri_encode("a-Z_0.~/ b:@é$"),
+            encode_segment("a-Z_0.~/ b:@é$"),
             "a-Z_0.~%2F%20b%3A%40%C3%A9%24"
         );
+        let every_char: String = (1u32..0x800).filter_map(char::from_u32).collect();
+        for text in [
+            every_char.as_str(),
+            "日本 🦀",
+            "%2F%25",
+            "a+b=c&d;e,f'g(h)!*",
+        ] {
+            assert_eq!(encode_segment(text), aws_uri_encode(text), "{text:?}");
+        }
     }
 
     #[test]

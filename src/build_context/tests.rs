@@ -319,7 +319,7 @@ fn push_access_debug_hides_the_keys() {
     assert!(shown.contains(ACCESS_KEY), "{shown}");
     assert!(!shown.contains(SECRET) && !shown.contains(TOKEN), "{shown}");
     // A bare host name is an https URL; no bucket means the default one.
-    assert_eq!(store.base.as_str(), "https://storage.example.com");
+    assert_eq!(store.base.as_str(), "https://storage.example.com/");
     assert_eq!(store.host, "storage.example.com");
     assert_eq!(store.bucket, DEFAULT_BUCKET);
 }

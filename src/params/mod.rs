@@ -493,6 +493,20 @@ pub(crate) fn non_empty(field: &str, value: &str) -> Result<()> {
     }
 }
 
+/// A value sent as one segment of a URL path (an id, a name): not empty,
+/// and not `.` or `..`, which URLs resolve against the path before them
+/// whatever their encoding.
+pub(crate) fn path_segment(field: &str, value: &str) -> Result<()> {
+    non_empty(field, value)?;
+    if crate::transport::request::is_dot_segment(value) {
+        return Err(Error::validation(
+            field,
+            format!("{value:?} cannot be sent in a URL path"),
+        ));
+    }
+    Ok(())
+}
+
 /// A page size the API accepts: 1 to 200.
 pub(crate) fn check_page_limit(limit: u32) -> Result<()> {
     if (1..=200).contains(&limit) {

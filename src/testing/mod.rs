@@ -414,8 +414,11 @@ pub(crate) fn now_rfc3339() -> String {
 }
 
 pub(crate) fn rfc3339(t: SystemTime) -> String {
-    let (year, month, day, h, m, s, ms) = crate::transport::date::utc(t);
-    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{ms:03}Z")
+    let t = crate::transport::date::utc(t);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year, t.month, t.day, t.hour, t.minute, t.second, t.millisecond
+    )
 }
 
 #[cfg(test)]

@@ -22,13 +22,14 @@ pub use process::{
 #[cfg(feature = "websocket")]
 pub use process::{FollowOptions, LogChunk, LogStream};
 
-use crate::transport::url::Url;
 use serde::Deserialize;
 use ureq::http::Method;
+use url::Url;
 
 use crate::api::sandbox::Sandbox;
 use crate::config::parse_base_url;
 use crate::error::{Error, Result};
+use crate::transport::request::push_segments;
 use crate::transport::{Request, Transport};
 
 /// What every toolbox handle holds: the sandbox it works in.
@@ -59,7 +60,7 @@ impl<'s> Toolbox<'s> {
                 info.id
             ))
         })?;
-        base.push_segment(&info.id);
+        push_segments(&mut base, &[&info.id])?;
         Ok(base)
     }
 
@@ -69,21 +70,18 @@ impl<'s> Toolbox<'s> {
     }
 
     /// The WebSocket URL of `segments` (`http` becomes `ws`, `https` `wss`).
-    #[allow(dead_code)]
-    pub(crate) fn websocket_url(
-        &self,
-        segments: &[&str],
-        query: &[(&str, &str)],
-    ) -> Result<String> {
-        let mut req = self.request(Method::GET, segments)?;
+    #[cfg(feature = "websocket")]
+    pub(crate) fn websocket_url(&self, segments: &[&str], query: &[(&str, &str)]) -> Result<Url> {
+        let mut url = self.base()?;
+        push_segments(&mut url, segments)?;
         for (name, value) in query {
-            req = req.query(name, value);
+            url.query_pairs_mut().append_pair(name, value);
         }
-        let url = req.url();
-        Ok(match url.strip_prefix("http") {
-            Some(rest) => format!("ws{rest}"),
-            None => url.to_string(),
-        })
+        let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
+        // http(s) and ws(s) are all "special" schemes: the change is allowed.
+        url.set_scheme(scheme)
+            .map_err(|()| Error::Config(format!("no WebSocket URL for {url}")))?;
+        Ok(url)
     }
 }
 

@@ -15,7 +15,7 @@ use super::multipart::{self, ParseError, Parser, PartHeaders};
 use super::options::{Callback, Meter, TransferOptions};
 use super::FileSystem;
 use crate::error::{ApiError, Error, Result};
-use crate::transport::{error_fields, transport_error};
+use crate::transport::status::{error_fields, transport_error};
 
 /// Largest error part kept (the rest is skipped).
 const MAX_ERROR_PART: usize = 64 * 1024;

@@ -7,13 +7,11 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use tungstenite::protocol::frame::coding::CloseCode;
-use tungstenite::protocol::CloseFrame;
-use tungstenite::Message;
 use ureq::http::Method;
 
 use super::demux::Demux;
 use super::session::command_path;
-use super::ws::{self, Socket, Target};
+use super::ws::{self, Event, Socket, Target};
 use super::Process;
 use crate::error::{Error, Result};
 use crate::transport::poll::{Deadline, WAIT_FOREVER};
@@ -126,14 +124,12 @@ impl Iterator for LogStream<'_> {
                 return Some(Err(e));
             }
             let socket = self.socket.as_mut()?;
-            match socket.read() {
-                Ok(Message::Binary(data)) => self.demux.push(&data, &mut self.queue),
-                Ok(Message::Text(text)) => self.demux.push(text.as_bytes(), &mut self.queue),
-                Ok(Message::Close(frame)) => {
-                    let error = self.close_error(frame);
+            match socket.next_event() {
+                Ok(Event::Data(data)) => self.demux.push(&data, &mut self.queue),
+                Ok(Event::Closed(code, reason)) => {
+                    let error = self.close_error(code, &reason);
                     self.end(error);
                 }
-                Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => {}
                 Err(e) => {
                     let error = ws::map_error(e, &self.operation, || self.timed_out());
                     self.end(Some(error));
@@ -148,23 +144,22 @@ impl std::iter::FusedIterator for LogStream<'_> {}
 impl LogStream<'_> {
     /// Closes the stream: what was held back is delivered, then `error`.
     fn end(&mut self, error: Option<Error>) {
-        if let Some(mut socket) = self.socket.take() {
-            // Sends the reply to the server's close frame, if it is due.
-            let _ = socket.flush();
-        }
+        self.socket = None;
         self.demux.finish(&mut self.queue);
         self.error = error.map(|e| self.transport.redact(e));
     }
 
     /// A close other than normal (1000, or no code) is an error.
-    fn close_error(&self, frame: Option<CloseFrame>) -> Option<Error> {
-        let frame = frame.filter(|f| f.code != CloseCode::Normal)?;
+    fn close_error(&self, code: CloseCode, reason: &str) -> Option<Error> {
+        if matches!(code, CloseCode::Normal | CloseCode::Status) {
+            return None;
+        }
         let mut message = format!(
             "the server closed the log stream with code {}",
-            u16::from(frame.code)
+            u16::from(code)
         );
-        if !frame.reason.is_empty() {
-            message = format!("{message}: {}", frame.reason.as_str());
+        if !reason.is_empty() {
+            message = format!("{message}: {reason}");
         }
         Some(Error::Transport {
             operation: self.operation.clone(),
@@ -295,9 +290,7 @@ impl<'s> Process<'s> {
         let target = Target {
             url: &url,
             operation: &operation,
-            headers: transport.headers(),
-            mask: transport.mask().clone(),
-            connect_timeout: transport.connect_timeout(),
+            transport,
         };
         // Opening the stream is a GET, retried as any: nothing has been
         // delivered yet. Once open, it is never opened again.
@@ -305,10 +298,10 @@ impl<'s> Process<'s> {
         let socket = transport.retrying(&operation, Some(limit), |_| {
             match ws::connect(&target, options.idle_timeout, deadline) {
                 Ok(socket) => Attempt::Done(socket),
-                Err(e) => Attempt::Failed {
-                    retry: ws::transient(&e),
-                    retry_after: e.api().and_then(|a| a.retry_after),
-                    error: transport.redact(e),
+                Err(failed) => Attempt::Failed {
+                    retry: failed.failure.retry(true, true),
+                    retry_after: failed.error.api().and_then(|a| a.retry_after),
+                    error: transport.redact(failed.error),
                 },
             }
         })?;

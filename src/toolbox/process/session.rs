@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{lenient, objects, whole_seconds, Process};
 use crate::error::Result;
-use crate::params::non_empty;
+use crate::params::{non_empty, path_segment};
 use crate::transport::{read_body, Request};
 
 /// A session (`Session`).
@@ -162,7 +162,7 @@ impl Process<'_> {
     /// # Ok::<(), daytona::Error>(())
     /// ```
     pub fn create_session(&self, session_id: &str) -> Result<()> {
-        non_empty("session_id", session_id)?;
+        path_segment("session_id", session_id)?;
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
         struct Body<'a> {
@@ -176,7 +176,7 @@ impl Process<'_> {
 
     /// A session and the commands run in it.
     pub fn get_session(&self, session_id: &str) -> Result<Session> {
-        non_empty("session_id", session_id)?;
+        path_segment("session_id", session_id)?;
         self.tb
             .transport()
             .json(self.get(&["process", "session", session_id])?)
@@ -200,7 +200,7 @@ impl Process<'_> {
 
     /// Deletes a session, ending what runs in it.
     pub fn delete_session(&self, session_id: &str) -> Result<()> {
-        non_empty("session_id", session_id)?;
+        path_segment("session_id", session_id)?;
         let req = self.tb.request(
             ureq::http::Method::DELETE,
             &["process", "session", session_id],
@@ -219,7 +219,7 @@ impl Process<'_> {
         command: &str,
         options: SessionExecOptions,
     ) -> Result<SessionExecResponse> {
-        non_empty("session_id", session_id)?;
+        path_segment("session_id", session_id)?;
         non_empty("command", command)?;
         let timeout = whole_seconds("timeout", options.timeout)?;
         let body = ExecBody {
@@ -296,8 +296,8 @@ pub(super) fn command_path<'a>(
     command_id: &'a str,
     rest: Option<&'a str>,
 ) -> Result<Vec<&'a str>> {
-    non_empty("session_id", session_id)?;
-    non_empty("command_id", command_id)?;
+    path_segment("session_id", session_id)?;
+    path_segment("command_id", command_id)?;
     let mut path = vec!["process", "session", session_id, "command", command_id];
     path.extend(rest);
     Ok(path)

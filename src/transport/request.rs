@@ -1,0 +1,329 @@
+//! The description of a request, before it is sent: method, URL, body,
+//! headers and limits. Nothing here touches the network.
+
+use std::io::Read;
+use std::time::Duration;
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde::Serialize;
+use ureq::http::Method;
+use url::Url;
+
+use crate::error::Error;
+use crate::transport::poll::Deadline;
+
+/// What a path segment keeps as it is: the unreserved characters of
+/// RFC 3986 (`A-Z a-z 0-9 - . _ ~`). Everything else is percent-encoded,
+/// so that no value can end its segment, start a query or a fragment, or
+/// be read differently by a server, a proxy or a request signature.
+///
+/// The one encoding of path segments in the crate: every request's path
+/// and the object store's SigV4 canonical path (which wants exactly this).
+pub(crate) const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// `segment` percent-encoded as one path segment (see [`SEGMENT`]).
+#[cfg(test)]
+pub(crate) fn encode_segment(segment: &str) -> String {
+    utf8_percent_encode(segment, SEGMENT).to_string()
+}
+
+/// Whether `segment` is `.` or `..`: URLs resolve those (in any spelling,
+/// `%2E` included) against the path before it, so they cannot be sent as a
+/// value.
+pub(crate) fn is_dot_segment(segment: &str) -> bool {
+    matches!(segment, "." | "..")
+}
+
+/// Appends `segments` to the path of `url` (which has no query), each
+/// percent-encoded as one segment. Fails on a dot segment, which no
+/// encoding can carry.
+pub(crate) fn push_segments(url: &mut Url, segments: &[&str]) -> Result<(), Error> {
+    if let Some(dot) = segments.iter().find(|s| is_dot_segment(s)) {
+        return Err(Error::validation(
+            "path segment",
+            format!("{dot:?} cannot be sent as an id or a name in a URL path"),
+        ));
+    }
+    if segments.is_empty() {
+        return Ok(());
+    }
+    let mut path = url.path().trim_end_matches('/').to_string();
+    for segment in segments {
+        path.push('/');
+        path.extend(utf8_percent_encode(segment, SEGMENT));
+    }
+    // Only unreserved characters, `%XX` and `/`: `set_path` keeps it as it is.
+    url.set_path(&path);
+    Ok(())
+}
+
+/// The body of a request.
+pub(crate) enum Body<'a> {
+    /// No body.
+    Empty,
+    /// A JSON document.
+    Json(Vec<u8>),
+    /// A body streamed from a reader with chunked encoding (length-delimited
+    /// when the request has a `Content-Length` header). It cannot be
+    /// replayed, so it is resent only when the connection was refused
+    /// (nothing was read from it).
+    Stream {
+        content_type: String,
+        reader: Box<dyn Read + Send + 'a>,
+    },
+}
+
+/// Finds the secrets in a text and returns it with them hidden, or `None`
+/// when there are none.
+pub(crate) type Redact<'a> = Box<dyn Fn(&str) -> Option<String> + Send + Sync + 'a>;
+
+/// A request, described before it is sent: method, URL, body and limits.
+pub(crate) struct Request<'a> {
+    pub(super) method: Method,
+    pub(super) url: Url,
+    /// `METHOD /path` for logs and errors: never the query, which may hold
+    /// a token.
+    pub(super) operation: String,
+    pub(super) body: Body<'a>,
+    pub(super) timeout: Option<Duration>,
+    pub(super) deadline: Option<Deadline>,
+    /// The answer is handed on as it arrives (see [`Request::streamed`]).
+    pub(super) streamed: bool,
+    /// Headers sent after the SDK's own.
+    pub(super) headers: Vec<(String, String)>,
+    /// Whether the SDK's credentials and `X-Daytona-*` headers are sent.
+    pub(super) credentials: bool,
+    /// Hides more secrets than the SDK's credential (see [`Request::redact`]).
+    pub(super) redact: Option<Redact<'a>>,
+    /// Why the request cannot be sent (a path segment no URL can carry):
+    /// returned by the transport before anything is sent.
+    pub(super) invalid: Option<Error>,
+}
+
+impl<'a> Request<'a> {
+    /// `method` on `base` + `segments`, each percent-encoded as one path
+    /// segment (so `a/b`, `%2e` or `?x` can never change the path; `.` and
+    /// `..` make the request fail before it is sent).
+    pub(crate) fn new(method: Method, base: &Url, segments: &[&str]) -> Self {
+        let mut url = base.clone();
+        url.set_query(None);
+        url.set_fragment(None);
+        let invalid = push_segments(&mut url, segments).err();
+        Self::at(method, url, invalid)
+    }
+
+    /// `method` on `url` exactly as it is (query included): for URLs handed
+    /// out by the server, and for requests whose path was encoded for
+    /// signing.
+    pub(crate) fn to_url(method: Method, url: Url) -> Self {
+        Self::at(method, url, None)
+    }
+
+    fn at(method: Method, url: Url, invalid: Option<Error>) -> Self {
+        let operation = format!("{method} {}", url.path());
+        Request {
+            method,
+            url,
+            operation,
+            body: Body::Empty,
+            timeout: None,
+            deadline: None,
+            streamed: false,
+            headers: Vec::new(),
+            credentials: true,
+            redact: None,
+            invalid,
+        }
+    }
+
+    /// Adds a query parameter (repeat for arrays), encoded as
+    /// `application/x-www-form-urlencoded`.
+    pub(crate) fn query(mut self, name: &str, value: impl AsRef<str>) -> Self {
+        self.url.query_pairs_mut().append_pair(name, value.as_ref());
+        self
+    }
+
+    /// Adds a query parameter when `value` is `Some`.
+    pub(crate) fn query_opt(self, name: &str, value: Option<impl ToString>) -> Self {
+        match value {
+            Some(v) => self.query(name, v.to_string()),
+            None => self,
+        }
+    }
+
+    /// Sends `body` as JSON.
+    pub(crate) fn json(mut self, body: &impl Serialize) -> Self {
+        // Serializing plain data structs cannot fail.
+        self.body = Body::Json(serde_json::to_vec(body).unwrap_or_default());
+        self
+    }
+
+    /// Streams the body from `reader`, sent as `content_type`.
+    pub(crate) fn stream(
+        mut self,
+        content_type: impl Into<String>,
+        reader: impl Read + Send + 'a,
+    ) -> Self {
+        self.body = Body::Stream {
+            content_type: content_type.into(),
+            reader: Box::new(reader),
+        };
+        self
+    }
+
+    /// Replaces the client's per-request timeout (long commands, transfers).
+    pub(crate) fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The answer is a stream whose pieces are handed on as they arrive
+    /// (a followed log): once a 2xx answer has begun, the request is never
+    /// sent again, as what was delivered must not be delivered twice.
+    /// Failures before that are retried as for any request.
+    pub(crate) fn streamed(mut self) -> Self {
+        self.streamed = true;
+        self
+    }
+
+    /// Adds a header (a signature, a `Content-Length` that turns a streamed
+    /// body from chunked into length-delimited, ...).
+    pub(crate) fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_string(), value.into()));
+        self
+    }
+
+    /// Sends none of the SDK's credentials nor `X-Daytona-*` headers: for a
+    /// host other than Daytona's (the object store), which must never see
+    /// them. Timeouts, retries and error mapping stay the same.
+    #[cfg_attr(not(feature = "images"), allow(dead_code))]
+    pub(crate) fn without_credentials(mut self) -> Self {
+        self.credentials = false;
+        self
+    }
+
+    /// Also hides whatever `redact` finds (another host's credentials, as
+    /// an answer may echo them) in errors and retry logs.
+    #[cfg_attr(not(feature = "images"), allow(dead_code))]
+    pub(crate) fn redact(
+        mut self,
+        redact: impl Fn(&str) -> Option<String> + Send + Sync + 'a,
+    ) -> Self {
+        self.redact = Some(Box::new(redact));
+        self
+    }
+
+    /// Keeps every attempt and retry delay inside `deadline`.
+    pub(crate) fn deadline(mut self, deadline: Deadline) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// `METHOD /path`.
+    pub(crate) fn operation(&self) -> &str {
+        &self.operation
+    }
+
+    /// Whether sending it twice has the effect of sending it once.
+    pub(super) fn idempotent(&self) -> bool {
+        matches!(
+            self.method,
+            Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Url {
+        Url::parse("http://h:1/api").unwrap()
+    }
+
+    #[test]
+    fn segments_cannot_escape() {
+        let cases = [
+            ("../x", "/api/sandbox/..%2Fx"),
+            ("a/b", "/api/sandbox/a%2Fb"),
+            ("...", "/api/sandbox/..."),
+            ("%2e%2e", "/api/sandbox/%252e%252e"),
+            ("%2F", "/api/sandbox/%252F"),
+            ("?x=1", "/api/sandbox/%3Fx%3D1"),
+            ("#frag", "/api/sandbox/%23frag"),
+            ("a b\"'", "/api/sandbox/a%20b%22%27"),
+            ("back\\slash", "/api/sandbox/back%5Cslash"),
+            ("tab\tnew\nline", "/api/sandbox/tab%09new%0Aline"),
+            ("é", "/api/sandbox/%C3%A9"),
+            ("my.box_1~", "/api/sandbox/my.box_1~"),
+        ];
+        for (id, path) in cases {
+            let r = Request::new(Method::GET, &base(), &["sandbox", id]);
+            assert!(r.invalid.is_none(), "{id}");
+            assert_eq!(r.url.as_str(), format!("http://h:1{path}"), "{id}");
+            assert_eq!(r.operation(), format!("GET {path}"));
+        }
+    }
+
+    #[test]
+    fn dot_segments_make_the_request_invalid() {
+        for id in [".", ".."] {
+            let r = Request::new(Method::DELETE, &base(), &["sandbox", id]);
+            match r.invalid {
+                Some(Error::Validation { field, message }) => {
+                    assert_eq!(field, "path segment");
+                    assert!(message.contains(&format!("{id:?}")), "{message}");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn segments_go_after_the_base_path_and_drop_its_query() {
+        let base = Url::parse("https://h/api/v1/?stale=1#x").unwrap();
+        let r = Request::new(Method::GET, &base, &["a", "b"]);
+        assert_eq!(r.url.as_str(), "https://h/api/v1/a/b");
+        let root = Url::parse("http://127.0.0.1:9").unwrap();
+        let r = Request::new(Method::GET, &root, &["x"]);
+        assert_eq!(r.url.as_str(), "http://127.0.0.1:9/x");
+        let r = Request::new(Method::GET, &root, &[]);
+        assert_eq!(r.operation(), "GET /");
+    }
+
+    #[test]
+    fn query_values_are_encoded_and_hidden_from_the_operation() {
+        let r = Request::new(Method::GET, &base(), &["x"])
+            .query("token", "a&b=c d")
+            .query("n", "1")
+            .query_opt("none", None::<u32>)
+            .query_opt("some", Some(2));
+        assert_eq!(
+            r.url.as_str(),
+            "http://h:1/api/x?token=a%26b%3Dc+d&n=1&some=2"
+        );
+        assert_eq!(r.operation(), "GET /api/x");
+    }
+
+    #[test]
+    fn the_segment_encoding_is_the_sigv4_one() {
+        // SigV4 URI-encodes every byte but `A-Z a-z 0-9 - _ . ~`.
+        let all: String = (0u8..=127).map(char::from).collect();
+        let encoded = encode_segment(&all);
+        let kept: String = encoded
+            .split('%')
+            .enumerate()
+            .map(|(i, part)| if i == 0 { part } else { &part[2..] })
+            .collect();
+        let unreserved: String = all
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || "-_.~".contains(*c))
+            .collect();
+        assert_eq!(kept, unreserved);
+        assert_eq!(encode_segment("é$"), "%C3%A9%24");
+    }
+}

@@ -1,0 +1,494 @@
+//! Sending a [`Request`]: the SDK's headers, the time limits, the attempts
+//! and the delays between them, one debug line per attempt.
+
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+use serde::de::DeserializeOwned;
+use ureq::http::{self, HeaderName, HeaderValue, Method};
+
+use super::request::{Body, Request};
+use super::retry::Delays;
+use super::status::{api_error, excerpt, transport_error, Failure};
+use super::tls::Tls;
+use crate::config::{Auth, ResolvedConfig, RetryPolicy};
+use crate::error::{Error, Result};
+use crate::transport::poll::Deadline;
+
+/// The value of `X-Daytona-Source`.
+const SOURCE: &str = "sdk-rust";
+
+/// The Daytona SDK version whose server behaviour this crate expects, sent
+/// as `X-Daytona-SDK-Version` (the toolbox gates structured logs on it).
+pub const API_VERSION: &str = "0.190.0";
+
+/// The `User-Agent` of every request.
+pub(crate) const USER_AGENT: &str = concat!("sdk-rust/", env!("CARGO_PKG_VERSION"));
+
+/// Largest JSON body read into memory.
+const MAX_JSON_BODY: u64 = 64 * 1024 * 1024;
+
+/// Largest error body read into memory.
+const MAX_ERROR_BODY: u64 = 1024 * 1024;
+
+/// What one attempt of [`Transport::retrying`] gave.
+pub(crate) enum Attempt<T> {
+    /// Success.
+    Done(T),
+    /// Failure, already redacted: whether sending again is safe and
+    /// useful, and the delay the server asked for.
+    Failed {
+        error: Error,
+        retry: bool,
+        retry_after: Option<Duration>,
+    },
+}
+
+/// The HTTP client shared by a [`crate::Daytona`] and all its handles.
+pub(crate) struct Transport {
+    agent: ureq::Agent,
+    auth: Auth,
+    /// The headers of every request to Daytona, parsed once.
+    headers: Vec<(HeaderName, HeaderValue)>,
+    retry: RetryPolicy,
+    request_timeout: Duration,
+    connect_timeout: Duration,
+    command_timeout_margin: Duration,
+    /// The proxy of REST calls, for connections made outside ureq.
+    #[cfg_attr(not(feature = "websocket"), allow(dead_code))]
+    proxy: Option<ureq::Proxy>,
+    /// The TLS trust of every connection.
+    #[cfg_attr(not(feature = "websocket"), allow(dead_code))]
+    tls: Tls,
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transport")
+            .field("auth", &self.auth)
+            .field("retry", &self.retry)
+            .field("request_timeout", &self.request_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("command_timeout_margin", &self.command_timeout_margin)
+            .field("tls", &self.tls)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Sets the time limits of one exchange on a ureq configuration builder:
+/// connecting (TCP, proxy and TLS) at most `$connect`, then sending the
+/// request, sending its body, waiting for the answer's head and reading
+/// its body at most `$timeout` each.
+///
+/// No overall (`timeout_global`, `timeout_per_call`) or name lookup limit:
+/// with any of those ureq looks the host up on a thread of its own for
+/// every request, pooled connections included, which costs more than a
+/// whole exchange on a fast network. The lookup is then bounded by the
+/// system resolver's own limits.
+macro_rules! phase_timeouts {
+    ($builder:expr, $timeout:expr, $connect:expr) => {
+        $builder
+            .timeout_global(None)
+            .timeout_per_call(None)
+            .timeout_resolve(None)
+            .timeout_connect(Some($connect))
+            .timeout_send_request(Some($timeout))
+            .timeout_send_body(Some($timeout))
+            .timeout_recv_response(Some($timeout))
+            .timeout_recv_body(Some($timeout))
+    };
+}
+
+impl Transport {
+    pub(crate) fn new(config: &ResolvedConfig) -> Result<Self> {
+        let s = &config.settings;
+        let tls = Tls::new(&s.tls)?;
+        let proxy = if s.use_env_proxy && !is_loopback(&config.api_url) {
+            ureq::Proxy::try_from_env()
+        } else {
+            None
+        };
+        let agent_config = phase_timeouts!(
+            ureq::Agent::config_builder(),
+            s.request_timeout,
+            s.connect_timeout.min(s.request_timeout)
+        )
+        .http_status_as_error(false)
+        .user_agent(USER_AGENT)
+        .proxy(proxy.clone())
+        .tls_config(tls.ureq_config())
+        .max_idle_connections(256)
+        .max_idle_connections_per_host(64)
+        .build();
+        let mut headers = vec![
+            ("authorization", config.auth.bearer()),
+            ("x-daytona-source", SOURCE.to_string()),
+            ("x-daytona-sdk-version", API_VERSION.to_string()),
+            ("user-agent", USER_AGENT.to_string()),
+        ];
+        if let Some(org) = config.auth.organization_id() {
+            headers.push(("x-daytona-organization-id", org.to_string()));
+        }
+        let headers = headers
+            .into_iter()
+            .map(|(name, value)| {
+                let mut value = HeaderValue::try_from(value).map_err(|_| {
+                    Error::Config(format!("the {name} header cannot hold its value"))
+                })?;
+                value.set_sensitive(name == "authorization");
+                Ok((HeaderName::from_static(name), value))
+            })
+            .collect::<Result<_>>()?;
+        Ok(Transport {
+            agent: agent_config.into(),
+            auth: config.auth.clone(),
+            headers,
+            retry: s.retry.clone(),
+            request_timeout: s.request_timeout,
+            connect_timeout: s.connect_timeout,
+            command_timeout_margin: s.command_timeout_margin,
+            proxy,
+            tls,
+        })
+    }
+
+    /// Time allowed to open a connection: for connections made outside
+    /// ureq (WebSocket upgrades).
+    #[cfg(feature = "websocket")]
+    pub(crate) fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+
+    /// The proxy REST calls go through (none for a loopback API, or when
+    /// [`crate::DaytonaConfig::use_env_proxy`] is off): for connections
+    /// made outside ureq, which follow the same rules.
+    #[cfg(feature = "websocket")]
+    pub(crate) fn proxy(&self) -> Option<&ureq::Proxy> {
+        self.proxy.as_ref()
+    }
+
+    /// The TLS trust of every connection.
+    #[cfg(feature = "websocket")]
+    pub(crate) fn tls(&self) -> &Tls {
+        &self.tls
+    }
+
+    /// What a request that runs a command with its own time limit gets on
+    /// top of that limit (see [`crate::DaytonaConfig::command_timeout_margin`]).
+    pub(crate) fn command_timeout_margin(&self) -> Duration {
+        self.command_timeout_margin
+    }
+
+    /// The headers every request to Daytona carries, the credential
+    /// included (`Debug` of its value shows `Sensitive`): for connections
+    /// made outside ureq (WebSocket upgrades) to the same hosts.
+    #[cfg_attr(not(feature = "websocket"), allow(dead_code))]
+    pub(crate) fn headers(&self) -> &[(HeaderName, HeaderValue)] {
+        &self.headers
+    }
+
+    /// Hides the credential wherever a server's answer put it.
+    pub(crate) fn redact(&self, error: Error) -> Error {
+        self.auth.redact_error(error)
+    }
+
+    /// Sends `req` and decodes the JSON answer.
+    pub(crate) fn json<T: DeserializeOwned>(&self, mut req: Request<'_>) -> Result<T> {
+        let op = req.operation.clone();
+        self.execute(&mut req, |resp| decode(&read_body(resp, &op)?, &op))
+    }
+
+    /// Sends `req` and ignores the answer's body.
+    pub(crate) fn empty(&self, mut req: Request<'_>) -> Result<()> {
+        let op = req.operation.clone();
+        self.execute(&mut req, |resp| read_body(resp, &op).map(drop))
+    }
+
+    /// Sends `req` (retrying as its method allows) until a 2xx answer, which
+    /// `on_success` consumes. An error from `on_success` on an idempotent
+    /// request with a body that can be sent again (a body cut short, stalled
+    /// or undecodable) is retried too.
+    pub(crate) fn execute<T>(
+        &self,
+        req: &mut Request<'_>,
+        mut on_success: impl FnMut(http::Response<ureq::Body>) -> Result<T>,
+    ) -> Result<T> {
+        if let Some(invalid) = req.invalid.take() {
+            return Err(invalid);
+        }
+        let operation = req.operation.clone();
+        let deadline = req.deadline;
+        let limit = req.timeout.unwrap_or(self.request_timeout);
+        self.retrying(&operation, deadline, |attempt| {
+            let timeout = match req.deadline {
+                Some(d) => d.cap(limit),
+                None => limit,
+            };
+            if timeout.is_zero() {
+                return Attempt::Failed {
+                    error: Error::Timeout {
+                        operation: req.operation.clone(),
+                        after: Duration::ZERO,
+                    },
+                    retry: false,
+                    retry_after: None,
+                };
+            }
+            // A streamed body is read as it is sent: it can go again only
+            // when the connection was refused (nothing was read from it).
+            let replayable = !matches!(req.body, Body::Stream { .. });
+            let idempotent = req.idempotent();
+            let started = Instant::now();
+            let outcome = self.send_once(req, timeout);
+            let took = started.elapsed();
+            let (error, failure, retry_after) = match outcome {
+                Ok(resp) if resp.status().is_success() => {
+                    log::debug!(
+                        "{} -> {} in {} ms (attempt {attempt})",
+                        req.operation,
+                        resp.status().as_u16(),
+                        took.as_millis()
+                    );
+                    match on_success(resp) {
+                        Ok(v) => return Attempt::Done(v),
+                        Err(e) => {
+                            // A body cut short, stalled or undecodable.
+                            let failure = match e {
+                                _ if req.streamed => Failure::Permanent,
+                                Error::Transport { .. }
+                                | Error::Decode { .. }
+                                | Error::Timeout { .. } => Failure::Transient,
+                                _ => Failure::Permanent,
+                            };
+                            (e, failure, None)
+                        }
+                    }
+                }
+                Ok(mut resp) => {
+                    let status = resp.status();
+                    log::debug!(
+                        "{} -> {} in {} ms (attempt {attempt})",
+                        req.operation,
+                        status.as_u16(),
+                        took.as_millis()
+                    );
+                    let body = resp
+                        .body_mut()
+                        .with_config()
+                        .limit(MAX_ERROR_BODY)
+                        .read_to_vec()
+                        .unwrap_or_default();
+                    let api = api_error(status, resp.headers(), &body, &req.operation);
+                    let retry_after = api.retry_after;
+                    (
+                        Error::Api(Box::new(api)),
+                        Failure::of_status(status.as_u16()),
+                        retry_after,
+                    )
+                }
+                Err(e) => {
+                    log::debug!(
+                        "{} -> failed in {} ms (attempt {attempt}): {e}",
+                        req.operation,
+                        took.as_millis()
+                    );
+                    let failure = Failure::of_ureq(&e);
+                    (transport_error(e, &req.operation, took), failure, None)
+                }
+            };
+            // A server (or a proxy in front of it) may echo the request's
+            // credentials in its answer: keep them out of errors and logs.
+            let mut error = self.redact(error);
+            if let Some(redact) = &req.redact {
+                error = error.scrub(redact);
+            }
+            Attempt::Failed {
+                error,
+                retry: failure.retry(idempotent, replayable),
+                retry_after,
+            }
+        })
+    }
+
+    /// Runs `attempt` (given its number, from 1) until it is done or fails
+    /// for good: it asks for no retry, the attempts are used up, or the
+    /// next one would start past `deadline`. Between attempts it waits the
+    /// server's `Retry-After` (a longer one than the policy allows returns
+    /// the error at once) or the next of the policy's [`Delays`].
+    ///
+    /// Every retry of the crate goes through here: HTTP requests
+    /// ([`Transport::execute`]) and WebSocket upgrades.
+    pub(crate) fn retrying<T>(
+        &self,
+        operation: &str,
+        deadline: Option<Deadline>,
+        mut attempt: impl FnMut(u32) -> Attempt<T>,
+    ) -> Result<T> {
+        let mut delays = Delays::new(&self.retry);
+        let mut n = 1u32;
+        loop {
+            let (error, retry, retry_after) = match attempt(n) {
+                Attempt::Done(v) => return Ok(v),
+                Attempt::Failed {
+                    error,
+                    retry,
+                    retry_after,
+                } => (error, retry, retry_after),
+            };
+            if !retry || n >= self.retry.max_attempts {
+                return Err(error);
+            }
+            let delay = match retry_after {
+                Some(d) if d > self.retry.max_retry_after => return Err(error),
+                Some(d) => d,
+                None => delays.next_delay(),
+            };
+            if let Some(left) = deadline.and_then(|d| d.remaining()) {
+                if delay >= left {
+                    return Err(error);
+                }
+            }
+            log::debug!(
+                "{operation}: retrying in {} ms after: {error}",
+                delay.as_millis()
+            );
+            std::thread::sleep(delay);
+            n += 1;
+        }
+    }
+
+    fn send_once(
+        &self,
+        req: &mut Request<'_>,
+        timeout: Duration,
+    ) -> std::result::Result<http::Response<ureq::Body>, ureq::Error> {
+        let mut builder = http::Request::builder()
+            .method(req.method.clone())
+            .uri(req.url.as_str());
+        // JSON unless the request asks for something else (a bulk download
+        // is multipart): `http` appends headers, it does not replace them.
+        if !req
+            .headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("accept"))
+        {
+            builder = builder.header(http::header::ACCEPT, "application/json");
+        }
+        if req.credentials {
+            for (name, value) in &self.headers {
+                builder = builder.header(name, value);
+            }
+        }
+        for (name, value) in &req.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        match &mut req.body {
+            Body::Stream {
+                content_type,
+                reader,
+            } => {
+                let request = builder
+                    .header(http::header::CONTENT_TYPE, content_type.as_str())
+                    .body(ureq::SendBody::from_reader(reader))?;
+                self.run(request, timeout)
+            }
+            Body::Json(bytes) => {
+                let request = builder
+                    .header(http::header::CONTENT_TYPE, "application/json")
+                    .body(bytes.as_slice())?;
+                self.run(request, timeout)
+            }
+            Body::Empty if req.method == Method::POST || req.method == Method::PUT => {
+                self.run(builder.body(&[][..])?, timeout)
+            }
+            Body::Empty => self.run(builder.body(())?, timeout),
+        }
+    }
+
+    fn run(
+        &self,
+        request: http::Request<impl ureq::AsSendBody>,
+        timeout: Duration,
+    ) -> std::result::Result<http::Response<ureq::Body>, ureq::Error> {
+        if timeout == self.request_timeout {
+            // The agent's own limits: no per-request configuration to copy
+            // (and ureq builds its TLS configuration once per agent).
+            return self.agent.run(request);
+        }
+        let request = phase_timeouts!(
+            self.agent.configure_request(request),
+            timeout,
+            self.connect_timeout.min(timeout)
+        )
+        .build();
+        self.agent.run(request)
+    }
+}
+
+/// Whether the host of `url` is this machine: `localhost` or a loopback
+/// address (`127.0.0.0/8` in any spelling the URL parser accepts, `::1`).
+pub(crate) fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// Reads a whole (JSON-sized) body.
+pub(crate) fn read_body(mut resp: http::Response<ureq::Body>, operation: &str) -> Result<Vec<u8>> {
+    let started = Instant::now();
+    // As `read_to_vec`, into a buffer sized by `Content-Length` (up to
+    // 1 MiB) rather than grown from 32 bytes in a dozen reads.
+    let hint = resp.body().content_length().unwrap_or(0).min(1 << 20) as usize;
+    let mut body = Vec::with_capacity(hint);
+    resp.body_mut()
+        .with_config()
+        .limit(MAX_JSON_BODY)
+        .reader()
+        .read_to_end(&mut body)
+        .map_err(|e| transport_error(e.into(), operation, started.elapsed()))?;
+    Ok(body)
+}
+
+/// Decodes a JSON body, or says what was wrong with it.
+pub(crate) fn decode<T: DeserializeOwned>(body: &[u8], operation: &str) -> Result<T> {
+    // One UTF-8 check of the whole body is cheaper than one per string in
+    // it (a third of the decoding time of a sandbox); a body that is not
+    // UTF-8 gets `from_slice`'s error.
+    let decoded = match std::str::from_utf8(body) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(body),
+    };
+    decoded.map_err(|e| Error::Decode {
+        operation: operation.to_string(),
+        message: e.to_string(),
+        excerpt: excerpt(body),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts() {
+        for (url, loopback) in [
+            ("http://localhost:3000/api", true),
+            ("http://LOCALHOST/api", true),
+            ("http://127.0.0.1/api", true),
+            ("http://127.1/api", true),
+            ("http://0x7f.1/api", true),
+            ("http://127.255.0.9/", true),
+            ("http://[::1]:8080/", true),
+            ("http://[::ffff:10.0.0.1]/", false),
+            ("https://app.daytona.io/api", false),
+            ("http://10.0.0.1/", false),
+            ("http://localhost.example.com/", false),
+        ] {
+            let parsed = url::Url::parse(url).unwrap();
+            assert_eq!(is_loopback(&parsed), loopback, "{url}");
+        }
+    }
+}

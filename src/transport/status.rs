@@ -1,0 +1,312 @@
+//! What an answer or a failure means: a non-2xx answer (to an HTTP request
+//! or to a WebSocket upgrade) mapped to [`ApiError`], a failed exchange
+//! mapped to [`Error`], and whether it is worth sending again. One mapper
+//! and one classifier for every request of the crate.
+
+use std::io;
+use std::time::{Duration, SystemTime};
+
+use ureq::http::{HeaderMap, StatusCode};
+
+use crate::error::{ApiError, Error};
+
+/// Longest body excerpt kept in an error.
+const EXCERPT: usize = 200;
+
+/// The non-2xx answer `status`, `headers`, `body` to `operation`, as an
+/// [`ApiError`]: the message and code of [`error_fields`], or the status's
+/// reason when the body says nothing, and `Retry-After`.
+pub(crate) fn api_error(
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+    operation: &str,
+) -> ApiError {
+    let (mut message, code) = error_fields(body);
+    if message.is_empty() {
+        message = status.canonical_reason().unwrap_or("").to_string();
+    }
+    ApiError {
+        status: status.as_u16(),
+        message,
+        code,
+        retry_after: headers
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after),
+        operation: operation.to_string(),
+    }
+}
+
+/// The message and code of an error body: the JSON `message` (a string or
+/// an array, joined with `; `; else `errors`) and `code`/`error_code`/`error`.
+/// A body that is not a JSON object gives an excerpt of itself and no code.
+pub(crate) fn error_fields(body: &[u8]) -> (String, Option<String>) {
+    fn text(value: Option<&serde_json::Value>) -> String {
+        match value {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(serde_json::Value::Array(items)) => items
+                .iter()
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                .collect::<Vec<_>>()
+                .join("; "),
+            Some(other) if !other.is_null() => other.to_string(),
+            _ => String::new(),
+        }
+    }
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(map)) => {
+            let mut message = text(map.get("message"));
+            if message.is_empty() {
+                message = text(map.get("errors"));
+            }
+            let code = ["code", "error_code", "error"]
+                .iter()
+                .find_map(|k| map.get(*k).and_then(|v| v.as_str()))
+                .map(str::to_string);
+            (message, code)
+        }
+        _ => (excerpt(body), None),
+    }
+}
+
+/// The start of a body, whitespace collapsed, for an error.
+pub(crate) fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(EXCERPT * 4)]);
+    let collapsed: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    collapsed.chars().take(EXCERPT).collect()
+}
+
+/// `Retry-After` as a number of seconds or as an HTTP date (the three
+/// forms of RFC 9110, read by `httpdate`); a date in the past is zero.
+pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // More seconds than a u64 holds is as good as forever.
+        return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(SystemTime::now()).unwrap_or_default())
+}
+
+/// A failed attempt, as far as sending the request again is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Failure {
+    /// The request never reached the server (the connection was refused,
+    /// or not made in time): safe to send again, even a streamed body, of
+    /// which nothing was read.
+    NeverReached,
+    /// The server answered that it did not act on the request (429): safe
+    /// to send again when the body can be sent again.
+    NotActedOn,
+    /// The failure may not happen again (a timeout, a reset, a 503, ...),
+    /// but the server may have acted: safe to send again only when the
+    /// request is idempotent and its body can be sent again.
+    Transient,
+    /// Sending it again would fail the same way.
+    Permanent,
+}
+
+impl Failure {
+    /// The failure of an answer with a non-2xx `status`.
+    pub(crate) fn of_status(status: u16) -> Self {
+        match status {
+            429 => Failure::NotActedOn,
+            408 | 502 | 503 | 504 => Failure::Transient,
+            _ => Failure::Permanent,
+        }
+    }
+
+    /// The failure of an I/O error of kind `kind`.
+    pub(crate) fn of_io(kind: io::ErrorKind) -> Self {
+        match kind {
+            io::ErrorKind::ConnectionRefused => Failure::NeverReached,
+            // A local mistake, or a TLS certificate that does not verify.
+            io::ErrorKind::PermissionDenied
+            | io::ErrorKind::InvalidInput
+            | io::ErrorKind::InvalidData
+            | io::ErrorKind::Unsupported => Failure::Permanent,
+            _ => Failure::Transient,
+        }
+    }
+
+    /// The failure of an HTTP exchange that gave no answer.
+    pub(crate) fn of_ureq(e: &ureq::Error) -> Self {
+        match e {
+            ureq::Error::Io(io) => Self::of_io(io.kind()),
+            ureq::Error::Timeout(ureq::Timeout::Connect | ureq::Timeout::Resolve) => {
+                Failure::NeverReached
+            }
+            ureq::Error::Timeout(_) | ureq::Error::ConnectionFailed | ureq::Error::Protocol(_) => {
+                Failure::Transient
+            }
+            _ => Failure::Permanent,
+        }
+    }
+
+    /// Whether a request that failed so may be sent again: `idempotent` if
+    /// sending it twice is the same as once, `replayable` if its body can
+    /// be sent again.
+    pub(crate) fn retry(self, idempotent: bool, replayable: bool) -> bool {
+        match self {
+            Failure::NeverReached => true,
+            Failure::NotActedOn => replayable,
+            Failure::Transient => idempotent && replayable,
+            Failure::Permanent => false,
+        }
+    }
+}
+
+/// The error of an HTTP exchange to `operation` that gave no answer, after
+/// `took`.
+pub(crate) fn transport_error(e: ureq::Error, operation: &str, took: Duration) -> Error {
+    match e {
+        ureq::Error::Timeout(_) => Error::Timeout {
+            operation: operation.to_string(),
+            after: took,
+        },
+        // The connection was fine; the body was not what it claimed.
+        ureq::Error::Decompress(encoding, e) => Error::Decode {
+            operation: operation.to_string(),
+            message: format!("the {encoding} body is corrupt: {e}"),
+            excerpt: String::new(),
+        },
+        ureq::Error::Io(io) => io_error(io, operation, took),
+        other => Error::Transport {
+            operation: operation.to_string(),
+            source: Box::new(other),
+        },
+    }
+}
+
+/// The error of an I/O failure of `operation` after `took`: a timeout, or
+/// a transport error.
+pub(crate) fn io_error(e: io::Error, operation: &str, took: Duration) -> Error {
+    match e.kind() {
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Error::Timeout {
+            operation: operation.to_string(),
+            after: took,
+        },
+        _ => Error::Transport {
+            operation: operation.to_string(),
+            source: Box::new(e),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::UNIX_EPOCH;
+
+    #[test]
+    fn retry_after_forms() {
+        assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
+        assert_eq!(parse_retry_after(" 0 "), Some(Duration::ZERO));
+        // Past dates in the three forms of RFC 9110.
+        for past in [
+            "Sun, 06 Nov 1994 08:49:37 GMT",
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 1994",
+        ] {
+            assert_eq!(parse_retry_after(past), Some(Duration::ZERO), "{past}");
+        }
+        let soon = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(120));
+        let d = parse_retry_after(&soon).unwrap();
+        assert!(
+            d > Duration::from_secs(110) && d <= Duration::from_secs(120),
+            "{d:?}"
+        );
+        for bad in ["soon", "", "-1", "1.5", "Sun, 32 Nov 1994 08:49:37 GMT"] {
+            assert_eq!(parse_retry_after(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn server_numbers_never_overflow() {
+        // Tests run with overflow checks: none of these may panic.
+        assert_eq!(
+            parse_retry_after("18446744073709551615"),
+            Some(Duration::from_secs(u64::MAX))
+        );
+        assert_eq!(
+            parse_retry_after("99999999999999999999999999"),
+            Some(Duration::from_secs(u64::MAX))
+        );
+        for huge in [
+            "Sun, 06 Nov 18446744073709551615 08:49:37 GMT",
+            "Sun, 06 Nov 99999 08:49:37 GMT",
+            "Fri, 31 Dec 9999 23:59:59 GMT",
+            "Sun, 99999999999 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 99999999999:49:37 GMT",
+            "Sunday, 06-Nov-18446744073709551615 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 18446744073709551615",
+        ] {
+            let _ = parse_retry_after(huge);
+        }
+        let far = parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT").unwrap();
+        assert!(far > Duration::from_secs(200 * 365 * 86_400));
+        assert!(SystemTime::now() > UNIX_EPOCH);
+    }
+
+    #[test]
+    fn api_errors_take_the_message_code_and_retry_after() {
+        let mut headers = HeaderMap::new();
+        headers.insert("retry-after", "3".parse().unwrap());
+        let e = api_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            &headers,
+            br#"{"message":["a","b"],"code":"slow_down"}"#,
+            "GET /x",
+        );
+        assert_eq!(
+            (e.status, e.message.as_str(), e.code.as_deref()),
+            (429, "a; b", Some("slow_down"))
+        );
+        assert_eq!(e.retry_after, Some(Duration::from_secs(3)));
+        let e = api_error(StatusCode::BAD_GATEWAY, &HeaderMap::new(), b"", "GET /x");
+        assert_eq!(e.message, "Bad Gateway");
+        let e = api_error(
+            StatusCode::NOT_FOUND,
+            &HeaderMap::new(),
+            b"<html>\n  <h1>Not   found</h1>",
+            "GET /x",
+        );
+        assert_eq!(
+            (e.message.as_str(), e.code),
+            ("<html> <h1>Not found</h1>", None)
+        );
+    }
+
+    #[test]
+    fn what_may_be_sent_again() {
+        use Failure::*;
+        assert_eq!(Failure::of_status(429), NotActedOn);
+        assert_eq!(Failure::of_status(503), Transient);
+        assert_eq!(Failure::of_status(500), Permanent);
+        assert_eq!(Failure::of_status(404), Permanent);
+        assert_eq!(
+            Failure::of_io(io::ErrorKind::ConnectionRefused),
+            NeverReached
+        );
+        assert_eq!(Failure::of_io(io::ErrorKind::ConnectionReset), Transient);
+        assert_eq!(Failure::of_io(io::ErrorKind::UnexpectedEof), Transient);
+        assert_eq!(Failure::of_io(io::ErrorKind::InvalidData), Permanent);
+        assert_eq!(
+            Failure::of_ureq(&ureq::Error::Timeout(ureq::Timeout::Connect)),
+            NeverReached
+        );
+        assert_eq!(
+            Failure::of_ureq(&ureq::Error::Timeout(ureq::Timeout::RecvResponse)),
+            Transient
+        );
+        assert_eq!(Failure::of_ureq(&ureq::Error::HostNotFound), Permanent);
+        // (idempotent, replayable)
+        let cases = [(true, true), (true, false), (false, true), (false, false)];
+        let allowed = |f: Failure| cases.map(|(i, r)| f.retry(i, r));
+        assert_eq!(allowed(NeverReached), [true; 4]);
+        assert_eq!(allowed(NotActedOn), [true, false, true, false]);
+        assert_eq!(allowed(Transient), [true, false, false, false]);
+        assert_eq!(allowed(Permanent), [false; 4]);
+    }
+}
