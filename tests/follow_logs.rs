@@ -117,7 +117,10 @@ fn follow_delivers_chunks_in_order_and_returns_on_a_normal_close() {
     let (url, seen) = ws_server(move |ws| {
         binary(ws, b"dropped before any marker\x01\x01\x01hel");
         binary(ws, b"lo \x02\x02"); // the stderr marker cut across frames
-        ws.send(Message::Ping(vec![1].into())).unwrap();
+        ws.send(Message::Ping(vec![1, 2].into())).unwrap();
+        // The client answers with a (masked, or tungstenite would refuse
+        // it) pong of the same payload before the rest is sent.
+        assert_eq!(ws.read().unwrap(), Message::Pong(vec![1, 2].into()));
         binary(ws, &[&[0x02][..], b"err ", &check[..2]].concat()); // "✓" cut too
         raw_text(ws, &[&check[2..], b"\x01\x01\x01done\n"].concat());
         close(ws, CloseCode::Normal, "");

@@ -7,6 +7,8 @@
 //! Linux answer with RST instead of FIN.
 #![allow(dead_code)]
 
+pub mod relay;
+
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};

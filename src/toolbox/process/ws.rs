@@ -364,12 +364,12 @@ fn resolve(host: &str, port: u16, by: Option<Instant>) -> io::Result<Vec<SocketA
     if let Ok(ip) = host.parse::<IpAddr>() {
         return Ok(vec![SocketAddr::new(ip, port)]);
     }
+    let wait = left(by)?;
     let (tx, rx) = mpsc::sync_channel(1);
     let name = format!("{host}:{port}");
     std::thread::spawn(move || {
         let _ = tx.send(name.to_socket_addrs().map(Vec::from_iter));
     });
-    let wait = left(by)?;
     match rx.recv_timeout(wait) {
         Ok(found) => found,
         Err(_) => Err(io::Error::new(
@@ -641,5 +641,38 @@ impl Write for Recorded {
 
     fn flush(&mut self) -> io::Result<()> {
         self.conn.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_need_no_lookup_and_names_are_looked_up_in_time() {
+        let past = Some(Instant::now());
+        assert_eq!(
+            resolve("127.0.0.1", 80, past).unwrap(),
+            vec!["127.0.0.1:80".parse().unwrap()]
+        );
+        assert_eq!(
+            resolve("::1", 443, past).unwrap(),
+            vec!["[::1]:443".parse().unwrap()]
+        );
+        let soon = Instant::now().checked_add(Duration::from_secs(5));
+        let found = resolve("localhost", 8080, soon).unwrap();
+        assert!(!found.is_empty());
+        assert!(found
+            .iter()
+            .all(|a| a.ip().is_loopback() && a.port() == 8080));
+        // Out of time: no lookup at all.
+        let e = resolve("localhost", 8080, past).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+    }
+
+    #[test]
+    fn masks_are_random() {
+        let masks: std::collections::HashSet<[u8; 4]> = (0..20).map(|_| mask()).collect();
+        assert!(masks.len() > 15, "{masks:?}");
     }
 }
