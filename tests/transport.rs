@@ -129,7 +129,7 @@ fn read_head(stream: &mut TcpStream) {
     let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
     let mut seen = Vec::new();
     let mut buf = [0u8; 1024];
-    while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+    while memchr::memmem::find(&seen, b"\r\n\r\n").is_none() {
         match stream.read(&mut buf) {
             Ok(0) | Err(_) => break,
             Ok(n) => seen.extend_from_slice(&buf[..n]),

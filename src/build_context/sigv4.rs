@@ -134,6 +134,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::build_context::tests::aws_uri_encode;
     use crate::transport::request::encode_segment;
 
     // The "GET Object" and "PUT Object" examples of the Amazon S3 API
@@ -266,19 +267,6 @@ mod tests {
         assert!(canonical.contains("\nx-amz-meta-a:a b\n"), "{canonical}");
         assert!(canonical.ends_with("\nUNSIGNED-PAYLOAD"));
         assert_eq!(a, b);
-    }
-
-    /// SigV4's `UriEncode`, written from the AWS description: every byte
-    /// but `A-Z a-z 0-9 - _ . ~` as `%XY` with upper-case hex digits.
-    fn aws_uri_encode(text: &str) -> String {
-        text.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    char::from(b).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect()
     }
 
     #[test]

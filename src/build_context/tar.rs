@@ -360,60 +360,43 @@ pub(crate) mod testing {
         pub(crate) data: Vec<u8>,
     }
 
-    fn field(h: &[u8], range: std::ops::Range<usize>) -> u64 {
-        let text = std::str::from_utf8(&h[range]).unwrap();
-        let text = text.trim_end_matches(['\0', ' ']);
-        u64::from_str_radix(text, 8).unwrap()
-    }
-
-    /// Parses an archive strictly: checksums, ustar magic, PAX `path` and
-    /// `size`, the two zero blocks at the end and nothing after them.
-    pub(crate) fn parse(mut archive: &[u8]) -> Vec<Parsed> {
+    /// Reads an archive back with the `tar` crate, an independent reader
+    /// (checksums, ustar and PAX headers), and checks that it ends with
+    /// the two zero blocks and nothing after them.
+    pub(crate) fn parse(archive: &[u8]) -> Vec<Parsed> {
+        assert!(
+            archive.len() >= 1024 && archive.len().is_multiple_of(512),
+            "{}",
+            archive.len()
+        );
+        assert!(
+            archive[archive.len() - 1024..].iter().all(|&b| b == 0),
+            "the two end blocks"
+        );
+        let mut reader = tar::Archive::new(archive);
         let mut out = Vec::new();
-        let (mut pax_path, mut pax_size) = (None, None);
-        loop {
-            let h = &archive[..512];
-            if h.iter().all(|&b| b == 0) {
-                assert!(
-                    archive[512..1024].iter().all(|&b| b == 0),
-                    "second end block"
-                );
-                assert_eq!(archive.len(), 1024, "bytes after the end blocks");
-                return out;
-            }
-            let mut copy = h.to_vec();
-            copy[148..156].fill(b' ');
-            let sum: u64 = copy.iter().map(|&b| u64::from(b)).sum();
-            assert_eq!(field(h, 148..156), sum, "checksum");
-            assert_eq!(&h[257..265], b"ustar\x0000");
-            let size = pax_size.take().unwrap_or_else(|| field(h, 124..136));
-            let data_len = size.div_ceil(512) as usize * 512;
-            let data = archive[512..512 + size as usize].to_vec();
-            let kind = h[156];
-            archive = &archive[512 + data_len..];
-            if kind == b'x' {
-                let text = String::from_utf8(data).unwrap();
-                for record in text.split_terminator('\n') {
-                    let (len, kv) = record.split_once(' ').unwrap();
-                    assert_eq!(len.parse::<usize>().unwrap(), record.len() + 1);
-                    match kv.split_once('=').unwrap() {
-                        ("path", v) => pax_path = Some(v.to_string()),
-                        ("size", v) => pax_size = Some(v.parse().unwrap()),
-                        _ => {}
-                    }
-                }
-                continue;
-            }
-            let end = h[..100].iter().position(|&b| b == 0).unwrap_or(100);
-            let name = String::from_utf8(h[..end].to_vec()).unwrap();
+        let mut end = 0;
+        for entry in reader.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            let header = entry.header().clone();
+            assert!(header.as_ustar().is_some(), "a ustar header");
+            let mut data = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut data).unwrap();
+            end = entry.raw_file_position() + entry.size().div_ceil(512) * 512;
             out.push(Parsed {
-                name: pax_path.take().unwrap_or(name),
-                kind,
-                mode: field(h, 100..108) as u32,
-                size,
+                name: String::from_utf8(entry.path_bytes().into_owned()).unwrap(),
+                kind: header.entry_type().as_byte(),
+                mode: header.mode().unwrap(),
+                size: entry.size(),
                 data,
             });
         }
+        assert_eq!(
+            end as usize,
+            archive.len() - 1024,
+            "bytes after the entries"
+        );
+        out
     }
 }
 

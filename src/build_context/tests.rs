@@ -63,8 +63,36 @@ fn header(req: &mockito::Request, name: &str) -> String {
         .to_string()
 }
 
+/// SigV4's `UriEncode`, written from the AWS description, independently
+/// of the crate's encoder: every byte but `A-Z a-z 0-9 - _ . ~` as `%XY`
+/// with upper-case hex digits.
+pub(super) fn aws_uri_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The canonical path of a received path, as S3 and MinIO compute it: each
+/// segment decoded, then encoded with `UriEncode`.
+fn canonical_path(received: &str) -> String {
+    received
+        .split('/')
+        .map(|segment| {
+            let decoded = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
+            aws_uri_encode(&decoded)
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// The request is signed with the store's keys, as a store verifies it: the
-/// signature recomputed from the headers and path received matches.
+/// signature recomputed from the headers received and the canonical form
+/// of the path received matches, and the path was sent in canonical form.
 fn signature_verifies(req: &mockito::Request) -> bool {
     let auth = header(req, "authorization");
     let parsed = auth
@@ -84,7 +112,7 @@ fn signature_verifies(req: &mockito::Request) -> bool {
     let expected = sigv4::authorization(
         &Unsigned {
             method: req.method(),
-            path: req.path(),
+            path: &canonical_path(req.path()),
             query: "",
             headers: &headers,
             payload_hash: &header(req, "x-amz-content-sha256"),
@@ -97,7 +125,10 @@ fn signature_verifies(req: &mockito::Request) -> bool {
         "s3",
         &amz_date,
     );
-    scope.first() == Some(&ACCESS_KEY) && amz_date.starts_with(scope[1]) && expected == auth
+    scope.first() == Some(&ACCESS_KEY)
+        && amz_date.starts_with(scope[1])
+        && expected == auth
+        && canonical_path(req.path()) == req.path()
 }
 
 /// No Daytona credential or `X-Daytona-*` header reached the store.
@@ -215,6 +246,45 @@ fn a_missing_context_is_put_once_as_a_tar() {
     let names: Vec<_> = parsed.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, ["app/", "app/main.py"]);
     assert_eq!(parsed[1].data, b"print('hi')\n");
+}
+
+/// Bucket and organization names that need encoding: the store receives
+/// each as one segment, in SigV4's canonical form, and the signature
+/// verifies; `url` reads the URL back unchanged.
+#[test]
+fn names_that_need_encoding_are_signed_as_they_are_sent() {
+    let (mut api, mut store) = (Server::new(), Server::new());
+    let org = "org/é (1)+$!*'@:";
+    let bucket = "my bucket";
+    let body = json!({
+        "accessKey": ACCESS_KEY,
+        "secret": SECRET,
+        "sessionToken": TOKEN,
+        "storageUrl": store.url(),
+        "organizationId": org,
+        "bucket": bucket,
+    });
+    api.mock("GET", "/api/object-storage/push-access")
+        .with_body(body.to_string())
+        .create();
+    let path = format!(
+        "/{}/{}/{HASH}/context.tar",
+        aws_uri_encode(bucket),
+        aws_uri_encode(org)
+    );
+    assert_eq!(
+        path,
+        format!("/my%20bucket/org%2F%C3%A9%20%281%29%2B%24%21%2A%27%40%3A/{HASH}/context.tar")
+    );
+    let sent = format!("{}{path}", store.url());
+    assert_eq!(url::Url::parse(&sent).unwrap().as_str(), sent);
+    let head = head_mock(&mut store, &path).with_status(404).create();
+    let put = put_mock(&mut store, &path, Arc::default())
+        .expect(1)
+        .create();
+    assert_eq!(upload_small(&api).unwrap(), [HASH]);
+    head.assert();
+    put.assert();
 }
 
 #[test]

@@ -466,7 +466,7 @@ fn parse_head(head: &[u8]) -> Seen {
 }
 
 pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(hay, needle)
 }
 
 /// Reads the head (already peeked) and the body of the request.

@@ -110,7 +110,7 @@ pub fn boundary_of(content_type: &str) -> String {
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(hay, needle)
 }
 
 /// A parameter of a disposition: `name` ends at the next quote, the last

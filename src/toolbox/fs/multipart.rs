@@ -209,21 +209,18 @@ fn raw_filename(value: &str) -> Option<String> {
     None
 }
 
-/// Finds a fixed pattern of at least two bytes. Blocks of candidate
-/// positions are first tested for the pattern's first two bytes with a
-/// branch-free reduction the compiler turns into SIMD compares; only blocks
-/// with such a pair are then looked at position by position.
+/// Finds a fixed pattern (a multipart delimiter): `memchr`'s SIMD search,
+/// and the partial match at the end of what was read so far.
 struct Finder {
     pattern: Vec<u8>,
+    search: memchr::memmem::Finder<'static>,
 }
 
 impl Finder {
-    /// Candidate positions tested at once.
-    const BLOCK: usize = 32;
-
     fn new(pattern: Vec<u8>) -> Self {
         debug_assert!(pattern.len() >= 2);
-        Finder { pattern }
+        let search = memchr::memmem::Finder::new(&pattern).into_owned();
+        Finder { pattern, search }
     }
 
     /// The length of the longest end of `hay` that is a proper start of
@@ -236,29 +233,7 @@ impl Finder {
     }
 
     fn find(&self, hay: &[u8]) -> Option<usize> {
-        let m = self.pattern.len();
-        let (a, b) = (self.pattern[0], self.pattern[1]);
-        // Candidates are 0..=last; a block reads one byte past its last
-        // candidate, which exists since m >= 2.
-        let last = hay.len().checked_sub(m)?;
-        let is_at = |i: usize| hay[i..i + m] == self.pattern[..];
-        let mut start = 0;
-        while start + Self::BLOCK <= last + 1 {
-            let block = &hay[start..start + Self::BLOCK + 1];
-            let pair = block[..Self::BLOCK]
-                .iter()
-                .zip(&block[1..])
-                .fold(0u8, |acc, (&x, &y)| {
-                    acc | (u8::from(x == a) & u8::from(y == b))
-                });
-            if pair != 0 {
-                if let Some(i) = (start..start + Self::BLOCK).find(|&i| is_at(i)) {
-                    return Some(i);
-                }
-            }
-            start += Self::BLOCK;
-        }
-        (start..=last).find(|&i| hay[i] == a && is_at(i))
+        self.search.find(hay)
     }
 }
 
@@ -424,7 +399,7 @@ impl<R: Read> Parser<R> {
         // empty line; with no headers at all it is just `\r\n\r\n`.
         loop {
             let block = &self.buf[self.pos..self.end];
-            if let Some(i) = block.windows(4).position(|w| w == b"\r\n\r\n") {
+            if let Some(i) = memchr::memmem::find(block, b"\r\n\r\n") {
                 let headers = PartHeaders::parse(&block[2..i + 2]);
                 self.pos += i + 4;
                 self.state = State::Body;
