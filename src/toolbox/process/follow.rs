@@ -131,7 +131,7 @@ impl Iterator for LogStream<'_> {
                     self.end(error);
                 }
                 Err(e) => {
-                    let error = ws::map_error(e, &self.operation, || self.timed_out());
+                    let error = ws::read_error(e, &self.operation, || self.timed_out());
                     self.end(Some(error));
                 }
             }

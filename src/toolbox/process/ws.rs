@@ -299,9 +299,9 @@ fn handshake_error(e: tungstenite::Error, op: &str, started: Instant) -> Failed 
     }
 }
 
-/// Maps an error of the open stream; `timeout` makes the error of a read
-/// or write that ran out of time.
-pub(super) fn map_error(
+/// The error of a read or write of the open stream; `timeout` makes the
+/// error of one that ran out of time.
+pub(super) fn read_error(
     e: tungstenite::Error,
     operation: &str,
     timeout: impl FnOnce() -> Error,
