@@ -26,6 +26,8 @@ pub use fs::{
     ReplaceResult, TransferOptions, Upload,
 };
 pub use git::{CloneOptions, FileState, FileStatus, Git, GitCommitInfo, GitCredentials, GitStatus};
+#[cfg(feature = "testing")]
+pub(crate) use lsp::file_uri;
 pub use lsp::{
     CompletionItem, CompletionItemKind, CompletionList, Documentation, Location, LspLanguage,
     LspServer, LspSymbol, MarkupKind, Position, Range, SymbolKind,
