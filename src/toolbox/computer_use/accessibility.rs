@@ -162,7 +162,8 @@ pub struct AccessibilityTree {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct AccessibilityNodes {
-    /// The matching nodes, each with its own children.
+    /// The matching nodes, in tree order, without their children (the
+    /// list is flat).
     #[serde(default, deserialize_with = "crate::models::null_as_default")]
     pub matches: Vec<AccessibilityNode>,
     /// Whether there were more than the limit.
