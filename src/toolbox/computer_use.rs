@@ -124,13 +124,20 @@ pub struct ComputerUseProcesses {
     #[serde(default)]
     pub message: String,
     /// Each process of the desktop by name (`xvfb`, `xfce4`, `x11vnc`,
-    /// `novnc`).
-    #[serde(
-        default,
-        rename = "status",
-        deserialize_with = "crate::models::null_as_default"
-    )]
+    /// `novnc`); an entry that is not a process status is left out.
+    #[serde(default, rename = "status", deserialize_with = "process_map")]
     pub processes: BTreeMap<String, ProcessStatus>,
+}
+
+fn process_map<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<BTreeMap<String, ProcessStatus>, D::Error> {
+    let raw = Option::<BTreeMap<String, serde_json::Value>>::deserialize(d)?;
+    Ok(raw
+        .into_iter()
+        .flatten()
+        .filter_map(|(name, v)| Some((name, serde_json::from_value(v).ok()?)))
+        .collect())
 }
 
 /// `ComputerUseStatusResponse`.
