@@ -46,6 +46,7 @@ use crate::api::sandbox::Sandbox;
 use crate::error::Result;
 use crate::models::enums::string_enum;
 use crate::params::non_empty;
+use crate::transport::Request;
 
 /// The desktop of a sandbox: [`crate::Sandbox::computer_use`].
 ///
@@ -229,8 +230,8 @@ impl<'s> ComputerUse<'s> {
     /// Restarts the desktop process `name`
     /// (`POST /computeruse/process/{name}/restart`).
     pub fn restart_process(&self, name: &str) -> Result<()> {
-        self.process::<serde::de::IgnoredAny>(Method::POST, name, "restart")
-            .map(drop)
+        let req = self.process_request(Method::POST, name, "restart")?;
+        self.tb.transport().empty(req)
     }
 
     /// What the desktop process `name` wrote to its standard output
@@ -253,11 +254,14 @@ impl<'s> ComputerUse<'s> {
         name: &str,
         what: &str,
     ) -> Result<T> {
+        let req = self.process_request(method, name, what)?;
+        self.tb.transport().json(req)
+    }
+
+    fn process_request(&self, method: Method, name: &str, what: &str) -> Result<Request<'static>> {
         non_empty("name", name)?;
-        self.tb.transport().json(
-            self.tb
-                .request(method, &["computeruse", "process", name, what])?,
-        )
+        self.tb
+            .request(method, &["computeruse", "process", name, what])
     }
 
     /// The mouse: position, move, click, drag, scroll.
