@@ -17,7 +17,6 @@ use super::{error, lock, new_id, rfc3339, ExecResult, Shared};
 
 mod computer_use;
 mod files;
-mod image;
 mod lsp;
 
 pub use computer_use::DesktopEvent;
