@@ -38,6 +38,25 @@
 //! ([`LocalDaytonaBuilder::scripted`]) nothing runs: commands get the
 //! answers registered with `on_exec`.
 //!
+//! Computer use is simulated in both modes, with nothing drawn or typed on
+//! this machine: each sandbox has a desktop whose pointer position is
+//! kept, whose actions are recorded ([`LocalDaytona::desktop_events`]),
+//! whose screenshots are real grey PNG or JPEG images of the size asked
+//! (the pointer drawn as a cross on PNG when asked), whose recordings are
+//! files in the sandbox directory, and whose windows and accessibility tree
+//! are what the test sets ([`LocalDaytona::set_windows`],
+//! [`LocalDaytona::set_accessibility_tree`]).
+//!
+//! Language servers answer what was registered with
+//! [`LocalDaytona::on_document_symbols`], [`LocalDaytona::on_sandbox_symbols`]
+//! and [`LocalDaytona::on_completions`]; without an answer, scripted mode
+//! gives empty lists, and host mode a tiny built-in scan of the sandbox's
+//! files (NOT a language server): definitions (`def`, `class`, top-level
+//! assignments in Python; `function`, `class`, `interface`, `enum`,
+//! top-level `const`/`let`/`var` in TypeScript and JavaScript) and, for
+//! completions, the identifiers of the file that start with the word
+//! before the position.
+//!
 //! Not simulated: git (answers 501), PTY and the code interpreter,
 //! following logs over WebSocket, build contexts with local files (the
 //! object store), previews that serve anything.
@@ -56,6 +75,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use faults::{Fault, RecordedRequest, Route};
+pub use toolbox::DesktopEvent;
 
 use crate::{Daytona, DaytonaConfig, PollSchedule, RetryPolicy};
 use server::{Outcome, Request, Response, Server};
@@ -106,6 +126,10 @@ pub(crate) struct Shared {
     scripts: Mutex<HashMap<String, ExecResult>>,
     scripted: bool,
     timing: Timing,
+    /// The simulated desktops (computer use).
+    desktop: Mutex<toolbox::Desktops>,
+    /// Language-server answers and state.
+    lsp: Mutex<toolbox::LspWorld>,
     /// The temporary directory holding the sandboxes' directories.
     root: PathBuf,
     base: OnceLock<String>,
@@ -192,6 +216,8 @@ impl LocalDaytonaBuilder {
             scripts: Mutex::new(self.scripts),
             scripted: self.scripted,
             timing: self.timing,
+            desktop: Mutex::default(),
+            lsp: Mutex::default(),
             root: root.clone(),
             base: OnceLock::new(),
         });
