@@ -39,9 +39,33 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+// Module map. Each layer uses only the layers below it; the folders are
+// the layers, top to bottom:
+//
+//   testing/        the simulator (feature `testing`); uses the public API
+//   toolbox/        services in a sandbox: process, fs, git, computer use, LSP
+//   api/            main-API services: client.rs (Daytona), sandbox.rs
+//                   (the handle), snapshots.rs, volumes.rs, build.rs
+//                   (build-context upload and build logs)
+//   build_context/  build contexts to the object store: tar, SigV4 (feature
+//                   `images`); knows the transport, not the client
+//   transport/      requests: request.rs (description), run.rs (attempts),
+//                   retry.rs, status.rs (error mapping), tls.rs, poll.rs,
+//                   page.rs, date.rs; knows no service and no description
+//   params/         descriptions: sandbox, listing and snapshot parameters
+//   image/          description: the declarative Image and its build contexts
+//   config/         settings: DaytonaConfig, retry and poll policies, secrets
+//   check.rs        argument checks (Error::Validation)
+//   error.rs        the Error type
+//   models/         wire data: the API's serde types
+//
+// A client and its handle know each other (api/client.rs, api/sandbox.rs);
+// nothing else forms a cycle.
+
 mod api;
 #[cfg(feature = "images")]
 mod build_context;
+mod check;
 mod config;
 mod error;
 #[cfg(feature = "images")]
@@ -55,11 +79,9 @@ mod transport;
 
 pub use api::client::Daytona;
 pub use api::sandbox::Sandbox;
-pub use api::snapshots::{
-    CreateSnapshot, ListSnapshots, SnapshotSort, Snapshots, DEFAULT_SNAPSHOT_TIMEOUT,
-};
+pub use api::snapshots::Snapshots;
 pub use api::volumes::Volumes;
-pub use config::{DaytonaConfig, RetryPolicy, DEFAULT_API_URL};
+pub use config::{DaytonaConfig, PollSchedule, RetryPolicy, DEFAULT_API_URL, WAIT_FOREVER};
 pub use error::{ApiError, Error, Result};
 #[cfg(feature = "images")]
 pub use image::{Context, Image, PipInstallOptions, PyprojectOptions};
@@ -67,14 +89,15 @@ pub use models::{
     SandboxInfo, SandboxState, Snapshot, SnapshotPage, SnapshotState, Volume, VolumeMount,
     VolumeState,
 };
-pub use params::list::{ListSandboxes, SandboxSort, SortOrder};
+pub use params::list::{ListSandboxes, SandboxSort};
+pub use params::sandbox::CreateSandbox;
+pub use params::snapshot::{CreateSnapshot, ListSnapshots, SnapshotSort, DEFAULT_SNAPSHOT_TIMEOUT};
 pub use params::{
-    CodeLanguage, CreateSandbox, ImageSpec, Labels, NetworkSettings, Resize, Resources,
+    CodeLanguage, ImageSpec, Labels, NetworkSettings, Resize, Resources, SortOrder,
     CODE_TOOLBOX_LANGUAGE_LABEL,
 };
 pub use toolbox::{ComputerUse, FileSystem, Git, LspLanguage, LspServer, Process};
 pub use transport::page::Pages;
-pub use transport::poll::{PollSchedule, WAIT_FOREVER};
 pub use transport::API_VERSION;
 /// The URL type of the crate's API (`Daytona::api_url`, ...), from the
 /// `url` crate.

@@ -344,10 +344,10 @@ fn faulty(op: Op, fault: Fault, nth: usize, toolbox: &str) -> Option<Action> {
 // running a case
 
 fn client_for(api: &str) -> Daytona {
-    let mut policy = RetryPolicy::default();
-    policy.max_attempts = ATTEMPTS;
-    policy.initial_backoff = Duration::from_millis(10);
-    policy.max_backoff = Duration::from_millis(50);
+    let policy = RetryPolicy::default()
+        .max_attempts(ATTEMPTS)
+        .initial_backoff(Duration::from_millis(10))
+        .max_backoff(Duration::from_millis(50));
     Daytona::new(
         DaytonaConfig::new()
             .read_env(false)

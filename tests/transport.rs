@@ -654,8 +654,7 @@ fn a_decode_failure_on_post_is_not_retried() {
 #[test]
 fn a_body_cut_short_by_the_connection_is_an_error_and_get_retries_it() {
     let raw = RawServer::start(Behaviour::Truncate);
-    let mut policy = fast_retries();
-    policy.max_attempts = 3;
+    let policy = fast_retries().max_attempts(3);
     let e = client_at(&raw.url, policy).get("sb-1").unwrap_err();
     assert!(
         matches!(e, Error::Transport { .. } | Error::Decode { .. }),
@@ -880,8 +879,7 @@ fn retry_after_is_capped_by_a_custom_policy() {
         .with_header("retry-after", "2")
         .expect(1)
         .create();
-    let mut policy = fast_retries();
-    policy.max_retry_after = Duration::from_secs(1);
+    let policy = fast_retries().max_retry_after(Duration::from_secs(1));
     let daytona = Daytona::new(config(&server).retry_policy(policy)).unwrap();
     let started = Instant::now();
     let e = daytona.get("sb-1").unwrap_err();
@@ -931,10 +929,10 @@ fn connection_refused_is_retried_up_to_max_attempts_even_for_post() {
     // initial backoff of 200 ms (±50 % jitter, doubling) three attempts wait
     // at least 100 + 200 ms, one attempt does not wait at all.
     let url = refused_url();
-    let mut policy = RetryPolicy::default();
-    policy.initial_backoff = Duration::from_millis(200);
-    policy.max_backoff = Duration::from_secs(1);
-    policy.max_attempts = 3;
+    let policy = RetryPolicy::default()
+        .initial_backoff(Duration::from_millis(200))
+        .max_backoff(Duration::from_secs(1))
+        .max_attempts(3);
     let started = Instant::now();
     let e = client_at(&url, policy.clone())
         .create(CreateSandbox::new())
@@ -952,7 +950,7 @@ fn connection_refused_is_retried_up_to_max_attempts_even_for_post() {
     assert!(took >= Duration::from_millis(300), "{took:?}");
     assert!(took < Duration::from_secs(3), "{took:?}");
 
-    policy.max_attempts = 1;
+    let policy = policy.max_attempts(1);
     let started = Instant::now();
     let e = client_at(&url, policy)
         .create(CreateSandbox::new())
@@ -986,11 +984,7 @@ fn a_server_that_never_answers_times_out() {
 
 #[test]
 fn timeouts_are_retried_for_get_but_not_for_post() {
-    let policy = || {
-        let mut p = fast_retries();
-        p.max_attempts = 2;
-        p
-    };
+    let policy = || fast_retries().max_attempts(2);
     let build = |url: &str| {
         Daytona::new(
             DaytonaConfig::new()
@@ -1017,8 +1011,7 @@ fn timeouts_are_retried_for_get_but_not_for_post() {
 
 #[test]
 fn a_connection_closed_without_answer_is_retried_for_get_but_not_for_post() {
-    let mut policy = fast_retries();
-    policy.max_attempts = 3;
+    let policy = fast_retries().max_attempts(3);
     let get_server = RawServer::start(Behaviour::Close);
     let e = client_at(&get_server.url, policy.clone())
         .get("sb-1")

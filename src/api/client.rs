@@ -4,18 +4,20 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Deserialize;
 use ureq::http::Method;
 use url::Url;
 
+use crate::api::build;
 use crate::api::sandbox::Sandbox;
+use crate::check::{non_empty, path_segment};
 use crate::config::DaytonaConfig;
+use crate::config::PollSchedule;
 use crate::error::{Error, Result};
-use crate::models::{SandboxInfo, SshAccessValidation};
+use crate::models::{SandboxInfo, SandboxListAnswer, SshAccessValidation};
 use crate::params::list::ListSandboxes;
-use crate::params::{non_empty, path_segment, CreateSandbox};
+use crate::params::sandbox::CreateSandbox;
 use crate::transport::page::{Page, Pages};
-use crate::transport::poll::{Deadline, PollSchedule};
+use crate::transport::poll::Deadline;
 use crate::transport::{Request, Transport};
 
 /// The Daytona client.
@@ -131,11 +133,11 @@ impl Daytona {
         params: CreateSandbox,
         on_log: Option<&mut dyn FnMut(&str)>,
     ) -> Result<Sandbox> {
-        let timeout = params.timeout.unwrap_or(self.inner.wait_timeout);
+        let timeout = params.limit().unwrap_or(self.inner.wait_timeout);
         let (mut body, image) = params.into_body(self.target())?;
         let deadline = Deadline::after(timeout);
-        if let Some(image) = image {
-            body.build_info = Some(image.build_info(self, deadline, &[])?);
+        if let (Some(image), Some(build)) = (image, body.build_info.as_mut()) {
+            build.context_hashes = build::upload_contexts(self, &image, deadline)?;
         }
         let info: SandboxInfo = self.transport().json(
             self.api(Method::POST, &["sandbox"])
@@ -213,7 +215,7 @@ impl Daytona {
                 req = req.query(name, value);
             }
             req = req.query_opt("cursor", cursor);
-            let page: ListPage = client.transport().json(req)?;
+            let page: SandboxListAnswer = client.transport().json(req)?;
             Ok(Page {
                 items: page
                     .items
@@ -255,13 +257,4 @@ impl Daytona {
                 .query("token", token),
         )
     }
-}
-
-/// `ListSandboxesResponse`.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ListPage {
-    items: Vec<SandboxInfo>,
-    #[serde(default)]
-    next_cursor: Option<String>,
 }

@@ -6,15 +6,15 @@ use std::time::Duration;
 
 use ureq::http::Method;
 
-use crate::api::build_logs;
+use crate::api::build;
 use crate::api::client::Daytona;
-use crate::api::snapshots::UrlAnswer;
+use crate::check::{non_empty, path_segment};
 use crate::error::{Error, Result};
 use crate::models::{
     PortPreviewUrl, SandboxInfo, SandboxLabels, SandboxState, SignedPortPreviewUrl, SshAccess,
-    SshAccessValidation,
+    SshAccessValidation, UrlAnswer,
 };
-use crate::params::{non_empty, path_segment, NetworkSettings, Resize};
+use crate::params::{NetworkSettings, Resize};
 use crate::transport::poll::{poll_until, Check, Deadline};
 use crate::transport::{read_body, Request};
 
@@ -162,7 +162,7 @@ impl Sandbox {
                 .deadline(deadline),
         )?;
         let toolbox = self.info.toolbox_proxy_url.clone();
-        let request = build_logs::log_request(
+        let request = build::log_request(
             &self.client,
             &url.url,
             &[toolbox.as_str()],
@@ -171,7 +171,7 @@ impl Sandbox {
         let operation = format!("waiting for sandbox {} to build", self.info.id);
         let client = self.client.clone();
         let id = self.info.id.clone();
-        build_logs::follow(
+        build::follow(
             &self.client,
             request,
             deadline,

@@ -5,9 +5,9 @@ use std::time::Duration;
 use ureq::http::Method;
 
 use crate::api::client::Daytona;
+use crate::check::{non_empty, path_segment};
 use crate::error::{Error, Result};
 use crate::models::{Volume, VolumeState};
-use crate::params::{non_empty, path_segment};
 use crate::transport::poll::{poll_until, Check, Deadline};
 
 /// Volume operations: [`Daytona::volumes`].

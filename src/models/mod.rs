@@ -5,6 +5,7 @@ mod sandbox;
 mod snapshot;
 
 pub use enums::{BackupState, GpuType, SandboxClass, SandboxDesiredState, SandboxState};
+pub(crate) use sandbox::SandboxListAnswer;
 pub use sandbox::{
     BuildInfo, PortPreviewUrl, SandboxInfo, SandboxLabels, SignedPortPreviewUrl, SshAccess,
     SshAccessValidation, VolumeMount,
@@ -19,4 +20,10 @@ where
 {
     use serde::Deserialize;
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// `Url`: a URL the API hands out (where to follow build logs).
+#[derive(serde::Deserialize)]
+pub(crate) struct UrlAnswer {
+    pub(crate) url: String,
 }

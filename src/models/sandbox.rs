@@ -237,3 +237,12 @@ pub struct SshAccessValidation {
     /// The sandbox it gives access to.
     pub sandbox_id: String,
 }
+
+/// `ListSandboxesResponse`: one page of a sandbox listing.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SandboxListAnswer {
+    pub(crate) items: Vec<SandboxInfo>,
+    #[serde(default)]
+    pub(crate) next_cursor: Option<String>,
+}

@@ -2,9 +2,10 @@
 
 use std::collections::BTreeMap;
 
+use super::SortOrder;
+use crate::check::{non_empty, page_limit};
 use crate::error::{Error, Result};
 use crate::models::{SandboxClass, SandboxState};
-use crate::params::{check_page_limit, non_empty};
 
 /// Field to sort a sandbox listing by (`SandboxListSortField`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,24 +34,6 @@ impl SandboxSort {
             SandboxSort::DiskGib => "diskGib",
             SandboxSort::LastActivityAt => "lastActivityAt",
             SandboxSort::CreatedAt => "createdAt",
-        }
-    }
-}
-
-/// Sort direction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SortOrder {
-    /// Ascending.
-    Asc,
-    /// Descending.
-    Desc,
-}
-
-impl SortOrder {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            SortOrder::Asc => "asc",
-            SortOrder::Desc => "desc",
         }
     }
 }
@@ -229,7 +212,7 @@ impl ListSandboxes {
     pub(crate) fn to_query(&self) -> Result<Vec<(&'static str, String)>> {
         let mut q: Vec<(&'static str, String)> = Vec::new();
         if let Some(limit) = self.limit {
-            check_page_limit(limit)?;
+            page_limit(limit)?;
             q.push(("limit", limit.to_string()));
         }
         if let Some(p) = &self.id_prefix {

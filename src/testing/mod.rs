@@ -288,11 +288,9 @@ impl LocalDaytona {
     /// A configuration for it: its URL and key, no environment, fast polls
     /// and retries. Adjust it and pass it to [`Daytona::new`].
     pub fn config(&self) -> DaytonaConfig {
-        let retry = RetryPolicy {
-            initial_backoff: Duration::from_millis(5),
-            max_backoff: Duration::from_millis(50),
-            ..RetryPolicy::default()
-        };
+        let retry = RetryPolicy::new()
+            .initial_backoff(Duration::from_millis(5))
+            .max_backoff(Duration::from_millis(50));
         DaytonaConfig::new()
             .read_env(false)
             .api_key(LOCAL_API_KEY)

@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 use ureq::http::Method;
 
 use super::Toolbox;
+use crate::check::non_empty;
 use crate::error::{Error, Result};
-use crate::params::non_empty;
 use crate::transport::Request;
 
 /// Reads and writes files in a sandbox: [`crate::Sandbox::fs`].

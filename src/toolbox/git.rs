@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 use ureq::http::Method;
 
 use super::Toolbox;
+use crate::check::non_empty;
 use crate::error::Result;
 use crate::models::enums::string_enum;
-use crate::params::non_empty;
 use crate::transport::Request;
 
 /// Runs git operations on repositories in a sandbox: [`crate::Sandbox::git`].

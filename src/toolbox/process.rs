@@ -35,8 +35,9 @@ use serde::{Deserialize, Deserializer, Serialize};
 use ureq::http::Method;
 
 use super::Toolbox;
+use crate::check::non_empty;
 use crate::error::{Error, Result};
-use crate::params::{non_empty, CodeLanguage, CODE_TOOLBOX_LANGUAGE_LABEL};
+use crate::params::{CodeLanguage, CODE_TOOLBOX_LANGUAGE_LABEL};
 use crate::transport::Request;
 
 pub use chart::{Chart, ChartElement, ChartKind};

@@ -12,6 +12,7 @@
 //! - `tls`: the TLS trust of every connection;
 //! - `date`, `page`, `poll`: calendar dates, pages, waits.
 
+#[cfg(any(feature = "images", feature = "testing"))]
 pub(crate) mod date;
 pub(crate) mod page;
 pub(crate) mod poll;

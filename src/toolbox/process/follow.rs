@@ -13,8 +13,9 @@ use super::demux::Demux;
 use super::session::command_path;
 use super::ws::{self, Event, Socket, Target};
 use super::Process;
+use crate::config::WAIT_FOREVER;
 use crate::error::{Error, Result};
-use crate::transport::poll::{Deadline, WAIT_FOREVER};
+use crate::transport::poll::Deadline;
 use crate::transport::{Attempt, Transport};
 
 /// The default [`FollowOptions::idle_timeout`]: 10 minutes.

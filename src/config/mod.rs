@@ -5,63 +5,16 @@ use std::time::Duration;
 
 use url::Url;
 
+mod policy;
+pub(crate) mod secret;
+
+pub use policy::{PollSchedule, RetryPolicy, WAIT_FOREVER};
+pub(crate) use secret::{redact, Secret};
+
 use crate::error::{Error, Result};
-use crate::transport::poll::PollSchedule;
-use crate::transport::tls::TlsSettings;
 
 /// The API URL used when none is configured.
 pub const DEFAULT_API_URL: &str = "https://app.daytona.io/api";
-
-/// A credential that never shows itself in `Debug` or `Display`.
-#[derive(Clone, PartialEq, Eq)]
-pub(crate) struct Secret(String);
-
-impl Secret {
-    pub(crate) fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-
-    pub(crate) fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// `text` with every occurrence of the secret replaced by
-    /// `<redacted>`, and a trailing start of it (as left by cutting a body
-    /// short for an excerpt) too; `None` when there was nothing to hide.
-    pub(crate) fn redact(&self, text: &str) -> Option<String> {
-        /// Shortest cut-off start of the secret worth hiding.
-        const MIN_PARTIAL: usize = 6;
-        let secret = self.0.as_str();
-        if secret.is_empty() {
-            return None;
-        }
-        let mut out = if text.contains(secret) {
-            Some(text.replace(secret, REDACTED))
-        } else {
-            None
-        };
-        let current = out.as_deref().unwrap_or(text);
-        let partial = (MIN_PARTIAL..secret.len())
-            .rev()
-            .filter(|&k| secret.is_char_boundary(k))
-            .find(|&k| current.ends_with(&secret[..k]));
-        if let Some(k) = partial {
-            let mut cut = current[..current.len() - k].to_string();
-            cut.push_str(REDACTED);
-            out = Some(cut);
-        }
-        out
-    }
-}
-
-/// What a redacted secret is replaced with.
-const REDACTED: &str = "<redacted>";
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("\"<redacted>\"")
-    }
-}
 
 /// How the client talks to Daytona: credentials, URL, timeouts and retries.
 ///
@@ -110,39 +63,6 @@ pub struct DaytonaConfig {
     pub(crate) tls: TlsSettings,
 }
 
-/// When and how often idempotent requests are retried.
-///
-/// Idempotent requests (GET, HEAD, PUT, DELETE) are retried on transport
-/// failures, timeouts, 2xx answers whose body is cut short or does not
-/// decode, and on 408, 429, 502, 503 and 504. Other requests (POST) are
-/// retried only on 429 or when the connection was refused, which proves the
-/// server never saw them. A request whose body is streamed (an upload) is
-/// sent again only when the connection was refused.
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub struct RetryPolicy {
-    /// Attempts in all, the first included (1 = never retry). Default 4.
-    pub max_attempts: u32,
-    /// Delay before the first retry. Default 250 ms.
-    pub initial_backoff: Duration,
-    /// Longest delay between two attempts. Default 8 s.
-    pub max_backoff: Duration,
-    /// Longest `Retry-After` the client honours; a server asking for more
-    /// gets its error returned at once. Default 60 s.
-    pub max_retry_after: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            max_attempts: 4,
-            initial_backoff: Duration::from_millis(250),
-            max_backoff: Duration::from_secs(8),
-            max_retry_after: Duration::from_secs(60),
-        }
-    }
-}
-
 impl Default for DaytonaConfig {
     fn default() -> Self {
         DaytonaConfig {
@@ -174,14 +94,14 @@ impl DaytonaConfig {
     /// The API key (`DAYTONA_API_KEY`).
     #[must_use]
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
-        self.api_key = Some(Secret(key.into()));
+        self.api_key = Some(Secret::new(key));
         self
     }
 
     /// A JWT (`DAYTONA_JWT_TOKEN`); needs [`organization_id`](Self::organization_id).
     #[must_use]
     pub fn jwt_token(mut self, token: impl Into<String>) -> Self {
-        self.jwt_token = Some(Secret(token.into()));
+        self.jwt_token = Some(Secret::new(token));
         self
     }
 
@@ -443,6 +363,24 @@ pub(crate) fn parse_base_url(raw: &str, field: &str) -> Result<Url> {
     Ok(url)
 }
 
+/// The TLS settings of a [`crate::DaytonaConfig`].
+#[derive(Clone, Default, PartialEq, Eq)]
+pub(crate) struct TlsSettings {
+    /// PEM texts of CA certificates trusted on top of the bundled roots.
+    pub(crate) extra_roots_pem: Vec<Vec<u8>>,
+    /// Verify with the operating system's verifier and trust store.
+    pub(crate) platform_verifier: bool,
+}
+
+impl fmt::Debug for TlsSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsSettings")
+            .field("extra_roots_pem", &self.extra_roots_pem.len())
+            .field("platform_verifier", &self.platform_verifier)
+            .finish()
+    }
+}
+
 /// How requests are authenticated.
 #[derive(Clone, Debug)]
 pub(crate) enum Auth {
@@ -475,7 +413,7 @@ impl Auth {
     /// it (message, code, body excerpt, ...).
     pub(crate) fn redact_error(&self, error: Error) -> Error {
         let secret = self.secret();
-        error.scrub(&|text| secret.redact(text))
+        error.scrub(&|text| redact(text, [secret]))
     }
 }
 
@@ -641,20 +579,6 @@ mod tests {
             .resolve(&env(&[("DAYTONA_API_KEY", "k")]))
             .unwrap_err();
         assert!(matches!(e, Error::Config(_)));
-    }
-
-    #[test]
-    fn redact_hides_whole_and_cut_off_secrets() {
-        let s = Secret("sk-abcdef123".into());
-        assert_eq!(s.redact("nothing here"), None);
-        assert_eq!(
-            s.redact("a sk-abcdef123 b sk-abcdef123").as_deref(),
-            Some("a <redacted> b <redacted>")
-        );
-        assert_eq!(s.redact("cut: sk-abcd").as_deref(), Some("cut: <redacted>"));
-        // Too short a tail to be worth hiding.
-        assert_eq!(s.redact("ends with sk-a"), None);
-        assert_eq!(Secret(String::new()).redact("anything"), None);
     }
 
     #[test]
