@@ -77,6 +77,11 @@ pub mod testing;
 pub mod toolbox;
 mod transport;
 
+/// The test suite's temporary directories, for the unit tests too.
+#[cfg(test)]
+#[path = "../tests/temp/mod.rs"]
+mod test_temp;
+
 pub use api::client::Daytona;
 pub use api::sandbox::Sandbox;
 pub use api::snapshots::Snapshots;

@@ -102,6 +102,8 @@
 #![cfg(all(feature = "images", feature = "websocket"))]
 
 mod contract_support;
+mod fault_server;
+mod temp;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
@@ -253,13 +255,12 @@ fn every_operation_against_the_official_spec() {
             .max_attempts(1),
     )
     .unwrap();
-    let scratch = std::env::temp_dir().join(format!("daytona-contract-{}", std::process::id()));
-    std::fs::create_dir_all(&scratch).unwrap();
+    let scratch = temp::TempDir::new("contract");
 
     let mut suite = Suite {
         shared: shared.clone(),
         daytona,
-        scratch: scratch.clone(),
+        scratch: scratch.root.clone(),
         label: String::new(),
         covered: BTreeSet::new(),
         failures: Vec::new(),
@@ -277,7 +278,7 @@ fn every_operation_against_the_official_spec() {
         let n = shared.len() - from;
         eprintln!("contract: {}: {n} requests", suite.label);
     }
-    let _ = std::fs::remove_dir_all(&scratch);
+    drop(scratch);
 
     // Coverage: every public operation, by the source.
     let operations = public_operations();

@@ -2,6 +2,8 @@
 //! the whole SDK over real HTTP on loopback, no mocks.
 #![cfg(feature = "testing")]
 
+mod temp;
+
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
@@ -132,11 +134,11 @@ fn large_streamed_transfer() {
         .fs()
         .upload_reader(&data[..], "/big/blob.bin")
         .unwrap();
-    let out = std::env::temp_dir().join(format!("e2e-local-{}.bin", std::process::id()));
+    let dir = temp::TempDir::new("e2e-local");
+    let out = dir.path("blob.bin");
     let size = sandbox.fs().download_file("/big/blob.bin", &out).unwrap();
     assert_eq!(size, data.len() as u64);
     assert!(std::fs::read(&out).unwrap() == data);
-    std::fs::remove_file(&out).unwrap();
 }
 
 /// The wire shows the real sequence of states.

@@ -3,6 +3,7 @@
 //! rejected before any request.
 
 mod common;
+mod fault_server;
 mod fs_support;
 
 use common::*;

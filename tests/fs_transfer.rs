@@ -3,13 +3,16 @@
 //! truncation, local files, progress and validation.
 
 mod common;
+mod fault_server;
 mod fs_support;
+mod temp;
 
 use std::io::{self, Read};
 use std::sync::{Arc, Mutex};
 
 use common::*;
 use fs_support::*;
+use temp::TempDir;
 
 use daytona::toolbox::{Download, Downloaded, TransferOptions, Upload};
 use daytona::Error;
@@ -48,7 +51,7 @@ fn upload_mock(server: &mut Server) -> (mockito::Mock, Seen) {
 /// A new local file `name` holding `data`, in a folder that lives as long
 /// as the returned guard.
 fn local_file(name: &str, data: &[u8]) -> (TempDir, std::path::PathBuf) {
-    let dir = temp_dir(name);
+    let dir = TempDir::new(name);
     let path = dir.join(name);
     std::fs::write(&path, data).unwrap();
     (dir, path)
@@ -238,7 +241,7 @@ fn bad_uploads_fail_before_any_request() {
         }
         other => panic!("expected Io, got {other:?}"),
     }
-    let dir = temp_dir("up-dir");
+    let dir = TempDir::new("up-dir");
     assert!(fs.upload_file(&dir, "/x").unwrap_err().is_validation());
     let nothing: Vec<Upload> = Vec::new();
     assert!(fs
@@ -306,7 +309,7 @@ fn upload_errors_keep_the_toolbox_message() {
 #[test]
 fn download_files_matches_parts_by_name_with_per_file_errors() {
     let (mut server, sandbox) = setup();
-    let dir = temp_dir("down-many");
+    let dir = TempDir::new("down-many");
     let answer = multipart_answer(
         &[
             ("file", "/b", b"second"),
@@ -377,7 +380,7 @@ fn download_files_matches_parts_by_name_with_per_file_errors() {
 #[test]
 fn single_file_helpers_raise_the_typed_error() {
     let (mut server, sandbox) = setup();
-    let dir = temp_dir("down-404");
+    let dir = TempDir::new("down-404");
     let answer = multipart_answer(
         &[(
             "error",
@@ -418,7 +421,7 @@ fn older_toolboxes_with_text_error_parts_still_map_not_found() {
 #[test]
 fn download_to_a_path_creates_parents_and_replaces_only_when_complete() {
     let (mut server, sandbox) = setup();
-    let dir = temp_dir("down-path");
+    let dir = TempDir::new("down-path");
     let target = dir.join("deep/er/out.bin");
     let data = tricky_bytes();
     let answer = multipart_answer(&[("file", "/out.bin", &data)], false);
@@ -432,7 +435,7 @@ fn download_to_a_path_creates_parents_and_replaces_only_when_complete() {
 #[test]
 fn a_truncated_answer_is_an_error_and_leaves_no_file() {
     let (mut server, sandbox) = setup();
-    let dir = temp_dir("down-trunc");
+    let dir = TempDir::new("down-trunc");
     let target = dir.join("out.bin");
     std::fs::write(&target, b"previous version").unwrap();
     let mut answer = multipart_answer(&[("file", "/out.bin", &[9u8; 200_000])], false);
@@ -496,7 +499,7 @@ fn bad_downloads_fail_before_any_request() {
     let none = no_requests(&mut server);
     let fs = sandbox.fs();
     assert!(fs.download_bytes("").unwrap_err().is_validation());
-    let dir = temp_dir("down-bad");
+    let dir = TempDir::new("down-bad");
     let err = fs.download_file("/x", &dir).unwrap_err();
     assert!(
         matches!(&err, Error::Validation { field, .. } if field == "local_path"),

@@ -4,12 +4,12 @@
 
 #![cfg(feature = "images")]
 
-mod image_tree;
+mod temp;
 
 use std::collections::BTreeMap;
 
 use daytona::{Context, Error, Image, PipInstallOptions, PyprojectOptions, Result};
-use image_tree::{text, Tree};
+use temp::{text, TempDir};
 
 /// The lines `debian_slim` writes after `FROM`.
 const SLIM: &str = "RUN apt-get update\n\
@@ -257,7 +257,7 @@ fn values_that_would_break_a_line_are_escaped() {
 
 #[test]
 fn requirements_file_is_a_context_copied_to_a_fixed_path() {
-    let tree = Tree::new("requirements");
+    let tree = TempDir::new("requirements");
     let file = tree.file("requirements.txt", "numpy\n");
     let shown = text(&file);
     let image = base()
@@ -277,7 +277,7 @@ fn requirements_file_is_a_context_copied_to_a_fixed_path() {
 
 #[test]
 fn pyproject_dependencies_and_optional_groups() {
-    let tree = Tree::new("pyproject");
+    let tree = TempDir::new("pyproject");
     let file = tree.file(
         "pyproject.toml",
         r#"
@@ -321,7 +321,7 @@ docs = ["sphinx"]
 
 #[test]
 fn local_files_and_directories() {
-    let tree = Tree::new("local");
+    let tree = TempDir::new("local");
     let file = tree.file("conf/app.toml", "x = 1\n");
     let dir = tree.dir("src");
     let (file_text, dir_text) = (text(&file), text(&dir));
@@ -361,7 +361,7 @@ fn local_files_and_directories() {
 
 #[test]
 fn steps_after_a_dockerfile_without_final_newline_start_a_new_line() {
-    let tree = Tree::new("no-newline");
+    let tree = TempDir::new("no-newline");
     let path = tree.file("Dockerfile", "FROM alpine");
     let image = Image::from_dockerfile(&path).unwrap().run_commands(["ls"]);
     assert_eq!(image.dockerfile(), "FROM alpine\nRUN ls\n");
@@ -378,7 +378,7 @@ fn field(result: Result<Image>) -> String {
 
 #[test]
 fn bad_input_is_a_validation_error_naming_the_argument() {
-    let tree = Tree::new("invalid");
+    let tree = TempDir::new("invalid");
     let missing = tree.path("missing.txt");
     let dir = tree.dir("dir");
     let file = tree.file("file.txt", "");

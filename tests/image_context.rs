@@ -3,13 +3,13 @@
 
 #![cfg(feature = "images")]
 
-mod image_tree;
+mod temp;
 
 use std::path::PathBuf;
 
 use daytona::{Context, Error};
-use image_tree::Tree;
 use md5::{Digest, Md5};
+use temp::TempDir;
 
 fn md5_of(parts: &[&[u8]]) -> String {
     let mut md5 = Md5::new();
@@ -20,8 +20,8 @@ fn md5_of(parts: &[&[u8]]) -> String {
 }
 
 /// The same tree, its entries created in the order given.
-fn sample(name: &str, reversed: bool) -> Tree {
-    let tree = Tree::new(name);
+fn sample(name: &str, reversed: bool) -> TempDir {
+    let tree = TempDir::new(name);
     // A folder when there is no content.
     let mut steps = vec![
         ("ctx/b.txt", Some("bee")),
@@ -81,7 +81,7 @@ fn a_directory_hashes_in_name_order_whatever_the_creation_order() {
 
 #[test]
 fn a_file_hashes_its_archive_path_then_its_bytes() {
-    let tree = Tree::new("hash-file");
+    let tree = TempDir::new("hash-file");
     // Larger than one read, not a multiple of it.
     let content: String = (0..200_000)
         .map(|i| char::from(b'a' + (i % 26) as u8))
@@ -96,7 +96,7 @@ fn a_file_hashes_its_archive_path_then_its_bytes() {
 
 #[test]
 fn an_empty_directory_hashes_its_archive_path_alone() {
-    let tree = Tree::new("hash-empty");
+    let tree = TempDir::new("hash-empty");
     let dir = tree.dir("nothing");
     assert_eq!(
         Context::new(&dir, "nothing").hash().unwrap(),
@@ -106,7 +106,7 @@ fn an_empty_directory_hashes_its_archive_path_alone() {
 
 #[test]
 fn a_missing_source_is_an_io_error() {
-    let tree = Tree::new("hash-missing");
+    let tree = TempDir::new("hash-missing");
     let err = Context::new(tree.path("gone"), "gone").hash().unwrap_err();
     assert!(
         matches!(&err, Error::Io { path, .. } if path.ends_with("gone")),
@@ -156,7 +156,7 @@ fn entries_are_rooted_at_the_archive_path_in_walk_order() {
 fn links_are_followed_and_loops_cut() {
     use std::os::unix::fs::symlink;
 
-    let tree = Tree::new("links");
+    let tree = TempDir::new("links");
     tree.file("ctx/real.txt", "data");
     symlink(tree.path("ctx/real.txt"), tree.path("ctx/link.txt")).unwrap();
     symlink(tree.path("ctx"), tree.path("ctx/loop")).unwrap();

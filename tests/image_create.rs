@@ -4,8 +4,8 @@
 #![cfg(feature = "images")]
 
 mod common;
+mod temp;
 
-use std::io::Write;
 use std::time::Duration;
 
 use common::*;
@@ -13,25 +13,12 @@ use daytona::{CreateSandbox, CreateSnapshot, Image, SandboxState};
 use mockito::{Matcher, Server};
 use serde_json::json;
 
-fn temp_file(name: &str, content: &[u8]) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "daytona-image-create-{}-{name}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::File::create(&path)
-        .unwrap()
-        .write_all(content)
-        .unwrap();
-    path
-}
-
 #[test]
 fn a_sandbox_from_an_image_with_local_files_uploads_its_context_then_creates() {
     let mut api = Server::new();
     let mut store = Server::new();
-    let file = temp_file("app.py", b"print('hi')\n");
+    let dir = temp::TempDir::new("image-create");
+    let file = dir.file("app.py", b"print('hi')\n");
     let image = Image::base("python:3.12-slim")
         .add_local_file(&file, "/app/app.py")
         .unwrap();

@@ -1,6 +1,7 @@
 //! `exec` and `code_run`: requests, decoding and time limits.
 
 mod common;
+mod fault_server;
 mod process_support;
 
 use std::time::Duration;
@@ -136,7 +137,8 @@ fn bad_exec_arguments_fail_before_any_request() {
 fn the_http_timeout_of_a_command_is_its_timeout_plus_the_margin() {
     let mut api = mockito::Server::new();
     let daytona = client_with_margin(&api, Duration::from_millis(300));
-    let sandbox = sandbox_at(&mut api, &daytona, &silent_server(), json!({}));
+    let silent = silent_server();
+    let sandbox = sandbox_at(&mut api, &daytona, &toolbox_url(&silent), json!({}));
     let options = ExecOptions::new().timeout(Duration::from_secs(1));
     assert_times_out(
         Duration::from_millis(1300),
@@ -153,7 +155,8 @@ fn a_command_without_timeout_has_the_client_request_timeout() {
             .request_timeout(Duration::from_millis(300))
             .command_timeout_margin(Duration::from_secs(30)),
     );
-    let sandbox = sandbox_at(&mut api, &daytona, &silent_server(), json!({}));
+    let silent = silent_server();
+    let sandbox = sandbox_at(&mut api, &daytona, &toolbox_url(&silent), json!({}));
     assert_times_out(
         Duration::from_millis(300),
         Duration::from_millis(1500),

@@ -12,6 +12,7 @@
 
 mod common;
 mod fault_server;
+mod temp;
 
 use std::collections::HashMap;
 use std::sync::{Mutex, Once};
@@ -697,10 +698,8 @@ fn the_object_store_is_never_sent_the_credentials() {
             .mock("POST", "/api/sandbox")
             .with_body(sandbox_json("sb-1", "started").to_string())
             .create();
-        let dir = std::env::temp_dir().join(format!("daytona-secrets-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("app.py");
-        std::fs::write(&file, b"print('hi')\n").unwrap();
+        let dir = temp::TempDir::new("secrets");
+        let file = dir.file("app.py", b"print('hi')\n");
         let image = daytona::Image::base("python:3.12-slim")
             .add_local_file(&file, "/app/app.py")
             .unwrap();

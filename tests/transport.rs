@@ -2,16 +2,14 @@
 //! retries, timeouts and keeping credentials out of errors.
 
 mod common;
+mod fault_server;
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use common::*;
 use daytona::{CreateSandbox, Daytona, DaytonaConfig, Error, RetryPolicy, SandboxState};
+use fault_server::{Action, FaultServer};
 use mockito::Matcher;
 use serde_json::json;
 
@@ -48,10 +46,7 @@ fn jwt_client(server: &mockito::Server) -> Daytona {
 
 /// A base URL on 127.0.0.1 where nothing listens (connections are refused).
 fn refused_url() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    format!("http://127.0.0.1:{port}/api")
+    format!("{}/api", fault_server::refused_url())
 }
 
 /// A client for a raw base URL.
@@ -79,61 +74,33 @@ enum Behaviour {
     Truncate,
 }
 
-/// A TCP server on 127.0.0.1 that misbehaves and counts connections.
+/// A server on 127.0.0.1 that misbehaves and counts connections.
 struct RawServer {
     url: String,
-    connections: Arc<AtomicUsize>,
+    server: FaultServer,
 }
 
 impl RawServer {
     fn start(behaviour: Behaviour) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/api", listener.local_addr().unwrap());
-        let connections = Arc::new(AtomicUsize::new(0));
-        let count = connections.clone();
-        thread::spawn(move || {
-            let mut held: Vec<TcpStream> = Vec::new();
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                count.fetch_add(1, Ordering::SeqCst);
-                match behaviour {
-                    Behaviour::Hang => held.push(stream),
-                    Behaviour::Close => {
-                        read_head(&mut stream);
-                        drop(stream);
-                    }
-                    Behaviour::Truncate => {
-                        read_head(&mut stream);
-                        let _ = stream.write_all(
-                            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
-                              Content-Length: 1000\r\nConnection: close\r\n\r\n{\"id\":\"sb-1\",",
-                        );
-                        let _ = stream.flush();
-                        drop(stream);
-                    }
-                }
-            }
+        let server = FaultServer::start(move |_| match behaviour {
+            Behaviour::Hang => Action::Silent,
+            Behaviour::Close => Action::CloseBeforeAnswer,
+            Behaviour::Truncate => Action::Raw(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                  Content-Length: 1000\r\nConnection: close\r\n\r\n{\"id\":\"sb-1\","
+                    .to_vec(),
+            ),
         });
-        RawServer { url, connections }
+        RawServer {
+            url: format!("{}/api", server.url),
+            server,
+        }
     }
 
     /// Connections accepted so far (after letting the acceptor catch up).
     fn connections(&self) -> usize {
         thread::sleep(Duration::from_millis(50));
-        self.connections.load(Ordering::SeqCst)
-    }
-}
-
-/// Reads until the end of the request head (or a short timeout).
-fn read_head(stream: &mut TcpStream) {
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
-    let mut seen = Vec::new();
-    let mut buf = [0u8; 1024];
-    while memchr::memmem::find(&seen, b"\r\n\r\n").is_none() {
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => seen.extend_from_slice(&buf[..n]),
-        }
+        self.server.connections()
     }
 }
 

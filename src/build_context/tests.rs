@@ -215,7 +215,7 @@ fn context(dir: &TempDir) -> ContextUpload {
         hash: HASH.to_string(),
         entries: vec![
             TarEntry {
-                disk_path: dir.path().join("app"),
+                disk_path: dir.join("app"),
                 name: "app".into(),
                 is_dir: true,
             },
@@ -230,7 +230,7 @@ fn context(dir: &TempDir) -> ContextUpload {
 
 /// Uploads the small [`context`] through `api`.
 fn upload_small(api: &Server) -> Result<Vec<String>> {
-    let dir = TempDir::new();
+    let dir = TempDir::new("upload");
     upload_contexts(&client(api).uploader(), &[context(&dir)], deadline())
 }
 
@@ -313,7 +313,7 @@ fn a_large_context_is_streamed_with_its_length() {
     head_mock(&mut store, &path).with_status(404).create();
     let body = Arc::new(Mutex::new(Vec::new()));
     let put = put_mock(&mut store, &path, body.clone()).expect(1).create();
-    let dir = TempDir::new();
+    let dir = TempDir::new("upload");
     let content: Vec<u8> = (0..20 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
     let big = ContextUpload {
         hash: HASH.to_string(),

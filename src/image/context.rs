@@ -1,12 +1,13 @@
 //! Build contexts: local files and directories an [`Image`](super::Image)
 //! copies in, their content hash and their entries in the uploaded tar.
 
-use std::ffi::OsString;
 use std::fs;
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
 use md5::{Digest, Md5};
+
+use super::walk::{walk, Kind};
 
 use crate::error::{Error, Result};
 
@@ -123,119 +124,12 @@ impl Context {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    File,
-    Dir { empty: bool },
-}
-
-/// One file or directory met by [`walk`].
-struct Item {
-    path: PathBuf,
-    /// Relative to the walk's root, `/`-separated; `None` for the root.
-    rel: Option<String>,
-    kind: Kind,
-}
-
 /// An [`Error::Io`] about `path`.
 pub(crate) fn io_error(path: &Path, source: std::io::Error) -> Error {
     Error::Io {
         path: path.display().to_string(),
         source,
     }
-}
-
-/// Visits `root` and, for a directory, everything below it in name order,
-/// each directory before its contents.
-fn walk(root: &Path, f: &mut dyn FnMut(Item) -> Result<()>) -> Result<()> {
-    let meta = fs::metadata(root).map_err(|e| io_error(root, e))?;
-    if meta.is_file() {
-        return f(Item {
-            path: root.to_path_buf(),
-            rel: None,
-            kind: Kind::File,
-        });
-    }
-    if !meta.is_dir() {
-        return Err(io_error(
-            root,
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "not a regular file or a directory",
-            ),
-        ));
-    }
-    let canonical = fs::canonicalize(root).map_err(|e| io_error(root, e))?;
-    walk_dir(root, None, &mut vec![canonical], f)
-}
-
-/// A directory's children that are files or directories, in name order.
-fn children(dir: &Path, ancestors: &[PathBuf]) -> Result<Vec<(OsString, Kind, PathBuf)>> {
-    let mut names: Vec<OsString> = fs::read_dir(dir)
-        .map_err(|e| io_error(dir, e))?
-        .map(|entry| entry.map(|e| e.file_name()))
-        .collect::<std::io::Result<_>>()
-        .map_err(|e| io_error(dir, e))?;
-    names.sort();
-    let parent = ancestors.last().cloned().unwrap_or_default();
-    let mut out = Vec::with_capacity(names.len());
-    for name in names {
-        let path = dir.join(&name);
-        let link = fs::symlink_metadata(&path).map_err(|e| io_error(&path, e))?;
-        // A broken link is skipped, like a socket or a device.
-        let Ok(meta) = fs::metadata(&path) else {
-            continue;
-        };
-        if meta.is_file() {
-            out.push((name, Kind::File, PathBuf::new()));
-        } else if meta.is_dir() {
-            let canonical = if link.file_type().is_symlink() {
-                fs::canonicalize(&path).map_err(|e| io_error(&path, e))?
-            } else {
-                parent.join(&name)
-            };
-            if !ancestors.contains(&canonical) {
-                out.push((name, Kind::Dir { empty: false }, canonical));
-            }
-        }
-    }
-    Ok(out)
-}
-
-fn walk_dir(
-    dir: &Path,
-    rel: Option<&str>,
-    ancestors: &mut Vec<PathBuf>,
-    f: &mut dyn FnMut(Item) -> Result<()>,
-) -> Result<()> {
-    let kids = children(dir, ancestors)?;
-    f(Item {
-        path: dir.to_path_buf(),
-        rel: rel.map(str::to_string),
-        kind: Kind::Dir {
-            empty: kids.is_empty(),
-        },
-    })?;
-    for (name, kind, canonical) in kids {
-        let path = dir.join(&name);
-        let name = name.to_string_lossy();
-        let child_rel = match rel {
-            Some(rel) => format!("{rel}/{name}"),
-            None => name.into_owned(),
-        };
-        if kind == Kind::File {
-            f(Item {
-                path,
-                rel: Some(child_rel),
-                kind,
-            })?;
-        } else {
-            ancestors.push(canonical);
-            walk_dir(&path, Some(&child_rel), ancestors, f)?;
-            ancestors.pop();
-        }
-    }
-    Ok(())
 }
 
 fn hash_file(path: &Path, md5: &mut Md5) -> Result<()> {

@@ -228,7 +228,7 @@ pub(crate) fn local_sources(text: &str, base: &Path, field: &str) -> Result<Vec<
                 other => components.push(other),
             }
         }
-        let matches = glob::expand(root, &components);
+        let matches = glob::expand(root, &components)?;
         if matches.is_empty() {
             return Err(Error::validation(
                 field,

@@ -38,6 +38,7 @@ mod dockerfile;
 mod glob;
 mod pip;
 mod quote;
+mod walk;
 
 use std::fs;
 use std::path::{Path, PathBuf};
