@@ -602,9 +602,12 @@ impl Suite {
                     .auto_archive_interval(60)
                     .auto_delete_interval(-1)
                     .volume(VolumeMount::new("contract-volume", "/data").subpath("users/ada"))
-                    .network_block_all(false)
-                    .network_allow_list("10.0.0.0/8,192.168.0.0/16")
-                    .domain_allow_list("example.com")
+                    .network(
+                        NetworkSettings::new()
+                            .block_all(false)
+                            .allow_list("10.0.0.0/8,192.168.0.0/16")
+                            .domain_allow_list("example.com"),
+                    )
                     .linked_sandbox("contract-linked")
                     .timeout(WAIT),
             )

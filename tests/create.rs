@@ -4,7 +4,10 @@ use common::*;
 use std::time::{Duration, Instant};
 
 use daytona::models::GpuType;
-use daytona::{CodeLanguage, CreateSandbox, Daytona, Error, Resources, SandboxState, VolumeMount};
+use daytona::{
+    CodeLanguage, CreateSandbox, Daytona, Error, NetworkSettings, Resources, SandboxState,
+    VolumeMount,
+};
 use mockito::{Matcher, Mock, Server};
 use serde_json::{json, Value};
 
@@ -183,8 +186,8 @@ fn create_maps_every_field_to_its_json_key() {
                 .name("worker-1")
                 .user("root")
                 .env("RUST_LOG", "debug")
-                .env("B", "two")
-                .label("team", "infra")
+                .envs([("B", "two")])
+                .labels([("team", "infra")])
                 .language(CodeLanguage::TypeScript)
                 .public(true)
                 .auto_stop_interval(30)
@@ -192,9 +195,12 @@ fn create_maps_every_field_to_its_json_key() {
                 .auto_delete_interval(120)
                 .volume(VolumeMount::new("vol-1", "/data").subpath("users/alice"))
                 .volume(VolumeMount::new("vol-2", "/cache"))
-                .network_block_all(true)
-                .network_allow_list("10.0.0.0/8,192.168.0.0/16")
-                .domain_allow_list("example.com,*.daytona.io")
+                .network(
+                    NetworkSettings::new()
+                        .block_all(true)
+                        .allow_list("10.0.0.0/8,192.168.0.0/16")
+                        .domain_allow_list("example.com,*.daytona.io"),
+                )
                 .linked_sandbox("sb-0"),
         )
         .unwrap();

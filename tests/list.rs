@@ -176,7 +176,7 @@ fn every_filter_is_mapped_to_its_query_parameter() {
         .id_prefix("sb-")
         .name_prefix("web")
         .label("team", "infra")
-        .label("env", "dev")
+        .labels([("env", "dev")])
         .include_errored_deleted(true)
         .state(SandboxState::Started)
         .state(SandboxState::Stopped)

@@ -56,7 +56,7 @@ fn exec_sends_cwd_env_and_timeout_in_whole_seconds() {
             ExecOptions::new()
                 .cwd("/home/daytona/app")
                 .env("A", "1")
-                .env("B", "two words")
+                .envs([("B", "two words")])
                 .timeout(Duration::from_millis(2500)),
         )
         .unwrap();
@@ -231,8 +231,8 @@ fn code_run_sends_argv_env_timeout_and_the_label_or_chosen_language() {
             "console.log(process.argv)",
             CodeRunOptions::new()
                 .arg("a")
-                .arg("b")
-                .env("K", "V")
+                .args(["b"])
+                .envs(std::collections::BTreeMap::from([("K", "V")]))
                 .timeout(Duration::from_secs(30)),
         )
         .unwrap();

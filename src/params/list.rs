@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use super::string_pairs;
 use super::SortOrder;
 use crate::check::{non_empty, page_limit};
 use crate::error::{Error, Result};
@@ -97,6 +98,15 @@ impl ListSandboxes {
     /// Sandboxes with this label (all labels given must match).
     pub fn label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.labels.insert(key.into(), value.into());
+        self
+    }
+
+    /// Sandboxes with these labels (all must match): pairs, a map, ...
+    pub fn labels(
+        mut self,
+        labels: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>,
+    ) -> Self {
+        self.labels.extend(string_pairs(labels));
         self
     }
 

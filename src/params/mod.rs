@@ -69,20 +69,24 @@ impl FromStr for CodeLanguage {
     }
 }
 
-/// CPU, GPU, memory and disk of a sandbox built from an image.
+/// CPU, GPU, memory and disk of a sandbox built from an image (unset: the
+/// server's defaults).
+///
+/// ```
+/// use daytona::models::GpuType;
+/// use daytona::Resources;
+///
+/// let resources = Resources::new().cpu(4).memory(8).disk(20).gpu(1).gpu_type(GpuType::H100);
+/// # let _ = resources;
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
-#[non_exhaustive]
+#[must_use]
 pub struct Resources {
-    /// CPU cores.
-    pub cpu: Option<u32>,
-    /// GPUs.
-    pub gpu: Option<u32>,
-    /// Acceptable GPU models, in order of preference.
-    pub gpu_type: Vec<GpuType>,
-    /// Memory in GiB.
-    pub memory: Option<u32>,
-    /// Disk in GiB.
-    pub disk: Option<u32>,
+    pub(crate) cpu: Option<u32>,
+    pub(crate) gpu: Option<u32>,
+    pub(crate) gpu_type: Vec<GpuType>,
+    pub(crate) memory: Option<u32>,
+    pub(crate) disk: Option<u32>,
 }
 
 impl Resources {
@@ -92,35 +96,30 @@ impl Resources {
     }
 
     /// CPU cores.
-    #[must_use]
     pub fn cpu(mut self, cpu: u32) -> Self {
         self.cpu = Some(cpu);
         self
     }
 
     /// GPUs.
-    #[must_use]
     pub fn gpu(mut self, gpu: u32) -> Self {
         self.gpu = Some(gpu);
         self
     }
 
     /// Adds an acceptable GPU model (the first added is preferred).
-    #[must_use]
     pub fn gpu_type(mut self, gpu_type: GpuType) -> Self {
         self.gpu_type.push(gpu_type);
         self
     }
 
     /// Memory in GiB.
-    #[must_use]
     pub fn memory(mut self, gib: u32) -> Self {
         self.memory = Some(gib);
         self
     }
 
     /// Disk in GiB.
-    #[must_use]
     pub fn disk(mut self, gib: u32) -> Self {
         self.disk = Some(gib);
         self
@@ -192,6 +191,13 @@ impl ImageSpec {
     }
 }
 
+/// Key-value pairs (of a map setter: `envs`, `labels`, ...) as strings.
+pub(crate) fn string_pairs(
+    pairs: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>,
+) -> impl Iterator<Item = (String, String)> {
+    pairs.into_iter().map(|(k, v)| (k.into(), v.into()))
+}
+
 /// Sort direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SortOrder {
@@ -229,7 +235,21 @@ impl CreateBuildInfo {
     }
 }
 
-/// New network rules of a sandbox; at least one must be set.
+/// Network rules of a sandbox: of a new one
+/// ([`CreateSandbox::network`](crate::CreateSandbox::network)) or new rules
+/// of an existing one ([`crate::Sandbox::update_network_settings`], which
+/// needs at least one set).
+///
+/// ```
+/// use daytona::{CreateSandbox, NetworkSettings};
+///
+/// let params = CreateSandbox::new().network(
+///     NetworkSettings::new()
+///         .allow_list("10.0.0.0/8,192.168.1.0/24")
+///         .domain_allow_list("*.example.com"),
+/// );
+/// # let _ = params;
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[must_use]
@@ -254,13 +274,13 @@ impl NetworkSettings {
         self
     }
 
-    /// Comma-separated CIDRs the sandbox may reach.
+    /// Comma-separated CIDRs the sandbox may reach (at most 10).
     pub fn allow_list(mut self, cidrs: impl Into<String>) -> Self {
         self.network_allow_list = Some(cidrs.into());
         self
     }
 
-    /// Comma-separated domains the sandbox may reach.
+    /// Comma-separated domains the sandbox may reach (wildcards allowed).
     pub fn domain_allow_list(mut self, domains: impl Into<String>) -> Self {
         self.domain_allow_list = Some(domains.into());
         self

@@ -5,7 +5,11 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{CodeLanguage, CreateBuildInfo, ImageSpec, Resources, CODE_TOOLBOX_LANGUAGE_LABEL};
+use super::string_pairs;
+use super::{
+    CodeLanguage, CreateBuildInfo, ImageSpec, NetworkSettings, Resources,
+    CODE_TOOLBOX_LANGUAGE_LABEL,
+};
 use crate::check::{self, non_empty, non_empty_opt};
 use crate::error::{Error, Result};
 use crate::models::{GpuType, VolumeMount};
@@ -51,9 +55,7 @@ pub struct CreateSandbox {
     auto_delete_interval: Option<i32>,
     ephemeral: bool,
     volumes: Vec<VolumeMount>,
-    network_block_all: Option<bool>,
-    network_allow_list: Option<String>,
-    domain_allow_list: Option<String>,
+    network: NetworkSettings,
     linked_sandbox: Option<String>,
     resources: Option<Resources>,
     timeout: Option<Duration>,
@@ -109,9 +111,27 @@ impl CreateSandbox {
         self
     }
 
+    /// Sets environment variables: pairs, a map, ...
+    pub fn envs(
+        mut self,
+        vars: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>,
+    ) -> Self {
+        self.env.extend(string_pairs(vars));
+        self
+    }
+
     /// Sets a label.
     pub fn label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.labels.insert(key.into(), value.into());
+        self
+    }
+
+    /// Sets labels: pairs, a map, ...
+    pub fn labels(
+        mut self,
+        labels: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>,
+    ) -> Self {
+        self.labels.extend(string_pairs(labels));
         self
     }
 
@@ -151,21 +171,10 @@ impl CreateSandbox {
         self
     }
 
-    /// Blocks all network access.
-    pub fn network_block_all(mut self, block: bool) -> Self {
-        self.network_block_all = Some(block);
-        self
-    }
-
-    /// Comma-separated CIDRs it may reach (at most 10).
-    pub fn network_allow_list(mut self, cidrs: impl Into<String>) -> Self {
-        self.network_allow_list = Some(cidrs.into());
-        self
-    }
-
-    /// Comma-separated domains it may reach (wildcards allowed).
-    pub fn domain_allow_list(mut self, domains: impl Into<String>) -> Self {
-        self.domain_allow_list = Some(domains.into());
+    /// Its network rules: all access blocked, or the CIDRs and domains it
+    /// may reach.
+    pub fn network(mut self, network: NetworkSettings) -> Self {
+        self.network = network;
         self
     }
 
@@ -269,9 +278,7 @@ impl CreateSandbox {
             env: self.env,
             labels,
             public: self.public,
-            network_block_all: self.network_block_all,
-            network_allow_list: self.network_allow_list,
-            domain_allow_list: self.domain_allow_list,
+            network: self.network,
             target: target.map(str::to_string),
             cpu: resources.cpu,
             gpu: resources.gpu,
@@ -306,12 +313,8 @@ pub(crate) struct CreateSandboxBody {
     labels: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     public: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    network_block_all: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    network_allow_list: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    domain_allow_list: Option<String>,
+    #[serde(flatten)]
+    network: NetworkSettings,
     #[serde(skip_serializing_if = "Option::is_none")]
     target: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -37,6 +37,7 @@ use ureq::http::Method;
 use super::Toolbox;
 use crate::check::non_empty;
 use crate::error::{Error, Result};
+use crate::params::string_pairs;
 use crate::params::{CodeLanguage, CODE_TOOLBOX_LANGUAGE_LABEL};
 use crate::transport::Request;
 
@@ -99,6 +100,15 @@ impl ExecOptions {
         self
     }
 
+    /// Sets environment variables of the command: pairs, a map, ...
+    pub fn envs(
+        mut self,
+        vars: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>,
+    ) -> Self {
+        self.env.extend(string_pairs(vars));
+        self
+    }
+
     /// Ends the command after `timeout` (whole seconds, rounded up); the
     /// request then waits for at most `timeout` plus the client's command
     /// timeout margin.
@@ -137,9 +147,24 @@ impl CodeRunOptions {
         self
     }
 
+    /// Adds command-line arguments of the program, in order.
+    pub fn args<S: Into<String>>(mut self, args: impl IntoIterator<Item = S>) -> Self {
+        self.argv.extend(args.into_iter().map(Into::into));
+        self
+    }
+
     /// Sets an environment variable of the program (repeat for more).
     pub fn env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.env.insert(name.into(), value.into());
+        self
+    }
+
+    /// Sets environment variables of the program: pairs, a map, ...
+    pub fn envs(
+        mut self,
+        vars: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>,
+    ) -> Self {
+        self.env.extend(string_pairs(vars));
         self
     }
 
