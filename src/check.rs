@@ -62,3 +62,40 @@ pub(crate) fn timeout(timeout: Duration) -> Result<()> {
         Ok(())
     }
 }
+
+/// `duration` in whole `unit`s (seconds, minutes), rounded up, as the API
+/// takes a time: more than zero, at most `u32::MAX` units.
+pub(crate) fn whole_units(field: &str, duration: Duration, unit: Duration) -> Result<u32> {
+    if duration.is_zero() {
+        return Err(Error::validation(field, "must be more than zero"));
+    }
+    let nanos = duration.as_nanos().div_ceil(unit.as_nanos().max(1));
+    u32::try_from(nanos).map_err(|_| {
+        Error::validation(
+            field,
+            format!("must be at most {} times {unit:?}", u32::MAX),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_whole_units_rounded_up() {
+        let s = Duration::from_secs(1);
+        let m = Duration::from_secs(60);
+        assert_eq!(whole_units("t", Duration::from_millis(1), s).unwrap(), 1);
+        assert_eq!(whole_units("t", Duration::from_millis(2500), s).unwrap(), 3);
+        assert_eq!(whole_units("t", Duration::from_secs(600), s).unwrap(), 600);
+        assert_eq!(whole_units("t", Duration::from_secs(61), m).unwrap(), 2);
+        assert_eq!(whole_units("t", Duration::from_secs(3600), m).unwrap(), 60);
+        assert!(whole_units("t", Duration::ZERO, s)
+            .unwrap_err()
+            .is_validation());
+        assert!(whole_units("t", Duration::MAX, s)
+            .unwrap_err()
+            .is_validation());
+    }
+}

@@ -119,12 +119,12 @@ use contract_support::spec::{Rng, Spec, Thinning};
 use daytona::models::{GpuType, SandboxClass, SandboxLabels};
 use daytona::toolbox::{
     AccessibilityNodes, AccessibilityScope, AccessibilityTree, CloneOptions, CodeRunOptions,
-    Command, CompletionList, CompressedOptions, ComputerUseProcesses, DisplayInfo, Download,
-    Downloaded, ExecOptions, FileInfo, FilePermissions, FindNodes, FollowOptions, GitCommitInfo,
-    GitCredentials, GitStatus, ImageFormat, LogChunk, LspLanguage, LspSymbol, Match, Modifier,
-    MouseButton, NameMatch, Point, Position, Recording, Rect, ReplaceResult, ScreenshotOptions,
-    ScrollDirection, Session, SessionCommandLogs, SessionExecOptions, SessionExecResponse,
-    TransferOptions, Upload, WindowInfo,
+    Command, CommitOptions, CompletionList, CompressedOptions, ComputerUseProcesses, DisplayInfo,
+    Download, Downloaded, ExecOptions, FileInfo, FilePermissions, FindNodes, FollowOptions,
+    GitCommitInfo, GitCredentials, GitStatus, ImageFormat, LogChunk, LspLanguage, LspSymbol, Match,
+    Modifier, MouseButton, NameMatch, Point, Position, Recording, Rect, ReplaceResult,
+    ScreenshotOptions, ScrollDirection, Session, SessionCommandLogs, SessionExecOptions,
+    SessionExecResponse, TransferOptions, Upload, WindowInfo,
 };
 use daytona::{
     CodeLanguage, CreateSandbox, CreateSnapshot, Daytona, DaytonaConfig, Error, Image,
@@ -671,12 +671,12 @@ impl Suite {
             .snapshot("contract-snapshot")
             .target("us")
             .class(SandboxClass::Container)
-            .min_cpu(1.0)
-            .max_cpu(4.0)
-            .min_memory_gib(1.0)
-            .max_memory_gib(8.0)
-            .min_disk_gib(1.0)
-            .max_disk_gib(20.0)
+            .min_cpu(1)
+            .max_cpu(4)
+            .min_memory_gib(1)
+            .max_memory_gib(8)
+            .min_disk_gib(1)
+            .max_disk_gib(20)
             .public(false)
             .recoverable(true)
             .created_after("2026-01-01T00:00:00Z")
@@ -696,12 +696,16 @@ impl Suite {
             d.validate_ssh_access("contract-token")
         });
         if let Ok(mut sandbox) = d.get("contract-sandbox") {
-            self.op("Daytona::start", Expect::Wait, || d.start(&mut sandbox));
-            self.op("Daytona::stop", Expect::Wait, || d.stop(&mut sandbox, true));
-            self.op("Daytona::fork", Expect::Wait, || {
-                d.fork(&sandbox, Some("contract-fork"))
+            self.op("Daytona::start", Expect::Wait, || {
+                d.start(&mut sandbox, WAIT)
             });
-            self.op("Daytona::delete", Expect::Ok, || d.delete(&mut sandbox));
+            self.op("Daytona::stop", Expect::Wait, || d.stop(&mut sandbox));
+            self.op("Daytona::experimental_fork", Expect::Wait, || {
+                d.experimental_fork(&sandbox, Some("contract-fork"), WAIT)
+            });
+            self.op("Daytona::delete", Expect::Wait, || {
+                d.delete(&mut sandbox, WAIT)
+            });
         }
     }
 
@@ -718,11 +722,12 @@ impl Suite {
             sb.start_with_timeout(WAIT)
         });
         self.op("Sandbox::stop", Expect::Wait, || sb.stop());
-        self.op("Sandbox::stop_with", Expect::Wait, || {
-            sb.stop_with(true, WAIT)
+        self.op("Sandbox::stop_with_timeout", Expect::Wait, || {
+            sb.stop_with_timeout(WAIT)
         });
-        self.op("Sandbox::stop_with", Expect::Wait, || {
-            sb.stop_with(false, WAIT)
+        self.op("Sandbox::force_stop", Expect::Wait, || sb.force_stop());
+        self.op("Sandbox::force_stop_with_timeout", Expect::Wait, || {
+            sb.force_stop_with_timeout(WAIT)
         });
         self.op("Sandbox::recover", Expect::Wait, || sb.recover());
         self.op("Sandbox::recover_with_timeout", Expect::Wait, || {
@@ -784,7 +789,7 @@ impl Suite {
             sb.preview_link(3000)
         });
         self.op("Sandbox::signed_preview_url", Expect::Ok, || {
-            sb.signed_preview_url(3000, Some(120))
+            sb.signed_preview_url(3000, Some(Duration::from_secs(120)))
         });
         self.op("Sandbox::signed_preview_url", Expect::Ok, || {
             sb.signed_preview_url(3000, None)
@@ -793,7 +798,7 @@ impl Suite {
             sb.expire_signed_preview_url(3000, "contract-token")
         });
         self.op("Sandbox::create_ssh_access", Expect::Ok, || {
-            sb.create_ssh_access(Some(30))
+            sb.create_ssh_access(Some(Duration::from_secs(1800)))
         });
         self.op("Sandbox::revoke_ssh_access", Expect::Ok, || {
             sb.revoke_ssh_access(Some("contract-token"))
@@ -806,7 +811,10 @@ impl Suite {
         });
         self.op("Sandbox::user_home_dir", Expect::Ok, || sb.user_home_dir());
         self.op("Sandbox::work_dir", Expect::Ok, || sb.work_dir());
-        self.op("Sandbox::delete", Expect::Ok, || sb.delete());
+        self.op("Sandbox::delete", Expect::Wait, || sb.delete());
+        self.op("Sandbox::delete_with_timeout", Expect::Wait, || {
+            sb.delete_with_timeout(WAIT)
+        });
     }
 
     fn process_operations(&mut self, sb: &daytona::Sandbox) {
@@ -958,7 +966,10 @@ impl Suite {
             fs.create_folder("/home/daytona/new", "755")
         });
         self.op("FileSystem::delete_file", Expect::Ok, || {
-            fs.delete_file("/home/daytona/new", true)
+            fs.delete_file("/home/daytona/new")
+        });
+        self.op("FileSystem::delete_recursive", Expect::Ok, || {
+            fs.delete_recursive("/home/daytona/new")
         });
         self.op("FileSystem::move_files", Expect::Ok, || {
             fs.move_files("/home/daytona/a.txt", "/home/daytona/b.txt")
@@ -1095,11 +1106,12 @@ impl Suite {
         });
         self.op("Git::status", Expect::Ok, || git.status(repo));
         self.op("Git::add", Expect::Ok, || git.add(repo, &["."]));
-        self.op("Git::commit", Expect::Ok, || {
-            git.commit(repo, "Contract", "Ada", "ada@example.com", true)
+        self.op("Git::commit_with", Expect::Ok, || {
+            let options = CommitOptions::new().allow_empty(true);
+            git.commit_with(repo, "Contract", "Ada", "ada@example.com", options)
         });
         self.op("Git::commit", Expect::Ok, || {
-            git.commit(repo, "Contract", "Ada", "ada@example.com", false)
+            git.commit(repo, "Contract", "Ada", "ada@example.com")
         });
         self.op("Git::push", Expect::Ok, || git.push(repo, Some(&creds)));
         self.op("Git::pull", Expect::Ok, || git.pull(repo, None));
@@ -1399,8 +1411,10 @@ impl Suite {
 
     fn volume_operations(&mut self) {
         let v = self.daytona.volumes();
-        self.op("Volumes::list", Expect::Ok, || v.list(false));
-        self.op("Volumes::list", Expect::Ok, || v.list(true));
+        self.op("Volumes::list", Expect::Ok, || v.list());
+        self.op("Volumes::list_including_deleted", Expect::Ok, || {
+            v.list_including_deleted()
+        });
         let volume = self.op("Volumes::get", Expect::Ok, || v.get("contract-volume"));
         self.op("Volumes::get", Expect::NotFound, || v.get(MISSING));
         self.op("Volumes::get_or_create", Expect::Ok, || {
@@ -1426,8 +1440,13 @@ impl Suite {
             self.op("Volumes::delete", Expect::Ok, || v.delete(&volume));
         }
         self.op("Volumes::wait_until_ready", Expect::Wait, || {
-            v.wait_until_ready("contract-volume", WAIT)
+            v.wait_until_ready("contract-volume")
         });
+        self.op(
+            "Volumes::wait_until_ready_with_timeout",
+            Expect::Wait,
+            || v.wait_until_ready_with_timeout("contract-volume", WAIT),
+        );
     }
 }
 

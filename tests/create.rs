@@ -280,22 +280,6 @@ fn empty_name_is_rejected_before_any_request() {
 }
 
 #[test]
-fn negative_auto_stop_is_rejected_before_any_request() {
-    assert_rejected(
-        CreateSandbox::new().auto_stop_interval(-1),
-        "auto_stop_interval",
-    );
-}
-
-#[test]
-fn negative_auto_archive_is_rejected_before_any_request() {
-    assert_rejected(
-        CreateSandbox::new().auto_archive_interval(-5),
-        "auto_archive_interval",
-    );
-}
-
-#[test]
 fn resources_with_a_snapshot_source_are_rejected_before_any_request() {
     assert_rejected(
         CreateSandbox::from_snapshot("snap-1").resources(Resources::new().cpu(2)),

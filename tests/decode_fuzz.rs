@@ -1282,9 +1282,7 @@ fn sdk_calls() -> Vec<SdkCall> {
                 .map(drop)
         }),
         c(volume(), |sb| sb.client().volumes().get("v").map(drop)),
-        c(list(volume()), |sb| {
-            sb.client().volumes().list(false).map(drop)
-        }),
+        c(list(volume()), |sb| sb.client().volumes().list().map(drop)),
         c(preview(), |sb| sb.preview_link(3000).map(drop)),
         c(signed_preview(), |sb| {
             sb.signed_preview_url(3000, None).map(drop)

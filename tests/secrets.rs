@@ -256,6 +256,7 @@ fn lifecycle(config: impl Fn(&str) -> DaytonaConfig, secret: &str) {
     let delete = server
         .mock("DELETE", "/api/sandbox/sb-1")
         .match_header("authorization", auth())
+        .with_body(sandbox_json("sb-1", "destroyed").to_string())
         .expect(1)
         .create();
 
@@ -455,7 +456,7 @@ fn every_error(config: &dyn Fn(&str) -> DaytonaConfig, secret: &'static str) -> 
     errors.push(
         daytona
             .volumes()
-            .wait_until_ready("v", Duration::from_secs(5))
+            .wait_until_ready_with_timeout("v", Duration::from_secs(5))
             .unwrap_err(),
     );
     // Toolbox: an I/O error, an API error, a per-file download error.

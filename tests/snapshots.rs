@@ -84,8 +84,8 @@ fn list_page_sends_every_query_parameter() {
         .unwrap();
     m.assert();
     assert_eq!(page.items.len(), 1);
-    assert_eq!(page.items[0].memory, 1.0);
-    assert_eq!(page.total_pages, 3.0);
+    assert_eq!(page.items[0].memory, 1);
+    assert_eq!(page.total_pages, 3);
 }
 
 #[test]

@@ -158,6 +158,7 @@ fn api_key_mode_sends_sdk_headers_on_every_method_and_no_org_header() {
     let delete = with_sdk_headers(server.mock("DELETE", "/api/sandbox/sb-1"))
         .match_header("x-daytona-organization-id", Matcher::Missing)
         .with_status(200)
+        .with_body(sandbox_body("sb-1", "destroyed"))
         .expect(1)
         .create();
 
@@ -688,6 +689,7 @@ fn delete_and_put_are_retried_too() {
     let del_ok = server
         .mock("DELETE", "/api/sandbox/sb-1")
         .with_status(200)
+        .with_body(sandbox_body("sb-1", "destroyed"))
         .expect(1)
         .create();
     let mut sb = client(&server).get("sb-1").unwrap();

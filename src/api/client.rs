@@ -227,26 +227,35 @@ impl Daytona {
         })
     }
 
-    /// Starts `sandbox` and waits until it is `started` (see [`Sandbox::start`]).
-    pub fn start(&self, sandbox: &mut Sandbox) -> Result<()> {
-        sandbox.start()
+    /// Starts `sandbox` and waits until it is `started`, within `timeout`:
+    /// a shorthand for [`Sandbox::start_with_timeout`].
+    pub fn start(&self, sandbox: &mut Sandbox, timeout: Duration) -> Result<()> {
+        sandbox.start_with_timeout(timeout)
     }
 
-    /// Stops `sandbox` (`force` kills its processes) and waits until it is
-    /// stopped (see [`Sandbox::stop_with`]).
-    pub fn stop(&self, sandbox: &mut Sandbox, force: bool) -> Result<()> {
-        sandbox.stop_with(force, self.inner.wait_timeout)
+    /// Stops `sandbox` and waits until it is stopped, within the client's
+    /// wait timeout: a shorthand for [`Sandbox::stop`]
+    /// ([`Sandbox::force_stop`] kills its processes instead).
+    pub fn stop(&self, sandbox: &mut Sandbox) -> Result<()> {
+        sandbox.stop()
     }
 
-    /// Deletes `sandbox` (see [`Sandbox::delete`]).
-    pub fn delete(&self, sandbox: &mut Sandbox) -> Result<()> {
-        sandbox.delete()
+    /// Deletes `sandbox` and waits until it is gone, within `timeout`: a
+    /// shorthand for [`Sandbox::delete_with_timeout`].
+    pub fn delete(&self, sandbox: &mut Sandbox, timeout: Duration) -> Result<()> {
+        sandbox.delete_with_timeout(timeout)
     }
 
-    /// Forks `sandbox` (experimental) into a new sandbox and waits until the
-    /// fork is started (see [`Sandbox::experimental_fork`]).
-    pub fn fork(&self, sandbox: &Sandbox, name: Option<&str>) -> Result<Sandbox> {
-        sandbox.experimental_fork(name)
+    /// Forks `sandbox` (experimental) into a new sandbox, named `name` or by
+    /// the server, and waits until the fork is started, within `timeout`: a
+    /// shorthand for [`Sandbox::experimental_fork_with_timeout`].
+    pub fn experimental_fork(
+        &self,
+        sandbox: &Sandbox,
+        name: Option<&str>,
+        timeout: Duration,
+    ) -> Result<Sandbox> {
+        sandbox.experimental_fork_with_timeout(name, timeout)
     }
 
     /// Whether an SSH access token is valid, and for which sandbox.

@@ -64,9 +64,9 @@ impl Snapshots {
         Pages::new(move |token| {
             let page = token.and_then(|t| t.parse::<u32>().ok());
             let answer = service.fetch_page(&query.to_query(page)?)?;
-            let current = answer.page.max(1.0);
+            let current = answer.page.max(1);
             let next = (current < answer.total_pages && !answer.items.is_empty())
-                .then(|| format!("{}", current as u64 + 1));
+                .then(|| current.saturating_add(1).to_string());
             Ok(Page {
                 items: answer.items,
                 next,

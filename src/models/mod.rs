@@ -1,6 +1,7 @@
 //! Serde types of the main API, named after the API's own schemas.
 
 pub(crate) mod enums;
+pub(crate) mod number;
 mod sandbox;
 mod snapshot;
 

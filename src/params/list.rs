@@ -47,7 +47,7 @@ impl SandboxSort {
 /// let query = ListSandboxes::new()
 ///     .label("env", "dev")
 ///     .state(SandboxState::Started)
-///     .min_cpu(2.0)
+///     .min_cpu(2)
 ///     .sort(SandboxSort::CreatedAt, SortOrder::Desc)
 ///     .limit(200);
 /// # let _ = query;
@@ -64,7 +64,7 @@ pub struct ListSandboxes {
     snapshots: Vec<String>,
     targets: Vec<String>,
     classes: Vec<SandboxClass>,
-    ranges: Vec<(&'static str, f64)>,
+    ranges: Vec<(&'static str, u32)>,
     public: Option<bool>,
     recoverable: Option<bool>,
     times: Vec<(&'static str, String)>,
@@ -140,38 +140,38 @@ impl ListSandboxes {
         self
     }
 
-    fn range(mut self, name: &'static str, value: f64) -> Self {
+    fn range(mut self, name: &'static str, value: u32) -> Self {
         self.ranges.push((name, value));
         self
     }
 
     /// At least this many CPUs.
-    pub fn min_cpu(self, cpu: f64) -> Self {
+    pub fn min_cpu(self, cpu: u32) -> Self {
         self.range("minCpu", cpu)
     }
 
     /// At most this many CPUs.
-    pub fn max_cpu(self, cpu: f64) -> Self {
+    pub fn max_cpu(self, cpu: u32) -> Self {
         self.range("maxCpu", cpu)
     }
 
     /// At least this much memory, GiB.
-    pub fn min_memory_gib(self, gib: f64) -> Self {
+    pub fn min_memory_gib(self, gib: u32) -> Self {
         self.range("minMemoryGiB", gib)
     }
 
     /// At most this much memory, GiB.
-    pub fn max_memory_gib(self, gib: f64) -> Self {
+    pub fn max_memory_gib(self, gib: u32) -> Self {
         self.range("maxMemoryGiB", gib)
     }
 
     /// At least this much disk, GiB.
-    pub fn min_disk_gib(self, gib: f64) -> Self {
+    pub fn min_disk_gib(self, gib: u32) -> Self {
         self.range("minDiskGiB", gib)
     }
 
     /// At most this much disk, GiB.
-    pub fn max_disk_gib(self, gib: f64) -> Self {
+    pub fn max_disk_gib(self, gib: u32) -> Self {
         self.range("maxDiskGiB", gib)
     }
 
@@ -247,7 +247,7 @@ impl ListSandboxes {
                 .map(|s| ("sandboxClasses", s.to_string())),
         );
         for (name, value) in &self.ranges {
-            if !value.is_finite() || *value < 1.0 {
+            if *value < 1 {
                 return Err(Error::validation(
                     *name,
                     format!("must be at least 1, got {value}"),

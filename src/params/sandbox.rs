@@ -50,8 +50,8 @@ pub struct CreateSandbox {
     env: BTreeMap<String, String>,
     labels: BTreeMap<String, String>,
     public: Option<bool>,
-    auto_stop_interval: Option<i32>,
-    auto_archive_interval: Option<i32>,
+    auto_stop_interval: Option<u32>,
+    auto_archive_interval: Option<u32>,
     auto_delete_interval: Option<i32>,
     ephemeral: bool,
     volumes: Vec<VolumeMount>,
@@ -141,14 +141,14 @@ impl CreateSandbox {
         self
     }
 
-    /// Minutes of inactivity before it stops (0 = never; negative is rejected).
-    pub fn auto_stop_interval(mut self, minutes: i32) -> Self {
+    /// Minutes of inactivity before it stops (0 = never).
+    pub fn auto_stop_interval(mut self, minutes: u32) -> Self {
         self.auto_stop_interval = Some(minutes);
         self
     }
 
-    /// Minutes stopped before it is archived (0 = the maximum; negative is rejected).
-    pub fn auto_archive_interval(mut self, minutes: i32) -> Self {
+    /// Minutes stopped before it is archived (0 = the maximum).
+    pub fn auto_archive_interval(mut self, minutes: u32) -> Self {
         self.auto_archive_interval = Some(minutes);
         self
     }
@@ -216,14 +216,6 @@ impl CreateSandbox {
         non_empty_opt("linked_sandbox", self.linked_sandbox.as_deref())?;
         if let Some(t) = self.timeout {
             check::timeout(t)?;
-        }
-        for (field, value) in [
-            ("auto_stop_interval", self.auto_stop_interval),
-            ("auto_archive_interval", self.auto_archive_interval),
-        ] {
-            if value.is_some_and(|v| v < 0) {
-                return Err(Error::validation(field, "must not be negative"));
-            }
         }
         for (i, v) in self.volumes.iter().enumerate() {
             non_empty(&format!("volumes[{i}].volume_id"), &v.volume_id)?;
@@ -328,9 +320,9 @@ pub(crate) struct CreateSandboxBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     disk: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    auto_stop_interval: Option<i32>,
+    auto_stop_interval: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    auto_archive_interval: Option<i32>,
+    auto_archive_interval: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     auto_delete_interval: Option<i32>,
     #[serde(skip_serializing_if = "Vec::is_empty")]

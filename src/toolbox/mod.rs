@@ -25,7 +25,10 @@ pub use fs::{
     Download, DownloadResult, Downloaded, FileInfo, FilePermissions, FileSystem, Match, Progress,
     ReplaceResult, TransferOptions, Upload,
 };
-pub use git::{CloneOptions, FileState, FileStatus, Git, GitCommitInfo, GitCredentials, GitStatus};
+pub use git::{
+    CloneOptions, CommitOptions, FileState, FileStatus, Git, GitCommitInfo, GitCredentials,
+    GitStatus,
+};
 #[cfg(feature = "testing")]
 pub(crate) use lsp::file_uri;
 pub use lsp::{

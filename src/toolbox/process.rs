@@ -35,7 +35,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use ureq::http::Method;
 
 use super::Toolbox;
-use crate::check::non_empty;
+use crate::check::{self, non_empty};
 use crate::error::{Error, Result};
 use crate::params::string_pairs;
 use crate::params::{CodeLanguage, CODE_TOOLBOX_LANGUAGE_LABEL};
@@ -393,18 +393,9 @@ impl<'s> Process<'s> {
 
 /// A time limit in whole seconds, rounded up, as the toolbox takes it.
 fn whole_seconds(field: &str, timeout: Option<Duration>) -> Result<Option<u32>> {
-    let Some(timeout) = timeout else {
-        return Ok(None);
-    };
-    if timeout.is_zero() {
-        return Err(Error::validation(field, "must be more than zero"));
-    }
-    let secs = timeout
-        .as_secs()
-        .saturating_add(u64::from(timeout.subsec_nanos() > 0));
-    u32::try_from(secs)
-        .map(Some)
-        .map_err(|_| Error::validation(field, format!("must be at most {} s", u32::MAX)))
+    timeout
+        .map(|t| check::whole_units(field, t, Duration::from_secs(1)))
+        .transpose()
 }
 
 /// Decodes a value the server may send in an unexpected shape (`null`, a
