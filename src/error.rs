@@ -316,13 +316,6 @@ impl Error {
 mod tests {
     use super::*;
 
-    fn assert_send_sync<T: Send + Sync + 'static>() {}
-
-    #[test]
-    fn error_is_send_sync_static() {
-        assert_send_sync::<Error>();
-    }
-
     #[test]
     fn helpers_look_through_after_create() {
         let inner = Error::Api(Box::new(ApiError {

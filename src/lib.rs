@@ -82,17 +82,17 @@ mod transport;
 #[path = "../tests/temp/mod.rs"]
 mod test_temp;
 
-pub use api::client::Daytona;
+pub use api::client::{Daytona, SandboxPage};
 pub use api::sandbox::Sandbox;
 pub use api::snapshots::Snapshots;
 pub use api::volumes::Volumes;
 pub use config::{DaytonaConfig, PollSchedule, RetryPolicy, DEFAULT_API_URL, WAIT_FOREVER};
 pub use error::{ApiError, Error, Result};
 #[cfg(feature = "images")]
-pub use image::{Context, Image, PipInstallOptions, PyprojectOptions};
+pub use image::{BuildContext, Image, PipInstallOptions, PyprojectOptions};
 pub use models::{
-    SandboxInfo, SandboxState, Snapshot, SnapshotPage, SnapshotState, Volume, VolumeMount,
-    VolumeState,
+    GpuType, SandboxClass, SandboxInfo, SandboxState, Snapshot, SnapshotPage, SnapshotState,
+    Volume, VolumeMount, VolumeState,
 };
 pub use params::list::{ListSandboxes, SandboxSort};
 pub use params::sandbox::CreateSandbox;
@@ -107,6 +107,30 @@ pub use transport::API_VERSION;
 /// The URL type of the crate's API (`Daytona::api_url`, ...), from the
 /// `url` crate.
 pub use url::Url;
+
+// Compile-time checks that what the documentation shares across threads
+// can be: the client, its handles, the error (`Send + Sync`), and the
+// lazy listing (`Send`: it holds the page fetch, a `FnMut`).
+const _: fn() = || {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<Daytona>();
+    send_sync::<Sandbox>();
+    send_sync::<SandboxPage>();
+    send_sync::<Snapshots>();
+    send_sync::<Volumes>();
+    send_sync::<Error>();
+    send_sync::<DaytonaConfig>();
+    send_sync::<Process<'static>>();
+    send_sync::<FileSystem<'static>>();
+    send_sync::<Git<'static>>();
+    send_sync::<ComputerUse<'static>>();
+    send_sync::<LspServer<'static>>();
+    send::<Pages<Sandbox>>();
+    send::<Pages<Snapshot>>();
+    #[cfg(feature = "websocket")]
+    send::<toolbox::LogStream<'static>>();
+};
 
 /// The README's examples, compiled as doc tests so that they stay true.
 #[cfg(all(doctest, feature = "images", feature = "websocket"))]

@@ -116,7 +116,7 @@ use contract_support::proxy::{
     self, download_content, Exchange, Shared, Side, MISSING, SCREENSHOT,
 };
 use contract_support::spec::{Rng, Spec, Thinning};
-use daytona::models::{GpuType, SandboxClass, SandboxLabels};
+use daytona::models::{GpuType, SandboxClass};
 use daytona::toolbox::{
     AccessibilityNodes, AccessibilityScope, AccessibilityTree, CloneOptions, CodeRunOptions,
     Command, CommitOptions, CompletionList, CompressedOptions, ComputerUseProcesses, DisplayInfo,
@@ -691,6 +691,9 @@ impl Suite {
             d.list(ListSandboxes::new())
                 .take(5)
                 .collect::<daytona::Result<Vec<_>>>()
+        });
+        self.op("Daytona::list_page", Expect::Ok, || {
+            d.list_page(ListSandboxes::new().limit(5))
         });
         self.op("Daytona::validate_ssh_access", Expect::Ok, || {
             d.validate_ssh_access("contract-token")
@@ -1480,7 +1483,7 @@ fn decode_with_models(x: &Exchange) -> Option<String> {
         "PaginatedSnapshots" => try_as::<SnapshotPage>(value),
         "VolumeDto" => try_as::<Volume>(value),
         "[VolumeDto]" => try_as::<Vec<Volume>>(value),
-        "SandboxLabels" => try_as::<SandboxLabels>(value),
+        "SandboxLabels" => try_as::<Option<daytona::Labels>>(&value["labels"]),
         "PortPreviewUrl" => try_as::<daytona::models::PortPreviewUrl>(value),
         "SignedPortPreviewUrl" => try_as::<daytona::models::SignedPortPreviewUrl>(value),
         "SshAccessDto" => try_as::<daytona::models::SshAccess>(value),

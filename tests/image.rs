@@ -8,7 +8,7 @@ mod temp;
 
 use std::collections::BTreeMap;
 
-use daytona::{Context, Error, Image, PipInstallOptions, PyprojectOptions, Result};
+use daytona::{BuildContext, Error, Image, PipInstallOptions, PyprojectOptions, Result};
 use temp::{text, TempDir};
 
 /// The lines `debian_slim` writes after `FROM`.
@@ -271,7 +271,7 @@ fn requirements_file_is_a_context_copied_to_a_fixed_path() {
         image.dockerfile(),
         on_base(&format!("{step}\n{step} --pre\n"))
     );
-    let context = Context::new(&file, shown.clone());
+    let context = BuildContext::new(&file, shown.clone());
     assert_eq!(image.contexts(), [context.clone(), context]);
 }
 
@@ -341,9 +341,9 @@ fn local_files_and_directories() {
     assert_eq!(
         image.contexts(),
         [
-            Context::new(&file, file_text.clone()),
-            Context::new(&file, file_text),
-            Context::new(&dir, dir_text),
+            BuildContext::new(&file, file_text.clone()),
+            BuildContext::new(&file, file_text),
+            BuildContext::new(&dir, dir_text),
         ]
     );
 

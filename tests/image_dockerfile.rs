@@ -7,7 +7,7 @@ mod temp;
 
 use std::path::Path;
 
-use daytona::{Context, Error, Image};
+use daytona::{BuildContext, Error, Image};
 use temp::{text, TempDir};
 
 /// A tree with an `app/` folder holding the Dockerfile `dockerfile`, some
@@ -138,8 +138,8 @@ fn the_whole_folder_and_absolute_sources() {
     assert_eq!(
         image.contexts(),
         [
-            Context::new(tree.path("app"), ""),
-            Context::new(&outside, text(&outside)),
+            BuildContext::new(tree.path("app"), ""),
+            BuildContext::new(&outside, text(&outside)),
         ]
     );
 }
@@ -197,7 +197,7 @@ fn dockerfile_commands_resolve_sources_against_the_context_dir() {
         .unwrap();
     assert_eq!(
         image.contexts(),
-        [Context::new(Path::new("Cargo.toml"), "Cargo.toml")]
+        [BuildContext::new(Path::new("Cargo.toml"), "Cargo.toml")]
     );
 }
 

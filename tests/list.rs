@@ -456,3 +456,45 @@ fn a_repeated_cursor_ends_with_an_error_instead_of_looping() {
     assert_eq!(results[1].as_ref().unwrap().id(), "b1");
     assert!(results[2].is_err());
 }
+
+#[test]
+fn list_page_reads_one_page_and_its_cursor_resumes_the_listing() {
+    let mut server = Server::new();
+    let mocks = three_pages(&mut server, [1, 1, 1]);
+    let daytona = client(&server);
+
+    let first = daytona.list_page(ListSandboxes::new()).unwrap();
+    assert_eq!(ids(&first.items), ["a1", "a2", "a3"]);
+    assert_eq!(first.next_cursor.as_deref(), Some("c2"));
+
+    // A page from a cursor, then the rest of the listing from the next one.
+    let second = daytona
+        .list_page(ListSandboxes::new().cursor("c2"))
+        .unwrap();
+    assert_eq!(ids(&second.items), ["b1", "b2", "b3"]);
+    let cursor = second.next_cursor.unwrap();
+    let rest: Vec<_> = daytona
+        .list(ListSandboxes::new().cursor(cursor))
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(ids(&rest), ["c1", "c2", "c3"]);
+    assert_all(&mocks);
+
+    let mut nothing = Server::new();
+    let none = no_requests(&mut nothing);
+    let e = client(&nothing)
+        .list_page(ListSandboxes::new().cursor(" "))
+        .unwrap_err();
+    assert_validation(&e, "cursor");
+    assert_all(&none);
+}
+
+#[test]
+fn a_listing_is_fused() {
+    let mut server = Server::new();
+    let _mocks = three_pages(&mut server, [1, 1, 1]);
+    let mut pages = client(&server).list(ListSandboxes::new());
+    assert_eq!(pages.by_ref().count(), 9);
+    assert!(pages.next().is_none());
+    assert!(pages.next().is_none());
+}

@@ -20,6 +20,17 @@ use crate::transport::page::{Page, Pages};
 use crate::transport::poll::Deadline;
 use crate::transport::{Request, Transport};
 
+/// One page of a sandbox listing ([`Daytona::list_page`]).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct SandboxPage {
+    /// The sandboxes of this page.
+    pub items: Vec<Sandbox>,
+    /// The token of the next page ([`ListSandboxes::cursor`]); `None` on
+    /// the last page.
+    pub next_cursor: Option<String>,
+}
+
 /// The Daytona client.
 ///
 /// Cheap to clone (`Arc` inside) and `Send + Sync`: every clone, every
@@ -208,22 +219,52 @@ impl Daytona {
             Ok(p) => p,
             Err(e) => return Pages::failed(e),
         };
+        let first = query.start_cursor().map(str::to_string);
         let client = self.clone();
         Pages::new(move |cursor| {
-            let mut req = client.api(Method::GET, &["sandbox"]);
-            for (name, value) in &pairs {
-                req = req.query(name, value);
-            }
-            req = req.query_opt("cursor", cursor);
-            let page: SandboxListAnswer = client.transport().json(req)?;
+            let page = client.fetch_page(&pairs, cursor.or(first.as_deref()))?;
             Ok(Page {
-                items: page
-                    .items
-                    .into_iter()
-                    .map(|info| Sandbox::new(client.clone(), info))
-                    .collect(),
+                items: page.items,
                 next: page.next_cursor,
             })
+        })
+    }
+
+    /// One page of the sandboxes matching `query` (from its
+    /// [`cursor`](ListSandboxes::cursor), else the first), with the token
+    /// of the next page.
+    ///
+    /// ```no_run
+    /// use daytona::{Daytona, ListSandboxes};
+    ///
+    /// let daytona = Daytona::from_env()?;
+    /// let page = daytona.list_page(ListSandboxes::new().limit(50))?;
+    /// println!("{} sandboxes", page.items.len());
+    /// if let Some(next) = page.next_cursor {
+    ///     // Later, maybe in another process: resume where it stopped.
+    ///     let more = daytona.list_page(ListSandboxes::new().limit(50).cursor(next))?;
+    ///     println!("{} more", more.items.len());
+    /// }
+    /// # Ok::<(), daytona::Error>(())
+    /// ```
+    pub fn list_page(&self, query: ListSandboxes) -> Result<SandboxPage> {
+        let pairs = query.to_query()?;
+        self.fetch_page(&pairs, query.start_cursor())
+    }
+
+    fn fetch_page(&self, pairs: &[(&str, String)], cursor: Option<&str>) -> Result<SandboxPage> {
+        let mut req = self.api(Method::GET, &["sandbox"]);
+        for (name, value) in pairs {
+            req = req.query(name, value);
+        }
+        let answer: SandboxListAnswer = self.transport().json(req.query_opt("cursor", cursor))?;
+        Ok(SandboxPage {
+            items: answer
+                .items
+                .into_iter()
+                .map(|info| Sandbox::new(self.clone(), info))
+                .collect(),
+            next_cursor: answer.next_cursor.filter(|c| !c.is_empty()),
         })
     }
 

@@ -14,14 +14,14 @@ use crate::error::{Error, Result};
 /// A local file or directory that an [`Image`](super::Image) copies in.
 ///
 /// The upload code sends each context as one uncompressed tar whose entries
-/// are rooted at the archive path ([`Context::entries`]), stored under the
-/// context's [`Context::hash`]; the Dockerfile refers to it by
+/// are rooted at the archive path ([`BuildContext::entries`]), stored under the
+/// context's [`BuildContext::hash`]; the Dockerfile refers to it by
 /// `archive_path` (`COPY <archive_path> <dest>`).
 ///
 /// ```no_run
-/// use daytona::image::Context;
+/// use daytona::BuildContext;
 ///
-/// let context = Context::new("/home/me/app", "/home/me/app");
+/// let context = BuildContext::new("/home/me/app", "/home/me/app");
 /// println!("{}", context.hash()?);
 /// for (on_disk, name, is_dir) in context.entries()? {
 ///     println!("{} -> {name}{}", on_disk.display(), if is_dir { "/" } else { "" });
@@ -30,7 +30,7 @@ use crate::error::{Error, Result};
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub struct Context {
+pub struct BuildContext {
     /// The file or directory on this machine.
     pub source_path: PathBuf,
     /// The path the Dockerfile uses for it, as the TypeScript SDK writes it
@@ -42,11 +42,11 @@ pub struct Context {
 /// How many bytes of a file are read at a time while hashing.
 const CHUNK: usize = 64 * 1024;
 
-impl Context {
+impl BuildContext {
     /// A context: `source_path` on this machine, known as `archive_path` in
     /// the build.
     pub fn new(source_path: impl Into<PathBuf>, archive_path: impl Into<String>) -> Self {
-        Context {
+        BuildContext {
             source_path: source_path.into(),
             archive_path: archive_path.into(),
         }
@@ -91,7 +91,7 @@ impl Context {
         Ok(format!("{:x}", md5.finalize()))
     }
 
-    /// What the context's tar holds, in the order of [`Context::hash`]'s
+    /// What the context's tar holds, in the order of [`BuildContext::hash`]'s
     /// walk: `(path on disk, name in the tar, is a directory)`.
     ///
     /// Names are `/`-separated and rooted at the archive path as Docker

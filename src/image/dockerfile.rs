@@ -13,7 +13,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::context::{docker_clean, normalize, path_string, Context};
+use super::context::{docker_clean, normalize, path_string, BuildContext};
 use super::glob;
 use crate::error::{Error, Result};
 
@@ -212,7 +212,7 @@ fn is_remote(source: &str) -> bool {
 /// resolved against
 /// `base` (empty: the current directory), wildcards expanded (sorted by
 /// name), absolute ones taken as paths on this machine.
-pub(crate) fn local_sources(text: &str, base: &Path, field: &str) -> Result<Vec<Context>> {
+pub(crate) fn local_sources(text: &str, base: &Path, field: &str) -> Result<Vec<BuildContext>> {
     let mut contexts = Vec::new();
     for CopySource { source, line } in copy_sources(text) {
         let absolute = source.starts_with('/');
@@ -249,7 +249,7 @@ pub(crate) fn local_sources(text: &str, base: &Path, field: &str) -> Result<Vec<
             if on_disk.as_os_str().is_empty() {
                 on_disk = PathBuf::from(".");
             }
-            contexts.push(Context::new(on_disk, archive));
+            contexts.push(BuildContext::new(on_disk, archive));
         }
     }
     Ok(contexts)

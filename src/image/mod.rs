@@ -2,7 +2,7 @@
 //! files it copies in (its build contexts).
 //!
 //! Nothing here talks to the network: [`Image`] only writes Dockerfile
-//! text and lists [`Context`]s. The text is the one the TypeScript SDK
+//! text and lists [`BuildContext`]s. The text is the one the TypeScript SDK
 //! writes for the same calls, words quoted as its `shell-quote` does, so
 //! images built from either SDK share the builder's cache.
 //!
@@ -43,7 +43,7 @@ mod walk;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-pub use context::Context;
+pub use context::BuildContext;
 pub use pip::{PipInstallOptions, PyprojectOptions};
 
 use crate::error::{Error, Result};
@@ -89,7 +89,7 @@ const PYTHON_VERSIONS: [(&str, &str); 5] = [
 #[must_use]
 pub struct Image {
     dockerfile: String,
-    contexts: Vec<Context>,
+    contexts: Vec<BuildContext>,
 }
 
 impl Image {
@@ -201,7 +201,7 @@ impl Image {
 
     /// The local files and directories the Dockerfile copies in, in the
     /// order the steps added them.
-    pub fn contexts(&self) -> &[Context] {
+    pub fn contexts(&self) -> &[BuildContext] {
         &self.contexts
     }
 
@@ -293,7 +293,7 @@ impl Image {
         self.push(&format!(
             "RUN python -m pip install -r /.requirements.txt{args}"
         ));
-        self.contexts.push(Context::new(source, archive));
+        self.contexts.push(BuildContext::new(source, archive));
         Ok(self)
     }
 
@@ -356,7 +356,7 @@ impl Image {
         let (source, archive) = local_path("local_path", local, kind)?;
         single_line("remote_path", remote)?;
         self.push(&copy_line(&archive, remote));
-        self.contexts.push(Context::new(source, archive));
+        self.contexts.push(BuildContext::new(source, archive));
         Ok(self)
     }
 

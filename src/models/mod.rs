@@ -6,11 +6,11 @@ mod sandbox;
 mod snapshot;
 
 pub use enums::{BackupState, GpuType, SandboxClass, SandboxDesiredState, SandboxState};
-pub(crate) use sandbox::SandboxListAnswer;
 pub use sandbox::{
-    BuildInfo, PortPreviewUrl, SandboxInfo, SandboxLabels, SignedPortPreviewUrl, SshAccess,
-    SshAccessValidation, VolumeMount,
+    BuildInfo, PortPreviewUrl, SandboxInfo, SignedPortPreviewUrl, SshAccess, SshAccessValidation,
+    VolumeMount,
 };
+pub(crate) use sandbox::{SandboxLabels, SandboxListAnswer};
 pub use snapshot::{Snapshot, SnapshotPage, SnapshotState, Volume, VolumeState};
 
 /// Deserializes `null` as the type's default (an empty map, `false`, ...).

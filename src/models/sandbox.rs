@@ -175,12 +175,12 @@ pub struct BuildInfo {
     pub snapshot_ref: Option<String>,
 }
 
-/// The labels of a sandbox (`SandboxLabels`).
+/// The labels of a sandbox (`SandboxLabels`): the body and the answer of
+/// `PUT /sandbox/{id}/labels`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SandboxLabels {
-    /// Label keys and values.
+pub(crate) struct SandboxLabels {
     #[serde(default, deserialize_with = "null_as_default")]
-    pub labels: HashMap<String, String>,
+    pub(crate) labels: HashMap<String, String>,
 }
 
 /// A preview link to a port of a sandbox (`PortPreviewUrl`).

@@ -69,6 +69,7 @@ pub struct ListSandboxes {
     recoverable: Option<bool>,
     times: Vec<(&'static str, String)>,
     sort: Option<(SandboxSort, SortOrder)>,
+    cursor: Option<String>,
 }
 
 impl ListSandboxes {
@@ -218,6 +219,19 @@ impl ListSandboxes {
         self
     }
 
+    /// Starts at the page of this token: the
+    /// [`next_cursor`](crate::SandboxPage::next_cursor) of a page read
+    /// earlier, to resume a listing.
+    pub fn cursor(mut self, token: impl Into<String>) -> Self {
+        self.cursor = Some(token.into());
+        self
+    }
+
+    /// The page token to start at, if any.
+    pub(crate) fn start_cursor(&self) -> Option<&str> {
+        self.cursor.as_deref()
+    }
+
     /// Checks the filters and returns them as query pairs, cursor excluded.
     pub(crate) fn to_query(&self) -> Result<Vec<(&'static str, String)>> {
         let mut q: Vec<(&'static str, String)> = Vec::new();
@@ -268,6 +282,9 @@ impl ListSandboxes {
         if let Some((field, order)) = self.sort {
             q.push(("sort", field.as_str().to_string()));
             q.push(("order", order.as_str().to_string()));
+        }
+        if let Some(cursor) = &self.cursor {
+            non_empty("cursor", cursor)?;
         }
         Ok(q)
     }

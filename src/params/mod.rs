@@ -22,6 +22,7 @@ pub const CODE_TOOLBOX_LANGUAGE_LABEL: &str = "code-toolbox-language";
 
 /// The language of a sandbox's `code_run`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum CodeLanguage {
     /// Python (the default).
     #[default]
@@ -73,8 +74,7 @@ impl FromStr for CodeLanguage {
 /// server's defaults).
 ///
 /// ```
-/// use daytona::models::GpuType;
-/// use daytona::Resources;
+/// use daytona::{GpuType, Resources};
 ///
 /// let resources = Resources::new().cpu(4).memory(8).disk(20).gpu(1).gpu_type(GpuType::H100);
 /// # let _ = resources;

@@ -63,6 +63,7 @@ impl FollowOptions {
 /// A piece of a followed log: text written to stdout or to stderr. A
 /// multi-byte character is never cut between two chunks.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum LogChunk {
     /// Written to stdout.
     Stdout(String),
@@ -207,8 +208,8 @@ impl<'s> Process<'s> {
     /// )?;
     /// process.follow_session_command_logs("ci", &run.cmd_id, FollowOptions::new(), |chunk| {
     ///     match chunk {
-    ///         LogChunk::Stdout(text) => print!("{text}"),
     ///         LogChunk::Stderr(text) => eprint!("{text}"),
+    ///         other => print!("{}", other.text()),
     ///     }
     /// })?;
     /// let exit_code = process.get_session_command("ci", &run.cmd_id)?.exit_code;
