@@ -87,7 +87,7 @@ pub use api::sandbox::Sandbox;
 pub use api::snapshots::Snapshots;
 pub use api::volumes::Volumes;
 pub use config::{DaytonaConfig, PollSchedule, RetryPolicy, DEFAULT_API_URL, WAIT_FOREVER};
-pub use error::{ApiError, Error, Result};
+pub use error::{ApiError, Error, ErrorReport, Result};
 #[cfg(feature = "images")]
 pub use image::{BuildContext, Image, PipInstallOptions, PyprojectOptions};
 pub use models::{

@@ -372,7 +372,13 @@ fn create_fails_at_once_when_the_sandbox_enters_error() {
         }
         other => panic!("expected SandboxFailed, got {other:?}"),
     }
-    assert!(err.to_string().contains("no runner available"), "{err}");
+    assert!(err.is_sandbox_failed(), "{err:?}");
+    // The reason is the cause's, shown once in the chain.
+    assert_eq!(
+        err.report().to_string(),
+        "sandbox sb-1 was created but is not usable: \
+         sandbox sb-1 entered state `error`: no runner available"
+    );
 }
 
 #[test]
@@ -497,7 +503,7 @@ fn create_times_out_at_the_deadline_with_the_default_poll_schedule() {
     assert!(err.is_timeout(), "{err:?}");
     assert_eq!(err.sandbox_id(), Some("sb-1"));
     assert!(matches!(err, Error::AfterCreate { .. }), "{err:?}");
-    let text = err.to_string();
+    let text = err.report().to_string();
     assert!(text.contains("waiting for sandbox sb-1 to start"), "{text}");
 }
 

@@ -134,6 +134,28 @@ fn bad_exec_arguments_fail_before_any_request() {
 }
 
 #[test]
+fn an_exec_past_its_timeout_is_a_timeout_that_keeps_the_408() {
+    let (mut server, sandbox) = toolbox();
+    let m = reply_json(
+        execute_mock(&mut server, json!({"command": "sleep 600", "timeout": 1})),
+        408,
+        &json!({"statusCode": 408, "message": "command timed out", "code": "REQUEST_TIMEOUT"}),
+    )
+    .create();
+    let err = sandbox
+        .process()
+        .exec_with(
+            "sleep 600",
+            ExecOptions::new().timeout(Duration::from_secs(1)),
+        )
+        .unwrap_err();
+    m.assert();
+    assert!(err.is_timeout(), "{err:?}");
+    assert_eq!(err.status(), Some(408));
+    assert_eq!(err.api().unwrap().message, "command timed out");
+}
+
+#[test]
 fn the_http_timeout_of_a_command_is_its_timeout_plus_the_margin() {
     let mut api = mockito::Server::new();
     let daytona = client_with_margin(&api, Duration::from_millis(300));

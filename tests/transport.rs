@@ -1156,3 +1156,26 @@ fn debug_of_client_and_config_hides_the_key() {
     let jwt_cfg = DaytonaConfig::new().jwt_token(JWT).organization_id(ORG);
     assert!(!format!("{jwt_cfg:?}").contains(JWT));
 }
+
+#[test]
+fn a_host_that_does_not_resolve_reads_as_one_sentence() {
+    // `.invalid` never resolves (RFC 6761).
+    let e = client_at(
+        "http://no-such-host.invalid/api",
+        fast_retries().max_attempts(1),
+    )
+    .get("sb-1")
+    .unwrap_err();
+    assert!(e.is_transport(), "{e:?}");
+    assert_eq!(
+        e.to_string(),
+        "GET /api/sandbox/sb-1: the host name could not be resolved (DNS)"
+    );
+    // The resolver's own words are the cause, once.
+    let cause = std::error::Error::source(&e).expect("a cause").to_string();
+    assert!(
+        !cause.is_empty() && !e.to_string().contains(&cause),
+        "{cause}"
+    );
+    assert!(e.report().to_string().ends_with(&cause));
+}

@@ -24,7 +24,7 @@ use self::sigv4::{Credentials, Unsigned, UNSIGNED_PAYLOAD};
 pub(crate) use self::tar::TarEntry;
 use self::tar::TarPlan;
 use crate::config::secret::REDACTED;
-use crate::config::{parse_base_url, Secret};
+use crate::config::{base_url, Secret};
 use crate::error::{Error, Result};
 use crate::image::Image;
 use crate::transport::poll::Deadline;
@@ -173,7 +173,12 @@ impl Store {
         } else {
             format!("https://{raw}")
         };
-        let base = parse_base_url(&raw, "push access storageUrl")?;
+        // The server's data: a URL that cannot be used is a decode error.
+        let base = base_url(&raw).map_err(|why| Error::Decode {
+            operation: "GET /object-storage/push-access".into(),
+            message: format!("its storageUrl {raw:?} {why}"),
+            excerpt: String::new(),
+        })?;
         // As `Host` is sent: the port only when it is not the scheme's.
         let mut host = base.host_str().unwrap_or_default().to_string();
         if let Some(port) = base.port() {

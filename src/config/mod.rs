@@ -342,25 +342,26 @@ impl DaytonaConfig {
 
 /// Parses a base URL: absolute http(s) with a host and no credentials.
 /// Query and fragment are dropped, and the path is kept without a trailing
-/// slash so that segments can be appended.
-pub(crate) fn parse_base_url(raw: &str, field: &str) -> Result<Url> {
-    let mut url = Url::parse(raw.trim())
-        .map_err(|e| Error::Config(format!("{field} {raw:?} is not a valid URL: {e}")))?;
+/// slash so that segments can be appended. `Err` says what is wrong, to
+/// follow the URL in a sentence.
+pub(crate) fn base_url(raw: &str) -> std::result::Result<Url, String> {
+    let mut url = Url::parse(raw.trim()).map_err(|e| format!("is not a valid URL: {e}"))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(Error::Config(format!(
-            "{field} {raw:?} must be an http or https URL"
-        )));
+        return Err("must be an http or https URL".into());
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(Error::Config(format!(
-            "{field}: credentials in the URL are not supported"
-        )));
+        return Err("holds credentials, which are not supported".into());
     }
     url.set_query(None);
     url.set_fragment(None);
     let path = url.path().trim_end_matches('/').to_string();
     url.set_path(&path);
     Ok(url)
+}
+
+/// [`base_url`] of a setting named `field`: a configuration error.
+pub(crate) fn parse_base_url(raw: &str, field: &str) -> Result<Url> {
+    base_url(raw).map_err(|why| Error::Config(format!("{field} {raw:?} {why}")))
 }
 
 /// The TLS settings of a [`crate::DaytonaConfig`].

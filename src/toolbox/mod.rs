@@ -47,7 +47,7 @@ use ureq::http::Method;
 use url::Url;
 
 use crate::api::sandbox::Sandbox;
-use crate::config::parse_base_url;
+use crate::config::base_url;
 use crate::error::{Error, Result};
 use crate::transport::request::push_segments;
 use crate::transport::{Request, Transport};
@@ -74,11 +74,11 @@ impl<'s> Toolbox<'s> {
     /// The toolbox base: `toolboxProxyUrl` + `/` + the sandbox id.
     fn base(&self) -> Result<Url> {
         let info = self.sandbox.info();
-        let mut base = parse_base_url(&info.toolbox_proxy_url, "toolboxProxyUrl").map_err(|e| {
-            Error::Config(format!(
-                "sandbox {} has no usable toolbox URL: {e}",
-                info.id
-            ))
+        // The server's data: a URL that cannot be used is a decode error.
+        let mut base = base_url(&info.toolbox_proxy_url).map_err(|why| Error::Decode {
+            operation: format!("sandbox {}", info.id),
+            message: format!("its toolboxProxyUrl {:?} {why}", info.toolbox_proxy_url),
+            excerpt: String::new(),
         })?;
         push_segments(&mut base, &[&info.id])?;
         Ok(base)
@@ -99,8 +99,11 @@ impl<'s> Toolbox<'s> {
         }
         let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
         // http(s) and ws(s) are all "special" schemes: the change is allowed.
-        url.set_scheme(scheme)
-            .map_err(|()| Error::Config(format!("no WebSocket URL for {url}")))?;
+        url.set_scheme(scheme).map_err(|()| Error::Decode {
+            operation: format!("sandbox {}", self.sandbox.id()),
+            message: format!("no WebSocket URL for the toolbox URL {url}"),
+            excerpt: String::new(),
+        })?;
         Ok(url)
     }
 }
