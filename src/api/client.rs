@@ -74,8 +74,9 @@ impl Daytona {
     /// environment variables (see [`DaytonaConfig`]).
     ///
     /// Fails with [`Error::Config`] before any request when there are no
-    /// credentials, a JWT comes without an organization id, or the API URL
-    /// does not parse.
+    /// credentials, a JWT comes without an organization id, the API URL
+    /// does not parse, has a query or a fragment, or is a Daytona host
+    /// without the API's path (`/api`), or a time limit is zero.
     pub fn new(config: DaytonaConfig) -> Result<Self> {
         let resolved = config.resolve(&|name| std::env::var(name).ok())?;
         let transport = Transport::new(&resolved)?;

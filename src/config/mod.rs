@@ -114,7 +114,9 @@ impl DaytonaConfig {
     }
 
     /// The API base URL (`DAYTONA_API_URL`), default `https://app.daytona.io/api`:
-    /// a string or a [`url::Url`], checked by [`crate::Daytona::new`].
+    /// a string or a [`url::Url`], checked by [`crate::Daytona::new`] (an
+    /// http or https URL with no query, fragment or credentials; on a
+    /// Daytona host, with the API's path `/api`).
     #[must_use]
     pub fn api_url(mut self, url: impl AsRef<str>) -> Self {
         self.api_url = Some(url.as_ref().to_string());
@@ -327,9 +329,21 @@ impl DaytonaConfig {
             .api_url
             .take()
             .unwrap_or_else(|| DEFAULT_API_URL.to_string());
-        let api_url = parse_base_url(&raw_url, url_source)?;
+        let api_url = api_base_url(&raw_url, url_source)?;
         if self.retry.max_attempts == 0 {
             return Err(Error::Config("max_attempts must be at least 1".into()));
+        }
+        for (name, limit) in [
+            ("connect_timeout", self.connect_timeout),
+            ("request_timeout", self.request_timeout),
+            ("wait_timeout", self.wait_timeout),
+            ("transfer_timeout", self.transfer_timeout),
+        ] {
+            if limit.is_zero() {
+                return Err(Error::Config(format!(
+                    "{name} must be more than zero (WAIT_FOREVER for no limit)"
+                )));
+            }
         }
         Ok(ResolvedConfig {
             auth,
@@ -359,9 +373,32 @@ pub(crate) fn base_url(raw: &str) -> std::result::Result<Url, String> {
     Ok(url)
 }
 
-/// [`base_url`] of a setting named `field`: a configuration error.
-pub(crate) fn parse_base_url(raw: &str, field: &str) -> Result<Url> {
-    base_url(raw).map_err(|why| Error::Config(format!("{field} {raw:?} {why}")))
+/// The API URL of the setting `field`, checked more strictly than a URL
+/// from the server: a query or a fragment, which would be dropped, is
+/// refused, and so is a Daytona host without the path its API is served
+/// under (`/api`). Failures are configuration errors naming `field`.
+fn api_base_url(raw: &str, field: &str) -> Result<Url> {
+    let refuse = |why: String| Error::Config(format!("{field} {raw:?} {why}"));
+    let given = Url::parse(raw.trim()).map_err(|e| refuse(format!("is not a valid URL: {e}")))?;
+    if given.query().is_some() || given.fragment().is_some() {
+        return Err(refuse(
+            "has a query or a fragment, which the API URL cannot carry: \
+             give the base URL alone (such as https://app.daytona.io/api)"
+                .into(),
+        ));
+    }
+    let url = base_url(raw).map_err(refuse)?;
+    let daytona_host = url
+        .host_str()
+        .is_some_and(|h| h == "daytona.io" || h.ends_with(".daytona.io"));
+    if daytona_host && url.path() == "/" {
+        let mut expected = url.clone();
+        expected.set_path("/api");
+        return Err(refuse(format!(
+            "has no path: Daytona's API is served under /api (expected {expected})"
+        )));
+    }
+    Ok(url)
 }
 
 /// The TLS settings of a [`crate::DaytonaConfig`].
@@ -510,6 +547,65 @@ mod tests {
             .resolve(&env(&[]))
             .unwrap_err();
         assert!(e.to_string().contains("http"), "{e}");
+    }
+
+    #[test]
+    fn url_mistakes_fail_in_the_constructor_saying_what_was_expected() {
+        let resolve = |url: &str| {
+            DaytonaConfig::new()
+                .api_key("k")
+                .api_url(url)
+                .resolve(&env(&[]))
+        };
+        let e = resolve("https://app.daytona.io").unwrap_err();
+        assert!(matches!(e, Error::Config(_)), "{e:?}");
+        assert!(
+            e.to_string()
+                .contains("expected https://app.daytona.io/api"),
+            "{e}"
+        );
+        assert!(resolve("https://eu.daytona.io/").is_err());
+        for url in [
+            "https://app.daytona.io/api?region=eu",
+            "https://app.daytona.io/api#top",
+            "http://localhost:3000/api?",
+        ] {
+            let e = resolve(url).unwrap_err();
+            assert!(e.to_string().contains("query or a fragment"), "{url}: {e}");
+        }
+        // Other hosts may serve the API at their root (a reverse proxy, a mock).
+        let r = resolve("http://127.0.0.1:4010").unwrap();
+        assert_eq!(r.api_url.as_str(), "http://127.0.0.1:4010/");
+        assert_eq!(
+            resolve("https://app.daytona.io/api/")
+                .unwrap()
+                .api_url
+                .as_str(),
+            "https://app.daytona.io/api"
+        );
+    }
+
+    #[test]
+    fn zero_time_limits_fail_in_the_constructor() {
+        type Set = fn(DaytonaConfig, Duration) -> DaytonaConfig;
+        let settings: [(&str, Set); 4] = [
+            ("connect_timeout", DaytonaConfig::connect_timeout),
+            ("request_timeout", DaytonaConfig::request_timeout),
+            ("wait_timeout", DaytonaConfig::wait_timeout),
+            ("transfer_timeout", DaytonaConfig::transfer_timeout),
+        ];
+        for (name, set) in settings {
+            let e = set(DaytonaConfig::new().api_key("k"), Duration::ZERO)
+                .resolve(&env(&[]))
+                .unwrap_err();
+            assert!(matches!(e, Error::Config(_)), "{e:?}");
+            assert!(e.to_string().contains(name), "{e}");
+        }
+        let forever = DaytonaConfig::new()
+            .api_key("k")
+            .wait_timeout(crate::WAIT_FOREVER)
+            .resolve(&env(&[]));
+        assert!(forever.is_ok());
     }
 
     #[test]
