@@ -218,7 +218,6 @@ fn create_from_image_name_sends_the_body_and_waits_until_active() {
         [
             "Creating snapshot py (pending)",
             "Creating snapshot py (pulling)",
-            "Creating snapshot py (active)",
             "Created snapshot py (active)"
         ]
     );

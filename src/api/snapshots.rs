@@ -1,5 +1,7 @@
 //! Snapshots: the images sandboxes are created from.
 
+use std::cell::RefCell;
+
 use ureq::http::Method;
 
 use crate::api::build;
@@ -106,8 +108,13 @@ impl Snapshots {
     }
 
     /// Creates a snapshot, passes each line of its build log to `on_log`
-    /// as it arrives (with `Creating snapshot <name> (<state>)` lines on each
-    /// state change), and waits until it is `active`.
+    /// as it arrives, and waits until it is `active`.
+    ///
+    /// `on_log` also gets a `Creating snapshot <name> (<state>)` line for
+    /// each state the snapshot passes through and, at the end, one
+    /// `Created snapshot <name> (active)` line. The build log of a
+    /// declarative image is followed once the snapshot leaves `pending`,
+    /// until the build is over; a registry image has no build log.
     ///
     /// One deadline covers the request, the build and the wait. `error` and
     /// `build_failed` fail at once with [`Error::SnapshotFailed`] and the
@@ -141,58 +148,110 @@ impl Snapshots {
                 .json(&body)
                 .deadline(deadline),
         )?;
-        let mut last_state = snapshot.state.clone();
-        on_log(&format!("Creating snapshot {name} ({last_state})"));
+        let on_log = RefCell::new(&mut on_log as &mut dyn FnMut(&str));
+        let mut lines = StateLines::new(&name);
+        lines.note(&snapshot, &on_log);
         let operation = format!("waiting for snapshot {name} to become active");
-        let mut refresh = |snapshot: &mut Snapshot, d: &Deadline, on_log: &mut dyn FnMut(&str)| {
-            *snapshot = self.client.transport().json(
-                self.client
-                    .api(Method::GET, &["snapshots", &snapshot.id])
-                    .deadline(*d),
-            )?;
-            if snapshot.state != last_state {
-                last_state = snapshot.state.clone();
-                on_log(&format!("Creating snapshot {name} ({last_state})"));
-            }
-            verdict(snapshot)
-        };
-        if let Check::Done(()) = verdict(&snapshot)? {
-            return Ok(snapshot);
-        }
-        if has_build && snapshot.state != SnapshotState::Pending {
-            let url: UrlAnswer = self.client.transport().json(
-                self.client
-                    .api(Method::GET, &["snapshots", &snapshot.id, "build-logs-url"])
-                    .deadline(deadline),
-            )?;
-            let request = build::log_request(
-                &self.client,
-                &url.url,
-                &[],
-                &["snapshots", &snapshot.id, "build-logs"],
-            );
-            let mut state_of = snapshot.clone();
-            build::follow(
-                &self.client,
-                request,
-                deadline,
-                &operation,
-                &mut on_log,
-                &mut |d| {
-                    let mut ignore = |_: &str| {};
-                    Ok(matches!(
-                        refresh(&mut state_of, d, &mut ignore)?,
-                        Check::Done(())
-                    ))
-                },
-            )?;
-        }
         let schedule = self.client.inner.poll.clone();
-        poll_until(&schedule, deadline, &operation, |d| {
-            refresh(&mut snapshot, d, &mut on_log)
-        })?;
-        on_log(&format!("Created snapshot {name} (active)"));
+        if has_build {
+            // The build starts once the snapshot leaves `pending`; its log
+            // can be followed from then on (as the official SDKs do).
+            if snapshot.state == SnapshotState::Pending {
+                poll_until(&schedule, deadline, &operation, |d| {
+                    snapshot = self.fetch(&snapshot.id, d)?;
+                    lines.note(&snapshot, &on_log);
+                    match verdict(&snapshot)? {
+                        Check::Pending if snapshot.state == SnapshotState::Pending => {
+                            Ok(Check::Pending)
+                        }
+                        _ => Ok(Check::Done(())),
+                    }
+                })?;
+            }
+            if let Check::Pending = verdict(&snapshot)? {
+                self.follow_build_log(
+                    &snapshot,
+                    deadline,
+                    &operation,
+                    &mut |line| (on_log.borrow_mut())(line),
+                    &mut |d| {
+                        let now = self.fetch(&snapshot.id, d)?;
+                        lines.note(&now, &on_log);
+                        Ok(matches!(verdict(&now)?, Check::Done(())))
+                    },
+                )?;
+            }
+        }
+        if let Check::Pending = verdict(&snapshot)? {
+            poll_until(&schedule, deadline, &operation, |d| {
+                snapshot = self.fetch(&snapshot.id, d)?;
+                lines.note(&snapshot, &on_log);
+                verdict(&snapshot)
+            })?;
+        }
+        (on_log.borrow_mut())(&format!("Created snapshot {name} (active)"));
         Ok(snapshot)
+    }
+
+    /// `GET /snapshots/{id}` within `deadline`.
+    fn fetch(&self, id: &str, deadline: &Deadline) -> Result<Snapshot> {
+        self.client.transport().json(
+            self.client
+                .api(Method::GET, &["snapshots", id])
+                .deadline(*deadline),
+        )
+    }
+
+    /// Passes the lines of the build log of `snapshot` to `on_line` until
+    /// the stream ends or `finished` says the build is over.
+    fn follow_build_log(
+        &self,
+        snapshot: &Snapshot,
+        deadline: Deadline,
+        operation: &str,
+        on_line: &mut dyn FnMut(&str),
+        finished: &mut dyn FnMut(&Deadline) -> Result<bool>,
+    ) -> Result<()> {
+        let url: UrlAnswer = self.client.transport().json(
+            self.client
+                .api(Method::GET, &["snapshots", &snapshot.id, "build-logs-url"])
+                .deadline(deadline),
+        )?;
+        let request = build::log_request(
+            &self.client,
+            &url.url,
+            &[],
+            &["snapshots", &snapshot.id, "build-logs"],
+        );
+        build::follow(
+            &self.client,
+            request,
+            deadline,
+            operation,
+            on_line,
+            finished,
+        )
+    }
+}
+
+/// The `Creating snapshot <name> (<state>)` lines: one per state a snapshot
+/// passes through, `active` aside (the end has its own line).
+struct StateLines<'n> {
+    name: &'n str,
+    last: Option<SnapshotState>,
+}
+
+impl<'n> StateLines<'n> {
+    fn new(name: &'n str) -> Self {
+        StateLines { name, last: None }
+    }
+
+    fn note(&mut self, snapshot: &Snapshot, on_log: &RefCell<&mut dyn FnMut(&str)>) {
+        let state = &snapshot.state;
+        if *state != SnapshotState::Active && self.last.as_ref() != Some(state) {
+            self.last = Some(state.clone());
+            (on_log.borrow_mut())(&format!("Creating snapshot {} ({state})", self.name));
+        }
     }
 }
 
