@@ -148,16 +148,43 @@ fn the_whole_folder_and_absolute_sources() {
 fn a_missing_source_is_a_validation_error_with_its_line() {
     let tree = TempDir::new("missing");
     let path = tree.file("Dockerfile", "FROM alpine\n\nCOPY nothing-*.txt /x/\n");
-    let err = Image::from_dockerfile(&path).unwrap_err();
+    assert_path_error(Image::from_dockerfile(&path), &["nothing-*.txt", "line 3"]);
+}
+
+/// A validation error of the field `path` whose message holds `parts`.
+fn assert_path_error(result: daytona::Result<Image>, parts: &[&str]) {
+    let err = result.unwrap_err();
     assert!(
         matches!(&err, Error::Validation { field, .. } if field == "path"),
         "{err:?}"
     );
     let message = err.to_string();
-    assert!(
-        message.contains("nothing-*.txt") && message.contains("line 3"),
-        "{message}"
+    assert!(parts.iter().all(|p| message.contains(p)), "{message}");
+}
+
+#[test]
+fn a_flag_without_its_value_says_so() {
+    let tree = TempDir::new("flag");
+    tree.file("a", "a");
+    tree.file("b", "b");
+    let path = tree.file("Dockerfile", "FROM alpine\nCOPY --chmod 644 a b /dst/\n");
+    assert_path_error(
+        Image::from_dockerfile(&path),
+        &["--chmod (line 2) has no value", "--chmod=644"],
     );
+    // With `=`, and with a switch such as `--link`, the sources are read.
+    let path = tree.file(
+        "Dockerfile",
+        "FROM alpine\nCOPY --chmod=644 --link a b /dst/\n",
+    );
+    let image = Image::from_dockerfile(&path).unwrap();
+    assert_eq!(image.contexts().len(), 2);
+    let err = base_commands(&tree, ["ADD --chown root:root a /a"]).unwrap_err();
+    assert!(err.to_string().contains("--chown=root:root"), "{err}");
+}
+
+fn base_commands<const N: usize>(tree: &TempDir, commands: [&str; N]) -> daytona::Result<Image> {
+    Image::base("alpine").dockerfile_commands(commands, Some(tree.root.as_path()))
 }
 
 #[test]
