@@ -16,7 +16,8 @@
 //!   `started` the number of milliseconds of its `bench-ready-ms` label
 //!   after the request (see [`Server::timeline`]).
 //! - `GET` / `DELETE /api/sandbox/<id>`: that sandbox (its state follows
-//!   its timeline; each `GET` counts as a poll).
+//!   its timeline; each `GET` counts as a poll); `DELETE` answers
+//!   `destroying` and forgets it, so that later reads answer 404.
 //! - `POST /toolbox/<id>/process/execute`: exit code 0.
 //! - `POST /toolbox/<id>/files/bulk-upload`: reads and counts a chunked or
 //!   length-delimited body.
@@ -518,11 +519,16 @@ impl Server {
             if poll {
                 t.polls += 1;
             }
-            match (poll, Instant::now() >= t.started_at()) {
+            let state = match (poll, Instant::now() >= t.started_at()) {
                 (false, _) => "destroying",
                 (true, true) => "started",
                 (true, false) => "creating",
+            };
+            if !poll {
+                // Gone at once: the client's wait for the deletion sees 404.
+                sandboxes.remove(id);
             }
+            state
         };
         json_answer("200 OK", &sandbox_json(id, state, self.port))
     }
