@@ -26,7 +26,21 @@
 //!
 //! Every operation returns [`Result`]; [`Error`] says what failed, keeps the
 //! server's status and message, and never contains the credentials.
-//! Arguments are checked before any request ([`Error::Validation`]).
+//! Arguments are checked before any request ([`Error::Validation`]), the
+//! configuration by [`Daytona::new`] ([`Error::Config`]). Match errors with
+//! the predicates ([`Error::is_not_found`], [`Error::is_timeout`],
+//! [`Error::is_sandbox_failed`], ...), which look through
+//! [`Error::AfterCreate`]; [`Error::report`] prints an error with its
+//! causes.
+//!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `images` | on | `Image`, declarative images and the upload of their build contexts |
+//! | `websocket` | on | following command logs as they are written (`toolbox::LogStream`) |
+//! | `platform-verifier` | off | `DaytonaConfig::platform_verifier`: the operating system's TLS verifier and trust store |
+//! | `testing` | off | `testing::LocalDaytona`, a local simulator of the API and toolbox |
 //!
 //! # Reliability
 //!
@@ -38,6 +52,7 @@
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // Module map. Each layer uses only the layers below it; the folders are
 // the layers, top to bottom:
