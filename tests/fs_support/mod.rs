@@ -1,7 +1,10 @@
 //! Helpers of the file-system tests: exact query checks, a reference
-//! multipart parser and builder, and a raw HTTP/1.1 server for answers
-//! mockito cannot give (pauses in the middle of a body, cut connections).
+//! multipart parser and builder, an independent one ([`form_data`]), and a
+//! raw HTTP/1.1 server for answers mockito cannot give (pauses in the
+//! middle of a body, cut connections).
 #![allow(dead_code)]
+
+pub mod form_data;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -243,19 +246,7 @@ pub fn raw_server<T: Send + 'static>(
     let thread = std::thread::spawn(move || {
         let (mut stream, _) = listener.accept().unwrap();
         let mut reader = BufReader::new(stream.try_clone().unwrap());
-        let mut line = String::new();
-        reader.read_line(&mut line).unwrap();
-        let mut headers = Vec::new();
-        loop {
-            let mut h = String::new();
-            reader.read_line(&mut h).unwrap();
-            let h = h.trim_end();
-            if h.is_empty() {
-                break;
-            }
-            let (k, v) = h.split_once(':').unwrap();
-            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
-        }
+        let (line, headers) = read_head(&mut reader);
         let length: usize = headers
             .iter()
             .find(|(k, _)| k == "content-length")
@@ -263,7 +254,7 @@ pub fn raw_server<T: Send + 'static>(
         let mut body = vec![0; length];
         reader.read_exact(&mut body).unwrap();
         let request = RawRequest {
-            line: line.trim_end().to_string(),
+            line,
             headers,
             body,
             reader,
@@ -271,6 +262,25 @@ pub fn raw_server<T: Send + 'static>(
         handler(&mut stream, request)
     });
     (url, thread)
+}
+
+/// A request's line (without its CRLF) and header lines (lower-cased
+/// names, trimmed values).
+pub fn read_head(reader: &mut impl BufRead) -> (String, Vec<(String, String)>) {
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        reader.read_line(&mut h).unwrap();
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        let (k, v) = h.split_once(':').unwrap();
+        headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+    }
+    (line.trim_end().to_string(), headers)
 }
 
 /// The next chunk of a chunked body; `None` after the last one.
