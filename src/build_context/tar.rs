@@ -284,6 +284,21 @@ impl Read for TarReader {
                     content.left -= n as u64;
                     return Ok(n);
                 }
+                // The header promised the size the file had when planned:
+                // more bytes now would be left out of the archive.
+                let mut probe = [0u8; 1];
+                if content
+                    .file
+                    .read(&mut probe)
+                    .map_err(|e| path_error(&content.path, &e))?
+                    > 0
+                {
+                    let e = io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "the file grew while it was being uploaded",
+                    );
+                    return Err(path_error(&content.path, &e));
+                }
                 let padding = content.padding;
                 self.file = None;
                 self.queue(vec![0; padding]);
@@ -512,6 +527,21 @@ mod tests {
         let err = plan.into_reader().read_to_end(&mut Vec::new()).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
         assert!(err.to_string().contains("shrank"), "{err}");
+    }
+
+    #[test]
+    fn a_file_that_grew_is_an_error() {
+        let dir = TempDir::new("tar");
+        let file = dir.file("f", [1u8; 2000]);
+        let plan = TarPlan::new(&[entry(file.clone(), "f", false)]).unwrap();
+        fs::write(&file, [2u8; 2001]).unwrap();
+        let err = plan.into_reader().read_to_end(&mut Vec::new()).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert!(err.to_string().contains("grew"), "{err}");
+        assert!(
+            err.to_string().contains(&file.display().to_string()),
+            "{err}"
+        );
     }
 
     #[test]

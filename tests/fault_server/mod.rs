@@ -206,6 +206,14 @@ impl Conn {
     }
 }
 
+/// Reads the request's body as it comes (the head skipped first).
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.skip_head()?;
+        self.reader.read(buf)
+    }
+}
+
 impl Write for Conn {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.stream.write(buf)

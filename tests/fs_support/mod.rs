@@ -1,8 +1,11 @@
 //! Helpers of the file-system tests: exact query checks, a reference
-//! multipart parser and builder, and a one-connection server (on the
+//! multipart parser and builder, an independent one ([`form_data`]), and
+//! a one-connection server (on the
 //! suite's test server) for answers mockito cannot give (pauses in the
 //! middle of a body, cut connections).
 #![allow(dead_code)]
+
+pub mod form_data;
 
 use std::io::Write;
 use std::thread::JoinHandle;
