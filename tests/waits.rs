@@ -5,13 +5,15 @@
 //! change one poll at a time.
 
 mod common;
+mod fault_server;
 use common::*;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use daytona::{Error, Resize, Sandbox, SandboxState};
+use daytona::{Daytona, DaytonaConfig, Error, Resize, RetryPolicy, Sandbox, SandboxState};
+use fault_server::{Action, FaultServer};
 use mockito::{Matcher, Mock, Server, ServerGuard};
 use serde_json::{json, Value};
 
@@ -276,4 +278,83 @@ fn a_change_that_never_shows_ends_at_its_deadline() {
             "{rest}: {took:?}"
         );
     }
+}
+
+/// A server whose `POST .../pause` answers `pausing` and whose polls
+/// answer 429 with `Retry-After: {retry_after}` the first time, then
+/// `paused`; it notes when each poll came. The client makes one attempt
+/// per request, so that the wait alone deals with the 429.
+fn rate_limited_poll(
+    retry_after: &'static str,
+) -> (FaultServer, Daytona, Arc<Mutex<Vec<Instant>>>) {
+    let polls = Arc::new(Mutex::new(Vec::new()));
+    let noted = polls.clone();
+    let server = FaultServer::start(move |seen| match seen.route().as_str() {
+        "POST /api/sandbox/sb-1/pause" => Action::json(200, &doc("sb-1", "pausing", 1, 0)),
+        "GET /api/sandbox/sb-1" if seen.nth == 0 => {
+            Action::json(200, &doc("sb-1", "started", 1, 0))
+        }
+        "GET /api/sandbox/sb-1" => {
+            noted.lock().unwrap().push(Instant::now());
+            if seen.nth == 1 {
+                Action::json(
+                    429,
+                    &json!({ "statusCode": 429, "message": "Too Many Requests" }),
+                )
+                .header("Retry-After", retry_after)
+            } else {
+                Action::json(200, &doc("sb-1", "paused", 1, 2))
+            }
+        }
+        _ => Action::status(404),
+    });
+    let daytona = Daytona::new(
+        DaytonaConfig::new()
+            .read_env(false)
+            .api_key(KEY)
+            .api_url(format!("{}/api", server.url))
+            .retry_policy(RetryPolicy::new().max_attempts(1))
+            .poll_schedule(fast_poll()),
+    )
+    .unwrap();
+    (server, daytona, polls)
+}
+
+#[test]
+fn a_poll_answered_429_waits_its_retry_after_and_goes_on() {
+    let (_server, daytona, polls) = rate_limited_poll("1");
+    let mut sb = daytona.get("sb-1").unwrap();
+
+    sb.pause_with_timeout(Duration::from_secs(5)).unwrap();
+
+    assert_eq!(sb.state(), Some(&SandboxState::Paused));
+    let polls = polls.lock().unwrap();
+    assert_eq!(polls.len(), 2);
+    // The schedule alone would check again after 10 ms.
+    let gap = polls[1] - polls[0];
+    assert!(
+        gap >= Duration::from_secs(1) && gap < Duration::from_secs(2),
+        "{gap:?}"
+    );
+}
+
+#[test]
+fn a_retry_after_past_the_deadline_fails_the_wait_at_once() {
+    let (_server, daytona, polls) = rate_limited_poll("3600");
+    let mut sb = daytona.get("sb-1").unwrap();
+
+    let began = Instant::now();
+    let err = sb.pause_with_timeout(Duration::from_secs(3)).unwrap_err();
+
+    assert!(err.is_rate_limited(), "{err:?}");
+    assert_eq!(
+        err.api().and_then(|a| a.retry_after),
+        Some(Duration::from_secs(3600))
+    );
+    assert!(
+        began.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        began.elapsed()
+    );
+    assert_eq!(polls.lock().unwrap().len(), 1);
 }
