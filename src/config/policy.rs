@@ -12,8 +12,10 @@ pub const WAIT_FOREVER: Duration = Duration::MAX;
 /// When and how often idempotent requests are retried.
 ///
 /// Idempotent requests (GET, HEAD, PUT, DELETE) are retried on transport
-/// failures, timeouts, 2xx answers whose body is cut short or does not
-/// decode, and on 408, 429, 502, 503 and 504. Other requests (POST) are
+/// failures, timeouts, 2xx answers whose body is cut short (shorter than
+/// its `Content-Length`, or chunked without its end), and on 408, 429, 502,
+/// 503 and 504. A whole 2xx answer that does not decode is an
+/// [`crate::Error::Decode`] at once: the same answer would come again. Other requests (POST) are
 /// retried only on 429 or when the connection was refused, which proves the
 /// server never saw them. A request whose body is streamed (an upload) is
 /// sent again only when the connection was refused.
