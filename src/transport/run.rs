@@ -234,7 +234,7 @@ impl Transport {
             if timeout.is_zero() {
                 return Attempt::Failed {
                     error: Error::Timeout {
-                        operation: req.operation.clone(),
+                        operation: req.operation.to_string(),
                         after: Duration::ZERO,
                     },
                     retry: false,
@@ -335,7 +335,8 @@ impl Transport {
         deadline: Option<Deadline>,
         mut attempt: impl FnMut(u32) -> Attempt<T>,
     ) -> Result<T> {
-        let mut delays = Delays::new(&self.retry);
+        // Made on the first retry: most requests need none.
+        let mut delays: Option<Delays> = None;
         let mut n = 1u32;
         loop {
             let (error, retry, retry_after) = match attempt(n) {
@@ -352,7 +353,9 @@ impl Transport {
             let delay = match retry_after {
                 Some(d) if d > self.retry.max_retry_after => return Err(error),
                 Some(d) => d,
-                None => delays.next_delay(),
+                None => delays
+                    .get_or_insert_with(|| Delays::new(&self.retry))
+                    .next_delay(),
             };
             if let Some(left) = deadline.and_then(|d| d.remaining()) {
                 if delay >= left {
