@@ -20,7 +20,13 @@
 //!   the change and `create` returning, with the default schedule, the
 //!   previous default and the official SDKs' schedule (100 ms for 5 s,
 //!   then ×1.1 per poll up to 1 s), all at once; then the worst case over
-//!   every change time up to 30 s, computed from each schedule.
+//!   every change time up to 20 s, computed from each schedule.
+//!   Then, computed from the schedules, the polls and the worst delay of
+//!   waits of 1, 5 and 10 minutes (no jitter and the most jitter), and how
+//!   many of 64 waits begun together poll within the same 100 ms.
+//! - `failures`: a `get` answered with a whole body that does not decode,
+//!   and one whose body is cut short, with the default retry policy:
+//!   attempts and time to the error.
 //! - `transfers`: 1 GiB upload and download, SDK against raw ureq,
 //!   throughput and peak memory (best of 3).
 //! - `parallel`: 64 threads sharing one client, each creating a sandbox
@@ -50,10 +56,11 @@ use bench_support::{
 };
 use daytona::{CreateSandbox, Daytona, ListSandboxes, PollSchedule, SandboxInfo, SandboxState};
 
-const CASES: [&str; 6] = [
+const CASES: [&str; 7] = [
     "per-call",
     "listing",
     "waiting",
+    "failures",
     "transfers",
     "parallel",
     "footprint",
@@ -258,6 +265,10 @@ fn run_all(args: &Args, dir: &Path) -> Res<()> {
             &[200, 500, 1_000, 3_000, 8_000, 20_000]
         };
         rows.extend(waiting(&server, cases)?);
+    }
+    if on("failures") {
+        eprintln!("failures ...");
+        rows.extend(failures(&server)?);
     }
     if on("transfers") {
         eprintln!("transfers ...");
@@ -549,12 +560,19 @@ enum Schedule {
 }
 
 fn previous_schedule() -> PollSchedule {
-    PollSchedule::default()
+    before_slow_phase()
         .first_delay(Duration::from_millis(100))
         .min_interval(Duration::from_millis(125))
         .growth_after(Duration::ZERO)
         .max_interval(Duration::from_secs(1))
         .growth(0.2)
+}
+
+/// The default before long waits slowed down: never more than 1 s apart.
+fn before_slow_phase() -> PollSchedule {
+    PollSchedule::default()
+        .slow_after(daytona::WAIT_FOREVER)
+        .jitter(0.0)
 }
 
 /// The checks of a schedule, as times since the wait began, up to `until`
@@ -679,8 +697,9 @@ fn waiting(server: &Arc<Server>, cases: &[u64]) -> Res<Vec<Row>> {
             verdict(target, met),
         ));
     }
-    // Every change time, from the schedules themselves.
-    let until = Duration::from_secs(30);
+    // Every change time, from the schedules themselves (up to 20 s, where
+    // the slow phase begins).
+    let until = Duration::from_secs(20);
     let worst = |schedule| {
         let times = check_times(schedule, until + Duration::from_secs(2));
         let official = check_times(Schedule::Official, until + Duration::from_secs(2));
@@ -701,7 +720,7 @@ fn waiting(server: &Arc<Server>, cases: &[u64]) -> Res<Vec<Row>> {
         }
         (early, ratio, late, polls)
     };
-    let case = "wait: every change time to 30 s (computed)";
+    let case = "wait: every change time to 20 s (computed)";
     let (early, ratio, late, polls) = worst(Schedule::Default);
     let (p_early, p_ratio, p_late, p_polls) = worst(Schedule::Previous);
     rows.push(row(
@@ -732,7 +751,141 @@ fn waiting(server: &Arc<Server>, cases: &[u64]) -> Res<Vec<Row>> {
         format!("previous default {:.0} %", p_polls * 100.0),
         verdict("≤ 50 %", polls <= 0.5),
     ));
+    rows.extend(long_waits());
     Ok(rows)
+}
+
+/// The checks of `schedule` up to `until`, each delay shortened by
+/// `random()` × its jitter.
+fn jittered_times(
+    schedule: &PollSchedule,
+    until: Duration,
+    mut random: impl FnMut() -> f64,
+) -> Vec<Duration> {
+    let (mut t, mut times) = (Duration::ZERO, Vec::new());
+    while t < until {
+        let delay = schedule.next_delay(t, times.len() as u32);
+        // The jitter of the slow phase (see `PollSchedule::jitter`).
+        let cut = if t >= Duration::from_secs(20) && !times.is_empty() {
+            0.1 * random()
+        } else {
+            0.0
+        };
+        t += delay.mul_f64(1.0 - cut);
+        times.push(t);
+    }
+    times
+}
+
+/// Waits of minutes, computed from the schedules: polls and lateness, and
+/// the crowding of 64 waits begun together.
+fn long_waits() -> Vec<Row> {
+    let until = Duration::from_secs(602);
+    let default = PollSchedule::default();
+    let longest = jittered_times(&default, until, || 0.0);
+    let shortest = jittered_times(&default, until, || 1.0);
+    let before = jittered_times(&before_slow_phase(), until, || 0.0);
+    let official = check_times(Schedule::Official, until);
+    let mut rows = Vec::new();
+    for minutes in [1u64, 5, 10] {
+        let at = Duration::from_secs(minutes * 60);
+        let (most, late) = seen(&shortest, at);
+        let (least, late_too) = seen(&longest, at);
+        rows.push(row(
+            format!("wait: changed after {minutes} min (computed)"),
+            "polls, delay",
+            format!("{least} to {most}, ≤ {}", ms(late.max(late_too))),
+            format!(
+                "before {}; official {}",
+                seen(&before, at).0,
+                seen(&official, at).0
+            ),
+            if minutes == 10 {
+                verdict("< 150 polls", most < 150)
+            } else {
+                String::new()
+            },
+        ));
+    }
+    // The worst lateness after 20 s, over every change time.
+    let mut ratio = 0f64;
+    for ms in 20_001..=600_000u64 {
+        let at = Duration::from_millis(ms);
+        for times in [&longest, &shortest] {
+            ratio = ratio.max(seen(times, at).1.as_secs_f64() / at.as_secs_f64());
+        }
+    }
+    rows.push(row(
+        "wait: every change time 20 s to 10 min (computed)",
+        "worst delay",
+        format!("{:.1} % of the wait, ≤ 8 s", ratio * 100.0),
+        "before ≤ 1 s",
+        "",
+    ));
+    // 64 waits begun together: the most checks within any 100 ms, two
+    // minutes in; a fixed-seed generator stands in for the random source.
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut random = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let crowd = |waits: &[Vec<Duration>]| {
+        let from = Duration::from_secs(120);
+        let mut all: Vec<Duration> = waits
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|&t| t >= from)
+            .collect();
+        all.sort();
+        (0..all.len())
+            .map(|i| all[i..].partition_point(|&u| u < all[i] + Duration::from_millis(100)))
+            .max()
+            .unwrap_or(0)
+    };
+    let together: Vec<Vec<Duration>> = (0..64)
+        .map(|_| jittered_times(&default, until, &mut random))
+        .collect();
+    let in_step: Vec<Vec<Duration>> = (0..64).map(|_| before.clone()).collect();
+    let most = crowd(&together);
+    rows.push(row(
+        "wait: 64 begun together, 2 to 10 min (computed)",
+        "most polls within 100 ms",
+        most.to_string(),
+        format!("before {}", crowd(&in_step)),
+        verdict("not in step", most < 64),
+    ));
+    rows
+}
+
+// ---------------------------------------------------------------------------
+// Failures.
+
+/// A `get` whose answer is whole but does not decode, and one whose body is
+/// cut short, with the default retry policy: attempts and time to the
+/// error. The first is not retried (the same answer would come again); the
+/// second is.
+fn failures(server: &Server) -> Res<Vec<Row>> {
+    let daytona = client(server.port)?;
+    let measure = |id: &str| -> Res<(u64, Duration)> {
+        let before = server.requests();
+        let started = Instant::now();
+        if daytona.get(id).is_ok() {
+            return Err(format!("get {id} succeeded").into());
+        }
+        Ok((server.requests() - before, started.elapsed()))
+    };
+    let (attempts, took) = measure("undecodable")?;
+    let (cut_attempts, cut_took) = measure("cut-short")?;
+    Ok(vec![row(
+        "failure: get answered 200 with a whole body that does not decode",
+        "attempts, time to the error",
+        format!("{attempts}, {}", ms(took)),
+        format!("body cut short (retried): {cut_attempts}, {}", ms(cut_took)),
+        verdict("1 attempt", attempts == 1),
+    )])
 }
 
 /// One wait: a sandbox ready `ready_ms` after its create. Returns the

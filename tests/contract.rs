@@ -764,7 +764,10 @@ impl Suite {
             Expect::Wait,
             || sb.experimental_fork_with_timeout(None, WAIT),
         );
-        self.op("Sandbox::archive", Expect::Ok, || sb.archive());
+        self.op("Sandbox::archive", Expect::Wait, || sb.archive());
+        self.op("Sandbox::archive_with_timeout", Expect::Wait, || {
+            sb.archive_with_timeout(WAIT)
+        });
         let labels: std::collections::HashMap<String, String> =
             [("team".to_string(), "contract".to_string())].into();
         self.op("Sandbox::set_labels", Expect::Ok, || sb.set_labels(labels));

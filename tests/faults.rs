@@ -62,6 +62,9 @@ enum Fault {
     TruncatedJson,
     /// 200 announcing more body than it sends, then a clean close.
     ShortBody,
+    /// 200 chunked, part of the body in one chunk, then a clean close
+    /// without the last chunk.
+    CutChunked,
     /// 200 with an HTML page.
     Html,
     /// 200 with `Content-Encoding: gzip` and bytes that are not gzip.
@@ -134,9 +137,8 @@ fn expected(op: Op, fault: Fault) -> Expect {
                 ..e(Ok, Duration::from_secs(1) + quick, Some(2))
             },
             StallMidBody => e(Ok, one_timeout + quick, Some(1)),
-            ResetMidBody | TruncatedJson | ShortBody | Html | GzipGarbage | RetryAfterHour => {
-                e(Ok, quick, Some(1))
-            }
+            ResetMidBody | TruncatedJson | ShortBody | CutChunked | Html | GzipGarbage
+            | RetryAfterHour => e(Ok, quick, Some(1)),
         };
     }
     if op == Op::FollowLogs {
@@ -153,7 +155,9 @@ fn expected(op: Op, fault: Fault) -> Expect {
                 ..e(Ok, Duration::from_secs(1) + quick, Some(2))
             },
             RetryAfterHour => e(Api(429), quick, Some(1)),
-            TruncatedJson | ShortBody | GzipGarbage => unreachable!("no JSON body"),
+            TruncatedJson | ShortBody | CutChunked | GzipGarbage => {
+                unreachable!("no JSON body")
+            }
         };
     }
     let post = !idempotent(op);
@@ -161,21 +165,23 @@ fn expected(op: Op, fault: Fault) -> Expect {
     let replayable = op != Op::Upload;
     match fault {
         Refused => e(Transport, quick, None),
-        ResetBeforeAnswer | ResetMidBody | ShortBody if post => e(Transport, quick, Some(1)),
+        ResetBeforeAnswer | ResetMidBody | ShortBody | CutChunked if post => {
+            e(Transport, quick, Some(1))
+        }
         Silent | StallMidBody if post => e(Timeout, one_timeout, Some(1)),
         // The answer to an upload has no content in the spec: it is read
         // and ignored.
         TruncatedJson | Html if op == Op::Upload => e(Ok, quick, Some(1)),
-        TruncatedJson | Html if post => e(Decode, quick, Some(1)),
-        GzipGarbage if post => e(Decode, quick, Some(1)),
+        // A whole answer that does not decode would not decode the next
+        // time either: an error at once, whatever the method.
+        TruncatedJson | Html | GzipGarbage => e(Decode, quick, Some(1)),
         Burst503 if post => e(Api(503), quick, Some(1)),
         RateLimited | RetryAfter1s if !replayable => e(Api(429), quick, Some(1)),
         RetryAfterHour => e(Api(429), quick, Some(1)),
         // Idempotent requests, and POSTs the server did not act on (429):
         // the transient fault is ridden out.
-        ResetBeforeAnswer | ResetMidBody | ShortBody | TruncatedJson | Html | GzipGarbage => {
-            e(Ok, quick, Some(2))
-        }
+        // A body cut short is a transport fault: the next answer may be whole.
+        ResetBeforeAnswer | ResetMidBody | ShortBody | CutChunked => e(Ok, quick, Some(2)),
         Silent | StallMidBody => Expect {
             at_least: one_timeout,
             ..e(Ok, one_timeout + quick, Some(2))
@@ -307,6 +313,18 @@ fn faulty(op: Op, fault: Fault, nth: usize, toolbox: &str) -> Option<Action> {
         (Fault::StallMidBody, 0) => Action::StallMidBody(partial("")),
         (Fault::TruncatedJson, 0) => Action::body(200, &ctype, half.to_vec()),
         (Fault::ShortBody, 0) => Action::Raw(partial("Connection: close\r\n")),
+        (Fault::CutChunked, 0) => {
+            let mut bytes = head(
+                200,
+                &format!(
+                    "Content-Type: {ctype}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n"
+                ),
+            );
+            bytes.extend_from_slice(format!("{:x}\r\n", half.len()).as_bytes());
+            bytes.extend_from_slice(half);
+            bytes.extend_from_slice(b"\r\n");
+            Action::Raw(bytes)
+        }
         (Fault::Html, 0) => Action::body(
             200,
             "text/html",
@@ -533,19 +551,19 @@ macro_rules! matrix {
 
 matrix! {
     get = Get: [Refused, ResetBeforeAnswer, ResetMidBody, Silent, StallMidBody, TruncatedJson,
-          ShortBody, Html, GzipGarbage, Burst503, RateLimited, RetryAfter1s, RetryAfterHour];
+          ShortBody, CutChunked, Html, GzipGarbage, Burst503, RateLimited, RetryAfter1s, RetryAfterHour];
     list = List: [Refused, ResetBeforeAnswer, ResetMidBody, Silent, StallMidBody, TruncatedJson,
-           ShortBody, Html, GzipGarbage, Burst503, RateLimited, RetryAfter1s, RetryAfterHour];
+           ShortBody, CutChunked, Html, GzipGarbage, Burst503, RateLimited, RetryAfter1s, RetryAfterHour];
     create = Create: [Refused, ResetBeforeAnswer, ResetMidBody, Silent, StallMidBody, TruncatedJson,
-             ShortBody, Html, GzipGarbage, Burst503, RateLimited, RetryAfter1s, RetryAfterHour];
+             ShortBody, CutChunked, Html, GzipGarbage, Burst503, RateLimited, RetryAfter1s, RetryAfterHour];
     exec = Exec: [Refused, ResetBeforeAnswer, ResetMidBody, Silent, StallMidBody, TruncatedJson,
-           ShortBody, Html, GzipGarbage, Burst503, RateLimited, RetryAfter1s, RetryAfterHour];
+           ShortBody, CutChunked, Html, GzipGarbage, Burst503, RateLimited, RetryAfter1s, RetryAfterHour];
     upload = Upload: [Refused, ResetBeforeAnswer, ResetMidBody, Silent, StallMidBody, TruncatedJson,
-             ShortBody, Html, GzipGarbage, Burst503, RateLimited, RetryAfter1s, RetryAfterHour];
+             ShortBody, CutChunked, Html, GzipGarbage, Burst503, RateLimited, RetryAfter1s, RetryAfterHour];
     download = Download: [Refused, ResetBeforeAnswer, ResetMidBody, Silent, StallMidBody, TruncatedJson,
-               ShortBody, Html, GzipGarbage, Burst503, RateLimited, RetryAfter1s, RetryAfterHour];
+               ShortBody, CutChunked, Html, GzipGarbage, Burst503, RateLimited, RetryAfter1s, RetryAfterHour];
     build_logs = BuildLogs: [Refused, ResetBeforeAnswer, ResetMidBody, Silent, StallMidBody, TruncatedJson,
-                ShortBody, Html, GzipGarbage, Burst503, RateLimited, RetryAfter1s, RetryAfterHour];
+                ShortBody, CutChunked, Html, GzipGarbage, Burst503, RateLimited, RetryAfter1s, RetryAfterHour];
 }
 
 #[cfg(feature = "websocket")]
@@ -579,7 +597,13 @@ fn a_create_rides_out_transient_faults_while_it_waits() {
         Action::ResetBeforeAnswer,
         Action::Silent,
         Action::StallMidBody(head(200, "Content-Length: 100\r\n")),
-        Action::body(200, "application/json", "{\"id\": \"sb-1\", \"sta"),
+        Action::Raw(
+            [
+                head(200, "Content-Length: 100\r\nConnection: close\r\n"),
+                b"{\"id\": \"sb-1\", \"sta".to_vec(),
+            ]
+            .concat(),
+        ),
         Action::json(503, &json!({ "message": "busy" })),
         Action::json(429, &json!({ "message": "slow down" })),
     ];
@@ -588,6 +612,101 @@ fn a_create_rides_out_transient_faults_while_it_waits() {
         let (result, took) = create_with_faulty_polls(fault, false);
         result.unwrap_or_else(|e| panic!("{label}: {e:?}"));
         assert!(took < REQUEST + SLACK, "{label}: {took:?}");
+    }
+}
+
+#[test]
+fn a_create_whose_poll_answer_does_not_decode_fails_at_once() {
+    // A whole answer (its Content-Length met) that is not a sandbox: the
+    // same answer would come again, so the wait ends with the error.
+    let whole = Action::body(200, "application/json", "{\"id\": \"sb-1\", \"sta");
+    let (result, took) = create_with_faulty_polls(whole, false);
+    let e = result.unwrap_err();
+    assert!(e.is_decode(), "{e:?}");
+    assert_eq!(e.sandbox_id(), Some("sb-1"));
+    assert!(took < SLACK, "{took:?}");
+}
+
+/// A GET of a sandbox answered first with `fault`, then normally, by a
+/// client with the default retry policy (250 ms before the first retry):
+/// the outcome, the time taken and the requests sent.
+fn get_with_default_retries(fault: Action) -> (Result<(), Error>, Duration, usize) {
+    let server = FaultServer::start(move |seen| match seen.nth {
+        0 => fault.clone(),
+        _ => Action::json(200, &sandbox("started", "http://127.0.0.1:9")),
+    });
+    let daytona = Daytona::new(
+        DaytonaConfig::new()
+            .read_env(false)
+            .api_key(KEY)
+            .api_url(format!("{}/api", server.url)),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let result = daytona.get("sb-1").map(drop);
+    let took = started.elapsed();
+    (result, took, server.count("GET", SANDBOX))
+}
+
+#[test]
+fn a_whole_answer_that_does_not_decode_is_not_retried_and_a_cut_one_is() {
+    let json = sandbox("started", "http://127.0.0.1:9").to_string();
+    let half = &json.as_bytes()[..json.len() / 2];
+    // Whole, but not what the API documents: once, at once (it was four
+    // attempts and 1.6 to 1.9 s of backoff).
+    for whole in [
+        Action::body(200, "application/json", half.to_vec()),
+        Action::json(200, &json!({ "id": "sb-1" })),
+        Action::body(200, "text/html", "<html><body>Sign in</body></html>"),
+    ] {
+        let label = format!("{whole:?}");
+        let (result, took, sends) = get_with_default_retries(whole);
+        let e = result.unwrap_err();
+        assert!(e.is_decode(), "{label}: {e:?}");
+        assert_eq!(sends, 1, "{label}");
+        assert!(took < Duration::from_millis(200), "{label}: {took:?}");
+    }
+    // Cut short: shorter than its Content-Length, or chunked without its
+    // last chunk. A transport fault, retried after the backoff.
+    let short = [
+        head(
+            200,
+            &format!("Content-Length: {}\r\nConnection: close\r\n", json.len()),
+        ),
+        half.to_vec(),
+    ]
+    .concat();
+    let chunked = [
+        head(200, "Transfer-Encoding: chunked\r\nConnection: close\r\n"),
+        format!("{:x}\r\n", half.len()).into_bytes(),
+        half.to_vec(),
+        b"\r\n".to_vec(),
+    ]
+    .concat();
+    // A gzip answer cut short (the stream stops in its one stored block).
+    let data = json.as_bytes();
+    let len = data.len() as u16;
+    let mut gzip = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff, 1];
+    gzip.extend_from_slice(&len.to_le_bytes());
+    gzip.extend_from_slice(&(!len).to_le_bytes());
+    gzip.extend_from_slice(data);
+    let claimed = gzip.len() + 8;
+    let gzip_cut = [
+        head(
+            200,
+            &format!(
+                "Content-Encoding: gzip\r\nContent-Length: {claimed}\r\nConnection: close\r\n"
+            ),
+        ),
+        gzip[..gzip.len() / 2].to_vec(),
+    ]
+    .concat();
+    for cut in [short, chunked, gzip_cut] {
+        let label = String::from_utf8_lossy(&cut[..40]).to_string();
+        let (result, took, sends) = get_with_default_retries(Action::Raw(cut));
+        result.unwrap_or_else(|e| panic!("{label}: {e:?}"));
+        assert_eq!(sends, 2, "{label}");
+        assert!(took >= Duration::from_millis(125), "{label}: {took:?}");
     }
 }
 

@@ -372,7 +372,7 @@ fn pause_that_never_finishes_is_a_timeout() {
     assert!(count(&polls) >= 1);
     match &err {
         Error::Timeout { operation, after } => {
-            assert!(operation.contains("pausing"), "{operation}");
+            assert!(operation.contains("to pause"), "{operation}");
             assert!(*after >= limit, "{after:?}");
         }
         other => panic!("expected a timeout, got {other:?}"),
@@ -459,7 +459,7 @@ fn empty_or_zero_resize_is_rejected_before_any_request() {
 }
 
 #[test]
-fn archive_posts_and_takes_the_answer() {
+fn archive_posts_then_waits_until_archived() {
     let (mut server, _daytona, mut sb) = setup("stopped");
     let post = reply_json(
         expect_no_body(sb_mock(&mut server, "POST", "sb-1/archive").match_query(Matcher::Missing)),
@@ -468,16 +468,15 @@ fn archive_posts_and_takes_the_answer() {
     )
     .expect(1)
     .create();
-    let get = sb_mock(&mut server, "GET", "sb-1")
-        .match_query(Matcher::Any)
-        .expect(0)
-        .create();
+    let (get, polls) = poll_mock(&mut server, "sb-1", &["archiving", "archived"]);
+    let get = get.expect(2).create();
 
     sb.archive().unwrap();
 
     post.assert();
     get.assert();
-    assert_eq!(sb.state(), Some(&SandboxState::Archiving));
+    assert_eq!(count(&polls), 2);
+    assert_eq!(sb.state(), Some(&SandboxState::Archived));
 }
 
 /// `DELETE /api/sandbox/sb-1` answered with the sandbox in `state`.

@@ -591,18 +591,16 @@ fn unknown_fields_and_enum_values_decode() {
 }
 
 #[test]
-fn a_decode_failure_on_get_is_retried() {
+fn a_decode_failure_on_get_is_not_retried() {
+    // A whole answer (mockito sends its Content-Length) that does not
+    // decode: the same answer would come again.
     let mut server = mockito::Server::new();
     let bad = get_mock(&mut server, "sb-1", 200, "{\"id\":")
         .expect(1)
         .create();
-    let good = get_mock(&mut server, "sb-1", 200, &sandbox_body("sb-1", "started"))
-        .expect(1)
-        .create();
-    let sb = client(&server).get("sb-1").unwrap();
+    let e = client(&server).get("sb-1").unwrap_err();
     bad.assert();
-    good.assert();
-    assert_eq!(sb.id(), "sb-1");
+    assert!(matches!(e, Error::Decode { .. }), "{e:?}");
 }
 
 #[test]

@@ -287,6 +287,23 @@ impl Server {
                 ("GET", ["api", "sandbox", id]) if *id == UPLOAD_SANDBOX => {
                     out.write_all(&self.upload_answer)?
                 }
+                ("GET", ["api", "sandbox", "undecodable"]) => out.write_all(&json_answer(
+                    "200 OK",
+                    r#"{"id":"undecodable","organizationId":"#,
+                ))?,
+                ("GET", ["api", "sandbox", "cut-short"]) => {
+                    // A head announcing more than follows, then the end
+                    // of the connection.
+                    let body = r#"{"id":"cut-short","organizationId":"#;
+                    write!(
+                        out,
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                         Content-Length: {}\r\n\r\n{body}",
+                        body.len() * 2
+                    )?;
+                    out.flush()?;
+                    return Ok(());
+                }
                 ("GET", ["api", "sandbox"]) => self.list_page(&mut out, query)?,
                 ("POST", ["api", "sandbox"]) => {
                     let answer = self.create(&body);

@@ -8,3 +8,4 @@ pub(crate) mod client;
 pub(crate) mod sandbox;
 pub(crate) mod snapshots;
 pub(crate) mod volumes;
+pub(crate) mod wait;

@@ -8,6 +8,7 @@ use ureq::http::Method;
 
 use crate::api::build;
 use crate::api::client::Daytona;
+use crate::api::wait::{Goal, Progress, Seen};
 use crate::check::{self, non_empty, path_segment};
 use crate::error::{Error, Result};
 use crate::models::{
@@ -95,35 +96,24 @@ impl Sandbox {
         Ok(())
     }
 
-    /// Polls until `done(state)`. `error`/`build_failed` (and, unless
-    /// `gone_is_done`, `destroyed`) fail at once, except the state
-    /// `tolerated` (the one a sandbox is deleted from); with `gone_is_done`
-    /// a 404 counts as `destroyed` and ends the wait.
-    fn wait_for(
-        &mut self,
-        deadline: Deadline,
-        what: &str,
-        (gone_is_done, tolerated): (bool, Option<SandboxState>),
-        done: impl Fn(&SandboxState) -> bool,
-    ) -> Result<()> {
-        let operation = format!("waiting for sandbox {} {what}", self.info.id);
+    /// Polls until `goal` is reached, judging from the sandbox as it was
+    /// when the change was asked for (its info now: the answer to the
+    /// request, or the info before it).
+    fn wait_for(&mut self, deadline: Deadline, goal: &Goal) -> Result<()> {
+        let operation = format!("waiting for sandbox {} {}", self.info.id, goal.what);
+        let mut progress = Progress::new(goal, &self.info);
         let client = self.client.clone();
-        let verdict = |info: &SandboxInfo| -> Result<Check<()>> {
-            // Failure first: a wait "while busy" (pause, resize, snapshot)
-            // would otherwise take `error` for "no longer busy".
-            match &info.state {
-                Some(s) if tolerated.as_ref() == Some(s) => Ok(Check::Pending),
-                Some(s) if s.is_failure() || (*s == SandboxState::Destroyed && !gone_is_done) => {
-                    // The reason is the server's text: it may echo the
-                    // credential.
-                    Err(client.transport().redact(Error::SandboxFailed {
-                        id: info.id.clone(),
-                        state: s.clone(),
-                        reason: info.error_reason.clone(),
-                    }))
-                }
-                Some(s) if done(s) => Ok(Check::Done(())),
-                _ => Ok(Check::Pending),
+        let mut verdict = move |info: &SandboxInfo| -> Result<Check<()>> {
+            match progress.check(info) {
+                Seen::Done => Ok(Check::Done(())),
+                Seen::Pending => Ok(Check::Pending),
+                // The reason is the server's text: it may echo the
+                // credential.
+                Seen::Failed(state) => Err(client.transport().redact(Error::SandboxFailed {
+                    id: info.id.clone(),
+                    state,
+                    reason: info.error_reason.clone(),
+                })),
             }
         };
         if let Check::Done(()) = verdict(&self.info)? {
@@ -137,13 +127,19 @@ impl Sandbox {
                 .json::<SandboxInfo>(self.api(Method::GET, &[]).deadline(*d))
             {
                 Ok(info) => self.info = info,
-                Err(e) if gone_is_done && e.is_not_found() => {
+                Err(e) if goal.gone_is_done && e.is_not_found() => {
                     self.info.state = Some(SandboxState::Destroyed);
                 }
                 Err(e) => return Err(e),
             }
             verdict(&self.info)
         })
+    }
+
+    /// Sends the request of a change, then waits for `goal`.
+    fn change(&mut self, req: Request<'_>, deadline: Deadline, goal: &Goal) -> Result<()> {
+        self.update(req.deadline(deadline))?;
+        self.wait_for(deadline, goal)
     }
 
     /// While its image builds: waits out `pending_build`, then passes each
@@ -156,9 +152,7 @@ impl Sandbox {
         if self.info.state != Some(SandboxState::PendingBuild) {
             return Ok(());
         }
-        self.wait_for(deadline, "to leave pending_build", (false, None), |s| {
-            *s != SandboxState::PendingBuild
-        })?;
+        self.wait_for(deadline, &Goal::BUILD_STARTED)?;
         let url: UrlAnswer = self.client.transport().json(
             self.api(Method::GET, &["build-logs-url"])
                 .deadline(deadline),
@@ -197,9 +191,7 @@ impl Sandbox {
     }
 
     pub(crate) fn wait_started(&mut self, deadline: Deadline) -> Result<()> {
-        self.wait_for(deadline, "to start", (false, None), |s| {
-            *s == SandboxState::Started
-        })
+        self.wait_for(deadline, &Goal::STARTED)
     }
 
     /// Waits until it is `started`; `error`, `build_failed` or `destroyed`
@@ -215,9 +207,7 @@ impl Sandbox {
     }
 
     fn wait_stopped(&mut self, deadline: Deadline) -> Result<()> {
-        self.wait_for(deadline, "to stop", (true, None), |s| {
-            matches!(s, SandboxState::Stopped | SandboxState::Destroyed)
-        })
+        self.wait_for(deadline, &Goal::STOPPED)
     }
 
     /// Starts it (or resumes it from `paused`) and waits until it is `started`.
@@ -227,9 +217,8 @@ impl Sandbox {
 
     /// [`start`](Self::start) within `timeout`, request included.
     pub fn start_with_timeout(&mut self, timeout: Duration) -> Result<()> {
-        let deadline = Deadline::after(timeout);
-        self.update(self.api(Method::POST, &["start"]).deadline(deadline))?;
-        self.wait_started(deadline)
+        let req = self.api(Method::POST, &["start"]);
+        self.change(req, Deadline::after(timeout), &Goal::RESTARTED)
     }
 
     /// Stops it (its processes are asked to end) and waits until it is
@@ -255,13 +244,11 @@ impl Sandbox {
     }
 
     fn stop_within(&mut self, force: bool, timeout: Duration) -> Result<()> {
-        let deadline = Deadline::after(timeout);
-        let mut req = self.api(Method::POST, &["stop"]).deadline(deadline);
+        let mut req = self.api(Method::POST, &["stop"]);
         if force {
             req = req.query("force", "true");
         }
-        self.update(req)?;
-        self.wait_stopped(deadline)
+        self.change(req, Deadline::after(timeout), &Goal::STOPPING)
     }
 
     /// Recovers it from a recoverable `error` state and waits until it is started.
@@ -271,23 +258,26 @@ impl Sandbox {
 
     /// [`recover`](Self::recover) within `timeout`.
     pub fn recover_with_timeout(&mut self, timeout: Duration) -> Result<()> {
-        let deadline = Deadline::after(timeout);
-        self.update(self.api(Method::POST, &["recover"]).deadline(deadline))?;
-        self.wait_started(deadline)
+        let req = self.api(Method::POST, &["recover"]);
+        self.change(req, Deadline::after(timeout), &Goal::RESTARTED)
     }
 
-    /// Pauses it and waits while it is `pausing`.
+    /// Pauses it and waits until it is `paused`; `error`, `build_failed`
+    /// or `destroyed` fail at once.
     pub fn pause(&mut self) -> Result<()> {
         self.pause_with_timeout(self.default_timeout())
     }
 
     /// [`pause`](Self::pause) within `timeout`.
     pub fn pause_with_timeout(&mut self, timeout: Duration) -> Result<()> {
-        self.change_and_wait(&["pause"], None, SandboxState::Pausing, timeout)
+        let req = self.api(Method::POST, &["pause"]);
+        self.change(req, Deadline::after(timeout), &Goal::PAUSED)
     }
 
-    /// Resizes it and waits while it is `resizing`. A running sandbox can
-    /// grow CPU and memory; disk can only grow, on a stopped sandbox.
+    /// Resizes it and waits until the resize is over (the sandbox back in
+    /// `started` or `stopped` after it was seen `resizing` or showing the
+    /// new resources). A running sandbox can grow CPU and memory; disk can
+    /// only grow, on a stopped sandbox.
     pub fn resize(&mut self, resize: Resize) -> Result<()> {
         self.resize_with_timeout(resize, self.default_timeout())
     }
@@ -295,12 +285,13 @@ impl Sandbox {
     /// [`resize`](Self::resize) within `timeout`.
     pub fn resize_with_timeout(&mut self, resize: Resize, timeout: Duration) -> Result<()> {
         resize.validate()?;
-        let body = serde_json::to_value(&resize).unwrap_or_default();
-        self.change_and_wait(&["resize"], Some(body), SandboxState::Resizing, timeout)
+        let req = self.api(Method::POST, &["resize"]).json(&resize);
+        self.change(req, Deadline::after(timeout), &Goal::resized(resize))
     }
 
-    /// Takes a snapshot of it named `name` (experimental) and waits while it
-    /// is `snapshotting`.
+    /// Takes a snapshot of it named `name` (experimental) and waits until
+    /// it is over (the sandbox back in `started` or `stopped` after it was
+    /// seen `snapshotting` or updated).
     pub fn experimental_create_snapshot(&mut self, name: &str) -> Result<()> {
         self.experimental_create_snapshot_with_timeout(name, self.default_timeout())
     }
@@ -312,31 +303,10 @@ impl Sandbox {
         timeout: Duration,
     ) -> Result<()> {
         non_empty("name", name)?;
-        let body = serde_json::json!({ "name": name });
-        self.change_and_wait(
-            &["snapshot"],
-            Some(body),
-            SandboxState::Snapshotting,
-            timeout,
-        )
-    }
-
-    /// POSTs to `path` and waits while the state is `busy`.
-    fn change_and_wait(
-        &mut self,
-        path: &[&str],
-        body: Option<serde_json::Value>,
-        busy: SandboxState,
-        timeout: Duration,
-    ) -> Result<()> {
-        let deadline = Deadline::after(timeout);
-        let mut req = self.api(Method::POST, path).deadline(deadline);
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        self.update(req)?;
-        let what = format!("to finish {busy}");
-        self.wait_for(deadline, &what, (false, None), |s| *s != busy)
+        let req = self
+            .api(Method::POST, &["snapshot"])
+            .json(&serde_json::json!({ "name": name }));
+        self.change(req, Deadline::after(timeout), &Goal::SNAPSHOT)
     }
 
     /// Forks it (experimental): a new sandbox with a copy of its filesystem,
@@ -368,10 +338,16 @@ impl Sandbox {
         self.client.started_within(info, deadline, None)
     }
 
-    /// Archives it (it must be stopped): its filesystem moves to object
-    /// storage until it is started again.
+    /// Archives it (it must be stopped) and waits until it is `archived`:
+    /// its filesystem moves to object storage until it is started again.
     pub fn archive(&mut self) -> Result<()> {
-        self.update(self.api(Method::POST, &["archive"]))
+        self.archive_with_timeout(self.default_timeout())
+    }
+
+    /// [`archive`](Self::archive) within `timeout`, request included.
+    pub fn archive_with_timeout(&mut self, timeout: Duration) -> Result<()> {
+        let req = self.api(Method::POST, &["archive"]);
+        self.change(req, Deadline::after(timeout), &Goal::ARCHIVED)
     }
 
     /// Deletes it and waits until it is gone (`destroyed`, or no longer
@@ -384,13 +360,9 @@ impl Sandbox {
 
     /// [`delete`](Self::delete) within `timeout`, request included.
     pub fn delete_with_timeout(&mut self, timeout: Duration) -> Result<()> {
-        let deadline = Deadline::after(timeout);
-        self.update(self.api(Method::DELETE, &[]).deadline(deadline))?;
         // A sandbox deleted from `error` may answer `error` until it goes.
-        let tolerated = self.info.state.clone().filter(SandboxState::is_failure);
-        self.wait_for(deadline, "to be deleted", (true, tolerated), |s| {
-            *s == SandboxState::Destroyed
-        })
+        let req = self.api(Method::DELETE, &[]);
+        self.change(req, Deadline::after(timeout), &Goal::DELETED)
     }
 
     /// Replaces all its labels; returns the labels the server now holds.

@@ -334,6 +334,17 @@ impl Resize {
         self
     }
 
+    /// Whether `info` has every resource this asks for.
+    pub(crate) fn shows_in(&self, info: &crate::models::SandboxInfo) -> bool {
+        [
+            (self.cpu, info.cpu),
+            (self.memory, info.memory),
+            (self.disk, info.disk),
+        ]
+        .iter()
+        .all(|(asked, has)| asked.is_none_or(|a| a == *has))
+    }
+
     pub(crate) fn validate(&self) -> Result<()> {
         if self == &Self::default() {
             return Err(Error::validation(

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::PollSchedule;
 use crate::error::{Error, Result};
+use crate::transport::retry::random_fraction;
 
 /// A point in time an operation must finish by, or none.
 #[derive(Clone, Copy, Debug)]
@@ -59,6 +60,11 @@ pub(crate) enum Check<T> {
 /// Calls `check` on `schedule` until it reports `Done`, returns an error,
 /// or the deadline passes (then a timeout error naming `operation`).
 /// `check` receives the deadline so that its own requests stay inside it.
+///
+/// A check answered 429 (once the request's own retries are spent) does
+/// not end the wait: the next one comes after the server's `Retry-After`
+/// when that is longer than the schedule's delay; a `Retry-After` past the
+/// deadline returns the error at once.
 pub(crate) fn poll_until<T>(
     schedule: &PollSchedule,
     deadline: Deadline,
@@ -67,8 +73,10 @@ pub(crate) fn poll_until<T>(
 ) -> Result<T> {
     let began = Instant::now();
     let mut checks = 0u32;
+    let mut asked: Option<Duration> = None;
     loop {
-        let delay = schedule.next_delay(began.elapsed(), checks);
+        let planned = schedule.jittered_delay(began.elapsed(), checks, random_fraction());
+        let delay = asked.take().map_or(planned, |d| d.max(planned));
         if let Some(left) = deadline.remaining() {
             if left.is_zero() {
                 return Err(deadline.timeout_error(operation));
@@ -87,6 +95,16 @@ pub(crate) fn poll_until<T>(
             // A request cut short by the deadline: the wait timed out.
             Err(e) if e.is_timeout() && deadline.remaining() == Some(Duration::ZERO) => {
                 return Err(deadline.timeout_error(operation));
+            }
+            Err(e) if e.is_rate_limited() => {
+                let wanted = e.api().and_then(|a| a.retry_after);
+                if let (Some(want), Some(left)) = (wanted, deadline.remaining()) {
+                    if want > left {
+                        return Err(e);
+                    }
+                }
+                log::debug!("{operation}: rate limited, checking again later");
+                asked = wanted;
             }
             Err(e) => return Err(e),
         }

@@ -2,6 +2,7 @@
 //! headers and limits. Nothing here touches the network.
 
 use std::io::Read;
+use std::sync::Arc;
 use std::time::Duration;
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -78,7 +79,7 @@ pub(crate) struct Request<'a> {
     pub(super) url: Url,
     /// `METHOD /path` for logs and errors: never the query, which may hold
     /// a token.
-    pub(super) operation: String,
+    pub(super) operation: Arc<str>,
     pub(super) body: Body<'a>,
     pub(super) timeout: Option<Duration>,
     pub(super) deadline: Option<Deadline>,
@@ -102,8 +103,12 @@ impl<'a> Request<'a> {
     /// `..` make the request fail before it is sent).
     pub(crate) fn new(method: Method, base: &Url, segments: &[&str]) -> Self {
         let mut url = base.clone();
-        url.set_query(None);
-        url.set_fragment(None);
+        if url.query().is_some() {
+            url.set_query(None);
+        }
+        if url.fragment().is_some() {
+            url.set_fragment(None);
+        }
         let invalid = push_segments(&mut url, segments).err();
         Self::at(method, url, invalid)
     }
@@ -116,7 +121,7 @@ impl<'a> Request<'a> {
     }
 
     fn at(method: Method, url: Url, invalid: Option<Error>) -> Self {
-        let operation = format!("{method} {}", url.path());
+        let operation = format!("{method} {}", url.path()).into();
         Request {
             method,
             url,

@@ -41,6 +41,23 @@ impl Delays {
     }
 }
 
+/// A random number from 0 to 1, from the source of the backoff's jitter
+/// (a one-second interval randomized by ±100 %, halved).
+pub(crate) fn random_fraction() -> f64 {
+    let second = Duration::from_secs(1);
+    let mut source = backoff::ExponentialBackoff {
+        current_interval: second,
+        initial_interval: second,
+        randomization_factor: 1.0,
+        multiplier: 1.0,
+        max_interval: second * 2,
+        max_elapsed_time: None,
+        ..Default::default()
+    };
+    let drawn = source.next_backoff().unwrap_or(second);
+    (drawn.as_secs_f64() / 2.0).clamp(0.0, 1.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,6 +99,18 @@ mod tests {
         firsts.sort();
         firsts.dedup();
         assert!(firsts.len() > 10, "{firsts:?}");
+    }
+
+    #[test]
+    fn random_fractions_spread_over_zero_to_one() {
+        let draws: Vec<f64> = (0..2000).map(|_| random_fraction()).collect();
+        assert!(draws.iter().all(|f| (0.0..=1.0).contains(f)));
+        // Each tenth of the range gets some of 2,000 draws.
+        for tenth in 0..10 {
+            let lo = f64::from(tenth) / 10.0;
+            let n = draws.iter().filter(|f| (lo..lo + 0.1).contains(*f)).count();
+            assert!((100..=300).contains(&n), "{tenth}: {n}");
+        }
     }
 
     #[test]

@@ -211,9 +211,10 @@ impl Transport {
     }
 
     /// Sends `req` (retrying as its method allows) until a 2xx answer, which
-    /// `on_success` consumes. An error from `on_success` on an idempotent
-    /// request with a body that can be sent again (a body cut short, stalled
-    /// or undecodable) is retried too.
+    /// `on_success` consumes. A transport error or a timeout from
+    /// `on_success` (a body cut short or stalled) on an idempotent request
+    /// with a body that can be sent again is retried too; any other error
+    /// (a whole body that does not decode) is returned at once.
     pub(crate) fn execute<T>(
         &self,
         req: &mut Request<'_>,
@@ -233,7 +234,7 @@ impl Transport {
             if timeout.is_zero() {
                 return Attempt::Failed {
                     error: Error::Timeout {
-                        operation: req.operation.clone(),
+                        operation: req.operation.to_string(),
                         after: Duration::ZERO,
                     },
                     retry: false,
@@ -258,12 +259,16 @@ impl Transport {
                     match on_success(resp) {
                         Ok(v) => return Attempt::Done(v),
                         Err(e) => {
-                            // A body cut short, stalled or undecodable.
+                            // A body cut short (shorter than its
+                            // Content-Length, chunked without its end) or
+                            // stalled: the next answer may be whole. A
+                            // whole body that does not decode would not
+                            // decode the next time either.
                             let failure = match e {
                                 _ if req.streamed => Failure::Permanent,
-                                Error::Transport { .. }
-                                | Error::Decode { .. }
-                                | Error::Timeout { .. } => Failure::Transient,
+                                Error::Transport { .. } | Error::Timeout { .. } => {
+                                    Failure::Transient
+                                }
                                 _ => Failure::Permanent,
                             };
                             (e, failure, None)
@@ -330,7 +335,8 @@ impl Transport {
         deadline: Option<Deadline>,
         mut attempt: impl FnMut(u32) -> Attempt<T>,
     ) -> Result<T> {
-        let mut delays = Delays::new(&self.retry);
+        // Made on the first retry: most requests need none.
+        let mut delays: Option<Delays> = None;
         let mut n = 1u32;
         loop {
             let (error, retry, retry_after) = match attempt(n) {
@@ -347,7 +353,9 @@ impl Transport {
             let delay = match retry_after {
                 Some(d) if d > self.retry.max_retry_after => return Err(error),
                 Some(d) => d,
-                None => delays.next_delay(),
+                None => delays
+                    .get_or_insert_with(|| Delays::new(&self.retry))
+                    .next_delay(),
             };
             if let Some(left) = deadline.and_then(|d| d.remaining()) {
                 if delay >= left {

@@ -178,12 +178,36 @@ pub(crate) fn transport_error(e: ureq::Error, operation: &str, took: Duration) -
             operation: operation.to_string(),
             after: took,
         },
-        // The connection was fine; the body was not what it claimed.
-        ureq::Error::Decompress(encoding, e) => Error::Decode {
-            operation: operation.to_string(),
-            message: format!("the {encoding} body is corrupt: {e}"),
-            excerpt: String::new(),
-        },
+        // A compressed body that stops early was cut short (a transport
+        // fault, which another attempt may not meet); one that arrived
+        // whole and does not decompress is corrupt.
+        ureq::Error::Decompress(encoding, e) => {
+            if e.get_ref().is_some_and(|inner| inner.is::<ureq::Error>()) {
+                if let Some(Ok(cause)) = e.into_inner().map(|i| i.downcast::<ureq::Error>()) {
+                    return transport_error(*cause, operation, took);
+                }
+                return Error::Transport {
+                    operation: operation.to_string(),
+                    source: Box::new(io::Error::from(io::ErrorKind::UnexpectedEof)),
+                };
+            }
+            if matches!(
+                e.kind(),
+                io::ErrorKind::UnexpectedEof
+                    | io::ErrorKind::ConnectionReset
+                    | io::ErrorKind::ConnectionAborted
+                    | io::ErrorKind::BrokenPipe
+                    | io::ErrorKind::TimedOut
+                    | io::ErrorKind::WouldBlock
+            ) {
+                return io_error(e, operation, took);
+            }
+            Error::Decode {
+                operation: operation.to_string(),
+                message: format!("the {encoding} body is corrupt: {e}"),
+                excerpt: String::new(),
+            }
+        }
         ureq::Error::Io(io) => io_error(io, operation, took),
         other => Error::Transport {
             operation: operation.to_string(),
