@@ -1,6 +1,7 @@
 //! Working inside a running sandbox through its toolbox API
 //! (`{toolboxProxyUrl}/{sandboxId}/...`): processes and sessions
-//! ([`Process`]), files ([`FileSystem`]) and git ([`Git`]).
+//! ([`Process`], PTY sessions included), files ([`FileSystem`]), git
+//! ([`Git`]) and the stateful code interpreter (`CodeInterpreter`).
 //!
 //! Toolbox requests go through the same transport as the main API: same
 //! headers, same error mapping, same retry rules. The credentials are sent
@@ -8,6 +9,8 @@
 
 mod fs;
 mod git;
+#[cfg(feature = "websocket")]
+mod interpreter;
 mod process;
 
 pub use fs::{
@@ -15,12 +18,19 @@ pub use fs::{
     ReplaceResult, TransferOptions, Upload,
 };
 pub use git::{CloneOptions, FileState, FileStatus, Git, GitCommitInfo, GitCredentials, GitStatus};
+#[cfg(feature = "websocket")]
+pub use interpreter::{
+    CodeInterpreter, CodeRun, ContextOptions, ExecutionError, InterpreterContext, OutputChunk,
+    RunCodeOptions, RunCodeResult,
+};
 pub use process::{
     Chart, ChartElement, ChartKind, CodeRunOptions, CodeRunResponse, Command, ExecOptions,
     ExecResponse, Process, Session, SessionCommandLogs, SessionExecOptions, SessionExecResponse,
 };
 #[cfg(feature = "websocket")]
 pub use process::{FollowOptions, LogChunk, LogStream};
+#[cfg(feature = "websocket")]
+pub use process::{PtyExit, PtyHandle, PtyOptions, PtyReader, PtySessionInfo, PtyWriter};
 
 use serde::Deserialize;
 use ureq::http::Method;
