@@ -16,6 +16,8 @@ use super::server::{Request, Response};
 use super::{error, lock, new_id, rfc3339, ExecResult, Shared};
 
 mod files;
+pub(crate) mod interpreter;
+pub(crate) mod pty;
 
 /// The sandbox user's home and working directory.
 pub(crate) const HOME: &str = "/home/daytona";
@@ -120,6 +122,8 @@ pub(crate) fn handle(shared: &Arc<Shared>, req: &Request, id: &str, rest: &[&str
         ("POST", ["process", "execute"]) => execute(&sb, req),
         ("POST", ["process", "code-run"]) => code_run(&sb, req),
         (_, ["process", "session", ..]) => session(&sb, req, &rest[2..], found_session),
+        (_, ["process", "pty", ..]) => pty::handle(&sb, req, &rest[2..]),
+        (_, ["process", "interpreter", ..]) => interpreter::handle(&sb, req, &rest[2..]),
         (_, ["git", ..]) => error(501, "git is not simulated by the local simulator"),
         _ => error(
             501,

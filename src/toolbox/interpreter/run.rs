@@ -87,6 +87,7 @@ pub struct CodeRun<'a> {
     error: Option<Error>,
     options: RunCodeOptions<'a>,
     operation: String,
+    /// The run's time limit (the server's).
     timeout: Duration,
     idle: Duration,
     started: Instant,
@@ -179,7 +180,7 @@ pub(super) fn start<'a>(
         error: None,
         options,
         operation,
-        timeout: limit,
+        timeout,
         idle,
         started,
         redact: Box::new(transport.redactor()),
@@ -320,7 +321,7 @@ impl CodeRun<'_> {
     fn timed_out(&self) -> Error {
         Error::Timeout {
             operation: format!(
-                "{}: the code did not finish within its time limit ({:?} with the margin)",
+                "{}: the code did not finish within {:?}",
                 self.operation, self.timeout
             ),
             after: self.started.elapsed(),
