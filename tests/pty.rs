@@ -6,6 +6,7 @@
 #![cfg(feature = "websocket")]
 
 mod common;
+mod fault_server;
 mod process_support;
 mod ws_support;
 
@@ -497,4 +498,47 @@ fn bad_arguments_fail_before_any_request() {
     ];
     assert_invalid(cases);
     assert_all(&none);
+}
+
+/// The reader thread decodes what TLS has already delivered without
+/// waiting, while the writer writes through the same TLS session.
+#[test]
+fn a_terminal_over_tls_echoes_from_two_threads() {
+    use fault_server::relay::{test_ca_pem, Relay};
+    let server = pty_toolbox(|_, ws| {
+        connected(ws);
+        while let Some(input) = next_data(ws) {
+            let input = input.into_data();
+            if input.as_ref() == b"exit\n" {
+                return close(ws, 1000, r#"{"exitCode":0}"#);
+            }
+            // A large answer: several TLS records per message.
+            binary(ws, &input.repeat(2000));
+        }
+    });
+    let backend: u16 = server
+        .url
+        .trim_start_matches("http://127.0.0.1:")
+        .trim_end_matches("/toolbox")
+        .parse()
+        .unwrap();
+    let front = Relay::tls(backend);
+    let url = format!("https://localhost:{}/toolbox", front.port);
+    let (_api, sandbox) = sandbox_with(&url, |c| c.add_root_certificates_pem(test_ca_pem()));
+    let (mut reader, mut writer) = sandbox.process().connect_pty("tls").unwrap().split();
+    let printer = thread::spawn(move || {
+        let mut all = Vec::new();
+        reader.read_to_end(&mut all).map(|_| (all, reader.wait()))
+    });
+    for word in ["alpha\n", "beta\n", "gamma\n"] {
+        writer.write_all(word.as_bytes()).unwrap();
+        thread::sleep(Duration::from_millis(50));
+    }
+    writer.write_all(b"exit\n").unwrap();
+    let (all, exit) = printer.join().unwrap().unwrap();
+    assert_eq!(exit.unwrap(), exit_code(0));
+    let expected = ["alpha\n", "beta\n", "gamma\n"]
+        .map(|w| w.repeat(2000))
+        .concat();
+    assert_eq!(String::from_utf8(all).unwrap(), expected);
 }
