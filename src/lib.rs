@@ -72,7 +72,7 @@ pub use params::{
     CodeLanguage, CreateSandbox, ImageSpec, Labels, NetworkSettings, Resize, Resources,
     CODE_TOOLBOX_LANGUAGE_LABEL,
 };
-pub use toolbox::{FileSystem, Git, Process};
+pub use toolbox::{ComputerUse, FileSystem, Git, LspLanguage, LspServer, Process};
 pub use transport::page::Pages;
 pub use transport::poll::{PollSchedule, WAIT_FOREVER};
 pub use transport::API_VERSION;

@@ -72,6 +72,10 @@
 //!   and the exit code in the close for a PTY; for a run, the client's
 //!   request `{code, contextId?, envs?, timeout?}` is checked, then stdout
 //!   and `completed`; a request with anything else is closed with 1008).
+//! - `ScreenshotResponse.screenshot` is an optional plain string in the
+//!   spec; the daemon always sends the image in standard base64 (§1.8:
+//!   "screenshot (base64)"), which the SDK decodes: the proxy writes the
+//!   base64 of a small PNG there, and the suite checks the SDK's bytes.
 //! - Build contexts go to an S3 object store, which is in neither spec
 //!   (§6.2): only `GET /object-storage/push-access` is checked; its
 //!   `storageUrl` points at a stub that says "not there" to HEAD and stores
@@ -113,14 +117,19 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use contract_support::proxy::{self, download_content, Exchange, Shared, Side, MISSING};
+use contract_support::proxy::{
+    self, download_content, Exchange, Shared, Side, MISSING, SCREENSHOT,
+};
 use contract_support::spec::{Rng, Spec, Thinning};
 use daytona::models::{GpuType, SandboxClass, SandboxLabels};
 use daytona::toolbox::{
-    CloneOptions, CodeRunOptions, Command, Download, Downloaded, ExecOptions, FileInfo,
-    FilePermissions, FollowOptions, GitCommitInfo, GitCredentials, GitStatus, LogChunk, Match,
-    ReplaceResult, Session, SessionCommandLogs, SessionExecOptions, SessionExecResponse,
-    TransferOptions, Upload,
+    AccessibilityNodes, AccessibilityScope, AccessibilityTree, CloneOptions, CodeRunOptions,
+    Command, CompletionList, CompressedOptions, ComputerUseProcesses, DisplayInfo, Download,
+    Downloaded, ExecOptions, FileInfo, FilePermissions, FindNodes, FollowOptions, GitCommitInfo,
+    GitCredentials, GitStatus, ImageFormat, LogChunk, LspLanguage, LspSymbol, Match, Modifier,
+    MouseButton, NameMatch, Point, Position, Recording, Rect, ReplaceResult, ScreenshotOptions,
+    ScrollDirection, Session, SessionCommandLogs, SessionExecOptions, SessionExecResponse,
+    TransferOptions, Upload, WindowInfo,
 };
 use daytona::toolbox::{ContextOptions, PtyOptions, RunCodeOptions};
 use daytona::{
@@ -151,6 +160,17 @@ const NOT_OPERATIONS: &[&str] = &[
     "Sandbox::fs",
     "Sandbox::git",
     "Sandbox::code_interpreter",
+    "Sandbox::computer_use",
+    "Sandbox::lsp_server",
+    "ComputerUse::mouse",
+    "ComputerUse::keyboard",
+    "ComputerUse::screenshot",
+    "ComputerUse::display",
+    "ComputerUse::recording",
+    "ComputerUse::accessibility",
+    "LspServer::language",
+    "LspServer::project_path",
+    "LspServer::file_uri",
 ];
 
 /// Where the public operations are defined.
@@ -169,6 +189,12 @@ const SOURCES: &[&str] = &[
     "src/toolbox/process/follow.rs",
     "src/toolbox/process/pty.rs",
     "src/toolbox/interpreter.rs",
+    "src/toolbox/computer_use.rs",
+    "src/toolbox/computer_use/input.rs",
+    "src/toolbox/computer_use/screen.rs",
+    "src/toolbox/computer_use/recording.rs",
+    "src/toolbox/computer_use/accessibility.rs",
+    "src/toolbox/lsp.rs",
 ];
 const OPERATION_TYPES: &[&str] = &[
     "Daytona",
@@ -179,6 +205,14 @@ const OPERATION_TYPES: &[&str] = &[
     "FileSystem",
     "Git",
     "CodeInterpreter",
+    "ComputerUse",
+    "Mouse",
+    "Keyboard",
+    "Screenshots",
+    "Display",
+    "Recordings",
+    "Accessibility",
+    "LspServer",
 ];
 
 #[test]
@@ -545,6 +579,8 @@ impl Suite {
         self.process_operations(&sandbox);
         self.file_operations(&sandbox);
         self.git_operations(&sandbox);
+        self.computer_use_operations(&sandbox);
+        self.lsp_operations(&sandbox);
         self.snapshot_operations();
         self.volume_operations();
     }
@@ -1168,6 +1204,213 @@ impl Suite {
         self.op("Git::history", Expect::Ok, || git.history(repo));
     }
 
+    fn computer_use_operations(&mut self, sb: &daytona::Sandbox) {
+        let cu = sb.computer_use();
+        self.op("ComputerUse::start", Expect::Ok, || cu.start());
+        self.op("ComputerUse::status", Expect::Ok, || cu.status());
+        self.op("ComputerUse::system_status", Expect::Ok, || {
+            cu.system_status()
+        });
+        self.op("ComputerUse::is_process_running", Expect::Ok, || {
+            cu.is_process_running("xvfb")
+        });
+        self.op("ComputerUse::restart_process", Expect::Ok, || {
+            cu.restart_process("x11vnc")
+        });
+        self.op("ComputerUse::process_logs", Expect::Ok, || {
+            cu.process_logs("novnc")
+        });
+        self.op("ComputerUse::process_errors", Expect::Ok, || {
+            cu.process_errors("xfce4")
+        });
+
+        let mouse = cu.mouse();
+        self.op("Mouse::position", Expect::Ok, || mouse.position());
+        self.op("Mouse::move_to", Expect::Ok, || mouse.move_to((100, 200)));
+        self.op("Mouse::click", Expect::Ok, || {
+            mouse.click((10, 20), MouseButton::Left)
+        });
+        self.op("Mouse::double_click", Expect::Ok, || {
+            mouse.double_click((11, 21), MouseButton::Middle)
+        });
+        self.op("Mouse::drag", Expect::Ok, || {
+            mouse.drag((1, 2), (300, 400), MouseButton::Right)
+        });
+        self.op("Mouse::scroll", Expect::Ok, || {
+            mouse.scroll((5, 6), ScrollDirection::Up, 2)
+        });
+
+        let keyboard = cu.keyboard();
+        self.op("Keyboard::type_text", Expect::Ok, || {
+            keyboard.type_text("contract")
+        });
+        self.op("Keyboard::type_text_with_delay", Expect::Ok, || {
+            keyboard.type_text_with_delay("contract", Duration::from_millis(20))
+        });
+        self.op("Keyboard::press", Expect::Ok, || keyboard.press("Return"));
+        self.op("Keyboard::press_with", Expect::Ok, || {
+            keyboard.press_with("t", &[Modifier::Ctrl, Modifier::Shift])
+        });
+        self.op("Keyboard::hotkey", Expect::Ok, || keyboard.hotkey("ctrl+c"));
+
+        let shots = cu.screenshot();
+        let region = Rect::new(10, 20, 300, 200);
+        let compressed = || {
+            CompressedOptions::new()
+                .format(ImageFormat::Jpeg)
+                .quality(70)
+                .scale(0.5)
+                .show_cursor(true)
+        };
+        let taken = [
+            self.op("Screenshots::take_full_screen", Expect::Ok, || {
+                shots.take_full_screen(ScreenshotOptions::new().show_cursor(true))
+            }),
+            self.op("Screenshots::take_region", Expect::Ok, || {
+                shots.take_region(region, ScreenshotOptions::new())
+            }),
+            self.op("Screenshots::take_compressed", Expect::Ok, || {
+                shots.take_compressed(compressed())
+            }),
+            self.op("Screenshots::take_compressed", Expect::Ok, || {
+                shots.take_compressed(CompressedOptions::new())
+            }),
+            self.op("Screenshots::take_compressed_region", Expect::Ok, || {
+                shots.take_compressed_region(region, compressed())
+            }),
+        ];
+        for shot in taken.iter().flatten() {
+            self.check("Screenshots", shot.bytes() == SCREENSHOT, || {
+                format!("decoded {:?}, sent {SCREENSHOT:?}", shot.bytes())
+            });
+        }
+
+        let display = cu.display();
+        self.op("Display::info", Expect::Ok, || display.info());
+        self.op("Display::windows", Expect::Ok, || display.windows());
+
+        let rec = cu.recording();
+        self.op("Recordings::start", Expect::Ok, || {
+            rec.start(Some("contract run"))
+        });
+        self.op("Recordings::start", Expect::Ok, || rec.start(None));
+        self.op("Recordings::stop", Expect::Ok, || {
+            rec.stop("contract-recording")
+        });
+        self.op("Recordings::list", Expect::Ok, || rec.list());
+        self.op("Recordings::get", Expect::Ok, || {
+            rec.get("contract-recording")
+        });
+        self.op("Recordings::get", Expect::NotFound, || rec.get(MISSING));
+        self.op("Recordings::delete", Expect::Ok, || {
+            rec.delete("contract-recording")
+        });
+        // What Prism sent (a short text: the whole of it is in the excerpt).
+        let sent = |suite: &Self, from: usize| -> Vec<u8> {
+            suite
+                .shared
+                .since(from)
+                .into_iter()
+                .find(|x| x.route.as_deref() == Some("GET /computeruse/recordings/{id}/download"))
+                .map(|x| x.excerpt.into_bytes())
+                .unwrap_or_default()
+        };
+        let target = self.scratch.join("recordings/contract.mp4");
+        let from = self.shared.len();
+        let size = self.op("Recordings::download", Expect::Ok, || {
+            rec.download("contract-recording", &target)
+        });
+        let saved = std::fs::read(&target).unwrap_or_default();
+        let want = sent(self, from);
+        self.check(
+            "Recordings::download",
+            !want.is_empty() && saved == want && size == Some(want.len() as u64),
+            || format!("saved {saved:?} ({size:?} bytes), sent {want:?}"),
+        );
+        let mut written = Vec::new();
+        let from = self.shared.len();
+        self.op("Recordings::download_to", Expect::Ok, || {
+            rec.download_to("contract-recording", &mut written)
+        });
+        let want = sent(self, from);
+        self.check(
+            "Recordings::download_to",
+            !want.is_empty() && written == want,
+            || format!("written {written:?}, sent {want:?}"),
+        );
+        let missing = self.scratch.join("recordings/missing.mp4");
+        self.op("Recordings::download", Expect::NotFound, || {
+            rec.download(MISSING, &missing)
+        });
+
+        let a11y = cu.accessibility();
+        self.op("Accessibility::tree", Expect::Ok, || {
+            a11y.tree(AccessibilityScope::Focused, Some(3))
+        });
+        self.op("Accessibility::tree", Expect::Ok, || {
+            a11y.tree(AccessibilityScope::Process(4242), None)
+        });
+        self.op("Accessibility::tree", Expect::Ok, || {
+            a11y.tree(AccessibilityScope::All, Some(0))
+        });
+        self.op("Accessibility::find_nodes", Expect::Ok, || {
+            a11y.find_nodes(
+                FindNodes::new()
+                    .scope(AccessibilityScope::Process(4242))
+                    .role("push button")
+                    .name("OK", NameMatch::Exact)
+                    .state("enabled")
+                    .limit(10),
+            )
+        });
+        self.op("Accessibility::find_nodes", Expect::Ok, || {
+            a11y.find_nodes(FindNodes::new())
+        });
+        self.op("Accessibility::focus_node", Expect::Ok, || {
+            a11y.focus_node(":1.2:/org/a11y/atspi/accessible/7")
+        });
+        self.op("Accessibility::invoke_node", Expect::Ok, || {
+            a11y.invoke_node(":1.2:/org/a11y/atspi/accessible/7", Some("click"))
+        });
+        self.op("Accessibility::invoke_node", Expect::Ok, || {
+            a11y.invoke_node(":1.2:/org/a11y/atspi/accessible/7", None)
+        });
+        self.op("Accessibility::set_node_value", Expect::Ok, || {
+            a11y.set_node_value(":1.2:/org/a11y/atspi/accessible/8", "contract")
+        });
+        self.op("ComputerUse::stop", Expect::Ok, || cu.stop());
+    }
+
+    fn lsp_operations(&mut self, sb: &daytona::Sandbox) {
+        for language in [
+            LspLanguage::Python,
+            LspLanguage::TypeScript,
+            LspLanguage::JavaScript,
+        ] {
+            let lsp = sb.lsp_server(language, "/home/daytona/contract project");
+            self.op("LspServer::start", Expect::Ok, || lsp.start());
+            self.op("LspServer::did_open", Expect::Ok, || {
+                lsp.did_open("src/main.py")
+            });
+            self.op("LspServer::document_symbols", Expect::Ok, || {
+                lsp.document_symbols("src/main.py")
+            });
+            self.op("LspServer::sandbox_symbols", Expect::Ok, || {
+                lsp.sandbox_symbols("Greeter")
+            });
+            self.op("LspServer::completions", Expect::Ok, || {
+                lsp.completions(
+                    "file:///home/daytona/contract%20project/src/main.py",
+                    Position::new(10, 4),
+                )
+            });
+            self.op("LspServer::did_close", Expect::Ok, || {
+                lsp.did_close("/home/daytona/contract project/src/main.py")
+            });
+            self.op("LspServer::stop", Expect::Ok, || lsp.stop());
+        }
+    }
+
     fn snapshot_operations(&mut self) {
         let s = self.daytona.snapshots();
         self.op("Snapshots::list_page", Expect::Ok, || {
@@ -1323,6 +1566,20 @@ fn decode_with_models(x: &Exchange) -> Option<String> {
         "SessionCommandLogsResponse" => try_as::<SessionCommandLogs>(value),
         "PtySessionInfo" => try_as::<daytona::toolbox::PtySessionInfo>(value),
         "InterpreterContext" => try_as::<daytona::toolbox::InterpreterContext>(value),
+        "ComputerUseStartResponse" | "ComputerUseStopResponse" => {
+            try_as::<ComputerUseProcesses>(value)
+        }
+        "MousePositionResponse" | "MouseClickResponse" | "MouseDragResponse" => {
+            try_as::<Point>(value)
+        }
+        "DisplayInfoResponse" => try_as::<Option<Vec<DisplayInfo>>>(&value["displays"]),
+        "WindowsResponse" => try_as::<Option<Vec<WindowInfo>>>(&value["windows"]),
+        "Recording" => try_as::<Recording>(value),
+        "ListRecordingsResponse" => try_as::<Vec<Recording>>(&value["recordings"]),
+        "AccessibilityTreeResponse" => try_as::<AccessibilityTree>(value),
+        "AccessibilityNodesResponse" => try_as::<AccessibilityNodes>(value),
+        "[LspSymbol]" => try_as::<Option<Vec<LspSymbol>>>(value),
+        "CompletionList" => try_as::<CompletionList>(value),
         _ => Ok(()),
     };
     result

@@ -26,8 +26,11 @@ use daytona::models::{
     BuildInfo, PortPreviewUrl, SandboxLabels, SignedPortPreviewUrl, SshAccess, SshAccessValidation,
 };
 use daytona::toolbox::{
-    Chart, CodeRunResponse, Command, ExecResponse, FileInfo, FileStatus, GitCommitInfo, GitStatus,
-    Match, ReplaceResult, Session, SessionCommandLogs, SessionExecResponse,
+    AccessibilityNode, AccessibilityNodes, AccessibilityScope, AccessibilityTree, Chart,
+    CodeRunResponse, Command, CompletionItem, CompletionList, CompressedOptions,
+    ComputerUseProcesses, DisplayInfo, ExecResponse, FileInfo, FileStatus, FindNodes,
+    GitCommitInfo, GitStatus, LspLanguage, LspSymbol, Match, Point, Position, ProcessStatus,
+    Recording, ReplaceResult, Session, SessionCommandLogs, SessionExecResponse, WindowInfo,
 };
 use daytona::{
     Daytona, DaytonaConfig, Error, ListSandboxes, SandboxInfo, SandboxState, Snapshot,
@@ -832,6 +835,167 @@ struct Model {
     decode: Decoder,
 }
 
+fn point() -> Shape {
+    Shape::Obj(vec![opt("x", Shape::Int), opt("y", Shape::Int)])
+}
+
+fn process_status() -> Shape {
+    Shape::Obj(vec![
+        opt("running", Shape::Bool),
+        opt("pid", Shape::Uint),
+        opt("priority", Shape::Uint),
+        opt("autoRestart", Shape::Bool),
+    ])
+}
+
+fn processes() -> Shape {
+    Shape::Obj(vec![
+        opt("message", Shape::Str),
+        opt(
+            "status",
+            Shape::Obj(vec![
+                opt("xvfb", process_status()),
+                opt("xfce4", process_status()),
+                opt("novnc", process_status()),
+            ]),
+        ),
+    ])
+}
+
+fn screenshot() -> Shape {
+    Shape::Obj(vec![
+        opt("screenshot", Shape::Str),
+        opt("cursorPosition", point()),
+        opt("sizeBytes", Shape::Uint),
+    ])
+}
+
+fn display_info() -> Shape {
+    Shape::Obj(vec![
+        opt("id", Shape::Uint),
+        opt("x", Shape::Int),
+        opt("y", Shape::Int),
+        opt("width", Shape::Uint),
+        opt("height", Shape::Uint),
+        opt("isActive", Shape::Bool),
+    ])
+}
+
+fn window_info() -> Shape {
+    let Shape::Obj(mut fields) = display_info() else {
+        unreachable!()
+    };
+    fields.push(opt("title", Shape::Str));
+    Shape::Obj(fields)
+}
+
+fn recording() -> Shape {
+    Shape::Obj(vec![
+        req("id", Shape::Str),
+        opt("fileName", Shape::Str),
+        opt("filePath", Shape::Str),
+        opt("startTime", Shape::Date),
+        req("status", Shape::Enum(&["recording", "completed", "failed"])),
+        opt("endTime", Shape::Date),
+        opt("durationSeconds", Shape::Num),
+        opt("sizeBytes", Shape::Uint),
+    ])
+}
+
+/// An accessibility node with `levels` levels of children below it.
+fn a11y_node(levels: usize) -> Shape {
+    let mut fields = vec![
+        opt("id", Shape::Str),
+        opt("role", Shape::Str),
+        opt("name", Shape::Str),
+        opt("description", Shape::Str),
+        opt(
+            "bounds",
+            Shape::Obj(vec![
+                opt("x", Shape::Int),
+                opt("y", Shape::Int),
+                opt("width", Shape::Uint),
+                opt("height", Shape::Uint),
+            ]),
+        ),
+        nul("states", list(Shape::Str)),
+        nul("actions", list(Shape::Str)),
+    ];
+    if levels > 0 {
+        fields.push(nul(
+            "children",
+            list(Shape::Nullable(Box::new(a11y_node(levels - 1)))),
+        ));
+    }
+    Shape::Obj(fields)
+}
+
+fn a11y_tree() -> Shape {
+    Shape::Obj(vec![
+        opt("root", a11y_node(3)),
+        opt("truncated", Shape::Bool),
+    ])
+}
+
+fn a11y_nodes() -> Shape {
+    Shape::Obj(vec![
+        nul("matches", list(a11y_node(1))),
+        opt("truncated", Shape::Bool),
+    ])
+}
+
+fn lsp_position() -> Shape {
+    Shape::Obj(vec![
+        opt("line", Shape::Uint),
+        opt("character", Shape::Uint),
+    ])
+}
+
+fn lsp_symbol() -> Shape {
+    Shape::Obj(vec![
+        req("name", Shape::Str),
+        req("kind", Shape::Int),
+        opt(
+            "location",
+            Shape::Obj(vec![
+                opt("uri", Shape::Str),
+                opt(
+                    "range",
+                    Shape::Obj(vec![
+                        opt("start", lsp_position()),
+                        opt("end", lsp_position()),
+                    ]),
+                ),
+            ]),
+        ),
+    ])
+}
+
+fn completion_item() -> Shape {
+    Shape::Obj(vec![
+        req("label", Shape::Str),
+        opt("kind", Shape::Int),
+        opt("detail", Shape::Str),
+        opt(
+            "documentation",
+            Shape::Obj(vec![
+                opt("kind", Shape::Enum(&["plaintext", "markdown"])),
+                opt("value", Shape::Str),
+            ]),
+        ),
+        opt("sortText", Shape::Str),
+        opt("filterText", Shape::Str),
+        opt("insertText", Shape::Str),
+    ])
+}
+
+fn completion_list() -> Shape {
+    Shape::Obj(vec![
+        opt("isIncomplete", Shape::Bool),
+        nul("items", list(completion_item())),
+    ])
+}
+
 fn models() -> Vec<Model> {
     fn m(name: &'static str, shape: Shape, decode: Decoder) -> Model {
         Model {
@@ -915,6 +1079,52 @@ fn models() -> Vec<Model> {
             "VolumeState",
             Shape::Enum(VOLUME_STATES),
             decode::<VolumeState>,
+        ),
+        m("Point", point(), decode::<Point>),
+        m("ProcessStatus", process_status(), decode::<ProcessStatus>),
+        m(
+            "ComputerUseProcesses",
+            processes(),
+            decode::<ComputerUseProcesses>,
+        ),
+        m("DisplayInfo", display_info(), decode::<DisplayInfo>),
+        m("WindowInfo", window_info(), decode::<WindowInfo>),
+        m("Recording", recording(), decode::<Recording>),
+        m(
+            "Recording list",
+            list(recording()),
+            decode::<Vec<Recording>>,
+        ),
+        m(
+            "AccessibilityNode",
+            a11y_node(3),
+            decode::<AccessibilityNode>,
+        ),
+        m(
+            "AccessibilityTree",
+            a11y_tree(),
+            decode::<AccessibilityTree>,
+        ),
+        m(
+            "AccessibilityNodes",
+            a11y_nodes(),
+            decode::<AccessibilityNodes>,
+        ),
+        m("LspSymbol", lsp_symbol(), decode::<LspSymbol>),
+        m(
+            "LspSymbol list",
+            list(lsp_symbol()),
+            decode::<Vec<LspSymbol>>,
+        ),
+        m(
+            "CompletionItem",
+            completion_item(),
+            decode::<CompletionItem>,
+        ),
+        m(
+            "CompletionList",
+            completion_list(),
+            decode::<CompletionList>,
         ),
     ]
 }
@@ -1114,6 +1324,51 @@ fn sdk_calls() -> Vec<SdkCall> {
         }),
         c(Shape::Obj(vec![req("dir", Shape::Str)]), |sb| {
             sb.user_home_dir().map(drop)
+        }),
+        c(processes(), |sb| sb.computer_use().start().map(drop)),
+        c(point(), |sb| sb.computer_use().mouse().position().map(drop)),
+        c(screenshot(), |sb| {
+            sb.computer_use()
+                .screenshot()
+                .take_compressed(CompressedOptions::new())
+                .map(drop)
+        }),
+        c(
+            Shape::Obj(vec![nul("displays", list(display_info()))]),
+            |sb| sb.computer_use().display().info().map(drop),
+        ),
+        c(
+            Shape::Obj(vec![nul("windows", list(window_info()))]),
+            |sb| sb.computer_use().display().windows().map(drop),
+        ),
+        c(recording(), |sb| {
+            sb.computer_use().recording().get("r").map(drop)
+        }),
+        c(
+            Shape::Obj(vec![nul("recordings", list(recording()))]),
+            |sb| sb.computer_use().recording().list().map(drop),
+        ),
+        c(a11y_tree(), |sb| {
+            sb.computer_use()
+                .accessibility()
+                .tree(AccessibilityScope::Focused, None)
+                .map(drop)
+        }),
+        c(a11y_nodes(), |sb| {
+            sb.computer_use()
+                .accessibility()
+                .find_nodes(FindNodes::new())
+                .map(drop)
+        }),
+        c(Shape::Nullable(Box::new(list(lsp_symbol()))), |sb| {
+            sb.lsp_server(LspLanguage::Python, "/p")
+                .document_symbols("a.py")
+                .map(drop)
+        }),
+        c(completion_list(), |sb| {
+            sb.lsp_server(LspLanguage::TypeScript, "/p")
+                .completions("a.ts", Position::new(1, 2))
+                .map(drop)
         }),
     ]
 }

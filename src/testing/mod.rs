@@ -48,9 +48,28 @@
 //! (`exit [N]` ends it), and a run of code gets the `on_exec` answer to
 //! its code as stdout.
 //!
-//! Not simulated: git (answers 501), following logs over WebSocket, build
-//! contexts with local files (the object store), previews that serve
-//! anything.
+//! Computer use is simulated in both modes, with nothing drawn or typed on
+//! this machine: each sandbox has a desktop whose pointer position is
+//! kept, whose actions are recorded ([`LocalDaytona::desktop_events`]),
+//! whose screenshots are real grey PNG or JPEG images of the size asked
+//! (the pointer drawn as a cross on PNG when asked), whose recordings are
+//! files in the sandbox directory, and whose windows and accessibility tree
+//! are what the test sets ([`LocalDaytona::set_windows`],
+//! [`LocalDaytona::set_accessibility_tree`]).
+//!
+//! Language servers answer what was registered with
+//! [`LocalDaytona::on_document_symbols`], [`LocalDaytona::on_sandbox_symbols`]
+//! and [`LocalDaytona::on_completions`]; without an answer, scripted mode
+//! gives empty lists, and host mode a tiny built-in scan of the sandbox's
+//! files (NOT a language server): definitions (`def`, `class`, top-level
+//! assignments in Python; `function`, `class`, `interface`, `enum`,
+//! top-level `const`/`let`/`var` in TypeScript and JavaScript) and, for
+//! completions, the identifiers of the file that start with the word
+//! before the position.
+//!
+//! Not simulated: git (answers 501), following logs over WebSocket,
+//! build contexts with local files (the object store), previews that
+//! serve anything.
 
 mod api;
 mod faults;
@@ -67,6 +86,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use faults::{Fault, RecordedRequest, Route};
+pub use toolbox::DesktopEvent;
 
 use crate::{Daytona, DaytonaConfig, PollSchedule, RetryPolicy};
 use server::{Outcome, Request, Response, Server};
@@ -119,6 +139,10 @@ pub(crate) struct Shared {
     timing: Timing,
     ptys: toolbox::pty::Ptys,
     interpreters: toolbox::interpreter::Interpreters,
+    /// The simulated desktops (computer use).
+    desktop: Mutex<toolbox::Desktops>,
+    /// Language-server answers and state.
+    lsp: Mutex<toolbox::LspWorld>,
     /// The temporary directory holding the sandboxes' directories.
     root: PathBuf,
     base: OnceLock<String>,
@@ -207,6 +231,8 @@ impl LocalDaytonaBuilder {
             timing: self.timing,
             ptys: Default::default(),
             interpreters: Default::default(),
+            desktop: Mutex::default(),
+            lsp: Mutex::default(),
             root: root.clone(),
             base: OnceLock::new(),
         });

@@ -1,6 +1,6 @@
 //! The toolbox (`/toolbox/{sandboxId}/...`): files on the sandbox's
-//! directory, commands on the host or scripted, sessions; git and the rest
-//! answer 501.
+//! directory, commands on the host or scripted, sessions, a simulated
+//! desktop, language servers; git and the rest answer 501.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -15,9 +15,15 @@ use serde_json::{json, Value};
 use super::server::{Request, Response};
 use super::{error, lock, new_id, rfc3339, ExecResult, Shared};
 
+mod computer_use;
 mod files;
 pub(crate) mod interpreter;
+mod lsp;
 pub(crate) mod pty;
+
+pub use computer_use::DesktopEvent;
+pub(crate) use computer_use::Desktops;
+pub(crate) use lsp::LspWorld;
 
 /// The sandbox user's home and working directory.
 pub(crate) const HOME: &str = "/home/daytona";
@@ -125,6 +131,8 @@ pub(crate) fn handle(shared: &Arc<Shared>, req: &Request, id: &str, rest: &[&str
         (_, ["process", "pty", ..]) => pty::handle(&sb, req, &rest[2..]),
         (_, ["process", "interpreter", ..]) => interpreter::handle(&sb, req, &rest[2..]),
         (_, ["git", ..]) => error(501, "git is not simulated by the local simulator"),
+        (_, ["computeruse", ..]) => computer_use::handle(&sb, req, &rest[1..]),
+        (_, ["lsp", ..]) => lsp::handle(&sb, req, &rest[1..]),
         _ => error(
             501,
             &format!(

@@ -7,6 +7,7 @@ mod multipart;
 mod options;
 mod upload;
 
+pub(crate) use download::download_body;
 pub use download::{Download, DownloadResult, Downloaded};
 pub use models::{FileInfo, FilePermissions, Match, ReplaceResult};
 pub use options::{Progress, TransferOptions};

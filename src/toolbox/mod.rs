@@ -1,18 +1,29 @@
 //! Working inside a running sandbox through its toolbox API
 //! (`{toolboxProxyUrl}/{sandboxId}/...`): processes and sessions
 //! ([`Process`], PTY sessions included), files ([`FileSystem`]), git
-//! ([`Git`]) and the stateful code interpreter (`CodeInterpreter`).
+//! ([`Git`]), the stateful code interpreter (`CodeInterpreter`), the
+//! desktop ([`ComputerUse`]) and language servers ([`LspServer`]).
 //!
 //! Toolbox requests go through the same transport as the main API: same
 //! headers, same error mapping, same retry rules. The credentials are sent
 //! only to the API and to the sandbox's toolbox base URL.
 
+mod choice;
+mod computer_use;
 mod fs;
 mod git;
 #[cfg(feature = "websocket")]
 mod interpreter;
+mod lsp;
 mod process;
 
+pub use computer_use::{
+    Accessibility, AccessibilityNode, AccessibilityNodes, AccessibilityScope, AccessibilityTree,
+    CompressedOptions, ComputerUse, ComputerUseProcesses, ComputerUseStatus, Display, DisplayInfo,
+    FindNodes, ImageFormat, Keyboard, Modifier, Mouse, MouseButton, NameMatch, Point,
+    ProcessStatus, Recording, RecordingStatus, Recordings, Rect, Screenshot, ScreenshotOptions,
+    Screenshots, ScrollDirection, WindowInfo,
+};
 pub use fs::{
     Download, DownloadResult, Downloaded, FileInfo, FilePermissions, FileSystem, Match, Progress,
     ReplaceResult, TransferOptions, Upload,
@@ -22,6 +33,12 @@ pub use git::{CloneOptions, FileState, FileStatus, Git, GitCommitInfo, GitCreden
 pub use interpreter::{
     CodeInterpreter, CodeRun, ContextOptions, ExecutionError, InterpreterContext, OutputChunk,
     RunCodeOptions, RunCodeResult,
+};
+#[cfg(feature = "testing")]
+pub(crate) use lsp::file_uri;
+pub use lsp::{
+    CompletionItem, CompletionItemKind, CompletionList, Documentation, Location, LspLanguage,
+    LspServer, LspSymbol, MarkupKind, Position, Range, SymbolKind,
 };
 pub use process::{
     Chart, ChartElement, ChartKind, CodeRunOptions, CodeRunResponse, Command, ExecOptions,

@@ -55,10 +55,8 @@ pub(crate) struct Transport {
     connect_timeout: Duration,
     command_timeout_margin: Duration,
     /// The proxy of REST calls, for connections made outside ureq.
-    #[cfg_attr(not(feature = "websocket"), allow(dead_code))]
     proxy: Option<ureq::Proxy>,
     /// The TLS trust of every connection.
-    #[cfg_attr(not(feature = "websocket"), allow(dead_code))]
     tls: Tls,
 }
 
@@ -70,6 +68,14 @@ impl std::fmt::Debug for Transport {
             .field("request_timeout", &self.request_timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("command_timeout_margin", &self.command_timeout_margin)
+            // Where the proxy is, never its credentials.
+            .field(
+                "proxy",
+                &self
+                    .proxy
+                    .as_ref()
+                    .map(|p| format!("{}:{}", p.host(), p.port())),
+            )
             .field("tls", &self.tls)
             .finish_non_exhaustive()
     }
@@ -180,9 +186,9 @@ impl Transport {
     }
 
     /// The headers every request to Daytona carries, the credential
-    /// included (`Debug` of its value shows `Sensitive`): for connections
-    /// made outside ureq (WebSocket upgrades) to the same hosts.
-    #[cfg_attr(not(feature = "websocket"), allow(dead_code))]
+    /// included (`Debug` of its value shows `Sensitive`): for ureq's
+    /// requests, and for connections made outside ureq (WebSocket
+    /// upgrades) to the same hosts.
     pub(crate) fn headers(&self) -> &[(HeaderName, HeaderValue)] {
         &self.headers
     }
@@ -383,7 +389,7 @@ impl Transport {
             builder = builder.header(http::header::ACCEPT, "application/json");
         }
         if req.credentials {
-            for (name, value) in &self.headers {
+            for (name, value) in self.headers() {
                 builder = builder.header(name, value);
             }
         }

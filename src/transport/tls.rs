@@ -41,7 +41,6 @@ enum Roots {
     /// certificates) and the extra ones.
     WithExtra(Arc<Vec<Certificate<'static>>>),
     /// The platform's verifier (`rustls-platform-verifier`).
-    #[cfg_attr(not(feature = "platform-verifier"), allow(dead_code))]
     Platform,
 }
 
@@ -258,6 +257,14 @@ mod tests {
             Err(Error::Config(m)) => assert!(m.contains("platform verifier"), "{m}"),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[cfg(all(feature = "websocket", feature = "platform-verifier"))]
+    #[test]
+    fn the_platform_verifier_serves_both_configurations() {
+        let tls = Tls::new(&settings(Vec::new(), true)).unwrap();
+        assert!(matches!(tls.ureq.root_certs(), RootCerts::PlatformVerifier));
+        tls.rustls_config().unwrap();
     }
 
     #[cfg(feature = "websocket")]

@@ -18,7 +18,7 @@
 //! - It answers what the spec cannot describe, each case documented where
 //!   it is handled: WebSocket upgrades, the multipart answer of
 //!   `bulk-download`, the multipart body of `bulk-upload`, error bodies
-//!   (`contract-missing`), and the S3 object store.
+//!   (`contract-missing`), base64 screenshots, and the S3 object store.
 //!
 //! The SDK talks to it over plain HTTP/1.1; each answer closes its
 //! connection, which keeps the framing trivial.
@@ -481,6 +481,12 @@ fn serve(
                         .push(format!("`{field}` set to {v} for {op}"));
                 }
             }
+            if exchange.response_schema.as_deref() == Some("ScreenshotResponse") {
+                screenshot_answer(&mut value);
+                exchange
+                    .notes
+                    .push("screenshot: base64 of a PNG written by the proxy (§1.8)".into());
+            }
             if side == Side::Api {
                 let toolbox = shared.toolbox_url.lock().unwrap().clone();
                 let store = shared.store_url.lock().unwrap().clone();
@@ -696,6 +702,25 @@ fn not_found(side: Side, path: &str) -> Answer {
         }),
     };
     Answer::new(404, "application/json", serde_json::to_vec(&body).unwrap())
+}
+
+/// The image bytes of [`screenshot_answer`]: a PNG signature and header.
+pub const SCREENSHOT: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR contract screenshot";
+
+/// `ScreenshotResponse.screenshot` is an optional plain string in the spec;
+/// the daemon always sends the image as standard base64 (sdk-inventory.md
+/// §1.8: "screenshot (base64)") with `sizeBytes` its decoded length. Prism
+/// writes any text there (or, thinned, nothing): the proxy puts the base64
+/// of [`SCREENSHOT`], and `sizeBytes` to match when the answer has one.
+fn screenshot_answer(value: &mut Value) {
+    use base64::Engine;
+    if let Some(map) = value.as_object_mut() {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(SCREENSHOT);
+        map.insert("screenshot".into(), Value::String(encoded));
+        if map.contains_key("sizeBytes") {
+            map.insert("sizeBytes".into(), json!(SCREENSHOT.len()));
+        }
+    }
 }
 
 /// The toolbox's multipart answer to `{"paths": [...]}`.

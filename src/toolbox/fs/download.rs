@@ -16,6 +16,7 @@ use super::options::{Callback, Meter, TransferOptions};
 use super::FileSystem;
 use crate::error::{ApiError, Error, Result};
 use crate::transport::status::{error_fields, transport_error};
+use crate::transport::{Request, Transport};
 
 /// Largest error part kept (the rest is skipped).
 const MAX_ERROR_PART: usize = 64 * 1024;
@@ -277,6 +278,49 @@ impl FileSystem<'_> {
             })
             .collect())
     }
+}
+
+/// Sends `req`, whose answer is one file as it is (not multipart, such as
+/// a screen recording), and streams it to `download`'s target through the
+/// same sinks as [`FileSystem::download_files`]: a temporary file renamed
+/// only when complete, memory, or a writer. An answer shorter than its
+/// `Content-Length` is an error and leaves no file. Once the answer has
+/// begun the request is not sent again (a writer must not get the start
+/// twice).
+pub(crate) fn download_body(
+    transport: &Transport,
+    req: Request<'_>,
+    mut download: Download<'_>,
+) -> Result<Downloaded> {
+    download.check(0)?;
+    let mut req = req.streamed();
+    let op = req.operation().to_string();
+    let started = Instant::now();
+    transport.execute(&mut req, |resp| {
+        let length = resp.body().content_length();
+        let mut sink = Sink::open(&mut download.target, length)?;
+        let mut reader = resp.into_body().into_reader();
+        let mut buf = vec![0; 64 * 1024];
+        let mut received: u64 = 0;
+        loop {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(transport_error(e.into(), &op, started.elapsed())),
+            };
+            sink.write(&buf[..n])?;
+            received = received.saturating_add(n as u64);
+        }
+        if let Some(expected) = length.filter(|l| *l != received) {
+            return Err(Error::Decode {
+                operation: op.clone(),
+                message: format!("the answer was cut short: {received} of {expected} bytes"),
+                excerpt: String::new(),
+            });
+        }
+        sink.finish(received)
+    })
 }
 
 fn no_data(op: &str, remote: &str) -> Error {
