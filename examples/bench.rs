@@ -549,13 +549,12 @@ enum Schedule {
 }
 
 fn previous_schedule() -> PollSchedule {
-    let mut s = PollSchedule::default();
-    s.first_delay = Duration::from_millis(100);
-    s.min_interval = Duration::from_millis(125);
-    s.growth_after = Duration::ZERO;
-    s.max_interval = Duration::from_secs(1);
-    s.growth = 0.2;
-    s
+    PollSchedule::default()
+        .first_delay(Duration::from_millis(100))
+        .min_interval(Duration::from_millis(125))
+        .growth_after(Duration::ZERO)
+        .max_interval(Duration::from_secs(1))
+        .growth(0.2)
 }
 
 /// The checks of a schedule, as times since the wait began, up to `until`

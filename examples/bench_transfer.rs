@@ -11,12 +11,25 @@
 //! counts (the machine may be busy).
 //!
 //! The program starts a small HTTP/1.1 server on 127.0.0.1 that plays the
-//! Daytona API (`GET /api/sandbox/<id>`) and the toolbox (`bulk-upload`
-//! reads and counts a chunked body; `bulk-download` answers a multipart body
-//! of N MiB generated on the fly). Each measured transfer runs in a child
-//! process of this same binary (`--phase ...`), so that its peak resident
-//! memory (`VmHWM` of `/proc/self/status`) belongs to that transfer alone.
-//! Timings are printed, never asserted.
+//! Daytona API (`GET /api/sandbox/<id>`) and the toolbox's `bulk-download`
+//! (a multipart answer of N MiB generated on the fly), and a receiver of
+//! uploads: a hyper server that parses each multipart body with multer (an
+//! independent parser) and checks that the file arrived whole, with a
+//! `Content-Length` equal to the body when there is one.
+//!
+//! Rows:
+//! - `upload`: the SDK's `upload_file` (the size is known: a
+//!   `Content-Length`) against raw ureq posting the same multipart bytes
+//!   with a `Content-Length`;
+//! - `upload, chunked`: the same file given to the SDK as a reader of
+//!   unknown size (chunked) against raw ureq posting the same bytes chunked;
+//! - `download`: `download_file` against raw ureq reading the answer.
+//!
+//! The `framing` column says how the receiver saw each upload's body
+//! (SDK / raw). Each measured transfer runs in a child process of this same
+//! binary (`--phase ...`), so that its peak resident memory (`VmHWM` of
+//! `/proc/self/status`) belongs to that transfer alone. Timings are
+//! printed, never asserted.
 
 mod bench_support;
 
@@ -124,13 +137,20 @@ fn run_all(args: &Args, dir: &Path) -> Res<()> {
         args.size_mib, args.repeat
     );
     println!(
-        "{:<9} {:>11} {:>14} {:>7} {:>14} {:>14}",
-        "direction", "SDK MiB/s", "raw ureq MiB/s", "ratio", "SDK peak RSS", "raw peak RSS"
+        "{:<16} {:<17} {:>9} {:>14} {:>7} {:>14} {:>14}",
+        "transfer",
+        "framing",
+        "SDK MiB/s",
+        "raw ureq MiB/s",
+        "ratio",
+        "SDK peak RSS",
+        "raw peak RSS"
     );
     for (direction, sdk, raw) in rows {
         println!(
-            "{:<9} {:>11.0} {:>14.0} {:>6.0}% {:>10.1} MiB {:>10.1} MiB",
+            "{:<16} {:<17} {:>9.0} {:>14.0} {:>6.0}% {:>10.1} MiB {:>10.1} MiB",
             direction,
+            format!("{} / {}", sdk.framing, raw.framing),
             sdk.mib_per_s(),
             raw.mib_per_s(),
             100.0 * sdk.mib_per_s() / raw.mib_per_s(),

@@ -84,8 +84,8 @@ fn follow(sandbox: &Sandbox, command_id: &str) -> Result<(), Error> {
         command_id,
         options,
         |chunk| match chunk {
-            LogChunk::Stdout(text) => print!("[out] {text}"),
             LogChunk::Stderr(text) => print!("[err] {text}"),
+            other => print!("[out] {}", other.text()),
         },
     )
 }

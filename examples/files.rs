@@ -134,7 +134,7 @@ fn run(sandbox: &Sandbox) -> Result<(), Error> {
     }
     let _ = io::stdout().flush();
 
-    fs.delete_file(&dir, true)?;
+    fs.delete_recursive(&dir)?;
     let _ = std::fs::remove_dir_all(&local_dir);
     Ok(())
 }

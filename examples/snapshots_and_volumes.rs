@@ -37,7 +37,7 @@ fn main() -> Result<(), Error> {
     let volume = daytona.volumes().get_or_create(&name)?;
     let volume = daytona
         .volumes()
-        .wait_until_ready(&volume.name, Duration::from_secs(120))?;
+        .wait_until_ready_with_timeout(&volume.name, Duration::from_secs(120))?;
     println!("volume {} is {}", volume.name, volume.state);
 
     let mut sandbox = daytona.create(

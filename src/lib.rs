@@ -26,7 +26,21 @@
 //!
 //! Every operation returns [`Result`]; [`Error`] says what failed, keeps the
 //! server's status and message, and never contains the credentials.
-//! Arguments are checked before any request ([`Error::Validation`]).
+//! Arguments are checked before any request ([`Error::Validation`]), the
+//! configuration by [`Daytona::new`] ([`Error::Config`]). Match errors with
+//! the predicates ([`Error::is_not_found`], [`Error::is_timeout`],
+//! [`Error::is_sandbox_failed`], ...), which look through
+//! [`Error::AfterCreate`]; [`Error::report`] prints an error with its
+//! causes.
+//!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `images` | on | `Image`, declarative images and the upload of their build contexts |
+//! | `websocket` | on | following command logs as they are written (`toolbox::LogStream`), PTY sessions (`toolbox::PtyHandle`), the code interpreter (`toolbox::CodeInterpreter`) |
+//! | `platform-verifier` | off | `DaytonaConfig::platform_verifier`: the operating system's TLS verifier and trust store |
+//! | `testing` | off | `testing::LocalDaytona`, a local simulator of the API and toolbox |
 //!
 //! # Reliability
 //!
@@ -38,10 +52,37 @@
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+// Module map. Each layer uses only the layers below it; the folders are
+// the layers, top to bottom:
+//
+//   testing/        the simulator (feature `testing`); uses the public API
+//   toolbox/        services in a sandbox: process (PTY sessions included),
+//                   fs, git, the code interpreter, computer use, LSP
+//   api/            main-API services: client.rs (Daytona), sandbox.rs
+//                   (the handle), snapshots.rs, volumes.rs, build.rs
+//                   (build-context upload and build logs)
+//   build_context/  build contexts to the object store: tar, SigV4 (feature
+//                   `images`); knows the transport, not the client
+//   transport/      requests: request.rs (description), run.rs (attempts),
+//                   retry.rs, status.rs (error mapping), tls.rs, poll.rs,
+//                   page.rs, date.rs, ws.rs (WebSocket connections);
+//                   knows no service and no description
+//   params/         descriptions: sandbox, listing and snapshot parameters
+//   image/          description: the declarative Image and its build contexts
+//   config/         settings: DaytonaConfig, retry and poll policies, secrets
+//   check.rs        argument checks (Error::Validation)
+//   error.rs        the Error type
+//   models/         wire data: the API's serde types
+//
+// A client and its handle know each other (api/client.rs, api/sandbox.rs);
+// nothing else forms a cycle.
 
 mod api;
 #[cfg(feature = "images")]
 mod build_context;
+mod check;
 mod config;
 mod error;
 #[cfg(feature = "images")]
@@ -53,32 +94,73 @@ pub mod testing;
 pub mod toolbox;
 mod transport;
 
-pub use api::client::Daytona;
+/// The test suite's temporary directories, for the unit tests too.
+#[cfg(test)]
+#[path = "../tests/temp/mod.rs"]
+mod test_temp;
+
+pub use api::client::{Daytona, SandboxPage};
 pub use api::sandbox::Sandbox;
-pub use api::snapshots::{
-    CreateSnapshot, ListSnapshots, SnapshotSort, Snapshots, DEFAULT_SNAPSHOT_TIMEOUT,
-};
+pub use api::snapshots::Snapshots;
 pub use api::volumes::Volumes;
-pub use config::{DaytonaConfig, RetryPolicy, DEFAULT_API_URL};
-pub use error::{ApiError, Error, Result};
+pub use config::{DaytonaConfig, PollSchedule, RetryPolicy, DEFAULT_API_URL, WAIT_FOREVER};
+pub use error::{ApiError, Error, ErrorReport, Result};
 #[cfg(feature = "images")]
-pub use image::{Context, Image, PipInstallOptions, PyprojectOptions};
+pub use image::{BuildContext, Image, PipInstallOptions, PyprojectOptions};
 pub use models::{
-    SandboxInfo, SandboxState, Snapshot, SnapshotPage, SnapshotState, Volume, VolumeMount,
-    VolumeState,
+    GpuType, SandboxClass, SandboxInfo, SandboxState, Snapshot, SnapshotPage, SnapshotState,
+    Volume, VolumeMount, VolumeState,
 };
-pub use params::list::{ListSandboxes, SandboxSort, SortOrder};
+pub use params::list::{ListSandboxes, SandboxSort};
+pub use params::sandbox::CreateSandbox;
+pub use params::snapshot::{CreateSnapshot, ListSnapshots, SnapshotSort, DEFAULT_SNAPSHOT_TIMEOUT};
 pub use params::{
-    CodeLanguage, CreateSandbox, ImageSpec, Labels, NetworkSettings, Resize, Resources,
+    CodeLanguage, ImageSpec, Labels, NetworkSettings, Resize, Resources, SortOrder,
     CODE_TOOLBOX_LANGUAGE_LABEL,
 };
 pub use toolbox::{ComputerUse, FileSystem, Git, LspLanguage, LspServer, Process};
 pub use transport::page::Pages;
-pub use transport::poll::{PollSchedule, WAIT_FOREVER};
 pub use transport::API_VERSION;
 /// The URL type of the crate's API (`Daytona::api_url`, ...), from the
 /// `url` crate.
 pub use url::Url;
+
+// Compile-time checks that what the documentation shares across threads
+// can be: the client, its handles, the error (`Send + Sync`), the lazy
+// listing (`Send`: it holds the page fetch, a `FnMut`), and the streams
+// and terminals.
+const _: fn() = || {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<Daytona>();
+    send_sync::<Sandbox>();
+    send_sync::<SandboxPage>();
+    send_sync::<Snapshots>();
+    send_sync::<Volumes>();
+    send_sync::<Error>();
+    send_sync::<DaytonaConfig>();
+    send_sync::<Process<'static>>();
+    send_sync::<FileSystem<'static>>();
+    send_sync::<Git<'static>>();
+    send_sync::<ComputerUse<'static>>();
+    send_sync::<LspServer<'static>>();
+    send::<Pages<Sandbox>>();
+    send::<Pages<Snapshot>>();
+    #[cfg(feature = "websocket")]
+    send::<toolbox::LogStream<'static>>();
+    // A terminal: its output half reads on a thread of its own (`Send`),
+    // its input half is shared by reference (`Send + Sync`).
+    #[cfg(feature = "websocket")]
+    send::<toolbox::PtyHandle<'static>>();
+    #[cfg(feature = "websocket")]
+    send::<toolbox::PtyReader>();
+    #[cfg(feature = "websocket")]
+    send_sync::<toolbox::PtyWriter<'static>>();
+    #[cfg(feature = "websocket")]
+    send_sync::<toolbox::CodeInterpreter<'static>>();
+    #[cfg(feature = "websocket")]
+    send::<toolbox::CodeRun<'static>>();
+};
 
 /// The README's examples, compiled as doc tests so that they stay true.
 #[cfg(all(doctest, feature = "images", feature = "websocket"))]

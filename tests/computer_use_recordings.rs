@@ -3,18 +3,19 @@
 //! server that cuts the answer short.
 
 mod common;
+mod fault_server;
 mod fs_support;
+mod temp;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::io::Write;
 
 use common::*;
 use daytona::toolbox::RecordingStatus;
+use fault_server::{head, Action, FaultServer};
 use fs_support::*;
 use mockito::{Server, ServerGuard};
 use serde_json::{json, Value};
+use temp::TempDir;
 
 fn setup() -> (ServerGuard, daytona::Daytona, daytona::Sandbox) {
     let mut server = Server::new();
@@ -167,7 +168,7 @@ fn download_to_a_file_and_to_a_writer() {
         .with_body(&data)
         .expect(2)
         .create();
-    let dir = temp_dir("recording");
+    let dir = TempDir::new("recording");
     let target = dir.join("videos/demo.mp4");
     assert_eq!(
         recordings.download("r1", &target).unwrap(),
@@ -194,7 +195,7 @@ fn a_missing_recording_leaves_no_file() {
         .with_body(r#"{"error":"recording not found"}"#)
         .expect(1)
         .create();
-    let dir = temp_dir("recording-missing");
+    let dir = TempDir::new("recording-missing");
     let target = dir.join("out.mp4");
     let err = sandbox
         .computer_use()
@@ -209,16 +210,15 @@ fn a_missing_recording_leaves_no_file() {
 /// A raw toolbox that answers the download with `Content-Length: 1000`
 /// and only `sent` bytes, then closes.
 fn cut_short(sent: usize) -> (String, std::thread::JoinHandle<String>) {
-    raw_server(move |stream, req| {
+    raw_server(move |conn| {
         write!(
-            stream,
+            conn,
             "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 1000\r\n\r\n"
         )
         .unwrap();
-        stream.write_all(&video(sent)).unwrap();
-        stream.flush().unwrap();
-        let _ = stream.shutdown(std::net::Shutdown::Both);
-        req.line
+        conn.write_all(&video(sent)).unwrap();
+        conn.flush().unwrap();
+        conn.seen.line.clone()
     })
 }
 
@@ -228,7 +228,7 @@ fn a_download_cut_short_fails_and_leaves_no_file() {
     let daytona = client(&server);
     let (url, thread) = cut_short(400);
     let sandbox = sandbox_at(&mut server, &daytona, &format!("{url}/toolbox"));
-    let dir = temp_dir("recording-cut");
+    let dir = TempDir::new("recording-cut");
     let target = dir.join("out.mp4");
     let err = sandbox
         .computer_use()
@@ -252,40 +252,25 @@ fn a_download_cut_short_fails_and_leaves_no_file() {
 }
 
 /// A toolbox that cuts the first download short (`Content-Length: 1000`,
-/// 400 bytes sent) and answers the next ones in full; returns its base URL
-/// and the number of connections it accepted.
-fn cut_then_whole() -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let accepted = Arc::new(AtomicUsize::new(0));
-    let count = accepted.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { return };
-            let n = count.fetch_add(1, Ordering::SeqCst);
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            while reader.read_line(&mut line).is_ok_and(|r| r > 2) {
-                line.clear();
-            }
-            let body = if n == 0 { video(400) } else { video(1000) };
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n"
-            );
-            let _ = stream.write_all(&body);
-            let _ = stream.shutdown(std::net::Shutdown::Both);
-        }
-    });
-    (url, accepted)
+/// 400 bytes sent) and answers the next ones in full.
+fn cut_then_whole() -> FaultServer {
+    FaultServer::start(|seen| {
+        let sent = if seen.nth == 0 { 400 } else { 1000 };
+        let mut answer = head(
+            200,
+            "Content-Type: application/octet-stream\r\nContent-Length: 1000\r\nConnection: close\r\n",
+        );
+        answer.extend(video(sent));
+        Action::Raw(answer)
+    })
 }
 
 #[test]
 fn a_writer_keeps_what_came_before_the_cut_and_is_not_sent_it_twice() {
     let mut server = Server::new();
     let daytona = client(&server);
-    let (url, accepted) = cut_then_whole();
-    let sandbox = sandbox_at(&mut server, &daytona, &format!("{url}/toolbox"));
+    let toolbox = cut_then_whole();
+    let sandbox = sandbox_at(&mut server, &daytona, &format!("{}/toolbox", toolbox.url));
     let mut written = Vec::new();
     let err = sandbox
         .computer_use()
@@ -301,6 +286,6 @@ fn a_writer_keeps_what_came_before_the_cut_and_is_not_sent_it_twice() {
     );
     // Not sent again: a second answer would have followed the first 400
     // bytes into the writer.
-    assert_eq!(accepted.load(Ordering::SeqCst), 1);
+    assert_eq!(toolbox.connections(), 1);
     assert_eq!(written, video(400));
 }

@@ -113,9 +113,9 @@ fn run(throttle: bool) -> (usize, usize, usize) {
     // Enough attempts that a call throttled again and again still gets
     // through (a third each time: 20 in a row is about 3e-10), short
     // backoffs to keep the run quick.
-    policy.max_attempts = 20;
-    policy.initial_backoff = Duration::from_millis(1);
-    policy.max_backoff = Duration::from_millis(4);
+    policy = policy.max_attempts(20);
+    policy = policy.initial_backoff(Duration::from_millis(1));
+    policy = policy.max_backoff(Duration::from_millis(4));
     let daytona = Daytona::new(
         DaytonaConfig::new()
             .read_env(false)

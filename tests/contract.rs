@@ -109,6 +109,8 @@
 #![cfg(all(feature = "images", feature = "websocket"))]
 
 mod contract_support;
+mod fault_server;
+mod temp;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
@@ -121,15 +123,15 @@ use contract_support::proxy::{
     self, download_content, Exchange, Shared, Side, MISSING, SCREENSHOT,
 };
 use contract_support::spec::{Rng, Spec, Thinning};
-use daytona::models::{GpuType, SandboxClass, SandboxLabels};
+use daytona::models::{GpuType, SandboxClass};
 use daytona::toolbox::{
     AccessibilityNodes, AccessibilityScope, AccessibilityTree, CloneOptions, CodeRunOptions,
-    Command, CompletionList, CompressedOptions, ComputerUseProcesses, DisplayInfo, Download,
-    Downloaded, ExecOptions, FileInfo, FilePermissions, FindNodes, FollowOptions, GitCommitInfo,
-    GitCredentials, GitStatus, ImageFormat, LogChunk, LspLanguage, LspSymbol, Match, Modifier,
-    MouseButton, NameMatch, Point, Position, Recording, Rect, ReplaceResult, ScreenshotOptions,
-    ScrollDirection, Session, SessionCommandLogs, SessionExecOptions, SessionExecResponse,
-    TransferOptions, Upload, WindowInfo,
+    Command, CommitOptions, CompletionList, CompressedOptions, ComputerUseProcesses, DisplayInfo,
+    Download, Downloaded, ExecOptions, FileInfo, FilePermissions, FindNodes, FollowOptions,
+    GitCommitInfo, GitCredentials, GitStatus, ImageFormat, LogChunk, LspLanguage, LspSymbol, Match,
+    Modifier, MouseButton, NameMatch, Point, Position, Recording, Rect, ReplaceResult,
+    ScreenshotOptions, ScrollDirection, Session, SessionCommandLogs, SessionExecOptions,
+    SessionExecResponse, TransferOptions, Upload, WindowInfo,
 };
 use daytona::toolbox::{ContextOptions, PtyOptions, RunCodeOptions};
 use daytona::{
@@ -265,13 +267,12 @@ fn every_operation_against_the_official_spec() {
             .max_attempts(1),
     )
     .unwrap();
-    let scratch = std::env::temp_dir().join(format!("daytona-contract-{}", std::process::id()));
-    std::fs::create_dir_all(&scratch).unwrap();
+    let scratch = temp::TempDir::new("contract");
 
     let mut suite = Suite {
         shared: shared.clone(),
         daytona,
-        scratch: scratch.clone(),
+        scratch: scratch.root.clone(),
         label: String::new(),
         covered: BTreeSet::new(),
         failures: Vec::new(),
@@ -289,7 +290,7 @@ fn every_operation_against_the_official_spec() {
         let n = shared.len() - from;
         eprintln!("contract: {}: {n} requests", suite.label);
     }
-    let _ = std::fs::remove_dir_all(&scratch);
+    drop(scratch);
 
     // Coverage: every public operation, by the source.
     let operations = public_operations();
@@ -613,9 +614,12 @@ impl Suite {
                     .auto_archive_interval(60)
                     .auto_delete_interval(-1)
                     .volume(VolumeMount::new("contract-volume", "/data").subpath("users/ada"))
-                    .network_block_all(false)
-                    .network_allow_list("10.0.0.0/8,192.168.0.0/16")
-                    .domain_allow_list("example.com")
+                    .network(
+                        NetworkSettings::new()
+                            .block_all(false)
+                            .allow_list("10.0.0.0/8,192.168.0.0/16")
+                            .domain_allow_list("example.com"),
+                    )
                     .linked_sandbox("contract-linked")
                     .timeout(WAIT),
             )
@@ -679,12 +683,12 @@ impl Suite {
             .snapshot("contract-snapshot")
             .target("us")
             .class(SandboxClass::Container)
-            .min_cpu(1.0)
-            .max_cpu(4.0)
-            .min_memory_gib(1.0)
-            .max_memory_gib(8.0)
-            .min_disk_gib(1.0)
-            .max_disk_gib(20.0)
+            .min_cpu(1)
+            .max_cpu(4)
+            .min_memory_gib(1)
+            .max_memory_gib(8)
+            .min_disk_gib(1)
+            .max_disk_gib(20)
             .public(false)
             .recoverable(true)
             .created_after("2026-01-01T00:00:00Z")
@@ -700,16 +704,23 @@ impl Suite {
                 .take(5)
                 .collect::<daytona::Result<Vec<_>>>()
         });
+        self.op("Daytona::list_page", Expect::Ok, || {
+            d.list_page(ListSandboxes::new().limit(5))
+        });
         self.op("Daytona::validate_ssh_access", Expect::Ok, || {
             d.validate_ssh_access("contract-token")
         });
         if let Ok(mut sandbox) = d.get("contract-sandbox") {
-            self.op("Daytona::start", Expect::Wait, || d.start(&mut sandbox));
-            self.op("Daytona::stop", Expect::Wait, || d.stop(&mut sandbox, true));
-            self.op("Daytona::fork", Expect::Wait, || {
-                d.fork(&sandbox, Some("contract-fork"))
+            self.op("Daytona::start", Expect::Wait, || {
+                d.start(&mut sandbox, WAIT)
             });
-            self.op("Daytona::delete", Expect::Ok, || d.delete(&mut sandbox));
+            self.op("Daytona::stop", Expect::Wait, || d.stop(&mut sandbox));
+            self.op("Daytona::experimental_fork", Expect::Wait, || {
+                d.experimental_fork(&sandbox, Some("contract-fork"), WAIT)
+            });
+            self.op("Daytona::delete", Expect::Wait, || {
+                d.delete(&mut sandbox, WAIT)
+            });
         }
     }
 
@@ -726,11 +737,12 @@ impl Suite {
             sb.start_with_timeout(WAIT)
         });
         self.op("Sandbox::stop", Expect::Wait, || sb.stop());
-        self.op("Sandbox::stop_with", Expect::Wait, || {
-            sb.stop_with(true, WAIT)
+        self.op("Sandbox::stop_with_timeout", Expect::Wait, || {
+            sb.stop_with_timeout(WAIT)
         });
-        self.op("Sandbox::stop_with", Expect::Wait, || {
-            sb.stop_with(false, WAIT)
+        self.op("Sandbox::force_stop", Expect::Wait, || sb.force_stop());
+        self.op("Sandbox::force_stop_with_timeout", Expect::Wait, || {
+            sb.force_stop_with_timeout(WAIT)
         });
         self.op("Sandbox::recover", Expect::Wait, || sb.recover());
         self.op("Sandbox::recover_with_timeout", Expect::Wait, || {
@@ -792,7 +804,7 @@ impl Suite {
             sb.preview_link(3000)
         });
         self.op("Sandbox::signed_preview_url", Expect::Ok, || {
-            sb.signed_preview_url(3000, Some(120))
+            sb.signed_preview_url(3000, Some(Duration::from_secs(120)))
         });
         self.op("Sandbox::signed_preview_url", Expect::Ok, || {
             sb.signed_preview_url(3000, None)
@@ -801,7 +813,7 @@ impl Suite {
             sb.expire_signed_preview_url(3000, "contract-token")
         });
         self.op("Sandbox::create_ssh_access", Expect::Ok, || {
-            sb.create_ssh_access(Some(30))
+            sb.create_ssh_access(Some(Duration::from_secs(1800)))
         });
         self.op("Sandbox::revoke_ssh_access", Expect::Ok, || {
             sb.revoke_ssh_access(Some("contract-token"))
@@ -814,7 +826,10 @@ impl Suite {
         });
         self.op("Sandbox::user_home_dir", Expect::Ok, || sb.user_home_dir());
         self.op("Sandbox::work_dir", Expect::Ok, || sb.work_dir());
-        self.op("Sandbox::delete", Expect::Ok, || sb.delete());
+        self.op("Sandbox::delete", Expect::Wait, || sb.delete());
+        self.op("Sandbox::delete_with_timeout", Expect::Wait, || {
+            sb.delete_with_timeout(WAIT)
+        });
     }
 
     fn process_operations(&mut self, sb: &daytona::Sandbox) {
@@ -1046,7 +1061,10 @@ impl Suite {
             fs.create_folder("/home/daytona/new", "755")
         });
         self.op("FileSystem::delete_file", Expect::Ok, || {
-            fs.delete_file("/home/daytona/new", true)
+            fs.delete_file("/home/daytona/new")
+        });
+        self.op("FileSystem::delete_recursive", Expect::Ok, || {
+            fs.delete_recursive("/home/daytona/new")
         });
         self.op("FileSystem::move_files", Expect::Ok, || {
             fs.move_files("/home/daytona/a.txt", "/home/daytona/b.txt")
@@ -1183,11 +1201,12 @@ impl Suite {
         });
         self.op("Git::status", Expect::Ok, || git.status(repo));
         self.op("Git::add", Expect::Ok, || git.add(repo, &["."]));
-        self.op("Git::commit", Expect::Ok, || {
-            git.commit(repo, "Contract", "Ada", "ada@example.com", true)
+        self.op("Git::commit_with", Expect::Ok, || {
+            let options = CommitOptions::new().allow_empty(true);
+            git.commit_with(repo, "Contract", "Ada", "ada@example.com", options)
         });
         self.op("Git::commit", Expect::Ok, || {
-            git.commit(repo, "Contract", "Ada", "ada@example.com", false)
+            git.commit(repo, "Contract", "Ada", "ada@example.com")
         });
         self.op("Git::push", Expect::Ok, || git.push(repo, Some(&creds)));
         self.op("Git::pull", Expect::Ok, || git.pull(repo, None));
@@ -1487,8 +1506,10 @@ impl Suite {
 
     fn volume_operations(&mut self) {
         let v = self.daytona.volumes();
-        self.op("Volumes::list", Expect::Ok, || v.list(false));
-        self.op("Volumes::list", Expect::Ok, || v.list(true));
+        self.op("Volumes::list", Expect::Ok, || v.list());
+        self.op("Volumes::list_including_deleted", Expect::Ok, || {
+            v.list_including_deleted()
+        });
         let volume = self.op("Volumes::get", Expect::Ok, || v.get("contract-volume"));
         self.op("Volumes::get", Expect::NotFound, || v.get(MISSING));
         self.op("Volumes::get_or_create", Expect::Ok, || {
@@ -1514,8 +1535,13 @@ impl Suite {
             self.op("Volumes::delete", Expect::Ok, || v.delete(&volume));
         }
         self.op("Volumes::wait_until_ready", Expect::Wait, || {
-            v.wait_until_ready("contract-volume", WAIT)
+            v.wait_until_ready("contract-volume")
         });
+        self.op(
+            "Volumes::wait_until_ready_with_timeout",
+            Expect::Wait,
+            || v.wait_until_ready_with_timeout("contract-volume", WAIT),
+        );
     }
 }
 
@@ -1549,7 +1575,7 @@ fn decode_with_models(x: &Exchange) -> Option<String> {
         "PaginatedSnapshots" => try_as::<SnapshotPage>(value),
         "VolumeDto" => try_as::<Volume>(value),
         "[VolumeDto]" => try_as::<Vec<Volume>>(value),
-        "SandboxLabels" => try_as::<SandboxLabels>(value),
+        "SandboxLabels" => try_as::<Option<daytona::Labels>>(&value["labels"]),
         "PortPreviewUrl" => try_as::<daytona::models::PortPreviewUrl>(value),
         "SignedPortPreviewUrl" => try_as::<daytona::models::SignedPortPreviewUrl>(value),
         "SshAccessDto" => try_as::<daytona::models::SshAccess>(value),

@@ -23,7 +23,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 
 use daytona::models::{
-    BuildInfo, PortPreviewUrl, SandboxLabels, SignedPortPreviewUrl, SshAccess, SshAccessValidation,
+    BuildInfo, PortPreviewUrl, SignedPortPreviewUrl, SshAccess, SshAccessValidation,
 };
 use daytona::toolbox::{
     AccessibilityNode, AccessibilityNodes, AccessibilityScope, AccessibilityTree, Chart,
@@ -1013,7 +1013,6 @@ fn models() -> Vec<Model> {
         ),
         m("BuildInfo", build_info(), decode::<BuildInfo>),
         m("VolumeMount", volume_mount(), decode::<VolumeMount>),
-        m("SandboxLabels", labels(), decode::<SandboxLabels>),
         m("PortPreviewUrl", preview(), decode::<PortPreviewUrl>),
         m(
             "SignedPortPreviewUrl",
@@ -1282,8 +1281,9 @@ fn sdk_calls() -> Vec<SdkCall> {
                 .map(drop)
         }),
         c(volume(), |sb| sb.client().volumes().get("v").map(drop)),
-        c(list(volume()), |sb| {
-            sb.client().volumes().list(false).map(drop)
+        c(list(volume()), |sb| sb.client().volumes().list().map(drop)),
+        c(labels(), |sb| {
+            sb.clone().set_labels(Default::default()).map(drop)
         }),
         c(preview(), |sb| sb.preview_link(3000).map(drop)),
         c(signed_preview(), |sb| {

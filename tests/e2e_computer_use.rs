@@ -3,6 +3,8 @@
 //! recordings, and drawing real images.
 #![cfg(feature = "testing")]
 
+mod temp;
+
 use daytona::testing::{DesktopEvent, LocalDaytona};
 use daytona::toolbox::{
     AccessibilityNode, AccessibilityScope, CompressedOptions, ComputerUseStatus, FindNodes,
@@ -235,7 +237,7 @@ fn recordings_are_files_in_the_sandbox() {
     assert_eq!(recordings.get(&rec.id).unwrap(), done);
 
     // Streamed in chunks to a file, and to a writer.
-    let dir = std::env::temp_dir().join(format!("daytona-e2e-rec-{}", std::process::id()));
+    let dir = temp::TempDir::new("e2e-rec");
     let target = dir.join("nested/login.mp4");
     assert_eq!(recordings.download(&rec.id, &target).unwrap(), size as u64);
     let saved = std::fs::read(&target).unwrap();

@@ -2,6 +2,8 @@
 //! the whole SDK over real HTTP on loopback, no mocks.
 #![cfg(feature = "testing")]
 
+mod temp;
+
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
@@ -102,8 +104,8 @@ fn full_scenario_in_host_mode() {
         fs.get_file_info("/data/new/z.rs").unwrap().permissions,
         "0600"
     );
-    assert!(fs.delete_file("/data", false).is_err());
-    fs.delete_file("/data", true).unwrap();
+    assert!(fs.delete_file("/data").is_err());
+    fs.delete_recursive("/data").unwrap();
     assert!(!dir.join("data").exists());
     assert!(fs.download_bytes("/../../etc/passwd").is_err());
 
@@ -132,11 +134,11 @@ fn large_streamed_transfer() {
         .fs()
         .upload_reader(&data[..], "/big/blob.bin")
         .unwrap();
-    let out = std::env::temp_dir().join(format!("e2e-local-{}.bin", std::process::id()));
+    let dir = temp::TempDir::new("e2e-local");
+    let out = dir.path("blob.bin");
     let size = sandbox.fs().download_file("/big/blob.bin", &out).unwrap();
     assert_eq!(size, data.len() as u64);
     assert!(std::fs::read(&out).unwrap() == data);
-    std::fs::remove_file(&out).unwrap();
 }
 
 /// The wire shows the real sequence of states.
@@ -454,10 +456,7 @@ fn snapshots_and_volumes_have_their_states() {
     let page = snapshots
         .list_page(ListSnapshots::new().limit(2).page(2))
         .unwrap();
-    assert_eq!(
-        (page.total, page.total_pages, page.items.len()),
-        (6.0, 3.0, 2)
-    );
+    assert_eq!((page.total, page.total_pages, page.items.len()), (6, 3, 2));
     assert_eq!(snapshots.list(ListSnapshots::new().limit(2)).count(), 6);
     let sb = daytona
         .create(CreateSandbox::from_snapshot("my-snap"))
@@ -472,7 +471,7 @@ fn snapshots_and_volumes_have_their_states() {
     let v = volumes.create("data").unwrap();
     assert_eq!(v.state, VolumeState::PendingCreate);
     let v = volumes
-        .wait_until_ready("data", Duration::from_secs(5))
+        .wait_until_ready_with_timeout("data", Duration::from_secs(5))
         .unwrap();
     assert_eq!(v.state, VolumeState::Ready);
     assert!(volumes.create("data").unwrap_err().is_conflict());
@@ -480,7 +479,7 @@ fn snapshots_and_volumes_have_their_states() {
     volumes.delete(&v).unwrap();
     std::thread::sleep(Duration::from_millis(50));
     assert!(volumes.get("data").unwrap_err().is_not_found());
-    assert_eq!(volumes.list(true).unwrap().len(), 1);
+    assert_eq!(volumes.list_including_deleted().unwrap().len(), 1);
 }
 
 #[test]

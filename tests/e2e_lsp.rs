@@ -48,7 +48,7 @@ fn host_mode_scans_the_sandbox_files() {
 
     let symbols = lsp.document_symbols("src/main.py").unwrap();
     let uri = "file:///home/daytona/my%20app/src/main.py";
-    let found: Vec<(&str, SymbolKind, i64)> = symbols
+    let found: Vec<(&str, SymbolKind, u32)> = symbols
         .iter()
         .map(|s| (s.name.as_str(), s.kind, s.location.range.start.line))
         .collect();

@@ -8,6 +8,7 @@
 
 mod common;
 mod fault_server;
+mod temp;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -344,10 +345,10 @@ fn faulty(op: Op, fault: Fault, nth: usize, toolbox: &str) -> Option<Action> {
 // running a case
 
 fn client_for(api: &str) -> Daytona {
-    let mut policy = RetryPolicy::default();
-    policy.max_attempts = ATTEMPTS;
-    policy.initial_backoff = Duration::from_millis(10);
-    policy.max_backoff = Duration::from_millis(50);
+    let policy = RetryPolicy::default()
+        .max_attempts(ATTEMPTS)
+        .initial_backoff(Duration::from_millis(10))
+        .max_backoff(Duration::from_millis(50));
     Daytona::new(
         DaytonaConfig::new()
             .read_env(false)
@@ -640,10 +641,8 @@ fn a_streamed_put_answered_503_is_not_sent_again() {
         ),
         other => panic!("unexpected {other}"),
     });
-    let dir = std::env::temp_dir().join(format!("daytona-faults-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("app.py");
-    std::fs::write(&file, b"print('hi')\n").unwrap();
+    let dir = temp::TempDir::new("faults");
+    let file = dir.file("app.py", b"print('hi')\n");
     let image = daytona::Image::base("python:3.12-slim")
         .add_local_file(&file, "/app/app.py")
         .unwrap();

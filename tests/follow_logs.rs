@@ -5,11 +5,11 @@
 #![allow(clippy::result_large_err)]
 
 mod common;
+mod fault_server;
 mod process_support;
 mod ws_support;
 
 use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
@@ -17,6 +17,7 @@ use std::time::Duration;
 use common::*;
 use daytona::toolbox::{FollowOptions, LogChunk};
 use daytona::Error;
+use fault_server::one_connection;
 use process_support::*;
 use tungstenite::handshake::server::{Request, Response};
 use tungstenite::Message;
@@ -180,10 +181,7 @@ fn a_chatty_command_ends_at_the_overall_timeout() {
 
 #[test]
 fn a_refused_upgrade_is_an_api_error() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/toolbox", listener.local_addr().unwrap());
-    thread::spawn(move || {
-        let (stream, _) = listener.accept().unwrap();
+    let url = one_connection(move |stream| {
         let _ = tungstenite::accept_hdr(stream, |_: &Request, _: Response| {
             let body = r#"{"statusCode":404,"message":"command not found","code":"NOT_FOUND"}"#;
             Err(tungstenite::http::Response::builder()
@@ -194,7 +192,9 @@ fn a_refused_upgrade_is_an_api_error() {
                 .unwrap())
         });
     });
-    let e = follow(&url, FollowOptions::new()).1.unwrap_err();
+    let e = follow(&format!("{url}/toolbox"), FollowOptions::new())
+        .1
+        .unwrap_err();
     assert!(e.is_not_found(), "{e:?}");
     let api = e.api().unwrap();
     assert_eq!(api.code.as_deref(), Some("NOT_FOUND"));
@@ -207,16 +207,14 @@ fn a_refused_upgrade_is_an_api_error() {
 
 #[test]
 fn wss_speaks_tls_to_the_toolbox_host() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("https://{}/toolbox", listener.local_addr().unwrap());
     let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let (mut stream, _) = listener.accept().unwrap();
+    let url = one_connection(move |mut stream| {
         let mut first = [0u8; 1];
         let _ = stream.read_exact(&mut first);
         let _ = tx.send(first[0]);
         let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
     });
+    let url = format!("{}/toolbox", url.replacen("http:", "https:", 1));
     let (chunks, result) = follow(&url, FollowOptions::new());
     assert!(chunks.is_empty());
     let e = result.unwrap_err();

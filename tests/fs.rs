@@ -3,6 +3,7 @@
 //! rejected before any request.
 
 mod common;
+mod fault_server;
 mod fs_support;
 
 use common::*;
@@ -123,8 +124,8 @@ fn delete_file_sends_recursive_either_way() {
     .with_status(204)
     .expect(1)
     .create();
-    sandbox.fs().delete_file("/tmp/d", true).unwrap();
-    sandbox.fs().delete_file("/tmp/f", false).unwrap();
+    sandbox.fs().delete_recursive("/tmp/d").unwrap();
+    sandbox.fs().delete_file("/tmp/f").unwrap();
     rec.assert();
     flat.assert();
 }
@@ -250,7 +251,7 @@ fn bad_arguments_are_rejected_before_any_request() {
     assert_validation(&fs.create_folder("", "755").unwrap_err(), "path");
     assert_validation(&fs.create_folder("/d", "rwx").unwrap_err(), "mode");
     assert_validation(&fs.create_folder("/d", "0x755").unwrap_err(), "mode");
-    assert_validation(&fs.delete_file("", true).unwrap_err(), "path");
+    assert_validation(&fs.delete_recursive("").unwrap_err(), "path");
     assert_validation(&fs.move_files("", "/b").unwrap_err(), "source");
     assert_validation(&fs.move_files("/a", "").unwrap_err(), "destination");
     assert_validation(&fs.find_files("/a", "").unwrap_err(), "pattern");
@@ -283,8 +284,8 @@ fn bad_arguments_are_rejected_before_any_request() {
 }
 
 /// Regression (contract suite, `--dynamic`): `FileInfo.size` and
-/// `Match.line` are the spec's unbounded `integer`s; unsigned fields made
-/// a whole listing undecodable when a value was negative.
+/// `Match.line` are the spec's unbounded `integer`s; a negative value must
+/// not make a whole listing undecodable (a size is clamped to 0).
 #[test]
 fn sizes_and_line_numbers_decode_any_spec_integer() {
     let (mut server, sandbox) = setup();
@@ -292,7 +293,7 @@ fn sizes_and_line_numbers_decode_any_spec_integer() {
         .with_body(r#"{"name":"odd","isDir":false,"size":-1,"owner":"0","group":"0"}"#)
         .expect(1)
         .create();
-    assert_eq!(sandbox.fs().get_file_info("/dev/odd").unwrap().size, -1);
+    assert_eq!(sandbox.fs().get_file_info("/dev/odd").unwrap().size, 0);
     info.assert();
     let found = files_mock(
         &mut server,

@@ -3,7 +3,9 @@
 //! middle of a part must fail cleanly, and transfers keep their own timeout.
 
 mod common;
+mod fault_server;
 mod fs_support;
+mod temp;
 
 use std::io::{self, Read, Write};
 use std::sync::mpsc::{channel, Receiver, Sender};
@@ -11,6 +13,7 @@ use std::time::Duration;
 
 use common::*;
 use fs_support::*;
+use temp::TempDir;
 
 use daytona::toolbox::TransferOptions;
 use daytona::{Daytona, Error};
@@ -52,26 +55,29 @@ fn a_download_reaches_the_writer_before_the_server_has_sent_it_all() {
     let data = payload(6 * 1024 * 1024);
     let answer = multipart_answer(&[("file", "/big.bin", &data)], true);
     let (tx, rx) = channel();
-    let (url, server_thread) = raw_server(move |stream, req| {
-        assert_eq!(req.line, "POST /toolbox/sb-1/files/bulk-download HTTP/1.1");
+    let (url, server_thread) = raw_server(move |conn| {
         assert_eq!(
-            req.header("authorization"),
+            conn.seen.line,
+            "POST /toolbox/sb-1/files/bulk-download HTTP/1.1"
+        );
+        assert_eq!(
+            conn.seen.header("authorization"),
             Some(format!("Bearer {KEY}").as_str())
         );
-        assert_eq!(req.header("x-daytona-source"), Some("sdk-rust"));
-        assert_eq!(req.header("content-type"), Some("application/json"));
-        assert_eq!(req.body, br#"{"paths":["/big.bin"]}"#);
-        chunked_head(stream, &multipart_type());
+        assert_eq!(conn.seen.header("x-daytona-source"), Some("sdk-rust"));
+        assert_eq!(conn.seen.header("content-type"), Some("application/json"));
+        assert_eq!(conn.body().unwrap(), br#"{"paths":["/big.bin"]}"#);
+        chunked_head(conn, &multipart_type());
         let (first, second) = answer.split_at(answer.len() / 2);
         for piece in first.chunks(64 * 1024) {
-            chunk(stream, piece).unwrap();
+            chunk(conn, piece).unwrap();
         }
         // Hold the second half back until the writer has seen bytes.
         let arrived_early = rx.recv_timeout(PATIENCE).is_ok();
         for piece in second.chunks(64 * 1024) {
-            chunk(stream, piece).unwrap();
+            chunk(conn, piece).unwrap();
         }
-        last_chunk(stream);
+        last_chunk(conn);
         arrived_early
     });
     let mut api = Server::new();
@@ -117,21 +123,23 @@ fn an_upload_reaches_the_server_before_the_source_is_exhausted() {
     let data = payload(4 * 1024 * 1024);
     let (first, rest) = data.split_at(data.len() / 2);
     let (gate_tx, gate_rx) = channel();
-    let (url, server_thread) = raw_server(move |stream, mut req| {
-        assert_eq!(req.line, "POST /toolbox/sb-1/files/bulk-upload HTTP/1.1");
-        assert_eq!(req.header("transfer-encoding"), Some("chunked"));
-        let ctype = req.header("content-type").unwrap().to_string();
+    let (url, server_thread) = raw_server(move |conn| {
+        assert_eq!(
+            conn.seen.line,
+            "POST /toolbox/sb-1/files/bulk-upload HTTP/1.1"
+        );
+        assert_eq!(conn.seen.header("transfer-encoding"), Some("chunked"));
+        let ctype = conn.seen.header("content-type").unwrap().to_string();
         let mut body = Vec::new();
         let mut signalled = false;
-        while let Some(c) = read_chunk(&mut req.reader) {
+        while let Some(c) = conn.chunk() {
             body.extend_from_slice(&c);
             if !signalled && body.len() > 1024 * 1024 {
                 let _ = gate_tx.send(());
                 signalled = true;
             }
         }
-        stream
-            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n{\"files\":[]}")
+        conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n{\"files\":[]}")
             .unwrap();
         (ctype, body)
     });
@@ -159,15 +167,15 @@ fn an_upload_reaches_the_server_before_the_source_is_exhausted() {
 #[test]
 fn a_connection_cut_in_a_part_fails_and_leaves_no_file() {
     let answer = multipart_answer(&[("file", "/cut.bin", &payload(1024 * 1024))], true);
-    let (url, server_thread) = raw_server(move |stream, _req| {
-        chunked_head(stream, &multipart_type());
-        chunk(stream, &answer[..answer.len() / 2]).unwrap();
+    let (url, server_thread) = raw_server(move |conn| {
+        chunked_head(conn, &multipart_type());
+        chunk(conn, &answer[..answer.len() / 2]).unwrap();
         // Close without the last chunk.
     });
     let mut api = Server::new();
     let daytona = client(&api);
     let sandbox = sandbox_at(&mut api, &daytona, &format!("{url}/toolbox"));
-    let dir = temp_dir("cut");
+    let dir = TempDir::new("cut");
     let target = dir.join("sub/cut.bin");
     let err = sandbox.fs().download_file("/cut.bin", &target).unwrap_err();
     server_thread.join().unwrap();
@@ -186,9 +194,9 @@ fn a_connection_cut_in_a_part_fails_and_leaves_no_file() {
 /// test ends.
 fn stalling_server() -> (String, Sender<()>, std::thread::JoinHandle<()>) {
     let (done_tx, done_rx) = channel::<()>();
-    let (url, thread) = raw_server(move |stream, _req| {
-        chunked_head(stream, &multipart_type());
-        chunk(stream, format!("--{BOUNDARY}\r\n").as_bytes()).unwrap();
+    let (url, thread) = raw_server(move |conn| {
+        chunked_head(conn, &multipart_type());
+        chunk(conn, format!("--{BOUNDARY}\r\n").as_bytes()).unwrap();
         let _ = done_rx.recv_timeout(PATIENCE);
     });
     (url, done_tx, thread)
@@ -226,7 +234,7 @@ fn the_client_transfer_timeout_is_the_default() {
 
     // An upload to a server that stops reading times out the same way.
     let (done_tx, done_rx) = channel::<()>();
-    let (url, thread) = raw_server(move |_stream, _req| {
+    let (url, thread) = raw_server(move |_conn| {
         let _ = done_rx.recv_timeout(PATIENCE);
     });
     let sandbox = sandbox_at(&mut api, &daytona, &format!("{url}/toolbox"));

@@ -3,13 +3,16 @@
 //! truncation, local files, progress and validation.
 
 mod common;
+mod fault_server;
 mod fs_support;
+mod temp;
 
 use std::io::{self, Read};
 use std::sync::{Arc, Mutex};
 
 use common::*;
 use fs_support::*;
+use temp::TempDir;
 
 use daytona::toolbox::{Download, Downloaded, TransferOptions, Upload};
 use daytona::Error;
@@ -26,14 +29,35 @@ fn setup() -> (ServerGuard, daytona::Sandbox) {
 /// What an upload mock saw: the content type and the body.
 type Seen = Arc<Mutex<Option<(String, Vec<u8>)>>>;
 
-/// A bulk-upload mock (created, expecting one request) that records the
-/// request and answers like the toolbox.
-fn upload_mock(server: &mut Server) -> (mockito::Mock, Seen) {
+/// How an upload's body is framed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Framing {
+    /// `Content-Length`, equal to the body received; no
+    /// `Transfer-Encoding`.
+    Length,
+    /// `Transfer-Encoding: chunked`, no `Content-Length`.
+    Chunked,
+}
+
+/// A bulk-upload mock (created, expecting one request framed as
+/// `framing`) that records the request and answers like the toolbox.
+fn upload_mock(server: &mut Server, framing: Framing) -> (mockito::Mock, Seen) {
     let seen = Seen::default();
     let record = seen.clone();
-    let mock = api_mock(server, "POST", &files_path("/bulk-upload"))
-        .match_query(Matcher::Missing)
-        .match_header("transfer-encoding", "chunked")
+    let mock = api_mock(server, "POST", &files_path("/bulk-upload")).match_query(Matcher::Missing);
+    let mock = match framing {
+        Framing::Length => mock
+            .match_header("transfer-encoding", Matcher::Missing)
+            .match_request(|req| {
+                let length = req.header("content-length");
+                length.len() == 1
+                    && length[0].to_str().unwrap() == req.body().unwrap().len().to_string()
+            }),
+        Framing::Chunked => mock
+            .match_header("transfer-encoding", "chunked")
+            .match_header("content-length", Matcher::Missing),
+    };
+    let mock = mock
         .match_request(move |req| {
             let ctype = req.header("content-type")[0].to_str().unwrap().to_string();
             *record.lock().unwrap() = Some((ctype, req.body().unwrap().clone()));
@@ -48,7 +72,7 @@ fn upload_mock(server: &mut Server) -> (mockito::Mock, Seen) {
 /// A new local file `name` holding `data`, in a folder that lives as long
 /// as the returned guard.
 fn local_file(name: &str, data: &[u8]) -> (TempDir, std::path::PathBuf) {
-    let dir = temp_dir(name);
+    let dir = TempDir::new(name);
     let path = dir.join(name);
     std::fs::write(&path, data).unwrap();
     (dir, path)
@@ -66,10 +90,22 @@ fn download_mock(server: &mut Server, paths: &[&str], answer: Vec<u8>) -> mockit
     .expect(1)
 }
 
+/// The parts of the recorded upload, by the strict reference parser; multer
+/// (an independent parser) reads the same fields from it.
 fn seen_parts(seen: &Seen) -> Vec<Part> {
     let (ctype, body) = seen.lock().unwrap().clone().expect("a request");
     assert!(boundary_of(&ctype).starts_with("daytona-"), "{ctype}");
-    parse_multipart(&ctype, &body)
+    let parts = parse_multipart(&ctype, &body);
+    let fields = form_data::parse_all(&ctype, &body);
+    assert_eq!(fields.len(), parts.len());
+    for (field, part) in fields.iter().zip(&parts) {
+        assert_eq!(field.name.as_deref(), Some(part.name.as_str()));
+        assert_eq!(field.data, part.data);
+        // multer takes back the escaping of quotes.
+        let sent = part.filename.as_ref().map(|f| f.replace("\\\"", "\""));
+        assert_eq!(field.file_name, sent);
+    }
+    parts
 }
 
 /// Bytes that look like multipart syntax: CRLFs, dashes, boundary-like
@@ -87,7 +123,7 @@ fn tricky_bytes() -> Vec<u8> {
 fn upload_file_sends_path_and_file_fields() {
     let (mut server, sandbox) = setup();
     let (_dir, local) = local_file("data.bin", b"hello\r\nworld");
-    let (m, seen) = upload_mock(&mut server);
+    let (m, seen) = upload_mock(&mut server, Framing::Length);
     sandbox
         .fs()
         .upload_file(&local, "/home/daytona/data.bin")
@@ -110,7 +146,7 @@ fn upload_file_sends_path_and_file_fields() {
 fn many_files_go_in_one_request_in_order() {
     let (mut server, sandbox) = setup();
     let (_dir, local) = local_file("a.txt", b"from a file");
-    let (m, seen) = upload_mock(&mut server);
+    let (m, seen) = upload_mock(&mut server, Framing::Chunked);
     let owned = b"owned".to_vec();
     sandbox
         .fs()
@@ -150,7 +186,7 @@ fn many_files_go_in_one_request_in_order() {
 fn binary_data_round_trips_through_upload_and_download() {
     let (mut server, sandbox) = setup();
     let data = tricky_bytes();
-    let (up, seen) = upload_mock(&mut server);
+    let (up, seen) = upload_mock(&mut server, Framing::Length);
     sandbox.fs().upload_bytes(&data, "/bin.dat").unwrap();
     up.assert();
     let parts = seen_parts(&seen);
@@ -191,7 +227,7 @@ fn assert_counts_up(events: &[Event], path: &str, total: u64) {
 #[test]
 fn upload_progress_counts_up_to_the_total() {
     let (mut server, sandbox) = setup();
-    let (m, _) = upload_mock(&mut server);
+    let (m, _) = upload_mock(&mut server, Framing::Chunked);
     let data = vec![7u8; 300_000];
     let events = Mutex::new(Vec::new());
     sandbox
@@ -238,7 +274,7 @@ fn bad_uploads_fail_before_any_request() {
         }
         other => panic!("expected Io, got {other:?}"),
     }
-    let dir = temp_dir("up-dir");
+    let dir = TempDir::new("up-dir");
     assert!(fs.upload_file(&dir, "/x").unwrap_err().is_validation());
     let nothing: Vec<Upload> = Vec::new();
     assert!(fs
@@ -306,7 +342,7 @@ fn upload_errors_keep_the_toolbox_message() {
 #[test]
 fn download_files_matches_parts_by_name_with_per_file_errors() {
     let (mut server, sandbox) = setup();
-    let dir = temp_dir("down-many");
+    let dir = TempDir::new("down-many");
     let answer = multipart_answer(
         &[
             ("file", "/b", b"second"),
@@ -377,7 +413,7 @@ fn download_files_matches_parts_by_name_with_per_file_errors() {
 #[test]
 fn single_file_helpers_raise_the_typed_error() {
     let (mut server, sandbox) = setup();
-    let dir = temp_dir("down-404");
+    let dir = TempDir::new("down-404");
     let answer = multipart_answer(
         &[(
             "error",
@@ -418,7 +454,7 @@ fn older_toolboxes_with_text_error_parts_still_map_not_found() {
 #[test]
 fn download_to_a_path_creates_parents_and_replaces_only_when_complete() {
     let (mut server, sandbox) = setup();
-    let dir = temp_dir("down-path");
+    let dir = TempDir::new("down-path");
     let target = dir.join("deep/er/out.bin");
     let data = tricky_bytes();
     let answer = multipart_answer(&[("file", "/out.bin", &data)], false);
@@ -432,7 +468,7 @@ fn download_to_a_path_creates_parents_and_replaces_only_when_complete() {
 #[test]
 fn a_truncated_answer_is_an_error_and_leaves_no_file() {
     let (mut server, sandbox) = setup();
-    let dir = temp_dir("down-trunc");
+    let dir = TempDir::new("down-trunc");
     let target = dir.join("out.bin");
     std::fs::write(&target, b"previous version").unwrap();
     let mut answer = multipart_answer(&[("file", "/out.bin", &[9u8; 200_000])], false);
@@ -496,7 +532,7 @@ fn bad_downloads_fail_before_any_request() {
     let none = no_requests(&mut server);
     let fs = sandbox.fs();
     assert!(fs.download_bytes("").unwrap_err().is_validation());
-    let dir = temp_dir("down-bad");
+    let dir = TempDir::new("down-bad");
     let err = fs.download_file("/x", &dir).unwrap_err();
     assert!(
         matches!(&err, Error::Validation { field, .. } if field == "local_path"),

@@ -1,7 +1,7 @@
 mod common;
 
 use common::*;
-use daytona::toolbox::{CloneOptions, FileState, GitCredentials};
+use daytona::toolbox::{CloneOptions, CommitOptions, FileState, GitCredentials};
 use mockito::{Matcher, Server};
 use serde_json::json;
 
@@ -132,8 +132,26 @@ fn add_commit_push_pull() {
     let pull = post(&mut server, "/git/pull", json!({"path": "r"})).create();
     let git = sandbox.git();
     git.add("r", &["a.txt", "b/"]).unwrap();
+    let plain = post(
+        &mut server,
+        "/git/commit",
+        json!({"path": "r", "message": "plain", "author": "Ada", "email": "ada@example.com", "allow_empty": false}),
+    )
+    .with_body(r#"{"hash":"cafe"}"#)
+    .create();
+    assert_eq!(
+        git.commit("r", "plain", "Ada", "ada@example.com").unwrap(),
+        "cafe"
+    );
+    plain.assert();
     let sha = git
-        .commit("r", "msg", "Ada", "ada@example.com", true)
+        .commit_with(
+            "r",
+            "msg",
+            "Ada",
+            "ada@example.com",
+            CommitOptions::new().allow_empty(true),
+        )
         .unwrap();
     assert_eq!(sha, "deadbeef");
     git.push("r", Some(&GitCredentials::new("ada", "tok")))
@@ -220,14 +238,8 @@ fn bad_arguments_are_rejected_before_any_request() {
         "path"
     );
     assert_eq!(field(git.add("r", &[]).unwrap_err()), "files");
-    assert_eq!(
-        field(git.commit("r", "", "a", "e", false).unwrap_err()),
-        "message"
-    );
-    assert_eq!(
-        field(git.commit("r", "m", "a", "", false).unwrap_err()),
-        "email"
-    );
+    assert_eq!(field(git.commit("r", "", "a", "e").unwrap_err()), "message");
+    assert_eq!(field(git.commit("r", "m", "a", "").unwrap_err()), "email");
     assert_eq!(field(git.create_branch("r", "").unwrap_err()), "name");
     assert_eq!(field(git.checkout_branch("r", "").unwrap_err()), "branch");
     assert_eq!(field(git.status("").unwrap_err()), "path");

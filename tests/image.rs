@@ -4,12 +4,12 @@
 
 #![cfg(feature = "images")]
 
-mod image_tree;
+mod temp;
 
 use std::collections::BTreeMap;
 
-use daytona::{Context, Error, Image, PipInstallOptions, PyprojectOptions, Result};
-use image_tree::{text, Tree};
+use daytona::{BuildContext, Error, Image, PipInstallOptions, PyprojectOptions, Result};
+use temp::{text, TempDir};
 
 /// The lines `debian_slim` writes after `FROM`.
 const SLIM: &str = "RUN apt-get update\n\
@@ -225,22 +225,21 @@ fn env_workdir_entrypoint_cmd_run_and_raw_commands() {
 }
 
 /// Beyond the TypeScript SDK, which writes these as they are and so breaks
-/// the Dockerfile.
+/// the Dockerfile: exec forms keep any word exactly; an `ENV` value with a
+/// line break, which no Dockerfile syntax can carry, is refused.
 #[test]
-fn values_that_would_break_a_line_are_escaped() {
+fn values_that_would_break_a_line_are_escaped_or_refused() {
     let args = ["sh", "-c", "echo \"hi\" && printf 'a\\\\b\\n'\nexit 0"];
     let image = base()
-        .env([
-            ("MULTI", "line1\nline2"),
-            ("MIXED", "say \"hi\"\r\n$HOME \\ `x`"),
-        ])
+        .env([("MIXED", "say \"hi\" $HOME \\ `x`")])
         .unwrap()
         .entrypoint(args)
+        .run_commands([args])
         .cmd(["--name", "\"quoted\""]);
     let want = on_base(concat!(
-        "ENV MULTI=\"line1\\nline2\"\n",
-        "ENV MIXED=\"say \\\"hi\\\"\\r\\n\\$HOME \\\\ `x`\"\n",
+        "ENV MIXED='say \"hi\" $HOME \\ `x`'\n",
         "ENTRYPOINT [\"sh\", \"-c\", \"echo \\\"hi\\\" && printf 'a\\\\\\\\b\\\\n'\\nexit 0\"]\n",
+        "RUN [\"sh\", \"-c\", \"echo \\\"hi\\\" && printf 'a\\\\\\\\b\\\\n'\\nexit 0\"]\n",
         "CMD [\"--name\", \"\\\"quoted\\\"\"]\n",
     ));
     assert_eq!(image.dockerfile(), want);
@@ -248,16 +247,53 @@ fn values_that_would_break_a_line_are_escaped() {
     // holding exactly the arguments.
     let lines: Vec<&str> = image.dockerfile().lines().collect();
     assert_eq!(lines.len(), 5);
-    let entrypoint: Vec<String> =
-        serde_json::from_str(lines[3].strip_prefix("ENTRYPOINT ").unwrap()).unwrap();
-    assert_eq!(entrypoint, args);
+    for (line, keyword) in [(lines[2], "ENTRYPOINT "), (lines[3], "RUN ")] {
+        let words: Vec<String> = serde_json::from_str(line.strip_prefix(keyword).unwrap()).unwrap();
+        assert_eq!(words, args);
+    }
     let cmd: Vec<String> = serde_json::from_str(lines[4].strip_prefix("CMD ").unwrap()).unwrap();
     assert_eq!(cmd, ["--name", "\"quoted\""]);
+    for value in ["line1\nline2", "a\r\nb"] {
+        match base().env([("MULTI", value)]) {
+            Err(Error::Validation { field, message }) => {
+                assert_eq!(field, "env");
+                assert!(message.contains("MULTI"), "{message}");
+            }
+            other => panic!("{value:?}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn run_commands_takes_shell_commands_and_argument_lists() {
+    let image = base()
+        .run_commands(["apt-get update", "make all"])
+        .run_commands([vec!["python", "-m", "pip", "install", "a b"]])
+        .run_commands([String::from("ls")]);
+    assert_eq!(
+        image.dockerfile(),
+        on_base(
+            "RUN apt-get update\nRUN make all\n\
+             RUN [\"python\", \"-m\", \"pip\", \"install\", \"a b\"]\nRUN ls\n"
+        )
+    );
+}
+
+#[test]
+fn what_the_official_sdks_accept_quietly_is_accepted() {
+    // No package: nothing to install, nothing written.
+    let image = base().pip_install(Vec::<String>::new()).unwrap();
+    assert_eq!(image.dockerfile(), base().dockerfile());
+    // An empty Python version is no version: the latest.
+    assert_eq!(
+        Image::debian_slim(Some("")).unwrap(),
+        Image::debian_slim(None).unwrap()
+    );
 }
 
 #[test]
 fn requirements_file_is_a_context_copied_to_a_fixed_path() {
-    let tree = Tree::new("requirements");
+    let tree = TempDir::new("requirements");
     let file = tree.file("requirements.txt", "numpy\n");
     let shown = text(&file);
     let image = base()
@@ -271,13 +307,13 @@ fn requirements_file_is_a_context_copied_to_a_fixed_path() {
         image.dockerfile(),
         on_base(&format!("{step}\n{step} --pre\n"))
     );
-    let context = Context::new(&file, shown.clone());
+    let context = BuildContext::new(&file, shown.clone());
     assert_eq!(image.contexts(), [context.clone(), context]);
 }
 
 #[test]
 fn pyproject_dependencies_and_optional_groups() {
-    let tree = Tree::new("pyproject");
+    let tree = TempDir::new("pyproject");
     let file = tree.file(
         "pyproject.toml",
         r#"
@@ -321,7 +357,7 @@ docs = ["sphinx"]
 
 #[test]
 fn local_files_and_directories() {
-    let tree = Tree::new("local");
+    let tree = TempDir::new("local");
     let file = tree.file("conf/app.toml", "x = 1\n");
     let dir = tree.dir("src");
     let (file_text, dir_text) = (text(&file), text(&dir));
@@ -341,9 +377,9 @@ fn local_files_and_directories() {
     assert_eq!(
         image.contexts(),
         [
-            Context::new(&file, file_text.clone()),
-            Context::new(&file, file_text),
-            Context::new(&dir, dir_text),
+            BuildContext::new(&file, file_text.clone()),
+            BuildContext::new(&file, file_text),
+            BuildContext::new(&dir, dir_text),
         ]
     );
 
@@ -361,7 +397,7 @@ fn local_files_and_directories() {
 
 #[test]
 fn steps_after_a_dockerfile_without_final_newline_start_a_new_line() {
-    let tree = Tree::new("no-newline");
+    let tree = TempDir::new("no-newline");
     let path = tree.file("Dockerfile", "FROM alpine");
     let image = Image::from_dockerfile(&path).unwrap().run_commands(["ls"]);
     assert_eq!(image.dockerfile(), "FROM alpine\nRUN ls\n");
@@ -378,7 +414,7 @@ fn field(result: Result<Image>) -> String {
 
 #[test]
 fn bad_input_is_a_validation_error_naming_the_argument() {
-    let tree = Tree::new("invalid");
+    let tree = TempDir::new("invalid");
     let missing = tree.path("missing.txt");
     let dir = tree.dir("dir");
     let file = tree.file("file.txt", "");
@@ -389,7 +425,6 @@ fn bad_input_is_a_validation_error_naming_the_argument() {
         ("python_version", Image::debian_slim(Some("3.8"))),
         ("python_version", Image::debian_slim(Some("3.14"))),
         ("python_version", Image::debian_slim(Some("3.12.1"))),
-        ("packages", base().pip_install(Vec::<String>::new())),
         ("packages", base().pip_install([""])),
         ("packages", base().pip_install(["a\nb"])),
         (

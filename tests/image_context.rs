@@ -1,15 +1,15 @@
-//! Context hashes and tar entries, on temporary trees; the expected digests
+//! Build-context hashes and tar entries, on temporary trees; the expected digests
 //! are computed here by feeding MD5 the documented sequence by hand.
 
 #![cfg(feature = "images")]
 
-mod image_tree;
+mod temp;
 
 use std::path::PathBuf;
 
-use daytona::{Context, Error};
-use image_tree::Tree;
+use daytona::{BuildContext, Error};
 use md5::{Digest, Md5};
+use temp::TempDir;
 
 fn md5_of(parts: &[&[u8]]) -> String {
     let mut md5 = Md5::new();
@@ -20,8 +20,8 @@ fn md5_of(parts: &[&[u8]]) -> String {
 }
 
 /// The same tree, its entries created in the order given.
-fn sample(name: &str, reversed: bool) -> Tree {
-    let tree = Tree::new(name);
+fn sample(name: &str, reversed: bool) -> TempDir {
+    let tree = TempDir::new(name);
     // A folder when there is no content.
     let mut steps = vec![
         ("ctx/b.txt", Some("bee")),
@@ -64,14 +64,16 @@ fn sample_digest(archive: &str) -> String {
 fn a_directory_hashes_in_name_order_whatever_the_creation_order() {
     let one = sample("hash-one", false);
     let two = sample("hash-two", true);
-    let h1 = Context::new(one.path("ctx"), "ctx").hash().unwrap();
-    let h2 = Context::new(two.path("ctx"), "ctx").hash().unwrap();
+    let h1 = BuildContext::new(one.path("ctx"), "ctx").hash().unwrap();
+    let h2 = BuildContext::new(two.path("ctx"), "ctx").hash().unwrap();
     assert_eq!(h1, sample_digest("ctx"));
     assert_eq!(
         h2, h1,
         "the hash does not depend on where or in which order"
     );
-    let other = Context::new(one.path("ctx"), "/srv/ctx").hash().unwrap();
+    let other = BuildContext::new(one.path("ctx"), "/srv/ctx")
+        .hash()
+        .unwrap();
     assert_eq!(
         other,
         sample_digest("/srv/ctx"),
@@ -81,38 +83,45 @@ fn a_directory_hashes_in_name_order_whatever_the_creation_order() {
 
 #[test]
 fn a_file_hashes_its_archive_path_then_its_bytes() {
-    let tree = Tree::new("hash-file");
+    let tree = TempDir::new("hash-file");
     // Larger than one read, not a multiple of it.
     let content: String = (0..200_000)
         .map(|i| char::from(b'a' + (i % 26) as u8))
         .collect();
     let path = tree.file("big.txt", &content);
-    let hash = Context::new(&path, "big.txt").hash().unwrap();
+    let hash = BuildContext::new(&path, "big.txt").hash().unwrap();
     assert_eq!(hash, md5_of(&[b"big.txt", content.as_bytes()]));
 
     let empty = tree.file("empty.txt", "");
-    assert_eq!(Context::new(&empty, "e").hash().unwrap(), md5_of(&[b"e"]));
+    assert_eq!(
+        BuildContext::new(&empty, "e").hash().unwrap(),
+        md5_of(&[b"e"])
+    );
 }
 
 #[test]
 fn an_empty_directory_hashes_its_archive_path_alone() {
-    let tree = Tree::new("hash-empty");
+    let tree = TempDir::new("hash-empty");
     let dir = tree.dir("nothing");
     assert_eq!(
-        Context::new(&dir, "nothing").hash().unwrap(),
+        BuildContext::new(&dir, "nothing").hash().unwrap(),
         md5_of(&[b"nothing"])
     );
 }
 
 #[test]
 fn a_missing_source_is_an_io_error() {
-    let tree = Tree::new("hash-missing");
-    let err = Context::new(tree.path("gone"), "gone").hash().unwrap_err();
+    let tree = TempDir::new("hash-missing");
+    let err = BuildContext::new(tree.path("gone"), "gone")
+        .hash()
+        .unwrap_err();
     assert!(
         matches!(&err, Error::Io { path, .. } if path.ends_with("gone")),
         "{err:?}"
     );
-    assert!(Context::new(tree.path("gone"), "gone").entries().is_err());
+    assert!(BuildContext::new(tree.path("gone"), "gone")
+        .entries()
+        .is_err());
 }
 
 fn entry(path: PathBuf, name: &str, is_dir: bool) -> (PathBuf, String, bool) {
@@ -123,7 +132,7 @@ fn entry(path: PathBuf, name: &str, is_dir: bool) -> (PathBuf, String, bool) {
 fn entries_are_rooted_at_the_archive_path_in_walk_order() {
     let tree = sample("entries", true);
     let p = |rel: &str| tree.path(rel);
-    let context = Context::new(p("ctx"), "/home/me/ctx");
+    let context = BuildContext::new(p("ctx"), "/home/me/ctx");
     assert_eq!(
         context.entries().unwrap(),
         [
@@ -137,7 +146,7 @@ fn entries_are_rooted_at_the_archive_path_in_walk_order() {
         ]
     );
     // The context root itself (`COPY . /app`): no root entry, bare names.
-    let names: Vec<String> = Context::new(p("ctx/a"), "")
+    let names: Vec<String> = BuildContext::new(p("ctx/a"), "")
         .entries()
         .unwrap()
         .into_iter()
@@ -146,7 +155,9 @@ fn entries_are_rooted_at_the_archive_path_in_walk_order() {
     assert_eq!(names, ["y", "z.txt"]);
     // A file: one entry, named as Docker resolves the archive path.
     assert_eq!(
-        Context::new(p("ctx/b.txt"), "../b.txt").entries().unwrap(),
+        BuildContext::new(p("ctx/b.txt"), "../b.txt")
+            .entries()
+            .unwrap(),
         [entry(p("ctx/b.txt"), "b.txt", false)]
     );
 }
@@ -156,12 +167,12 @@ fn entries_are_rooted_at_the_archive_path_in_walk_order() {
 fn links_are_followed_and_loops_cut() {
     use std::os::unix::fs::symlink;
 
-    let tree = Tree::new("links");
+    let tree = TempDir::new("links");
     tree.file("ctx/real.txt", "data");
     symlink(tree.path("ctx/real.txt"), tree.path("ctx/link.txt")).unwrap();
     symlink(tree.path("ctx"), tree.path("ctx/loop")).unwrap();
     symlink(tree.path("ctx/gone"), tree.path("ctx/broken")).unwrap();
-    let context = Context::new(tree.path("ctx"), "ctx");
+    let context = BuildContext::new(tree.path("ctx"), "ctx");
     assert_eq!(
         context.hash().unwrap(),
         md5_of(&[b"ctx", b"link.txt", b"data", b"real.txt", b"data"])

@@ -4,8 +4,8 @@
 #![cfg(feature = "images")]
 
 mod common;
+mod temp;
 
-use std::io::Write;
 use std::time::Duration;
 
 use common::*;
@@ -13,25 +13,12 @@ use daytona::{CreateSandbox, CreateSnapshot, Image, SandboxState};
 use mockito::{Matcher, Server};
 use serde_json::json;
 
-fn temp_file(name: &str, content: &[u8]) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "daytona-image-create-{}-{name}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::File::create(&path)
-        .unwrap()
-        .write_all(content)
-        .unwrap();
-    path
-}
-
 #[test]
 fn a_sandbox_from_an_image_with_local_files_uploads_its_context_then_creates() {
     let mut api = Server::new();
     let mut store = Server::new();
-    let file = temp_file("app.py", b"print('hi')\n");
+    let dir = temp::TempDir::new("image-create");
+    let file = dir.file("app.py", b"print('hi')\n");
     let image = Image::base("python:3.12-slim")
         .add_local_file(&file, "/app/app.py")
         .unwrap();
@@ -97,6 +84,8 @@ fn a_sandbox_from_an_image_with_local_files_uploads_its_context_then_creates() {
 
 #[test]
 fn a_snapshot_from_an_image_appends_the_entrypoint_and_streams_its_build_log() {
+    // The API answers the create `pending`: the log is followed once the
+    // build has started (it was never followed before).
     let mut api = Server::new();
     let image = Image::debian_slim(Some("3.12"))
         .unwrap()
@@ -125,7 +114,7 @@ fn a_snapshot_from_an_image_appends_the_entrypoint_and_streams_its_build_log() {
             "name": "np",
             "buildInfo": {"dockerfileContent": dockerfile},
         })))
-        .with_body(snapshot("building"))
+        .with_body(snapshot("pending"))
         .expect(1)
         .create();
     let url = with_sdk_headers(api.mock("GET", "/api/snapshots/snap-1/build-logs-url"))
@@ -144,7 +133,7 @@ fn a_snapshot_from_an_image_appends_the_entrypoint_and_streams_its_build_log() {
         let c = n.clone();
         let body = move |_: &mockito::Request| {
             let i = c.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            snapshot(if i < 1 { "building" } else { "active" }).into_bytes()
+            snapshot(["pending", "building"].get(i).copied().unwrap_or("active")).into_bytes()
         };
         (body, n)
     };
@@ -167,12 +156,14 @@ fn a_snapshot_from_an_image_appends_the_entrypoint_and_streams_its_build_log() {
     logs.assert();
     no_store.assert();
     assert_eq!(snap.state, daytona::SnapshotState::Active);
-    assert!(
-        lines.contains(&"#2 RUN pip install numpy".to_string()),
-        "{lines:?}"
-    );
     assert_eq!(
-        lines.last().map(String::as_str),
-        Some("Created snapshot np (active)")
+        lines,
+        [
+            "Creating snapshot np (pending)",
+            "Creating snapshot np (building)",
+            "#1 FROM python",
+            "#2 RUN pip install numpy",
+            "Created snapshot np (active)",
+        ]
     );
 }

@@ -3,17 +3,17 @@
 
 #![cfg(feature = "images")]
 
-mod image_tree;
+mod temp;
 
 use std::path::Path;
 
-use daytona::{Context, Error, Image};
-use image_tree::{text, Tree};
+use daytona::{BuildContext, Error, Image};
+use temp::{text, TempDir};
 
 /// A tree with an `app/` folder holding the Dockerfile `dockerfile`, some
 /// sources, and a file `x.txt` next to `app/`.
-fn project(name: &str, dockerfile: &str) -> (Tree, Image) {
-    let tree = Tree::new(name);
+fn project(name: &str, dockerfile: &str) -> (TempDir, Image) {
+    let tree = TempDir::new(name);
     // Created out of name order on purpose.
     tree.file("app/src/b.py", "b");
     tree.file("app/src/a.py", "a");
@@ -30,7 +30,7 @@ fn project(name: &str, dockerfile: &str) -> (Tree, Image) {
 }
 
 /// `(source path relative to the tree, archive path)` of each context.
-fn contexts(tree: &Tree, image: &Image) -> Vec<(String, String)> {
+fn contexts(tree: &TempDir, image: &Image) -> Vec<(String, String)> {
     image
         .contexts()
         .iter()
@@ -130,7 +130,7 @@ fn other_stages_heredocs_and_urls_are_skipped() {
 
 #[test]
 fn the_whole_folder_and_absolute_sources() {
-    let tree = Tree::new("absolute");
+    let tree = TempDir::new("absolute");
     let outside = tree.file("elsewhere/file.txt", "x");
     let dockerfile = format!("FROM alpine\nCOPY . /app\nCOPY {} /f.txt\n", text(&outside));
     let path = tree.file("app/Dockerfile", &dockerfile);
@@ -138,31 +138,58 @@ fn the_whole_folder_and_absolute_sources() {
     assert_eq!(
         image.contexts(),
         [
-            Context::new(tree.path("app"), ""),
-            Context::new(&outside, text(&outside)),
+            BuildContext::new(tree.path("app"), ""),
+            BuildContext::new(&outside, text(&outside)),
         ]
     );
 }
 
 #[test]
 fn a_missing_source_is_a_validation_error_with_its_line() {
-    let tree = Tree::new("missing");
+    let tree = TempDir::new("missing");
     let path = tree.file("Dockerfile", "FROM alpine\n\nCOPY nothing-*.txt /x/\n");
-    let err = Image::from_dockerfile(&path).unwrap_err();
+    assert_path_error(Image::from_dockerfile(&path), &["nothing-*.txt", "line 3"]);
+}
+
+/// A validation error of the field `path` whose message holds `parts`.
+fn assert_path_error(result: daytona::Result<Image>, parts: &[&str]) {
+    let err = result.unwrap_err();
     assert!(
         matches!(&err, Error::Validation { field, .. } if field == "path"),
         "{err:?}"
     );
     let message = err.to_string();
-    assert!(
-        message.contains("nothing-*.txt") && message.contains("line 3"),
-        "{message}"
+    assert!(parts.iter().all(|p| message.contains(p)), "{message}");
+}
+
+#[test]
+fn a_flag_without_its_value_says_so() {
+    let tree = TempDir::new("flag");
+    tree.file("a", "a");
+    tree.file("b", "b");
+    let path = tree.file("Dockerfile", "FROM alpine\nCOPY --chmod 644 a b /dst/\n");
+    assert_path_error(
+        Image::from_dockerfile(&path),
+        &["--chmod (line 2) has no value", "--chmod=644"],
     );
+    // With `=`, and with a switch such as `--link`, the sources are read.
+    let path = tree.file(
+        "Dockerfile",
+        "FROM alpine\nCOPY --chmod=644 --link a b /dst/\n",
+    );
+    let image = Image::from_dockerfile(&path).unwrap();
+    assert_eq!(image.contexts().len(), 2);
+    let err = base_commands(&tree, ["ADD --chown root:root a /a"]).unwrap_err();
+    assert!(err.to_string().contains("--chown=root:root"), "{err}");
+}
+
+fn base_commands<const N: usize>(tree: &TempDir, commands: [&str; N]) -> daytona::Result<Image> {
+    Image::base("alpine").dockerfile_commands(commands, Some(tree.root.as_path()))
 }
 
 #[test]
 fn dockerfile_commands_resolve_sources_against_the_context_dir() {
-    let tree = Tree::new("commands");
+    let tree = TempDir::new("commands");
     tree.file("web/assets/b.png", "b");
     tree.file("web/assets/a.png", "a");
     tree.file("shared.txt", "s");
@@ -197,6 +224,27 @@ fn dockerfile_commands_resolve_sources_against_the_context_dir() {
         .unwrap();
     assert_eq!(
         image.contexts(),
-        [Context::new(Path::new("Cargo.toml"), "Cargo.toml")]
+        [BuildContext::new(Path::new("Cargo.toml"), "Cargo.toml")]
     );
+}
+
+#[cfg(unix)]
+#[test]
+fn double_star_follows_links_as_the_context_walk_does_and_skips_loops() {
+    use std::os::unix::fs::symlink;
+    let tree = TempDir::new("double-star");
+    tree.file("app/src/deep/a.py", "a");
+    tree.file("shared/b.py", "b");
+    symlink(tree.path("shared"), tree.path("app/src/linked")).unwrap();
+    symlink(tree.path("app/src"), tree.path("app/src/deep/loop")).unwrap();
+    let path = tree.file("app/Dockerfile", "FROM alpine\nCOPY src/**/*.py /app/\n");
+    let image = Image::from_dockerfile(&path).unwrap();
+    let archived: Vec<&str> = image
+        .contexts()
+        .iter()
+        .map(|c| c.archive_path.as_str())
+        .collect();
+    // The linked folder is reached as the hash and the tar reach it; the
+    // loop back to `src` is not entered.
+    assert_eq!(archived, ["src/deep/a.py", "src/linked/b.py"]);
 }

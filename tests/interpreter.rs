@@ -6,6 +6,7 @@
 #![cfg(feature = "websocket")]
 
 mod common;
+mod fault_server;
 mod process_support;
 mod ws_support;
 

@@ -150,7 +150,7 @@ fn every_filter_is_mapped_to_its_query_parameter() {
         "minCpu=1",
         "maxCpu=4",
         "minMemoryGiB=2",
-        "maxMemoryGiB=8.5",
+        "maxMemoryGiB=9",
         "minDiskGiB=10",
         "maxDiskGiB=50",
         "isPublic=false",
@@ -176,7 +176,7 @@ fn every_filter_is_mapped_to_its_query_parameter() {
         .id_prefix("sb-")
         .name_prefix("web")
         .label("team", "infra")
-        .label("env", "dev")
+        .labels([("env", "dev")])
         .include_errored_deleted(true)
         .state(SandboxState::Started)
         .state(SandboxState::Stopped)
@@ -186,12 +186,12 @@ fn every_filter_is_mapped_to_its_query_parameter() {
         .target("eu")
         .class(SandboxClass::Container)
         .class(SandboxClass::LinuxVm)
-        .min_cpu(1.0)
-        .max_cpu(4.0)
-        .min_memory_gib(2.0)
-        .max_memory_gib(8.5)
-        .min_disk_gib(10.0)
-        .max_disk_gib(50.0)
+        .min_cpu(1)
+        .max_cpu(4)
+        .min_memory_gib(2)
+        .max_memory_gib(9)
+        .min_disk_gib(10)
+        .max_disk_gib(50)
         .public(false)
         .recoverable(true)
         .created_after("2024-01-01T00:00:00Z")
@@ -277,11 +277,8 @@ fn invalid_ranges_and_times_are_validation_errors_before_any_request() {
     let daytona = client(&server);
 
     let first = |q: ListSandboxes| daytona.list(q).next().unwrap().unwrap_err();
-    assert_validation(&first(ListSandboxes::new().min_cpu(0.5)), "minCpu");
-    assert_validation(
-        &first(ListSandboxes::new().max_disk_gib(f64::NAN)),
-        "maxDiskGiB",
-    );
+    assert_validation(&first(ListSandboxes::new().min_cpu(0)), "minCpu");
+    assert_validation(&first(ListSandboxes::new().max_disk_gib(0)), "maxDiskGiB");
     assert_validation(
         &first(ListSandboxes::new().created_after("")),
         "createdAtAfter",
@@ -458,4 +455,46 @@ fn a_repeated_cursor_ends_with_an_error_instead_of_looping() {
     assert_eq!(results[0].as_ref().unwrap().id(), "a1");
     assert_eq!(results[1].as_ref().unwrap().id(), "b1");
     assert!(results[2].is_err());
+}
+
+#[test]
+fn list_page_reads_one_page_and_its_cursor_resumes_the_listing() {
+    let mut server = Server::new();
+    let mocks = three_pages(&mut server, [1, 1, 1]);
+    let daytona = client(&server);
+
+    let first = daytona.list_page(ListSandboxes::new()).unwrap();
+    assert_eq!(ids(&first.items), ["a1", "a2", "a3"]);
+    assert_eq!(first.next_cursor.as_deref(), Some("c2"));
+
+    // A page from a cursor, then the rest of the listing from the next one.
+    let second = daytona
+        .list_page(ListSandboxes::new().cursor("c2"))
+        .unwrap();
+    assert_eq!(ids(&second.items), ["b1", "b2", "b3"]);
+    let cursor = second.next_cursor.unwrap();
+    let rest: Vec<_> = daytona
+        .list(ListSandboxes::new().cursor(cursor))
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(ids(&rest), ["c1", "c2", "c3"]);
+    assert_all(&mocks);
+
+    let mut nothing = Server::new();
+    let none = no_requests(&mut nothing);
+    let e = client(&nothing)
+        .list_page(ListSandboxes::new().cursor(" "))
+        .unwrap_err();
+    assert_validation(&e, "cursor");
+    assert_all(&none);
+}
+
+#[test]
+fn a_listing_is_fused() {
+    let mut server = Server::new();
+    let _mocks = three_pages(&mut server, [1, 1, 1]);
+    let mut pages = client(&server).list(ListSandboxes::new());
+    assert_eq!(pages.by_ref().count(), 9);
+    assert!(pages.next().is_none());
+    assert!(pages.next().is_none());
 }

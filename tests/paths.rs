@@ -108,6 +108,8 @@ fn server() -> FaultServer {
                 b["toolboxProxyUrl"] = json!(format!("{base}/toolbox"));
                 b
             }
+            // Gone at once: the delete's wait sends nothing more.
+            ("DELETE", ["api", "sandbox", id]) => sandbox_json(&decode(id, false), "destroyed"),
             ("GET", ["api", "snapshots", id]) => json!({
                 "id": decode(id, false), "name": decode(id, false), "state": "active"
             }),
@@ -286,7 +288,7 @@ fn file_paths_and_tokens_are_one_query_value() {
             (
                 "/toolbox/sb-1/files",
                 vec![("path", v), ("recursive", "true")],
-                Box::new(|| fs.delete_file(v, true).unwrap()),
+                Box::new(|| fs.delete_recursive(v).unwrap()),
             ),
             (
                 "/toolbox/sb-1/files/folder",
@@ -429,7 +431,7 @@ fn empty_ids_names_and_paths_fail_before_any_request() {
         ("token", daytona.validate_ssh_access("").unwrap_err()),
         ("path", fs.list_files("").unwrap_err()),
         ("path", fs.get_file_info("").unwrap_err()),
-        ("path", fs.delete_file("", false).unwrap_err()),
+        ("path", fs.delete_file("").unwrap_err()),
         ("path", fs.create_folder("", "755").unwrap_err()),
         ("source", fs.move_files("", "b").unwrap_err()),
         ("destination", fs.move_files("a", "").unwrap_err()),

@@ -1,6 +1,7 @@
 //! `exec` and `code_run`: requests, decoding and time limits.
 
 mod common;
+mod fault_server;
 mod process_support;
 
 use std::time::Duration;
@@ -55,7 +56,7 @@ fn exec_sends_cwd_env_and_timeout_in_whole_seconds() {
             ExecOptions::new()
                 .cwd("/home/daytona/app")
                 .env("A", "1")
-                .env("B", "two words")
+                .envs([("B", "two words")])
                 .timeout(Duration::from_millis(2500)),
         )
         .unwrap();
@@ -133,10 +134,33 @@ fn bad_exec_arguments_fail_before_any_request() {
 }
 
 #[test]
+fn an_exec_past_its_timeout_is_a_timeout_that_keeps_the_408() {
+    let (mut server, sandbox) = toolbox();
+    let m = reply_json(
+        execute_mock(&mut server, json!({"command": "sleep 600", "timeout": 1})),
+        408,
+        &json!({"statusCode": 408, "message": "command timed out", "code": "REQUEST_TIMEOUT"}),
+    )
+    .create();
+    let err = sandbox
+        .process()
+        .exec_with(
+            "sleep 600",
+            ExecOptions::new().timeout(Duration::from_secs(1)),
+        )
+        .unwrap_err();
+    m.assert();
+    assert!(err.is_timeout(), "{err:?}");
+    assert_eq!(err.status(), Some(408));
+    assert_eq!(err.api().unwrap().message, "command timed out");
+}
+
+#[test]
 fn the_http_timeout_of_a_command_is_its_timeout_plus_the_margin() {
     let mut api = mockito::Server::new();
     let daytona = client_with_margin(&api, Duration::from_millis(300));
-    let sandbox = sandbox_at(&mut api, &daytona, &silent_server(), json!({}));
+    let silent = silent_server();
+    let sandbox = sandbox_at(&mut api, &daytona, &toolbox_url(&silent), json!({}));
     let options = ExecOptions::new().timeout(Duration::from_secs(1));
     assert_times_out(
         Duration::from_millis(1300),
@@ -153,7 +177,8 @@ fn a_command_without_timeout_has_the_client_request_timeout() {
             .request_timeout(Duration::from_millis(300))
             .command_timeout_margin(Duration::from_secs(30)),
     );
-    let sandbox = sandbox_at(&mut api, &daytona, &silent_server(), json!({}));
+    let silent = silent_server();
+    let sandbox = sandbox_at(&mut api, &daytona, &toolbox_url(&silent), json!({}));
     assert_times_out(
         Duration::from_millis(300),
         Duration::from_millis(1500),
@@ -228,8 +253,8 @@ fn code_run_sends_argv_env_timeout_and_the_label_or_chosen_language() {
             "console.log(process.argv)",
             CodeRunOptions::new()
                 .arg("a")
-                .arg("b")
-                .env("K", "V")
+                .args(["b"])
+                .envs(std::collections::BTreeMap::from([("K", "V")]))
                 .timeout(Duration::from_secs(30)),
         )
         .unwrap();

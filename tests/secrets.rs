@@ -12,6 +12,7 @@
 
 mod common;
 mod fault_server;
+mod temp;
 
 use std::collections::HashMap;
 use std::sync::{Mutex, Once};
@@ -255,6 +256,7 @@ fn lifecycle(config: impl Fn(&str) -> DaytonaConfig, secret: &str) {
     let delete = server
         .mock("DELETE", "/api/sandbox/sb-1")
         .match_header("authorization", auth())
+        .with_body(sandbox_json("sb-1", "destroyed").to_string())
         .expect(1)
         .create();
 
@@ -454,7 +456,7 @@ fn every_error(config: &dyn Fn(&str) -> DaytonaConfig, secret: &'static str) -> 
     errors.push(
         daytona
             .volumes()
-            .wait_until_ready("v", Duration::from_secs(5))
+            .wait_until_ready_with_timeout("v", Duration::from_secs(5))
             .unwrap_err(),
     );
     // Toolbox: an I/O error, an API error, a per-file download error.
@@ -697,10 +699,8 @@ fn the_object_store_is_never_sent_the_credentials() {
             .mock("POST", "/api/sandbox")
             .with_body(sandbox_json("sb-1", "started").to_string())
             .create();
-        let dir = std::env::temp_dir().join(format!("daytona-secrets-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("app.py");
-        std::fs::write(&file, b"print('hi')\n").unwrap();
+        let dir = temp::TempDir::new("secrets");
+        let file = dir.file("app.py", b"print('hi')\n");
         let image = daytona::Image::base("python:3.12-slim")
             .add_local_file(&file, "/app/app.py")
             .unwrap();

@@ -1,6 +1,7 @@
 //! Sessions: create, get, list, delete, commands, logs and input.
 
 mod common;
+mod fault_server;
 mod process_support;
 
 use std::time::Duration;
@@ -279,7 +280,8 @@ fn empty_ids_and_commands_fail_before_any_request() {
 fn a_session_command_with_a_timeout_waits_for_it_plus_the_margin() {
     let mut api = mockito::Server::new();
     let daytona = client_with_margin(&api, Duration::from_millis(200));
-    let sandbox = sandbox_at(&mut api, &daytona, &silent_server(), json!({}));
+    let silent = silent_server();
+    let sandbox = sandbox_at(&mut api, &daytona, &toolbox_url(&silent), json!({}));
     let options = SessionExecOptions::new().timeout(Duration::from_secs(1));
     assert_times_out(
         Duration::from_millis(1200),

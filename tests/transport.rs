@@ -2,16 +2,14 @@
 //! retries, timeouts and keeping credentials out of errors.
 
 mod common;
+mod fault_server;
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use common::*;
 use daytona::{CreateSandbox, Daytona, DaytonaConfig, Error, RetryPolicy, SandboxState};
+use fault_server::{Action, FaultServer};
 use mockito::Matcher;
 use serde_json::json;
 
@@ -48,10 +46,7 @@ fn jwt_client(server: &mockito::Server) -> Daytona {
 
 /// A base URL on 127.0.0.1 where nothing listens (connections are refused).
 fn refused_url() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    format!("http://127.0.0.1:{port}/api")
+    format!("{}/api", fault_server::refused_url())
 }
 
 /// A client for a raw base URL.
@@ -79,61 +74,33 @@ enum Behaviour {
     Truncate,
 }
 
-/// A TCP server on 127.0.0.1 that misbehaves and counts connections.
+/// A server on 127.0.0.1 that misbehaves and counts connections.
 struct RawServer {
     url: String,
-    connections: Arc<AtomicUsize>,
+    server: FaultServer,
 }
 
 impl RawServer {
     fn start(behaviour: Behaviour) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/api", listener.local_addr().unwrap());
-        let connections = Arc::new(AtomicUsize::new(0));
-        let count = connections.clone();
-        thread::spawn(move || {
-            let mut held: Vec<TcpStream> = Vec::new();
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                count.fetch_add(1, Ordering::SeqCst);
-                match behaviour {
-                    Behaviour::Hang => held.push(stream),
-                    Behaviour::Close => {
-                        read_head(&mut stream);
-                        drop(stream);
-                    }
-                    Behaviour::Truncate => {
-                        read_head(&mut stream);
-                        let _ = stream.write_all(
-                            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
-                              Content-Length: 1000\r\nConnection: close\r\n\r\n{\"id\":\"sb-1\",",
-                        );
-                        let _ = stream.flush();
-                        drop(stream);
-                    }
-                }
-            }
+        let server = FaultServer::start(move |_| match behaviour {
+            Behaviour::Hang => Action::Silent,
+            Behaviour::Close => Action::CloseBeforeAnswer,
+            Behaviour::Truncate => Action::Raw(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                  Content-Length: 1000\r\nConnection: close\r\n\r\n{\"id\":\"sb-1\","
+                    .to_vec(),
+            ),
         });
-        RawServer { url, connections }
+        RawServer {
+            url: format!("{}/api", server.url),
+            server,
+        }
     }
 
     /// Connections accepted so far (after letting the acceptor catch up).
     fn connections(&self) -> usize {
         thread::sleep(Duration::from_millis(50));
-        self.connections.load(Ordering::SeqCst)
-    }
-}
-
-/// Reads until the end of the request head (or a short timeout).
-fn read_head(stream: &mut TcpStream) {
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
-    let mut seen = Vec::new();
-    let mut buf = [0u8; 1024];
-    while memchr::memmem::find(&seen, b"\r\n\r\n").is_none() {
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => seen.extend_from_slice(&buf[..n]),
-        }
+        self.server.connections()
     }
 }
 
@@ -191,6 +158,7 @@ fn api_key_mode_sends_sdk_headers_on_every_method_and_no_org_header() {
     let delete = with_sdk_headers(server.mock("DELETE", "/api/sandbox/sb-1"))
         .match_header("x-daytona-organization-id", Matcher::Missing)
         .with_status(200)
+        .with_body(sandbox_body("sb-1", "destroyed"))
         .expect(1)
         .create();
 
@@ -654,8 +622,7 @@ fn a_decode_failure_on_post_is_not_retried() {
 #[test]
 fn a_body_cut_short_by_the_connection_is_an_error_and_get_retries_it() {
     let raw = RawServer::start(Behaviour::Truncate);
-    let mut policy = fast_retries();
-    policy.max_attempts = 3;
+    let policy = fast_retries().max_attempts(3);
     let e = client_at(&raw.url, policy).get("sb-1").unwrap_err();
     assert!(
         matches!(e, Error::Transport { .. } | Error::Decode { .. }),
@@ -722,6 +689,7 @@ fn delete_and_put_are_retried_too() {
     let del_ok = server
         .mock("DELETE", "/api/sandbox/sb-1")
         .with_status(200)
+        .with_body(sandbox_body("sb-1", "destroyed"))
         .expect(1)
         .create();
     let mut sb = client(&server).get("sb-1").unwrap();
@@ -880,8 +848,7 @@ fn retry_after_is_capped_by_a_custom_policy() {
         .with_header("retry-after", "2")
         .expect(1)
         .create();
-    let mut policy = fast_retries();
-    policy.max_retry_after = Duration::from_secs(1);
+    let policy = fast_retries().max_retry_after(Duration::from_secs(1));
     let daytona = Daytona::new(config(&server).retry_policy(policy)).unwrap();
     let started = Instant::now();
     let e = daytona.get("sb-1").unwrap_err();
@@ -931,10 +898,10 @@ fn connection_refused_is_retried_up_to_max_attempts_even_for_post() {
     // initial backoff of 200 ms (±50 % jitter, doubling) three attempts wait
     // at least 100 + 200 ms, one attempt does not wait at all.
     let url = refused_url();
-    let mut policy = RetryPolicy::default();
-    policy.initial_backoff = Duration::from_millis(200);
-    policy.max_backoff = Duration::from_secs(1);
-    policy.max_attempts = 3;
+    let policy = RetryPolicy::default()
+        .initial_backoff(Duration::from_millis(200))
+        .max_backoff(Duration::from_secs(1))
+        .max_attempts(3);
     let started = Instant::now();
     let e = client_at(&url, policy.clone())
         .create(CreateSandbox::new())
@@ -952,7 +919,7 @@ fn connection_refused_is_retried_up_to_max_attempts_even_for_post() {
     assert!(took >= Duration::from_millis(300), "{took:?}");
     assert!(took < Duration::from_secs(3), "{took:?}");
 
-    policy.max_attempts = 1;
+    let policy = policy.max_attempts(1);
     let started = Instant::now();
     let e = client_at(&url, policy)
         .create(CreateSandbox::new())
@@ -986,11 +953,7 @@ fn a_server_that_never_answers_times_out() {
 
 #[test]
 fn timeouts_are_retried_for_get_but_not_for_post() {
-    let policy = || {
-        let mut p = fast_retries();
-        p.max_attempts = 2;
-        p
-    };
+    let policy = || fast_retries().max_attempts(2);
     let build = |url: &str| {
         Daytona::new(
             DaytonaConfig::new()
@@ -1017,8 +980,7 @@ fn timeouts_are_retried_for_get_but_not_for_post() {
 
 #[test]
 fn a_connection_closed_without_answer_is_retried_for_get_but_not_for_post() {
-    let mut policy = fast_retries();
-    policy.max_attempts = 3;
+    let policy = fast_retries().max_attempts(3);
     let get_server = RawServer::start(Behaviour::Close);
     let e = client_at(&get_server.url, policy.clone())
         .get("sb-1")
@@ -1193,4 +1155,27 @@ fn debug_of_client_and_config_hides_the_key() {
     assert!(shown.contains(&server.url()), "{shown}");
     let jwt_cfg = DaytonaConfig::new().jwt_token(JWT).organization_id(ORG);
     assert!(!format!("{jwt_cfg:?}").contains(JWT));
+}
+
+#[test]
+fn a_host_that_does_not_resolve_reads_as_one_sentence() {
+    // `.invalid` never resolves (RFC 6761).
+    let e = client_at(
+        "http://no-such-host.invalid/api",
+        fast_retries().max_attempts(1),
+    )
+    .get("sb-1")
+    .unwrap_err();
+    assert!(e.is_transport(), "{e:?}");
+    assert_eq!(
+        e.to_string(),
+        "GET /api/sandbox/sb-1: the host name could not be resolved (DNS)"
+    );
+    // The resolver's own words are the cause, once.
+    let cause = std::error::Error::source(&e).expect("a cause").to_string();
+    assert!(
+        !cause.is_empty() && !e.to_string().contains(&cause),
+        "{cause}"
+    );
+    assert!(e.report().to_string().ends_with(&cause));
 }

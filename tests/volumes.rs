@@ -34,10 +34,13 @@ fn list_with_and_without_deleted() {
         .expect(1)
         .create();
     let volumes = client(&server).volumes();
-    let list = volumes.list(false).unwrap();
+    let list = volumes.list().unwrap();
     assert_eq!(list.len(), 2);
     assert_eq!(list[1].state, VolumeState::Creating);
-    assert_eq!(volumes.list(true).unwrap()[0].state, VolumeState::Deleted);
+    assert_eq!(
+        volumes.list_including_deleted().unwrap()[0].state,
+        VolumeState::Deleted
+    );
     plain.assert();
     deleted.assert();
 }
@@ -141,12 +144,12 @@ fn wait_until_ready_polls_and_fails_on_error() {
         .create();
     let volumes = client(&server).volumes();
     let v = volumes
-        .wait_until_ready("v", Duration::from_secs(5))
+        .wait_until_ready_with_timeout("v", Duration::from_secs(5))
         .unwrap();
     assert_eq!(v.state, VolumeState::Ready);
     assert_eq!(polls.load(std::sync::atomic::Ordering::SeqCst), 3);
     match volumes
-        .wait_until_ready("broken", Duration::from_secs(5))
+        .wait_until_ready_with_timeout("broken", Duration::from_secs(5))
         .unwrap_err()
     {
         Error::VolumeFailed { name, reason } => {
@@ -167,7 +170,7 @@ fn wait_until_ready_ends_at_its_deadline() {
     let volumes = daytona::Daytona::new(config(&server)).unwrap().volumes();
     let started = Instant::now();
     let err = volumes
-        .wait_until_ready("v", Duration::from_millis(600))
+        .wait_until_ready_with_timeout("v", Duration::from_millis(600))
         .unwrap_err();
     let took = started.elapsed();
     assert!(err.is_timeout(), "{err:?}");

@@ -16,20 +16,27 @@
 //!   `started` the number of milliseconds of its `bench-ready-ms` label
 //!   after the request (see [`Server::timeline`]).
 //! - `GET` / `DELETE /api/sandbox/<id>`: that sandbox (its state follows
-//!   its timeline; each `GET` counts as a poll).
+//!   its timeline; each `GET` counts as a poll); `DELETE` answers
+//!   `destroying` and forgets it, so that later reads answer 404.
 //! - `POST /toolbox/<id>/process/execute`: exit code 0.
 //! - `POST /toolbox/<id>/files/bulk-upload`: reads and counts a chunked or
 //!   length-delimited body.
+//! - `GET /api/sandbox/bench-upload`: a started sandbox whose toolbox is
+//!   the [`receiver`] (hyper and multer), where measured uploads go.
 //! - `POST /toolbox/<id>/files/bulk-download`: a multipart answer with one
 //!   file of [`Server::set_transfer_size`] bytes, generated on the fly.
 
 // Each benchmark uses part of this module.
 #![allow(dead_code)]
 
+pub mod receiver;
+mod transfer;
+
+pub use transfer::*;
+
 use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -37,9 +44,13 @@ use std::time::{Duration, Instant};
 
 use daytona::{Daytona, DaytonaConfig};
 
+use receiver::Receiver;
+
 pub const MIB: u64 = 1024 * 1024;
 /// The sandbox every transfer and per-call request uses.
 pub const SANDBOX: &str = "bench";
+/// The sandbox whose toolbox is the upload [`Receiver`].
+pub const UPLOAD_SANDBOX: &str = "bench-upload";
 /// The API key of every client.
 pub const KEY: &str = "bench-key";
 pub const BOUNDARY: &str = "DAYTONA-FILE-BOUNDARY";
@@ -126,173 +137,6 @@ pub fn peak_rss_kib() -> Res<u64> {
 }
 
 // ---------------------------------------------------------------------------
-// Transfers.
-
-/// `size` bytes that do not compress to nothing, written 1 MiB at a time.
-pub fn write_source(path: &Path, size: u64) -> Res<()> {
-    let mut block = vec![0u8; MIB as usize];
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    for b in block.iter_mut() {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        *b = x as u8;
-    }
-    let mut file = std::fs::File::create(path)?;
-    let mut left = size;
-    while left > 0 {
-        let n = left.min(MIB);
-        file.write_all(&block[..n as usize])?;
-        block[0] = block[0].wrapping_add(1);
-        left -= n;
-    }
-    Ok(())
-}
-
-/// One measured transfer in a child: `phase` is `sdk-upload`,
-/// `sdk-download`, `raw-upload` or `raw-download`; `dir` holds
-/// `source.bin`, and downloads go to `<phase>.bin` there. Returns the bytes
-/// moved and the seconds it took.
-pub fn transfer(phase: &str, port: u16, dir: &Path, size: u64) -> Res<(u64, f64)> {
-    let base = format!("http://127.0.0.1:{port}");
-    let source = dir.join("source.bin");
-    let target = dir.join(format!("{phase}.bin"));
-    let started;
-    let bytes = match phase {
-        "sdk-upload" | "sdk-download" => {
-            let daytona = client(port)?;
-            let sandbox = daytona.get(SANDBOX)?;
-            let fs = sandbox.fs();
-            started = Instant::now();
-            if phase == "sdk-upload" {
-                fs.upload_file(&source, REMOTE)?;
-                std::fs::metadata(&source)?.len()
-            } else {
-                fs.download_file(REMOTE, &target)?
-            }
-        }
-        "raw-upload" | "raw-download" => {
-            let agent: ureq::Agent = ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .build()
-                .into();
-            let url = format!("{base}/toolbox/{SANDBOX}/files");
-            started = Instant::now();
-            if phase == "raw-upload" {
-                let mut file = std::fs::File::open(&source)?;
-                let resp = agent
-                    .post(format!("{url}/bulk-upload"))
-                    .header("Content-Type", "application/octet-stream")
-                    .send(ureq::SendBody::from_reader(&mut file))?;
-                if !resp.status().is_success() {
-                    return Err(format!("raw upload: {}", resp.status()).into());
-                }
-                // Read the answer, as the SDK does.
-                resp.into_body().read_to_vec()?;
-                std::fs::metadata(&source)?.len()
-            } else {
-                let resp = agent
-                    .post(format!("{url}/bulk-download"))
-                    .header("Content-Type", "application/json")
-                    .send(format!(r#"{{"paths":["{REMOTE}"]}}"#).as_bytes())?;
-                let mut reader = resp.into_body().into_reader();
-                let mut file = std::fs::File::create(&target)?;
-                let mut buf = vec![0u8; CHUNK];
-                let mut total = 0u64;
-                loop {
-                    let n = reader.read(&mut buf)?;
-                    if n == 0 {
-                        break;
-                    }
-                    file.write_all(&buf[..n])?;
-                    total += n as u64;
-                }
-                // The raw copy keeps the multipart framing: count the file only.
-                total.min(size)
-            }
-        }
-        other => return Err(format!("unknown transfer {other:?}").into()),
-    };
-    Ok((bytes, started.elapsed().as_secs_f64()))
-}
-
-/// One measured transfer, as a child reports it.
-#[derive(Clone, Copy, Debug)]
-pub struct Measure {
-    pub bytes: u64,
-    pub seconds: f64,
-    pub peak_rss_kib: u64,
-}
-
-impl Measure {
-    pub fn mib_per_s(&self) -> f64 {
-        self.bytes as f64 / MIB as f64 / self.seconds
-    }
-}
-
-/// Upload and download of `size` bytes through the SDK and through raw
-/// ureq, each in a child (`child_args` + `--phase <client>-<direction>`),
-/// `repeat` times, SDK and raw in turn (alternating which goes first); the
-/// best time and the highest peak RSS count. Returns, per direction, the
-/// SDK's and raw ureq's measures.
-pub fn transfer_rows(
-    server: &Server,
-    dir: &Path,
-    size: u64,
-    repeat: u32,
-    child_args: &[String],
-) -> Res<Vec<(&'static str, Measure, Measure)>> {
-    server.set_transfer_size(size);
-    let mut rows = Vec::new();
-    for direction in ["upload", "download"] {
-        let mut best: [Option<Measure>; 2] = [None, None];
-        for run in 0..repeat {
-            // Alternate who goes first: the page cache and the disk's
-            // write-back favour neither.
-            let order = if run % 2 == 0 { [0, 1] } else { [1, 0] };
-            for slot in order {
-                let phase = format!("{}-{direction}", ["sdk", "raw"][slot]);
-                server.received.store(0, Ordering::SeqCst);
-                let mut args = child_args.to_vec();
-                args.extend(["--phase".into(), phase.clone()]);
-                let fields = run_child(&args)?;
-                let [bytes, seconds, rss] = fields[..] else {
-                    return Err(format!("{phase}: bad result {fields:?}").into());
-                };
-                let m = Measure {
-                    bytes: bytes as u64,
-                    seconds,
-                    peak_rss_kib: rss as u64,
-                };
-                if direction == "upload" {
-                    let got = server.received.load(Ordering::SeqCst);
-                    if got < size || got > size + 64 * 1024 {
-                        return Err(format!("{phase}: the server received {got} bytes").into());
-                    }
-                }
-                if m.bytes != size {
-                    return Err(format!("{phase}: moved {} bytes, not {size}", m.bytes).into());
-                }
-                let _ = std::fs::remove_file(dir.join(format!("{phase}.bin")));
-                best[slot] = Some(match best[slot].take() {
-                    None => m,
-                    Some(b) => Measure {
-                        bytes: b.bytes,
-                        seconds: b.seconds.min(m.seconds),
-                        peak_rss_kib: b.peak_rss_kib.max(m.peak_rss_kib),
-                    },
-                });
-            }
-        }
-        let [Some(sdk), Some(raw)] = best else {
-            return Err("no measurement".into());
-        };
-        rows.push((direction, sdk, raw));
-    }
-    Ok(rows)
-}
-
-// ---------------------------------------------------------------------------
 // The server.
 
 /// A sandbox created by `POST /api/sandbox`.
@@ -327,6 +171,10 @@ pub struct Server {
     sandboxes: Mutex<HashMap<String, Timeline>>,
     /// The whole answer to `GET /api/sandbox/bench`.
     get_answer: Vec<u8>,
+    /// The whole answer to `GET /api/sandbox/bench-upload`.
+    upload_answer: Vec<u8>,
+    /// Where measured uploads go.
+    pub receiver: Arc<Receiver>,
     /// A list item around its id: `item[0] id item[1] id item[2]`.
     item: [String; 3],
 }
@@ -338,6 +186,11 @@ impl Server {
         let port = listener.local_addr()?.port();
         let body = sandbox_json(SANDBOX, "started", port);
         let get_answer = json_answer("200 OK", &body);
+        let receiver = Receiver::start()?;
+        let upload_answer = json_answer(
+            "200 OK",
+            &sandbox_json(UPLOAD_SANDBOX, "started", receiver.port),
+        );
         let template = list_item_json("@ID@", port);
         let parts: Vec<&str> = template.split("@ID@").collect();
         let [a, b, c] = parts[..] else {
@@ -353,6 +206,8 @@ impl Server {
             next_id: AtomicU64::new(0),
             sandboxes: Mutex::new(HashMap::new()),
             get_answer,
+            upload_answer,
+            receiver,
             item: [a.to_string(), b.to_string(), c.to_string()],
         });
         let s = server.clone();
@@ -428,6 +283,9 @@ impl Server {
             match (method, &segments[..]) {
                 ("GET", ["api", "sandbox", id]) if *id == SANDBOX => {
                     out.write_all(&self.get_answer)?
+                }
+                ("GET", ["api", "sandbox", id]) if *id == UPLOAD_SANDBOX => {
+                    out.write_all(&self.upload_answer)?
                 }
                 ("GET", ["api", "sandbox"]) => self.list_page(&mut out, query)?,
                 ("POST", ["api", "sandbox"]) => {
@@ -518,11 +376,16 @@ impl Server {
             if poll {
                 t.polls += 1;
             }
-            match (poll, Instant::now() >= t.started_at()) {
+            let state = match (poll, Instant::now() >= t.started_at()) {
                 (false, _) => "destroying",
                 (true, true) => "started",
                 (true, false) => "creating",
+            };
+            if !poll {
+                // Gone at once: the client's wait for the deletion sees 404.
+                sandboxes.remove(id);
             }
+            state
         };
         json_answer("200 OK", &sandbox_json(id, state, self.port))
     }

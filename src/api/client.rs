@@ -4,19 +4,32 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Deserialize;
 use ureq::http::Method;
 use url::Url;
 
+use crate::api::build;
 use crate::api::sandbox::Sandbox;
+use crate::check::{non_empty, path_segment};
 use crate::config::DaytonaConfig;
+use crate::config::PollSchedule;
 use crate::error::{Error, Result};
-use crate::models::{SandboxInfo, SshAccessValidation};
+use crate::models::{SandboxInfo, SandboxListAnswer, SshAccessValidation};
 use crate::params::list::ListSandboxes;
-use crate::params::{non_empty, path_segment, CreateSandbox};
+use crate::params::sandbox::CreateSandbox;
 use crate::transport::page::{Page, Pages};
-use crate::transport::poll::{Deadline, PollSchedule};
+use crate::transport::poll::Deadline;
 use crate::transport::{Request, Transport};
+
+/// One page of a sandbox listing ([`Daytona::list_page`]).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct SandboxPage {
+    /// The sandboxes of this page.
+    pub items: Vec<Sandbox>,
+    /// The token of the next page ([`ListSandboxes::cursor`]); `None` on
+    /// the last page.
+    pub next_cursor: Option<String>,
+}
 
 /// The Daytona client.
 ///
@@ -61,8 +74,9 @@ impl Daytona {
     /// environment variables (see [`DaytonaConfig`]).
     ///
     /// Fails with [`Error::Config`] before any request when there are no
-    /// credentials, a JWT comes without an organization id, or the API URL
-    /// does not parse.
+    /// credentials, a JWT comes without an organization id, the API URL
+    /// does not parse, has a query or a fragment, or is a Daytona host
+    /// without the API's path (`/api`), or a time limit is zero.
     pub fn new(config: DaytonaConfig) -> Result<Self> {
         let resolved = config.resolve(&|name| std::env::var(name).ok())?;
         let transport = Transport::new(&resolved)?;
@@ -131,11 +145,11 @@ impl Daytona {
         params: CreateSandbox,
         on_log: Option<&mut dyn FnMut(&str)>,
     ) -> Result<Sandbox> {
-        let timeout = params.timeout.unwrap_or(self.inner.wait_timeout);
+        let timeout = params.limit().unwrap_or(self.inner.wait_timeout);
         let (mut body, image) = params.into_body(self.target())?;
         let deadline = Deadline::after(timeout);
-        if let Some(image) = image {
-            body.build_info = Some(image.build_info(self, deadline, &[])?);
+        if let (Some(image), Some(build)) = (image, body.build_info.as_mut()) {
+            build.context_hashes = build::upload_contexts(self, &image, deadline)?;
         }
         let info: SandboxInfo = self.transport().json(
             self.api(Method::POST, &["sandbox"])
@@ -206,45 +220,84 @@ impl Daytona {
             Ok(p) => p,
             Err(e) => return Pages::failed(e),
         };
+        let first = query.start_cursor().map(str::to_string);
         let client = self.clone();
         Pages::new(move |cursor| {
-            let mut req = client.api(Method::GET, &["sandbox"]);
-            for (name, value) in &pairs {
-                req = req.query(name, value);
-            }
-            req = req.query_opt("cursor", cursor);
-            let page: ListPage = client.transport().json(req)?;
+            let page = client.fetch_page(&pairs, cursor.or(first.as_deref()))?;
             Ok(Page {
-                items: page
-                    .items
-                    .into_iter()
-                    .map(|info| Sandbox::new(client.clone(), info))
-                    .collect(),
+                items: page.items,
                 next: page.next_cursor,
             })
         })
     }
 
-    /// Starts `sandbox` and waits until it is `started` (see [`Sandbox::start`]).
-    pub fn start(&self, sandbox: &mut Sandbox) -> Result<()> {
-        sandbox.start()
+    /// One page of the sandboxes matching `query` (from its
+    /// [`cursor`](ListSandboxes::cursor), else the first), with the token
+    /// of the next page.
+    ///
+    /// ```no_run
+    /// use daytona::{Daytona, ListSandboxes};
+    ///
+    /// let daytona = Daytona::from_env()?;
+    /// let page = daytona.list_page(ListSandboxes::new().limit(50))?;
+    /// println!("{} sandboxes", page.items.len());
+    /// if let Some(next) = page.next_cursor {
+    ///     // Later, maybe in another process: resume where it stopped.
+    ///     let more = daytona.list_page(ListSandboxes::new().limit(50).cursor(next))?;
+    ///     println!("{} more", more.items.len());
+    /// }
+    /// # Ok::<(), daytona::Error>(())
+    /// ```
+    pub fn list_page(&self, query: ListSandboxes) -> Result<SandboxPage> {
+        let pairs = query.to_query()?;
+        self.fetch_page(&pairs, query.start_cursor())
     }
 
-    /// Stops `sandbox` (`force` kills its processes) and waits until it is
-    /// stopped (see [`Sandbox::stop_with`]).
-    pub fn stop(&self, sandbox: &mut Sandbox, force: bool) -> Result<()> {
-        sandbox.stop_with(force, self.inner.wait_timeout)
+    fn fetch_page(&self, pairs: &[(&str, String)], cursor: Option<&str>) -> Result<SandboxPage> {
+        let mut req = self.api(Method::GET, &["sandbox"]);
+        for (name, value) in pairs {
+            req = req.query(name, value);
+        }
+        let answer: SandboxListAnswer = self.transport().json(req.query_opt("cursor", cursor))?;
+        Ok(SandboxPage {
+            items: answer
+                .items
+                .into_iter()
+                .map(|info| Sandbox::new(self.clone(), info))
+                .collect(),
+            next_cursor: answer.next_cursor.filter(|c| !c.is_empty()),
+        })
     }
 
-    /// Deletes `sandbox` (see [`Sandbox::delete`]).
-    pub fn delete(&self, sandbox: &mut Sandbox) -> Result<()> {
-        sandbox.delete()
+    /// Starts `sandbox` and waits until it is `started`, within `timeout`:
+    /// a shorthand for [`Sandbox::start_with_timeout`].
+    pub fn start(&self, sandbox: &mut Sandbox, timeout: Duration) -> Result<()> {
+        sandbox.start_with_timeout(timeout)
     }
 
-    /// Forks `sandbox` (experimental) into a new sandbox and waits until the
-    /// fork is started (see [`Sandbox::experimental_fork`]).
-    pub fn fork(&self, sandbox: &Sandbox, name: Option<&str>) -> Result<Sandbox> {
-        sandbox.experimental_fork(name)
+    /// Stops `sandbox` and waits until it is stopped, within the client's
+    /// wait timeout: a shorthand for [`Sandbox::stop`]
+    /// ([`Sandbox::force_stop`] kills its processes instead).
+    pub fn stop(&self, sandbox: &mut Sandbox) -> Result<()> {
+        sandbox.stop()
+    }
+
+    /// Deletes `sandbox` and waits until it is gone, within `timeout`: a
+    /// shorthand for [`Sandbox::delete_with_timeout`].
+    pub fn delete(&self, sandbox: &mut Sandbox, timeout: Duration) -> Result<()> {
+        sandbox.delete_with_timeout(timeout)
+    }
+
+    /// Forks `sandbox` (experimental) into a new sandbox, named `name` or by
+    /// the server, and waits until the fork is started, within `timeout`: a
+    /// shorthand for [`Sandbox::experimental_fork_with_timeout`].
+    pub fn experimental_fork(
+        &self,
+        sandbox: &Sandbox,
+        name: Option<&str>,
+        timeout: Duration,
+    ) -> Result<Sandbox> {
+        sandbox.experimental_fork_with_timeout(name, timeout)
     }
 
     /// Whether an SSH access token is valid, and for which sandbox.
@@ -255,13 +308,4 @@ impl Daytona {
                 .query("token", token),
         )
     }
-}
-
-/// `ListSandboxesResponse`.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ListPage {
-    items: Vec<SandboxInfo>,
-    #[serde(default)]
-    next_cursor: Option<String>,
 }

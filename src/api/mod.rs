@@ -3,7 +3,7 @@
 //! [`crate::params`] and [`crate::models`] and send them through
 //! [`crate::transport`].
 
-pub(crate) mod build_logs;
+pub(crate) mod build;
 pub(crate) mod client;
 pub(crate) mod sandbox;
 pub(crate) mod snapshots;

@@ -6,15 +6,15 @@ use std::time::Duration;
 
 use ureq::http::Method;
 
-use crate::api::build_logs;
+use crate::api::build;
 use crate::api::client::Daytona;
-use crate::api::snapshots::UrlAnswer;
+use crate::check::{self, non_empty, path_segment};
 use crate::error::{Error, Result};
 use crate::models::{
     PortPreviewUrl, SandboxInfo, SandboxLabels, SandboxState, SignedPortPreviewUrl, SshAccess,
-    SshAccessValidation,
+    SshAccessValidation, UrlAnswer,
 };
-use crate::params::{non_empty, path_segment, NetworkSettings, Resize};
+use crate::params::{NetworkSettings, Resize};
 use crate::transport::poll::{poll_until, Check, Deadline};
 use crate::transport::{read_body, Request};
 
@@ -96,13 +96,14 @@ impl Sandbox {
     }
 
     /// Polls until `done(state)`. `error`/`build_failed` (and, unless
-    /// `gone_is_done`, `destroyed`) fail at once; with `gone_is_done` a 404
-    /// counts as `destroyed` and ends the wait.
+    /// `gone_is_done`, `destroyed`) fail at once, except the state
+    /// `tolerated` (the one a sandbox is deleted from); with `gone_is_done`
+    /// a 404 counts as `destroyed` and ends the wait.
     fn wait_for(
         &mut self,
         deadline: Deadline,
         what: &str,
-        gone_is_done: bool,
+        (gone_is_done, tolerated): (bool, Option<SandboxState>),
         done: impl Fn(&SandboxState) -> bool,
     ) -> Result<()> {
         let operation = format!("waiting for sandbox {} {what}", self.info.id);
@@ -111,6 +112,7 @@ impl Sandbox {
             // Failure first: a wait "while busy" (pause, resize, snapshot)
             // would otherwise take `error` for "no longer busy".
             match &info.state {
+                Some(s) if tolerated.as_ref() == Some(s) => Ok(Check::Pending),
                 Some(s) if s.is_failure() || (*s == SandboxState::Destroyed && !gone_is_done) => {
                     // The reason is the server's text: it may echo the
                     // credential.
@@ -154,7 +156,7 @@ impl Sandbox {
         if self.info.state != Some(SandboxState::PendingBuild) {
             return Ok(());
         }
-        self.wait_for(deadline, "to leave pending_build", false, |s| {
+        self.wait_for(deadline, "to leave pending_build", (false, None), |s| {
             *s != SandboxState::PendingBuild
         })?;
         let url: UrlAnswer = self.client.transport().json(
@@ -162,7 +164,7 @@ impl Sandbox {
                 .deadline(deadline),
         )?;
         let toolbox = self.info.toolbox_proxy_url.clone();
-        let request = build_logs::log_request(
+        let request = build::log_request(
             &self.client,
             &url.url,
             &[toolbox.as_str()],
@@ -171,7 +173,7 @@ impl Sandbox {
         let operation = format!("waiting for sandbox {} to build", self.info.id);
         let client = self.client.clone();
         let id = self.info.id.clone();
-        build_logs::follow(
+        build::follow(
             &self.client,
             request,
             deadline,
@@ -195,7 +197,9 @@ impl Sandbox {
     }
 
     pub(crate) fn wait_started(&mut self, deadline: Deadline) -> Result<()> {
-        self.wait_for(deadline, "to start", false, |s| *s == SandboxState::Started)
+        self.wait_for(deadline, "to start", (false, None), |s| {
+            *s == SandboxState::Started
+        })
     }
 
     /// Waits until it is `started`; `error`, `build_failed` or `destroyed`
@@ -211,7 +215,7 @@ impl Sandbox {
     }
 
     fn wait_stopped(&mut self, deadline: Deadline) -> Result<()> {
-        self.wait_for(deadline, "to stop", true, |s| {
+        self.wait_for(deadline, "to stop", (true, None), |s| {
             matches!(s, SandboxState::Stopped | SandboxState::Destroyed)
         })
     }
@@ -228,14 +232,29 @@ impl Sandbox {
         self.wait_started(deadline)
     }
 
-    /// Stops it and waits until it is stopped.
+    /// Stops it (its processes are asked to end) and waits until it is
+    /// stopped.
     pub fn stop(&mut self) -> Result<()> {
-        self.stop_with(false, self.default_timeout())
+        self.stop_with_timeout(self.default_timeout())
     }
 
-    /// Stops it within `timeout`; `force` kills its processes (SIGKILL)
-    /// instead of asking them to end.
-    pub fn stop_with(&mut self, force: bool, timeout: Duration) -> Result<()> {
+    /// [`stop`](Self::stop) within `timeout`, request included.
+    pub fn stop_with_timeout(&mut self, timeout: Duration) -> Result<()> {
+        self.stop_within(false, timeout)
+    }
+
+    /// Stops it, killing its processes (SIGKILL) instead of asking them to
+    /// end, and waits until it is stopped.
+    pub fn force_stop(&mut self) -> Result<()> {
+        self.force_stop_with_timeout(self.default_timeout())
+    }
+
+    /// [`force_stop`](Self::force_stop) within `timeout`, request included.
+    pub fn force_stop_with_timeout(&mut self, timeout: Duration) -> Result<()> {
+        self.stop_within(true, timeout)
+    }
+
+    fn stop_within(&mut self, force: bool, timeout: Duration) -> Result<()> {
         let deadline = Deadline::after(timeout);
         let mut req = self.api(Method::POST, &["stop"]).deadline(deadline);
         if force {
@@ -317,7 +336,7 @@ impl Sandbox {
         }
         self.update(req)?;
         let what = format!("to finish {busy}");
-        self.wait_for(deadline, &what, false, |s| *s != busy)
+        self.wait_for(deadline, &what, (false, None), |s| *s != busy)
     }
 
     /// Forks it (experimental): a new sandbox with a copy of its filesystem,
@@ -355,9 +374,23 @@ impl Sandbox {
         self.update(self.api(Method::POST, &["archive"]))
     }
 
-    /// Deletes it.
+    /// Deletes it and waits until it is gone (`destroyed`, or no longer
+    /// found), within the client's wait timeout (60 s by default); its
+    /// [`state`](Self::state) is then `destroyed`. A sandbox that enters
+    /// `error` while it is being deleted fails the wait at once.
     pub fn delete(&mut self) -> Result<()> {
-        self.update(self.api(Method::DELETE, &[]))
+        self.delete_with_timeout(self.default_timeout())
+    }
+
+    /// [`delete`](Self::delete) within `timeout`, request included.
+    pub fn delete_with_timeout(&mut self, timeout: Duration) -> Result<()> {
+        let deadline = Deadline::after(timeout);
+        self.update(self.api(Method::DELETE, &[]).deadline(deadline))?;
+        // A sandbox deleted from `error` may answer `error` until it goes.
+        let tolerated = self.info.state.clone().filter(SandboxState::is_failure);
+        self.wait_for(deadline, "to be deleted", (true, tolerated), |s| {
+            *s == SandboxState::Destroyed
+        })
     }
 
     /// Replaces all its labels; returns the labels the server now holds.
@@ -379,14 +412,14 @@ impl Sandbox {
     /// Minutes of inactivity before it stops; 0 disables auto-stop.
     pub fn set_auto_stop_interval(&mut self, minutes: u32) -> Result<()> {
         self.set_interval("autostop", i64::from(minutes))?;
-        self.info.auto_stop_interval = Some(f64::from(minutes));
+        self.info.auto_stop_interval = Some(minutes);
         Ok(())
     }
 
     /// Minutes stopped before it is archived; 0 means the maximum interval.
     pub fn set_auto_archive_interval(&mut self, minutes: u32) -> Result<()> {
         self.set_interval("autoarchive", i64::from(minutes))?;
-        self.info.auto_archive_interval = Some(f64::from(minutes));
+        self.info.auto_archive_interval = Some(minutes);
         Ok(())
     }
 
@@ -394,7 +427,7 @@ impl Sandbox {
     /// 0 deletes it as soon as it stops.
     pub fn set_auto_delete_interval(&mut self, minutes: i32) -> Result<()> {
         self.set_interval("autodelete", i64::from(minutes))?;
-        self.info.auto_delete_interval = Some(f64::from(minutes));
+        self.info.auto_delete_interval = Some(minutes);
         Ok(())
     }
 
@@ -428,22 +461,20 @@ impl Sandbox {
     }
 
     /// A signed preview URL of `port` that works without a token header,
-    /// valid for `expires_in_seconds` (server default 60 s).
+    /// valid for `expires_in` (sent in whole seconds, rounded up; `None`:
+    /// the server's default, 60 s).
     pub fn signed_preview_url(
         &self,
         port: u16,
-        expires_in_seconds: Option<u32>,
+        expires_in: Option<Duration>,
     ) -> Result<SignedPortPreviewUrl> {
         let port = checked_port(port)?;
-        if expires_in_seconds == Some(0) {
-            return Err(Error::validation(
-                "expires_in_seconds",
-                "must be at least 1",
-            ));
-        }
+        let seconds = expires_in
+            .map(|d| check::whole_units("expires_in", d, Duration::from_secs(1)))
+            .transpose()?;
         self.client.transport().json(
             self.api(Method::GET, &["ports", &port, "signed-preview-url"])
-                .query_opt("expiresInSeconds", expires_in_seconds),
+                .query_opt("expiresInSeconds", seconds),
         )
     }
 
@@ -457,17 +488,15 @@ impl Sandbox {
         ))
     }
 
-    /// Creates SSH access valid for `expires_in_minutes` (server default 60).
-    pub fn create_ssh_access(&self, expires_in_minutes: Option<u32>) -> Result<SshAccess> {
-        if expires_in_minutes == Some(0) {
-            return Err(Error::validation(
-                "expires_in_minutes",
-                "must be at least 1",
-            ));
-        }
+    /// Creates SSH access valid for `expires_in` (sent in whole minutes,
+    /// rounded up; `None`: the server's default, 60 minutes).
+    pub fn create_ssh_access(&self, expires_in: Option<Duration>) -> Result<SshAccess> {
+        let minutes = expires_in
+            .map(|d| check::whole_units("expires_in", d, Duration::from_secs(60)))
+            .transpose()?;
         self.client.transport().json(
             self.api(Method::POST, &["ssh-access"])
-                .query_opt("expiresInMinutes", expires_in_minutes),
+                .query_opt("expiresInMinutes", minutes),
         )
     }
 

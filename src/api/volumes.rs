@@ -5,20 +5,19 @@ use std::time::Duration;
 use ureq::http::Method;
 
 use crate::api::client::Daytona;
+use crate::check::{non_empty, path_segment};
 use crate::error::{Error, Result};
 use crate::models::{Volume, VolumeState};
-use crate::params::{non_empty, path_segment};
 use crate::transport::poll::{poll_until, Check, Deadline};
 
 /// Volume operations: [`Daytona::volumes`].
 ///
 /// ```no_run
-/// use std::time::Duration;
 /// use daytona::{CreateSandbox, Daytona, VolumeMount};
 ///
 /// let daytona = Daytona::from_env()?;
 /// let volume = daytona.volumes().get_or_create("datasets")?;
-/// let volume = daytona.volumes().wait_until_ready(&volume.name, Duration::from_secs(60))?;
+/// let volume = daytona.volumes().wait_until_ready(&volume.name)?;
 /// let sandbox = daytona.create(CreateSandbox::new().volume(VolumeMount::new(&volume.id, "/data")))?;
 /// # Ok::<(), daytona::Error>(())
 /// ```
@@ -37,14 +36,20 @@ impl Daytona {
 }
 
 impl Volumes {
-    /// Every volume of the organization (deleted ones too when
-    /// `include_deleted`).
-    pub fn list(&self, include_deleted: bool) -> Result<Vec<Volume>> {
-        let mut req = self.client.api(Method::GET, &["volumes"]);
-        if include_deleted {
-            req = req.query("includeDeleted", "true");
-        }
-        self.client.transport().json(req)
+    /// Every volume of the organization, deleted ones left out.
+    pub fn list(&self) -> Result<Vec<Volume>> {
+        self.client
+            .transport()
+            .json(self.client.api(Method::GET, &["volumes"]))
+    }
+
+    /// Every volume of the organization, deleted ones included.
+    pub fn list_including_deleted(&self) -> Result<Vec<Volume>> {
+        self.client.transport().json(
+            self.client
+                .api(Method::GET, &["volumes"])
+                .query("includeDeleted", "true"),
+        )
     }
 
     /// The volume named `name`.
@@ -87,9 +92,16 @@ impl Volumes {
             .empty(self.client.api(Method::DELETE, &["volumes", &volume.id]))
     }
 
-    /// Waits until the volume named `name` is `ready`; `error` fails at once
-    /// with [`Error::VolumeFailed`].
-    pub fn wait_until_ready(&self, name: &str, timeout: Duration) -> Result<Volume> {
+    /// Waits until the volume named `name` is `ready`, within the client's
+    /// wait timeout (60 s by default); `error` fails at once with
+    /// [`Error::VolumeFailed`].
+    pub fn wait_until_ready(&self, name: &str) -> Result<Volume> {
+        self.wait_until_ready_with_timeout(name, self.client.inner.wait_timeout)
+    }
+
+    /// [`wait_until_ready`](Self::wait_until_ready) within `timeout`
+    /// ([`crate::WAIT_FOREVER`] waits without limit).
+    pub fn wait_until_ready_with_timeout(&self, name: &str, timeout: Duration) -> Result<Volume> {
         non_empty("name", name)?;
         let deadline = Deadline::after(timeout);
         let operation = format!("waiting for volume {name} to be ready");

@@ -14,8 +14,7 @@
 pub(crate) mod sigv4;
 pub(crate) mod tar;
 
-use std::fmt;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use serde::Deserialize;
 use ureq::http::Method;
@@ -24,13 +23,13 @@ use url::Url;
 use self::sigv4::{Credentials, Unsigned, UNSIGNED_PAYLOAD};
 pub(crate) use self::tar::TarEntry;
 use self::tar::TarPlan;
-use crate::api::client::Daytona;
-use crate::config::{parse_base_url, Secret};
+use crate::config::secret::REDACTED;
+use crate::config::{base_url, Secret};
 use crate::error::{Error, Result};
 use crate::image::Image;
 use crate::transport::poll::Deadline;
 use crate::transport::request::push_segments;
-use crate::transport::{decode, read_body, Request};
+use crate::transport::{decode, read_body, Request, Transport};
 
 /// The bucket when push access names none.
 const DEFAULT_BUCKET: &str = "daytona-volume-builds";
@@ -39,8 +38,15 @@ const DEFAULT_REGION: &str = "us-east-1";
 /// The object name of a context, under `<organizationId>/<hash>/`.
 const OBJECT_NAME: &str = "context.tar";
 const TAR_TYPE: &str = "application/x-tar";
-/// What a hidden secret is replaced with.
-const REDACTED: &str = "<redacted>";
+
+/// What an upload needs of the client: its transport, the API that hands
+/// out push access, and the time one upload may take.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Uploader<'a> {
+    pub(crate) transport: &'a Transport,
+    pub(crate) api_url: &'a Url,
+    pub(crate) transfer_timeout: Duration,
+}
 
 /// One build context to upload: its hash, which names the object, and its
 /// entries in archive order (directories before their contents).
@@ -60,7 +66,7 @@ pub(crate) struct ContextUpload {
 /// object is missing. Every request stays inside `deadline`; an upload may
 /// take up to the client's transfer timeout.
 pub(crate) fn upload_contexts(
-    client: &Daytona,
+    up: &Uploader<'_>,
     contexts: &[ContextUpload],
     deadline: Deadline,
 ) -> Result<Vec<String>> {
@@ -70,13 +76,13 @@ pub(crate) fn upload_contexts(
     if contexts.iter().any(|c| c.hash.is_empty()) {
         return Err(Error::validation("context", "a context hash is empty"));
     }
-    let store = Store::new(push_access(client, deadline)?)?;
+    let store = Store::new(push_access(up, deadline)?)?;
     let mut hashes = Vec::with_capacity(contexts.len());
     for context in contexts {
-        if store.exists(client, &context.hash, deadline)? {
+        if store.exists(up, &context.hash, deadline)? {
             log::debug!("build context {} is already uploaded", context.hash);
         } else {
-            store.upload(client, context, deadline)?;
+            store.upload(up, context, deadline)?;
         }
         hashes.push(context.hash.clone());
     }
@@ -86,7 +92,7 @@ pub(crate) fn upload_contexts(
 /// Uploads the build contexts of `image` (hashing them first) and returns
 /// their hashes.
 pub(crate) fn upload_image_contexts(
-    client: &Daytona,
+    up: &Uploader<'_>,
     image: &Image,
     deadline: Deadline,
 ) -> Result<Vec<String>> {
@@ -109,44 +115,31 @@ pub(crate) fn upload_image_contexts(
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    upload_contexts(client, &uploads, deadline)
+    upload_contexts(up, &uploads, deadline)
 }
 
-/// `StorageAccessDto`: temporary credentials for the object store.
-#[derive(Deserialize)]
+/// `StorageAccessDto`: temporary credentials for the object store
+/// (`Debug` hides the secret key and the session token).
+#[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct PushAccess {
     access_key: String,
-    secret: String,
-    session_token: String,
+    secret: Secret,
+    session_token: Secret,
     storage_url: String,
     organization_id: String,
     #[serde(default)]
     bucket: Option<String>,
 }
 
-impl fmt::Debug for PushAccess {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PushAccess")
-            .field("access_key", &self.access_key)
-            .field("secret", &REDACTED)
-            .field("session_token", &REDACTED)
-            .field("storage_url", &self.storage_url)
-            .field("organization_id", &self.organization_id)
-            .field("bucket", &self.bucket)
-            .finish()
-    }
-}
-
 /// `GET /object-storage/push-access`. An undecodable answer's excerpt is
 /// dropped from the error (and so from the retry log): it may hold the
 /// credentials.
-fn push_access(client: &Daytona, deadline: Deadline) -> Result<PushAccess> {
-    let mut req = client
-        .api(Method::GET, &["object-storage", "push-access"])
+fn push_access(up: &Uploader<'_>, deadline: Deadline) -> Result<PushAccess> {
+    let mut req = Request::new(Method::GET, up.api_url, &["object-storage", "push-access"])
         .deadline(deadline);
     let op = req.operation().to_string();
-    client.transport().execute(&mut req, |resp| {
+    up.transport.execute(&mut req, |resp| {
         decode(&read_body(resp, &op)?, &op).map_err(|e| match e {
             Error::Decode {
                 operation, message, ..
@@ -180,7 +173,12 @@ impl Store {
         } else {
             format!("https://{raw}")
         };
-        let base = parse_base_url(&raw, "push access storageUrl")?;
+        // The server's data: a URL that cannot be used is a decode error.
+        let base = base_url(&raw).map_err(|why| Error::Decode {
+            operation: "GET /object-storage/push-access".into(),
+            message: format!("its storageUrl {raw:?} {why}"),
+            excerpt: String::new(),
+        })?;
         // As `Host` is sent: the port only when it is not the scheme's.
         let mut host = base.host_str().unwrap_or_default().to_string();
         if let Some(port) = base.port() {
@@ -221,7 +219,7 @@ impl Store {
             ("host", self.host.as_str()),
             ("x-amz-content-sha256", UNSIGNED_PAYLOAD),
             ("x-amz-date", amz_date.as_str()),
-            ("x-amz-security-token", self.access.session_token.as_str()),
+            ("x-amz-security-token", self.access.session_token.expose()),
         ];
         let mut signed = sent.to_vec();
         signed.extend(content_type.map(|t| ("content-type", t)));
@@ -235,19 +233,19 @@ impl Store {
             },
             &Credentials {
                 access_key: &self.access.access_key,
-                secret_key: &self.access.secret,
+                secret_key: self.access.secret.expose(),
             },
             &self.region,
             "s3",
             &amz_date,
         );
-        let secrets = [
+        let secrets = vec![
             self.access.secret.clone(),
             self.access.session_token.clone(),
         ];
         let mut req = Request::to_url(method, url)
             .without_credentials()
-            .redact(move |text| hide(text, &secrets))
+            .hide(secrets)
             .header("Authorization", authorization);
         for (name, value) in sent {
             req = req.header(name, value);
@@ -256,9 +254,9 @@ impl Store {
     }
 
     /// Whether the object of `hash` is there (`HEAD`: 2xx yes, 404 no).
-    fn exists(&self, client: &Daytona, hash: &str, deadline: Deadline) -> Result<bool> {
+    fn exists(&self, up: &Uploader<'_>, hash: &str, deadline: Deadline) -> Result<bool> {
         let req = self.request(Method::HEAD, hash, None)?.deadline(deadline);
-        match client.transport().empty(req) {
+        match up.transport.empty(req) {
             Ok(()) => Ok(true),
             Err(e) if e.status() == Some(404) => Ok(false),
             Err(e) => Err(e),
@@ -266,7 +264,7 @@ impl Store {
     }
 
     /// Streams the tar of `context` to its object.
-    fn upload(&self, client: &Daytona, context: &ContextUpload, deadline: Deadline) -> Result<()> {
+    fn upload(&self, up: &Uploader<'_>, context: &ContextUpload, deadline: Deadline) -> Result<()> {
         let plan = TarPlan::new(&context.entries)?;
         let size = plan.size();
         log::debug!("uploading build context {} ({size} bytes)", context.hash);
@@ -274,23 +272,10 @@ impl Store {
             .request(Method::PUT, &context.hash, Some(TAR_TYPE))?
             .header("Content-Length", size.to_string())
             .stream(TAR_TYPE, plan.into_reader())
-            .timeout(client.inner.transfer_timeout)
+            .timeout(up.transfer_timeout)
             .deadline(deadline);
-        client.transport().empty(req)
+        up.transport.empty(req)
     }
-}
-
-/// `text` with every secret (whole, or its start cut off at the end of the
-/// text) replaced; `None` when there was nothing to hide.
-fn hide(text: &str, secrets: &[String]) -> Option<String> {
-    secrets
-        .iter()
-        .filter(|s| !s.is_empty())
-        .fold(None, |out: Option<String>, secret| {
-            Secret::new(secret.as_str())
-                .redact(out.as_deref().unwrap_or(text))
-                .or(out)
-        })
 }
 
 /// The signing region: `<region>` of an `s3.<region>.amazonaws.com` or

@@ -284,6 +284,21 @@ impl Read for TarReader {
                     content.left -= n as u64;
                     return Ok(n);
                 }
+                // The header promised the size the file had when planned:
+                // more bytes now would be left out of the archive.
+                let mut probe = [0u8; 1];
+                if content
+                    .file
+                    .read(&mut probe)
+                    .map_err(|e| path_error(&content.path, &e))?
+                    > 0
+                {
+                    let e = io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "the file grew while it was being uploaded",
+                    );
+                    return Err(path_error(&content.path, &e));
+                }
                 let padding = content.padding;
                 self.file = None;
                 self.queue(vec![0; padding]);
@@ -316,39 +331,8 @@ impl Read for TarReader {
 /// Helpers for tests of this module and of the upload.
 #[cfg(test)]
 pub(crate) mod testing {
-    use std::path::{Path, PathBuf};
-    use std::sync::atomic::{AtomicUsize, Ordering};
 
-    /// A directory removed when dropped.
-    pub(crate) struct TempDir(pub(crate) PathBuf);
-
-    impl TempDir {
-        pub(crate) fn new() -> Self {
-            static NEXT: AtomicUsize = AtomicUsize::new(0);
-            let n = NEXT.fetch_add(1, Ordering::Relaxed);
-            let dir = std::env::temp_dir().join(format!("daytona-tar-{}-{n}", std::process::id()));
-            std::fs::create_dir_all(&dir).unwrap();
-            TempDir(dir)
-        }
-
-        /// Writes `content` to `rel` (parents created) and returns its path.
-        pub(crate) fn file(&self, rel: &str, content: &[u8]) -> PathBuf {
-            let path = self.0.join(rel);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(&path, content).unwrap();
-            path
-        }
-
-        pub(crate) fn path(&self) -> &Path {
-            &self.0
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
+    pub(crate) use crate::test_temp::TempDir;
 
     /// An entry as a reader of the archive sees it.
     #[derive(Debug, PartialEq, Eq)]
@@ -423,15 +407,15 @@ mod tests {
 
     #[test]
     fn round_trip_of_files_and_directories() {
-        let dir = TempDir::new();
+        let dir = TempDir::new("tar");
         let a = dir.file("ctx/a.txt", b"hello");
         let empty = dir.file("ctx/empty", b"");
-        let block = dir.file("ctx/sub/block", &[7u8; 512]);
+        let block = dir.file("ctx/sub/block", [7u8; 512]);
         let entries = [
-            entry(dir.path().join("ctx"), "ctx", true),
+            entry(dir.join("ctx"), "ctx", true),
             entry(a, "ctx/a.txt", false),
             entry(empty, "ctx/empty", false),
-            entry(dir.path().join("ctx/sub"), "ctx/sub/", true),
+            entry(dir.join("ctx/sub"), "ctx/sub/", true),
             entry(block, "ctx/sub/block", false),
         ];
         let (size, bytes) = archive(&entries);
@@ -467,7 +451,7 @@ mod tests {
 
     #[test]
     fn long_names_use_pax_headers() {
-        let dir = TempDir::new();
+        let dir = TempDir::new("tar");
         let long = format!("{}/{}", "d".repeat(90), "f".repeat(150));
         let path = dir.file("f", b"data");
         // A name of exactly 100 bytes still fits in ustar.
@@ -524,9 +508,9 @@ mod tests {
 
     #[test]
     fn bad_entries_fail_before_reading() {
-        let dir = TempDir::new();
+        let dir = TempDir::new("tar");
         let file = dir.file("f", b"x");
-        let missing = TarPlan::new(&[entry(dir.path().join("nope"), "nope", false)]);
+        let missing = TarPlan::new(&[entry(dir.join("nope"), "nope", false)]);
         assert!(matches!(missing, Err(Error::Io { .. })));
         let not_dir = TarPlan::new(&[entry(file.clone(), "f", true)]);
         assert!(not_dir.unwrap_err().to_string().contains("not a directory"));
@@ -536,8 +520,8 @@ mod tests {
 
     #[test]
     fn a_file_that_shrank_is_an_error() {
-        let dir = TempDir::new();
-        let file = dir.file("f", &[1u8; 2000]);
+        let dir = TempDir::new("tar");
+        let file = dir.file("f", [1u8; 2000]);
         let plan = TarPlan::new(&[entry(file.clone(), "f", false)]).unwrap();
         fs::write(&file, b"short").unwrap();
         let err = plan.into_reader().read_to_end(&mut Vec::new()).unwrap_err();
@@ -546,9 +530,24 @@ mod tests {
     }
 
     #[test]
+    fn a_file_that_grew_is_an_error() {
+        let dir = TempDir::new("tar");
+        let file = dir.file("f", [1u8; 2000]);
+        let plan = TarPlan::new(&[entry(file.clone(), "f", false)]).unwrap();
+        fs::write(&file, [2u8; 2001]).unwrap();
+        let err = plan.into_reader().read_to_end(&mut Vec::new()).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert!(err.to_string().contains("grew"), "{err}");
+        assert!(
+            err.to_string().contains(&file.display().to_string()),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn large_files_stream_in_constant_memory() {
-        let dir = TempDir::new();
-        let big = dir.file("big", &vec![42u8; 5 * 1024 * 1024 + 3]);
+        let dir = TempDir::new("tar");
+        let big = dir.file("big", vec![42u8; 5 * 1024 * 1024 + 3]);
         let plan = TarPlan::new(&[entry(big, "big", false)]).unwrap();
         let expected = plan.size();
         let mut reader = plan.into_reader();

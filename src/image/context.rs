@@ -1,26 +1,27 @@
 //! Build contexts: local files and directories an [`Image`](super::Image)
 //! copies in, their content hash and their entries in the uploaded tar.
 
-use std::ffi::OsString;
 use std::fs;
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
 use md5::{Digest, Md5};
 
+use super::walk::{walk, Kind};
+
 use crate::error::{Error, Result};
 
 /// A local file or directory that an [`Image`](super::Image) copies in.
 ///
 /// The upload code sends each context as one uncompressed tar whose entries
-/// are rooted at the archive path ([`Context::entries`]), stored under the
-/// context's [`Context::hash`]; the Dockerfile refers to it by
+/// are rooted at the archive path ([`BuildContext::entries`]), stored under the
+/// context's [`BuildContext::hash`]; the Dockerfile refers to it by
 /// `archive_path` (`COPY <archive_path> <dest>`).
 ///
 /// ```no_run
-/// use daytona::image::Context;
+/// use daytona::BuildContext;
 ///
-/// let context = Context::new("/home/me/app", "/home/me/app");
+/// let context = BuildContext::new("/home/me/app", "/home/me/app");
 /// println!("{}", context.hash()?);
 /// for (on_disk, name, is_dir) in context.entries()? {
 ///     println!("{} -> {name}{}", on_disk.display(), if is_dir { "/" } else { "" });
@@ -29,7 +30,7 @@ use crate::error::{Error, Result};
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub struct Context {
+pub struct BuildContext {
     /// The file or directory on this machine.
     pub source_path: PathBuf,
     /// The path the Dockerfile uses for it, as the TypeScript SDK writes it
@@ -41,11 +42,11 @@ pub struct Context {
 /// How many bytes of a file are read at a time while hashing.
 const CHUNK: usize = 64 * 1024;
 
-impl Context {
+impl BuildContext {
     /// A context: `source_path` on this machine, known as `archive_path` in
     /// the build.
     pub fn new(source_path: impl Into<PathBuf>, archive_path: impl Into<String>) -> Self {
-        Context {
+        BuildContext {
             source_path: source_path.into(),
             archive_path: archive_path.into(),
         }
@@ -90,7 +91,7 @@ impl Context {
         Ok(format!("{:x}", md5.finalize()))
     }
 
-    /// What the context's tar holds, in the order of [`Context::hash`]'s
+    /// What the context's tar holds, in the order of [`BuildContext::hash`]'s
     /// walk: `(path on disk, name in the tar, is a directory)`.
     ///
     /// Names are `/`-separated and rooted at the archive path as Docker
@@ -123,119 +124,12 @@ impl Context {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    File,
-    Dir { empty: bool },
-}
-
-/// One file or directory met by [`walk`].
-struct Item {
-    path: PathBuf,
-    /// Relative to the walk's root, `/`-separated; `None` for the root.
-    rel: Option<String>,
-    kind: Kind,
-}
-
 /// An [`Error::Io`] about `path`.
 pub(crate) fn io_error(path: &Path, source: std::io::Error) -> Error {
     Error::Io {
         path: path.display().to_string(),
         source,
     }
-}
-
-/// Visits `root` and, for a directory, everything below it in name order,
-/// each directory before its contents.
-fn walk(root: &Path, f: &mut dyn FnMut(Item) -> Result<()>) -> Result<()> {
-    let meta = fs::metadata(root).map_err(|e| io_error(root, e))?;
-    if meta.is_file() {
-        return f(Item {
-            path: root.to_path_buf(),
-            rel: None,
-            kind: Kind::File,
-        });
-    }
-    if !meta.is_dir() {
-        return Err(io_error(
-            root,
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "not a regular file or a directory",
-            ),
-        ));
-    }
-    let canonical = fs::canonicalize(root).map_err(|e| io_error(root, e))?;
-    walk_dir(root, None, &mut vec![canonical], f)
-}
-
-/// A directory's children that are files or directories, in name order.
-fn children(dir: &Path, ancestors: &[PathBuf]) -> Result<Vec<(OsString, Kind, PathBuf)>> {
-    let mut names: Vec<OsString> = fs::read_dir(dir)
-        .map_err(|e| io_error(dir, e))?
-        .map(|entry| entry.map(|e| e.file_name()))
-        .collect::<std::io::Result<_>>()
-        .map_err(|e| io_error(dir, e))?;
-    names.sort();
-    let parent = ancestors.last().cloned().unwrap_or_default();
-    let mut out = Vec::with_capacity(names.len());
-    for name in names {
-        let path = dir.join(&name);
-        let link = fs::symlink_metadata(&path).map_err(|e| io_error(&path, e))?;
-        // A broken link is skipped, like a socket or a device.
-        let Ok(meta) = fs::metadata(&path) else {
-            continue;
-        };
-        if meta.is_file() {
-            out.push((name, Kind::File, PathBuf::new()));
-        } else if meta.is_dir() {
-            let canonical = if link.file_type().is_symlink() {
-                fs::canonicalize(&path).map_err(|e| io_error(&path, e))?
-            } else {
-                parent.join(&name)
-            };
-            if !ancestors.contains(&canonical) {
-                out.push((name, Kind::Dir { empty: false }, canonical));
-            }
-        }
-    }
-    Ok(out)
-}
-
-fn walk_dir(
-    dir: &Path,
-    rel: Option<&str>,
-    ancestors: &mut Vec<PathBuf>,
-    f: &mut dyn FnMut(Item) -> Result<()>,
-) -> Result<()> {
-    let kids = children(dir, ancestors)?;
-    f(Item {
-        path: dir.to_path_buf(),
-        rel: rel.map(str::to_string),
-        kind: Kind::Dir {
-            empty: kids.is_empty(),
-        },
-    })?;
-    for (name, kind, canonical) in kids {
-        let path = dir.join(&name);
-        let name = name.to_string_lossy();
-        let child_rel = match rel {
-            Some(rel) => format!("{rel}/{name}"),
-            None => name.into_owned(),
-        };
-        if kind == Kind::File {
-            f(Item {
-                path,
-                rel: Some(child_rel),
-                kind,
-            })?;
-        } else {
-            ancestors.push(canonical);
-            walk_dir(&path, Some(&child_rel), ancestors, f)?;
-            ancestors.pop();
-        }
-    }
-    Ok(())
 }
 
 fn hash_file(path: &Path, md5: &mut Md5) -> Result<()> {

@@ -13,7 +13,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::context::{docker_clean, normalize, path_string, Context};
+use super::context::{docker_clean, normalize, path_string, BuildContext};
 use super::glob;
 use crate::error::{Error, Result};
 
@@ -27,8 +27,8 @@ struct CopySource {
 }
 
 /// The local sources of the `COPY` and `ADD` instructions of `text`, in
-/// order.
-fn copy_sources(text: &str) -> Vec<CopySource> {
+/// order; `Err` says what makes an instruction unreadable.
+fn copy_sources(text: &str) -> std::result::Result<Vec<CopySource>, String> {
     let escape = escape_char(text);
     let mut out = Vec::new();
     // Here-document terminators still to be met, and whether `<<-` lets
@@ -62,12 +62,12 @@ fn copy_sources(text: &str) -> Vec<CopySource> {
             continue;
         }
         logical.push_str(line);
-        instruction(&logical, start, escape, &mut out, &mut heredocs);
+        instruction(&logical, start, escape, &mut out, &mut heredocs)?;
     }
     if let Some((start, logical)) = pending {
-        instruction(&logical, start, escape, &mut out, &mut heredocs);
+        instruction(&logical, start, escape, &mut out, &mut heredocs)?;
     }
-    out
+    Ok(out)
 }
 
 /// The escape character set by a `# escape=` parser directive at the top
@@ -91,6 +91,11 @@ fn escape_char(text: &str) -> char {
     '\\'
 }
 
+/// The flags of `COPY` and `ADD` that take a value, which Docker reads only
+/// after `=` (`--chmod=644`): the others (`--link`, `--parents`,
+/// `--keep-git-dir`) are switches.
+const VALUE_FLAGS: [&str; 5] = ["--from", "--chown", "--chmod", "--exclude", "--checksum"];
+
 /// Handles one complete instruction.
 fn instruction(
     logical: &str,
@@ -98,14 +103,14 @@ fn instruction(
     escape: char,
     out: &mut Vec<CopySource>,
     heredocs: &mut std::collections::VecDeque<(String, bool)>,
-) {
+) -> std::result::Result<(), String> {
     let logical = logical.trim();
     let (keyword, args) = logical
         .split_once(|c: char| c.is_whitespace())
         .unwrap_or((logical, ""));
     let keyword = keyword.to_ascii_uppercase();
     if !matches!(keyword.as_str(), "COPY" | "ADD" | "RUN") {
-        return;
+        return Ok(());
     }
     let mut rest = args.trim_start();
     let mut from_other_stage = false;
@@ -114,6 +119,14 @@ fn instruction(
         let flag = &rest[..end];
         if flag.len() >= 7 && flag[..7].eq_ignore_ascii_case("--from=") {
             from_other_stage = true;
+        }
+        let needs_value = VALUE_FLAGS.iter().any(|f| f.eq_ignore_ascii_case(flag));
+        if keyword != "RUN" && needs_value {
+            let next = rest[end..].split_whitespace().next().unwrap_or("<value>");
+            return Err(format!(
+                "{keyword} flag {flag} (line {line}) has no value: Docker reads it only \
+                 after `=`, as in {flag}={next}"
+            ));
         }
         rest = rest[end..].trim_start();
     }
@@ -126,7 +139,7 @@ fn instruction(
         }
     }
     if keyword == "RUN" || from_other_stage || sources.len() < 2 {
-        return;
+        return Ok(());
     }
     sources.pop(); // the destination
     for source in sources {
@@ -138,6 +151,7 @@ fn instruction(
             line,
         });
     }
+    Ok(())
 }
 
 /// The words of an instruction's arguments in JSON (exec) form.
@@ -212,9 +226,10 @@ fn is_remote(source: &str) -> bool {
 /// resolved against
 /// `base` (empty: the current directory), wildcards expanded (sorted by
 /// name), absolute ones taken as paths on this machine.
-pub(crate) fn local_sources(text: &str, base: &Path, field: &str) -> Result<Vec<Context>> {
+pub(crate) fn local_sources(text: &str, base: &Path, field: &str) -> Result<Vec<BuildContext>> {
     let mut contexts = Vec::new();
-    for CopySource { source, line } in copy_sources(text) {
+    let sources = copy_sources(text).map_err(|why| Error::validation(field, why))?;
+    for CopySource { source, line } in sources {
         let absolute = source.starts_with('/');
         let root = if absolute { Path::new("/") } else { base };
         let mut components: Vec<&str> = Vec::new();
@@ -228,7 +243,7 @@ pub(crate) fn local_sources(text: &str, base: &Path, field: &str) -> Result<Vec<
                 other => components.push(other),
             }
         }
-        let matches = glob::expand(root, &components);
+        let matches = glob::expand(root, &components)?;
         if matches.is_empty() {
             return Err(Error::validation(
                 field,
@@ -249,7 +264,7 @@ pub(crate) fn local_sources(text: &str, base: &Path, field: &str) -> Result<Vec<
             if on_disk.as_os_str().is_empty() {
                 on_disk = PathBuf::from(".");
             }
-            contexts.push(Context::new(on_disk, archive));
+            contexts.push(BuildContext::new(on_disk, archive));
         }
     }
     Ok(contexts)
@@ -261,6 +276,7 @@ mod tests {
 
     fn sources(text: &str) -> Vec<(String, usize)> {
         copy_sources(text)
+            .unwrap()
             .into_iter()
             .map(|s| (s.source, s.line))
             .collect()

@@ -5,6 +5,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use super::walk::{entries, walk, Kind};
+use crate::error::Result;
+
 /// Whether a path component is a pattern rather than a literal name.
 pub(crate) fn has_magic(component: &str) -> bool {
     component.contains(['*', '?', '['])
@@ -71,57 +74,54 @@ fn class(p: &[char]) -> Option<(Set<'_>, &[char])> {
 
 /// The paths below `base` (relative to it) that match the components of a
 /// pattern, sorted and without repeats. `base` may be empty: the current
-/// directory.
-pub(crate) fn expand(base: &Path, components: &[&str]) -> Vec<PathBuf> {
+/// directory. Directories are listed and `**` reaches them as
+/// [`walk`](super::walk) does (links followed, loops skipped).
+pub(crate) fn expand(base: &Path, components: &[&str]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
-    expand_into(base, &PathBuf::new(), components, &mut out);
+    expand_into(base, &PathBuf::new(), components, &mut out)?;
     out.sort();
     out.dedup();
-    out
+    Ok(out)
 }
 
-fn expand_into(dir: &Path, rel: &Path, components: &[&str], out: &mut Vec<PathBuf>) {
+fn expand_into(dir: &Path, rel: &Path, components: &[&str], out: &mut Vec<PathBuf>) -> Result<()> {
     let Some((&first, rest)) = components.split_first() else {
         out.push(rel.to_path_buf());
-        return;
+        return Ok(());
     };
-    if !has_magic(first) {
-        let next = dir.join(first);
-        if fs::metadata(&next).is_ok() {
-            expand_into(&next, &rel.join(first), rest, out);
-        }
-        return;
-    }
     let listed = if dir.as_os_str().is_empty() {
         Path::new(".")
     } else {
         dir
     };
-    let Ok(entries) = fs::read_dir(listed) else {
-        return;
-    };
-    let mut names: Vec<_> = entries
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name())
-        .collect();
-    names.sort();
-    for name in names {
-        let path = dir.join(&name);
-        let text = name.to_string_lossy();
-        if first == "**" {
-            // `**` stands for any number of directories, none included;
-            // linked directories are not entered, so a loop cannot recur.
-            let is_dir = fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir());
-            if is_dir {
-                expand_into(&path, &rel.join(&name), components, out);
+    if first == "**" {
+        // Any number of directories, none included.
+        let mut below = Vec::new();
+        walk(listed, &mut |item| {
+            if let (Kind::Dir { .. }, Some(sub)) = (item.kind, item.rel) {
+                below.push(sub);
             }
-        } else if matches(first, &text) {
-            expand_into(&path, &rel.join(&name), rest, out);
+            Ok(())
+        })?;
+        expand_into(dir, rel, rest, out)?;
+        for sub in below {
+            expand_into(&dir.join(&sub), &rel.join(&sub), rest, out)?;
+        }
+        return Ok(());
+    }
+    if !has_magic(first) {
+        let next = dir.join(first);
+        if fs::metadata(&next).is_ok() {
+            expand_into(&next, &rel.join(first), rest, out)?;
+        }
+        return Ok(());
+    }
+    for name in entries(listed)? {
+        if matches(first, &name.to_string_lossy()) {
+            expand_into(&dir.join(&name), &rel.join(&name), rest, out)?;
         }
     }
-    if first == "**" {
-        expand_into(dir, rel, rest, out);
-    }
+    Ok(())
 }
 
 #[cfg(test)]

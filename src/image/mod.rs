@@ -2,7 +2,7 @@
 //! files it copies in (its build contexts).
 //!
 //! Nothing here talks to the network: [`Image`] only writes Dockerfile
-//! text and lists [`Context`]s. The text is the one the TypeScript SDK
+//! text and lists [`BuildContext`]s. The text is the one the TypeScript SDK
 //! writes for the same calls, words quoted as its `shell-quote` does, so
 //! images built from either SDK share the builder's cache.
 //!
@@ -38,17 +38,18 @@ mod dockerfile;
 mod glob;
 mod pip;
 mod quote;
+mod walk;
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-pub use context::Context;
+pub use context::BuildContext;
 pub use pip::{PipInstallOptions, PyprojectOptions};
 
 use crate::error::{Error, Result};
 use context::{expand_tilde, io_error, normalize, path_string};
 use dockerfile::local_sources;
-use quote::{env_value, js_cmp, json_string, quote, quote_all, single_line};
+use quote::{js_cmp, json_string, quote, quote_all, single_line};
 
 /// The Python series [`Image::debian_slim`] supports and the micro version
 /// each one is pinned to.
@@ -67,8 +68,8 @@ const PYTHON_VERSIONS: [(&str, &str); 5] = [
 /// [`Image::from_dockerfile`] and chain steps; each step appends lines to
 /// the Dockerfile. Steps that can reject their input return a [`Result`],
 /// checked at that call: a missing local path, an unsupported Python
-/// version, an empty package list are [`Error::Validation`]s naming the
-/// argument.
+/// version, a value that spans lines, a `COPY` flag without its value are
+/// [`Error::Validation`]s naming the argument.
 ///
 /// ```no_run
 /// use daytona::{Image, PipInstallOptions, PyprojectOptions};
@@ -88,7 +89,7 @@ const PYTHON_VERSIONS: [(&str, &str); 5] = [
 #[must_use]
 pub struct Image {
     dockerfile: String,
-    contexts: Vec<Context>,
+    contexts: Vec<BuildContext>,
 }
 
 impl Image {
@@ -108,7 +109,7 @@ impl Image {
     /// with compilers installed, pip upgraded and Debian's front end
     /// non-interactive. `python_version` is a series, `3.9` to `3.13`,
     /// pinned to a micro version (`3.9.22`, `3.10.17`, `3.11.12`,
-    /// `3.12.10`, `3.13.3`); `None` is the latest, `3.13`.
+    /// `3.12.10`, `3.13.3`); `None` (or an empty text) is the latest, `3.13`.
     ///
     /// ```
     /// use daytona::Image;
@@ -123,7 +124,12 @@ impl Image {
     ///
     /// [`Error::Validation`] for any other version.
     pub fn debian_slim(python_version: Option<&str>) -> Result<Self> {
-        let series = python_version.unwrap_or(PYTHON_VERSIONS[PYTHON_VERSIONS.len() - 1].0);
+        let latest = PYTHON_VERSIONS[PYTHON_VERSIONS.len() - 1].0;
+        // An empty version, as from an unset variable, is no version.
+        let series = python_version
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .unwrap_or(latest);
         let Some((_, micro)) = PYTHON_VERSIONS.iter().find(|(s, _)| *s == series) else {
             let supported: Vec<&str> = PYTHON_VERSIONS.iter().map(|(s, _)| *s).collect();
             return Err(Error::validation(
@@ -200,7 +206,7 @@ impl Image {
 
     /// The local files and directories the Dockerfile copies in, in the
     /// order the steps added them.
-    pub fn contexts(&self) -> &[Context] {
+    pub fn contexts(&self) -> &[BuildContext] {
         &self.contexts
     }
 
@@ -225,8 +231,9 @@ impl Image {
     ///
     /// # Errors
     ///
-    /// [`Error::Validation`] (field `packages`) when there is no package, or
-    /// one is empty or spans lines.
+    /// [`Error::Validation`] (field `packages`) when a package name is empty
+    /// or spans lines. No package at all adds nothing, as in the official
+    /// SDKs.
     pub fn pip_install<I, S>(self, packages: I) -> Result<Self>
     where
         I: IntoIterator<Item = S>,
@@ -248,9 +255,6 @@ impl Image {
         S: Into<String>,
     {
         let packages: Vec<String> = packages.into_iter().map(Into::into).collect();
-        if packages.is_empty() {
-            return Err(Error::validation("packages", "no package to install"));
-        }
         if packages.iter().any(String::is_empty) {
             return Err(Error::validation("packages", "a package name is empty"));
         }
@@ -292,7 +296,7 @@ impl Image {
         self.push(&format!(
             "RUN python -m pip install -r /.requirements.txt{args}"
         ));
-        self.contexts.push(Context::new(source, archive));
+        self.contexts.push(BuildContext::new(source, archive));
         Ok(self)
     }
 
@@ -355,18 +359,36 @@ impl Image {
         let (source, archive) = local_path("local_path", local, kind)?;
         single_line("remote_path", remote)?;
         self.push(&copy_line(&archive, remote));
-        self.contexts.push(Context::new(source, archive));
+        self.contexts.push(BuildContext::new(source, archive));
         Ok(self)
     }
 
-    /// Runs each shell command: `RUN <command>`, written as given.
-    pub fn run_commands<I, S>(mut self, commands: I) -> Self
+    /// Runs each command: a shell command (`&str`, `String`) is written as
+    /// given, `RUN <command>`; an argument list (`["bash", "-c", "make"]`,
+    /// a `Vec` of words) in exec form, `RUN ["bash", "-c", "make"]`, each
+    /// word a JSON string, so that no shell reads it.
+    ///
+    /// ```
+    /// use daytona::Image;
+    ///
+    /// let image = Image::base("alpine")
+    ///     .run_commands(["apk add git"])
+    ///     .run_commands([["sh", "-c", "echo \"$HOME\""]]);
+    /// assert!(image.dockerfile().ends_with(
+    ///     "RUN apk add git\nRUN [\"sh\", \"-c\", \"echo \\\"$HOME\\\"\"]\n"
+    /// ));
+    /// ```
+    pub fn run_commands<I, C>(mut self, commands: I) -> Self
     where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
+        I: IntoIterator<Item = C>,
+        C: Into<RunCommand>,
     {
         for command in commands {
-            self.push(&format!("RUN {}", command.as_ref()));
+            let line = match command.into() {
+                RunCommand::Shell(command) => format!("RUN {command}"),
+                RunCommand::Args(words) => format!("RUN {}", exec_form(&words)),
+            };
+            self.push(&line);
         }
         self
     }
@@ -375,9 +397,9 @@ impl Image {
     /// the value quoted. Pass pairs or a `BTreeMap` for a stable order (a
     /// `HashMap`'s order changes from run to run, and with it the image).
     ///
-    /// A value with a line break cannot be written in a Dockerfile as it
-    /// is: it is written as a JSON string (`ENV K="a\nb"`), which keeps the
-    /// Dockerfile valid and gives the variable `\n` as two characters.
+    /// A value with a line break is refused: no Dockerfile syntax puts a
+    /// line break into an `ENV` value (Docker would keep `\n` as the two
+    /// characters `\` and `n`).
     ///
     /// ```
     /// let image = daytona::Image::base("alpine").env([("DOLLAR", "$HOME/bin"), ("EMPTY", "")])?;
@@ -387,8 +409,8 @@ impl Image {
     ///
     /// # Errors
     ///
-    /// [`Error::Validation`] (field `env`) for an empty name, or one with
-    /// whitespace or `=`.
+    /// [`Error::Validation`] (field `env`) for an empty name, one with
+    /// whitespace or `=`, or a value with a line break.
     pub fn env<I, K, V>(mut self, vars: I) -> Result<Self>
     where
         I: IntoIterator<Item = (K, V)>,
@@ -403,7 +425,9 @@ impl Image {
                     format!("{key:?} is not a valid variable name"),
                 ));
             }
-            self.push(&format!("ENV {key}={}", env_value(value.as_ref())));
+            let value = single_line("env", value.as_ref())
+                .map_err(|_| Error::validation("env", format!("the value of {key} spans lines")))?;
+            self.push(&format!("ENV {key}={}", quote(value)));
         }
         Ok(self)
     }
@@ -444,8 +468,8 @@ impl Image {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let args: Vec<String> = args.into_iter().map(|a| json_string(a.as_ref())).collect();
-        self.push(&format!("{keyword} [{}]", args.join(", ")));
+        let words: Vec<String> = args.into_iter().map(|a| a.as_ref().to_string()).collect();
+        self.push(&format!("{keyword} {}", exec_form(&words)));
         self
     }
 
@@ -498,6 +522,61 @@ impl Image {
         self.push(&text);
         Ok(self)
     }
+}
+
+/// A command of [`Image::run_commands`]: a shell command, or an argument
+/// list (`["bash", "-c", "make"]`). Made from a `&str` or `String` (shell)
+/// or from an array, slice or `Vec` of words (arguments).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RunCommand {
+    /// `RUN <command>`, run by the image's shell.
+    Shell(String),
+    /// `RUN ["word", ...]`, run without a shell.
+    Args(Vec<String>),
+}
+
+impl From<&str> for RunCommand {
+    fn from(command: &str) -> Self {
+        RunCommand::Shell(command.to_string())
+    }
+}
+
+impl From<String> for RunCommand {
+    fn from(command: String) -> Self {
+        RunCommand::Shell(command)
+    }
+}
+
+impl From<&String> for RunCommand {
+    fn from(command: &String) -> Self {
+        RunCommand::Shell(command.clone())
+    }
+}
+
+impl<S: AsRef<str>> From<Vec<S>> for RunCommand {
+    fn from(words: Vec<S>) -> Self {
+        RunCommand::Args(words.iter().map(|w| w.as_ref().to_string()).collect())
+    }
+}
+
+impl<S: AsRef<str>> From<&[S]> for RunCommand {
+    fn from(words: &[S]) -> Self {
+        RunCommand::Args(words.iter().map(|w| w.as_ref().to_string()).collect())
+    }
+}
+
+impl<S: AsRef<str>, const N: usize> From<[S; N]> for RunCommand {
+    fn from(words: [S; N]) -> Self {
+        RunCommand::Args(words.iter().map(|w| w.as_ref().to_string()).collect())
+    }
+}
+
+/// `["a", "b"]`: the exec form of an instruction, each word a JSON string,
+/// so quotes, backslashes and line breaks are kept exactly.
+fn exec_form(words: &[String]) -> String {
+    let words: Vec<String> = words.iter().map(|w| json_string(w)).collect();
+    format!("[{}]", words.join(", "))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

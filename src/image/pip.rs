@@ -31,19 +31,13 @@ use super::quote::{js_trim, quote, single_line};
 /// # Ok::<(), daytona::Error>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
+#[must_use]
 pub struct PipInstallOptions {
-    /// `--find-links` locations, in order.
-    pub find_links: Vec<String>,
-    /// `--index-url`; an empty one is left out.
-    pub index_url: Option<String>,
-    /// `--extra-index-url` URLs, in order.
-    pub extra_index_urls: Vec<String>,
-    /// `--pre`: allow pre-releases.
-    pub pre: bool,
-    /// Further options, written as given (trimmed) at the end of the
-    /// command; an empty text is left out.
-    pub extra_options: Option<String>,
+    find_links: Vec<String>,
+    index_url: Option<String>,
+    extra_index_urls: Vec<String>,
+    pre: bool,
+    extra_options: Option<String>,
 }
 
 impl PipInstallOptions {
@@ -53,35 +47,31 @@ impl PipInstallOptions {
     }
 
     /// Adds a `--find-links` location.
-    #[must_use]
     pub fn find_link(mut self, location: impl Into<String>) -> Self {
         self.find_links.push(location.into());
         self
     }
 
-    /// The `--index-url`.
-    #[must_use]
+    /// The `--index-url`; an empty one is left out.
     pub fn index_url(mut self, url: impl Into<String>) -> Self {
         self.index_url = Some(url.into());
         self
     }
 
     /// Adds an `--extra-index-url`.
-    #[must_use]
     pub fn extra_index_url(mut self, url: impl Into<String>) -> Self {
         self.extra_index_urls.push(url.into());
         self
     }
 
     /// `--pre`: allow pre-releases.
-    #[must_use]
     pub fn pre(mut self, pre: bool) -> Self {
         self.pre = pre;
         self
     }
 
-    /// Further options, written as given (not quoted) at the end.
-    #[must_use]
+    /// Further options, written as given (trimmed, not quoted) at the end
+    /// of the command; an empty text is left out.
     pub fn extra_options(mut self, options: impl Into<String>) -> Self {
         self.extra_options = Some(options.into());
         self
@@ -130,12 +120,10 @@ impl PipInstallOptions {
 /// # let _ = options;
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
+#[must_use]
 pub struct PyprojectOptions {
-    /// Groups of `[project.optional-dependencies]` to install too, in order.
-    pub optional_dependencies: Vec<String>,
-    /// The `pip install` options.
-    pub pip: PipInstallOptions,
+    pub(crate) optional_dependencies: Vec<String>,
+    pub(crate) pip: PipInstallOptions,
 }
 
 impl PyprojectOptions {
@@ -144,8 +132,8 @@ impl PyprojectOptions {
         Self::default()
     }
 
-    /// Adds groups of `[project.optional-dependencies]` to install.
-    #[must_use]
+    /// Adds groups of `[project.optional-dependencies]` to install too, in
+    /// order.
     pub fn optional_dependencies<I, S>(mut self, groups: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -157,7 +145,6 @@ impl PyprojectOptions {
     }
 
     /// The `pip install` options.
-    #[must_use]
     pub fn pip(mut self, options: PipInstallOptions) -> Self {
         self.pip = options;
         self

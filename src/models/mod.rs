@@ -1,14 +1,16 @@
 //! Serde types of the main API, named after the API's own schemas.
 
 pub(crate) mod enums;
+pub(crate) mod number;
 mod sandbox;
 mod snapshot;
 
 pub use enums::{BackupState, GpuType, SandboxClass, SandboxDesiredState, SandboxState};
 pub use sandbox::{
-    BuildInfo, PortPreviewUrl, SandboxInfo, SandboxLabels, SignedPortPreviewUrl, SshAccess,
-    SshAccessValidation, VolumeMount,
+    BuildInfo, PortPreviewUrl, SandboxInfo, SignedPortPreviewUrl, SshAccess, SshAccessValidation,
+    VolumeMount,
 };
+pub(crate) use sandbox::{SandboxLabels, SandboxListAnswer};
 pub use snapshot::{Snapshot, SnapshotPage, SnapshotState, Volume, VolumeState};
 
 /// Deserializes `null` as the type's default (an empty map, `false`, ...).
@@ -19,4 +21,10 @@ where
 {
     use serde::Deserialize;
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// `Url`: a URL the API hands out (where to follow build logs).
+#[derive(serde::Deserialize)]
+pub(crate) struct UrlAnswer {
+    pub(crate) url: String,
 }

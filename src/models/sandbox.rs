@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::enums::{BackupState, GpuType, SandboxClass, SandboxDesiredState, SandboxState};
 use super::null_as_default;
+use super::number::{int, opt_int};
 
 /// Everything the API says about a sandbox: the `Sandbox` schema, also
 /// decoded from the shorter `SandboxListItem` of a listing (fields a list
@@ -49,16 +50,20 @@ pub struct SandboxInfo {
     /// The region it runs in.
     pub target: String,
     /// CPU cores.
-    pub cpu: f64,
+    #[serde(deserialize_with = "int")]
+    pub cpu: u32,
     /// GPUs.
-    pub gpu: f64,
+    #[serde(deserialize_with = "int")]
+    pub gpu: u32,
     /// The GPU model, when it has one.
     #[serde(default)]
     pub gpu_type: Option<GpuType>,
     /// Memory in GiB.
-    pub memory: f64,
+    #[serde(deserialize_with = "int")]
+    pub memory: u32,
     /// Disk in GiB.
-    pub disk: f64,
+    #[serde(deserialize_with = "int")]
+    pub disk: u32,
     /// Its current state.
     #[serde(default)]
     pub state: Option<SandboxState>,
@@ -78,14 +83,14 @@ pub struct SandboxInfo {
     #[serde(default)]
     pub backup_created_at: Option<String>,
     /// Minutes of inactivity before it stops (0 = never).
-    #[serde(default)]
-    pub auto_stop_interval: Option<f64>,
-    /// Minutes stopped before it is archived.
-    #[serde(default)]
-    pub auto_archive_interval: Option<f64>,
+    #[serde(default, deserialize_with = "opt_int")]
+    pub auto_stop_interval: Option<u32>,
+    /// Minutes stopped before it is archived (0 = the maximum).
+    #[serde(default, deserialize_with = "opt_int")]
+    pub auto_archive_interval: Option<u32>,
     /// Minutes stopped before it is deleted (negative = never, 0 = at once).
-    #[serde(default)]
-    pub auto_delete_interval: Option<f64>,
+    #[serde(default, deserialize_with = "opt_int")]
+    pub auto_delete_interval: Option<i32>,
     /// Mounted volumes (absent in list items).
     #[serde(default, deserialize_with = "null_as_default")]
     pub volumes: Vec<VolumeMount>,
@@ -170,12 +175,12 @@ pub struct BuildInfo {
     pub snapshot_ref: Option<String>,
 }
 
-/// The labels of a sandbox (`SandboxLabels`).
+/// The labels of a sandbox (`SandboxLabels`): the body and the answer of
+/// `PUT /sandbox/{id}/labels`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SandboxLabels {
-    /// Label keys and values.
+pub(crate) struct SandboxLabels {
     #[serde(default, deserialize_with = "null_as_default")]
-    pub labels: HashMap<String, String>,
+    pub(crate) labels: HashMap<String, String>,
 }
 
 /// A preview link to a port of a sandbox (`PortPreviewUrl`).
@@ -198,8 +203,9 @@ pub struct PortPreviewUrl {
 pub struct SignedPortPreviewUrl {
     /// The sandbox id.
     pub sandbox_id: String,
-    /// The port: the spec's unbounded `integer`, kept as sent.
-    pub port: i64,
+    /// The port.
+    #[serde(deserialize_with = "int")]
+    pub port: u16,
     /// The token embedded in the URL.
     pub token: String,
     /// The URL.
@@ -236,4 +242,13 @@ pub struct SshAccessValidation {
     pub valid: bool,
     /// The sandbox it gives access to.
     pub sandbox_id: String,
+}
+
+/// `ListSandboxesResponse`: one page of a sandbox listing.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SandboxListAnswer {
+    pub(crate) items: Vec<SandboxInfo>,
+    #[serde(default)]
+    pub(crate) next_cursor: Option<String>,
 }

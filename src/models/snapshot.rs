@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::enums::{string_enum, GpuType, SandboxClass};
 use super::null_as_default;
+use super::number::int;
 use super::BuildInfo;
 
 string_enum! {
@@ -62,20 +63,20 @@ pub struct Snapshot {
     #[serde(default, deserialize_with = "null_as_default")]
     pub entrypoint: Vec<String>,
     /// CPU cores of its sandboxes.
-    #[serde(default)]
-    pub cpu: f64,
+    #[serde(default, deserialize_with = "int")]
+    pub cpu: u32,
     /// GPUs of its sandboxes.
-    #[serde(default)]
-    pub gpu: f64,
+    #[serde(default, deserialize_with = "int")]
+    pub gpu: u32,
     /// The GPU model.
     #[serde(default)]
     pub gpu_type: Option<GpuType>,
     /// Memory of its sandboxes, GiB (the API's `mem`).
-    #[serde(default, rename = "mem")]
-    pub memory: f64,
+    #[serde(default, rename = "mem", deserialize_with = "int")]
+    pub memory: u32,
     /// Disk of its sandboxes, GiB.
-    #[serde(default)]
-    pub disk: f64,
+    #[serde(default, deserialize_with = "int")]
+    pub disk: u32,
     /// Why it is in `error` or `build_failed`.
     #[serde(default)]
     pub error_reason: Option<String>,
@@ -113,11 +114,14 @@ pub struct SnapshotPage {
     /// The snapshots of this page.
     pub items: Vec<Snapshot>,
     /// Snapshots in all pages.
-    pub total: f64,
+    #[serde(deserialize_with = "int")]
+    pub total: u64,
     /// This page's number, from 1.
-    pub page: f64,
+    #[serde(deserialize_with = "int")]
+    pub page: u32,
     /// Number of pages.
-    pub total_pages: f64,
+    #[serde(deserialize_with = "int")]
+    pub total_pages: u32,
 }
 
 string_enum! {

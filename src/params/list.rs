@@ -2,9 +2,11 @@
 
 use std::collections::BTreeMap;
 
+use super::string_pairs;
+use super::SortOrder;
+use crate::check::{non_empty, page_limit};
 use crate::error::{Error, Result};
 use crate::models::{SandboxClass, SandboxState};
-use crate::params::{check_page_limit, non_empty};
 
 /// Field to sort a sandbox listing by (`SandboxListSortField`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,24 +39,6 @@ impl SandboxSort {
     }
 }
 
-/// Sort direction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SortOrder {
-    /// Ascending.
-    Asc,
-    /// Descending.
-    Desc,
-}
-
-impl SortOrder {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            SortOrder::Asc => "asc",
-            SortOrder::Desc => "desc",
-        }
-    }
-}
-
 /// Filters and order of [`crate::Daytona::list`].
 ///
 /// ```
@@ -63,7 +47,7 @@ impl SortOrder {
 /// let query = ListSandboxes::new()
 ///     .label("env", "dev")
 ///     .state(SandboxState::Started)
-///     .min_cpu(2.0)
+///     .min_cpu(2)
 ///     .sort(SandboxSort::CreatedAt, SortOrder::Desc)
 ///     .limit(200);
 /// # let _ = query;
@@ -80,11 +64,12 @@ pub struct ListSandboxes {
     snapshots: Vec<String>,
     targets: Vec<String>,
     classes: Vec<SandboxClass>,
-    ranges: Vec<(&'static str, f64)>,
+    ranges: Vec<(&'static str, u32)>,
     public: Option<bool>,
     recoverable: Option<bool>,
     times: Vec<(&'static str, String)>,
     sort: Option<(SandboxSort, SortOrder)>,
+    cursor: Option<String>,
 }
 
 impl ListSandboxes {
@@ -114,6 +99,15 @@ impl ListSandboxes {
     /// Sandboxes with this label (all labels given must match).
     pub fn label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.labels.insert(key.into(), value.into());
+        self
+    }
+
+    /// Sandboxes with these labels (all must match): pairs, a map, ...
+    pub fn labels(
+        mut self,
+        labels: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>,
+    ) -> Self {
+        self.labels.extend(string_pairs(labels));
         self
     }
 
@@ -147,38 +141,38 @@ impl ListSandboxes {
         self
     }
 
-    fn range(mut self, name: &'static str, value: f64) -> Self {
+    fn range(mut self, name: &'static str, value: u32) -> Self {
         self.ranges.push((name, value));
         self
     }
 
     /// At least this many CPUs.
-    pub fn min_cpu(self, cpu: f64) -> Self {
+    pub fn min_cpu(self, cpu: u32) -> Self {
         self.range("minCpu", cpu)
     }
 
     /// At most this many CPUs.
-    pub fn max_cpu(self, cpu: f64) -> Self {
+    pub fn max_cpu(self, cpu: u32) -> Self {
         self.range("maxCpu", cpu)
     }
 
     /// At least this much memory, GiB.
-    pub fn min_memory_gib(self, gib: f64) -> Self {
+    pub fn min_memory_gib(self, gib: u32) -> Self {
         self.range("minMemoryGiB", gib)
     }
 
     /// At most this much memory, GiB.
-    pub fn max_memory_gib(self, gib: f64) -> Self {
+    pub fn max_memory_gib(self, gib: u32) -> Self {
         self.range("maxMemoryGiB", gib)
     }
 
     /// At least this much disk, GiB.
-    pub fn min_disk_gib(self, gib: f64) -> Self {
+    pub fn min_disk_gib(self, gib: u32) -> Self {
         self.range("minDiskGiB", gib)
     }
 
     /// At most this much disk, GiB.
-    pub fn max_disk_gib(self, gib: f64) -> Self {
+    pub fn max_disk_gib(self, gib: u32) -> Self {
         self.range("maxDiskGiB", gib)
     }
 
@@ -225,11 +219,24 @@ impl ListSandboxes {
         self
     }
 
+    /// Starts at the page of this token: the
+    /// [`next_cursor`](crate::SandboxPage::next_cursor) of a page read
+    /// earlier, to resume a listing.
+    pub fn cursor(mut self, token: impl Into<String>) -> Self {
+        self.cursor = Some(token.into());
+        self
+    }
+
+    /// The page token to start at, if any.
+    pub(crate) fn start_cursor(&self) -> Option<&str> {
+        self.cursor.as_deref()
+    }
+
     /// Checks the filters and returns them as query pairs, cursor excluded.
     pub(crate) fn to_query(&self) -> Result<Vec<(&'static str, String)>> {
         let mut q: Vec<(&'static str, String)> = Vec::new();
         if let Some(limit) = self.limit {
-            check_page_limit(limit)?;
+            page_limit(limit)?;
             q.push(("limit", limit.to_string()));
         }
         if let Some(p) = &self.id_prefix {
@@ -254,7 +261,7 @@ impl ListSandboxes {
                 .map(|s| ("sandboxClasses", s.to_string())),
         );
         for (name, value) in &self.ranges {
-            if !value.is_finite() || *value < 1.0 {
+            if *value < 1 {
                 return Err(Error::validation(
                     *name,
                     format!("must be at least 1, got {value}"),
@@ -275,6 +282,9 @@ impl ListSandboxes {
         if let Some((field, order)) = self.sort {
             q.push(("sort", field.as_str().to_string()));
             q.push(("order", order.as_str().to_string()));
+        }
+        if let Some(cursor) = &self.cursor {
+            non_empty("cursor", cursor)?;
         }
         Ok(q)
     }

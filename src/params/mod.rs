@@ -1,23 +1,28 @@
-//! Parameters of sandbox operations: plain structs with `Default` and
-//! chainable setters, checked before any request is sent.
+//! Descriptions of what to do: the parameters of sandbox, listing and
+//! snapshot operations, plain values with `Default` and chainable setters,
+//! checked before any request is sent. Nothing here knows the client or
+//! the network.
 
 pub(crate) mod list;
+pub(crate) mod sandbox;
+pub(crate) mod snapshot;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
-use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::check::non_empty;
 use crate::error::{Error, Result};
-use crate::models::{GpuType, VolumeMount};
+use crate::models::GpuType;
 
 /// The label that tells the toolbox which language `code_run` uses.
 pub const CODE_TOOLBOX_LANGUAGE_LABEL: &str = "code-toolbox-language";
 
 /// The language of a sandbox's `code_run`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum CodeLanguage {
     /// Python (the default).
     #[default]
@@ -65,20 +70,23 @@ impl FromStr for CodeLanguage {
     }
 }
 
-/// CPU, GPU, memory and disk of a sandbox built from an image.
+/// CPU, GPU, memory and disk of a sandbox built from an image (unset: the
+/// server's defaults).
+///
+/// ```
+/// use daytona::{GpuType, Resources};
+///
+/// let resources = Resources::new().cpu(4).memory(8).disk(20).gpu(1).gpu_type(GpuType::H100);
+/// # let _ = resources;
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
-#[non_exhaustive]
+#[must_use]
 pub struct Resources {
-    /// CPU cores.
-    pub cpu: Option<u32>,
-    /// GPUs.
-    pub gpu: Option<u32>,
-    /// Acceptable GPU models, in order of preference.
-    pub gpu_type: Vec<GpuType>,
-    /// Memory in GiB.
-    pub memory: Option<u32>,
-    /// Disk in GiB.
-    pub disk: Option<u32>,
+    pub(crate) cpu: Option<u32>,
+    pub(crate) gpu: Option<u32>,
+    pub(crate) gpu_type: Vec<GpuType>,
+    pub(crate) memory: Option<u32>,
+    pub(crate) disk: Option<u32>,
 }
 
 impl Resources {
@@ -88,47 +96,34 @@ impl Resources {
     }
 
     /// CPU cores.
-    #[must_use]
     pub fn cpu(mut self, cpu: u32) -> Self {
         self.cpu = Some(cpu);
         self
     }
 
     /// GPUs.
-    #[must_use]
     pub fn gpu(mut self, gpu: u32) -> Self {
         self.gpu = Some(gpu);
         self
     }
 
     /// Adds an acceptable GPU model (the first added is preferred).
-    #[must_use]
     pub fn gpu_type(mut self, gpu_type: GpuType) -> Self {
         self.gpu_type.push(gpu_type);
         self
     }
 
     /// Memory in GiB.
-    #[must_use]
     pub fn memory(mut self, gib: u32) -> Self {
         self.memory = Some(gib);
         self
     }
 
     /// Disk in GiB.
-    #[must_use]
     pub fn disk(mut self, gib: u32) -> Self {
         self.disk = Some(gib);
         self
     }
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-enum Source {
-    #[default]
-    Default,
-    Snapshot(String),
-    Image(ImageSpec),
 }
 
 /// The image a sandbox or snapshot is built from: a registry image name, or
@@ -185,413 +180,76 @@ impl ImageSpec {
         }
     }
 
-    /// The build info to send: the Dockerfile (`FROM <name>` for a name;
-    /// for a declarative image, with `entrypoint` set last when given) and
-    /// the hashes of the build contexts, uploaded first when the object
-    /// store lacks them.
-    pub(crate) fn build_info(
-        &self,
-        client: &crate::Daytona,
-        deadline: crate::transport::poll::Deadline,
-        entrypoint: &[String],
-    ) -> Result<CreateBuildInfo> {
-        let _ = (client, deadline, entrypoint);
-        let (dockerfile_content, context_hashes) = match self {
-            ImageSpec::Name(name) => (format!("FROM {name}\n"), Vec::new()),
+    /// The Dockerfile to build: `FROM <name>` for a registry image, the
+    /// declarative image's text otherwise.
+    pub(crate) fn dockerfile(&self) -> String {
+        match self {
+            ImageSpec::Name(name) => format!("FROM {name}\n"),
             #[cfg(feature = "images")]
-            ImageSpec::Declarative(image) => {
-                let hashes = crate::build_context::upload_image_contexts(client, image, deadline)?;
-                let dockerfile = if entrypoint.is_empty() {
-                    image.dockerfile().to_string()
-                } else {
-                    (**image)
-                        .clone()
-                        .entrypoint(entrypoint)
-                        .dockerfile()
-                        .to_string()
-                };
-                (dockerfile, hashes)
-            }
-        };
-        Ok(CreateBuildInfo {
-            dockerfile_content,
-            context_hashes,
-        })
-    }
-}
-
-/// What [`crate::Daytona::create`] creates.
-///
-/// ```
-/// use std::time::Duration;
-/// use daytona::{CodeLanguage, CreateSandbox, Resources};
-///
-/// let from_snapshot = CreateSandbox::from_snapshot("daytonaio/sandbox:0.4.3")
-///     .name("worker-1")
-///     .env("RUST_LOG", "debug")
-///     .label("team", "infra")
-///     .auto_stop_interval(30)
-///     .timeout(Duration::from_secs(120));
-/// let from_image = CreateSandbox::from_image("python:3.12-slim")
-///     .language(CodeLanguage::Python)
-///     .resources(Resources::new().cpu(2).memory(4))
-///     .ephemeral(true);
-/// # let _ = (from_snapshot, from_image);
-/// ```
-#[derive(Debug, Clone, Default, PartialEq)]
-#[must_use]
-pub struct CreateSandbox {
-    source: Source,
-    name: Option<String>,
-    user: Option<String>,
-    language: Option<CodeLanguage>,
-    env: BTreeMap<String, String>,
-    labels: BTreeMap<String, String>,
-    public: Option<bool>,
-    auto_stop_interval: Option<i32>,
-    auto_archive_interval: Option<i32>,
-    auto_delete_interval: Option<i32>,
-    ephemeral: bool,
-    volumes: Vec<VolumeMount>,
-    network_block_all: Option<bool>,
-    network_allow_list: Option<String>,
-    domain_allow_list: Option<String>,
-    linked_sandbox: Option<String>,
-    resources: Option<Resources>,
-    pub(crate) timeout: Option<Duration>,
-}
-
-impl CreateSandbox {
-    /// A sandbox from the organization's default snapshot.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// A sandbox from the snapshot `name` (name or id).
-    pub fn from_snapshot(name: impl Into<String>) -> Self {
-        CreateSandbox {
-            source: Source::Snapshot(name.into()),
-            ..Self::default()
+            ImageSpec::Declarative(image) => image.dockerfile().to_string(),
         }
     }
+}
 
-    /// A sandbox built from an image: a registry image name (e.g.
-    /// `python:3.12`, sent as the one-line Dockerfile `FROM <image>`) or a
-    /// declarative [`crate::Image`] (feature `images`), whose local files
-    /// are uploaded first.
-    pub fn from_image(image: impl Into<ImageSpec>) -> Self {
-        CreateSandbox {
-            source: Source::Image(image.into()),
-            ..Self::default()
+/// Key-value pairs (of a map setter: `envs`, `labels`, ...) as strings.
+pub(crate) fn string_pairs(
+    pairs: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>,
+) -> impl Iterator<Item = (String, String)> {
+    pairs.into_iter().map(|(k, v)| (k.into(), v.into()))
+}
+
+/// Sort direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortOrder {
+    /// Ascending.
+    Asc,
+    /// Descending.
+    Desc,
+}
+
+impl SortOrder {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            SortOrder::Asc => "asc",
+            SortOrder::Desc => "desc",
         }
     }
-
-    /// Its name (the server generates one otherwise).
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into());
-        self
-    }
-
-    /// The OS user commands run as.
-    pub fn user(mut self, user: impl Into<String>) -> Self {
-        self.user = Some(user.into());
-        self
-    }
-
-    /// The language of `code_run` (default Python), written as the
-    /// [`CODE_TOOLBOX_LANGUAGE_LABEL`] label.
-    pub fn language(mut self, language: CodeLanguage) -> Self {
-        self.language = Some(language);
-        self
-    }
-
-    /// Sets an environment variable.
-    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.env.insert(key.into(), value.into());
-        self
-    }
-
-    /// Sets a label.
-    pub fn label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.labels.insert(key.into(), value.into());
-        self
-    }
-
-    /// Whether its HTTP previews are public.
-    pub fn public(mut self, public: bool) -> Self {
-        self.public = Some(public);
-        self
-    }
-
-    /// Minutes of inactivity before it stops (0 = never; negative is rejected).
-    pub fn auto_stop_interval(mut self, minutes: i32) -> Self {
-        self.auto_stop_interval = Some(minutes);
-        self
-    }
-
-    /// Minutes stopped before it is archived (0 = the maximum; negative is rejected).
-    pub fn auto_archive_interval(mut self, minutes: i32) -> Self {
-        self.auto_archive_interval = Some(minutes);
-        self
-    }
-
-    /// Minutes stopped before it is deleted (negative = never, 0 = at once).
-    pub fn auto_delete_interval(mut self, minutes: i32) -> Self {
-        self.auto_delete_interval = Some(minutes);
-        self
-    }
-
-    /// Deleted as soon as it stops (forces the auto-delete interval to 0).
-    pub fn ephemeral(mut self, ephemeral: bool) -> Self {
-        self.ephemeral = ephemeral;
-        self
-    }
-
-    /// Mounts a volume.
-    pub fn volume(mut self, mount: VolumeMount) -> Self {
-        self.volumes.push(mount);
-        self
-    }
-
-    /// Blocks all network access.
-    pub fn network_block_all(mut self, block: bool) -> Self {
-        self.network_block_all = Some(block);
-        self
-    }
-
-    /// Comma-separated CIDRs it may reach (at most 10).
-    pub fn network_allow_list(mut self, cidrs: impl Into<String>) -> Self {
-        self.network_allow_list = Some(cidrs.into());
-        self
-    }
-
-    /// Comma-separated domains it may reach (wildcards allowed).
-    pub fn domain_allow_list(mut self, domains: impl Into<String>) -> Self {
-        self.domain_allow_list = Some(domains.into());
-        self
-    }
-
-    /// Places it on the same runner as the (ephemeral) sandbox `id_or_name`.
-    pub fn linked_sandbox(mut self, id_or_name: impl Into<String>) -> Self {
-        self.linked_sandbox = Some(id_or_name.into());
-        self
-    }
-
-    /// CPU, GPU, memory and disk (image-based creates only).
-    pub fn resources(mut self, resources: Resources) -> Self {
-        self.resources = Some(resources);
-        self
-    }
-
-    /// The limit of the whole create: request and wait together (default:
-    /// the client's wait timeout, 60 s). [`crate::WAIT_FOREVER`] waits
-    /// without limit.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
-        self
-    }
-
-    /// Checks the parameters and builds the request body; an image source
-    /// is returned apart: its build info is made (and its contexts
-    /// uploaded) inside the create's deadline.
-    pub(crate) fn into_body(
-        self,
-        target: Option<&str>,
-    ) -> Result<(CreateSandboxBody, Option<ImageSpec>)> {
-        non_empty_opt("name", self.name.as_deref())?;
-        non_empty_opt("user", self.user.as_deref())?;
-        non_empty_opt("linked_sandbox", self.linked_sandbox.as_deref())?;
-        if let Some(t) = self.timeout {
-            check_timeout(t)?;
-        }
-        for (field, value) in [
-            ("auto_stop_interval", self.auto_stop_interval),
-            ("auto_archive_interval", self.auto_archive_interval),
-        ] {
-            if value.is_some_and(|v| v < 0) {
-                return Err(Error::validation(field, "must not be negative"));
-            }
-        }
-        for (i, v) in self.volumes.iter().enumerate() {
-            non_empty(&format!("volumes[{i}].volume_id"), &v.volume_id)?;
-            non_empty(&format!("volumes[{i}].mount_path"), &v.mount_path)?;
-        }
-        let mut labels = self.labels;
-        let language = match (self.language, labels.get(CODE_TOOLBOX_LANGUAGE_LABEL)) {
-            (Some(l), _) => l,
-            (None, Some(value)) => value.parse().map_err(|_| {
-                Error::validation(
-                    format!("labels.{CODE_TOOLBOX_LANGUAGE_LABEL}"),
-                    format!(
-                        "unsupported language {value:?}; supported: python, typescript, javascript"
-                    ),
-                )
-            })?,
-            (None, None) => CodeLanguage::Python,
-        };
-        labels.insert(CODE_TOOLBOX_LANGUAGE_LABEL.into(), language.as_str().into());
-        let auto_delete_interval = if self.ephemeral {
-            if self.auto_delete_interval.is_some_and(|v| v != 0) {
-                log::warn!("ephemeral sandbox: auto_delete_interval is overridden to 0");
-            }
-            Some(0)
-        } else {
-            self.auto_delete_interval
-        };
-        let (snapshot, image) = match self.source {
-            Source::Default => (None, None),
-            Source::Snapshot(s) => {
-                non_empty("snapshot", &s)?;
-                (Some(s), None)
-            }
-            Source::Image(image) => {
-                image.validate()?;
-                (None, Some(image))
-            }
-        };
-        let resources = match (self.resources, &image) {
-            (Some(_), None) => {
-                return Err(Error::validation(
-                    "resources",
-                    "can only be set when creating from an image; a snapshot fixes them",
-                ))
-            }
-            (r, _) => r.unwrap_or_default(),
-        };
-        let body = CreateSandboxBody {
-            name: self.name,
-            snapshot,
-            user: self.user,
-            env: self.env,
-            labels,
-            public: self.public,
-            network_block_all: self.network_block_all,
-            network_allow_list: self.network_allow_list,
-            domain_allow_list: self.domain_allow_list,
-            target: target.map(str::to_string),
-            cpu: resources.cpu,
-            gpu: resources.gpu,
-            gpu_type: resources.gpu_type,
-            memory: resources.memory,
-            disk: resources.disk,
-            auto_stop_interval: self.auto_stop_interval,
-            auto_archive_interval: self.auto_archive_interval,
-            auto_delete_interval,
-            volumes: self.volumes,
-            build_info: None,
-            linked_sandbox: self.linked_sandbox,
-        };
-        Ok((body, image))
-    }
-}
-
-pub(crate) fn non_empty(field: &str, value: &str) -> Result<()> {
-    if value.trim().is_empty() {
-        Err(Error::validation(field, "must not be empty"))
-    } else {
-        Ok(())
-    }
-}
-
-/// A value sent as one segment of a URL path (an id, a name): not empty,
-/// and not `.` or `..`, which URLs resolve against the path before them
-/// whatever their encoding.
-pub(crate) fn path_segment(field: &str, value: &str) -> Result<()> {
-    non_empty(field, value)?;
-    if crate::transport::request::is_dot_segment(value) {
-        return Err(Error::validation(
-            field,
-            format!("{value:?} cannot be sent in a URL path"),
-        ));
-    }
-    Ok(())
-}
-
-/// A page size the API accepts: 1 to 200.
-pub(crate) fn check_page_limit(limit: u32) -> Result<()> {
-    if (1..=200).contains(&limit) {
-        Ok(())
-    } else {
-        Err(Error::validation(
-            "limit",
-            format!("must be 1 to 200, got {limit}"),
-        ))
-    }
-}
-
-/// A wait limit: more than zero ([`crate::WAIT_FOREVER`] for none).
-pub(crate) fn check_timeout(timeout: Duration) -> Result<()> {
-    if timeout.is_zero() {
-        Err(Error::validation(
-            "timeout",
-            "must be more than zero (WAIT_FOREVER waits without limit)",
-        ))
-    } else {
-        Ok(())
-    }
-}
-
-fn non_empty_opt(field: &str, value: Option<&str>) -> Result<()> {
-    value.map_or(Ok(()), |v| non_empty(field, v))
-}
-
-/// The body of `POST /sandbox` (`CreateSandbox`).
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct CreateSandboxBody {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    snapshot: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    user: Option<String>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    env: BTreeMap<String, String>,
-    labels: BTreeMap<String, String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    public: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    network_block_all: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    network_allow_list: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    domain_allow_list: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    target: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cpu: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    gpu: Option<u32>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    gpu_type: Vec<GpuType>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    memory: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    disk: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    auto_stop_interval: Option<i32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    auto_archive_interval: Option<i32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    auto_delete_interval: Option<i32>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    volumes: Vec<VolumeMount>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) build_info: Option<CreateBuildInfo>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    linked_sandbox: Option<String>,
 }
 
 /// `CreateBuildInfo`.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct CreateBuildInfo {
-    pub(crate) dockerfile_content: String,
+    dockerfile_content: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) context_hashes: Vec<String>,
 }
 
-/// New network rules of a sandbox; at least one must be set.
+impl CreateBuildInfo {
+    /// The build of `dockerfile`, its contexts not yet known.
+    pub(crate) fn new(dockerfile: String) -> Self {
+        CreateBuildInfo {
+            dockerfile_content: dockerfile,
+            context_hashes: Vec::new(),
+        }
+    }
+}
+
+/// Network rules of a sandbox: of a new one
+/// ([`CreateSandbox::network`](crate::CreateSandbox::network)) or new rules
+/// of an existing one ([`crate::Sandbox::update_network_settings`], which
+/// needs at least one set).
+///
+/// ```
+/// use daytona::{CreateSandbox, NetworkSettings};
+///
+/// let params = CreateSandbox::new().network(
+///     NetworkSettings::new()
+///         .allow_list("10.0.0.0/8,192.168.1.0/24")
+///         .domain_allow_list("*.example.com"),
+/// );
+/// # let _ = params;
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[must_use]
@@ -616,13 +274,13 @@ impl NetworkSettings {
         self
     }
 
-    /// Comma-separated CIDRs the sandbox may reach.
+    /// Comma-separated CIDRs the sandbox may reach (at most 10).
     pub fn allow_list(mut self, cidrs: impl Into<String>) -> Self {
         self.network_allow_list = Some(cidrs.into());
         self
     }
 
-    /// Comma-separated domains the sandbox may reach.
+    /// Comma-separated domains the sandbox may reach (wildcards allowed).
     pub fn domain_allow_list(mut self, domains: impl Into<String>) -> Self {
         self.domain_allow_list = Some(domains.into());
         self

@@ -78,7 +78,6 @@ mod toolbox;
 mod ws;
 
 use std::collections::HashMap;
-use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -211,7 +210,12 @@ impl LocalDaytonaBuilder {
     }
 
     /// Starts the simulator.
-    pub fn start(self) -> io::Result<LocalDaytona> {
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Io`] when its temporary directory cannot be made,
+    /// [`crate::Error::Transport`] when it cannot listen on `127.0.0.1`.
+    pub fn start(self) -> crate::Result<LocalDaytona> {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let nanos = SystemTime::now()
@@ -221,7 +225,10 @@ impl LocalDaytonaBuilder {
             "daytona-local-{}-{n}-{nanos:08x}",
             std::process::id()
         ));
-        std::fs::create_dir_all(root.join("sandboxes"))?;
+        std::fs::create_dir_all(root.join("sandboxes")).map_err(|source| crate::Error::Io {
+            path: root.display().to_string(),
+            source,
+        })?;
         let shared = Arc::new(Shared {
             world: Mutex::new(api::World::new()),
             faults: Mutex::new(faults::Faults::default()),
@@ -241,7 +248,10 @@ impl LocalDaytonaBuilder {
             Ok(s) => s,
             Err(e) => {
                 let _ = std::fs::remove_dir_all(&root);
-                return Err(e);
+                return Err(crate::Error::Transport {
+                    operation: "listening on 127.0.0.1 for the local simulator".into(),
+                    source: Box::new(e),
+                });
             }
         };
         let _ = shared.base.set(format!("http://{}", server.addr()));
@@ -269,8 +279,9 @@ impl std::fmt::Debug for LocalDaytona {
 }
 
 impl LocalDaytona {
-    /// Starts a simulator in host mode with the default delays.
-    pub fn start() -> io::Result<Self> {
+    /// Starts a simulator in host mode with the default delays (see
+    /// [`LocalDaytonaBuilder::start`] for its errors).
+    pub fn start() -> crate::Result<Self> {
         Self::builder().start()
     }
 
@@ -303,11 +314,9 @@ impl LocalDaytona {
     /// A configuration for it: its URL and key, no environment, fast polls
     /// and retries. Adjust it and pass it to [`Daytona::new`].
     pub fn config(&self) -> DaytonaConfig {
-        let retry = RetryPolicy {
-            initial_backoff: Duration::from_millis(5),
-            max_backoff: Duration::from_millis(50),
-            ..RetryPolicy::default()
-        };
+        let retry = RetryPolicy::new()
+            .initial_backoff(Duration::from_millis(5))
+            .max_backoff(Duration::from_millis(50));
         DaytonaConfig::new()
             .read_env(false)
             .api_key(LOCAL_API_KEY)
@@ -338,7 +347,7 @@ impl LocalDaytona {
     /// # use daytona::testing::{Fault, LocalDaytona};
     /// # let local = LocalDaytona::start()?;
     /// local.fail_next("GET /api/sandbox/*", 2, Fault::Status(503));
-    /// # Ok::<(), std::io::Error>(())
+    /// # Ok::<(), daytona::Error>(())
     /// ```
     pub fn fail_next(&self, route: impl Into<Route>, times: usize, fault: Fault) {
         lock(&self.shared.faults).add(route.into(), times, fault);

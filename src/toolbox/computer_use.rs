@@ -43,9 +43,9 @@ use ureq::http::Method;
 
 use super::Toolbox;
 use crate::api::sandbox::Sandbox;
+use crate::check::non_empty;
 use crate::error::Result;
 use crate::models::enums::string_enum;
-use crate::params::non_empty;
 use crate::transport::Request;
 
 /// The desktop of a sandbox: [`crate::Sandbox::computer_use`].

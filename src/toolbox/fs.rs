@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 use ureq::http::Method;
 
 use super::Toolbox;
+use crate::check::non_empty;
 use crate::error::{Error, Result};
-use crate::params::non_empty;
 use crate::transport::Request;
 
 /// Reads and writes files in a sandbox: [`crate::Sandbox::fs`].
@@ -128,9 +128,20 @@ impl<'s> FileSystem<'s> {
         )
     }
 
-    /// Deletes the file or folder at `path`; a folder that is not empty
-    /// needs `recursive` (`DELETE /files`).
-    pub fn delete_file(&self, path: &str, recursive: bool) -> Result<()> {
+    /// Deletes the file or the empty folder at `path` (`DELETE /files`); a
+    /// folder that is not empty is refused (see
+    /// [`delete_recursive`](Self::delete_recursive)).
+    pub fn delete_file(&self, path: &str) -> Result<()> {
+        self.delete(path, false)
+    }
+
+    /// Deletes the file or folder at `path` with everything in it
+    /// (`DELETE /files?recursive=true`).
+    pub fn delete_recursive(&self, path: &str) -> Result<()> {
+        self.delete(path, true)
+    }
+
+    fn delete(&self, path: &str, recursive: bool) -> Result<()> {
         non_empty("path", path)?;
         self.tb.transport().empty(
             self.files(Method::DELETE, &[])?

@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 use ureq::http::Method;
 
 use super::Toolbox;
+use crate::check::non_empty;
 use crate::error::Result;
 use crate::models::enums::string_enum;
-use crate::params::non_empty;
 use crate::transport::Request;
 
 /// Runs git operations on repositories in a sandbox: [`crate::Sandbox::git`].
@@ -28,7 +28,7 @@ use crate::transport::Request;
 /// git.create_branch("hello", "feature")?;
 /// git.checkout_branch("hello", "feature")?;
 /// git.add("hello", &["."])?;
-/// let sha = git.commit("hello", "Update", "Ada", "ada@example.com", false)?;
+/// let sha = git.commit("hello", "Update", "Ada", "ada@example.com")?;
 /// git.push("hello", Some(&GitCredentials::new("ada", "token")))?;
 /// println!("pushed {sha}, now on {}", git.status("hello")?.current_branch);
 /// # Ok::<(), daytona::Error>(())
@@ -102,6 +102,26 @@ impl CloneOptions {
     /// certificates; credentials then cross an unverified connection.
     pub fn insecure_skip_tls(mut self, skip: bool) -> Self {
         self.insecure_skip_tls = skip;
+        self
+    }
+}
+
+/// Options of [`Git::commit_with`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[must_use]
+pub struct CommitOptions {
+    allow_empty: bool,
+}
+
+impl CommitOptions {
+    /// A commit of the staged changes, which must not be empty.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether a commit without changes is allowed (default: not).
+    pub fn allow_empty(mut self, allow: bool) -> Self {
+        self.allow_empty = allow;
         self
     }
 }
@@ -287,14 +307,21 @@ impl<'s> Git<'s> {
             .empty(self.request(Method::POST, &["git", "add"])?.json(&body))
     }
 
-    /// Commits the staged changes; returns the new commit's hash.
-    pub fn commit(
+    /// Commits the staged changes as `author` <`email`>; returns the new
+    /// commit's hash. Nothing staged is an error (see
+    /// [`CommitOptions::allow_empty`]).
+    pub fn commit(&self, path: &str, message: &str, author: &str, email: &str) -> Result<String> {
+        self.commit_with(path, message, author, email, CommitOptions::new())
+    }
+
+    /// [`commit`](Self::commit) with options.
+    pub fn commit_with(
         &self,
         path: &str,
         message: &str,
         author: &str,
         email: &str,
-        allow_empty: bool,
+        options: CommitOptions,
     ) -> Result<String> {
         non_empty("path", path)?;
         non_empty("message", message)?;
@@ -305,7 +332,7 @@ impl<'s> Git<'s> {
             "message": message,
             "author": author,
             "email": email,
-            "allow_empty": allow_empty,
+            "allow_empty": options.allow_empty,
         });
         let answer: CommitAnswer = self
             .tb

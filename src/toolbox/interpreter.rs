@@ -15,8 +15,10 @@ use ureq::http::Method;
 use super::process::{lenient, objects};
 use super::Toolbox;
 use crate::api::sandbox::Sandbox;
+use crate::check::{non_empty, path_segment};
 use crate::error::{Error, Result};
-use crate::params::{non_empty, path_segment, CodeLanguage};
+use crate::params::{string_pairs, CodeLanguage};
+use crate::toolbox::EnvNames;
 
 pub use run::{CodeRun, ExecutionError, OutputChunk, RunCodeResult};
 
@@ -125,7 +127,7 @@ impl fmt::Debug for RunCodeOptions<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RunCodeOptions")
             .field("context", &self.context)
-            .field("envs", &self.envs.keys().collect::<Vec<_>>())
+            .field("envs", &EnvNames(&self.envs))
             .field("timeout", &self.timeout)
             .field("idle_timeout", &self.idle_timeout)
             .field("on_stdout", &self.on_stdout.is_some())
@@ -155,13 +157,11 @@ impl<'a> RunCodeOptions<'a> {
     }
 
     /// Sets several environment variables for this run.
-    pub fn envs<K, V>(mut self, vars: impl IntoIterator<Item = (K, V)>) -> Self
-    where
-        K: Into<String>,
-        V: Into<String>,
-    {
-        self.envs
-            .extend(vars.into_iter().map(|(k, v)| (k.into(), v.into())));
+    pub fn envs(
+        mut self,
+        vars: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>,
+    ) -> Self {
+        self.envs.extend(string_pairs(vars));
         self
     }
 

@@ -14,8 +14,8 @@ use ureq::http::Method;
 use super::choice::choice_enum;
 use super::Toolbox;
 use crate::api::sandbox::Sandbox;
+use crate::check::non_empty;
 use crate::error::{Error, Result};
-use crate::params::non_empty;
 use crate::transport::Request;
 
 choice_enum! {

@@ -28,7 +28,10 @@ pub use fs::{
     Download, DownloadResult, Downloaded, FileInfo, FilePermissions, FileSystem, Match, Progress,
     ReplaceResult, TransferOptions, Upload,
 };
-pub use git::{CloneOptions, FileState, FileStatus, Git, GitCommitInfo, GitCredentials, GitStatus};
+pub use git::{
+    CloneOptions, CommitOptions, FileState, FileStatus, Git, GitCommitInfo, GitCredentials,
+    GitStatus,
+};
 #[cfg(feature = "websocket")]
 pub use interpreter::{
     CodeInterpreter, CodeRun, ContextOptions, ExecutionError, InterpreterContext, OutputChunk,
@@ -54,7 +57,7 @@ use ureq::http::Method;
 use url::Url;
 
 use crate::api::sandbox::Sandbox;
-use crate::config::parse_base_url;
+use crate::config::base_url;
 use crate::error::{Error, Result};
 use crate::transport::request::push_segments;
 use crate::transport::{Request, Transport};
@@ -81,11 +84,11 @@ impl<'s> Toolbox<'s> {
     /// The toolbox base: `toolboxProxyUrl` + `/` + the sandbox id.
     fn base(&self) -> Result<Url> {
         let info = self.sandbox.info();
-        let mut base = parse_base_url(&info.toolbox_proxy_url, "toolboxProxyUrl").map_err(|e| {
-            Error::Config(format!(
-                "sandbox {} has no usable toolbox URL: {e}",
-                info.id
-            ))
+        // The server's data: a URL that cannot be used is a decode error.
+        let mut base = base_url(&info.toolbox_proxy_url).map_err(|why| Error::Decode {
+            operation: format!("sandbox {}", info.id),
+            message: format!("its toolboxProxyUrl {:?} {why}", info.toolbox_proxy_url),
+            excerpt: String::new(),
         })?;
         push_segments(&mut base, &[&info.id])?;
         Ok(base)
@@ -106,8 +109,11 @@ impl<'s> Toolbox<'s> {
         }
         let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
         // http(s) and ws(s) are all "special" schemes: the change is allowed.
-        url.set_scheme(scheme)
-            .map_err(|()| Error::Config(format!("no WebSocket URL for {url}")))?;
+        url.set_scheme(scheme).map_err(|()| Error::Decode {
+            operation: format!("sandbox {}", self.sandbox.id()),
+            message: format!("no WebSocket URL for the toolbox URL {url}"),
+            excerpt: String::new(),
+        })?;
         Ok(url)
     }
 }
@@ -150,5 +156,16 @@ impl Sandbox {
             .transport()
             .json(tb.request(Method::GET, &["work-dir"])?)?;
         Ok(dir.dir)
+    }
+}
+
+/// Shows the names of environment variables, never their values.
+#[cfg(feature = "websocket")]
+pub(crate) struct EnvNames<'a>(pub(crate) &'a std::collections::BTreeMap<String, String>);
+
+#[cfg(feature = "websocket")]
+impl std::fmt::Debug for EnvNames<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
     }
 }

@@ -35,8 +35,10 @@ use serde::{Deserialize, Deserializer, Serialize};
 use ureq::http::Method;
 
 use super::Toolbox;
+use crate::check::{self, non_empty};
 use crate::error::{Error, Result};
-use crate::params::{non_empty, CodeLanguage, CODE_TOOLBOX_LANGUAGE_LABEL};
+use crate::params::string_pairs;
+use crate::params::{CodeLanguage, CODE_TOOLBOX_LANGUAGE_LABEL};
 use crate::transport::Request;
 
 pub use chart::{Chart, ChartElement, ChartKind};
@@ -100,6 +102,15 @@ impl ExecOptions {
         self
     }
 
+    /// Sets environment variables of the command: pairs, a map, ...
+    pub fn envs(
+        mut self,
+        vars: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>,
+    ) -> Self {
+        self.env.extend(string_pairs(vars));
+        self
+    }
+
     /// Ends the command after `timeout` (whole seconds, rounded up); the
     /// request then waits for at most `timeout` plus the client's command
     /// timeout margin.
@@ -138,9 +149,24 @@ impl CodeRunOptions {
         self
     }
 
+    /// Adds command-line arguments of the program, in order.
+    pub fn args<S: Into<String>>(mut self, args: impl IntoIterator<Item = S>) -> Self {
+        self.argv.extend(args.into_iter().map(Into::into));
+        self
+    }
+
     /// Sets an environment variable of the program (repeat for more).
     pub fn env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.env.insert(name.into(), value.into());
+        self
+    }
+
+    /// Sets environment variables of the program: pairs, a map, ...
+    pub fn envs(
+        mut self,
+        vars: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>,
+    ) -> Self {
+        self.env.extend(string_pairs(vars));
         self
     }
 
@@ -369,18 +395,9 @@ impl<'s> Process<'s> {
 
 /// A time limit in whole seconds, rounded up, as the toolbox takes it.
 pub(crate) fn whole_seconds(field: &str, timeout: Option<Duration>) -> Result<Option<u32>> {
-    let Some(timeout) = timeout else {
-        return Ok(None);
-    };
-    if timeout.is_zero() {
-        return Err(Error::validation(field, "must be more than zero"));
-    }
-    let secs = timeout
-        .as_secs()
-        .saturating_add(u64::from(timeout.subsec_nanos() > 0));
-    u32::try_from(secs)
-        .map(Some)
-        .map_err(|_| Error::validation(field, format!("must be at most {} s", u32::MAX)))
+    timeout
+        .map(|t| check::whole_units(field, t, Duration::from_secs(1)))
+        .transpose()
 }
 
 /// Decodes a value the server may send in an unexpected shape (`null`, a

@@ -6,7 +6,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A UTC date and time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(not(any(feature = "images", feature = "testing")), allow(dead_code))]
 pub(crate) struct Utc {
     pub(crate) year: u16,
     pub(crate) month: u8,
@@ -21,7 +20,6 @@ pub(crate) struct Utc {
 const LAST: Duration = Duration::from_secs(253_402_300_799);
 
 /// The UTC date and time of `t`, clamped to 1970–9999.
-#[cfg_attr(not(any(feature = "images", feature = "testing")), allow(dead_code))]
 pub(crate) fn utc(t: SystemTime) -> Utc {
     let since = t.duration_since(UNIX_EPOCH).unwrap_or_default().min(LAST);
     // `Sun, 06 Nov 1994 08:49:37 GMT`: fixed width, four-digit year.

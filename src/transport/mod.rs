@@ -13,6 +13,7 @@
 //! - `ws`: WebSocket connections (followed logs, PTY, code interpreter);
 //! - `date`, `page`, `poll`: calendar dates, pages, waits.
 
+#[cfg(any(feature = "images", feature = "testing"))]
 pub(crate) mod date;
 pub(crate) mod page;
 pub(crate) mod poll;

@@ -2,6 +2,7 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::fmt;
+use std::iter::FusedIterator;
 
 use crate::error::{Error, Result};
 
@@ -20,6 +21,9 @@ type Fetch<T> = Box<dyn FnMut(Option<&str>) -> Result<Page<T>> + Send>;
 /// error is yielded once and ends the iteration. A server that hands out a
 /// page token it already gave ends the listing with an error rather than
 /// looping.
+///
+/// `Pages` is `Send`: a listing can be consumed on another thread.
+#[must_use = "a listing fetches nothing until it is iterated"]
 pub struct Pages<T> {
     fetch: Option<Fetch<T>>,
     buffer: VecDeque<T>,
@@ -118,6 +122,9 @@ impl<T> Iterator for Pages<T> {
     }
 }
 
+/// Once it has returned `None`, it always does.
+impl<T> FusedIterator for Pages<T> {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,5 +169,6 @@ mod tests {
         assert_eq!(p.next().unwrap().unwrap(), 1);
         assert!(p.next().unwrap().is_err());
         assert!(p.next().is_none());
+        assert!(p.next().is_none(), "fused");
     }
 }

@@ -9,6 +9,8 @@ use serde::Serialize;
 use ureq::http::Method;
 use url::Url;
 
+use crate::check::is_dot_segment;
+use crate::config::Secret;
 use crate::error::Error;
 use crate::transport::poll::Deadline;
 
@@ -29,13 +31,6 @@ pub(crate) const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 #[cfg(test)]
 pub(crate) fn encode_segment(segment: &str) -> String {
     utf8_percent_encode(segment, SEGMENT).to_string()
-}
-
-/// Whether `segment` is `.` or `..`: URLs resolve those (in any spelling,
-/// `%2E` included) against the path before it, so they cannot be sent as a
-/// value.
-pub(crate) fn is_dot_segment(segment: &str) -> bool {
-    matches!(segment, "." | "..")
 }
 
 /// Appends `segments` to the path of `url` (which has no query), each
@@ -77,10 +72,6 @@ pub(crate) enum Body<'a> {
     },
 }
 
-/// Finds the secrets in a text and returns it with them hidden, or `None`
-/// when there are none.
-pub(crate) type Redact<'a> = Box<dyn Fn(&str) -> Option<String> + Send + Sync + 'a>;
-
 /// A request, described before it is sent: method, URL, body and limits.
 pub(crate) struct Request<'a> {
     pub(super) method: Method,
@@ -97,8 +88,9 @@ pub(crate) struct Request<'a> {
     pub(super) headers: Vec<(String, String)>,
     /// Whether the SDK's credentials and `X-Daytona-*` headers are sent.
     pub(super) credentials: bool,
-    /// Hides more secrets than the SDK's credential (see [`Request::redact`]).
-    pub(super) redact: Option<Redact<'a>>,
+    /// Secrets of another host hidden in errors and logs besides the SDK's
+    /// credential (see [`Request::hide`]).
+    pub(super) secrets: Vec<Secret>,
     /// Why the request cannot be sent (a path segment no URL can carry):
     /// returned by the transport before anything is sent.
     pub(super) invalid: Option<Error>,
@@ -135,7 +127,7 @@ impl<'a> Request<'a> {
             streamed: false,
             headers: Vec::new(),
             credentials: true,
-            redact: None,
+            secrets: Vec::new(),
             invalid,
         }
     }
@@ -200,20 +192,17 @@ impl<'a> Request<'a> {
     /// Sends none of the SDK's credentials nor `X-Daytona-*` headers: for a
     /// host other than Daytona's (the object store), which must never see
     /// them. Timeouts, retries and error mapping stay the same.
-    #[cfg_attr(not(feature = "images"), allow(dead_code))]
+    #[cfg(feature = "images")]
     pub(crate) fn without_credentials(mut self) -> Self {
         self.credentials = false;
         self
     }
 
-    /// Also hides whatever `redact` finds (another host's credentials, as
-    /// an answer may echo them) in errors and retry logs.
-    #[cfg_attr(not(feature = "images"), allow(dead_code))]
-    pub(crate) fn redact(
-        mut self,
-        redact: impl Fn(&str) -> Option<String> + Send + Sync + 'a,
-    ) -> Self {
-        self.redact = Some(Box::new(redact));
+    /// Also hides `secrets` (another host's credentials, as an answer may
+    /// echo them) in errors and retry logs.
+    #[cfg(feature = "images")]
+    pub(crate) fn hide(mut self, secrets: Vec<Secret>) -> Self {
+        self.secrets = secrets;
         self
     }
 

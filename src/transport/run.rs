@@ -11,7 +11,7 @@ use super::request::{Body, Request};
 use super::retry::Delays;
 use super::status::{api_error, excerpt, transport_error, Failure};
 use super::tls::Tls;
-use crate::config::{Auth, ResolvedConfig, RetryPolicy};
+use crate::config::{redact, Auth, ResolvedConfig, RetryPolicy};
 use crate::error::{Error, Result};
 use crate::transport::poll::Deadline;
 
@@ -313,8 +313,8 @@ impl Transport {
             // A server (or a proxy in front of it) may echo the request's
             // credentials in its answer: keep them out of errors and logs.
             let mut error = self.redact(error);
-            if let Some(redact) = &req.redact {
-                error = error.scrub(redact);
+            if !req.secrets.is_empty() {
+                error = error.scrub(&|text| redact(text, &req.secrets));
             }
             Attempt::Failed {
                 error,

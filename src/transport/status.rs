@@ -39,8 +39,13 @@ pub(crate) fn api_error(
 }
 
 /// The message and code of an error body: the JSON `message` (a string or
-/// an array, joined with `; `; else `errors`) and `code`/`error_code`/`error`.
-/// A body that is not a JSON object gives an excerpt of itself and no code.
+/// an array, joined with `; `; else `errors`; else `error` when it reads
+/// as a message) and `code`/`error_code` (else `error` when it reads as a
+/// code). `error` is a message when the body also has a code (the
+/// toolbox's computer-use errors: `{"error": "<message>", "code": ..}`) or
+/// when it holds a space; NestJS's `{"error": "Not Found", "message": ..}`
+/// keeps its `message`. A body that is not a JSON object gives an excerpt
+/// of itself and no code.
 pub(crate) fn error_fields(body: &[u8]) -> (String, Option<String>) {
     fn text(value: Option<&serde_json::Value>) -> String {
         match value {
@@ -60,10 +65,18 @@ pub(crate) fn error_fields(body: &[u8]) -> (String, Option<String>) {
             if message.is_empty() {
                 message = text(map.get("errors"));
             }
-            let code = ["code", "error_code", "error"]
+            let mut code = ["code", "error_code"]
                 .iter()
                 .find_map(|k| map.get(*k).and_then(|v| v.as_str()))
                 .map(str::to_string);
+            if let Some(error) = map.get("error").and_then(|v| v.as_str()) {
+                let reads_as_message = code.is_some() || error.contains(char::is_whitespace);
+                if message.is_empty() && reads_as_message {
+                    message = error.to_string();
+                } else if code.is_none() {
+                    code = Some(error.to_string());
+                }
+            }
             (message, code)
         }
         _ => (excerpt(body), None),
@@ -333,6 +346,38 @@ mod tests {
             (429, "a; b", Some("slow_down"))
         );
         assert_eq!(e.retry_after, Some(Duration::from_secs(3)));
+        // The toolbox's computer-use errors: the message under `error`.
+        let e = api_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &HeaderMap::new(),
+            br#"{"error":"no display is running","code":"DISPLAY_UNAVAILABLE"}"#,
+            "POST /computeruse/mouse/click",
+        );
+        assert_eq!(
+            (e.message.as_str(), e.code.as_deref()),
+            ("no display is running", Some("DISPLAY_UNAVAILABLE"))
+        );
+        // NestJS: `error` is the reason phrase, `message` the message.
+        let e = api_error(
+            StatusCode::NOT_FOUND,
+            &HeaderMap::new(),
+            br#"{"statusCode":404,"error":"Not Found","message":"Sandbox not found"}"#,
+            "GET /x",
+        );
+        assert_eq!(
+            (e.message.as_str(), e.code.as_deref()),
+            ("Sandbox not found", Some("Not Found"))
+        );
+        let e = api_error(
+            StatusCode::NOT_FOUND,
+            &HeaderMap::new(),
+            br#"{"error":"not_found"}"#,
+            "GET /x",
+        );
+        assert_eq!(
+            (e.message.as_str(), e.code.as_deref()),
+            ("Not Found", Some("not_found"))
+        );
         let e = api_error(StatusCode::BAD_GATEWAY, &HeaderMap::new(), b"", "GET /x");
         assert_eq!(e.message, "Bad Gateway");
         let e = api_error(

@@ -12,25 +12,8 @@ use std::sync::OnceLock;
 use rustls::pki_types::CertificateDer;
 use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
 
+use crate::config::TlsSettings;
 use crate::error::{Error, Result};
-
-/// The TLS settings of a [`crate::DaytonaConfig`].
-#[derive(Clone, Default, PartialEq, Eq)]
-pub(crate) struct TlsSettings {
-    /// PEM texts of CA certificates trusted on top of the bundled roots.
-    pub(crate) extra_roots_pem: Vec<Vec<u8>>,
-    /// Verify with the operating system's verifier and trust store.
-    pub(crate) platform_verifier: bool,
-}
-
-impl fmt::Debug for TlsSettings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TlsSettings")
-            .field("extra_roots_pem", &self.extra_roots_pem.len())
-            .field("platform_verifier", &self.platform_verifier)
-            .finish()
-    }
-}
 
 /// Which certificates a server's chain must end in.
 #[derive(Clone, Debug)]

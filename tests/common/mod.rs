@@ -21,10 +21,9 @@ pub fn config(server: &mockito::Server) -> DaytonaConfig {
 
 /// Retries with short delays so tests stay quick.
 pub fn fast_retries() -> RetryPolicy {
-    let mut p = RetryPolicy::default();
-    p.initial_backoff = Duration::from_millis(10);
-    p.max_backoff = Duration::from_millis(50);
-    p
+    RetryPolicy::default()
+        .initial_backoff(Duration::from_millis(10))
+        .max_backoff(Duration::from_millis(50))
 }
 
 /// A fast polling schedule for waits that are not timed.

@@ -24,14 +24,14 @@
 //! connection, which keeps the framing trivial.
 
 use std::io::{self, BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex};
-use std::thread;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
 use super::spec::{percent_decode, schema_name, Rng, Spec, Thinning};
+use crate::fault_server::{Conn, Listener};
 
 /// A name, path or query value holding this gets the real servers' 404 for
 /// a GET (after Prism validated the request), or an error part in a
@@ -85,6 +85,8 @@ pub struct Shared {
     /// operation's JSON answers set to a value the spec allows, to take the
     /// SDK down a path a mock would not (build logs while `pending_build`).
     overrides: Mutex<Vec<(String, String, Value)>>,
+    /// The sides' listeners, alive as long as the suite holds `Shared`.
+    listeners: Mutex<Vec<Listener>>,
 }
 
 impl Shared {
@@ -95,6 +97,7 @@ impl Shared {
             toolbox_url: Mutex::new(String::new()),
             store_url: Mutex::new(String::new()),
             overrides: Mutex::new(Vec::new()),
+            listeners: Mutex::new(Vec::new()),
         })
     }
 
@@ -130,25 +133,24 @@ pub fn start(
     spec: Option<Arc<Spec>>,
     shared: Arc<Shared>,
 ) -> io::Result<String> {
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    let url = format!("http://{}", listener.local_addr()?);
-    thread::spawn(move || {
-        for conn in listener.incoming().flatten() {
-            let (spec, shared) = (spec.clone(), shared.clone());
-            thread::spawn(move || {
-                // A wait that reaches its deadline drops its request: the
-                // answer then has nobody to go to.
-                if let Err(e) = serve(conn, side, upstream, spec.as_deref(), &shared) {
-                    if !matches!(
-                        e.kind(),
-                        io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
-                    ) {
-                        eprintln!("contract proxy ({side:?}): {e}");
-                    }
-                }
-            });
+    let sides = shared.clone();
+    let listener = Listener::start(move |accepted| {
+        let Some(conn) = Conn::accept(accepted.stream) else {
+            return;
+        };
+        // A wait that reaches its deadline drops its request: the answer
+        // then has nobody to go to.
+        if let Err(e) = serve(conn, side, upstream, spec.as_deref(), &sides) {
+            if !matches!(
+                e.kind(),
+                io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+            ) {
+                eprintln!("contract proxy ({side:?}): {e}");
+            }
         }
     });
+    let url = listener.url();
+    shared.listeners.lock().unwrap().push(listener);
     Ok(url)
 }
 
@@ -191,9 +193,9 @@ fn read_head(r: &mut impl BufRead) -> io::Result<Option<Head>> {
     }))
 }
 
-/// A body framed by `Content-Length` or chunked; `to_eof` reads an
-/// unframed one to the end (answers only).
-fn read_body(r: &mut impl BufRead, head: &Head, to_eof: bool) -> io::Result<Vec<u8>> {
+/// An answer's body, framed by `Content-Length` or chunked, or else read
+/// to the end.
+fn read_body(r: &mut impl BufRead, head: &Head) -> io::Result<Vec<u8>> {
     let mut body = Vec::new();
     let chunked = head
         .header("transfer-encoding")
@@ -226,7 +228,7 @@ fn read_body(r: &mut impl BufRead, head: &Head, to_eof: bool) -> io::Result<Vec<
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "content-length"))?;
         body.resize(len, 0);
         r.read_exact(&mut body)?;
-    } else if to_eof {
+    } else {
         r.read_to_end(&mut body)?;
     }
     Ok(body)
@@ -300,22 +302,16 @@ fn excerpt(body: &[u8]) -> String {
 }
 
 fn serve(
-    conn: TcpStream,
+    mut conn: Conn,
     side: Side,
     upstream: Option<SocketAddr>,
     spec: Option<&Spec>,
     shared: &Shared,
 ) -> io::Result<()> {
-    conn.set_read_timeout(Some(Duration::from_secs(60)))?;
-    let mut reader = BufReader::new(conn.try_clone()?);
-    let mut writer = conn;
-    let Some(head) = read_head(&mut reader)? else {
-        return Ok(());
-    };
-    let body = read_body(&mut reader, &head, false)?;
-    let mut words = head.start.split_whitespace();
-    let method = words.next().unwrap_or("").to_string();
-    let target = words.next().unwrap_or("/").to_string();
+    let body = conn.body()?;
+    let head = conn.seen.clone();
+    let method = head.method.clone();
+    let target = head.target.clone();
     let (path, query_string) = match target.split_once('?') {
         Some((p, q)) => (p.to_string(), Some(q.to_string())),
         None => (target.clone(), None),
@@ -349,7 +345,7 @@ fn serve(
             .notes
             .push(format!("object store stub ({} bytes received)", body.len()));
         shared.record(exchange);
-        return answer.write(&mut writer, method == "HEAD");
+        return answer.write(&mut conn, method == "HEAD");
     }
 
     // The toolbox base is `{toolboxProxyUrl}/{sandboxId}`: drop the id.
@@ -415,7 +411,7 @@ fn serve(
         upstream.expect("an upstream"),
         &method,
         &forward_target,
-        &head,
+        &head.headers,
         forward_type.as_deref(),
         forward_body,
     )?;
@@ -543,10 +539,10 @@ fn serve(
         };
         exchange.notes.push(note.into());
         shared.record(exchange);
-        return talk_websocket(writer, &key, &logs, talk);
+        return talk_websocket(conn.into_stream(), &key, &logs, talk);
     }
     shared.record(exchange);
-    answer.write(&mut writer, method == "HEAD")
+    answer.write(&mut conn, method == "HEAD")
 }
 
 fn self_overrides(shared: &Shared, operation_id: &str) -> Vec<(String, String, Value)> {
@@ -565,7 +561,7 @@ fn forward(
     upstream: SocketAddr,
     method: &str,
     target: &str,
-    head: &Head,
+    headers: &[(String, String)],
     content_type: Option<&str>,
     body: &[u8],
 ) -> io::Result<Answer> {
@@ -573,7 +569,7 @@ fn forward(
     up.set_read_timeout(Some(Duration::from_secs(60)))?;
     let mut out = Vec::new();
     write!(out, "{method} {target} HTTP/1.1\r\nHost: {upstream}\r\n")?;
-    for (k, v) in &head.headers {
+    for (k, v) in headers {
         let lower = k.to_ascii_lowercase();
         if !(matches!(
             lower.as_str(),
@@ -614,7 +610,7 @@ fn forward(
     let body = if method == "HEAD" || status == 204 || status == 304 || status == 101 {
         Vec::new()
     } else {
-        read_body(&mut reader, &head, true)?
+        read_body(&mut reader, &head)?
     };
     Ok(Answer {
         status,

@@ -1,6 +1,14 @@
-//! A small HTTP/1.1 server on 127.0.0.1 whose every answer is scripted,
-//! faults included: resets before and in the middle of an answer, silence,
-//! stalls, bodies cut short, garbage, and WebSocket upgrades that misbehave.
+//! The test server of the whole suite, on 127.0.0.1.
+//!
+//! - [`Listener`]: the one accept loop; every server below (and the relays
+//!   of [`relay`], and the contract suite's proxy) is built on it.
+//! - [`FaultServer`]: an HTTP/1.1 server whose every answer is scripted per
+//!   request, faults included: resets before and in the middle of an
+//!   answer, silence, stalls, bodies cut short, garbage, WebSocket upgrades
+//!   that misbehave, and [`Action::Take`], which hands the connection to
+//!   the test (streamed answers, bodies read as they arrive, a WebSocket
+//!   library's handshake).
+//! - [`refused_url`]: a base URL where nothing listens.
 //!
 //! A reset is a real TCP RST: the request is only peeked at (left unread in
 //! the socket's receive buffer) and closing a socket with unread data makes
@@ -10,7 +18,8 @@
 pub mod relay;
 
 use std::collections::HashMap;
-use std::io::{self, Read, Write};
+use std::fmt;
+use std::io::{self, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -23,6 +32,8 @@ const HOLD: Duration = Duration::from_secs(30);
 /// A request as the server saw it.
 #[derive(Clone, Debug)]
 pub struct Seen {
+    /// The request line, e.g. `GET /api/sandbox/x HTTP/1.1`.
+    pub line: String,
     /// `GET`, `POST`, ...
     pub method: String,
     /// The request target: path and query, as sent (still percent-encoded).
@@ -105,6 +116,112 @@ pub enum Action {
     StallMidBody(Vec<u8>),
     /// Accepts a WebSocket upgrade, then plays the steps.
     WebSocket(Vec<Ws>),
+    /// Hands the connection to the test, the request still unread.
+    Take(Take),
+}
+
+/// What [`Action::Take`] runs: the test's own conversation on the
+/// connection.
+#[derive(Clone)]
+pub struct Take(pub Arc<dyn Fn(Conn) + Send + Sync>);
+
+impl fmt::Debug for Take {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Take(..)")
+    }
+}
+
+/// A connection handed to the test by [`Action::Take`]: the request it
+/// carries has been parsed ([`Conn::seen`]) but not read, so the test
+/// reads its body as it wants ([`Conn::body`], [`Conn::chunk`]) or gives
+/// the untouched socket to a WebSocket library ([`Conn::into_stream`]).
+/// Writes go to the socket.
+pub struct Conn {
+    /// The request.
+    pub seen: Seen,
+    stream: TcpStream,
+    reader: BufReader<TcpStream>,
+    head_len: usize,
+    head_read: bool,
+}
+
+impl Conn {
+    /// The connection of `stream` once a whole request head has come
+    /// (`None` if the client closed first).
+    pub fn accept(stream: TcpStream) -> Option<Conn> {
+        let (head_len, seen) = peek_head(&stream, &AtomicBool::new(false))?;
+        Some(Conn::new(stream, seen, head_len))
+    }
+
+    fn new(stream: TcpStream, seen: Seen, head_len: usize) -> Conn {
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+        let reader = BufReader::new(stream.try_clone().unwrap());
+        Conn {
+            seen,
+            stream,
+            reader,
+            head_len,
+            head_read: false,
+        }
+    }
+
+    /// The socket, the request left unread in it.
+    pub fn into_stream(self) -> TcpStream {
+        self.stream
+    }
+
+    /// Reads the request head out of the socket (once; the body stays).
+    pub fn skip_head(&mut self) -> io::Result<()> {
+        if !self.head_read {
+            let mut head = vec![0u8; self.head_len];
+            self.reader.read_exact(&mut head)?;
+            self.head_read = true;
+        }
+        Ok(())
+    }
+
+    /// The whole body: `Content-Length` bytes, or every chunk.
+    pub fn body(&mut self) -> io::Result<Vec<u8>> {
+        self.skip_head()?;
+        read_body(&mut self.reader, &self.seen)
+    }
+
+    /// The next chunk of a chunked body; `None` after the last one.
+    pub fn chunk(&mut self) -> Option<Vec<u8>> {
+        self.skip_head().ok()?;
+        let size = read_chunk_size(&mut self.reader).ok()?;
+        if size == 0 {
+            while !read_line(&mut self.reader).ok()?.is_empty() {}
+            return None;
+        }
+        let mut data = vec![0; size];
+        self.reader.read_exact(&mut data).ok()?;
+        read_line(&mut self.reader).ok()?;
+        Some(data)
+    }
+
+    /// Ends the conversation with a clean close.
+    pub fn finish(self) {
+        finish(self.stream);
+    }
+}
+
+/// Reads the request's body as it comes (the head skipped first).
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.skip_head()?;
+        self.reader.read(buf)
+    }
+}
+
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.stream.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.stream.flush()
+    }
 }
 
 impl Action {
@@ -141,6 +258,11 @@ impl Action {
         self
     }
 
+    /// [`Action::Take`] of `f`.
+    pub fn take(f: impl Fn(Conn) + Send + Sync + 'static) -> Action {
+        Action::Take(Take(Arc::new(f)))
+    }
+
     /// Closes the connection after a [`Action::Reply`].
     pub fn close(mut self) -> Action {
         if let Action::Reply { close, .. } = &mut self {
@@ -173,14 +295,80 @@ fn reason(status: u16) -> &'static str {
 
 type Handler = dyn Fn(&Seen) -> Action + Send + Sync;
 
-/// The server. It stops accepting, and lets go of held connections, when
-/// dropped.
+/// A connection the [`Listener`] accepted.
+pub struct Accepted {
+    /// The socket (blocking).
+    pub stream: TcpStream,
+    /// Which accepted connection it is, from 0.
+    pub conn: usize,
+    /// Set when the listener is dropped: a handler that holds the
+    /// connection lets go.
+    pub stop: Arc<AtomicBool>,
+}
+
+/// The accept loop of every test server: each accepted connection is
+/// handled on a thread of its own. It stops accepting when dropped.
+pub struct Listener {
+    /// The port it listens on.
+    pub port: u16,
+    accepted: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Listener {
+    /// Listens on 127.0.0.1 on a free port; `handle` gets each connection.
+    pub fn start(handle: impl Fn(Accepted) + Send + Sync + 'static) -> Listener {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (counter, stopped) = (accepted.clone(), stop.clone());
+        let handle = Arc::new(handle);
+        thread::spawn(move || {
+            while !stopped.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        let _ = stream.set_nonblocking(false);
+                        let conn = counter.fetch_add(1, Ordering::SeqCst);
+                        let (handle, stop) = (handle.clone(), stopped.clone());
+                        thread::spawn(move || handle(Accepted { stream, conn, stop }));
+                    }
+                    Err(_) => thread::sleep(Duration::from_millis(2)),
+                }
+            }
+        });
+        Listener {
+            port,
+            accepted,
+            stop,
+        }
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// How many connections were accepted.
+    pub fn connections(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+/// The scripted HTTP server (see the module documentation). It stops
+/// accepting, and lets go of held connections, when dropped.
 pub struct FaultServer {
     /// `http://127.0.0.1:<port>`.
     pub url: String,
     seen: Arc<Mutex<Vec<Seen>>>,
-    accepted: Arc<AtomicUsize>,
-    stop: Arc<AtomicBool>,
+    listener: Listener,
 }
 
 impl FaultServer {
@@ -199,45 +387,19 @@ impl FaultServer {
         handler: impl Fn(&Seen) -> Action + Send + Sync + 'static,
         keep: bool,
     ) -> FaultServer {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
         let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
-        let accepted = Arc::new(AtomicUsize::new(0));
-        let stop = Arc::new(AtomicBool::new(false));
         let handler: Arc<Handler> = Arc::new(handler);
         let shared = Shared {
             seen: seen.clone(),
             routes: Arc::default(),
             keep,
-            stop: stop.clone(),
             handler,
         };
-        let counter = accepted.clone();
-        thread::spawn(move || loop {
-            if shared.stop.load(Ordering::SeqCst) {
-                return;
-            }
-            match listener.accept() {
-                Ok((stream, _)) => {
-                    let conn = counter.fetch_add(1, Ordering::SeqCst);
-                    let shared = shared.clone();
-                    thread::spawn(move || {
-                        let _ = stream.set_nonblocking(false);
-                        serve(stream, conn, &shared);
-                    });
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    thread::sleep(Duration::from_millis(2));
-                }
-                Err(_) => thread::sleep(Duration::from_millis(2)),
-            }
-        });
+        let listener = Listener::start(move |accepted| serve(accepted, &shared));
         FaultServer {
-            url,
+            url: listener.url(),
             seen,
-            accepted,
-            stop,
+            listener,
         }
     }
 
@@ -256,13 +418,7 @@ impl FaultServer {
 
     /// How many connections were accepted.
     pub fn connections(&self) -> usize {
-        self.accepted.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for FaultServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
+        self.listener.connections()
     }
 }
 
@@ -273,8 +429,28 @@ struct Shared {
     routes: Arc<Mutex<HashMap<String, usize>>>,
     /// Whether requests are kept in `seen`.
     keep: bool,
-    stop: Arc<AtomicBool>,
     handler: Arc<Handler>,
+}
+
+/// Serves one connection with `handle`, the request left unread in the
+/// socket; returns the base URL (`http://127.0.0.1:<port>`). The listener
+/// lives until that connection came (at most [`HOLD`]).
+pub fn one_connection(handle: impl FnOnce(TcpStream) + Send + 'static) -> String {
+    let handle = Mutex::new(Some(handle));
+    let (came, wait) = std::sync::mpsc::channel();
+    let listener = Listener::start(move |accepted| {
+        let once = handle.lock().unwrap().take();
+        if let Some(handle) = once {
+            let _ = came.send(());
+            handle(accepted.stream);
+        }
+    });
+    let url = listener.url();
+    thread::spawn(move || {
+        let _ = wait.recv_timeout(HOLD);
+        drop(listener);
+    });
+    url
 }
 
 /// A base URL on 127.0.0.1 where nothing listens: connections are refused.
@@ -287,9 +463,14 @@ pub fn refused_url() -> String {
 
 /// Serves the requests of one connection until it closes or an action
 /// ends it.
-fn serve(mut stream: TcpStream, conn: usize, shared: &Shared) {
+fn serve(accepted: Accepted, shared: &Shared) {
+    let Accepted {
+        mut stream,
+        conn,
+        stop,
+    } = accepted;
     loop {
-        let Some((head_len, mut seen)) = peek_head(&stream, &shared.stop) else {
+        let Some((head_len, mut seen)) = peek_head(&stream, &stop) else {
             return;
         };
         seen.conn = conn;
@@ -317,7 +498,11 @@ fn serve(mut stream: TcpStream, conn: usize, shared: &Shared) {
                 return;
             }
             Action::WebSocket(steps) => {
-                websocket(stream, &seen, steps, &shared.stop);
+                websocket(stream, &seen, steps, &stop);
+                return;
+            }
+            Action::Take(Take(f)) => {
+                f(Conn::new(stream, seen, head_len));
                 return;
             }
             _ => {}
@@ -367,18 +552,19 @@ fn serve(mut stream: TcpStream, conn: usize, shared: &Shared) {
                 return;
             }
             Action::Silent => {
-                hold(&stream, &shared.stop);
+                hold(&stream, &stop);
                 return;
             }
             Action::StallMidBody(bytes) => {
                 let _ = stream.write_all(&bytes);
                 let _ = stream.flush();
-                hold(&stream, &shared.stop);
+                hold(&stream, &stop);
                 return;
             }
-            Action::ResetBeforeAnswer | Action::ResetMidBody(_) | Action::WebSocket(_) => {
-                unreachable!()
-            }
+            Action::ResetBeforeAnswer
+            | Action::ResetMidBody(_)
+            | Action::WebSocket(_)
+            | Action::Take(_) => unreachable!(),
         }
     }
 }
@@ -456,6 +642,7 @@ fn parse_head(head: &[u8]) -> Seen {
         .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
     Seen {
+        line: text.split("\r\n").next().unwrap_or("").to_string(),
         method,
         target,
         headers,
@@ -469,55 +656,63 @@ pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     memchr::memmem::find(hay, needle)
 }
 
-/// Reads the head (already peeked) and the body of the request.
+/// Reads the head (already peeked) and the body of the request, byte for
+/// byte from the socket, so that the next request stays in it.
 fn consume(stream: &mut TcpStream, head_len: usize, seen: &Seen) -> io::Result<Vec<u8>> {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     let mut head = vec![0u8; head_len];
     stream.read_exact(&mut head)?;
+    read_body(stream, seen)
+}
+
+/// A request body framed by `Content-Length` or chunked (none otherwise).
+fn read_body(r: &mut impl Read, seen: &Seen) -> io::Result<Vec<u8>> {
     if let Some(len) = seen.header("content-length") {
         let len: usize = len.parse().unwrap_or(0);
         let mut body = vec![0u8; len];
-        stream.read_exact(&mut body)?;
+        r.read_exact(&mut body)?;
         return Ok(body);
     }
-    if seen
+    if !seen
         .header("transfer-encoding")
         .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
     {
-        return read_chunked(stream);
+        return Ok(Vec::new());
     }
-    Ok(Vec::new())
+    let mut body = Vec::new();
+    loop {
+        let size = read_chunk_size(r)?;
+        if size == 0 {
+            // Trailers, then the blank line.
+            while !read_line(r)?.is_empty() {}
+            return Ok(body);
+        }
+        let start = body.len();
+        body.resize(start + size, 0);
+        r.read_exact(&mut body[start..])?;
+        read_line(r)?;
+    }
 }
 
-fn read_line(stream: &mut TcpStream) -> io::Result<Vec<u8>> {
+/// A line up to CRLF (left out), read a byte at a time.
+fn read_line(r: &mut impl Read) -> io::Result<Vec<u8>> {
     let mut line = Vec::new();
     let mut byte = [0u8; 1];
     while !line.ends_with(b"\r\n") {
-        stream.read_exact(&mut byte)?;
+        r.read_exact(&mut byte)?;
         line.push(byte[0]);
     }
     line.truncate(line.len() - 2);
     Ok(line)
 }
 
-fn read_chunked(stream: &mut TcpStream) -> io::Result<Vec<u8>> {
-    let mut body = Vec::new();
-    loop {
-        let line = read_line(stream)?;
-        let size = String::from_utf8_lossy(&line);
-        let size = size.split(';').next().unwrap_or("").trim();
-        let size = usize::from_str_radix(size, 16)
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "chunk size"))?;
-        if size == 0 {
-            // Trailers, then the blank line.
-            while !read_line(stream)?.is_empty() {}
-            return Ok(body);
-        }
-        let start = body.len();
-        body.resize(start + size, 0);
-        stream.read_exact(&mut body[start..])?;
-        read_line(stream)?;
-    }
+/// The size line of a chunk.
+fn read_chunk_size(r: &mut impl Read) -> io::Result<usize> {
+    let line = read_line(r)?;
+    let size = String::from_utf8_lossy(&line);
+    let size = size.split(';').next().unwrap_or("").trim();
+    usize::from_str_radix(size, 16)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "chunk size"))
 }
 
 /// Accepts the upgrade of `seen` (left unread, so that a reset stays a

@@ -3,11 +3,12 @@
 //! `tests/fixtures/tls/` (a certificate for `localhost` and `127.0.0.1`).
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::net::{Shutdown, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use super::Listener;
 
 /// The longest a relayed connection lives.
 const LIFE: Duration = Duration::from_secs(30);
@@ -26,7 +27,8 @@ pub struct Relay {
     /// The port it listens on.
     pub port: u16,
     connects: Arc<Mutex<Vec<Connect>>>,
-    stop: Arc<AtomicBool>,
+    /// Stops accepting when the relay is dropped.
+    _listener: Listener,
 }
 
 impl Relay {
@@ -90,40 +92,17 @@ impl Relay {
         connects: Arc<Mutex<Vec<Connect>>>,
         handle: impl Fn(TcpStream) + Send + Sync + 'static,
     ) -> Relay {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopped = stop.clone();
-        let handle = Arc::new(handle);
-        thread::spawn(move || {
-            while !stopped.load(Ordering::SeqCst) {
-                match listener.accept() {
-                    Ok((stream, _)) => {
-                        let _ = stream.set_nonblocking(false);
-                        let handle = handle.clone();
-                        thread::spawn(move || handle(stream));
-                    }
-                    Err(_) => thread::sleep(Duration::from_millis(2)),
-                }
-            }
-        });
+        let listener = Listener::start(move |accepted| handle(accepted.stream));
         Relay {
-            port,
+            port: listener.port,
             connects,
-            stop,
+            _listener: listener,
         }
     }
 
     /// The `CONNECT` requests seen so far.
     pub fn connects(&self) -> Vec<Connect> {
         self.connects.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
     }
 }
 

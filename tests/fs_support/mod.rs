@@ -1,16 +1,20 @@
 //! Helpers of the file-system tests: exact query checks, a reference
-//! multipart parser and builder, and a raw HTTP/1.1 server for answers
-//! mockito cannot give (pauses in the middle of a body, cut connections).
+//! multipart parser and builder, an independent one ([`form_data`]), and
+//! a one-connection server (on the
+//! suite's test server) for answers mockito cannot give (pauses in the
+//! middle of a body, cut connections).
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+pub mod form_data;
+
+use std::io::Write;
 use std::thread::JoinHandle;
 
 use daytona::{Daytona, Sandbox};
 use mockito::{Matcher, Mock};
 
 use crate::common::{api_mock, reply_json, sandbox_json, TOOLBOX};
+use crate::fault_server::{one_connection, Conn};
 
 /// The boundary the toolbox uses for bulk downloads.
 pub const BOUNDARY: &str = "DAYTONA-FILE-BOUNDARY";
@@ -209,83 +213,26 @@ pub fn assert_mentions(err: &daytona::Error, text: &str) {
     assert!(err.to_string().contains(text), "{text:?} not in: {err}");
 }
 
-/// A request read by [`raw_server`].
-pub struct RawRequest {
-    /// The request line, e.g. `POST /toolbox/sb-1/files/bulk-download HTTP/1.1`.
-    pub line: String,
-    /// Header lines, lower-cased names.
-    pub headers: Vec<(String, String)>,
-    /// The body when it has a `Content-Length` (a chunked body is left in
-    /// `reader`, see [`read_chunk`]).
-    pub body: Vec<u8>,
-    /// The rest of the connection's input.
-    pub reader: BufReader<TcpStream>,
-}
-
-impl RawRequest {
-    /// The value of header `name` (lower case).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// Serves one connection on 127.0.0.1: reads one request's head (and a
-/// `Content-Length` body), then hands the connection to `handler`, whose
-/// value the thread returns. Returns the base URL and the thread.
+/// Serves one connection on 127.0.0.1: once a request head has come,
+/// hands the connection (the request parsed, its body unread) to
+/// `handler`, whose value the returned thread gives. Returns the base URL
+/// and the thread.
 pub fn raw_server<T: Send + 'static>(
-    handler: impl FnOnce(&mut TcpStream, RawRequest) -> T + Send + 'static,
+    handler: impl FnOnce(&mut Conn) -> T + Send + 'static,
 ) -> (String, JoinHandle<T>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let thread = std::thread::spawn(move || {
-        let (mut stream, _) = listener.accept().unwrap();
-        let mut reader = BufReader::new(stream.try_clone().unwrap());
-        let mut line = String::new();
-        reader.read_line(&mut line).unwrap();
-        let mut headers = Vec::new();
-        loop {
-            let mut h = String::new();
-            reader.read_line(&mut h).unwrap();
-            let h = h.trim_end();
-            if h.is_empty() {
-                break;
-            }
-            let (k, v) = h.split_once(':').unwrap();
-            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
-        }
-        let length: usize = headers
-            .iter()
-            .find(|(k, _)| k == "content-length")
-            .map_or(0, |(_, v)| v.parse().unwrap());
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body).unwrap();
-        let request = RawRequest {
-            line: line.trim_end().to_string(),
-            headers,
-            body,
-            reader,
-        };
-        handler(&mut stream, request)
+    let (tx, rx) = std::sync::mpsc::channel();
+    let url = one_connection(move |stream| {
+        let mut conn = Conn::accept(stream).expect("a request");
+        conn.skip_head().expect("the request head");
+        let _ = tx.send(handler(&mut conn));
+        conn.finish();
     });
+    let thread = std::thread::spawn(move || rx.recv().expect("the server's handler finished"));
     (url, thread)
 }
 
-/// The next chunk of a chunked body; `None` after the last one.
-pub fn read_chunk(reader: &mut BufReader<TcpStream>) -> Option<Vec<u8>> {
-    let mut size = String::new();
-    reader.read_line(&mut size).ok()?;
-    let size = usize::from_str_radix(size.trim(), 16).ok()?;
-    let mut data = vec![0; size + 2];
-    reader.read_exact(&mut data).ok()?;
-    data.truncate(size);
-    (size > 0).then_some(data)
-}
-
 /// Writes a chunked 200 answer's head.
-pub fn chunked_head(stream: &mut TcpStream, content_type: &str) {
+pub fn chunked_head(stream: &mut impl Write, content_type: &str) {
     write!(
         stream,
         "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -294,7 +241,7 @@ pub fn chunked_head(stream: &mut TcpStream, content_type: &str) {
 }
 
 /// Writes one chunk.
-pub fn chunk(stream: &mut TcpStream, data: &[u8]) -> std::io::Result<()> {
+pub fn chunk(stream: &mut impl Write, data: &[u8]) -> std::io::Result<()> {
     write!(stream, "{:x}\r\n", data.len())?;
     stream.write_all(data)?;
     stream.write_all(b"\r\n")?;
@@ -302,7 +249,7 @@ pub fn chunk(stream: &mut TcpStream, data: &[u8]) -> std::io::Result<()> {
 }
 
 /// Ends a chunked body.
-pub fn last_chunk(stream: &mut TcpStream) {
+pub fn last_chunk(stream: &mut impl Write) {
     let _ = stream.write_all(b"0\r\n\r\n");
     let _ = stream.flush();
 }
@@ -317,39 +264,4 @@ pub fn dir_entries(dir: &std::path::Path) -> Vec<String> {
         .unwrap_or_default();
     names.sort();
     names
-}
-
-/// A fresh empty folder in the system's temporary directory, removed with
-/// everything in it when dropped.
-pub struct TempDir(std::path::PathBuf);
-
-impl std::ops::Deref for TempDir {
-    type Target = std::path::Path;
-
-    fn deref(&self) -> &std::path::Path {
-        &self.0
-    }
-}
-
-impl AsRef<std::path::Path> for TempDir {
-    fn as_ref(&self) -> &std::path::Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A new [`TempDir`]; `name` makes it easy to spot.
-pub fn temp_dir(name: &str) -> TempDir {
-    static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let dir =
-        std::env::temp_dir().join(format!("daytona-fs-test-{}-{n}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    TempDir(dir)
 }

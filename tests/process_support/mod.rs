@@ -2,13 +2,13 @@
 //! toolbox is any local server, and a server that never answers.
 #![allow(dead_code)]
 
-use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 use daytona::{Daytona, DaytonaConfig, Error, Sandbox};
 use serde_json::{json, Value};
 
 use crate::common::{client, config, fast_poll, sandbox_json, toolbox_sandbox};
+use crate::fault_server::{refused_url, Action, FaultServer};
 
 /// A mock server and sandbox `sb-1` whose toolbox it serves.
 pub fn toolbox() -> (mockito::ServerGuard, Sandbox) {
@@ -90,29 +90,20 @@ pub fn sandbox_at(
     sandbox
 }
 
-/// A server that accepts connections, reads nothing and never answers.
-/// Its base URL (`http://127.0.0.1:port/toolbox`).
-pub fn silent_server() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}/toolbox", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        let mut held: Vec<TcpStream> = Vec::new();
-        for stream in listener.incoming() {
-            match stream {
-                Ok(s) => held.push(s),
-                Err(_) => return,
-            }
-        }
-    });
-    url
+/// A toolbox that reads each request and never answers (until dropped);
+/// its base URL is [`toolbox_url`].
+pub fn silent_server() -> FaultServer {
+    FaultServer::start(|_| Action::Silent)
 }
 
-/// A base URL where nothing listens.
+/// The toolbox base URL of `server`: `http://127.0.0.1:port/toolbox`.
+pub fn toolbox_url(server: &FaultServer) -> String {
+    format!("{}/toolbox", server.url)
+}
+
+/// A toolbox base URL where nothing listens.
 pub fn closed_port() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}/toolbox", listener.local_addr().unwrap());
-    drop(listener);
-    url
+    format!("{}/toolbox", refused_url())
 }
 
 /// A client of `config` (tweaked by `tweak`) for a fresh API mock, and

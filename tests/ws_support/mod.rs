@@ -1,22 +1,20 @@
-//! WebSocket servers of the tests (tungstenite's server side, in threads):
-//! [`ws_server`] takes one connection and plays a script; [`toolbox_server`] is a
-//! whole toolbox on one port, REST answers and WebSocket scripts, for the
+//! WebSocket conversations of the tests (tungstenite's server side), on
+//! the suite's one test server (`tests/fault_server`): [`ws_server`] takes
+//! one connection and plays a script; [`toolbox_server`] is a whole
+//! toolbox on one port, REST answers and WebSocket scripts, for the
 //! operations that do both (create a PTY, then connect to it).
 #![allow(dead_code)]
-// tungstenite's upgrade callback returns its large `ErrorResponse` as is.
-#![allow(clippy::result_large_err)]
 
-use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::io::Write;
+use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
-use std::thread;
-use std::time::Duration;
 
-use tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
 use tungstenite::protocol::frame::{CloseFrame, Frame};
 use tungstenite::{Message, WebSocket};
+
+use crate::fault_server::{head, one_connection, Action, Conn, FaultServer, Seen};
 
 /// A server-side WebSocket of the tests.
 pub type Ws = WebSocket<TcpStream>;
@@ -26,24 +24,29 @@ pub type Ws = WebSocket<TcpStream>;
 pub struct Upgrade {
     pub path: String,
     pub query: Option<String>,
-    pub headers: tungstenite::http::HeaderMap,
+    seen: Seen,
 }
 
 impl Upgrade {
+    fn of(seen: &Seen) -> Upgrade {
+        Upgrade {
+            path: seen.path().to_string(),
+            query: seen.query().map(str::to_string),
+            seen: seen.clone(),
+        }
+    }
+
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
+        self.seen.header(name).map(str::to_string)
     }
 }
 
-fn seen(req: &Request) -> Upgrade {
-    Upgrade {
-        path: req.uri().path().to_string(),
-        query: req.uri().query().map(str::to_string),
-        headers: req.headers().clone(),
-    }
+/// Completes the upgrade of `conn` (its request still unread).
+fn accept(conn: Conn) -> Option<Ws> {
+    let stream = conn.into_stream();
+    // The scripts wait on the client as long as they want.
+    stream.set_read_timeout(None).ok()?;
+    tungstenite::accept(stream).ok()
 }
 
 /// A one-connection WebSocket server: `script` talks to the client after
@@ -51,20 +54,17 @@ fn seen(req: &Request) -> Upgrade {
 pub fn ws_server(
     script: impl FnOnce(&mut Ws) + Send + 'static,
 ) -> (String, mpsc::Receiver<Upgrade>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/toolbox", listener.local_addr().unwrap());
     let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let (stream, _) = listener.accept().unwrap();
-        let callback = |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
-            let _ = tx.send(seen(req));
-            Ok(resp)
+    let url = one_connection(move |stream| {
+        let Some(conn) = Conn::accept(stream) else {
+            return;
         };
-        if let Ok(mut ws) = tungstenite::accept_hdr(stream, callback) {
+        let _ = tx.send(Upgrade::of(&conn.seen));
+        if let Some(mut ws) = accept(conn) {
             script(&mut ws);
         }
     });
-    (url, rx)
+    (format!("{url}/toolbox"), rx)
 }
 
 /// A REST request the [`toolbox_server`] server answered.
@@ -102,6 +102,8 @@ pub struct Toolbox {
     pub url: String,
     pub rest: Arc<Mutex<Vec<Rest>>>,
     pub upgrades: Arc<Mutex<Vec<Upgrade>>>,
+    /// Serves until the toolbox is dropped.
+    server: FaultServer,
 }
 
 impl Toolbox {
@@ -118,126 +120,91 @@ type RestFn = dyn Fn(&Rest) -> (u16, String) + Send + Sync;
 type UpgradeFn = dyn Fn(usize, &Upgrade) -> Answer + Send + Sync;
 type ScriptFn = dyn Fn(usize, &mut Ws) + Send + Sync;
 
+struct Scripts {
+    rest: Box<RestFn>,
+    upgrade: Box<UpgradeFn>,
+    script: Box<ScriptFn>,
+    rest_log: Arc<Mutex<Vec<Rest>>>,
+    upgrade_log: Arc<Mutex<Vec<Upgrade>>>,
+    accepted: AtomicUsize,
+}
+
+impl Scripts {
+    /// One connection: an upgrade, or a REST request answered with
+    /// `Connection: close`.
+    fn serve(&self, mut conn: Conn) {
+        let upgrade = conn
+            .seen
+            .header("upgrade")
+            .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+        if upgrade {
+            let up = Upgrade::of(&conn.seen);
+            let n = {
+                let mut log = self.upgrade_log.lock().unwrap();
+                log.push(up.clone());
+                log.len() - 1
+            };
+            match (self.upgrade)(n, &up) {
+                Answer::Accept => {
+                    let n = self.accepted.fetch_add(1, Ordering::SeqCst);
+                    if let Some(mut ws) = accept(conn) {
+                        (self.script)(n, &mut ws);
+                    }
+                }
+                Answer::Refuse(status, body) => reply(conn, status, &body),
+            }
+            return;
+        }
+        let Ok(body) = conn.body() else {
+            return;
+        };
+        let request = Rest {
+            method: conn.seen.method.clone(),
+            target: conn.seen.target.clone(),
+            body: String::from_utf8_lossy(&body).into_owned(),
+        };
+        self.rest_log.lock().unwrap().push(request.clone());
+        let (status, answer) = (self.rest)(&request);
+        reply(conn, status, &answer);
+    }
+}
+
+/// A JSON answer, then a clean close.
+fn reply(mut conn: Conn, status: u16, body: &str) {
+    let lines = format!(
+        "Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    let mut out = head(status, &lines);
+    out.extend_from_slice(body.as_bytes());
+    if conn.write_all(&out).and_then(|()| conn.flush()).is_ok() {
+        conn.finish();
+    }
+}
+
 pub fn toolbox_server(
     rest: impl Fn(&Rest) -> (u16, String) + Send + Sync + 'static,
     upgrade: impl Fn(usize, &Upgrade) -> Answer + Send + Sync + 'static,
     script: impl Fn(usize, &mut Ws) + Send + Sync + 'static,
 ) -> Toolbox {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/toolbox", listener.local_addr().unwrap());
-    let server = Toolbox {
-        url,
-        rest: Arc::default(),
-        upgrades: Arc::default(),
-    };
-    let (rest_log, upgrade_log) = (server.rest.clone(), server.upgrades.clone());
-    let rest: Arc<RestFn> = Arc::new(rest);
-    let upgrade: Arc<UpgradeFn> = Arc::new(upgrade);
-    let script: Arc<ScriptFn> = Arc::new(script);
-    let accepted = Arc::new(AtomicUsize::new(0));
-    thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { return };
-            let (rest, upgrade, script) = (rest.clone(), upgrade.clone(), script.clone());
-            let (rest_log, upgrade_log, accepted) =
-                (rest_log.clone(), upgrade_log.clone(), accepted.clone());
-            thread::spawn(move || {
-                if is_upgrade(&stream) {
-                    let mut n = None;
-                    let callback = |req: &Request, resp: Response| {
-                        let up = seen(req);
-                        upgrade_log.lock().unwrap().push(up.clone());
-                        match upgrade(upgrade_log.lock().unwrap().len() - 1, &up) {
-                            Answer::Accept => {
-                                n = Some(accepted.fetch_add(1, Ordering::SeqCst));
-                                Ok(resp)
-                            }
-                            Answer::Refuse(status, body) => Err(refusal(status, body)),
-                        }
-                    };
-                    if let Ok(mut ws) = tungstenite::accept_hdr(stream, callback) {
-                        script(n.unwrap_or(0), &mut ws);
-                    }
-                } else {
-                    serve_rest(stream, &*rest, &rest_log);
-                }
-            });
-        }
+    let (rest_log, upgrade_log) = (Arc::default(), Arc::default());
+    let scripts = Arc::new(Scripts {
+        rest: Box::new(rest),
+        upgrade: Box::new(upgrade),
+        script: Box::new(script),
+        rest_log: Arc::clone(&rest_log),
+        upgrade_log: Arc::clone(&upgrade_log),
+        accepted: AtomicUsize::new(0),
     });
-    server
-}
-
-fn refusal(status: u16, body: String) -> ErrorResponse {
-    tungstenite::http::Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .header("content-length", body.len())
-        .body(Some(body))
-        .unwrap()
-}
-
-/// Whether the request waiting on `stream` asks for an upgrade (peeked:
-/// nothing is consumed).
-fn is_upgrade(stream: &TcpStream) -> bool {
-    let mut buf = [0u8; 4096];
-    for _ in 0..200 {
-        let n = stream.peek(&mut buf).unwrap_or(0);
-        let head = String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase();
-        if head.contains("\r\n\r\n") || n == buf.len() {
-            return head.contains("upgrade: websocket");
-        }
-        thread::sleep(Duration::from_millis(5));
-    }
-    false
-}
-
-/// Answers the HTTP/1.1 requests of one connection.
-fn serve_rest(mut stream: TcpStream, rest: &RestFn, log: &Mutex<Vec<Rest>>) {
-    let mut buf = Vec::new();
-    loop {
-        let head_end = loop {
-            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break i + 4;
-            }
-            let mut chunk = [0u8; 4096];
-            match stream.read(&mut chunk) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
-        };
-        let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-        let mut lines = head.lines();
-        let mut first = lines.next().unwrap_or("").split_whitespace();
-        let method = first.next().unwrap_or("").to_string();
-        let target = first.next().unwrap_or("").to_string();
-        let length: usize = lines
-            .filter_map(|l| l.split_once(':'))
-            .find(|(n, _)| n.trim().eq_ignore_ascii_case("content-length"))
-            .and_then(|(_, v)| v.trim().parse().ok())
-            .unwrap_or(0);
-        while buf.len() < head_end + length {
-            let mut chunk = [0u8; 4096];
-            match stream.read(&mut chunk) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
-        }
-        let body = String::from_utf8_lossy(&buf[head_end..head_end + length]).to_string();
-        buf.drain(..head_end + length);
-        let request = Rest {
-            method,
-            target,
-            body,
-        };
-        log.lock().unwrap().push(request.clone());
-        let (status, answer) = rest(&request);
-        let out = format!(
-            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{answer}",
-            answer.len()
-        );
-        if stream.write_all(out.as_bytes()).is_err() {
-            return;
-        }
+    let server = FaultServer::forgetful(move |_| {
+        let scripts = Arc::clone(&scripts);
+        Action::take(move |conn| scripts.serve(conn))
+    });
+    Toolbox {
+        url: format!("{}/toolbox", server.url),
+        rest: rest_log,
+        upgrades: upgrade_log,
+        server,
     }
 }
 

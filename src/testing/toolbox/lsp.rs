@@ -214,9 +214,9 @@ fn symbols_of(language: &str, uri: &str, text: &str) -> Vec<LspSymbol> {
     scan::definitions(language, text)
         .into_iter()
         .map(|d| {
-            let line = i64::try_from(d.line).unwrap_or(i64::MAX);
-            let start = i64::try_from(d.character).unwrap_or(i64::MAX);
-            let end = start.saturating_add(i64::try_from(d.length).unwrap_or(0));
+            let line = u32::try_from(d.line).unwrap_or(u32::MAX);
+            let start = u32::try_from(d.character).unwrap_or(u32::MAX);
+            let end = start.saturating_add(u32::try_from(d.length).unwrap_or(u32::MAX));
             let range = Range {
                 start: Position {
                     line,

@@ -4,8 +4,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 use ureq::http::Method;
 
 use super::geometry::Rect;
+use crate::check::non_empty;
 use crate::error::{Error, Result};
-use crate::params::non_empty;
 use crate::toolbox::choice::choice_enum;
 use crate::toolbox::Toolbox;
 use crate::transport::Request;

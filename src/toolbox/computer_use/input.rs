@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use ureq::http::Method;
 
 use super::geometry::Point;
+use crate::check::non_empty;
 use crate::error::{Error, Result};
-use crate::params::non_empty;
 use crate::toolbox::choice::choice_enum;
 use crate::toolbox::Toolbox;
 

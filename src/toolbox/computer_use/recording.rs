@@ -7,9 +7,9 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer, Serialize};
 use ureq::http::Method;
 
+use crate::check::non_empty;
 use crate::error::{Error, Result};
 use crate::models::enums::string_enum;
-use crate::params::non_empty;
 use crate::toolbox::fs::{download_body, Download};
 use crate::toolbox::Toolbox;
 

@@ -18,9 +18,9 @@ pub struct FileInfo {
     /// Whether it is a folder.
     #[serde(default)]
     pub is_dir: bool,
-    /// Its size in bytes: the spec's unbounded `integer`, kept as sent.
-    #[serde(default)]
-    pub size: i64,
+    /// Its size in bytes.
+    #[serde(default, deserialize_with = "crate::models::number::int")]
+    pub size: u64,
     /// Its mode as the toolbox shows it, e.g. `-rw-r--r--`.
     #[serde(default)]
     pub mode: String,

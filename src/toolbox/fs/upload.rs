@@ -1,17 +1,22 @@
-//! Uploads: `POST /files/bulk-upload`, one chunked `multipart/form-data`
-//! request for any number of files, read from their sources as it is sent.
+//! Uploads: `POST /files/bulk-upload`, one `multipart/form-data` request
+//! for any number of files, read from their sources as it is sent: with
+//! its exact `Content-Length` when every source's size is known, chunked
+//! otherwise.
+
+mod body;
 
 use std::borrow::Cow;
 use std::fmt;
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use ureq::http::Method;
 
+use self::body::Body;
 use super::multipart;
-use super::options::{Callback, Meter, TransferOptions};
+use super::options::TransferOptions;
 use super::FileSystem;
 use crate::error::{Error, Result};
 use crate::transport::read_body;
@@ -64,7 +69,11 @@ impl fmt::Debug for Upload<'_> {
 
 impl<'a> Upload<'a> {
     /// The local file `local`, to `remote`. The file is opened when its
-    /// turn comes, so many files do not hold many descriptors.
+    /// turn comes, so many files do not hold many descriptors. Its size is
+    /// the one the file system reports when the upload is checked (a
+    /// pseudo-file that reports 0 and is not empty, a pipe or a device is
+    /// read to its end instead); for a file whose reported size is not its
+    /// content (some of `/sys`), give [`Upload::reader`] the opened file.
     pub fn file(local: impl AsRef<Path>, remote: impl Into<String>) -> Self {
         Upload {
             source: Source::File(local.as_ref().to_path_buf()),
@@ -91,15 +100,20 @@ impl<'a> Upload<'a> {
         }
     }
 
-    /// The size to report as the progress total (known already for files
-    /// and bytes). It does not limit what is sent.
+    /// The number of bytes the source yields, which is also the progress
+    /// total. Files and byte slices know theirs (a different value is a
+    /// validation error). For a reader, it lets the upload be sent with a
+    /// `Content-Length` (see [`FileSystem::upload_files`]), and the reader
+    /// must then yield exactly that many bytes: more or fewer fail the
+    /// upload with [`Error::Io`].
     pub fn size(mut self, size: u64) -> Self {
         self.size = Some(size);
         self
     }
 
     /// Checks the upload before any request: a remote path, an existing
-    /// local file (whose size becomes the total).
+    /// local file, a size that matches the source's. Afterwards `size` is
+    /// the exact number of bytes to send, when known.
     fn checked(mut self, index: usize) -> Result<Self> {
         if self.remote.trim().is_empty() {
             return Err(Error::validation(
@@ -107,25 +121,49 @@ impl<'a> Upload<'a> {
                 format!("upload {index} has an empty remote path"),
             ));
         }
-        match &self.source {
-            Source::File(path) => {
-                let meta = std::fs::metadata(path).map_err(|source| Error::Io {
-                    path: path.display().to_string(),
-                    source,
-                })?;
-                if meta.is_dir() {
-                    return Err(Error::validation(
-                        "local_path",
-                        format!("{} is a folder, not a file", path.display()),
-                    ));
-                }
-                self.size = self.size.or(Some(meta.len()));
+        let known = match &self.source {
+            Source::File(path) => file_size(path)?,
+            Source::Bytes(bytes) => Some(bytes.len() as u64),
+            Source::Reader(_) => None,
+        };
+        match (known, self.size) {
+            (Some(known), Some(given)) if known != given => {
+                return Err(Error::validation(
+                    "size",
+                    format!("upload {index} is given {given} bytes, its source has {known}"),
+                ))
             }
-            Source::Bytes(bytes) => self.size = self.size.or(Some(bytes.len() as u64)),
-            Source::Reader(_) => {}
+            (Some(known), _) => self.size = Some(known),
+            (None, _) => {}
         }
         Ok(self)
     }
+}
+
+/// The size of the local file `path` when it is known before reading it: a
+/// regular file's. A pseudo-file that says it is empty but is not (as those
+/// of `/proc` do), a pipe or a device has none: it is read to its end.
+fn file_size(path: &Path) -> Result<Option<u64>> {
+    let io = |source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if meta.is_dir() {
+        return Err(Error::validation(
+            "local_path",
+            format!("{} is a folder, not a file", path.display()),
+        ));
+    }
+    if !meta.is_file() {
+        return Ok(None);
+    }
+    if meta.len() > 0 {
+        return Ok(Some(meta.len()));
+    }
+    let mut probe = [0u8; 1];
+    let read = File::open(path).and_then(|mut f| f.read(&mut probe));
+    Ok((read.map_err(io)? == 0).then_some(0))
 }
 
 impl FileSystem<'_> {
@@ -162,11 +200,19 @@ impl FileSystem<'_> {
     /// as the request goes: memory does not grow with their size.
     ///
     /// Every upload is checked before the request (remote paths not empty,
-    /// local files exist). A source that fails while being read fails the
-    /// request with [`Error::Io`]. The toolbox writes each file to a
-    /// temporary file and renames it when complete, so a failed request
-    /// leaves no partial file behind (files completed before the failure
-    /// remain). See [`Upload`] for an example.
+    /// local files exist, sizes match their sources). When the size of
+    /// every upload is known (local regular files, bytes, readers given
+    /// [`Upload::size`]), the request carries the exact `Content-Length`
+    /// of its body; otherwise it is sent with chunked transfer encoding,
+    /// which some proxies buffer or refuse. A file that changes size
+    /// between the check and the end of its sending, or a reader that
+    /// yields another number of bytes than its size, fails the request
+    /// with [`Error::Io`] (the server sees a body cut short, never one
+    /// that differs from its length), as does a source that fails while
+    /// being read. The toolbox writes each file to a temporary file and
+    /// renames it when complete, so a failed request leaves no partial
+    /// file behind (files completed before the failure remain). See
+    /// [`Upload`] for an example.
     pub fn upload_files<'a>(
         &self,
         uploads: impl IntoIterator<Item = Upload<'a>>,
@@ -181,24 +227,19 @@ impl FileSystem<'_> {
             return Err(Error::validation("uploads", "must not be empty"));
         }
         let timeout = options.timeout.unwrap_or_else(|| self.transfer_timeout());
-        let boundary = multipart::new_boundary();
         let failure = Mutex::new(None);
-        let body = Body {
-            head: Vec::new(),
-            head_pos: 0,
-            pending: uploads.into_iter(),
-            index: 0,
-            current: None,
-            closed: false,
-            progress: options.callback(),
-            failure: &failure,
-            boundary,
-        };
+        let body = Body::new(
+            multipart::new_boundary(),
+            uploads,
+            options.callback(),
+            &failure,
+        );
         let content_type = format!("multipart/form-data; boundary={}", body.boundary);
-        let mut req = self
-            .files(Method::POST, &["bulk-upload"])?
-            .timeout(timeout)
-            .stream(content_type, body);
+        let mut req = self.files(Method::POST, &["bulk-upload"])?.timeout(timeout);
+        if let Some(length) = body.left {
+            req = req.header("Content-Length", length.to_string());
+        }
+        let mut req = req.stream(content_type, body);
         let op = req.operation().to_string();
         let sent = self
             .tb
@@ -215,140 +256,5 @@ impl FileSystem<'_> {
     /// The client's transfer timeout.
     pub(super) fn transfer_timeout(&self) -> std::time::Duration {
         self.tb.sandbox().client().inner.transfer_timeout
-    }
-}
-
-/// The file being sent.
-struct Current<'b> {
-    remote: String,
-    reader: Reader<'b>,
-    meter: Meter,
-}
-
-enum Reader<'b> {
-    File(File, PathBuf),
-    Bytes(Cow<'b, [u8]>, usize),
-    Other(Box<dyn Read + Send + 'b>),
-}
-
-impl Current<'_> {
-    /// Reads from the source; an error comes back as the crate's error.
-    fn read(&mut self, buf: &mut [u8]) -> Result<usize> {
-        loop {
-            let result = match &mut self.reader {
-                Reader::File(file, _) => file.read(buf),
-                Reader::Bytes(bytes, pos) => {
-                    let rest = &bytes[*pos..];
-                    let n = rest.len().min(buf.len());
-                    buf[..n].copy_from_slice(&rest[..n]);
-                    *pos += n;
-                    Ok(n)
-                }
-                Reader::Other(reader) => reader.read(buf),
-            };
-            match result {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(source) => {
-                    let path = match &self.reader {
-                        Reader::File(_, path) => path.display().to_string(),
-                        _ => format!("reader for {}", self.remote),
-                    };
-                    return Err(Error::Io { path, source });
-                }
-                Ok(n) => return Ok(n),
-            }
-        }
-    }
-}
-
-/// The request body: the multipart encoding of the uploads, produced as
-/// ureq reads it.
-struct Body<'b> {
-    boundary: String,
-    /// Encoding bytes to send before going on.
-    head: Vec<u8>,
-    head_pos: usize,
-    pending: std::vec::IntoIter<Upload<'b>>,
-    index: usize,
-    current: Option<Current<'b>>,
-    closed: bool,
-    progress: Callback<'b>,
-    /// Why a source failed: ureq only sees an I/O error.
-    failure: &'b Mutex<Option<Error>>,
-}
-
-impl Body<'_> {
-    fn set_head(&mut self, head: Vec<u8>) {
-        self.head = head;
-        self.head_pos = 0;
-    }
-
-    fn fail(&self, error: Error) -> io::Error {
-        let message = error.to_string();
-        if let Ok(mut slot) = self.failure.lock() {
-            *slot = Some(error);
-        }
-        io::Error::other(message)
-    }
-}
-
-impl Read for Body<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        loop {
-            if self.head_pos < self.head.len() {
-                let rest = &self.head[self.head_pos..];
-                let n = rest.len().min(buf.len());
-                buf[..n].copy_from_slice(&rest[..n]);
-                self.head_pos += n;
-                return Ok(n);
-            }
-            if let Some(cur) = &mut self.current {
-                let n = match cur.read(buf) {
-                    Ok(n) => n,
-                    Err(e) => return Err(self.fail(e)),
-                };
-                if n > 0 {
-                    cur.meter.add(self.progress.as_deref_mut(), &cur.remote, n);
-                    return Ok(n);
-                }
-                cur.meter.finish(self.progress.as_deref_mut(), &cur.remote);
-                self.current = None;
-                self.set_head(b"\r\n".to_vec());
-                continue;
-            }
-            let Some(upload) = self.pending.next() else {
-                if self.closed {
-                    return Ok(0);
-                }
-                self.closed = true;
-                self.set_head(multipart::closing(&self.boundary));
-                continue;
-            };
-            let reader = match upload.source {
-                Source::File(path) => match File::open(&path) {
-                    Ok(file) => Reader::File(file, path),
-                    Err(source) => {
-                        let path = path.display().to_string();
-                        return Err(self.fail(Error::Io { path, source }));
-                    }
-                },
-                Source::Bytes(bytes) => Reader::Bytes(bytes, 0),
-                Source::Reader(reader) => Reader::Other(reader),
-            };
-            self.set_head(multipart::upload_head(
-                &self.boundary,
-                self.index,
-                &upload.remote,
-            ));
-            self.index += 1;
-            self.current = Some(Current {
-                remote: upload.remote,
-                reader,
-                meter: Meter::new(upload.size),
-            });
-        }
     }
 }

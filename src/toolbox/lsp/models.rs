@@ -88,20 +88,17 @@ numbered_enum! {
 )]
 pub struct Position {
     /// The line, from 0.
-    #[serde(default)]
-    pub line: i64,
+    #[serde(default, deserialize_with = "crate::models::number::int")]
+    pub line: u32,
     /// The character on the line, from 0, in UTF-16 code units.
-    #[serde(default)]
-    pub character: i64,
+    #[serde(default, deserialize_with = "crate::models::number::int")]
+    pub character: u32,
 }
 
 impl Position {
     /// Line `line`, character `character`, both from 0.
     pub fn new(line: u32, character: u32) -> Self {
-        Position {
-            line: line.into(),
-            character: character.into(),
-        }
+        Position { line, character }
     }
 
     /// Checks that both are protocol integers (0 to 2³¹ − 1).
@@ -110,7 +107,7 @@ impl Position {
             ("position.line", self.line),
             ("position.character", self.character),
         ] {
-            if !(0..=i64::from(i32::MAX)).contains(&value) {
+            if value > i32::MAX.unsigned_abs() {
                 return Err(Error::validation(
                     field,
                     format!("must be 0 to {}, got {value}", i32::MAX),
@@ -380,12 +377,7 @@ mod tests {
         assert!(Position::new(i32::MAX as u32, 1).check().is_ok());
         let e = Position::new(u32::MAX, 0).check().unwrap_err();
         assert!(e.to_string().contains("position.line"), "{e}");
-        let e = Position {
-            line: 0,
-            character: -1,
-        }
-        .check()
-        .unwrap_err();
+        let e = Position::new(0, i32::MAX as u32 + 1).check().unwrap_err();
         assert!(e.to_string().contains("position.character"), "{e}");
     }
 }

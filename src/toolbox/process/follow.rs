@@ -11,8 +11,9 @@ use ureq::http::Method;
 use super::demux::Demux;
 use super::session::command_path;
 use super::Process;
+use crate::config::WAIT_FOREVER;
 use crate::error::{Error, Result};
-use crate::transport::poll::{Deadline, WAIT_FOREVER};
+use crate::transport::poll::Deadline;
 use crate::transport::ws::{Event, Limits, ReadError, Socket, Target};
 use crate::transport::Transport;
 
@@ -64,6 +65,7 @@ impl FollowOptions {
 /// A piece of a followed log: text written to stdout or to stderr. A
 /// multi-byte character is never cut between two chunks.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum LogChunk {
     /// Written to stdout.
     Stdout(String),
@@ -208,8 +210,8 @@ impl<'s> Process<'s> {
     /// )?;
     /// process.follow_session_command_logs("ci", &run.cmd_id, FollowOptions::new(), |chunk| {
     ///     match chunk {
-    ///         LogChunk::Stdout(text) => print!("{text}"),
     ///         LogChunk::Stderr(text) => eprint!("{text}"),
+    ///         other => print!("{}", other.text()),
     ///     }
     /// })?;
     /// let exit_code = process.get_session_command("ci", &run.cmd_id)?.exit_code;

@@ -13,8 +13,10 @@ use serde::{Deserialize, Serialize};
 use ureq::http::Method;
 
 use super::{lenient, objects, Process};
+use crate::check::{non_empty, path_segment};
 use crate::error::{Error, Result};
-use crate::params::{non_empty, path_segment};
+use crate::params::string_pairs;
+use crate::toolbox::EnvNames;
 use crate::transport::poll::Deadline;
 use crate::transport::ws::{Limits, Target};
 
@@ -77,13 +79,11 @@ impl PtyOptions {
     }
 
     /// Sets several environment variables of the shell.
-    pub fn envs<K, V>(mut self, vars: impl IntoIterator<Item = (K, V)>) -> Self
-    where
-        K: Into<String>,
-        V: Into<String>,
-    {
-        self.envs
-            .extend(vars.into_iter().map(|(k, v)| (k.into(), v.into())));
+    pub fn envs(
+        mut self,
+        vars: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>,
+    ) -> Self {
+        self.envs.extend(string_pairs(vars));
         self
     }
 
@@ -103,15 +103,6 @@ impl PtyOptions {
     }
 }
 
-/// Shows the names of environment variables, never their values.
-struct EnvNames<'a>(&'a BTreeMap<String, String>);
-
-impl fmt::Debug for EnvNames<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_set().entries(self.0.keys()).finish()
-    }
-}
-
 /// A PTY session as the toolbox describes it (`PtySessionInfo`).
 ///
 /// `Debug` shows the names of its environment variables, not their values.
@@ -127,10 +118,10 @@ pub struct PtySessionInfo {
     #[serde(default, deserialize_with = "lenient")]
     pub active: bool,
     /// Columns.
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "crate::models::number::int")]
     pub cols: u16,
     /// Rows.
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "crate::models::number::int")]
     pub rows: u16,
     /// The directory the shell started in.
     #[serde(default, deserialize_with = "lenient")]
@@ -387,12 +378,12 @@ mod tests {
     #[test]
     fn session_info_decodes_leniently() {
         let info: PtySessionInfo = serde_json::from_str(
-            r#"{"id":"a","active":"yes","cols":99999,"rows":24,"envs":null,"createdAt":5}"#,
+            r#"{"id":"a","active":"yes","cols":99999,"rows":24.4,"envs":null,"createdAt":5}"#,
         )
         .unwrap();
         assert_eq!(
             (info.id.as_str(), info.active, info.cols, info.rows),
-            ("a", false, 0, 24)
+            ("a", false, u16::MAX, 24)
         );
         assert!(info.envs.is_empty() && info.created_at.is_empty());
     }

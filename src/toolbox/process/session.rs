@@ -6,8 +6,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::{lenient, objects, whole_seconds, Process};
+use crate::check::{non_empty, path_segment};
 use crate::error::Result;
-use crate::params::{non_empty, path_segment};
 use crate::transport::{read_body, Request};
 
 /// A session (`Session`).

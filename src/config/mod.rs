@@ -5,63 +5,16 @@ use std::time::Duration;
 
 use url::Url;
 
+mod policy;
+pub(crate) mod secret;
+
+pub use policy::{PollSchedule, RetryPolicy, WAIT_FOREVER};
+pub(crate) use secret::{redact, Secret};
+
 use crate::error::{Error, Result};
-use crate::transport::poll::PollSchedule;
-use crate::transport::tls::TlsSettings;
 
 /// The API URL used when none is configured.
 pub const DEFAULT_API_URL: &str = "https://app.daytona.io/api";
-
-/// A credential that never shows itself in `Debug` or `Display`.
-#[derive(Clone, PartialEq, Eq)]
-pub(crate) struct Secret(String);
-
-impl Secret {
-    pub(crate) fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-
-    pub(crate) fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// `text` with every occurrence of the secret replaced by
-    /// `<redacted>`, and a trailing start of it (as left by cutting a body
-    /// short for an excerpt) too; `None` when there was nothing to hide.
-    pub(crate) fn redact(&self, text: &str) -> Option<String> {
-        /// Shortest cut-off start of the secret worth hiding.
-        const MIN_PARTIAL: usize = 6;
-        let secret = self.0.as_str();
-        if secret.is_empty() {
-            return None;
-        }
-        let mut out = if text.contains(secret) {
-            Some(text.replace(secret, REDACTED))
-        } else {
-            None
-        };
-        let current = out.as_deref().unwrap_or(text);
-        let partial = (MIN_PARTIAL..secret.len())
-            .rev()
-            .filter(|&k| secret.is_char_boundary(k))
-            .find(|&k| current.ends_with(&secret[..k]));
-        if let Some(k) = partial {
-            let mut cut = current[..current.len() - k].to_string();
-            cut.push_str(REDACTED);
-            out = Some(cut);
-        }
-        out
-    }
-}
-
-/// What a redacted secret is replaced with.
-const REDACTED: &str = "<redacted>";
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("\"<redacted>\"")
-    }
-}
 
 /// How the client talks to Daytona: credentials, URL, timeouts and retries.
 ///
@@ -110,39 +63,6 @@ pub struct DaytonaConfig {
     pub(crate) tls: TlsSettings,
 }
 
-/// When and how often idempotent requests are retried.
-///
-/// Idempotent requests (GET, HEAD, PUT, DELETE) are retried on transport
-/// failures, timeouts, 2xx answers whose body is cut short or does not
-/// decode, and on 408, 429, 502, 503 and 504. Other requests (POST) are
-/// retried only on 429 or when the connection was refused, which proves the
-/// server never saw them. A request whose body is streamed (an upload) is
-/// sent again only when the connection was refused.
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub struct RetryPolicy {
-    /// Attempts in all, the first included (1 = never retry). Default 4.
-    pub max_attempts: u32,
-    /// Delay before the first retry. Default 250 ms.
-    pub initial_backoff: Duration,
-    /// Longest delay between two attempts. Default 8 s.
-    pub max_backoff: Duration,
-    /// Longest `Retry-After` the client honours; a server asking for more
-    /// gets its error returned at once. Default 60 s.
-    pub max_retry_after: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            max_attempts: 4,
-            initial_backoff: Duration::from_millis(250),
-            max_backoff: Duration::from_secs(8),
-            max_retry_after: Duration::from_secs(60),
-        }
-    }
-}
-
 impl Default for DaytonaConfig {
     fn default() -> Self {
         DaytonaConfig {
@@ -174,14 +94,14 @@ impl DaytonaConfig {
     /// The API key (`DAYTONA_API_KEY`).
     #[must_use]
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
-        self.api_key = Some(Secret(key.into()));
+        self.api_key = Some(Secret::new(key));
         self
     }
 
     /// A JWT (`DAYTONA_JWT_TOKEN`); needs [`organization_id`](Self::organization_id).
     #[must_use]
     pub fn jwt_token(mut self, token: impl Into<String>) -> Self {
-        self.jwt_token = Some(Secret(token.into()));
+        self.jwt_token = Some(Secret::new(token));
         self
     }
 
@@ -194,7 +114,9 @@ impl DaytonaConfig {
     }
 
     /// The API base URL (`DAYTONA_API_URL`), default `https://app.daytona.io/api`:
-    /// a string or a [`url::Url`], checked by [`crate::Daytona::new`].
+    /// a string or a [`url::Url`], checked by [`crate::Daytona::new`] (an
+    /// http or https URL with no query, fragment or credentials; on a
+    /// Daytona host, with the API's path `/api`).
     #[must_use]
     pub fn api_url(mut self, url: impl AsRef<str>) -> Self {
         self.api_url = Some(url.as_ref().to_string());
@@ -407,9 +329,21 @@ impl DaytonaConfig {
             .api_url
             .take()
             .unwrap_or_else(|| DEFAULT_API_URL.to_string());
-        let api_url = parse_base_url(&raw_url, url_source)?;
+        let api_url = api_base_url(&raw_url, url_source)?;
         if self.retry.max_attempts == 0 {
             return Err(Error::Config("max_attempts must be at least 1".into()));
+        }
+        for (name, limit) in [
+            ("connect_timeout", self.connect_timeout),
+            ("request_timeout", self.request_timeout),
+            ("wait_timeout", self.wait_timeout),
+            ("transfer_timeout", self.transfer_timeout),
+        ] {
+            if limit.is_zero() {
+                return Err(Error::Config(format!(
+                    "{name} must be more than zero (WAIT_FOREVER for no limit)"
+                )));
+            }
         }
         Ok(ResolvedConfig {
             auth,
@@ -422,25 +356,67 @@ impl DaytonaConfig {
 
 /// Parses a base URL: absolute http(s) with a host and no credentials.
 /// Query and fragment are dropped, and the path is kept without a trailing
-/// slash so that segments can be appended.
-pub(crate) fn parse_base_url(raw: &str, field: &str) -> Result<Url> {
-    let mut url = Url::parse(raw.trim())
-        .map_err(|e| Error::Config(format!("{field} {raw:?} is not a valid URL: {e}")))?;
+/// slash so that segments can be appended. `Err` says what is wrong, to
+/// follow the URL in a sentence.
+pub(crate) fn base_url(raw: &str) -> std::result::Result<Url, String> {
+    let mut url = Url::parse(raw.trim()).map_err(|e| format!("is not a valid URL: {e}"))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(Error::Config(format!(
-            "{field} {raw:?} must be an http or https URL"
-        )));
+        return Err("must be an http or https URL".into());
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(Error::Config(format!(
-            "{field}: credentials in the URL are not supported"
-        )));
+        return Err("holds credentials, which are not supported".into());
     }
     url.set_query(None);
     url.set_fragment(None);
     let path = url.path().trim_end_matches('/').to_string();
     url.set_path(&path);
     Ok(url)
+}
+
+/// The API URL of the setting `field`, checked more strictly than a URL
+/// from the server: a query or a fragment, which would be dropped, is
+/// refused, and so is a Daytona host without the path its API is served
+/// under (`/api`). Failures are configuration errors naming `field`.
+fn api_base_url(raw: &str, field: &str) -> Result<Url> {
+    let refuse = |why: String| Error::Config(format!("{field} {raw:?} {why}"));
+    let given = Url::parse(raw.trim()).map_err(|e| refuse(format!("is not a valid URL: {e}")))?;
+    if given.query().is_some() || given.fragment().is_some() {
+        return Err(refuse(
+            "has a query or a fragment, which the API URL cannot carry: \
+             give the base URL alone (such as https://app.daytona.io/api)"
+                .into(),
+        ));
+    }
+    let url = base_url(raw).map_err(refuse)?;
+    let daytona_host = url
+        .host_str()
+        .is_some_and(|h| h == "daytona.io" || h.ends_with(".daytona.io"));
+    if daytona_host && url.path() == "/" {
+        let mut expected = url.clone();
+        expected.set_path("/api");
+        return Err(refuse(format!(
+            "has no path: Daytona's API is served under /api (expected {expected})"
+        )));
+    }
+    Ok(url)
+}
+
+/// The TLS settings of a [`crate::DaytonaConfig`].
+#[derive(Clone, Default, PartialEq, Eq)]
+pub(crate) struct TlsSettings {
+    /// PEM texts of CA certificates trusted on top of the bundled roots.
+    pub(crate) extra_roots_pem: Vec<Vec<u8>>,
+    /// Verify with the operating system's verifier and trust store.
+    pub(crate) platform_verifier: bool,
+}
+
+impl fmt::Debug for TlsSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsSettings")
+            .field("extra_roots_pem", &self.extra_roots_pem.len())
+            .field("platform_verifier", &self.platform_verifier)
+            .finish()
+    }
 }
 
 /// How requests are authenticated.
@@ -475,7 +451,7 @@ impl Auth {
     /// it (message, code, body excerpt, ...).
     pub(crate) fn redact_error(&self, error: Error) -> Error {
         let secret = self.secret();
-        error.scrub(&|text| secret.redact(text))
+        error.scrub(&|text| redact(text, [secret]))
     }
 }
 
@@ -574,6 +550,65 @@ mod tests {
     }
 
     #[test]
+    fn url_mistakes_fail_in_the_constructor_saying_what_was_expected() {
+        let resolve = |url: &str| {
+            DaytonaConfig::new()
+                .api_key("k")
+                .api_url(url)
+                .resolve(&env(&[]))
+        };
+        let e = resolve("https://app.daytona.io").unwrap_err();
+        assert!(matches!(e, Error::Config(_)), "{e:?}");
+        assert!(
+            e.to_string()
+                .contains("expected https://app.daytona.io/api"),
+            "{e}"
+        );
+        assert!(resolve("https://eu.daytona.io/").is_err());
+        for url in [
+            "https://app.daytona.io/api?region=eu",
+            "https://app.daytona.io/api#top",
+            "http://localhost:3000/api?",
+        ] {
+            let e = resolve(url).unwrap_err();
+            assert!(e.to_string().contains("query or a fragment"), "{url}: {e}");
+        }
+        // Other hosts may serve the API at their root (a reverse proxy, a mock).
+        let r = resolve("http://127.0.0.1:4010").unwrap();
+        assert_eq!(r.api_url.as_str(), "http://127.0.0.1:4010/");
+        assert_eq!(
+            resolve("https://app.daytona.io/api/")
+                .unwrap()
+                .api_url
+                .as_str(),
+            "https://app.daytona.io/api"
+        );
+    }
+
+    #[test]
+    fn zero_time_limits_fail_in_the_constructor() {
+        type Set = fn(DaytonaConfig, Duration) -> DaytonaConfig;
+        let settings: [(&str, Set); 4] = [
+            ("connect_timeout", DaytonaConfig::connect_timeout),
+            ("request_timeout", DaytonaConfig::request_timeout),
+            ("wait_timeout", DaytonaConfig::wait_timeout),
+            ("transfer_timeout", DaytonaConfig::transfer_timeout),
+        ];
+        for (name, set) in settings {
+            let e = set(DaytonaConfig::new().api_key("k"), Duration::ZERO)
+                .resolve(&env(&[]))
+                .unwrap_err();
+            assert!(matches!(e, Error::Config(_)), "{e:?}");
+            assert!(e.to_string().contains(name), "{e}");
+        }
+        let forever = DaytonaConfig::new()
+            .api_key("k")
+            .wait_timeout(crate::WAIT_FOREVER)
+            .resolve(&env(&[]));
+        assert!(forever.is_ok());
+    }
+
+    #[test]
     fn blank_settings_count_as_unset() {
         let e = DaytonaConfig::new()
             .api_key(" ")
@@ -641,20 +676,6 @@ mod tests {
             .resolve(&env(&[("DAYTONA_API_KEY", "k")]))
             .unwrap_err();
         assert!(matches!(e, Error::Config(_)));
-    }
-
-    #[test]
-    fn redact_hides_whole_and_cut_off_secrets() {
-        let s = Secret("sk-abcdef123".into());
-        assert_eq!(s.redact("nothing here"), None);
-        assert_eq!(
-            s.redact("a sk-abcdef123 b sk-abcdef123").as_deref(),
-            Some("a <redacted> b <redacted>")
-        );
-        assert_eq!(s.redact("cut: sk-abcd").as_deref(), Some("cut: <redacted>"));
-        // Too short a tail to be worth hiding.
-        assert_eq!(s.redact("ends with sk-a"), None);
-        assert_eq!(Secret(String::new()).redact("anything"), None);
     }
 
     #[test]

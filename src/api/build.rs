@@ -1,6 +1,8 @@
-//! Following the build logs of a sandbox or snapshot: an HTTP stream read
-//! line by line, ended by the server, by the build being over, or by the
-//! deadline.
+//! What an image build needs of the services: the build contexts of a
+//! declarative image uploaded before the create, and the build logs of a
+//! sandbox or snapshot followed while it builds (an HTTP stream read line
+//! by line, ended by the server, by the build being over, or by the
+//! deadline).
 
 use std::io::{BufRead, BufReader};
 use std::sync::mpsc;
@@ -11,11 +13,41 @@ use url::Url;
 
 use crate::api::client::Daytona;
 use crate::error::{Error, Result};
+use crate::params::ImageSpec;
 use crate::transport::poll::Deadline;
 use crate::transport::Request;
 
 /// How long the stream may stay silent before the build state is checked.
 const IDLE: Duration = Duration::from_secs(2);
+
+/// Uploads the build contexts of `image` that the object store lacks
+/// (none for a registry image) and returns their hashes, in order, for
+/// `buildInfo.contextHashes`.
+#[cfg(feature = "images")]
+pub(crate) fn upload_contexts(
+    client: &Daytona,
+    image: &ImageSpec,
+    deadline: Deadline,
+) -> Result<Vec<String>> {
+    let uploader = crate::build_context::Uploader {
+        transport: client.transport(),
+        api_url: client.api_url(),
+        transfer_timeout: client.inner.transfer_timeout,
+    };
+    match image {
+        ImageSpec::Name(_) => Ok(Vec::new()),
+        ImageSpec::Declarative(image) => {
+            crate::build_context::upload_image_contexts(&uploader, image, deadline)
+        }
+    }
+}
+
+/// Without the feature `images` an image is a registry image: it has no
+/// build contexts.
+#[cfg(not(feature = "images"))]
+pub(crate) fn upload_contexts(_: &Daytona, _: &ImageSpec, _: Deadline) -> Result<Vec<String>> {
+    Ok(Vec::new())
+}
 
 enum Message {
     Line(String),

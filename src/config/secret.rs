@@ -1,0 +1,105 @@
+//! Secrets (the API key or JWT, the object store's keys) and the one
+//! routine that hides them in texts a server may have echoed them into.
+
+use std::fmt;
+
+use serde::Deserialize;
+
+/// What a hidden secret is replaced with.
+pub(crate) const REDACTED: &str = "<redacted>";
+
+/// Shortest cut-off start of a secret worth hiding.
+const MIN_PARTIAL: usize = 6;
+
+/// A credential that never shows itself in `Debug`.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct Secret(String);
+
+impl Secret {
+    pub(crate) fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{REDACTED:?}")
+    }
+}
+
+/// `text` with every occurrence of each of `secrets` replaced by
+/// `<redacted>`, and a trailing start of one (as left by cutting a body
+/// short for an excerpt) too; `None` when there was nothing to hide. Empty
+/// secrets hide nothing.
+pub(crate) fn redact<'s>(
+    text: &str,
+    secrets: impl IntoIterator<Item = &'s Secret>,
+) -> Option<String> {
+    let mut out: Option<String> = None;
+    for secret in secrets {
+        let secret = secret.expose();
+        if secret.is_empty() {
+            continue;
+        }
+        let current = out.as_deref().unwrap_or(text);
+        let mut hidden = current
+            .contains(secret)
+            .then(|| current.replace(secret, REDACTED));
+        let current = hidden.as_deref().unwrap_or(current);
+        let partial = (MIN_PARTIAL..secret.len())
+            .rev()
+            .filter(|&k| secret.is_char_boundary(k))
+            .find(|&k| current.ends_with(&secret[..k]));
+        if let Some(k) = partial {
+            let mut cut = current[..current.len() - k].to_string();
+            cut.push_str(REDACTED);
+            hidden = Some(cut);
+        }
+        if hidden.is_some() {
+            out = hidden;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hides_whole_and_cut_off_secrets() {
+        let s = Secret::new("sk-abcdef123");
+        assert_eq!(redact("nothing here", [&s]), None);
+        assert_eq!(
+            redact("a sk-abcdef123 b sk-abcdef123", [&s]).as_deref(),
+            Some("a <redacted> b <redacted>")
+        );
+        assert_eq!(
+            redact("cut: sk-abcd", [&s]).as_deref(),
+            Some("cut: <redacted>")
+        );
+        // Too short a tail to be worth hiding.
+        assert_eq!(redact("ends with sk-a", [&s]), None);
+        assert_eq!(redact("anything", [&Secret::new("")]), None);
+    }
+
+    #[test]
+    fn hides_every_secret_of_a_list() {
+        let (a, b) = (Secret::new("secret-key-1"), Secret::new("session-token-2"));
+        assert_eq!(redact("nothing", [&a, &b]), None);
+        assert_eq!(
+            redact("a secret-key-1 b session-token-2", [&a, &b]).as_deref(),
+            Some("a <redacted> b <redacted>")
+        );
+        assert_eq!(
+            redact("x secret-key-1 cut session-t", [&a, &b]).as_deref(),
+            Some("x <redacted> cut <redacted>")
+        );
+        assert_eq!(format!("{a:?}"), "\"<redacted>\"");
+    }
+}
