@@ -89,6 +89,17 @@ impl Sandbox<'_> {
     fn home(&self) -> PathBuf {
         self.root.join(&HOME[1..])
     }
+
+    /// The env vars the sandbox was created with: every command, terminal
+    /// and interpreter of it runs with them (a request's own come after,
+    /// and win).
+    pub(crate) fn env(&self) -> Vec<(String, String)> {
+        let mut world = lock(&self.shared.world);
+        match world.sandbox(&self.id) {
+            Some(i) => envs(&world.sandboxes[i].info["env"]),
+            None => Vec::new(),
+        }
+    }
 }
 
 /// Routes `/toolbox/{id}/...`.
@@ -205,6 +216,7 @@ fn run(
         .args(argv)
         .current_dir(cwd)
         .env("HOME", sb.home())
+        .envs(sb.env())
         .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

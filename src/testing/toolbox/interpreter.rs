@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use super::super::server::{Outcome, Request, Response};
 use super::super::ws::{self, Polled, Ws};
 use super::super::{error, lock, new_id, now_rfc3339, Shared};
-use super::pty::{sandbox_env, started};
+use super::pty::started;
 use super::{body_json, Sandbox, HOME};
 
 /// The interpreter process of every context.
@@ -193,7 +193,7 @@ fn create(sb: &Sandbox<'_>, id: &str, cwd: &str) -> Result<Arc<Context>, Respons
         created_at: now_rfc3339(),
         dir: sb.resolve(cwd)?,
         home: sb.resolve(HOME)?,
-        sandbox_env: sandbox_env(sb.shared, &sb.id),
+        sandbox_env: sb.env(),
         scripted: sb.shared.scripted,
         worker: Mutex::new(None),
     };

@@ -208,7 +208,7 @@ fn create(sb: &Sandbox<'_>, req: &Request) -> Response {
         ended: AtomicBool::new(false),
         dir,
         home,
-        sandbox_env: sandbox_env(sb.shared, &sb.id),
+        sandbox_env: sb.env(),
         shared: Arc::downgrade(sb.shared),
     });
     {
@@ -265,15 +265,6 @@ fn resize(pty: &Pty, req: &Request) -> Response {
     info.cols = cols;
     info.rows = rows;
     Response::json(200, &info.json())
-}
-
-/// The env vars of sandbox `id`.
-pub(crate) fn sandbox_env(shared: &Shared, id: &str) -> Vec<(String, String)> {
-    let mut world = lock(&shared.world);
-    match world.sandbox(id) {
-        Some(i) => envs(&world.sandboxes[i].info["env"]),
-        None => Vec::new(),
-    }
 }
 
 /// The sandbox `id` when it exists and is started: what a WebSocket route
