@@ -265,7 +265,7 @@ fn a_message_in_several_frames_is_one_piece_of_the_log() {
     let line = "x".repeat(10_000);
     let payload = format!("\x01\x01\x01{line}\n");
     let (url, _seen) = ws_server(move |ws| {
-        ws_support::fragmented(ws, true, payload.as_bytes(), 3);
+        ws_support::fragmented(ws, true, payload.as_bytes(), 3).unwrap();
         close(ws, 1000, "");
     });
     let (chunks, result) = follow(&url, FollowOptions::new());

@@ -56,7 +56,7 @@ fn a_run_streams_its_output_to_the_callbacks_and_returns_it_whole() {
         out(ws, "stderr", "careful\n");
         // A message larger than gorilla's write buffer comes in frames.
         let message = json!({"type": "stdout", "text": sent}).to_string();
-        fragmented(ws, true, message.as_bytes(), 3);
+        fragmented(ws, true, message.as_bytes(), 3).unwrap();
         ws_support::text(
             ws,
             &json!({"type": "error", "name": "NameError", "value": "name 'y' is not defined",

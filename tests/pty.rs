@@ -65,7 +65,7 @@ fn create_connects_then_relays_input_and_output_until_the_exit_code() {
         binary(ws, &check[..1]);
         binary(ws, &check[1..]);
         text(ws, "\x1b[1mbold\x1b[0m");
-        fragmented(ws, false, &[b'z'; 9000], 3);
+        fragmented(ws, false, &[b'z'; 9000], 3).unwrap();
         close(ws, 1000, r#"{"exitCode":0}"#);
     });
     let (_api, sandbox) = sandbox_for(&server.url);
@@ -365,6 +365,29 @@ fn a_flooding_server_is_held_back_while_the_caller_does_not_read() {
         "reading lets the server go on"
     );
     eprintln!("held back at {held} bytes sent");
+}
+
+#[test]
+fn a_message_over_the_size_limit_is_an_error_not_memory() {
+    // One message of a terminal holds at most 1 MiB, sent in one frame or
+    // in many (gorilla/websocket splits a large message).
+    for parts in [1, 64] {
+        let server = pty_toolbox(move |_, ws| {
+            connected(ws);
+            // The client gives up once over the limit.
+            if fragmented(ws, false, &vec![b'x'; (1 << 20) + 1], parts).is_ok() {
+                let _ = client_close(ws);
+            }
+        });
+        let (_api, sandbox) = sandbox_for(&server.url);
+        let mut pty = sandbox.process().connect_pty("big").unwrap();
+        let e = pty.wait().unwrap_err();
+        assert!(e.is_transport(), "{e:?}");
+        assert!(
+            e.to_string().contains("more than the 1048576 allowed"),
+            "{parts} frames: {e}"
+        );
+    }
 }
 
 #[test]

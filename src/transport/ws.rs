@@ -110,6 +110,9 @@ pub(crate) struct Socket {
     pinged: Option<Instant>,
     /// The subprotocol the server chose.
     protocol: Option<String>,
+    /// A read failed other than by running out of time: the frame reader
+    /// is left mid-frame, so nothing more is read.
+    broken: bool,
 }
 
 impl std::fmt::Debug for Socket {
@@ -229,6 +232,7 @@ fn upgrade(
         partial: None,
         pinged: None,
         protocol,
+        broken: false,
     })
 }
 
@@ -312,8 +316,20 @@ impl Socket {
     }
 
     /// Reads one frame: `Some` when it completes a message or is a close,
-    /// `None` for a ping, a pong or a part of a message.
+    /// `None` for a ping, a pong or a part of a message. After a failure
+    /// other than a timeout, every read fails.
     fn read_frame(&mut self) -> std::result::Result<Option<Event>, tungstenite::Error> {
+        if self.broken {
+            return Err(tungstenite::Error::AlreadyClosed);
+        }
+        let read = self.read_frame_once();
+        if matches!(&read, Err(e) if !matches!(e, tungstenite::Error::Io(io) if timed_out(io))) {
+            self.broken = true;
+        }
+        read
+    }
+
+    fn read_frame_once(&mut self) -> std::result::Result<Option<Event>, tungstenite::Error> {
         let max = self.limits.max_message;
         let Some(frame) = self.frames.read(Some(max))? else {
             return Err(tungstenite::Error::Protocol(
@@ -394,14 +410,14 @@ impl Socket {
 
     /// Closes the connection with `code` (1000 for a normal close): sends
     /// the close frame and waits a little for the server's reply, dropping
-    /// whatever comes before it. Failures are ignored: the connection is
-    /// over either way.
+    /// whatever comes before it (not after a failed read: nothing more is
+    /// read then). Failures are ignored: the connection is over either way.
     pub(crate) fn close(&mut self, code: u16, reason: &str) {
         let close = Frame::close(Some(CloseFrame {
             code: CloseCode::from(code),
             reason: reason.to_string().into(),
         }));
-        if self.send(close).is_err() {
+        if self.send(close).is_err() || self.broken {
             return;
         }
         let until = Instant::now() + CLOSE_LINGER;

@@ -223,8 +223,8 @@ pub fn raw_text(ws: &mut Ws, bytes: &[u8]) {
 }
 
 /// One message in `parts` frames (as gorilla/websocket sends a message
-/// larger than its write buffer).
-pub fn fragmented(ws: &mut Ws, text: bool, bytes: &[u8], parts: usize) {
+/// larger than its write buffer). Fails when the client has gone.
+pub fn fragmented(ws: &mut Ws, text: bool, bytes: &[u8], parts: usize) -> tungstenite::Result<()> {
     let size = bytes.len().div_ceil(parts).max(1);
     let pieces: Vec<&[u8]> = bytes.chunks(size).collect();
     for (i, piece) in pieces.iter().enumerate() {
@@ -234,9 +234,9 @@ pub fn fragmented(ws: &mut Ws, text: bool, bytes: &[u8], parts: usize) {
             _ => OpCode::Data(Data::Continue),
         };
         let frame = Frame::message(piece.to_vec(), opcode, i + 1 == pieces.len());
-        ws.write(Message::Frame(frame)).unwrap();
+        ws.write(Message::Frame(frame))?;
     }
-    ws.flush().unwrap();
+    ws.flush()
 }
 
 /// The PTY server's "connected" control message.
