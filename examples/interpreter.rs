@@ -18,22 +18,7 @@ use daytona::toolbox::{ContextOptions, OutputChunk, RunCodeOptions};
 use daytona::{CreateSandbox, Daytona, Error};
 
 fn main() -> ExitCode {
-    let (daytona, local) = match support::client("code runs in python3") {
-        Ok(client) => client,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let result = run(&daytona);
-    drop(local);
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    support::main("code runs in python3", |daytona| run(daytona).map(|()| 0))
 }
 
 fn run(daytona: &Daytona) -> Result<(), Error> {

@@ -20,22 +20,9 @@ use daytona::toolbox::PtyOptions;
 use daytona::{CreateSandbox, Daytona};
 
 fn main() -> ExitCode {
-    let (daytona, local) = match support::client("the shell runs") {
-        Ok(client) => client,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let result = run(&daytona);
-    drop(local);
-    match result {
-        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    support::main("the shell runs", |daytona| {
+        run(daytona).map(|code| u8::try_from(code).unwrap_or(1))
+    })
 }
 
 fn run(daytona: &Daytona) -> Result<i32, Box<dyn std::error::Error>> {

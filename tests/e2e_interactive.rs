@@ -32,12 +32,17 @@ impl Drop for Watchdog {
     }
 }
 
+/// Whether this machine has `python3`; says the test is skipped if not.
 fn has_python() -> bool {
-    Command::new("python3")
+    let has = Command::new("python3")
         .arg("-c")
         .arg("pass")
         .status()
-        .is_ok_and(|s| s.success())
+        .is_ok_and(|s| s.success());
+    if !has {
+        eprintln!("skipped: no python3 on this machine");
+    }
+    has
 }
 
 /// Reads from `pty` until `needle` shows up in the output (or 10 s pass).
@@ -154,7 +159,6 @@ fn a_disconnected_pty_goes_on() {
 fn the_host_interpreter_keeps_state_in_a_context() {
     let _watchdog = watchdog(Duration::from_secs(60));
     if !has_python() {
-        eprintln!("skipped: no python3 on this machine");
         return;
     }
     let local = LocalDaytona::start().unwrap();
@@ -209,7 +213,6 @@ fn the_host_interpreter_keeps_state_in_a_context() {
 fn the_host_interpreter_times_out_and_survives_a_crash() {
     let _watchdog = watchdog(Duration::from_secs(60));
     if !has_python() {
-        eprintln!("skipped: no python3 on this machine");
         return;
     }
     let local = LocalDaytona::start().unwrap();
