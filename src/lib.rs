@@ -38,7 +38,7 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `images` | on | `Image`, declarative images and the upload of their build contexts |
-//! | `websocket` | on | following command logs as they are written (`toolbox::LogStream`) |
+//! | `websocket` | on | following command logs as they are written (`toolbox::LogStream`), PTY sessions (`toolbox::PtyHandle`), the code interpreter (`toolbox::CodeInterpreter`) |
 //! | `platform-verifier` | off | `DaytonaConfig::platform_verifier`: the operating system's TLS verifier and trust store |
 //! | `testing` | off | `testing::LocalDaytona`, a local simulator of the API and toolbox |
 //!
@@ -58,7 +58,8 @@
 // the layers, top to bottom:
 //
 //   testing/        the simulator (feature `testing`); uses the public API
-//   toolbox/        services in a sandbox: process, fs, git, computer use, LSP
+//   toolbox/        services in a sandbox: process (PTY sessions included),
+//                   fs, git, the code interpreter, computer use, LSP
 //   api/            main-API services: client.rs (Daytona), sandbox.rs
 //                   (the handle), snapshots.rs, volumes.rs, build.rs
 //                   (build-context upload and build logs)
@@ -66,7 +67,8 @@
 //                   `images`); knows the transport, not the client
 //   transport/      requests: request.rs (description), run.rs (attempts),
 //                   retry.rs, status.rs (error mapping), tls.rs, poll.rs,
-//                   page.rs, date.rs; knows no service and no description
+//                   page.rs, date.rs, ws.rs (WebSocket connections);
+//                   knows no service and no description
 //   params/         descriptions: sandbox, listing and snapshot parameters
 //   image/          description: the declarative Image and its build contexts
 //   config/         settings: DaytonaConfig, retry and poll policies, secrets
@@ -124,8 +126,9 @@ pub use transport::API_VERSION;
 pub use url::Url;
 
 // Compile-time checks that what the documentation shares across threads
-// can be: the client, its handles, the error (`Send + Sync`), and the
-// lazy listing (`Send`: it holds the page fetch, a `FnMut`).
+// can be: the client, its handles, the error (`Send + Sync`), the lazy
+// listing (`Send`: it holds the page fetch, a `FnMut`), and the streams
+// and terminals.
 const _: fn() = || {
     fn send_sync<T: Send + Sync>() {}
     fn send<T: Send>() {}
@@ -145,6 +148,18 @@ const _: fn() = || {
     send::<Pages<Snapshot>>();
     #[cfg(feature = "websocket")]
     send::<toolbox::LogStream<'static>>();
+    // A terminal: its output half reads on a thread of its own (`Send`),
+    // its input half is shared by reference (`Send + Sync`).
+    #[cfg(feature = "websocket")]
+    send::<toolbox::PtyHandle<'static>>();
+    #[cfg(feature = "websocket")]
+    send::<toolbox::PtyReader>();
+    #[cfg(feature = "websocket")]
+    send_sync::<toolbox::PtyWriter<'static>>();
+    #[cfg(feature = "websocket")]
+    send_sync::<toolbox::CodeInterpreter<'static>>();
+    #[cfg(feature = "websocket")]
+    send::<toolbox::CodeRun<'static>>();
 };
 
 /// The README's examples, compiled as doc tests so that they stay true.

@@ -65,6 +65,13 @@
 //!   only)"). Prism validates the handshake as the GET it is, then the proxy
 //!   completes the upgrade and sends Prism's `stdout`/`stderr` framed with
 //!   the `01 01 01`/`02 02 02` markers.
+//! - PTY connections and interpreter runs are WebSockets too, which the
+//!   spec gives only as a 101 answer (Prism answers 101, with no body): the
+//!   proxy completes the upgrade and speaks the toolbox's protocols as
+//!   sdk-inventory.md §8.2, §8.3 and §9.2 describe them ("connected", output
+//!   and the exit code in the close for a PTY; for a run, the client's
+//!   request `{code, contextId?, envs?, timeout?}` is checked, then stdout
+//!   and `completed`; a request with anything else is closed with 1008).
 //! - `ScreenshotResponse.screenshot` is an optional plain string in the
 //!   spec; the daemon always sends the image in standard base64 (§1.8:
 //!   "screenshot (base64)"), which the SDK decodes: the proxy writes the
@@ -126,6 +133,7 @@ use daytona::toolbox::{
     ScreenshotOptions, ScrollDirection, Session, SessionCommandLogs, SessionExecOptions,
     SessionExecResponse, TransferOptions, Upload, WindowInfo,
 };
+use daytona::toolbox::{ContextOptions, PtyOptions, RunCodeOptions};
 use daytona::{
     CodeLanguage, CreateSandbox, CreateSnapshot, Daytona, DaytonaConfig, Error, Image,
     ListSandboxes, ListSnapshots, NetworkSettings, PollSchedule, Resize, Resources, SandboxInfo,
@@ -153,6 +161,7 @@ const NOT_OPERATIONS: &[&str] = &[
     "Sandbox::process",
     "Sandbox::fs",
     "Sandbox::git",
+    "Sandbox::code_interpreter",
     "Sandbox::computer_use",
     "Sandbox::lsp_server",
     "ComputerUse::mouse",
@@ -180,6 +189,8 @@ const SOURCES: &[&str] = &[
     "src/toolbox/process.rs",
     "src/toolbox/process/session.rs",
     "src/toolbox/process/follow.rs",
+    "src/toolbox/process/pty.rs",
+    "src/toolbox/interpreter.rs",
     "src/toolbox/computer_use.rs",
     "src/toolbox/computer_use/input.rs",
     "src/toolbox/computer_use/screen.rs",
@@ -195,6 +206,7 @@ const OPERATION_TYPES: &[&str] = &[
     "Process",
     "FileSystem",
     "Git",
+    "CodeInterpreter",
     "ComputerUse",
     "Mouse",
     "Keyboard",
@@ -930,6 +942,86 @@ impl Suite {
         self.op("Process::delete_session", Expect::Ok, || {
             p.delete_session("contract-session")
         });
+        self.pty_operations(sb);
+        self.interpreter_operations(sb);
+    }
+
+    /// PTY sessions: the REST operations, and the connection the proxy
+    /// completes (§8.2): "connected", output, exit code 0.
+    fn pty_operations(&mut self, sb: &daytona::Sandbox) {
+        let p = sb.process();
+        let exit = self.op("Process::create_pty", Expect::Ok, || {
+            let mut pty = p.create_pty(
+                PtyOptions::new("contract-pty")
+                    .cwd("/home/daytona")
+                    .env("APP_ENV", "test")
+                    .size(100, 30),
+            )?;
+            pty.send_input(b"echo contract\n")?;
+            pty.wait()
+        });
+        self.check(
+            "Process::create_pty",
+            exit.is_none_or(|e| e.exit_code == Some(0)),
+            || "the terminal's exit code is not 0".into(),
+        );
+        self.op("Process::connect_pty", Expect::Ok, || {
+            p.connect_pty("contract-pty")?.wait()
+        });
+        self.op("Process::list_pty_sessions", Expect::Ok, || {
+            p.list_pty_sessions()
+        });
+        self.op("Process::pty_session_info", Expect::Ok, || {
+            p.pty_session_info("contract-pty")
+        });
+        self.op("Process::resize_pty", Expect::Ok, || {
+            p.resize_pty("contract-pty", 120, 40)
+        });
+        self.op("Process::kill_pty", Expect::Ok, || {
+            p.kill_pty("contract-pty")
+        });
+    }
+
+    /// The interpreter: contexts, and runs the proxy answers (§8.3) after
+    /// checking the request.
+    fn interpreter_operations(&mut self, sb: &daytona::Sandbox) {
+        let i = sb.code_interpreter();
+        let ctx = self.op("CodeInterpreter::create_context", Expect::Ok, || {
+            i.create_context(
+                ContextOptions::new()
+                    .cwd("/home/daytona")
+                    .language(CodeLanguage::Python),
+            )
+        });
+        self.op("CodeInterpreter::list_contexts", Expect::Ok, || {
+            i.list_contexts()
+        });
+        let ctx = ctx
+            .filter(|c| !c.id.trim().is_empty() && c.id != "." && c.id != "..")
+            .unwrap_or_else(|| {
+                serde_json::from_value(serde_json::json!({"id": "contract-context"})).unwrap()
+            });
+        let run = self.op("CodeInterpreter::run_code", Expect::Ok, || {
+            i.run_code(
+                "print('contract')",
+                RunCodeOptions::new()
+                    .context(&ctx)
+                    .env("APP_ENV", "test")
+                    .timeout(Duration::from_secs(5)),
+            )
+        });
+        self.check(
+            "CodeInterpreter::run_code",
+            run.is_none_or(|r| r.stdout == "contract\n"),
+            || "the run's stdout is not the proxy's".into(),
+        );
+        self.op("CodeInterpreter::run_code_stream", Expect::Ok, || {
+            i.run_code_stream("1 + 1", RunCodeOptions::new())?
+                .collect::<daytona::Result<Vec<_>>>()
+        });
+        self.op("CodeInterpreter::delete_context", Expect::Ok, || {
+            i.delete_context(&ctx)
+        });
     }
 
     /// The chunks of a followed log are the `stdout` and `stderr` Prism
@@ -1501,6 +1593,8 @@ fn decode_with_models(x: &Exchange) -> Option<String> {
         "Command" => try_as::<Command>(value),
         "SessionExecuteResponse" => try_as::<SessionExecResponse>(value),
         "SessionCommandLogsResponse" => try_as::<SessionCommandLogs>(value),
+        "PtySessionInfo" => try_as::<daytona::toolbox::PtySessionInfo>(value),
+        "InterpreterContext" => try_as::<daytona::toolbox::InterpreterContext>(value),
         "ComputerUseStartResponse" | "ComputerUseStopResponse" => {
             try_as::<ComputerUseProcesses>(value)
         }

@@ -393,6 +393,46 @@ fn sessions_and_code_run_in_host_mode() {
 }
 
 #[test]
+fn commands_sessions_and_code_runs_get_the_sandbox_env_vars() {
+    let local = local();
+    let sandbox = local
+        .client()
+        .create(
+            CreateSandbox::new()
+                .env("GREETING", "from-the-sandbox")
+                .env("SHADOWED", "sandbox"),
+        )
+        .unwrap();
+    let p = sandbox.process();
+    let run = p.exec("echo \"$GREETING $SHADOWED\"").unwrap();
+    assert_eq!(run.result, "from-the-sandbox sandbox\n");
+    // A command's own env vars come after the sandbox's, and win.
+    let run = p
+        .exec_with(
+            "echo \"$GREETING $SHADOWED\"",
+            daytona::toolbox::ExecOptions::new().env("SHADOWED", "command"),
+        )
+        .unwrap();
+    assert_eq!(run.result, "from-the-sandbox command\n");
+    p.create_session("s1").unwrap();
+    let out = p
+        .execute_session_command("s1", "echo \"$GREETING\"", Default::default())
+        .unwrap();
+    let logs = p.get_session_command_logs("s1", &out.cmd_id).unwrap();
+    assert_eq!(logs.stdout, "from-the-sandbox\n");
+    let has_python = std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if has_python {
+        let run = p
+            .code_run("import os; print(os.environ['GREETING'])")
+            .unwrap();
+        assert_eq!(run.result, "from-the-sandbox\n");
+    }
+}
+
+#[test]
 fn faults_statuses_delays_and_drops() {
     let local = local_scripted();
     let daytona = local.client();

@@ -7,9 +7,9 @@
 mod common;
 mod fault_server;
 mod process_support;
+mod ws_support;
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
@@ -19,77 +19,9 @@ use daytona::toolbox::{FollowOptions, LogChunk};
 use daytona::Error;
 use fault_server::one_connection;
 use process_support::*;
-use serde_json::json;
-use tungstenite::handshake::server::{ErrorResponse, Request, Response};
-use tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
-use tungstenite::protocol::frame::{CloseFrame, Frame};
-use tungstenite::{Message, WebSocket};
-
-/// What the server saw of the upgrade request.
-#[derive(Debug)]
-struct Upgrade {
-    path: String,
-    query: Option<String>,
-    headers: tungstenite::http::HeaderMap,
-}
-
-impl Upgrade {
-    fn header(&self, name: &str) -> Option<String> {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    }
-}
-
-/// A one-connection WebSocket server: `script` talks to the client after
-/// the upgrade. Returns the toolbox base URL and what the server saw.
-fn ws_server(
-    script: impl FnOnce(&mut WebSocket<TcpStream>) + Send + 'static,
-) -> (String, mpsc::Receiver<Upgrade>) {
-    let (tx, rx) = mpsc::channel();
-    let url = one_connection(move |stream| {
-        let callback = |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
-            let _ = tx.send(Upgrade {
-                path: req.uri().path().to_string(),
-                query: req.uri().query().map(str::to_string),
-                headers: req.headers().clone(),
-            });
-            Ok(resp)
-        };
-        if let Ok(mut ws) = tungstenite::accept_hdr(stream, callback) {
-            script(&mut ws);
-        }
-    });
-    (format!("{url}/toolbox"), rx)
-}
-
-fn binary(ws: &mut WebSocket<TcpStream>, bytes: &[u8]) {
-    ws.send(Message::binary(bytes.to_vec())).unwrap();
-}
-
-/// A text frame with any bytes, valid UTF-8 or not (as the toolbox sends).
-fn raw_text(ws: &mut WebSocket<TcpStream>, bytes: &[u8]) {
-    let frame = Frame::message(bytes.to_vec(), OpCode::Data(Data::Text), true);
-    ws.send(Message::Frame(frame)).unwrap();
-}
-
-/// Closes with `code` and waits for the client's reply.
-fn close(ws: &mut WebSocket<TcpStream>, code: CloseCode, reason: &str) {
-    ws.close(Some(CloseFrame {
-        code,
-        reason: reason.into(),
-    }))
-    .unwrap();
-    while ws.read().is_ok() {}
-}
-
-fn sandbox_for(toolbox_url: &str) -> (mockito::ServerGuard, daytona::Sandbox) {
-    let mut api = mockito::Server::new();
-    let daytona = client(&api);
-    let sandbox = sandbox_at(&mut api, &daytona, toolbox_url, json!({}));
-    (api, sandbox)
-}
+use tungstenite::handshake::server::{Request, Response};
+use tungstenite::Message;
+use ws_support::{binary, close, raw_text, ws_server};
 
 /// Follows command `c1` of session `s1` in a sandbox whose toolbox is
 /// `url`: the chunks delivered and the outcome.
@@ -122,7 +54,7 @@ fn follow_delivers_chunks_in_order_and_returns_on_a_normal_close() {
         assert_eq!(ws.read().unwrap(), Message::Pong(vec![1, 2].into()));
         binary(ws, &[&[0x02][..], b"err ", &check[..2]].concat()); // "✓" cut too
         raw_text(ws, &[&check[2..], b"\x01\x01\x01done\n"].concat());
-        close(ws, CloseCode::Normal, "");
+        close(ws, 1000, "");
     });
     let (chunks, result) = follow(&url, FollowOptions::new());
     result.unwrap();
@@ -151,7 +83,7 @@ fn the_entrypoint_log_streams_as_an_iterator() {
     let (url, seen) = ws_server(|ws| {
         binary(ws, b"\x01\x01\x01booting\n");
         binary(ws, b"\x02\x02\x02warning\n");
-        close(ws, CloseCode::Normal, "");
+        close(ws, 1000, "");
     });
     let (_api, sandbox) = sandbox_for(&url);
     let process = sandbox.process();
@@ -193,7 +125,7 @@ fn a_log_stream_can_move_to_another_thread() {
 fn an_abnormal_close_is_an_error_after_the_data() {
     let (url, _seen) = ws_server(|ws| {
         binary(ws, b"\x01\x01\x01partial");
-        close(ws, CloseCode::Error, "boom");
+        close(ws, 1011, "boom");
     });
     let (chunks, result) = follow(&url, FollowOptions::new());
     assert_eq!(chunks, vec![out("partial")]);
@@ -325,4 +257,18 @@ fn bad_arguments_fail_before_connecting() {
             "timeout",
         ),
     ]);
+}
+
+#[test]
+fn a_message_in_several_frames_is_one_piece_of_the_log() {
+    // gorilla/websocket splits a message larger than its write buffer.
+    let line = "x".repeat(10_000);
+    let payload = format!("\x01\x01\x01{line}\n");
+    let (url, _seen) = ws_server(move |ws| {
+        ws_support::fragmented(ws, true, payload.as_bytes(), 3).unwrap();
+        close(ws, 1000, "");
+    });
+    let (chunks, result) = follow(&url, FollowOptions::new());
+    result.unwrap();
+    assert_eq!(chunks, vec![out(&format!("{line}\n"))]);
 }

@@ -28,6 +28,9 @@ pub(super) fn describe(source: &(dyn StdError + 'static)) -> Option<&'static str
             tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed => {
                 "the WebSocket was closed"
             }
+            tungstenite::Error::Protocol(
+                tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
+            ) => "the connection ended without closing the WebSocket",
             _ => "the WebSocket protocol was not followed",
         });
     }

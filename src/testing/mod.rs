@@ -38,6 +38,16 @@
 //! ([`LocalDaytonaBuilder::scripted`]) nothing runs: commands get the
 //! answers registered with `on_exec`.
 //!
+//! PTY sessions and the code interpreter are served over WebSocket as the
+//! toolbox serves them. In host mode a PTY is a real pseudo-terminal
+//! running `sh -i` on this machine (in the sandbox directory, with the
+//! sandbox's env vars and the session's), and each interpreter context a
+//! `python3` process of this machine kept between runs (a context cannot
+//! start without `python3`); in scripted mode a PTY is a pretend shell that
+//! echoes what is typed and answers each line with its `on_exec` answer
+//! (`exit [N]` ends it), and a run of code gets the `on_exec` answer to
+//! its code as stdout.
+//!
 //! Computer use is simulated in both modes, with nothing drawn or typed on
 //! this machine: each sandbox has a desktop whose pointer position is
 //! kept, whose actions are recorded ([`LocalDaytona::desktop_events`]),
@@ -57,14 +67,15 @@
 //! completions, the identifiers of the file that start with the word
 //! before the position.
 //!
-//! Not simulated: git (answers 501), PTY and the code interpreter,
-//! following logs over WebSocket, build contexts with local files (the
-//! object store), previews that serve anything.
+//! Not simulated: git (answers 501), following logs over WebSocket,
+//! build contexts with local files (the object store), previews that
+//! serve anything.
 
 mod api;
 mod faults;
 mod server;
 mod toolbox;
+mod ws;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -125,6 +136,8 @@ pub(crate) struct Shared {
     scripts: Mutex<HashMap<String, ExecResult>>,
     scripted: bool,
     timing: Timing,
+    ptys: toolbox::pty::Ptys,
+    interpreters: toolbox::interpreter::Interpreters,
     /// The simulated desktops (computer use).
     desktop: Mutex<toolbox::Desktops>,
     /// Language-server answers and state.
@@ -223,6 +236,8 @@ impl LocalDaytonaBuilder {
             scripts: Mutex::new(self.scripts),
             scripted: self.scripted,
             timing: self.timing,
+            ptys: Default::default(),
+            interpreters: Default::default(),
             desktop: Mutex::default(),
             lsp: Mutex::default(),
             root: root.clone(),
@@ -377,6 +392,8 @@ impl LocalDaytona {
 impl Drop for LocalDaytona {
     fn drop(&mut self) {
         drop(self.server.take());
+        self.shared.ptys.shutdown();
+        self.shared.interpreters.shutdown();
         let _ = std::fs::remove_dir_all(&self.shared.root);
     }
 }
@@ -405,6 +422,16 @@ fn dispatch(shared: &Arc<Shared>, req: Request) -> Outcome {
         return Outcome::Respond(error(401, "missing bearer token"));
     }
     let segments: Vec<&str> = req.path.split('/').filter(|s| !s.is_empty()).collect();
+    // WebSocket routes take the connection over.
+    match segments.as_slice() {
+        ["toolbox", id, "process", "pty", session, "connect"] if req.method == "GET" => {
+            return toolbox::pty::connect(shared, &req, id, session)
+        }
+        ["toolbox", id, "process", "interpreter", "execute"] if req.method == "GET" => {
+            return toolbox::interpreter::execute(shared, &req, id)
+        }
+        _ => {}
+    }
     let response = match segments.as_slice() {
         ["api", rest @ ..] => api::handle(shared, &req, rest),
         ["toolbox", id, rest @ ..] => toolbox::handle(shared, &req, id, rest),

@@ -96,6 +96,9 @@ pub(crate) enum Outcome {
     Respond(Response),
     /// Close the connection without answering.
     Drop,
+    /// Take the connection over (a WebSocket upgrade): the socket, and the
+    /// bytes already read past the request.
+    Upgrade(Box<dyn FnOnce(TcpStream, Vec<u8>) + Send>),
 }
 
 pub(crate) type Handler = Arc<dyn Fn(Request) -> Outcome + Send + Sync>;
@@ -172,6 +175,11 @@ fn serve(stream: TcpStream, handler: &Handler, stopping: &AtomicBool) -> io::Res
             }
             Outcome::Respond(response) => {
                 write_response(&mut writer, response, keep_alive, head_only)?;
+            }
+            Outcome::Upgrade(take_over) => {
+                let read_ahead = reader.buffer().to_vec();
+                take_over(writer, read_ahead);
+                return Ok(());
             }
         }
         if !keep_alive || stopping.load(Ordering::SeqCst) {

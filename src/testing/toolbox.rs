@@ -17,7 +17,9 @@ use super::{error, lock, new_id, rfc3339, ExecResult, Shared};
 
 mod computer_use;
 mod files;
+pub(crate) mod interpreter;
 mod lsp;
+pub(crate) mod pty;
 
 pub use computer_use::DesktopEvent;
 pub(crate) use computer_use::Desktops;
@@ -87,6 +89,17 @@ impl Sandbox<'_> {
     fn home(&self) -> PathBuf {
         self.root.join(&HOME[1..])
     }
+
+    /// The env vars the sandbox was created with: every command, terminal
+    /// and interpreter of it runs with them (a request's own come after,
+    /// and win).
+    pub(crate) fn env(&self) -> Vec<(String, String)> {
+        let mut world = lock(&self.shared.world);
+        match world.sandbox(&self.id) {
+            Some(i) => envs(&world.sandboxes[i].info["env"]),
+            None => Vec::new(),
+        }
+    }
 }
 
 /// Routes `/toolbox/{id}/...`.
@@ -126,6 +139,8 @@ pub(crate) fn handle(shared: &Arc<Shared>, req: &Request, id: &str, rest: &[&str
         ("POST", ["process", "execute"]) => execute(&sb, req),
         ("POST", ["process", "code-run"]) => code_run(&sb, req),
         (_, ["process", "session", ..]) => session(&sb, req, &rest[2..], found_session),
+        (_, ["process", "pty", ..]) => pty::handle(&sb, req, &rest[2..]),
+        (_, ["process", "interpreter", ..]) => interpreter::handle(&sb, req, &rest[2..]),
         (_, ["git", ..]) => error(501, "git is not simulated by the local simulator"),
         (_, ["computeruse", ..]) => computer_use::handle(&sb, req, &rest[1..]),
         (_, ["lsp", ..]) => lsp::handle(&sb, req, &rest[1..]),
@@ -201,6 +216,7 @@ fn run(
         .args(argv)
         .current_dir(cwd)
         .env("HOME", sb.home())
+        .envs(sb.env())
         .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -1,7 +1,8 @@
 //! Working inside a running sandbox through its toolbox API
 //! (`{toolboxProxyUrl}/{sandboxId}/...`): processes and sessions
-//! ([`Process`]), files ([`FileSystem`]), git ([`Git`]), the desktop
-//! ([`ComputerUse`]) and language servers ([`LspServer`]).
+//! ([`Process`], PTY sessions included), files ([`FileSystem`]), git
+//! ([`Git`]), the stateful code interpreter (`CodeInterpreter`), the
+//! desktop ([`ComputerUse`]) and language servers ([`LspServer`]).
 //!
 //! Toolbox requests go through the same transport as the main API: same
 //! headers, same error mapping, same retry rules. The credentials are sent
@@ -11,6 +12,8 @@ mod choice;
 mod computer_use;
 mod fs;
 mod git;
+#[cfg(feature = "websocket")]
+mod interpreter;
 mod lsp;
 mod process;
 
@@ -29,6 +32,11 @@ pub use git::{
     CloneOptions, CommitOptions, FileState, FileStatus, Git, GitCommitInfo, GitCredentials,
     GitStatus,
 };
+#[cfg(feature = "websocket")]
+pub use interpreter::{
+    CodeInterpreter, CodeRun, ContextOptions, ExecutionError, InterpreterContext, OutputChunk,
+    RunCodeOptions, RunCodeResult,
+};
 #[cfg(feature = "testing")]
 pub(crate) use lsp::file_uri;
 pub use lsp::{
@@ -41,6 +49,8 @@ pub use process::{
 };
 #[cfg(feature = "websocket")]
 pub use process::{FollowOptions, LogChunk, LogStream};
+#[cfg(feature = "websocket")]
+pub use process::{PtyExit, PtyHandle, PtyOptions, PtyReader, PtySessionInfo, PtyWriter};
 
 use serde::Deserialize;
 use ureq::http::Method;
@@ -146,5 +156,16 @@ impl Sandbox {
             .transport()
             .json(tb.request(Method::GET, &["work-dir"])?)?;
         Ok(dir.dir)
+    }
+}
+
+/// Shows the names of environment variables, never their values.
+#[cfg(feature = "websocket")]
+pub(crate) struct EnvNames<'a>(pub(crate) &'a std::collections::BTreeMap<String, String>);
+
+#[cfg(feature = "websocket")]
+impl std::fmt::Debug for EnvNames<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
     }
 }

@@ -23,9 +23,9 @@ mod chart;
 mod demux;
 #[cfg(feature = "websocket")]
 mod follow;
-mod session;
 #[cfg(feature = "websocket")]
-mod ws;
+mod pty;
+mod session;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -44,6 +44,8 @@ use crate::transport::Request;
 pub use chart::{Chart, ChartElement, ChartKind};
 #[cfg(feature = "websocket")]
 pub use follow::{FollowOptions, LogChunk, LogStream};
+#[cfg(feature = "websocket")]
+pub use pty::{PtyExit, PtyHandle, PtyOptions, PtyReader, PtySessionInfo, PtyWriter};
 pub use session::{Command, Session, SessionCommandLogs, SessionExecOptions, SessionExecResponse};
 
 /// Runs commands and code, and manages sessions, in a sandbox:
@@ -392,7 +394,7 @@ impl<'s> Process<'s> {
 }
 
 /// A time limit in whole seconds, rounded up, as the toolbox takes it.
-fn whole_seconds(field: &str, timeout: Option<Duration>) -> Result<Option<u32>> {
+pub(crate) fn whole_seconds(field: &str, timeout: Option<Duration>) -> Result<Option<u32>> {
     timeout
         .map(|t| check::whole_units(field, t, Duration::from_secs(1)))
         .transpose()

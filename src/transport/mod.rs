@@ -10,6 +10,7 @@
 //! - `status`: what an answer or a failure means (error mapping, whether
 //!   to send again), for HTTP requests and WebSocket upgrades alike;
 //! - `tls`: the TLS trust of every connection;
+//! - `ws`: WebSocket connections (followed logs, PTY, code interpreter);
 //! - `date`, `page`, `poll`: calendar dates, pages, waits.
 
 #[cfg(any(feature = "images", feature = "testing"))]
@@ -21,6 +22,8 @@ mod retry;
 mod run;
 pub(crate) mod status;
 pub(crate) mod tls;
+#[cfg(feature = "websocket")]
+pub(crate) mod ws;
 
 pub(crate) use request::Request;
 #[cfg(feature = "images")]

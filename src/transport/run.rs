@@ -198,6 +198,14 @@ impl Transport {
         self.auth.redact_error(error)
     }
 
+    /// [`redact`](Self::redact) for errors made where the transport is out
+    /// of reach (a connection's own thread).
+    #[cfg(feature = "websocket")]
+    pub(crate) fn redactor(&self) -> impl Fn(Error) -> Error + Send + Sync + 'static {
+        let auth = self.auth.clone();
+        move |error| auth.redact_error(error)
+    }
+
     /// Sends `req` and decodes the JSON answer.
     pub(crate) fn json<T: DeserializeOwned>(&self, mut req: Request<'_>) -> Result<T> {
         let op = req.operation.clone();

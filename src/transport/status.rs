@@ -231,6 +231,75 @@ pub(crate) fn io_error(e: io::Error, operation: &str, took: Duration) -> Error {
     }
 }
 
+/// The error of a failed WebSocket upgrade to `operation` and whether
+/// another attempt may succeed: an error status is the server's answer,
+/// mapped as any HTTP answer.
+#[cfg(feature = "websocket")]
+pub(crate) fn handshake_failure(
+    e: tungstenite::Error,
+    operation: &str,
+    started: std::time::Instant,
+) -> super::ws::Failed {
+    use super::ws::Failed;
+    let transport = |source: Box<dyn std::error::Error + Send + Sync>, failure| Failed {
+        error: Error::Transport {
+            operation: operation.to_string(),
+            source,
+        },
+        failure,
+    };
+    match e {
+        tungstenite::Error::Http(resp) => {
+            let status = resp.status();
+            if status.is_client_error() || status.is_server_error() {
+                let body = resp.body().as_deref().unwrap_or_default();
+                Failed {
+                    error: Error::Api(Box::new(api_error(status, resp.headers(), body, operation))),
+                    failure: Failure::of_status(status.as_u16()),
+                }
+            } else {
+                // The server (or something in front of it) answered, but
+                // not with the upgrade.
+                let message = format!(
+                    "expected the upgrade to a WebSocket (HTTP 101), got HTTP {}",
+                    status.as_u16()
+                );
+                transport(message.into(), Failure::Permanent)
+            }
+        }
+        tungstenite::Error::Io(e) => Failed {
+            failure: Failure::of_io(e.kind()),
+            error: io_error(e, &format!("{operation}: connecting"), started.elapsed()),
+        },
+        // Closed before the whole answer came.
+        e
+        @ tungstenite::Error::Protocol(tungstenite::error::ProtocolError::HandshakeIncomplete) => {
+            transport(Box::new(e), Failure::Transient)
+        }
+        other => transport(Box::new(other), Failure::Permanent),
+    }
+}
+
+/// The error of an open WebSocket to `operation` that failed other than by
+/// running out of time (the caller words its own timeouts).
+#[cfg(feature = "websocket")]
+pub(crate) fn websocket_error(e: tungstenite::Error, operation: &str) -> Error {
+    let source: Box<dyn std::error::Error + Send + Sync> = match e {
+        tungstenite::Error::Capacity(tungstenite::error::CapacityError::MessageTooLong {
+            size,
+            max_size,
+        }) => {
+            format!("the server sent a message of {size} bytes, more than the {max_size} allowed")
+                .into()
+        }
+        other => Box::new(other),
+    };
+    Error::Transport {
+        operation: operation.to_string(),
+        source,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -523,15 +523,23 @@ fn serve(
     exchange.status = answer.status;
     exchange.excerpt = excerpt(&answer.body);
 
-    if websocket && answer.status == 200 {
+    // Prism answers 200 for the logs (the spec's JSON) and 101 for the
+    // PTY and the interpreter (their specs declare only the upgrade).
+    if websocket && matches!(answer.status, 101 | 200) {
         exchange.status = 101;
-        exchange
-            .notes
-            .push("WebSocket upgrade completed by the proxy (§8.1)".into());
         let key = head.header("sec-websocket-key").unwrap_or("").to_string();
         let logs = exchange.response_json.clone().unwrap_or(Value::Null);
+        let (note, talk): (&str, fn(&mut Ws, &Value)) = match operation_id.as_str() {
+            "ConnectPtySession" => ("PTY protocol spoken by the proxy (§8.2, §9.2)", pty_talk),
+            "ExecuteInterpreterCode" => (
+                "interpreter protocol spoken by the proxy (§8.3, §9.2)",
+                interpreter_talk,
+            ),
+            _ => ("WebSocket upgrade completed by the proxy (§8.1)", logs_talk),
+        };
+        exchange.notes.push(note.into());
         shared.record(exchange);
-        return websocket_logs(conn.into_stream(), &key, &logs);
+        return talk_websocket(conn.into_stream(), &key, &logs, talk);
     }
     shared.record(exchange);
     answer.write(&mut conn, method == "HEAD")
@@ -598,7 +606,8 @@ fn forward(
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    let body = if method == "HEAD" || status == 204 || status == 304 {
+    // An upgrade's answer (101) has no body, whatever its head says.
+    let body = if method == "HEAD" || status == 204 || status == 304 || status == 101 {
         Vec::new()
     } else {
         read_body(&mut reader, &head)?
@@ -834,13 +843,16 @@ fn check_upload(content_type: Option<&str>, body: &[u8]) -> Vec<String> {
     violations
 }
 
-/// Completes a WebSocket upgrade and sends the logs Prism generated, framed
-/// as the toolbox does (sdk-inventory.md §8.1: `01 01 01` before stdout,
-/// `02 02 02` before stderr), then closes normally.
-fn websocket_logs(mut stream: TcpStream, key: &str, logs: &Value) -> io::Result<()> {
-    use tungstenite::protocol::frame::coding::CloseCode;
-    use tungstenite::protocol::{CloseFrame, Role};
-    use tungstenite::{Message, WebSocket};
+type Ws = tungstenite::WebSocket<TcpStream>;
+
+/// Completes a WebSocket upgrade and plays `talk`, then closes.
+fn talk_websocket(
+    mut stream: TcpStream,
+    key: &str,
+    logs: &Value,
+    talk: fn(&mut Ws, &Value),
+) -> io::Result<()> {
+    use tungstenite::protocol::Role;
 
     let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
     write!(
@@ -848,21 +860,86 @@ fn websocket_logs(mut stream: TcpStream, key: &str, logs: &Value) -> io::Result<
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
     )?;
     stream.flush()?;
-    let mut ws = WebSocket::from_raw_socket(stream, Role::Server, None);
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut ws = tungstenite::WebSocket::from_raw_socket(stream, Role::Server, None);
+    talk(&mut ws, logs);
+    while ws.read().is_ok() {}
+    Ok(())
+}
+
+fn close(ws: &mut Ws, code: u16, reason: &str) {
+    use tungstenite::protocol::frame::coding::CloseCode;
+    use tungstenite::protocol::CloseFrame;
+    let _ = ws.close(Some(CloseFrame {
+        code: CloseCode::from(code),
+        reason: reason.to_string().into(),
+    }));
+}
+
+/// The logs Prism generated, framed as the toolbox does
+/// (sdk-inventory.md §8.1: `01 01 01` before stdout, `02 02 02` before
+/// stderr), then a normal close.
+fn logs_talk(ws: &mut Ws, logs: &Value) {
     let mut data = Vec::new();
     data.extend_from_slice(b"\x01\x01\x01");
     data.extend_from_slice(logs["stdout"].as_str().unwrap_or("").as_bytes());
     data.extend_from_slice(b"\x02\x02\x02");
     data.extend_from_slice(logs["stderr"].as_str().unwrap_or("").as_bytes());
-    let send = ws.send(Message::binary(data)).and_then(|()| {
-        ws.close(Some(CloseFrame {
-            code: CloseCode::Normal,
-            reason: "".into(),
-        }))
-    });
-    if let Err(e) = send {
-        return Err(io::Error::other(e.to_string()));
+    if ws.send(tungstenite::Message::binary(data)).is_ok() {
+        close(ws, 1000, "");
     }
-    while ws.read().is_ok() {}
-    Ok(())
+}
+
+/// A terminal as the toolbox speaks it (§8.2, §9.2): "connected", output
+/// as a binary message, then exit code 0 in the close's reason.
+fn pty_talk(ws: &mut Ws, _: &Value) {
+    use tungstenite::Message;
+    let connected = Message::text(r#"{"type":"control","status":"connected"}"#);
+    if ws.send(connected).is_ok() && ws.send(Message::binary(&b"contract$ "[..])).is_ok() {
+        close(ws, 1000, r#"{"exitCode":0}"#);
+    }
+}
+
+/// A run of code as the toolbox speaks it (§8.3, §9.2): the client's
+/// request is checked (`{code, contextId?, envs?, timeout?}`, nothing
+/// else), then stdout and `completed`, and a normal close; a request that
+/// breaks the contract is closed with 1008 and what is wrong.
+fn interpreter_talk(ws: &mut Ws, _: &Value) {
+    use tungstenite::Message;
+    let request = loop {
+        match ws.read() {
+            Ok(Message::Text(t)) => break serde_json::from_str::<Value>(t.as_str()).ok(),
+            Ok(Message::Binary(_)) | Err(_) => break None,
+            Ok(_) => {}
+        }
+    };
+    let problem = match &request {
+        None => Some("the request is not a JSON text message".to_string()),
+        Some(Value::Object(map)) => map.iter().find_map(|(k, v)| {
+            let ok = match k.as_str() {
+                "code" => v.as_str().is_some_and(|c| !c.is_empty()),
+                "contextId" => v.is_string(),
+                "envs" => v
+                    .as_object()
+                    .is_some_and(|o| o.values().all(Value::is_string)),
+                "timeout" => v.as_u64().is_some(),
+                _ => false,
+            };
+            (!ok).then(|| format!("contract: field {k} = {v}"))
+        }),
+        Some(_) => Some("the request is not a JSON object".to_string()),
+    };
+    if let Some(problem) = problem.or_else(|| {
+        request
+            .as_ref()
+            .filter(|r| r.get("code").is_none())
+            .map(|_| "contract: no code".to_string())
+    }) {
+        return close(ws, 1008, &problem);
+    }
+    let out = Message::text(r#"{"type":"stdout","text":"contract\n"}"#);
+    let done = Message::text(r#"{"type":"control","text":"completed"}"#);
+    if ws.send(out).is_ok() && ws.send(done).is_ok() {
+        close(ws, 1000, "");
+    }
 }

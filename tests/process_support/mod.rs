@@ -105,3 +105,20 @@ pub fn toolbox_url(server: &FaultServer) -> String {
 pub fn closed_port() -> String {
     format!("{}/toolbox", refused_url())
 }
+
+/// A client of `config` (tweaked by `tweak`) for a fresh API mock, and
+/// sandbox `sb-1` whose toolbox is `toolbox_url`.
+pub fn sandbox_with(
+    toolbox_url: &str,
+    tweak: impl FnOnce(DaytonaConfig) -> DaytonaConfig,
+) -> (mockito::ServerGuard, Sandbox) {
+    let mut api = mockito::Server::new();
+    let daytona = client_from(tweak(config(&api)));
+    let sandbox = sandbox_at(&mut api, &daytona, toolbox_url, json!({}));
+    (api, sandbox)
+}
+
+/// [`sandbox_with`] the default configuration.
+pub fn sandbox_for(toolbox_url: &str) -> (mockito::ServerGuard, Sandbox) {
+    sandbox_with(toolbox_url, |c| c)
+}

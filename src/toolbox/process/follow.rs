@@ -6,17 +6,19 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use tungstenite::protocol::frame::coding::CloseCode;
 use ureq::http::Method;
 
 use super::demux::Demux;
 use super::session::command_path;
-use super::ws::{self, Event, Socket, Target};
 use super::Process;
 use crate::config::WAIT_FOREVER;
 use crate::error::{Error, Result};
 use crate::transport::poll::Deadline;
-use crate::transport::{Attempt, Transport};
+use crate::transport::ws::{Event, Limits, ReadError, Socket, Target};
+use crate::transport::Transport;
+
+/// Largest message of a log stream (the toolbox sends chunks of a few KiB).
+const MAX_MESSAGE: usize = 16 << 20;
 
 /// The default [`FollowOptions::idle_timeout`]: 10 minutes.
 const DEFAULT_IDLE: Duration = Duration::from_secs(10 * 60);
@@ -127,13 +129,16 @@ impl Iterator for LogStream<'_> {
             }
             let socket = self.socket.as_mut()?;
             match socket.next_event() {
-                Ok(Event::Data(data)) => self.demux.push(&data, &mut self.queue),
+                Ok(Event::Text(data) | Event::Binary(data)) => {
+                    self.demux.push(&data, &mut self.queue)
+                }
                 Ok(Event::Closed(code, reason)) => {
                     let error = self.close_error(code, &reason);
                     self.end(error);
                 }
-                Err(e) => {
-                    let error = ws::read_error(e, &self.operation, || self.timed_out());
+                Err(ReadError::Failed(error)) => self.end(Some(error)),
+                Err(_) => {
+                    let error = self.timed_out();
                     self.end(Some(error));
                 }
             }
@@ -152,14 +157,11 @@ impl LogStream<'_> {
     }
 
     /// A close other than normal (1000, or no code) is an error.
-    fn close_error(&self, code: CloseCode, reason: &str) -> Option<Error> {
-        if matches!(code, CloseCode::Normal | CloseCode::Status) {
+    fn close_error(&self, code: u16, reason: &str) -> Option<Error> {
+        if matches!(code, 1000 | 1005) {
             return None;
         }
-        let mut message = format!(
-            "the server closed the log stream with code {}",
-            u16::from(code)
-        );
+        let mut message = format!("the server closed the log stream with code {code}");
         if !reason.is_empty() {
             message = format!("{message}: {reason}");
         }
@@ -292,21 +294,18 @@ impl<'s> Process<'s> {
         let target = Target {
             url: &url,
             operation: &operation,
-            transport,
+            protocols: &[],
+        };
+        let limits = Limits {
+            idle: options.idle_timeout,
+            keepalive: None,
+            deadline,
+            max_message: MAX_MESSAGE,
         };
         // Opening the stream is a GET, retried as any: nothing has been
         // delivered yet. Once open, it is never opened again.
         let limit = Deadline::after(options.timeout.unwrap_or(WAIT_FOREVER));
-        let socket = transport.retrying(&operation, Some(limit), |_| {
-            match ws::connect(&target, options.idle_timeout, deadline) {
-                Ok(socket) => Attempt::Done(socket),
-                Err(failed) => Attempt::Failed {
-                    retry: failed.failure.retry(true, true),
-                    retry_after: failed.error.api().and_then(|a| a.retry_after),
-                    error: transport.redact(failed.error),
-                },
-            }
-        })?;
+        let socket = transport.websocket(&target, limits, Some(limit))?;
         Ok(LogStream {
             socket: Some(socket),
             demux: Demux::default(),

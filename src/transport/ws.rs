@@ -1,0 +1,563 @@
+//! WebSocket connections (feature `websocket`): followed logs, PTY
+//! sessions and the code interpreter all connect here, with the REST
+//! calls' headers, proxy, TLS trust and connect timeout (`conn`), and one
+//! retry path: a connection that fails before the upgrade completes is
+//! retried through [`Transport::retrying`] as any GET; once a socket is
+//! handed out it is never opened again behind the caller's back.
+//!
+//! The upgrade is tungstenite's handshake; frames are then read and written
+//! with tungstenite's [`FrameSocket`], and messages assembled here: a text
+//! message is handed out as the bytes it holds, valid UTF-8 or not (the
+//! toolbox sends raw chunks of logs as text frames, and a chunk that ends
+//! inside a multi-byte character is not valid UTF-8 on its own).
+//!
+//! Bounds: the connect timeout covers the name lookup, TCP, proxy, TLS and
+//! upgrade together; a message may hold at most [`Limits::max_message`]
+//! bytes; a read waits at most until [`Limits::idle`] has passed since the
+//! server last sent anything (with [`Limits::keepalive`], a ping is sent
+//! after that much silence, so that a live server always answers within the
+//! idle limit) and never past [`Limits::deadline`]; a write waits at most
+//! the idle limit.
+
+mod conn;
+
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use tungstenite::client::IntoClientRequest;
+use tungstenite::handshake::HandshakeError;
+use tungstenite::protocol::frame::coding::{CloseCode, Control, Data, OpCode};
+use tungstenite::protocol::frame::{CloseFrame, Frame, FrameSocket};
+use ureq::http::HeaderValue;
+use url::Url;
+
+use self::conn::{left, Conn};
+use super::poll::Deadline;
+use super::status::{handshake_failure, websocket_error, Failure};
+use super::{Attempt, Transport};
+use crate::error::{Error, Result};
+
+/// Largest answer head of the upgrade.
+const MAX_HEAD: usize = 64 << 10;
+
+/// How long a closing socket waits for the server's reply to its close.
+const CLOSE_LINGER: Duration = Duration::from_millis(500);
+
+/// A connection attempt that failed: the error, and whether another may
+/// succeed.
+pub(crate) struct Failed {
+    pub(crate) error: Error,
+    pub(crate) failure: Failure,
+}
+
+/// Where to connect.
+pub(crate) struct Target<'a> {
+    /// The `ws://` or `wss://` URL, query included.
+    pub(crate) url: &'a Url,
+    /// `METHOD /path`, for errors.
+    pub(crate) operation: &'a str,
+    /// Subprotocols to offer (`Sec-WebSocket-Protocol`); none when empty.
+    pub(crate) protocols: &'a [&'a str],
+}
+
+/// The bounds of an open socket (see the module docs).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    /// The longest the server may send nothing at all.
+    pub(crate) idle: Duration,
+    /// Sends a ping after this much silence (shorter than `idle`).
+    pub(crate) keepalive: Option<Duration>,
+    /// Nothing is read or written past this instant.
+    pub(crate) deadline: Option<Instant>,
+    /// Largest message read into memory.
+    pub(crate) max_message: usize,
+}
+
+/// What the server sent next.
+#[derive(Debug)]
+pub(crate) enum Event {
+    /// A text message, as the bytes it holds (not checked for UTF-8).
+    Text(Vec<u8>),
+    /// A binary message.
+    Binary(Vec<u8>),
+    /// The server closed the connection with this code (1005 when it gave
+    /// none) and reason.
+    Closed(u16, String),
+}
+
+/// Why a read gave up.
+#[derive(Debug)]
+pub(crate) enum ReadError {
+    /// The server sent nothing for the idle limit.
+    Idle,
+    /// The deadline passed.
+    Deadline,
+    /// The connection failed (a transport error, a message too large, ...).
+    Failed(Error),
+}
+
+/// An open WebSocket (client side).
+pub(crate) struct Socket {
+    frames: FrameSocket<Conn>,
+    operation: String,
+    limits: Limits,
+    /// The message being assembled from its frames: whether it is text,
+    /// and what came so far.
+    partial: Option<(bool, Vec<u8>)>,
+    /// When the last ping went out.
+    pinged: Option<Instant>,
+    /// The subprotocol the server chose.
+    protocol: Option<String>,
+    /// A read failed other than by running out of time: the frame reader
+    /// is left mid-frame, so nothing more is read.
+    broken: bool,
+}
+
+impl std::fmt::Debug for Socket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Socket")
+            .field("operation", &self.operation)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Transport {
+    /// Connects to `target` and upgrades, retrying transient failures as a
+    /// GET is retried; gives up at `deadline` (and each attempt at the
+    /// connect timeout). The socket then reads and writes within `limits`.
+    pub(crate) fn websocket(
+        &self,
+        target: &Target<'_>,
+        limits: Limits,
+        deadline: Option<Deadline>,
+    ) -> Result<Socket> {
+        self.retrying(target.operation, deadline, |_| {
+            match connect(self, target, limits) {
+                Ok(socket) => Attempt::Done(socket),
+                Err(failed) => Attempt::Failed {
+                    retry: failed.failure.retry(true, true),
+                    retry_after: failed.error.api().and_then(|a| a.retry_after),
+                    error: self.redact(failed.error),
+                },
+            }
+        })
+    }
+}
+
+/// One attempt: connects and upgrades within the connect timeout and the
+/// deadline of `limits`.
+fn connect(transport: &Transport, target: &Target<'_>, limits: Limits) -> Result<Socket, Failed> {
+    let started = Instant::now();
+    let by = earliest(
+        started.checked_add(transport.connect_timeout()),
+        limits.deadline,
+    );
+    let conn = conn::open(target.url, target.operation, transport, by, started)?;
+    let mut socket = upgrade(transport, target, conn, started)?;
+    socket.limits = limits;
+    let timed = socket.frames.get_mut().timed();
+    timed.deadline = limits.deadline;
+    timed.wait = limits.idle;
+    timed.last_read = Instant::now();
+    Ok(socket)
+}
+
+/// The upgrade, with the SDK's headers; the frames that came with the
+/// answer are kept for the frame reader.
+fn upgrade(
+    transport: &Transport,
+    target: &Target<'_>,
+    conn: Conn,
+    started: Instant,
+) -> Result<Socket, Failed> {
+    let op = target.operation;
+    let mut request = target
+        .url
+        .as_str()
+        .into_client_request()
+        .map_err(|e| handshake_failure(e, op, started))?;
+    for (name, value) in transport.headers() {
+        request.headers_mut().insert(name.clone(), value.clone());
+    }
+    if !target.protocols.is_empty() {
+        let offered = HeaderValue::try_from(target.protocols.join(", ")).map_err(|_| Failed {
+            error: Error::validation("protocols", "not a valid header value"),
+            failure: Failure::Permanent,
+        })?;
+        request
+            .headers_mut()
+            .insert("sec-websocket-protocol", offered);
+    }
+    let recorded = Recorded {
+        conn,
+        read: Vec::new(),
+    };
+    let (socket, response) = tungstenite::client::client_with_config(request, recorded, None)
+        .map_err(|e| match e {
+            HandshakeError::Interrupted(_) => Failed {
+                error: Error::Timeout {
+                    operation: format!("{op}: connecting"),
+                    after: started.elapsed(),
+                },
+                failure: Failure::Transient,
+            },
+            HandshakeError::Failure(e) => handshake_failure(e, op, started),
+        })?;
+    let protocol = response
+        .headers()
+        .get("sec-websocket-protocol")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let recorded = socket.into_inner();
+    // tungstenite read the answer's head and perhaps the first frames: the
+    // frames start where `httparse` says the head ends.
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let head = match httparse::Response::new(&mut headers).parse(&recorded.read) {
+        Ok(httparse::Status::Complete(n)) => n,
+        _ => recorded.read.len(),
+    };
+    let tail = recorded.read[head..].to_vec();
+    Ok(Socket {
+        frames: FrameSocket::from_partially_read(recorded.conn, tail),
+        operation: op.to_string(),
+        limits: Limits {
+            idle: Duration::MAX,
+            keepalive: None,
+            deadline: None,
+            max_message: 0,
+        },
+        partial: None,
+        pinged: None,
+        protocol,
+        broken: false,
+    })
+}
+
+impl Socket {
+    /// `METHOD /path` of the upgrade.
+    pub(crate) fn operation(&self) -> &str {
+        &self.operation
+    }
+
+    /// The subprotocol the server chose, if any.
+    #[allow(dead_code)]
+    pub(crate) fn protocol(&self) -> Option<&str> {
+        self.protocol.as_deref()
+    }
+
+    /// The next message or the close, waiting within the limits. Answers
+    /// the server's pings, and its close.
+    pub(crate) fn next_event(&mut self) -> Result<Event, ReadError> {
+        self.frames.get_mut().timed().poll = false;
+        loop {
+            let wait = self.read_wait()?;
+            self.frames.get_mut().timed().wait = wait;
+            match self.read_frame() {
+                Ok(Some(event)) => return Ok(event),
+                Ok(None) => {}
+                Err(tungstenite::Error::Io(e)) if timed_out(&e) => self.keep_alive()?,
+                Err(e) => return Err(self.failed(e)),
+            }
+        }
+    }
+
+    /// The next message or the close if it can be had without waiting for
+    /// the network (`None` otherwise): for a reader that waits for bytes
+    /// with [`Waiter`] and must not hold the socket meanwhile.
+    pub(crate) fn try_next_event(&mut self) -> Result<Option<Event>, ReadError> {
+        self.frames.get_mut().timed().poll = true;
+        let result = loop {
+            match self.read_frame() {
+                Ok(Some(event)) => break Ok(Some(event)),
+                Ok(None) => {}
+                Err(tungstenite::Error::Io(e)) if timed_out(&e) => break Ok(None),
+                Err(e) => break Err(self.failed(e)),
+            }
+        };
+        self.frames.get_mut().timed().poll = false;
+        result
+    }
+
+    /// After a read found nothing: a ping when the socket has been silent
+    /// for the keepalive interval, an error once the idle limit or the
+    /// deadline has passed. For readers that wait with [`Waiter`].
+    pub(crate) fn keep_alive(&mut self) -> Result<(), ReadError> {
+        self.read_wait()?;
+        let Some(every) = self.limits.keepalive else {
+            return Ok(());
+        };
+        let silent = self.frames.get_ref().timed_ref().last_read.elapsed();
+        let since_ping = self.pinged.map_or(Duration::MAX, |p| p.elapsed());
+        if silent >= every && since_ping >= every {
+            self.pinged = Some(Instant::now());
+            self.send(Frame::ping(Vec::new()))
+                .map_err(|e| self.failed(e))?;
+        }
+        Ok(())
+    }
+
+    /// How long the next read may wait: until the next ping is due, the
+    /// idle limit or the deadline; an error when one of those has passed.
+    fn read_wait(&self) -> Result<Duration, ReadError> {
+        let deadline_left = left(self.limits.deadline).map_err(|_| ReadError::Deadline)?;
+        let silent = self.frames.get_ref().timed_ref().last_read.elapsed();
+        let idle_left = self.limits.idle.saturating_sub(silent);
+        if idle_left.is_zero() {
+            return Err(ReadError::Idle);
+        }
+        let mut wait = idle_left.min(deadline_left);
+        if let Some(every) = self.limits.keepalive {
+            wait = wait.min(every.saturating_sub(silent).max(every / 4));
+        }
+        Ok(wait)
+    }
+
+    /// Reads one frame: `Some` when it completes a message or is a close,
+    /// `None` for a ping, a pong or a part of a message. After a failure
+    /// other than a timeout, every read fails.
+    fn read_frame(&mut self) -> std::result::Result<Option<Event>, tungstenite::Error> {
+        if self.broken {
+            return Err(tungstenite::Error::AlreadyClosed);
+        }
+        let read = self.read_frame_once();
+        if matches!(&read, Err(e) if !matches!(e, tungstenite::Error::Io(io) if timed_out(io))) {
+            self.broken = true;
+        }
+        read
+    }
+
+    fn read_frame_once(&mut self) -> std::result::Result<Option<Event>, tungstenite::Error> {
+        let max = self.limits.max_message;
+        let Some(frame) = self.frames.read(Some(max))? else {
+            return Err(tungstenite::Error::Protocol(
+                tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
+            ));
+        };
+        let fin = frame.header().is_final;
+        let (text, first) = match frame.header().opcode {
+            OpCode::Data(Data::Text) => (true, true),
+            OpCode::Data(Data::Binary) => (false, true),
+            OpCode::Data(Data::Continue) => match &self.partial {
+                Some((text, _)) => (*text, false),
+                None => {
+                    return Err(tungstenite::Error::Protocol(
+                        tungstenite::error::ProtocolError::UnexpectedContinueFrame,
+                    ))
+                }
+            },
+            OpCode::Control(Control::Ping) => {
+                self.send(Frame::pong(frame.into_payload()))?;
+                return Ok(None);
+            }
+            OpCode::Control(Control::Close) => {
+                let payload: &[u8] = frame.payload();
+                let (code, reason) = match payload {
+                    [a, b, reason @ ..] => (
+                        u16::from_be_bytes([*a, *b]),
+                        String::from_utf8_lossy(reason).into_owned(),
+                    ),
+                    _ => (u16::from(CloseCode::Status), String::new()),
+                };
+                // The reply the protocol asks for; the stream is over
+                // whether or not it goes through.
+                let _ = self.send(Frame::close(None));
+                return Ok(Some(Event::Closed(code, reason)));
+            }
+            // Pongs, and opcodes no extension was agreed for.
+            _ => return Ok(None),
+        };
+        if first && self.partial.is_some() {
+            return Err(tungstenite::Error::Protocol(
+                tungstenite::error::ProtocolError::ExpectedFragment(Data::Continue),
+            ));
+        }
+        let payload = frame.into_payload();
+        let (_, mut message) = self.partial.take().unwrap_or((text, Vec::new()));
+        if message.len().saturating_add(payload.len()) > max {
+            return Err(tungstenite::Error::Capacity(
+                tungstenite::error::CapacityError::MessageTooLong {
+                    size: message.len().saturating_add(payload.len()),
+                    max_size: max,
+                },
+            ));
+        }
+        message.extend_from_slice(&payload);
+        if !fin {
+            self.partial = Some((text, message));
+            return Ok(None);
+        }
+        Ok(Some(if text {
+            Event::Text(message)
+        } else {
+            Event::Binary(message)
+        }))
+    }
+
+    /// Sends a text message.
+    pub(crate) fn send_text(&mut self, text: &str) -> Result<()> {
+        let frame = Frame::message(text.as_bytes().to_vec(), OpCode::Data(Data::Text), true);
+        self.send(frame).map_err(|e| self.write_error(e))
+    }
+
+    /// Sends a binary message.
+    pub(crate) fn send_binary(&mut self, bytes: &[u8]) -> Result<()> {
+        let frame = Frame::message(bytes.to_vec(), OpCode::Data(Data::Binary), true);
+        self.send(frame).map_err(|e| self.write_error(e))
+    }
+
+    /// Closes the connection with `code` (1000 for a normal close): sends
+    /// the close frame and waits a little for the server's reply, dropping
+    /// whatever comes before it (not after a failed read: nothing more is
+    /// read then). Failures are ignored: the connection is over either way.
+    pub(crate) fn close(&mut self, code: u16, reason: &str) {
+        let close = Frame::close(Some(CloseFrame {
+            code: CloseCode::from(code),
+            reason: reason.to_string().into(),
+        }));
+        if self.send(close).is_err() || self.broken {
+            return;
+        }
+        let until = Instant::now() + CLOSE_LINGER;
+        self.limits.keepalive = None;
+        self.limits.deadline = Some(earliest(Some(until), self.limits.deadline).unwrap_or(until));
+        while let Ok(event) = self.next_event() {
+            if matches!(event, Event::Closed(..)) {
+                break;
+            }
+        }
+    }
+
+    /// Sends a frame, masked as a client's frames must be.
+    fn send(&mut self, mut frame: Frame) -> std::result::Result<(), tungstenite::Error> {
+        frame.header_mut().mask = Some(mask());
+        let timed = self.frames.get_mut().timed();
+        timed.wait = self.limits.idle;
+        self.frames.send(frame)
+    }
+
+    fn failed(&self, e: tungstenite::Error) -> ReadError {
+        match e {
+            tungstenite::Error::Io(e) if timed_out(&e) => {
+                if left(self.limits.deadline).is_err() {
+                    ReadError::Deadline
+                } else {
+                    ReadError::Idle
+                }
+            }
+            e => ReadError::Failed(websocket_error(e, &self.operation)),
+        }
+    }
+
+    fn write_error(&self, e: tungstenite::Error) -> Error {
+        match e {
+            tungstenite::Error::Io(e) if timed_out(&e) => Error::Timeout {
+                operation: format!("{}: sending", self.operation),
+                after: self.limits.idle,
+            },
+            e => websocket_error(e, &self.operation),
+        }
+    }
+
+    /// A handle to wait for bytes on this connection without reading them.
+    pub(crate) fn waiter(&self) -> io::Result<Waiter> {
+        Ok(Waiter(self.frames.get_ref().timed_ref().try_clone()?))
+    }
+}
+
+/// Waits for bytes on a connection while another thread may write to it.
+pub(crate) struct Waiter(TcpStream);
+
+impl Waiter {
+    /// Waits at most `wait` for bytes (or the end of the connection): true
+    /// when there is something to read.
+    pub(crate) fn wait(&self, wait: Duration) -> bool {
+        let wait = wait.max(Duration::from_millis(1));
+        if self.0.set_read_timeout(Some(wait)).is_err() {
+            return true;
+        }
+        let mut byte = [0u8; 1];
+        match self.0.peek(&mut byte) {
+            Ok(_) => true,
+            Err(e) => !timed_out(&e),
+        }
+    }
+
+    /// Ends the connection at once: a waiting [`wait`](Self::wait) returns.
+    pub(crate) fn shutdown(&self) {
+        let _ = self.0.shutdown(std::net::Shutdown::Both);
+    }
+}
+
+fn timed_out(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+    )
+}
+
+/// A fresh masking key: four bytes of a handshake key, which tungstenite
+/// draws from a random generator.
+fn mask() -> [u8; 4] {
+    let key = tungstenite::handshake::client::generate_key();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(key)
+        .unwrap_or_default();
+    let mut mask = [0u8; 4];
+    for (m, b) in mask.iter_mut().zip(bytes) {
+        *m = b;
+    }
+    mask
+}
+
+/// The earlier of two optional instants.
+pub(crate) fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// The connection during the upgrade, keeping what tungstenite reads (the
+/// answer's head, and the first frames when they came with it).
+struct Recorded {
+    conn: Conn,
+    read: Vec<u8>,
+}
+
+impl Read for Recorded {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.conn.read(buf)?;
+        if self.read.len() + n > MAX_HEAD + (1 << 20) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "the answer to the upgrade is too long",
+            ));
+        }
+        self.read.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+}
+
+impl Write for Recorded {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.conn.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.conn.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_are_random() {
+        let masks: std::collections::HashSet<[u8; 4]> = (0..20).map(|_| mask()).collect();
+        assert!(masks.len() > 15, "{masks:?}");
+    }
+}
