@@ -22,7 +22,7 @@ mod run;
 pub(crate) mod status;
 pub(crate) mod tls;
 
-pub(crate) use request::Request;
+pub(crate) use request::{Answer, Request};
 #[cfg(feature = "images")]
 pub(crate) use run::decode;
 pub use run::API_VERSION;
