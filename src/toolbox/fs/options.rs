@@ -145,7 +145,7 @@ impl Meter {
         remote_path: &str,
         n: usize,
     ) {
-        self.bytes += n as u64;
+        self.bytes = self.bytes.saturating_add(n as u64);
         self.report(progress, remote_path);
     }
 
