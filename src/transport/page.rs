@@ -79,8 +79,8 @@ impl Seen {
 /// A page is requested only when the items already fetched are used up, so
 /// stopping early (`take`, `find`, `break`) sends no further request. An
 /// error is yielded once and ends the iteration. A server that hands out a
-/// page token it already gave, or more than 8 empty
-/// pages in a row, ends the listing with an error rather than looping.
+/// page token it already gave, or 8 empty pages in a row that each carry
+/// a new token, ends the listing with an error rather than looping.
 ///
 /// `Pages` is `Send`: a listing can be consumed on another thread.
 #[must_use = "a listing fetches nothing until it is iterated"]

@@ -148,7 +148,8 @@ impl<'a> Upload<'a> {
 
 /// The size of the local file `path` when it is known before reading it: a
 /// regular file's. A pseudo-file that says it is empty but is not (as those
-/// of `/proc` do), a pipe or a device has none: it is read to its end.
+/// of `/proc` do) has none: it is read to its end. Anything but a regular
+/// file (a FIFO, a socket, a device) is refused.
 fn file_size(path: &Path) -> Result<Option<u64>> {
     let io = |source| Error::Io {
         path: path.display().to_string(),
