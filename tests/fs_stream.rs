@@ -244,3 +244,102 @@ fn the_client_transfer_timeout_is_the_default() {
     done_tx.send(()).unwrap();
     thread.join().unwrap();
 }
+
+#[test]
+fn a_download_into_memory_stops_at_its_limit_and_keeps_completed_files() {
+    const LIMIT: u64 = 1024 * 1024;
+    let done = payload(300 * 1024);
+    let first = multipart_answer(&[("file", "/done.bin", &done)], true);
+    // Everything of the first answer but its closing boundary.
+    let first = first[..first.len() - format!("--{BOUNDARY}--\r\n").len()].to_vec();
+    let (url, server_thread) = raw_server(move |conn| {
+        chunked_head(conn, &multipart_type());
+        chunk(conn, &first).unwrap();
+        let head = format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; \
+             filename=\"/endless\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        );
+        chunk(conn, head.as_bytes()).unwrap();
+        // A file the sandbox's own code keeps writing: sent until the
+        // client hangs up (or 256 MiB, far past any bound).
+        let block = vec![b'z'; 64 * 1024];
+        let mut sent: u64 = 0;
+        while sent < 256 * 1024 * 1024 && chunk(conn, &block).is_ok() {
+            sent += block.len() as u64;
+        }
+        sent
+    });
+    let mut api = Server::new();
+    let daytona = client(&api);
+    let sandbox = sandbox_at(&mut api, &daytona, &format!("{url}/toolbox"));
+    let dir = TempDir::new("memlimit");
+    let target = dir.join("done.bin");
+    let started = std::time::Instant::now();
+    let err = sandbox
+        .fs()
+        .download_files(
+            [
+                daytona::toolbox::Download::to_file("/done.bin", &target),
+                daytona::toolbox::Download::to_bytes("/endless"),
+            ],
+            TransferOptions::new().max_in_memory(LIMIT),
+        )
+        .unwrap_err();
+    let took = started.elapsed();
+    let sent = server_thread.join().unwrap();
+    assert!(err.is_too_large(), "{err:?}");
+    assert_mentions(&err, "the download of /endless into memory");
+    assert_mentions(&err, "limit of 1048576 bytes");
+    assert_eq!(std::fs::read(&target).unwrap(), done, "completed before");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    // What the server got out before the client hung up: the limit plus
+    // what the sockets buffer, not the whole endless file.
+    assert!(sent < 32 * 1024 * 1024, "{sent} bytes sent");
+    eprintln!("endless file into memory: stopped in {took:?}, server sent {sent} bytes");
+}
+
+#[test]
+fn the_memory_limit_spares_writers_and_reads_a_declared_length_first() {
+    let data = payload(3 * 1024 * 1024);
+    let answer = multipart_answer(&[("file", "/big.bin", &data)], true);
+    let mut api = Server::new();
+    let daytona = client(&api);
+    // To a writer: no limit.
+    let served = answer.clone();
+    let (url, server_thread) = raw_server(move |conn| {
+        chunked_head(conn, &multipart_type());
+        chunk(conn, &served).unwrap();
+        last_chunk(conn);
+    });
+    let sandbox = sandbox_at(&mut api, &daytona, &format!("{url}/toolbox"));
+    let mut out = Vec::new();
+    let got = sandbox
+        .fs()
+        .download(
+            daytona::toolbox::Download::to_writer("/big.bin", &mut out),
+            TransferOptions::new().max_in_memory(1024),
+        )
+        .unwrap();
+    server_thread.join().unwrap();
+    assert_eq!(got.size(), data.len() as u64);
+    assert!(out == data);
+    // Into memory: the part's Content-Length is past the limit, refused
+    // before its bytes are read.
+    let (url, server_thread) = raw_server(move |conn| {
+        chunked_head(conn, &multipart_type());
+        let _ = chunk(conn, &answer);
+        last_chunk(conn);
+    });
+    let sandbox = sandbox_at(&mut api, &daytona, &format!("{url}/toolbox"));
+    let err = sandbox
+        .fs()
+        .download(
+            daytona::toolbox::Download::to_bytes("/big.bin"),
+            TransferOptions::new().max_in_memory(1024 * 1024),
+        )
+        .unwrap_err();
+    server_thread.join().unwrap();
+    assert!(err.is_too_large(), "{err:?}");
+    assert_mentions(&err, "limit of 1048576 bytes");
+    assert_eq!(daytona::toolbox::DEFAULT_MAX_IN_MEMORY, 256 * 1024 * 1024);
+}

@@ -588,3 +588,53 @@ fn bulk_download_asks_for_multipart_and_other_requests_for_json() {
         [vec!["multipart/form-data"], vec!["application/json"]]
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_or_a_device_is_refused_before_any_request() {
+    let (mut server, sandbox) = setup();
+    let upload = server.mock("POST", Matcher::Any).expect(0).create();
+    let dir = TempDir::new("fifo");
+    let fifo = dir.path("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let regular = dir.file("ok.txt", "ok");
+    let started = std::time::Instant::now();
+    let refused = |err: Error, path: &std::path::Path| match err {
+        Error::Validation { field, message } => {
+            assert_eq!(field, "local_path");
+            assert!(message.contains(&path.display().to_string()), "{message}");
+            assert!(message.contains("not a regular file"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    };
+    // Nobody ever writes to the FIFO: opening it would block for ever.
+    refused(sandbox.fs().upload_file(&fifo, "/x").unwrap_err(), &fifo);
+    let zero = std::path::Path::new("/dev/zero");
+    refused(sandbox.fs().upload_file(zero, "/z").unwrap_err(), zero);
+    let err = sandbox
+        .fs()
+        .upload_files(
+            [Upload::file(&regular, "/ok.txt"), Upload::file(&fifo, "/p")],
+            TransferOptions::new(),
+        )
+        .unwrap_err();
+    refused(err, &fifo);
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    upload.assert();
+    // The stream, opened by the caller, can be sent as a reader.
+    let opened = std::fs::File::open(zero).unwrap();
+    let (mock, seen) = upload_mock(&mut server, Framing::Chunked);
+    sandbox
+        .fs()
+        .upload_files(
+            [Upload::reader(io::Read::take(opened, 5), "/z")],
+            TransferOptions::new(),
+        )
+        .unwrap();
+    mock.assert();
+    assert!(seen.lock().unwrap().is_some());
+}

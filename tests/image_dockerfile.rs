@@ -183,6 +183,43 @@ fn a_flag_without_its_value_says_so() {
     assert!(err.to_string().contains("--chown=root:root"), "{err}");
 }
 
+#[test]
+fn a_multibyte_flag_from_a_dockerfile_on_disk_does_not_panic() {
+    let tree = TempDir::new("multibyte");
+    tree.file("a", "a");
+    tree.file("é.txt", "e");
+    let path = tree.file(
+        "Dockerfile",
+        "FROM alpine\nCOPY --fromé a /b\nCOPY --é é.txt /c/\nCOPY --from=é x /y\n",
+    );
+    let image = Image::from_dockerfile(&path).unwrap();
+    let archives: Vec<&str> = image
+        .contexts()
+        .iter()
+        .map(|c| c.archive_path.as_str())
+        .collect();
+    assert_eq!(archives, ["a", "é.txt"]);
+}
+
+#[test]
+fn a_malformed_pattern_is_a_validation_error_naming_it() {
+    let tree = TempDir::new("badpattern");
+    tree.file("]", "x");
+    for (pattern, bad) in [("[]]", "[]]"), ("src/[a-", "[a-"), ("x\\\\", "")] {
+        let path = tree.file("Dockerfile", format!("FROM alpine\nCOPY {pattern} /x/\n"));
+        let result = Image::from_dockerfile(&path);
+        if bad.is_empty() {
+            // No wildcard: the literal name `x\`, which does not exist.
+            assert_path_error(result, &["line 2", "matches nothing"]);
+        } else {
+            assert_path_error(
+                result,
+                &["line 2", &format!("{bad:?} is not a valid pattern")],
+            );
+        }
+    }
+}
+
 fn base_commands<const N: usize>(tree: &TempDir, commands: [&str; N]) -> daytona::Result<Image> {
     Image::base("alpine").dockerfile_commands(commands, Some(tree.root.as_path()))
 }

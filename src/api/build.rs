@@ -4,7 +4,7 @@
 //! by line, ended by the server, by the build being over, or by the
 //! deadline).
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -19,6 +19,16 @@ use crate::transport::Request;
 
 /// How long the stream may stay silent before the build state is checked.
 const IDLE: Duration = Duration::from_secs(2);
+
+/// The longest build log line handed on whole: a longer one (a progress
+/// bar, `cat /dev/zero`) comes in pieces of at most this many bytes, never
+/// cutting a character.
+pub(crate) const MAX_LINE: usize = 64 * 1024;
+
+/// Lines read ahead of the callback: when it is slower than the stream,
+/// the reader waits (and the server with it) rather than queueing more, so
+/// at most this many lines of [`MAX_LINE`] bytes (8 MiB) are held.
+pub(crate) const LINES_AHEAD: usize = 128;
 
 /// Uploads the build contexts of `image` that the object store lacks
 /// (none for a registry image) and returns their hashes, in order, for
@@ -101,7 +111,7 @@ pub(crate) fn follow(
     on_line: &mut dyn FnMut(&str),
     finished: &mut dyn FnMut(&Deadline) -> Result<bool>,
 ) -> Result<()> {
-    let (tx, rx) = mpsc::channel();
+    let (tx, rx) = mpsc::sync_channel(LINES_AHEAD);
     let reader_client = client.clone();
     // A build may log for longer than one HTTP exchange may take: the
     // stream is limited like a transfer, and by the deadline.
@@ -116,21 +126,16 @@ pub(crate) fn follow(
         let op = request.operation().to_string();
         let lines = tx.clone();
         let result = reader_client.transport().execute(&mut request, |resp| {
-            let mut reader = BufReader::new(resp.into_body().into_reader());
-            let mut buf = Vec::new();
+            let mut lines_of = Lines::new(BufReader::new(resp.into_body().into_reader()));
             loop {
-                buf.clear();
-                let n = reader
-                    .read_until(b'\n', &mut buf)
-                    .map_err(|e| Error::Transport {
-                        operation: op.clone(),
-                        source: Box::new(e),
-                    })?;
-                if n == 0 {
+                let line = lines_of.next_line().map_err(|e| Error::Transport {
+                    operation: op.clone(),
+                    source: Box::new(e),
+                })?;
+                let Some(line) = line else {
                     return Ok(());
-                }
-                let text = String::from_utf8_lossy(&buf);
-                let line = text.trim_end_matches(['\r', '\n']).to_string();
+                };
+                // Blocks while the callback is `LINES_AHEAD` lines behind.
                 if lines.send(Message::Line(line)).is_err() {
                     return Ok(());
                 }
@@ -169,5 +174,115 @@ pub(crate) fn follow(
                 }
             }
         }
+    }
+}
+
+/// The lines of a log stream, each at most [`MAX_LINE`] bytes: a longer
+/// line is handed on in pieces, cut at a character boundary.
+struct Lines<R> {
+    reader: R,
+    /// The start of a character cut off at the end of the previous piece.
+    carry: Vec<u8>,
+    /// The previous piece was cut: a line end right after it ends that
+    /// line rather than making an empty one.
+    cut: bool,
+}
+
+impl<R: BufRead> Lines<R> {
+    fn new(reader: R) -> Self {
+        Lines {
+            reader,
+            carry: Vec::new(),
+            cut: false,
+        }
+    }
+
+    /// The next line (its `\n` or `\r\n` removed) or piece of a line;
+    /// `None` at the end of the stream.
+    fn next_line(&mut self) -> std::io::Result<Option<String>> {
+        loop {
+            let mut buf = std::mem::take(&mut self.carry);
+            let room = MAX_LINE.saturating_sub(buf.len()) as u64;
+            let n = (&mut self.reader).take(room).read_until(b'\n', &mut buf)?;
+            if n == 0 && buf.is_empty() {
+                return Ok(None);
+            }
+            let was_cut = std::mem::replace(&mut self.cut, false);
+            if buf.last() == Some(&b'\n') {
+                buf.pop();
+                if buf.last() == Some(&b'\r') {
+                    buf.pop();
+                }
+                if was_cut && buf.is_empty() {
+                    continue;
+                }
+            } else if n > 0 && buf.len() >= MAX_LINE {
+                // Cut: an incomplete character at the end goes with the
+                // next piece.
+                self.cut = true;
+                if let Err(e) = std::str::from_utf8(&buf) {
+                    if e.error_len().is_none() {
+                        self.carry = buf.split_off(e.valid_up_to());
+                    }
+                }
+            }
+            return Ok(Some(String::from_utf8_lossy(&buf).into_owned()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pieces(input: &[u8]) -> Vec<String> {
+        let mut lines = Lines::new(BufReader::with_capacity(100, input));
+        let mut out = Vec::new();
+        while let Some(line) = lines.next_line().unwrap() {
+            out.push(line);
+        }
+        out
+    }
+
+    #[test]
+    fn limits() {
+        assert_eq!(MAX_LINE, 64 * 1024);
+        assert_eq!(LINES_AHEAD, 128);
+    }
+
+    #[test]
+    fn lines_and_endings() {
+        assert_eq!(pieces(b"a\nb\r\n\nc"), ["a", "b", "", "c"]);
+        assert!(pieces(b"").is_empty());
+    }
+
+    #[test]
+    fn long_lines_come_in_pieces_cut_between_characters() {
+        let long = "x".repeat(MAX_LINE * 2 + 10);
+        let got = pieces(format!("{long}\nend\n").as_bytes());
+        assert_eq!(got.len(), 4);
+        assert!(got.iter().all(|p| p.len() <= MAX_LINE));
+        assert_eq!(got[..3].concat(), long);
+        assert_eq!(got[3], "end");
+        // A line of exactly the limit makes one piece, not an empty one
+        // after it.
+        let exact = "w".repeat(MAX_LINE);
+        assert_eq!(
+            pieces(format!("{exact}\r\n\nv").as_bytes()),
+            [&exact, "", "v"]
+        );
+        // A two-byte character across the cut stays whole.
+        let text = format!("{}é{}", "y".repeat(MAX_LINE - 1), "z".repeat(5));
+        let got = pieces(text.as_bytes());
+        assert_eq!(got.concat(), text);
+        assert!(got
+            .iter()
+            .all(|p| !p.contains('\u{FFFD}') && p.len() <= MAX_LINE));
+        // Invalid bytes stay replaced, as in a short line.
+        let mut bad = vec![b'a'; MAX_LINE - 1];
+        bad.extend_from_slice(&[0xFF, b'b']);
+        let got = pieces(&bad);
+        assert_eq!(got.len(), 2);
+        assert!(got[0].ends_with('\u{FFFD}'));
     }
 }

@@ -18,7 +18,7 @@ use crate::params::list::ListSandboxes;
 use crate::params::sandbox::CreateSandbox;
 use crate::transport::page::{Page, Pages};
 use crate::transport::poll::Deadline;
-use crate::transport::{Request, Transport};
+use crate::transport::{Answer, Request, Transport};
 
 /// One page of a sandbox listing ([`Daytona::list_page`]).
 #[derive(Debug)]
@@ -254,7 +254,7 @@ impl Daytona {
     }
 
     fn fetch_page(&self, pairs: &[(&str, String)], cursor: Option<&str>) -> Result<SandboxPage> {
-        let mut req = self.api(Method::GET, &["sandbox"]);
+        let mut req = self.api(Method::GET, &["sandbox"]).answer(Answer::Page);
         for (name, value) in pairs {
             req = req.query(name, value);
         }

@@ -17,7 +17,7 @@ use crate::models::{
 };
 use crate::params::{NetworkSettings, Resize};
 use crate::transport::poll::{poll_until, Check, Deadline};
-use crate::transport::{read_body, Request};
+use crate::transport::{read_body, Answer, Request};
 
 /// A sandbox: its last known [`SandboxInfo`] and the client to act on it.
 ///
@@ -81,7 +81,7 @@ impl Sandbox {
     fn update(&mut self, mut req: Request<'_>) -> Result<()> {
         let op = req.operation().to_string();
         let info = self.client.transport().execute(&mut req, |resp| {
-            let body = read_body(resp, &op)?;
+            let body = read_body(resp, &op, Answer::Object)?;
             Ok(serde_json::from_slice::<SandboxInfo>(&body).ok())
         })?;
         if let Some(info) = info {

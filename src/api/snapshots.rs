@@ -12,6 +12,7 @@ use crate::models::{Snapshot, SnapshotPage, SnapshotState, UrlAnswer};
 use crate::params::snapshot::{CreateSnapshot, ListSnapshots};
 use crate::transport::page::{Page, Pages};
 use crate::transport::poll::{poll_until, Check, Deadline};
+use crate::transport::Answer;
 
 /// Snapshot operations: [`Daytona::snapshots`].
 ///
@@ -44,7 +45,10 @@ impl Daytona {
 
 impl Snapshots {
     fn fetch_page(&self, pairs: &[(&str, String)]) -> Result<SnapshotPage> {
-        let mut req = self.client.api(Method::GET, &["snapshots"]);
+        let mut req = self
+            .client
+            .api(Method::GET, &["snapshots"])
+            .answer(Answer::Page);
         for (name, value) in pairs {
             req = req.query(name, value);
         }

@@ -9,6 +9,7 @@ use crate::check::{non_empty, path_segment};
 use crate::error::{Error, Result};
 use crate::models::{Volume, VolumeState};
 use crate::transport::poll::{poll_until, Check, Deadline};
+use crate::transport::Answer;
 
 /// Volume operations: [`Daytona::volumes`].
 ///
@@ -38,9 +39,11 @@ impl Daytona {
 impl Volumes {
     /// Every volume of the organization, deleted ones left out.
     pub fn list(&self) -> Result<Vec<Volume>> {
-        self.client
-            .transport()
-            .json(self.client.api(Method::GET, &["volumes"]))
+        self.client.transport().json(
+            self.client
+                .api(Method::GET, &["volumes"])
+                .answer(Answer::Page),
+        )
     }
 
     /// Every volume of the organization, deleted ones included.

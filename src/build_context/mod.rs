@@ -29,7 +29,7 @@ use crate::error::{Error, Result};
 use crate::image::Image;
 use crate::transport::poll::Deadline;
 use crate::transport::request::push_segments;
-use crate::transport::{decode, read_body, Request, Transport};
+use crate::transport::{decode, read_body, Answer, Request, Transport};
 
 /// The bucket when push access names none.
 const DEFAULT_BUCKET: &str = "daytona-volume-builds";
@@ -140,7 +140,7 @@ fn push_access(up: &Uploader<'_>, deadline: Deadline) -> Result<PushAccess> {
         .deadline(deadline);
     let op = req.operation().to_string();
     up.transport.execute(&mut req, |resp| {
-        decode(&read_body(resp, &op)?, &op).map_err(|e| match e {
+        decode(&read_body(resp, &op, Answer::Object)?, &op).map_err(|e| match e {
             Error::Decode {
                 operation, message, ..
             } => Error::Decode {

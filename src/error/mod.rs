@@ -111,6 +111,22 @@ pub enum Error {
         excerpt: String,
     },
 
+    /// An answer went past a limit the SDK keeps so that a server cannot
+    /// make it use unbounded memory or time: a JSON answer larger than its
+    /// endpoint's cap, a download into memory larger than its limit, a
+    /// log line longer than the longest kept whole, a listing of empty
+    /// pages that never ends. Nothing is retried.
+    TooLarge {
+        /// The request, e.g. `GET /sandbox/abc`.
+        operation: String,
+        /// What went past the limit, e.g. `the JSON answer`.
+        what: String,
+        /// The limit, in `unit`s.
+        limit: u64,
+        /// `bytes` or `empty pages in a row`.
+        unit: &'static str,
+    },
+
     /// A local file could not be read or written.
     Io {
         /// The local path involved.
@@ -179,6 +195,15 @@ impl fmt::Display for Error {
                 }
                 Ok(())
             }
+            Error::TooLarge {
+                operation,
+                what,
+                limit,
+                unit,
+            } => write!(
+                f,
+                "{operation}: {what} went past the limit of {limit} {unit}"
+            ),
             Error::Io { path, source } => write!(f, "{path}: {source}"),
             Error::AfterCreate { sandbox_id, .. } => {
                 write!(f, "sandbox {sandbox_id} was created but is not usable")
@@ -378,6 +403,12 @@ impl Error {
         matches!(self.root(), Error::Decode { .. })
     }
 
+    /// An [`Error::TooLarge`]: an answer went past one of the SDK's
+    /// memory or work limits.
+    pub fn is_too_large(&self) -> bool {
+        matches!(self.root(), Error::TooLarge { .. })
+    }
+
     /// An [`Error::Io`]: a local file could not be read or written.
     pub fn is_io(&self) -> bool {
         matches!(self.root(), Error::Io { .. })
@@ -463,6 +494,17 @@ impl Error {
                 operation: fix(operation),
                 message: fix(message),
                 excerpt: fix(excerpt),
+            },
+            Error::TooLarge {
+                operation,
+                what,
+                limit,
+                unit,
+            } => Error::TooLarge {
+                operation: fix(operation),
+                what,
+                limit,
+                unit,
             },
             Error::Io { path, source } => Error::Io {
                 path: fix(path),
@@ -572,13 +614,22 @@ mod tests {
                 },
                 "io",
             ),
+            (
+                Error::TooLarge {
+                    operation: "GET /sandbox/x".into(),
+                    what: "the JSON answer".into(),
+                    limit: 4,
+                    unit: "bytes",
+                },
+                "too_large",
+            ),
         ]
     }
 
     type Predicate = fn(&Error) -> bool;
 
     fn kinds(e: &Error) -> Vec<&'static str> {
-        let checks: [(&str, Predicate); 11] = [
+        let checks: [(&str, Predicate); 12] = [
             ("not_found", Error::is_not_found),
             ("timeout", Error::is_timeout),
             ("api", |e| e.api().is_some()),
@@ -590,6 +641,7 @@ mod tests {
             ("transport", Error::is_transport),
             ("decode", Error::is_decode),
             ("io", Error::is_io),
+            ("too_large", Error::is_too_large),
         ];
         checks
             .iter()

@@ -117,7 +117,11 @@ fn instruction(
     while rest.starts_with("--") {
         let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
         let flag = &rest[..end];
-        if flag.len() >= 7 && flag[..7].eq_ignore_ascii_case("--from=") {
+        // `get`: the flag may go on with a multi-byte character (`--fromé`).
+        if flag
+            .get(..7)
+            .is_some_and(|p| p.eq_ignore_ascii_case("--from="))
+        {
             from_other_stage = true;
         }
         let needs_value = VALUE_FLAGS.iter().any(|f| f.eq_ignore_ascii_case(flag));
@@ -243,6 +247,18 @@ pub(crate) fn local_sources(text: &str, base: &Path, field: &str) -> Result<Vec<
                 other => components.push(other),
             }
         }
+        if let Some(bad) = components
+            .iter()
+            .find(|c| glob::has_magic(c) && glob::check(c).is_err())
+        {
+            return Err(Error::validation(
+                field,
+                format!(
+                    "COPY source {source:?} (line {line}): {bad:?} is not a valid pattern \
+                     (Docker refuses it too)"
+                ),
+            ));
+        }
         let matches = glob::expand(root, &components)?;
         if matches.is_empty() {
             return Err(Error::validation(
@@ -332,6 +348,20 @@ mod tests {
                     COPY d /d\n";
         let want = [("a", 2), ("b", 2), ("c", 10), ("d", 15)];
         assert_eq!(sources(text), s(&want));
+    }
+
+    #[test]
+    fn multibyte_flags_and_words_never_panic() {
+        let text = "FROM x\nCOPY --fromé a b\nCOPY --é a /d\nCOPY --fro a /e\nCOPY é ü /d/\n\
+                    COPY --from=é x /y\nADD --ünknown=1 f /g\n";
+        assert_eq!(
+            sources(text),
+            s(&[("a", 2), ("a", 3), ("a", 4), ("é", 5), ("ü", 5), ("f", 7)])
+        );
+        // Every prefix of every line, cut at any character.
+        for (i, _) in text.char_indices() {
+            let _ = copy_sources(&text[..i]);
+        }
     }
 
     #[test]

@@ -1,75 +1,193 @@
 //! Wildcards in `COPY` sources, with Docker's rules: `*`, `?`, `[...]`
 //! (Go's `filepath.Match`) within one path component, `**` across
 //! components; hidden files match like any other.
+//!
+//! Matching takes time linear in the pattern times the name (Go's
+//! algorithm: each run of non-star characters is matched at the leftmost
+//! place it fits, never backtracking past the previous star), and a
+//! malformed pattern (`[]]`, `[a-]`, `[ab`, a trailing `\`) is an error, as
+//! Go's `ErrBadPattern`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::walk::{entries, walk, Kind};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Whether a path component is a pattern rather than a literal name.
 pub(crate) fn has_magic(component: &str) -> bool {
     component.contains(['*', '?', '['])
 }
 
-/// Whether `name` (one path component) matches `pattern`.
-pub(crate) fn matches(pattern: &str, name: &str) -> bool {
+/// A malformed pattern (Go's `ErrBadPattern`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BadPattern;
+
+/// Whether `name` (one path component) matches `pattern`; `Err` when the
+/// pattern is malformed.
+pub(crate) fn matches(pattern: &str, name: &str) -> std::result::Result<bool, BadPattern> {
+    matches_counting(pattern, name, &mut 0)
+}
+
+/// Checks that `pattern` is well formed, as Go does: every chunk is parsed
+/// to its end.
+pub(crate) fn check(pattern: &str) -> std::result::Result<(), BadPattern> {
+    let p: Vec<char> = pattern.chars().collect();
+    let mut rest = &p[..];
+    while !rest.is_empty() {
+        let (_, chunk, after) = scan_chunk(rest);
+        match_chunk(chunk, &[], &mut 0)?;
+        rest = after;
+    }
+    Ok(())
+}
+
+/// [`matches`], adding the characters compared to `steps`.
+fn matches_counting(
+    pattern: &str,
+    name: &str,
+    steps: &mut u64,
+) -> std::result::Result<bool, BadPattern> {
+    check(pattern)?;
     let p: Vec<char> = pattern.chars().collect();
     let n: Vec<char> = name.chars().collect();
-    match_from(&p, &n)
-}
-
-fn match_from(p: &[char], n: &[char]) -> bool {
-    let Some((&first, rest)) = p.split_first() else {
-        return n.is_empty();
-    };
-    match first {
-        '*' => (0..=n.len()).any(|skip| match_from(rest, &n[skip..])),
-        '?' => !n.is_empty() && match_from(rest, &n[1..]),
-        '[' => match (n.first(), class(rest)) {
-            (Some(&c), Some((set, after))) => set(c) && match_from(after, &n[1..]),
-            _ => false,
-        },
-        '\\' if !rest.is_empty() => n.first() == Some(&rest[0]) && match_from(&rest[1..], &n[1..]),
-        c => n.first() == Some(&c) && match_from(rest, &n[1..]),
-    }
-}
-
-type Set<'a> = Box<dyn Fn(char) -> bool + 'a>;
-
-/// A character class after its `[`: the test it stands for and what follows
-/// its `]`; `None` when it is not closed.
-fn class(p: &[char]) -> Option<(Set<'_>, &[char])> {
-    let (negated, body) = match p.first() {
-        Some('^') => (true, &p[1..]),
-        _ => (false, p),
-    };
-    let mut ranges: Vec<(char, char)> = Vec::new();
-    let mut i = 0;
-    loop {
-        let mut lo = *body.get(i)?;
-        if lo == ']' && i > 0 {
-            break;
+    let (mut pattern, mut name) = (&p[..], &n[..]);
+    'chunks: while !pattern.is_empty() {
+        let (star, chunk, rest) = scan_chunk(pattern);
+        pattern = rest;
+        if star && chunk.is_empty() {
+            // A trailing star takes the rest of the component.
+            return Ok(!name.contains(&'/'));
         }
-        if lo == '\\' {
-            i += 1;
-            lo = *body.get(i)?;
-        }
-        let mut hi = lo;
-        if body.get(i + 1) == Some(&'-') && body.get(i + 2).is_some_and(|&c| c != ']') {
-            i += 2;
-            hi = body[i];
-            if hi == '\\' {
-                i += 1;
-                hi = *body.get(i)?;
+        // At the current place first.
+        if let Some(after) = match_chunk(chunk, name, steps)? {
+            // The last chunk must end the name.
+            if after.is_empty() || !pattern.is_empty() {
+                name = after;
+                continue;
             }
         }
-        ranges.push((lo, hi));
+        if star {
+            // Then one character further each time; a star never takes `/`.
+            for i in 0..name.len() {
+                if name[i] == '/' {
+                    break;
+                }
+                if let Some(after) = match_chunk(chunk, &name[i + 1..], steps)? {
+                    if pattern.is_empty() && !after.is_empty() {
+                        continue;
+                    }
+                    name = after;
+                    continue 'chunks;
+                }
+            }
+        }
+        return Ok(false);
+    }
+    Ok(name.is_empty())
+}
+
+/// Splits the pattern into its leading stars (whether there were any), the
+/// run of characters up to the next star outside a class, and the rest.
+fn scan_chunk(pattern: &[char]) -> (bool, &[char], &[char]) {
+    let start = pattern.iter().take_while(|&&c| c == '*').count();
+    let pattern = &pattern[start..];
+    let mut in_class = false;
+    let mut i = 0;
+    while i < pattern.len() {
+        match pattern[i] {
+            '\\' if i + 1 < pattern.len() => i += 1,
+            '[' => in_class = true,
+            ']' => in_class = false,
+            '*' if !in_class => break,
+            _ => {}
+        }
         i += 1;
     }
-    let set = move |c: char| ranges.iter().any(|&(lo, hi)| lo <= c && c <= hi) != negated;
-    Some((Box::new(set), &body[i + 1..]))
+    (start > 0, &pattern[..i], &pattern[i..])
+}
+
+/// Matches `chunk` (no star outside a class) at the start of `name`: what
+/// follows the match, `None` when it does not match. The whole chunk is
+/// always read, so a malformed one is an error even when the name has
+/// already failed to match.
+fn match_chunk<'n>(
+    mut chunk: &[char],
+    mut name: &'n [char],
+    steps: &mut u64,
+) -> std::result::Result<Option<&'n [char]>, BadPattern> {
+    let mut failed = false;
+    while let Some((&first, rest)) = chunk.split_first() {
+        *steps += 1;
+        failed |= name.is_empty();
+        match first {
+            '[' => {
+                let c = if failed { None } else { Some(name[0]) };
+                if !failed {
+                    name = &name[1..];
+                }
+                chunk = rest;
+                let negated = chunk.first() == Some(&'^');
+                if negated {
+                    chunk = &chunk[1..];
+                }
+                let mut matched = false;
+                let mut ranges = 0;
+                loop {
+                    if chunk.first() == Some(&']') && ranges > 0 {
+                        chunk = &chunk[1..];
+                        break;
+                    }
+                    let (lo, after) = class_char(chunk)?;
+                    chunk = after;
+                    let mut hi = lo;
+                    if chunk.first() == Some(&'-') {
+                        let (h, after) = class_char(&chunk[1..])?;
+                        hi = h;
+                        chunk = after;
+                    }
+                    if c.is_some_and(|c| lo <= c && c <= hi) {
+                        matched = true;
+                    }
+                    ranges += 1;
+                }
+                if matched == negated {
+                    failed = true;
+                }
+            }
+            '?' => {
+                if !failed {
+                    failed = name[0] == '/';
+                    name = &name[1..];
+                }
+                chunk = rest;
+            }
+            _ => {
+                let (literal, after) = if first == '\\' {
+                    (*rest.first().ok_or(BadPattern)?, &rest[1..])
+                } else {
+                    (first, rest)
+                };
+                if !failed {
+                    failed = name[0] != literal;
+                    name = &name[1..];
+                }
+                chunk = after;
+            }
+        }
+    }
+    Ok(if failed { None } else { Some(name) })
+}
+
+/// One character of a class (`\` escapes the next one), and what follows.
+fn class_char(chunk: &[char]) -> std::result::Result<(char, &[char]), BadPattern> {
+    let chunk = match chunk.first() {
+        None | Some('-') | Some(']') => return Err(BadPattern),
+        Some('\\') => &chunk[1..],
+        Some(_) => chunk,
+    };
+    let (&c, rest) = chunk.split_first().ok_or(BadPattern)?;
+    Ok((c, rest))
 }
 
 /// The paths below `base` (relative to it) that match the components of a
@@ -117,7 +235,10 @@ fn expand_into(dir: &Path, rel: &Path, components: &[&str], out: &mut Vec<PathBu
         return Ok(());
     }
     for name in entries(listed)? {
-        if matches(first, &name.to_string_lossy()) {
+        let matched = matches(first, &name.to_string_lossy()).map_err(|BadPattern| {
+            Error::validation("pattern", format!("{first:?} is not a valid pattern"))
+        })?;
+        if matched {
             expand_into(&dir.join(&name), &rel.join(&name), rest, out)?;
         }
     }
@@ -133,24 +254,75 @@ mod tests {
         let yes = [
             ("*.py", "app.py"),
             ("*", ".hidden"),
+            ("*", ""),
             ("a?c", "abc"),
             ("[a-c]x", "bx"),
             ("[^a-c]x", "dx"),
-            ("[]]", "]"),
+            ("[\\]]", "]"),
+            ("[\\-]", "-"),
             ("\\*", "*"),
             ("*.tar.*", "x.tar.gz"),
+            ("a*b*c", "axxbyybzzc"),
+            ("a*b", "abab"),
+            ("*é?", "ééé"),
+            ("[é-ê]", "ê"),
+            ("*x", "xxx"),
+            ("a**b", "ab"),
         ];
         for (p, n) in yes {
-            assert!(matches(p, n), "{p} should match {n}");
+            assert_eq!(matches(p, n), Ok(true), "{p} should match {n}");
         }
         let no = [
             ("*.py", "app.pyc"),
             ("a?c", "ac"),
             ("[a-c]x", "dx"),
-            ("[ab", "a"),
+            ("a*b", "abc"),
+            ("a*b*c", "abcb"),
+            ("?", "é€"),
+            ("*", "a/b"),
         ];
         for (p, n) in no {
-            assert!(!matches(p, n), "{p} should not match {n}");
+            assert_eq!(matches(p, n), Ok(false), "{p} should not match {n}");
         }
+    }
+
+    #[test]
+    fn malformed_patterns_are_errors_as_in_go() {
+        // Go's filepath.Match answers ErrBadPattern for each of these,
+        // whatever the name.
+        for p in [
+            "[]]", "[ab", "[a-]", "[-a]", "[^]", "[]", "a\\", "[", "x*[", "[\\",
+        ] {
+            assert_eq!(check(p), Err(BadPattern), "{p}");
+            assert_eq!(matches(p, "a"), Err(BadPattern), "{p}");
+            assert_eq!(matches(p, ""), Err(BadPattern), "{p}");
+        }
+        for p in ["a", "*", "[a]", "[^a-z]", "\\[", "]", "a]b", "-"] {
+            assert_eq!(check(p), Ok(()), "{p}");
+        }
+    }
+
+    #[test]
+    fn matching_is_linear_in_stars_and_name() {
+        // 30 stars over 100 characters that almost match: the classic
+        // recursive matcher takes exponential time here.
+        let pattern = format!("{}b", "a*".repeat(30));
+        let name = "a".repeat(100);
+        let mut steps = 0;
+        assert_eq!(matches_counting(&pattern, &name, &mut steps), Ok(false));
+        // Each chunk is tried at most once per place in the name.
+        let bound = (pattern.len() * (name.len() + 1)) as u64;
+        assert!(steps <= bound, "{steps} steps, bound {bound}");
+        let mut steps = 0;
+        let name = format!("{}b", "a".repeat(100));
+        assert_eq!(matches_counting(&pattern, &name, &mut steps), Ok(true));
+        assert!(steps <= bound, "{steps} steps, bound {bound}");
+        let stars = "*".repeat(30) + "x";
+        let mut steps = 0;
+        assert_eq!(
+            matches_counting(&stars, &"y".repeat(100), &mut steps),
+            Ok(false)
+        );
+        assert!(steps <= 200, "{steps}");
     }
 }

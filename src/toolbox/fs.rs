@@ -10,7 +10,7 @@ mod upload;
 pub(crate) use download::download_body;
 pub use download::{Download, DownloadResult, Downloaded};
 pub use models::{FileInfo, FilePermissions, Match, ReplaceResult};
-pub use options::{Progress, TransferOptions};
+pub use options::{Progress, TransferOptions, DEFAULT_MAX_IN_MEMORY};
 pub use upload::Upload;
 
 use serde::{Deserialize, Serialize};

@@ -26,7 +26,7 @@ pub use computer_use::{
 };
 pub use fs::{
     Download, DownloadResult, Downloaded, FileInfo, FilePermissions, FileSystem, Match, Progress,
-    ReplaceResult, TransferOptions, Upload,
+    ReplaceResult, TransferOptions, Upload, DEFAULT_MAX_IN_MEMORY,
 };
 pub use git::{
     CloneOptions, CommitOptions, FileState, FileStatus, Git, GitCommitInfo, GitCredentials,
@@ -60,7 +60,7 @@ use crate::api::sandbox::Sandbox;
 use crate::config::base_url;
 use crate::error::{Error, Result};
 use crate::transport::request::push_segments;
-use crate::transport::{Request, Transport};
+use crate::transport::{Answer, Request, Transport};
 
 /// What every toolbox handle holds: the sandbox it works in.
 #[derive(Clone, Copy)]
@@ -94,9 +94,10 @@ impl<'s> Toolbox<'s> {
         Ok(base)
     }
 
-    /// A request to `segments` below the toolbox base.
+    /// A request to `segments` below the toolbox base (its JSON answer
+    /// capped as an [`Answer::Listing`]).
     pub(crate) fn request(&self, method: Method, segments: &[&str]) -> Result<Request<'static>> {
-        Ok(Request::new(method, &self.base()?, segments))
+        Ok(Request::new(method, &self.base()?, segments).answer(Answer::Listing))
     }
 
     /// The WebSocket URL of `segments` (`http` becomes `ws`, `https` `wss`).

@@ -39,7 +39,7 @@ use crate::check::{self, non_empty};
 use crate::error::{Error, Result};
 use crate::params::string_pairs;
 use crate::params::{CodeLanguage, CODE_TOOLBOX_LANGUAGE_LABEL};
-use crate::transport::Request;
+use crate::transport::{Answer, Request};
 
 pub use chart::{Chart, ChartElement, ChartKind};
 #[cfg(feature = "websocket")]
@@ -291,7 +291,10 @@ impl<'s> Process<'s> {
             timeout,
         };
         let req = self.post(&["process", "execute"])?.json(&body);
-        let wire: RunWire = self.tb.transport().json(self.limit(req, timeout))?;
+        let wire: RunWire = self
+            .tb
+            .transport()
+            .json(self.limit(req.answer(Answer::Text), timeout))?;
         Ok(ExecResponse {
             exit_code: wire.exit_code(),
             result: wire.result,
@@ -336,7 +339,10 @@ impl<'s> Process<'s> {
             timeout,
         };
         let req = self.post(&["process", "code-run"])?.json(&body);
-        let wire: RunWire = self.tb.transport().json(self.limit(req, timeout))?;
+        let wire: RunWire = self
+            .tb
+            .transport()
+            .json(self.limit(req.answer(Answer::Text), timeout))?;
         Ok(CodeRunResponse {
             exit_code: wire.exit_code(),
             result: wire.result,

@@ -25,7 +25,7 @@ pub(crate) mod tls;
 #[cfg(feature = "websocket")]
 pub(crate) mod ws;
 
-pub(crate) use request::Request;
+pub(crate) use request::{Answer, Request};
 #[cfg(feature = "images")]
 pub(crate) use run::decode;
 pub use run::API_VERSION;

@@ -57,6 +57,45 @@ pub(crate) fn push_segments(url: &mut Url, segments: &[&str]) -> Result<(), Erro
     Ok(())
 }
 
+/// What a JSON answer is, which decides the most of it read into memory:
+/// each cap is the largest legitimate answer of its endpoints with ample
+/// margin, and small enough that no answer costs more than a few hundred
+/// MiB once decoded (tiny values, such as millions of one-letter labels,
+/// take about twelve times their size in memory).
+///
+/// The one table of these caps; [`Request::answer`] picks one, the
+/// transport enforces it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Answer {
+    /// One object of the main API (a sandbox, a snapshot, a volume, a URL,
+    /// labels; also the object store's answers): 4 MiB, a thousand times
+    /// a sandbox with many labels.
+    Object,
+    /// A page of the main API (up to 200 sandboxes, a page of snapshots,
+    /// every volume): 16 MiB.
+    Page,
+    /// A toolbox answer made of many small values (file listings, search
+    /// results, sessions, git status, LSP symbols, accessibility trees):
+    /// 32 MiB.
+    Listing,
+    /// A toolbox answer that is mostly one text (command output, session
+    /// logs, a screenshot): 64 MiB, which decodes to about as much.
+    Text,
+}
+
+impl Answer {
+    /// The cap, in bytes of body.
+    pub(crate) const fn max_bytes(self) -> u64 {
+        const MIB: u64 = 1024 * 1024;
+        match self {
+            Answer::Object => 4 * MIB,
+            Answer::Page => 16 * MIB,
+            Answer::Listing => 32 * MIB,
+            Answer::Text => 64 * MIB,
+        }
+    }
+}
+
 /// The body of a request.
 pub(crate) enum Body<'a> {
     /// No body.
@@ -95,6 +134,8 @@ pub(crate) struct Request<'a> {
     /// Why the request cannot be sent (a path segment no URL can carry):
     /// returned by the transport before anything is sent.
     pub(super) invalid: Option<Error>,
+    /// What the answer is, for the most of it read into memory.
+    pub(super) answer: Answer,
 }
 
 impl<'a> Request<'a> {
@@ -134,6 +175,7 @@ impl<'a> Request<'a> {
             credentials: true,
             secrets: Vec::new(),
             invalid,
+            answer: Answer::Object,
         }
     }
 
@@ -217,6 +259,13 @@ impl<'a> Request<'a> {
         self
     }
 
+    /// What the answer is (by default [`Answer::Object`]), which caps the
+    /// JSON read into memory.
+    pub(crate) fn answer(mut self, answer: Answer) -> Self {
+        self.answer = answer;
+        self
+    }
+
     /// `METHOD /path`.
     pub(crate) fn operation(&self) -> &str {
         &self.operation
@@ -237,6 +286,18 @@ mod tests {
 
     fn base() -> Url {
         Url::parse("http://h:1/api").unwrap()
+    }
+
+    #[test]
+    fn json_caps() {
+        const MIB: u64 = 1024 * 1024;
+        assert_eq!(Answer::Object.max_bytes(), 4 * MIB);
+        assert_eq!(Answer::Page.max_bytes(), 16 * MIB);
+        assert_eq!(Answer::Listing.max_bytes(), 32 * MIB);
+        assert_eq!(Answer::Text.max_bytes(), 64 * MIB);
+        let r = Request::new(Method::GET, &base(), &["x"]);
+        assert_eq!(r.answer, Answer::Object);
+        assert_eq!(r.answer(Answer::Page).answer, Answer::Page);
     }
 
     #[test]

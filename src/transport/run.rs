@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde::de::DeserializeOwned;
 use ureq::http::{self, HeaderName, HeaderValue, Method};
 
-use super::request::{Body, Request};
+use super::request::{Answer, Body, Request};
 use super::retry::Delays;
 use super::status::{api_error, excerpt, transport_error, Failure};
 use super::tls::Tls;
@@ -24,9 +24,6 @@ pub const API_VERSION: &str = "0.190.0";
 
 /// The `User-Agent` of every request.
 pub(crate) const USER_AGENT: &str = concat!("sdk-rust/", env!("CARGO_PKG_VERSION"));
-
-/// Largest JSON body read into memory.
-const MAX_JSON_BODY: u64 = 64 * 1024 * 1024;
 
 /// Largest error body read into memory.
 const MAX_ERROR_BODY: u64 = 1024 * 1024;
@@ -208,14 +205,14 @@ impl Transport {
 
     /// Sends `req` and decodes the JSON answer.
     pub(crate) fn json<T: DeserializeOwned>(&self, mut req: Request<'_>) -> Result<T> {
-        let op = req.operation.clone();
-        self.execute(&mut req, |resp| decode(&read_body(resp, &op)?, &op))
+        let (op, answer) = (req.operation.clone(), req.answer);
+        self.execute(&mut req, |resp| decode(&read_body(resp, &op, answer)?, &op))
     }
 
     /// Sends `req` and ignores the answer's body.
     pub(crate) fn empty(&self, mut req: Request<'_>) -> Result<()> {
-        let op = req.operation.clone();
-        self.execute(&mut req, |resp| read_body(resp, &op).map(drop))
+        let (op, answer) = (req.operation.clone(), req.answer);
+        self.execute(&mut req, |resp| read_body(resp, &op, answer).map(drop))
     }
 
     /// Sends `req` (retrying as its method allows) until a 2xx answer, which
@@ -458,19 +455,33 @@ pub(crate) fn is_loopback(url: &url::Url) -> bool {
     }
 }
 
-/// Reads a whole (JSON-sized) body.
-pub(crate) fn read_body(mut resp: http::Response<ureq::Body>, operation: &str) -> Result<Vec<u8>> {
+/// Reads a whole (JSON-sized) body: at most the cap of `answer`, past
+/// which it is an [`Error::TooLarge`] naming the cap.
+pub(crate) fn read_body(
+    mut resp: http::Response<ureq::Body>,
+    operation: &str,
+    answer: Answer,
+) -> Result<Vec<u8>> {
     let started = Instant::now();
+    let limit = answer.max_bytes();
     // As `read_to_vec`, into a buffer sized by `Content-Length` (up to
     // 1 MiB) rather than grown from 32 bytes in a dozen reads.
     let hint = resp.body().content_length().unwrap_or(0).min(1 << 20) as usize;
     let mut body = Vec::with_capacity(hint);
     resp.body_mut()
         .with_config()
-        .limit(MAX_JSON_BODY)
+        .limit(limit)
         .reader()
         .read_to_end(&mut body)
-        .map_err(|e| transport_error(e.into(), operation, started.elapsed()))?;
+        .map_err(|e| match ureq::Error::from(e) {
+            ureq::Error::BodyExceedsLimit(_) => Error::TooLarge {
+                operation: operation.to_string(),
+                what: "the JSON answer".into(),
+                limit,
+                unit: "bytes",
+            },
+            e => transport_error(e, operation, started.elapsed()),
+        })?;
     Ok(body)
 }
 

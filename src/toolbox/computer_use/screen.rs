@@ -11,7 +11,7 @@ use super::geometry::{Point, Rect};
 use crate::error::{Error, Result};
 use crate::toolbox::choice::choice_enum;
 use crate::toolbox::Toolbox;
-use crate::transport::Request;
+use crate::transport::{Answer, Request};
 
 choice_enum! {
     /// The encoding of a compressed screenshot.
@@ -259,7 +259,7 @@ impl<'s> Screenshots<'s> {
 
     fn take(&self, req: Request<'static>) -> Result<Screenshot> {
         let operation = req.operation().to_string();
-        let answer: ScreenshotAnswer = self.tb.transport().json(req)?;
+        let answer: ScreenshotAnswer = self.tb.transport().json(req.answer(Answer::Text))?;
         answer.decode(&operation)
     }
 

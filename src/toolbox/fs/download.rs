@@ -12,7 +12,7 @@ use serde::Serialize;
 use ureq::http::{self, Method};
 
 use super::multipart::{self, ParseError, Parser, PartHeaders};
-use super::options::{Callback, Meter, TransferOptions};
+use super::options::{Callback, Meter, TransferOptions, DEFAULT_MAX_IN_MEMORY};
 use super::FileSystem;
 use crate::error::{ApiError, Error, Result};
 use crate::transport::status::{error_fields, transport_error};
@@ -87,7 +87,9 @@ impl<'a> Download<'a> {
         }
     }
 
-    /// `remote` into memory ([`Downloaded::Bytes`]).
+    /// `remote` into memory ([`Downloaded::Bytes`]): at most
+    /// [`TransferOptions::max_in_memory`] bytes (256 MiB by default), past
+    /// which the download fails with [`Error::TooLarge`].
     pub fn to_bytes(remote: impl Into<String>) -> Self {
         Download {
             remote: remote.into(),
@@ -189,7 +191,10 @@ impl FileSystem<'_> {
         Ok(self.download(download, TransferOptions::new())?.size())
     }
 
-    /// Downloads `remote_path` into memory.
+    /// Downloads `remote_path` into memory: a file larger than
+    /// [`DEFAULT_MAX_IN_MEMORY`] (256 MiB) is an [`Error::TooLarge`] (use
+    /// [`FileSystem::download`] with [`TransferOptions::max_in_memory`]
+    /// for another limit, or a path or a writer, which have none).
     pub fn download_bytes(&self, remote_path: &str) -> Result<Vec<u8>> {
         match self.download(Download::to_bytes(remote_path), TransferOptions::new())? {
             Downloaded::Bytes(data) => Ok(data),
@@ -258,9 +263,11 @@ impl FileSystem<'_> {
             .header("Accept", "multipart/form-data")
             .timeout(timeout);
         let op = req.operation().to_string();
+        let max_in_memory = options.max_in_memory;
         let mut receiver = Receiver {
             op: &op,
             started: Instant::now(),
+            max_in_memory,
             progress: options.callback(),
         };
         let transport = self.tb.transport();
@@ -284,7 +291,8 @@ impl FileSystem<'_> {
 /// a screen recording), and streams it to `download`'s target through the
 /// same sinks as [`FileSystem::download_files`]: a temporary file renamed
 /// only when complete, memory, or a writer. An answer shorter than its
-/// `Content-Length` is an error and leaves no file. Once the answer has
+/// `Content-Length` is an error and leaves no file; one kept in memory
+/// stops at [`DEFAULT_MAX_IN_MEMORY`]. Once the answer has
 /// begun the request is not sent again (a writer must not get the start
 /// twice).
 pub(crate) fn download_body(
@@ -298,7 +306,12 @@ pub(crate) fn download_body(
     let started = Instant::now();
     transport.execute(&mut req, |resp| {
         let length = resp.body().content_length();
-        let mut sink = Sink::open(&mut download.target, length)?;
+        let limit = Limit {
+            op: &op,
+            remote: &download.remote,
+            max: DEFAULT_MAX_IN_MEMORY,
+        };
+        let mut sink = Sink::open(&mut download.target, length, limit)?;
         let mut reader = resp.into_body().into_reader();
         let mut buf = vec![0; 64 * 1024];
         let mut received: u64 = 0;
@@ -341,6 +354,8 @@ struct Slot<'a> {
 struct Receiver<'r> {
     op: &'r str,
     started: Instant,
+    /// The most bytes of one file kept in memory.
+    max_in_memory: u64,
     progress: Callback<'r>,
 }
 
@@ -388,15 +403,27 @@ impl Receiver<'_> {
         download: &mut Download<'_>,
     ) -> Result<Result<Downloaded>> {
         let remote = download.remote.as_str();
-        let (mut sink, mut failed) = match Sink::open(&mut download.target, part.content_length) {
-            Ok(sink) => (Some(sink), None),
-            Err(e) => (None, Some(e)),
+        let limit = Limit {
+            op: self.op,
+            remote,
+            max: self.max_in_memory,
         };
+        let (mut sink, mut failed) =
+            match Sink::open(&mut download.target, part.content_length, limit) {
+                // A file past the memory limit may never end: the whole
+                // answer stops here.
+                Err(e @ Error::TooLarge { .. }) => return Err(e),
+                Ok(sink) => (Some(sink), None),
+                Err(e) => (None, Some(e)),
+            };
         let mut meter = Meter::new(part.content_length);
         while let Some(chunk) = parser.chunk().map_err(|e| self.error(e))? {
             meter.add(self.progress.as_deref_mut(), remote, chunk.len());
             if let Some(s) = &mut sink {
                 if let Err(e) = s.write(chunk) {
+                    if matches!(e, Error::TooLarge { .. }) {
+                        return Err(e);
+                    }
                     failed = Some(e);
                     // Dropping a temporary file removes it.
                     sink = None;
@@ -453,20 +480,43 @@ impl Receiver<'_> {
     }
 }
 
+/// The memory limit of a download into memory, and what its error names.
+#[derive(Clone, Copy)]
+struct Limit<'l> {
+    op: &'l str,
+    remote: &'l str,
+    max: u64,
+}
+
+impl Limit<'_> {
+    fn error(&self) -> Error {
+        Error::TooLarge {
+            operation: self.op.to_string(),
+            what: format!("the download of {} into memory", self.remote),
+            limit: self.max,
+            unit: "bytes",
+        }
+    }
+}
+
 /// Where the bytes of one part go.
 enum Sink<'w> {
     File(TempFile),
-    Bytes(Vec<u8>),
+    Bytes(Vec<u8>, Limit<'w>),
     Writer(&'w mut (dyn Write + 'w)),
 }
 
 impl<'w> Sink<'w> {
-    fn open(target: &'w mut Target<'_>, length: Option<u64>) -> Result<Self> {
+    fn open(target: &'w mut Target<'_>, length: Option<u64>, limit: Limit<'w>) -> Result<Self> {
         Ok(match target {
             Target::File(path) => Sink::File(TempFile::create(path)?),
             Target::Bytes => {
+                if length.is_some_and(|l| l > limit.max) {
+                    return Err(limit.error());
+                }
                 let reserve = length.unwrap_or(0).min(MAX_RESERVE);
-                Sink::Bytes(Vec::with_capacity(usize::try_from(reserve).unwrap_or(0)))
+                let data = Vec::with_capacity(usize::try_from(reserve).unwrap_or(0));
+                Sink::Bytes(data, limit)
             }
             Target::Writer(writer) => Sink::Writer(writer),
         })
@@ -475,7 +525,11 @@ impl<'w> Sink<'w> {
     fn write(&mut self, chunk: &[u8]) -> Result<()> {
         match self {
             Sink::File(temp) => temp.file.write_all(chunk).map_err(|e| temp.error(e)),
-            Sink::Bytes(data) => {
+            Sink::Bytes(data, limit) => {
+                let total = (data.len() as u64).saturating_add(chunk.len() as u64);
+                if total > limit.max {
+                    return Err(limit.error());
+                }
                 data.extend_from_slice(chunk);
                 Ok(())
             }
@@ -486,7 +540,7 @@ impl<'w> Sink<'w> {
     fn finish(self, size: u64) -> Result<Downloaded> {
         match self {
             Sink::File(temp) => temp.commit().map(|path| Downloaded::File { path, size }),
-            Sink::Bytes(data) => Ok(Downloaded::Bytes(data)),
+            Sink::Bytes(data, _) => Ok(Downloaded::Bytes(data)),
             Sink::Writer(writer) => {
                 writer.flush().map_err(writer_error)?;
                 Ok(Downloaded::Written(size))

@@ -36,11 +36,27 @@ type ProgressFn<'a> = dyn FnMut(Progress<'_>) + Send + 'a;
 ///     });
 /// # let _ = options;
 /// ```
-#[derive(Default)]
 #[must_use]
 pub struct TransferOptions<'a> {
     pub(super) progress: Option<Box<ProgressFn<'a>>>,
     pub(super) timeout: Option<Duration>,
+    pub(super) max_in_memory: u64,
+}
+
+/// The most bytes of one file a download keeps in memory
+/// ([`super::Download::to_bytes`], [`super::FileSystem::download_bytes`])
+/// unless [`TransferOptions::max_in_memory`] says otherwise: 256 MiB.
+/// Downloads to a path or a writer have no limit.
+pub const DEFAULT_MAX_IN_MEMORY: u64 = 256 * 1024 * 1024;
+
+impl Default for TransferOptions<'_> {
+    fn default() -> Self {
+        TransferOptions {
+            progress: None,
+            timeout: None,
+            max_in_memory: DEFAULT_MAX_IN_MEMORY,
+        }
+    }
 }
 
 impl fmt::Debug for TransferOptions<'_> {
@@ -48,6 +64,7 @@ impl fmt::Debug for TransferOptions<'_> {
         f.debug_struct("TransferOptions")
             .field("progress", &self.progress.is_some())
             .field("timeout", &self.timeout)
+            .field("max_in_memory", &self.max_in_memory)
             .finish()
     }
 }
@@ -73,6 +90,24 @@ impl<'a> TransferOptions<'a> {
             Some(f) => Some(&mut **f),
             None => None,
         }
+    }
+
+    /// The most bytes of one file kept in memory by a download into memory
+    /// ([`super::Download::to_bytes`]) instead of [`DEFAULT_MAX_IN_MEMORY`]
+    /// (256 MiB): a larger file fails the call with [`crate::Error::TooLarge`]
+    /// naming the limit, without reading the rest of the answer (files
+    /// completed before stay complete). Downloads to a path or a writer
+    /// have no limit, as they take no memory.
+    ///
+    /// ```
+    /// use daytona::toolbox::TransferOptions;
+    ///
+    /// let options = TransferOptions::new().max_in_memory(1024 * 1024 * 1024);
+    /// # let _ = options;
+    /// ```
+    pub fn max_in_memory(mut self, bytes: u64) -> Self {
+        self.max_in_memory = bytes;
+        self
     }
 
     /// Time allowed for the whole request, body included, instead of the
@@ -110,7 +145,7 @@ impl Meter {
         remote_path: &str,
         n: usize,
     ) {
-        self.bytes += n as u64;
+        self.bytes = self.bytes.saturating_add(n as u64);
         self.report(progress, remote_path);
     }
 

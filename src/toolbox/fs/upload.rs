@@ -19,7 +19,7 @@ use super::multipart;
 use super::options::TransferOptions;
 use super::FileSystem;
 use crate::error::{Error, Result};
-use crate::transport::read_body;
+use crate::transport::{read_body, Answer};
 
 /// One file of an upload: where its bytes come from and where they go.
 ///
@@ -71,9 +71,15 @@ impl<'a> Upload<'a> {
     /// The local file `local`, to `remote`. The file is opened when its
     /// turn comes, so many files do not hold many descriptors. Its size is
     /// the one the file system reports when the upload is checked (a
-    /// pseudo-file that reports 0 and is not empty, a pipe or a device is
-    /// read to its end instead); for a file whose reported size is not its
-    /// content (some of `/sys`), give [`Upload::reader`] the opened file.
+    /// pseudo-file that reports 0 and is not empty is read to its end
+    /// instead); for a file whose reported size is not its content (some
+    /// of `/sys`), give [`Upload::reader`] the opened file.
+    ///
+    /// Only regular files (links to them included) are sent: a FIFO, a
+    /// socket or a device, which may never end or block the upload for
+    /// ever, is an [`Error::Validation`] naming the path before any
+    /// request. To send such a stream on purpose, open it and give it to
+    /// [`Upload::reader`].
     pub fn file(local: impl AsRef<Path>, remote: impl Into<String>) -> Self {
         Upload {
             source: Source::File(local.as_ref().to_path_buf()),
@@ -142,7 +148,8 @@ impl<'a> Upload<'a> {
 
 /// The size of the local file `path` when it is known before reading it: a
 /// regular file's. A pseudo-file that says it is empty but is not (as those
-/// of `/proc` do), a pipe or a device has none: it is read to its end.
+/// of `/proc` do) has none: it is read to its end. Anything but a regular
+/// file (a FIFO, a socket, a device) is refused.
 fn file_size(path: &Path) -> Result<Option<u64>> {
     let io = |source| Error::Io {
         path: path.display().to_string(),
@@ -156,7 +163,14 @@ fn file_size(path: &Path) -> Result<Option<u64>> {
         ));
     }
     if !meta.is_file() {
-        return Ok(None);
+        return Err(Error::validation(
+            "local_path",
+            format!(
+                "{} is not a regular file (a FIFO, a socket or a device): only regular \
+                 files are uploaded; open it and use Upload::reader to send a stream",
+                path.display()
+            ),
+        ));
     }
     if meta.len() > 0 {
         return Ok(Some(meta.len()));
@@ -241,10 +255,9 @@ impl FileSystem<'_> {
         }
         let mut req = req.stream(content_type, body);
         let op = req.operation().to_string();
-        let sent = self
-            .tb
-            .transport()
-            .execute(&mut req, |resp| read_body(resp, &op).map(drop));
+        let sent = self.tb.transport().execute(&mut req, |resp| {
+            read_body(resp, &op, Answer::Object).map(drop)
+        });
         drop(req);
         let failure = failure.into_inner().unwrap_or_else(|e| e.into_inner());
         match (sent, failure) {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{lenient, objects, whole_seconds, Process};
 use crate::check::{non_empty, path_segment};
 use crate::error::Result;
-use crate::transport::{read_body, Request};
+use crate::transport::{read_body, Answer, Request};
 
 /// A session (`Session`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -231,7 +231,9 @@ impl Process<'_> {
         let req = self
             .post(&["process", "session", session_id, "exec"])?
             .json(&body);
-        self.tb.transport().json(self.limit(req, timeout))
+        self.tb
+            .transport()
+            .json(self.limit(req.answer(Answer::Text), timeout))
     }
 
     /// A command run in a session: its command line and, once it ended,
@@ -279,7 +281,7 @@ impl Process<'_> {
     fn logs(&self, mut req: Request<'_>) -> Result<SessionCommandLogs> {
         let op = req.operation().to_string();
         self.tb.transport().execute(&mut req, |resp| {
-            let body = read_body(resp, &op)?;
+            let body = read_body(resp, &op, Answer::Text)?;
             Ok(
                 serde_json::from_slice(&body).unwrap_or_else(|_| SessionCommandLogs {
                     output: Some(String::from_utf8_lossy(&body).into_owned()),

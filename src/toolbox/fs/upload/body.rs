@@ -286,6 +286,12 @@ fn open(path: &Path, expected: Option<u64>) -> Result<File> {
         path: path.display().to_string(),
         source,
     };
+    // Checked again as it is opened: opening a FIFO that took the
+    // file's place would block until a writer came.
+    if !std::fs::metadata(path).map_err(io)?.is_file() {
+        let message = "the file was replaced by one that is not a regular file";
+        return Err(io(io::Error::new(io::ErrorKind::InvalidInput, message)));
+    }
     let file = File::open(path).map_err(io)?;
     if let Some(expected) = expected {
         let meta = file.metadata().map_err(io)?;
