@@ -590,7 +590,9 @@ fn assert_no_credentials(server: &FaultServer, what: &str) {
 }
 
 /// A redirect (302 for a GET, 307 for a POST) from the API or the toolbox
-/// to another host: that host never gets `Authorization`.
+/// to another host is not followed: that host gets no request at all (no
+/// `Authorization`, no `X-Daytona-Organization-ID`), and the error names
+/// the status and where the redirect pointed.
 #[test]
 fn a_redirect_to_another_host_never_carries_the_credentials() {
     for config in [key_config as fn(&str) -> DaytonaConfig, jwt_config] {
@@ -620,27 +622,210 @@ fn a_redirect_to_another_host_never_carries_the_credentials() {
         });
         let daytona = Daytona::new(config(&api.url)).unwrap();
         let sandbox = daytona.get("sb-1").unwrap();
-        // Whatever the outcome, the other host sees no credentials.
-        let _ = daytona.get("sb-1");
-        let _ = daytona.list(daytona::ListSandboxes::new()).next();
-        let _ = daytona.create(CreateSandbox::new().timeout(Duration::from_secs(2)));
-        let _ = sandbox.process().exec("true");
-        let _ = sandbox.fs().upload_bytes(b"x", "/f");
+        #[allow(unused_mut)] // pushed to with `websocket`
+        let mut errors = vec![
+            daytona.get("sb-1").unwrap_err(),
+            daytona
+                .list(daytona::ListSandboxes::new())
+                .next()
+                .unwrap()
+                .unwrap_err(),
+            daytona
+                .create(CreateSandbox::new().timeout(Duration::from_secs(2)))
+                .unwrap_err(),
+            sandbox.process().exec("true").unwrap_err(),
+            sandbox.fs().upload_bytes(b"x", "/f").unwrap_err(),
+        ];
+        for e in &errors {
+            let api_error = e.api().unwrap_or_else(|| panic!("{e:?}"));
+            assert!(matches!(api_error.status, 302 | 307), "{e}");
+            assert!(
+                api_error
+                    .message
+                    .contains(&format!("redirect to {}/", other.url))
+                    && api_error.message.contains("another origin"),
+                "{e}"
+            );
+        }
+        // A WebSocket upgrade follows no redirect either.
         #[cfg(feature = "websocket")]
-        let _ = sandbox.process().follow_session_command_logs(
-            "s",
-            "c",
-            daytona::toolbox::FollowOptions::new(),
-            |_| {},
+        errors.push(
+            sandbox
+                .process()
+                .follow_session_command_logs(
+                    "s",
+                    "c",
+                    daytona::toolbox::FollowOptions::new(),
+                    |_| {},
+                )
+                .unwrap_err(),
         );
-        assert!(!other.seen().is_empty(), "the redirects were followed");
-        assert!(api.seen().len() > 5);
+        for e in &errors {
+            assert!(e.to_string().contains(" 30"), "{e:?}");
+            assert_hides(e);
+        }
+        assert_eq!(other.connections(), 0, "a redirect was followed");
+        assert!(api.seen().len() >= 5);
         // The API host itself got the credentials on every request.
         for seen in api.seen() {
             assert!(seen.header("authorization").is_some(), "{}", seen.target);
         }
         assert_no_credentials(&other, "the redirect target");
     }
+}
+
+/// A `GET /sandbox/{id}` redirected to another host, whose answer would
+/// name a toolbox on itself: the redirect is not followed, so no answer
+/// of that host is ever used and `exec` never sends the credentials
+/// there.
+#[test]
+fn a_toolbox_named_by_another_origin_is_never_used() {
+    for config in [key_config as fn(&str) -> DaytonaConfig, jwt_config] {
+        let other = FaultServer::start(|seen| {
+            let mut body = sandbox_json("sb-1", "started");
+            let host = seen.header("host").unwrap();
+            body["toolboxProxyUrl"] = json!(format!("http://{host}/toolbox"));
+            match seen.route().as_str() {
+                "GET /api/sandbox/sb-1" => Action::json(200, &body),
+                _ => Action::json(200, &json!({ "exitCode": 0, "result": "" })),
+            }
+        });
+        let target = other.url.clone();
+        let api = FaultServer::start(move |seen| {
+            Action::status(302).header("Location", &format!("{target}{}", seen.target))
+        });
+        let daytona = Daytona::new(config(&api.url)).unwrap();
+        let e = daytona.get("sb-1").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "GET /api/sandbox/sb-1: HTTP 302: redirect to {}/api/sandbox/sb-1 \
+                 not followed: another origin than the request's",
+                other.url
+            )
+        );
+        assert_eq!(api.count("GET", "/api/sandbox/sb-1"), 1);
+        assert_eq!(other.connections(), 0);
+    }
+}
+
+/// A redirect within the API's origin is followed with the credentials
+/// and the organization (the same request, to the same host), up to ten
+/// times; an eleventh is refused.
+#[test]
+fn a_redirect_within_the_origin_keeps_the_credentials() {
+    let api = FaultServer::start(|seen| match seen.route().as_str() {
+        "GET /api/sandbox/old" => Action::status(301).header("Location", "/api/sandbox/sb-1"),
+        "GET /api/sandbox/sb-1" => Action::json(200, &sandbox_json("sb-1", "started")),
+        "POST /api/sandbox" if seen.nth == 0 => {
+            Action::status(307).header("Location", "/api/sandbox?again=1")
+        }
+        "POST /api/sandbox" => Action::json(200, &sandbox_json("sb-1", "started")),
+        "GET /api/sandbox/loop" => Action::status(302).header("Location", "loop"),
+        other => panic!("unexpected {other}"),
+    });
+    let daytona = Daytona::new(jwt_config(&api.url)).unwrap();
+    assert_eq!(daytona.get("old").unwrap().id(), "sb-1");
+    daytona.create(CreateSandbox::new()).unwrap();
+    let posts: Vec<_> = api
+        .seen()
+        .into_iter()
+        .filter(|s| s.method == "POST")
+        .collect();
+    assert_eq!(posts.len(), 2);
+    assert_eq!(posts[0].body, posts[1].body, "307 sends the same body");
+    assert_eq!(posts[1].query(), Some("again=1"));
+    let e = daytona.get("loop").unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("not followed: more than 10 redirects"),
+        "{e}"
+    );
+    assert_eq!(api.count("GET", "/api/sandbox/loop"), 11);
+    for seen in api.seen() {
+        assert_eq!(
+            seen.header("authorization"),
+            Some(format!("Bearer {JWT}").as_str()),
+            "{}",
+            seen.target
+        );
+        assert_eq!(
+            seen.header("x-daytona-organization-id"),
+            Some(ORG),
+            "{}",
+            seen.target
+        );
+    }
+}
+
+/// A redirect whose location carries the key (in its user information
+/// and query, or unreadable with the key in it): neither the error nor
+/// any log line of the crate shows it.
+#[test]
+fn a_location_carrying_the_key_is_never_logged() {
+    capture_logs();
+    let api = FaultServer::start(|seen| match seen.path() {
+        "/api/sandbox/userinfo" => Action::status(302).header(
+            "Location",
+            &format!("http://{API_KEY}:{API_KEY}@127.0.0.1:9/x?key={API_KEY}"),
+        ),
+        "/api/sandbox/same" => {
+            Action::status(302).header("Location", &format!("/api/sandbox/gone?key={API_KEY}"))
+        }
+        "/api/sandbox/gone" => Action::status(404),
+        _ => Action::status(302).header("Location", &format!("http://[{API_KEY}/x")),
+    });
+    let daytona = Daytona::new(key_config(&api.url)).unwrap();
+    for id in ["userinfo", "same", "malformed"] {
+        let e = daytona.get(id).unwrap_err();
+        assert_hides(&e);
+        assert!(!format!("{e:?}").contains("0123456789abcdef"), "{e:?}");
+    }
+    // The crate's own records (ureq's debug records show answer heads as
+    // they came, which the README's "Logging" section says).
+    let logged: String = RECORDS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .filter(|r| own(&r.target))
+        .map(|r| format!("[{}] {}\n", r.target, r.text))
+        .collect();
+    assert!(!logged.contains(API_KEY), "{logged}");
+    assert!(!logged.contains(&API_KEY[..12]), "{logged}");
+    assert!(
+        logged.contains("GET /api/sandbox/userinfo -> failed"),
+        "{logged}"
+    );
+    assert!(
+        logged.contains("GET /api/sandbox/same -> 302 redirected to /api/sandbox/gone"),
+        "{logged}"
+    );
+}
+
+/// A key too short to identify (`api`) is not searched for in texts: the
+/// error keeps `GET /api/sandbox/x` as it is.
+#[test]
+fn a_short_key_does_not_mangle_messages() {
+    let mut server = Server::new();
+    let _m = server
+        .mock("GET", "/api/sandbox/x")
+        .match_header("authorization", "Bearer api")
+        .with_status(401)
+        .with_body(r#"{"message":"invalid api key"}"#)
+        .create();
+    let daytona = Daytona::new(
+        DaytonaConfig::new()
+            .read_env(false)
+            .api_key("api")
+            .api_url(format!("{}/api", server.url()))
+            .retry_policy(fast_retries()),
+    )
+    .unwrap();
+    let e = daytona.get("x").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "GET /api/sandbox/x: HTTP 401: invalid api key"
+    );
 }
 
 /// Preview links are handed to the caller, never fetched: the preview
