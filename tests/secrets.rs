@@ -352,6 +352,97 @@ fn debug_of_the_client_its_config_and_handles_hides_the_credentials() {
     }
 }
 
+/// `Debug` of every type holding a secret other than the credentials (SSH
+/// and preview tokens, environment values, git passwords) hides it; the
+/// value stays reachable through the field or accessor.
+#[test]
+fn debug_hides_tokens_environment_values_and_passwords() {
+    use daytona::models::{PortPreviewUrl, SignedPortPreviewUrl, SshAccess};
+    use daytona::toolbox::{CodeRunOptions, ExecOptions, GitCredentials};
+    use daytona::SandboxInfo;
+    const TOKEN: &str = "tok-9f8e7d6c5b4a";
+    const VALUE: &str = "env-value-s3cr3t";
+    let shows = |shown: String| {
+        assert!(!shown.contains(TOKEN), "{shown}");
+        assert!(!shown.contains(VALUE), "{shown}");
+        assert!(!shown.contains(&TOKEN[..10]), "{shown}");
+        shown
+    };
+    let ssh: SshAccess = serde_json::from_value(json!({
+        "id": "a1", "sandboxId": "sb-1", "token": TOKEN,
+        "expiresAt": "2026-12-07T00:00:00Z", "createdAt": "2026-12-07T00:00:00Z",
+        "updatedAt": "2026-12-07T00:00:00Z", "sshCommand": format!("ssh {TOKEN}@ssh.example")
+    }))
+    .unwrap();
+    let shown = shows(format!("{ssh:?}"));
+    assert!(
+        shown.contains("ssh <redacted>@ssh.example") && shown.contains("a1"),
+        "{shown}"
+    );
+    assert_eq!(ssh.token, TOKEN);
+    let preview: PortPreviewUrl = serde_json::from_value(json!({
+        "sandboxId": "sb-1", "url": "https://3000-sb-1.proxy.example", "token": TOKEN
+    }))
+    .unwrap();
+    let shown = shows(format!("{preview:?}"));
+    assert!(shown.contains("https://3000-sb-1.proxy.example"), "{shown}");
+    assert_eq!(preview.token, TOKEN);
+    let signed: SignedPortPreviewUrl = serde_json::from_value(json!({
+        "sandboxId": "sb-1", "port": 3000, "token": TOKEN,
+        "url": format!("https://3000-{TOKEN}.proxy.example")
+    }))
+    .unwrap();
+    let shown = shows(format!("{signed:?}"));
+    assert!(
+        shown.contains("https://3000-<redacted>.proxy.example"),
+        "{shown}"
+    );
+    assert_eq!(signed.token, TOKEN);
+
+    let mut body = sandbox_json("sb-1", "started");
+    body["env"] = json!({ "API_TOKEN": VALUE, "MODE": "prod" });
+    let info: SandboxInfo = serde_json::from_value(body.clone()).unwrap();
+    let shown = shows(format!("{info:?}"));
+    assert!(shown.contains("\"API_TOKEN\": \"<redacted>\""), "{shown}");
+    assert!(shown.contains("\"MODE\": \"<redacted>\""), "{shown}");
+    assert!(shown.contains("id: \"sb-1\""), "{shown}");
+    assert_eq!(info.env["API_TOKEN"], VALUE);
+    let mut server = Server::new();
+    let _get = server
+        .mock("GET", "/api/sandbox/sb-1")
+        .with_body(body.to_string())
+        .create();
+    let sandbox = Daytona::new(key_config(&server.url()))
+        .unwrap()
+        .get("sb-1")
+        .unwrap();
+    shows(format!("{sandbox:?}"));
+    assert_eq!(sandbox.info().env["API_TOKEN"], VALUE);
+
+    let shown = shows(format!(
+        "{:?}",
+        CreateSandbox::new().env("API_TOKEN", VALUE).name("n")
+    ));
+    assert!(
+        shown.contains("API_TOKEN") && shown.contains("\"n\""),
+        "{shown}"
+    );
+    let shown = shows(format!(
+        "{:?}",
+        ExecOptions::new().env("API_TOKEN", VALUE).cwd("/w")
+    ));
+    assert!(
+        shown.contains("API_TOKEN") && shown.contains("/w"),
+        "{shown}"
+    );
+    let shown = shows(format!(
+        "{:?}",
+        CodeRunOptions::new().env("API_TOKEN", VALUE).arg("x")
+    ));
+    assert!(shown.contains("API_TOKEN"), "{shown}");
+    shows(format!("{:?}", GitCredentials::new("me", VALUE)));
+}
+
 /// Every kind of error the SDK makes, in one credential mode, with a
 /// server that echoes the credential wherever it can: messages, codes,
 /// HTML pages, JSON that does not decode, per-file download errors,

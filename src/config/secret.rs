@@ -44,6 +44,42 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// `Debug` of a hidden value: `"<redacted>"`.
+pub(crate) struct Hidden;
+
+impl fmt::Debug for Hidden {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{REDACTED:?}")
+    }
+}
+
+/// `Debug` of name–value pairs (environment variables) showing the names,
+/// in order, and hiding every value.
+pub(crate) struct NamesOnly<'a>(Vec<&'a str>);
+
+impl fmt::Debug for NamesOnly<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.0.iter().map(|name| (name, Hidden)))
+            .finish()
+    }
+}
+
+/// The names of `pairs` for `Debug`, their values hidden.
+pub(crate) fn names_only<'a, V: 'a>(
+    pairs: impl IntoIterator<Item = (&'a String, &'a V)>,
+) -> NamesOnly<'a> {
+    let mut names: Vec<&str> = pairs.into_iter().map(|(k, _)| k.as_str()).collect();
+    names.sort_unstable();
+    NamesOnly(names)
+}
+
+/// `text` with `secret` hidden in it, by the rule of [`redact`]: for the
+/// `Debug` of a value that embeds a token (a signed URL, an SSH command).
+pub(crate) fn hidden_in(text: &str, secret: &str) -> String {
+    redact(text, [&Secret::new(secret)]).unwrap_or_else(|| text.to_string())
+}
+
 /// `text` with every occurrence of each of `secrets` replaced by
 /// `<redacted>`, and a trailing start of one (as left by cutting a body
 /// short for an excerpt) too; `None` when there was nothing to hide.
