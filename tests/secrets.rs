@@ -46,6 +46,15 @@ struct Capture;
 
 static RECORDS: Mutex<Vec<Record>> = Mutex::new(Vec::new());
 
+/// The records of threads that talk to a hostile server, which ureq's own
+/// debug records may show echoing the key: kept apart from [`RECORDS`],
+/// which the other tests check whole.
+static HOSTILE_RECORDS: Mutex<Vec<Record>> = Mutex::new(Vec::new());
+
+thread_local! {
+    static HOSTILE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 impl log::Log for Capture {
     fn enabled(&self, _: &log::Metadata<'_>) -> bool {
         true
@@ -58,7 +67,12 @@ impl log::Log for Capture {
             target: record.target().to_string(),
             text: record.args().to_string(),
         };
-        RECORDS
+        let records = if HOSTILE.with(|h| h.get()) {
+            &HOSTILE_RECORDS
+        } else {
+            &RECORDS
+        };
+        records
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(entry);
@@ -866,15 +880,21 @@ fn a_location_carrying_the_key_is_never_logged() {
         "/api/sandbox/gone" => Action::status(404),
         _ => Action::status(302).header("Location", &format!("http://[{API_KEY}/x")),
     });
-    let daytona = Daytona::new(key_config(&api.url)).unwrap();
-    for id in ["userinfo", "same", "malformed"] {
-        let e = daytona.get(id).unwrap_err();
-        assert_hides(&e);
-        assert!(!format!("{e:?}").contains("0123456789abcdef"), "{e:?}");
-    }
+    let url = api.url.clone();
+    std::thread::spawn(move || {
+        HOSTILE.with(|h| h.set(true));
+        let daytona = Daytona::new(key_config(&url)).unwrap();
+        for id in ["userinfo", "same", "malformed"] {
+            let e = daytona.get(id).unwrap_err();
+            assert_hides(&e);
+            assert!(!format!("{e:?}").contains("0123456789abcdef"), "{e:?}");
+        }
+    })
+    .join()
+    .unwrap();
     // The crate's own records (ureq's debug records show answer heads as
     // they came, which the README's "Logging" section says).
-    let logged: String = RECORDS
+    let logged: String = HOSTILE_RECORDS
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .iter()
@@ -950,31 +970,31 @@ fn preview_urls_are_never_sent_the_credentials() {
     assert_eq!(preview.connections(), 0);
 }
 
+/// An object store that holds nothing yet and takes every upload, and an
+/// API that hands out access to it and creates a sandbox (its mocks
+/// returned to keep them alive).
+#[cfg(feature = "images")]
+fn empty_store_and_api() -> (FaultServer, mockito::ServerGuard, Vec<mockito::Mock>) {
+    let store = FaultServer::start(|seen| match seen.method.as_str() {
+        "HEAD" => Action::status(404),
+        _ => Action::status(200),
+    });
+    let mut api = Server::new();
+    let access = push_access_to(&mut api, &store.url);
+    let create = api
+        .mock("POST", "/api/sandbox")
+        .with_body(sandbox_json("sb-1", "started").to_string())
+        .create();
+    (store, api, vec![access, create])
+}
+
 /// The object store that build contexts go to gets its own signature,
 /// never the API's credentials nor the SDK's headers.
 #[cfg(feature = "images")]
 #[test]
 fn the_object_store_is_never_sent_the_credentials() {
     for config in [key_config as fn(&str) -> DaytonaConfig, jwt_config] {
-        let store = FaultServer::start(|seen| match seen.method.as_str() {
-            "HEAD" => Action::status(404),
-            _ => Action::status(200),
-        });
-        let mut api = Server::new();
-        let _access = api
-            .mock("GET", "/api/object-storage/push-access")
-            .with_body(
-                json!({
-                    "accessKey": "AKID", "secret": "store-secret", "sessionToken": "tok",
-                    "storageUrl": store.url, "organizationId": "org-1", "bucket": "b"
-                })
-                .to_string(),
-            )
-            .create();
-        let _create = api
-            .mock("POST", "/api/sandbox")
-            .with_body(sandbox_json("sb-1", "started").to_string())
-            .create();
+        let (store, api, _mocks) = empty_store_and_api();
         let dir = temp::TempDir::new("secrets");
         let file = dir.file("app.py", b"print('hi')\n");
         let image = daytona::Image::base("python:3.12-slim")
@@ -998,4 +1018,61 @@ fn the_object_store_is_never_sent_the_credentials() {
         }
         let _ = std::fs::remove_dir_all(&dir);
     }
+}
+
+/// A build context with links out of it (to a file beside it, to
+/// `/etc/passwd`, to `..`): the uploaded tar holds the links as links
+/// (read back with the `tar` crate) and not a byte of what they point to.
+#[cfg(all(feature = "images", unix))]
+#[test]
+fn a_context_uploads_its_links_never_what_they_point_to() {
+    use std::os::unix::fs::symlink;
+
+    let (store, api, _mocks) = empty_store_and_api();
+    let dir = temp::TempDir::new("links-upload");
+    dir.file("outside/secret.txt", b"TOP-SECRET");
+    dir.file("ctx/app.py", b"print('hi')\n");
+    symlink("../outside/secret.txt", dir.path("ctx/secret.txt")).unwrap();
+    symlink("/etc/passwd", dir.path("ctx/passwd")).unwrap();
+    symlink("..", dir.path("ctx/up")).unwrap();
+    let image = daytona::Image::base("python:3.12-slim")
+        .add_local_dir(dir.path("ctx"), "/app")
+        .unwrap();
+    Daytona::new(key_config(&api.url()))
+        .unwrap()
+        .create(CreateSandbox::from_image(image))
+        .unwrap();
+    let put = store
+        .seen()
+        .into_iter()
+        .find(|s| s.method == "PUT")
+        .expect("the context was uploaded");
+    let passwd = std::fs::read("/etc/passwd").unwrap_or_default();
+    assert!(fault_server::find(&put.body, b"TOP-SECRET").is_none());
+    assert!(passwd.len() < 16 || fault_server::find(&put.body, &passwd[..16]).is_none());
+    let mut archive = tar::Archive::new(put.body.as_slice());
+    let mut seen = Vec::new();
+    for entry in archive.entries().unwrap() {
+        let entry = entry.unwrap();
+        let name = String::from_utf8(entry.path_bytes().into_owned()).unwrap();
+        let kind = entry.header().entry_type().as_byte() as char;
+        let link = entry
+            .link_name_bytes()
+            .map(|l| String::from_utf8(l.into_owned()).unwrap())
+            .unwrap_or_default();
+        seen.push(format!("{kind} {name} {link}").trim_end().to_string());
+    }
+    let ctx = dir.path("ctx").display().to_string();
+    let root = ctx.trim_start_matches('/');
+    assert_eq!(
+        seen,
+        [
+            format!("5 {root}/"),
+            format!("0 {root}/app.py"),
+            format!("2 {root}/passwd /etc/passwd"),
+            format!("2 {root}/secret.txt ../outside/secret.txt"),
+            format!("2 {root}/up .."),
+        ]
+    );
+    let _ = std::fs::remove_dir_all(&dir.root);
 }

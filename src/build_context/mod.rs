@@ -100,18 +100,9 @@ pub(crate) fn upload_image_contexts(
         .contexts()
         .iter()
         .map(|context| {
-            let entries = context
-                .entries()?
-                .into_iter()
-                .map(|(disk_path, name, is_dir)| TarEntry {
-                    disk_path,
-                    name,
-                    is_dir,
-                })
-                .collect();
             Ok(ContextUpload {
                 hash: context.hash()?,
-                entries,
+                entries: context.archive()?,
             })
         })
         .collect::<Result<Vec<_>>>()?;

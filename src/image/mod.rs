@@ -44,10 +44,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 pub use context::BuildContext;
+pub(crate) use context::{path_string, ArchiveEntry, EntryKind};
 pub use pip::{PipInstallOptions, PyprojectOptions};
 
 use crate::error::{Error, Result};
-use context::{expand_tilde, io_error, normalize, path_string};
+use context::{expand_tilde, io_error, normalize};
 use dockerfile::local_sources;
 use quote::{js_cmp, json_string, quote, quote_all, single_line};
 
