@@ -9,6 +9,8 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
+use md5::{Digest, Md5};
+
 use crate::error::{Error, Result};
 
 const BLOCK: usize = 512;
@@ -33,6 +35,8 @@ struct Planned {
     size: u64,
     mode: u32,
     mtime: u64,
+    /// What the context hash is fed for it before a file's bytes.
+    hashed: Option<String>,
 }
 
 impl Planned {
@@ -50,6 +54,22 @@ impl Planned {
 pub(crate) struct TarPlan {
     entries: Vec<Planned>,
     size: u64,
+    check: Option<Check>,
+}
+
+/// The context hash of what a [`TarReader`] sends, as it sends it, and the
+/// hash it must come to.
+struct Check {
+    md5: Md5,
+    expected: String,
+}
+
+impl std::fmt::Debug for Check {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Check")
+            .field("expected", &self.expected)
+            .finish_non_exhaustive()
+    }
 }
 
 impl TarPlan {
@@ -66,7 +86,23 @@ impl TarPlan {
         Ok(TarPlan {
             entries: planned,
             size,
+            check: None,
         })
+    }
+
+    /// Hashes the archive's content as it is read, as the context hash
+    /// does (`seed`, the archive path, first; then each entry's hashed name
+    /// and a file's bytes), and fails the read before its last blocks when
+    /// that hash is not `expected`: a context that changed after it was
+    /// hashed is never stored under the old hash.
+    pub(crate) fn verified(mut self, seed: &str, expected: &str) -> Self {
+        let mut md5 = Md5::new();
+        md5.update(seed.as_bytes());
+        self.check = Some(Check {
+            md5,
+            expected: expected.to_string(),
+        });
+        self
     }
 
     /// The exact length of the archive in bytes.
@@ -82,6 +118,7 @@ impl TarPlan {
             pos: 0,
             file: None,
             finished: false,
+            check: self.check,
         }
     }
 }
@@ -134,6 +171,7 @@ fn plan(entry: &TarEntry) -> Result<Planned> {
         },
         mode: mode_of(&meta),
         mtime,
+        hashed: entry.hashed.clone(),
     })
 }
 
@@ -251,6 +289,7 @@ pub(crate) struct TarReader {
     /// The file whose content is being read.
     file: Option<Content>,
     finished: bool,
+    check: Option<Check>,
 }
 
 struct Content {
@@ -306,6 +345,9 @@ impl Read for TarReader {
                         return Err(path_error(&content.path, &e));
                     }
                     content.left -= n as u64;
+                    if let Some(check) = &mut self.check {
+                        check.md5.update(&buf[..n]);
+                    }
                     return Ok(n);
                 }
                 // The header promised the size the file had when planned:
@@ -330,6 +372,9 @@ impl Read for TarReader {
             }
             match self.entries.next() {
                 Some(entry) => {
+                    if let (Some(check), Some(hashed)) = (&mut self.check, &entry.hashed) {
+                        check.md5.update(hashed.as_bytes());
+                    }
                     if entry.kind == EntryKind::File && entry.size > 0 {
                         let file = File::open(&entry.disk_path)
                             .map_err(|e| path_error(&entry.disk_path, &e))?;
@@ -343,6 +388,20 @@ impl Read for TarReader {
                     self.queue(header(&entry));
                 }
                 None if !self.finished => {
+                    if let Some(check) = self.check.take() {
+                        let sent = format!("{:x}", check.md5.finalize());
+                        if sent != check.expected {
+                            return Err(io::Error::new(
+                                io::ErrorKind::InvalidData,
+                                format!(
+                                    "the build context changed after it was hashed: \
+                                     {sent} was being sent as {}; the upload was \
+                                     stopped, nothing is stored under that hash",
+                                    check.expected
+                                ),
+                            ));
+                        }
+                    }
                     self.finished = true;
                     self.queue(vec![0; 2 * BLOCK]);
                 }
@@ -562,6 +621,7 @@ mod tests {
             size: MAX_OCTAL_11 + 1,
             mode: 0o644,
             mtime: 0,
+            hashed: None,
         };
         let h = header(&entry);
         assert_eq!(h.len(), 3 * 512);
@@ -611,6 +671,44 @@ mod tests {
             err.to_string().contains(&file.display().to_string()),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_hash_of_what_is_sent_is_checked() {
+        let dir = TempDir::new("tar");
+        let file = dir.file("ctx/a.txt", b"hello");
+        let entries = [
+            TarEntry {
+                hashed: None,
+                ..entry(dir.join("ctx"), "ctx", true)
+            },
+            TarEntry {
+                hashed: Some("a.txt".into()),
+                ..entry(file.clone(), "ctx/a.txt", false)
+            },
+        ];
+        let mut md5 = Md5::new();
+        for part in [&b"ctx"[..], b"a.txt", b"hello"] {
+            md5.update(part);
+        }
+        let good = format!("{:x}", md5.finalize());
+        let plan = TarPlan::new(&entries).unwrap().verified("ctx", &good);
+        let mut bytes = Vec::new();
+        plan.into_reader().read_to_end(&mut bytes).unwrap();
+        assert_eq!(parse(&bytes)[1].data, b"hello");
+        // The same size, other bytes: the read fails before the end blocks.
+        let plan = TarPlan::new(&entries).unwrap().verified("ctx", &good);
+        fs::write(&file, b"HELLO").unwrap();
+        let size = plan.size();
+        let mut reader = plan.into_reader();
+        let mut sent = Vec::new();
+        let err = reader.read_to_end(&mut sent).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert!(
+            err.to_string().contains("changed after it was hashed"),
+            "{err}"
+        );
+        assert!((sent.len() as u64) < size);
     }
 
     #[test]

@@ -228,6 +228,7 @@ fn context(dir: &TempDir) -> ContextUpload {
                 hashed: None,
             },
         ],
+        verify: None,
     }
 }
 
@@ -326,6 +327,7 @@ fn a_large_context_is_streamed_with_its_length() {
             kind: EntryKind::File,
             hashed: None,
         }],
+        verify: None,
     };
     upload_contexts(&client(&api).uploader(), &[big], deadline()).unwrap();
     put.assert();
