@@ -115,6 +115,26 @@ fn hex_row(text: &str) -> Option<Vec<u8>> {
     Some(bytes)
 }
 
+/// Runs `f` on a thread whose records go to [`HOSTILE_RECORDS`], and
+/// returns the crate's own records of that thread.
+fn own_logs_while_hostile(f: impl FnOnce() + Send + 'static) -> String {
+    capture_logs();
+    let thread = std::thread::spawn(move || {
+        HOSTILE.with(|h| h.set(true));
+        f();
+        std::thread::current().id()
+    })
+    .join()
+    .unwrap();
+    HOSTILE_RECORDS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .filter(|r| r.thread == thread && own(&r.target))
+        .map(|r| format!("[{}] {}\n", r.target, r.text))
+        .collect()
+}
+
 /// The libraries whose `trace` output shows request heads, credentials
 /// included (the README's "Logging" section names them).
 const TRACE_TARGETS: [&str; 4] = ["ureq", "ureq_proto", "tungstenite", "rustls"];
@@ -881,26 +901,16 @@ fn a_location_carrying_the_key_is_never_logged() {
         _ => Action::status(302).header("Location", &format!("http://[{API_KEY}/x")),
     });
     let url = api.url.clone();
-    std::thread::spawn(move || {
-        HOSTILE.with(|h| h.set(true));
+    // The crate's own records (ureq's debug records show answer heads as
+    // they came, which the README's "Logging" section says).
+    let logged = own_logs_while_hostile(move || {
         let daytona = Daytona::new(key_config(&url)).unwrap();
         for id in ["userinfo", "same", "malformed"] {
             let e = daytona.get(id).unwrap_err();
             assert_hides(&e);
             assert!(!format!("{e:?}").contains("0123456789abcdef"), "{e:?}");
         }
-    })
-    .join()
-    .unwrap();
-    // The crate's own records (ureq's debug records show answer heads as
-    // they came, which the README's "Logging" section says).
-    let logged: String = HOSTILE_RECORDS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .filter(|r| own(&r.target))
-        .map(|r| format!("[{}] {}\n", r.target, r.text))
-        .collect();
+    });
     assert!(!logged.contains(API_KEY), "{logged}");
     assert!(!logged.contains(&API_KEY[..12]), "{logged}");
     assert!(
@@ -911,6 +921,35 @@ fn a_location_carrying_the_key_is_never_logged() {
         logged.contains("GET /api/sandbox/same -> 302 redirected to /api/sandbox/gone"),
         "{logged}"
     );
+}
+
+/// A list item that does not decode (here the key, echoed as an item of a
+/// session's commands) is skipped without being quoted in the crate's log.
+#[test]
+fn a_skipped_list_item_is_not_quoted_in_the_log() {
+    capture_logs();
+    let mut server = Server::new();
+    let mut body = sandbox_json("sb-1", "started");
+    body["toolboxProxyUrl"] = json!(format!("{}/toolbox", server.url()));
+    let _get = server
+        .mock("GET", "/api/sandbox/sb-1")
+        .with_body(body.to_string())
+        .create();
+    let _session = server
+        .mock("GET", "/toolbox/sb-1/process/session/s")
+        .with_body(
+            json!({ "sessionId": "s", "commands": [API_KEY, { "id": "c", "command": "ls" }] })
+                .to_string(),
+        )
+        .create();
+    let url = server.url();
+    let logged = own_logs_while_hostile(move || {
+        let sandbox = Daytona::new(key_config(&url)).unwrap().get("sb-1").unwrap();
+        let session = sandbox.process().get_session("s").unwrap();
+        assert_eq!(session.commands.len(), 1);
+    });
+    assert!(logged.contains("skipping a list item"), "{logged}");
+    assert!(!logged.contains(&API_KEY[..12]), "{logged}");
 }
 
 /// A key too short to identify (`api`) is not searched for in texts: the

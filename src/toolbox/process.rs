@@ -459,7 +459,12 @@ where
         .filter_map(|item| match serde_json::from_value(item) {
             Ok(v) => Some(v),
             Err(e) => {
-                log::debug!("skipping a list item that is not an object: {e}");
+                // Not the error's text: it quotes the item, which may hold
+                // anything the server put there (a credential, say).
+                log::debug!(
+                    "skipping a list item that does not decode ({:?} error)",
+                    e.classify()
+                );
                 None
             }
         })
