@@ -164,24 +164,68 @@ fn entries_are_rooted_at_the_archive_path_in_walk_order() {
 
 #[cfg(unix)]
 #[test]
-fn links_are_followed_and_loops_cut() {
+fn links_are_entries_of_their_own_never_followed() {
     use std::os::unix::fs::symlink;
 
     let tree = TempDir::new("links");
+    tree.file("outside/secret.txt", "TOP-SECRET");
     tree.file("ctx/real.txt", "data");
-    symlink(tree.path("ctx/real.txt"), tree.path("ctx/link.txt")).unwrap();
+    tree.dir("ctx/only-links");
+    symlink("real.txt", tree.path("ctx/link.txt")).unwrap();
+    symlink("../outside/secret.txt", tree.path("ctx/escape.txt")).unwrap();
+    symlink("/etc/passwd", tree.path("ctx/passwd")).unwrap();
+    symlink("..", tree.path("ctx/up")).unwrap();
     symlink(tree.path("ctx"), tree.path("ctx/loop")).unwrap();
-    symlink(tree.path("ctx/gone"), tree.path("ctx/broken")).unwrap();
+    symlink("gone", tree.path("ctx/broken")).unwrap();
+    symlink("../real.txt", tree.path("ctx/only-links/l")).unwrap();
     let context = BuildContext::new(tree.path("ctx"), "ctx");
+    // As the TypeScript SDK: links are left out of the hash, and a folder
+    // holding only links counts as empty.
     assert_eq!(
         context.hash().unwrap(),
-        md5_of(&[b"ctx", b"link.txt", b"data", b"real.txt", b"data"])
+        md5_of(&[b"ctx", b"only-links", b"real.txt", b"data"])
     );
-    let names: Vec<String> = context
-        .entries()
-        .unwrap()
-        .into_iter()
-        .map(|e| e.1)
-        .collect();
-    assert_eq!(names, ["ctx", "ctx/link.txt", "ctx/real.txt"]);
+    let entries = context.entries().unwrap();
+    let p = |rel: &str| tree.path(rel);
+    assert_eq!(
+        entries,
+        [
+            entry(p("ctx"), "ctx", true),
+            entry(p("ctx/broken"), "ctx/broken", false),
+            entry(p("ctx/escape.txt"), "ctx/escape.txt", false),
+            entry(p("ctx/link.txt"), "ctx/link.txt", false),
+            entry(p("ctx/loop"), "ctx/loop", false),
+            entry(p("ctx/only-links"), "ctx/only-links", true),
+            entry(p("ctx/only-links/l"), "ctx/only-links/l", false),
+            entry(p("ctx/passwd"), "ctx/passwd", false),
+            entry(p("ctx/real.txt"), "ctx/real.txt", false),
+            entry(p("ctx/up"), "ctx/up", false),
+        ]
+    );
+}
+
+/// 26 levels of folders, each with two links to the next level: followed,
+/// 2^26 paths; as links, 3 entries a level, at once.
+#[cfg(unix)]
+#[test]
+fn paired_directory_links_do_not_fan_out() {
+    use std::os::unix::fs::symlink;
+
+    let tree = TempDir::new("fanout");
+    for level in 0..26 {
+        tree.dir(&format!("ctx/l{level}"));
+        for name in ["a", "b"] {
+            symlink(
+                format!("../l{}", level + 1),
+                tree.path(&format!("ctx/l{level}/{name}")),
+            )
+            .unwrap();
+        }
+    }
+    let started = std::time::Instant::now();
+    let context = BuildContext::new(tree.path("ctx"), ".");
+    let entries = context.entries().unwrap();
+    context.hash().unwrap();
+    assert_eq!(entries.len(), 26 * 3);
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
 }

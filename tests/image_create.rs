@@ -4,12 +4,14 @@
 #![cfg(feature = "images")]
 
 mod common;
+mod fault_server;
 mod temp;
 
 use std::time::Duration;
 
 use common::*;
 use daytona::{CreateSandbox, CreateSnapshot, Image, SandboxState};
+use fault_server::{Action, FaultServer};
 use mockito::{Matcher, Server};
 use serde_json::json;
 
@@ -166,4 +168,66 @@ fn a_snapshot_from_an_image_appends_the_entrypoint_and_streams_its_build_log() {
             "Created snapshot np (active)",
         ]
     );
+}
+
+/// A context file changed between hashing and upload (here while the
+/// store answers the existence check): the upload is cut short before its
+/// end, so no object is stored under the announced hash, the error says
+/// why, and no sandbox is created.
+#[test]
+fn a_context_that_changes_after_hashing_is_never_stored_under_the_old_hash() {
+    let dir = temp::TempDir::new("image-changes");
+    let file = dir.file("ctx/app.py", b"print('hi')\n");
+    let changed = file.clone();
+    let store = FaultServer::start(move |seen| match seen.method.as_str() {
+        "HEAD" => {
+            // The same size, other bytes: only the content hash can tell.
+            std::fs::write(&changed, b"print('HI')\n").unwrap();
+            Action::status(404)
+        }
+        _ => Action::status(200),
+    });
+    let mut api = Server::new();
+    let _access = push_access_to(&mut api, &store.url);
+    let create = api.mock("POST", "/api/sandbox").expect(0).create();
+    let image = Image::base("python:3.12-slim")
+        .add_local_dir(dir.path("ctx"), "/app")
+        .unwrap();
+    let hash = image.contexts()[0].hash().unwrap();
+    let daytona = daytona::Daytona::new(
+        daytona::DaytonaConfig::new()
+            .read_env(false)
+            .api_key("test-key-0123456789")
+            .api_url(format!("{}/api", api.url()))
+            .retry_policy(fast_retries()),
+    )
+    .unwrap();
+    let err = daytona
+        .create(CreateSandbox::from_image(image))
+        .unwrap_err();
+    let shown = err.to_string();
+    assert!(
+        shown.contains(&format!("PUT /b/org-1/{hash}/context.tar"))
+            && shown.contains("the build context changed after it was hashed")
+            && shown.contains("nothing is stored under that hash"),
+        "{shown}"
+    );
+    let puts: Vec<_> = store
+        .seen()
+        .into_iter()
+        .filter(|s| s.method == "PUT")
+        .collect();
+    // Sent at most once (never retried), and never whole: depending on
+    // how much ureq had written when the body failed, the store saw the
+    // head or nothing at all.
+    assert!(puts.len() <= 1, "never retried");
+    for put in &puts {
+        let length: usize = put.header("content-length").unwrap().parse().unwrap();
+        assert!(length > 1024);
+        assert!(
+            put.body.is_empty(),
+            "the store never received the whole body ({length} bytes announced)"
+        );
+    }
+    create.assert();
 }

@@ -64,11 +64,91 @@ fn glob_sources_become_one_context_per_match_sorted_by_name() {
     assert_eq!(image.contexts()[1].source_path, tree.path("app/src/a.py"));
 }
 
+/// As Docker: a source outside the Dockerfile's folder (absolute, `..`
+/// above it, or through a link) is refused with its line, before any
+/// file is read; `ADD` URLs are left to the builder as before.
 #[test]
-fn a_parent_relative_source_resolves_to_the_file_beside_the_folder() {
-    let (tree, image) = project("parent", "FROM alpine\nCOPY ../x.txt /x.txt\n");
-    assert_eq!(contexts(&tree, &image), pairs(&[("x.txt", "x.txt")]));
-    assert_eq!(image.contexts()[0].source_path, tree.path("x.txt"));
+fn sources_outside_the_build_context_are_refused_with_their_line() {
+    let tree = TempDir::new("outside");
+    tree.file("secret.txt", "TOP-SECRET");
+    tree.file("app/in.txt", "in");
+    tree.file("app/sub/x.txt", "x");
+    let cases: [(&str, &[&str]); 5] = [
+        (
+            "FROM alpine\nCOPY in.txt /in\nCOPY ../secret.txt /s\n",
+            &[
+                "\"../secret.txt\" (line 3) climbs with `..`",
+                "outside the build context",
+            ],
+        ),
+        (
+            "FROM alpine\nADD /etc/passwd /p\n",
+            &[
+                "\"/etc/passwd\" (line 2) is an absolute path",
+                "Docker refuses it",
+            ],
+        ),
+        (
+            "FROM alpine\n\nCOPY sub/../../secret.txt /s\n",
+            &["(line 3) climbs with `..`"],
+        ),
+        (
+            "FROM alpine\nCOPY ../*.txt /s\n",
+            &["\"../*.txt\" (line 2)"],
+        ),
+        (
+            "FROM alpine\nCOPY [\"/root/.ssh/id_rsa\", \"/k\"]\n",
+            &["(line 2) is an absolute path"],
+        ),
+    ];
+    for (dockerfile, parts) in cases {
+        let path = tree.file("app/Dockerfile", dockerfile);
+        assert_path_error(Image::from_dockerfile(&path), parts);
+    }
+    // `..` that stays inside, and ADD of a URL, are fine.
+    let path = tree.file(
+        "app/Dockerfile",
+        "FROM alpine\nCOPY sub/../in.txt /in\nADD https://example.com/a.tgz /opt/\n",
+    );
+    let image = Image::from_dockerfile(&path).unwrap();
+    assert_eq!(contexts(&tree, &image), pairs(&[("app/in.txt", "in.txt")]));
+    // The same rule for commands and their context directory.
+    let err = Image::base("alpine")
+        .dockerfile_commands(["COPY ../secret.txt /s"], Some(&tree.path("app")))
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Validation { field, .. } if field == "dockerfile_commands"),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("(line 1) climbs"), "{err}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_source_that_leads_out_through_a_link_is_refused() {
+    use std::os::unix::fs::symlink;
+
+    let tree = TempDir::new("outside-links");
+    tree.file("secret.txt", "TOP-SECRET");
+    tree.file("app/in.txt", "in");
+    symlink("../secret.txt", tree.path("app/leak.txt")).unwrap();
+    symlink("..", tree.path("app/up")).unwrap();
+    symlink("in.txt", tree.path("app/ok.txt")).unwrap();
+    for (copy, line) in [
+        ("COPY leak.txt /x", "line 2"),
+        ("COPY up/secret.txt /x", "line 2"),
+        ("COPY *.txt /x/", "line 2"),
+    ] {
+        let path = tree.file("app/Dockerfile", format!("FROM alpine\n{copy}\n"));
+        assert_path_error(
+            Image::from_dockerfile(&path),
+            &[line, "through a symbolic link", "outside the build context"],
+        );
+    }
+    // A link that stays inside the context is a source like any other.
+    let path = tree.file("app/Dockerfile", "FROM alpine\nCOPY ok.txt /x\n");
+    let image = Image::from_dockerfile(&path).unwrap();
+    assert_eq!(contexts(&tree, &image), pairs(&[("app/ok.txt", "ok.txt")]));
 }
 
 #[test]
@@ -129,19 +209,12 @@ fn other_stages_heredocs_and_urls_are_skipped() {
 }
 
 #[test]
-fn the_whole_folder_and_absolute_sources() {
-    let tree = TempDir::new("absolute");
-    let outside = tree.file("elsewhere/file.txt", "x");
-    let dockerfile = format!("FROM alpine\nCOPY . /app\nCOPY {} /f.txt\n", text(&outside));
-    let path = tree.file("app/Dockerfile", &dockerfile);
+fn the_whole_folder_is_one_context() {
+    let tree = TempDir::new("whole");
+    tree.file("app/file.txt", "x");
+    let path = tree.file("app/Dockerfile", "FROM alpine\nCOPY . /app\n");
     let image = Image::from_dockerfile(&path).unwrap();
-    assert_eq!(
-        image.contexts(),
-        [
-            BuildContext::new(tree.path("app"), ""),
-            BuildContext::new(&outside, text(&outside)),
-        ]
-    );
+    assert_eq!(image.contexts(), [BuildContext::new(tree.path("app"), "")]);
 }
 
 #[test]
@@ -232,25 +305,17 @@ fn dockerfile_commands_resolve_sources_against_the_context_dir() {
     tree.file("shared.txt", "s");
     let web = tree.path("web");
     let image = Image::base("nginx")
-        .dockerfile_commands(
-            [
-                "COPY assets/*.png /srv/",
-                "COPY ../shared.txt /srv/",
-                "RUN ls /srv",
-            ],
-            Some(&web),
-        )
+        .dockerfile_commands(["COPY assets/*.png /srv/", "RUN ls /srv"], Some(&web))
         .unwrap();
     assert_eq!(
         image.dockerfile(),
-        "FROM nginx\nCOPY assets/*.png /srv/\nCOPY ../shared.txt /srv/\nRUN ls /srv\n"
+        "FROM nginx\nCOPY assets/*.png /srv/\nRUN ls /srv\n"
     );
     assert_eq!(
         contexts(&tree, &image),
         pairs(&[
             ("web/assets/a.png", "assets/a.png"),
             ("web/assets/b.png", "assets/b.png"),
-            ("shared.txt", "shared.txt"),
         ])
     );
 
@@ -267,7 +332,7 @@ fn dockerfile_commands_resolve_sources_against_the_context_dir() {
 
 #[cfg(unix)]
 #[test]
-fn double_star_follows_links_as_the_context_walk_does_and_skips_loops() {
+fn double_star_enters_no_link_as_the_context_walk_does() {
     use std::os::unix::fs::symlink;
     let tree = TempDir::new("double-star");
     tree.file("app/src/deep/a.py", "a");
@@ -281,7 +346,8 @@ fn double_star_follows_links_as_the_context_walk_does_and_skips_loops() {
         .iter()
         .map(|c| c.archive_path.as_str())
         .collect();
-    // The linked folder is reached as the hash and the tar reach it; the
-    // loop back to `src` is not entered.
-    assert_eq!(archived, ["src/deep/a.py", "src/linked/b.py"]);
+    // Links are not followed, as the hash and the tar do not follow them:
+    // neither the linked folder (outside the context) nor the loop back to
+    // `src` is entered.
+    assert_eq!(archived, ["src/deep/a.py"]);
 }

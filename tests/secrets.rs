@@ -46,6 +46,15 @@ struct Capture;
 
 static RECORDS: Mutex<Vec<Record>> = Mutex::new(Vec::new());
 
+/// The records of threads that talk to a hostile server, which ureq's own
+/// debug records may show echoing the key: kept apart from [`RECORDS`],
+/// which the other tests check whole.
+static HOSTILE_RECORDS: Mutex<Vec<Record>> = Mutex::new(Vec::new());
+
+thread_local! {
+    static HOSTILE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 impl log::Log for Capture {
     fn enabled(&self, _: &log::Metadata<'_>) -> bool {
         true
@@ -58,7 +67,12 @@ impl log::Log for Capture {
             target: record.target().to_string(),
             text: record.args().to_string(),
         };
-        RECORDS
+        let records = if HOSTILE.with(|h| h.get()) {
+            &HOSTILE_RECORDS
+        } else {
+            &RECORDS
+        };
+        records
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(entry);
@@ -99,6 +113,26 @@ fn hex_row(text: &str) -> Option<Vec<u8>> {
         }
     }
     Some(bytes)
+}
+
+/// Runs `f` on a thread whose records go to [`HOSTILE_RECORDS`], and
+/// returns the crate's own records of that thread.
+fn own_logs_while_hostile(f: impl FnOnce() + Send + 'static) -> String {
+    capture_logs();
+    let thread = std::thread::spawn(move || {
+        HOSTILE.with(|h| h.set(true));
+        f();
+        std::thread::current().id()
+    })
+    .join()
+    .unwrap();
+    HOSTILE_RECORDS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .filter(|r| r.thread == thread && own(&r.target))
+        .map(|r| format!("[{}] {}\n", r.target, r.text))
+        .collect()
 }
 
 /// The libraries whose `trace` output shows request heads, credentials
@@ -352,6 +386,97 @@ fn debug_of_the_client_its_config_and_handles_hides_the_credentials() {
     }
 }
 
+/// `Debug` of every type holding a secret other than the credentials (SSH
+/// and preview tokens, environment values, git passwords) hides it; the
+/// value stays reachable through the field or accessor.
+#[test]
+fn debug_hides_tokens_environment_values_and_passwords() {
+    use daytona::models::{PortPreviewUrl, SignedPortPreviewUrl, SshAccess};
+    use daytona::toolbox::{CodeRunOptions, ExecOptions, GitCredentials};
+    use daytona::SandboxInfo;
+    const TOKEN: &str = "tok-9f8e7d6c5b4a";
+    const VALUE: &str = "env-value-s3cr3t";
+    let shows = |shown: String| {
+        assert!(!shown.contains(TOKEN), "{shown}");
+        assert!(!shown.contains(VALUE), "{shown}");
+        assert!(!shown.contains(&TOKEN[..10]), "{shown}");
+        shown
+    };
+    let ssh: SshAccess = serde_json::from_value(json!({
+        "id": "a1", "sandboxId": "sb-1", "token": TOKEN,
+        "expiresAt": "2026-12-07T00:00:00Z", "createdAt": "2026-12-07T00:00:00Z",
+        "updatedAt": "2026-12-07T00:00:00Z", "sshCommand": format!("ssh {TOKEN}@ssh.example")
+    }))
+    .unwrap();
+    let shown = shows(format!("{ssh:?}"));
+    assert!(
+        shown.contains("ssh <redacted>@ssh.example") && shown.contains("a1"),
+        "{shown}"
+    );
+    assert_eq!(ssh.token, TOKEN);
+    let preview: PortPreviewUrl = serde_json::from_value(json!({
+        "sandboxId": "sb-1", "url": "https://3000-sb-1.proxy.example", "token": TOKEN
+    }))
+    .unwrap();
+    let shown = shows(format!("{preview:?}"));
+    assert!(shown.contains("https://3000-sb-1.proxy.example"), "{shown}");
+    assert_eq!(preview.token, TOKEN);
+    let signed: SignedPortPreviewUrl = serde_json::from_value(json!({
+        "sandboxId": "sb-1", "port": 3000, "token": TOKEN,
+        "url": format!("https://3000-{TOKEN}.proxy.example")
+    }))
+    .unwrap();
+    let shown = shows(format!("{signed:?}"));
+    assert!(
+        shown.contains("https://3000-<redacted>.proxy.example"),
+        "{shown}"
+    );
+    assert_eq!(signed.token, TOKEN);
+
+    let mut body = sandbox_json("sb-1", "started");
+    body["env"] = json!({ "API_TOKEN": VALUE, "MODE": "prod" });
+    let info: SandboxInfo = serde_json::from_value(body.clone()).unwrap();
+    let shown = shows(format!("{info:?}"));
+    assert!(shown.contains("\"API_TOKEN\": \"<redacted>\""), "{shown}");
+    assert!(shown.contains("\"MODE\": \"<redacted>\""), "{shown}");
+    assert!(shown.contains("id: \"sb-1\""), "{shown}");
+    assert_eq!(info.env["API_TOKEN"], VALUE);
+    let mut server = Server::new();
+    let _get = server
+        .mock("GET", "/api/sandbox/sb-1")
+        .with_body(body.to_string())
+        .create();
+    let sandbox = Daytona::new(key_config(&server.url()))
+        .unwrap()
+        .get("sb-1")
+        .unwrap();
+    shows(format!("{sandbox:?}"));
+    assert_eq!(sandbox.info().env["API_TOKEN"], VALUE);
+
+    let shown = shows(format!(
+        "{:?}",
+        CreateSandbox::new().env("API_TOKEN", VALUE).name("n")
+    ));
+    assert!(
+        shown.contains("API_TOKEN") && shown.contains("\"n\""),
+        "{shown}"
+    );
+    let shown = shows(format!(
+        "{:?}",
+        ExecOptions::new().env("API_TOKEN", VALUE).cwd("/w")
+    ));
+    assert!(
+        shown.contains("API_TOKEN") && shown.contains("/w"),
+        "{shown}"
+    );
+    let shown = shows(format!(
+        "{:?}",
+        CodeRunOptions::new().env("API_TOKEN", VALUE).arg("x")
+    ));
+    assert!(shown.contains("API_TOKEN"), "{shown}");
+    shows(format!("{:?}", GitCredentials::new("me", VALUE)));
+}
+
 /// Every kind of error the SDK makes, in one credential mode, with a
 /// server that echoes the credential wherever it can: messages, codes,
 /// HTML pages, JSON that does not decode, per-file download errors,
@@ -590,7 +715,9 @@ fn assert_no_credentials(server: &FaultServer, what: &str) {
 }
 
 /// A redirect (302 for a GET, 307 for a POST) from the API or the toolbox
-/// to another host: that host never gets `Authorization`.
+/// to another host is not followed: that host gets no request at all (no
+/// `Authorization`, no `X-Daytona-Organization-ID`), and the error names
+/// the status and where the redirect pointed.
 #[test]
 fn a_redirect_to_another_host_never_carries_the_credentials() {
     for config in [key_config as fn(&str) -> DaytonaConfig, jwt_config] {
@@ -620,27 +747,235 @@ fn a_redirect_to_another_host_never_carries_the_credentials() {
         });
         let daytona = Daytona::new(config(&api.url)).unwrap();
         let sandbox = daytona.get("sb-1").unwrap();
-        // Whatever the outcome, the other host sees no credentials.
-        let _ = daytona.get("sb-1");
-        let _ = daytona.list(daytona::ListSandboxes::new()).next();
-        let _ = daytona.create(CreateSandbox::new().timeout(Duration::from_secs(2)));
-        let _ = sandbox.process().exec("true");
-        let _ = sandbox.fs().upload_bytes(b"x", "/f");
+        #[allow(unused_mut)] // pushed to with `websocket`
+        let mut errors = vec![
+            daytona.get("sb-1").unwrap_err(),
+            daytona
+                .list(daytona::ListSandboxes::new())
+                .next()
+                .unwrap()
+                .unwrap_err(),
+            daytona
+                .create(CreateSandbox::new().timeout(Duration::from_secs(2)))
+                .unwrap_err(),
+            sandbox.process().exec("true").unwrap_err(),
+            sandbox.fs().upload_bytes(b"x", "/f").unwrap_err(),
+        ];
+        for e in &errors {
+            let api_error = e.api().unwrap_or_else(|| panic!("{e:?}"));
+            assert!(matches!(api_error.status, 302 | 307), "{e}");
+            assert!(
+                api_error
+                    .message
+                    .contains(&format!("redirect to {}/", other.url))
+                    && api_error.message.contains("another origin"),
+                "{e}"
+            );
+        }
+        // A WebSocket upgrade follows no redirect either.
         #[cfg(feature = "websocket")]
-        let _ = sandbox.process().follow_session_command_logs(
-            "s",
-            "c",
-            daytona::toolbox::FollowOptions::new(),
-            |_| {},
+        errors.push(
+            sandbox
+                .process()
+                .follow_session_command_logs(
+                    "s",
+                    "c",
+                    daytona::toolbox::FollowOptions::new(),
+                    |_| {},
+                )
+                .unwrap_err(),
         );
-        assert!(!other.seen().is_empty(), "the redirects were followed");
-        assert!(api.seen().len() > 5);
+        for e in &errors {
+            assert!(e.to_string().contains(" 30"), "{e:?}");
+            assert_hides(e);
+        }
+        assert_eq!(other.connections(), 0, "a redirect was followed");
+        assert!(api.seen().len() >= 5);
         // The API host itself got the credentials on every request.
         for seen in api.seen() {
             assert!(seen.header("authorization").is_some(), "{}", seen.target);
         }
         assert_no_credentials(&other, "the redirect target");
     }
+}
+
+/// A `GET /sandbox/{id}` redirected to another host, whose answer would
+/// name a toolbox on itself: the redirect is not followed, so no answer
+/// of that host is ever used and `exec` never sends the credentials
+/// there.
+#[test]
+fn a_toolbox_named_by_another_origin_is_never_used() {
+    for config in [key_config as fn(&str) -> DaytonaConfig, jwt_config] {
+        let other = FaultServer::start(|seen| {
+            let mut body = sandbox_json("sb-1", "started");
+            let host = seen.header("host").unwrap();
+            body["toolboxProxyUrl"] = json!(format!("http://{host}/toolbox"));
+            match seen.route().as_str() {
+                "GET /api/sandbox/sb-1" => Action::json(200, &body),
+                _ => Action::json(200, &json!({ "exitCode": 0, "result": "" })),
+            }
+        });
+        let target = other.url.clone();
+        let api = FaultServer::start(move |seen| {
+            Action::status(302).header("Location", &format!("{target}{}", seen.target))
+        });
+        let daytona = Daytona::new(config(&api.url)).unwrap();
+        let e = daytona.get("sb-1").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "GET /api/sandbox/sb-1: HTTP 302: redirect to {}/api/sandbox/sb-1 \
+                 not followed: another origin than the request's",
+                other.url
+            )
+        );
+        assert_eq!(api.count("GET", "/api/sandbox/sb-1"), 1);
+        assert_eq!(other.connections(), 0);
+    }
+}
+
+/// A redirect within the API's origin is followed with the credentials
+/// and the organization (the same request, to the same host), up to ten
+/// times; an eleventh is refused.
+#[test]
+fn a_redirect_within_the_origin_keeps_the_credentials() {
+    let api = FaultServer::start(|seen| match seen.route().as_str() {
+        "GET /api/sandbox/old" => Action::status(301).header("Location", "/api/sandbox/sb-1"),
+        "GET /api/sandbox/sb-1" => Action::json(200, &sandbox_json("sb-1", "started")),
+        "POST /api/sandbox" if seen.nth == 0 => {
+            Action::status(307).header("Location", "/api/sandbox?again=1")
+        }
+        "POST /api/sandbox" => Action::json(200, &sandbox_json("sb-1", "started")),
+        "GET /api/sandbox/loop" => Action::status(302).header("Location", "loop"),
+        other => panic!("unexpected {other}"),
+    });
+    let daytona = Daytona::new(jwt_config(&api.url)).unwrap();
+    assert_eq!(daytona.get("old").unwrap().id(), "sb-1");
+    daytona.create(CreateSandbox::new()).unwrap();
+    let posts: Vec<_> = api
+        .seen()
+        .into_iter()
+        .filter(|s| s.method == "POST")
+        .collect();
+    assert_eq!(posts.len(), 2);
+    assert_eq!(posts[0].body, posts[1].body, "307 sends the same body");
+    assert_eq!(posts[1].query(), Some("again=1"));
+    let e = daytona.get("loop").unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("not followed: more than 10 redirects"),
+        "{e}"
+    );
+    assert_eq!(api.count("GET", "/api/sandbox/loop"), 11);
+    for seen in api.seen() {
+        assert_eq!(
+            seen.header("authorization"),
+            Some(format!("Bearer {JWT}").as_str()),
+            "{}",
+            seen.target
+        );
+        assert_eq!(
+            seen.header("x-daytona-organization-id"),
+            Some(ORG),
+            "{}",
+            seen.target
+        );
+    }
+}
+
+/// A redirect whose location carries the key (in its user information
+/// and query, or unreadable with the key in it): neither the error nor
+/// any log line of the crate shows it.
+#[test]
+fn a_location_carrying_the_key_is_never_logged() {
+    capture_logs();
+    let api = FaultServer::start(|seen| match seen.path() {
+        "/api/sandbox/userinfo" => Action::status(302).header(
+            "Location",
+            &format!("http://{API_KEY}:{API_KEY}@127.0.0.1:9/x?key={API_KEY}"),
+        ),
+        "/api/sandbox/same" => {
+            Action::status(302).header("Location", &format!("/api/sandbox/gone?key={API_KEY}"))
+        }
+        "/api/sandbox/gone" => Action::status(404),
+        _ => Action::status(302).header("Location", &format!("http://[{API_KEY}/x")),
+    });
+    let url = api.url.clone();
+    // The crate's own records (ureq's debug records show answer heads as
+    // they came, which the README's "Logging" section says).
+    let logged = own_logs_while_hostile(move || {
+        let daytona = Daytona::new(key_config(&url)).unwrap();
+        for id in ["userinfo", "same", "malformed"] {
+            let e = daytona.get(id).unwrap_err();
+            assert_hides(&e);
+            assert!(!format!("{e:?}").contains("0123456789abcdef"), "{e:?}");
+        }
+    });
+    assert!(!logged.contains(API_KEY), "{logged}");
+    assert!(!logged.contains(&API_KEY[..12]), "{logged}");
+    assert!(
+        logged.contains("GET /api/sandbox/userinfo -> failed"),
+        "{logged}"
+    );
+    assert!(
+        logged.contains("GET /api/sandbox/same -> 302 redirected to /api/sandbox/gone"),
+        "{logged}"
+    );
+}
+
+/// A list item that does not decode (here the key, echoed as an item of a
+/// session's commands) is skipped without being quoted in the crate's log.
+#[test]
+fn a_skipped_list_item_is_not_quoted_in_the_log() {
+    capture_logs();
+    let mut server = Server::new();
+    let mut body = sandbox_json("sb-1", "started");
+    body["toolboxProxyUrl"] = json!(format!("{}/toolbox", server.url()));
+    let _get = server
+        .mock("GET", "/api/sandbox/sb-1")
+        .with_body(body.to_string())
+        .create();
+    let _session = server
+        .mock("GET", "/toolbox/sb-1/process/session/s")
+        .with_body(
+            json!({ "sessionId": "s", "commands": [API_KEY, { "id": "c", "command": "ls" }] })
+                .to_string(),
+        )
+        .create();
+    let url = server.url();
+    let logged = own_logs_while_hostile(move || {
+        let sandbox = Daytona::new(key_config(&url)).unwrap().get("sb-1").unwrap();
+        let session = sandbox.process().get_session("s").unwrap();
+        assert_eq!(session.commands.len(), 1);
+    });
+    assert!(logged.contains("skipping a list item"), "{logged}");
+    assert!(!logged.contains(&API_KEY[..12]), "{logged}");
+}
+
+/// A key too short to identify (`api`) is not searched for in texts: the
+/// error keeps `GET /api/sandbox/x` as it is.
+#[test]
+fn a_short_key_does_not_mangle_messages() {
+    let mut server = Server::new();
+    let _m = server
+        .mock("GET", "/api/sandbox/x")
+        .match_header("authorization", "Bearer api")
+        .with_status(401)
+        .with_body(r#"{"message":"invalid api key"}"#)
+        .create();
+    let daytona = Daytona::new(
+        DaytonaConfig::new()
+            .read_env(false)
+            .api_key("api")
+            .api_url(format!("{}/api", server.url()))
+            .retry_policy(fast_retries()),
+    )
+    .unwrap();
+    let e = daytona.get("x").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "GET /api/sandbox/x: HTTP 401: invalid api key"
+    );
 }
 
 /// Preview links are handed to the caller, never fetched: the preview
@@ -674,31 +1009,31 @@ fn preview_urls_are_never_sent_the_credentials() {
     assert_eq!(preview.connections(), 0);
 }
 
+/// An object store that holds nothing yet and takes every upload, and an
+/// API that hands out access to it and creates a sandbox (its mocks
+/// returned to keep them alive).
+#[cfg(feature = "images")]
+fn empty_store_and_api() -> (FaultServer, mockito::ServerGuard, Vec<mockito::Mock>) {
+    let store = FaultServer::start(|seen| match seen.method.as_str() {
+        "HEAD" => Action::status(404),
+        _ => Action::status(200),
+    });
+    let mut api = Server::new();
+    let access = push_access_to(&mut api, &store.url);
+    let create = api
+        .mock("POST", "/api/sandbox")
+        .with_body(sandbox_json("sb-1", "started").to_string())
+        .create();
+    (store, api, vec![access, create])
+}
+
 /// The object store that build contexts go to gets its own signature,
 /// never the API's credentials nor the SDK's headers.
 #[cfg(feature = "images")]
 #[test]
 fn the_object_store_is_never_sent_the_credentials() {
     for config in [key_config as fn(&str) -> DaytonaConfig, jwt_config] {
-        let store = FaultServer::start(|seen| match seen.method.as_str() {
-            "HEAD" => Action::status(404),
-            _ => Action::status(200),
-        });
-        let mut api = Server::new();
-        let _access = api
-            .mock("GET", "/api/object-storage/push-access")
-            .with_body(
-                json!({
-                    "accessKey": "AKID", "secret": "store-secret", "sessionToken": "tok",
-                    "storageUrl": store.url, "organizationId": "org-1", "bucket": "b"
-                })
-                .to_string(),
-            )
-            .create();
-        let _create = api
-            .mock("POST", "/api/sandbox")
-            .with_body(sandbox_json("sb-1", "started").to_string())
-            .create();
+        let (store, api, _mocks) = empty_store_and_api();
         let dir = temp::TempDir::new("secrets");
         let file = dir.file("app.py", b"print('hi')\n");
         let image = daytona::Image::base("python:3.12-slim")
@@ -722,4 +1057,61 @@ fn the_object_store_is_never_sent_the_credentials() {
         }
         let _ = std::fs::remove_dir_all(&dir);
     }
+}
+
+/// A build context with links out of it (to a file beside it, to
+/// `/etc/passwd`, to `..`): the uploaded tar holds the links as links
+/// (read back with the `tar` crate) and not a byte of what they point to.
+#[cfg(all(feature = "images", unix))]
+#[test]
+fn a_context_uploads_its_links_never_what_they_point_to() {
+    use std::os::unix::fs::symlink;
+
+    let (store, api, _mocks) = empty_store_and_api();
+    let dir = temp::TempDir::new("links-upload");
+    dir.file("outside/secret.txt", b"TOP-SECRET");
+    dir.file("ctx/app.py", b"print('hi')\n");
+    symlink("../outside/secret.txt", dir.path("ctx/secret.txt")).unwrap();
+    symlink("/etc/passwd", dir.path("ctx/passwd")).unwrap();
+    symlink("..", dir.path("ctx/up")).unwrap();
+    let image = daytona::Image::base("python:3.12-slim")
+        .add_local_dir(dir.path("ctx"), "/app")
+        .unwrap();
+    Daytona::new(key_config(&api.url()))
+        .unwrap()
+        .create(CreateSandbox::from_image(image))
+        .unwrap();
+    let put = store
+        .seen()
+        .into_iter()
+        .find(|s| s.method == "PUT")
+        .expect("the context was uploaded");
+    let passwd = std::fs::read("/etc/passwd").unwrap_or_default();
+    assert!(fault_server::find(&put.body, b"TOP-SECRET").is_none());
+    assert!(passwd.len() < 16 || fault_server::find(&put.body, &passwd[..16]).is_none());
+    let mut archive = tar::Archive::new(put.body.as_slice());
+    let mut seen = Vec::new();
+    for entry in archive.entries().unwrap() {
+        let entry = entry.unwrap();
+        let name = String::from_utf8(entry.path_bytes().into_owned()).unwrap();
+        let kind = entry.header().entry_type().as_byte() as char;
+        let link = entry
+            .link_name_bytes()
+            .map(|l| String::from_utf8(l.into_owned()).unwrap())
+            .unwrap_or_default();
+        seen.push(format!("{kind} {name} {link}").trim_end().to_string());
+    }
+    let ctx = dir.path("ctx").display().to_string();
+    let root = ctx.trim_start_matches('/');
+    assert_eq!(
+        seen,
+        [
+            format!("5 {root}/"),
+            format!("0 {root}/app.py"),
+            format!("2 {root}/passwd /etc/passwd"),
+            format!("2 {root}/secret.txt ../outside/secret.txt"),
+            format!("2 {root}/up .."),
+        ]
+    );
+    let _ = std::fs::remove_dir_all(&dir.root);
 }

@@ -56,6 +56,10 @@ pub(crate) struct ContextUpload {
     pub(crate) hash: String,
     /// What the archive holds.
     pub(crate) entries: Vec<TarEntry>,
+    /// The archive path the context hash starts with: when set, the tar is
+    /// hashed as it is sent and the upload fails when that hash is not
+    /// `hash` (the context changed after it was hashed).
+    pub(crate) verify: Option<String>,
 }
 
 /// Makes sure every context is in the object store and returns their
@@ -100,18 +104,10 @@ pub(crate) fn upload_image_contexts(
         .contexts()
         .iter()
         .map(|context| {
-            let entries = context
-                .entries()?
-                .into_iter()
-                .map(|(disk_path, name, is_dir)| TarEntry {
-                    disk_path,
-                    name,
-                    is_dir,
-                })
-                .collect();
             Ok(ContextUpload {
                 hash: context.hash()?,
-                entries,
+                entries: context.archive()?,
+                verify: Some(context.archive_path.clone()),
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -265,7 +261,10 @@ impl Store {
 
     /// Streams the tar of `context` to its object.
     fn upload(&self, up: &Uploader<'_>, context: &ContextUpload, deadline: Deadline) -> Result<()> {
-        let plan = TarPlan::new(&context.entries)?;
+        let mut plan = TarPlan::new(&context.entries)?;
+        if let Some(seed) = &context.verify {
+            plan = plan.verified(seed, &context.hash);
+        }
         let size = plan.size();
         log::debug!("uploading build context {} ({size} bytes)", context.hash);
         let req = self

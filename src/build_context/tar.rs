@@ -9,6 +9,8 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
+use md5::{Digest, Md5};
+
 use crate::error::{Error, Result};
 
 const BLOCK: usize = 512;
@@ -17,17 +19,11 @@ const NAME_LEN: usize = 100;
 /// Largest value of an 11-digit octal field (size, mtime): 8 GiB - 1.
 const MAX_OCTAL_11: u64 = 0o77_777_777_777;
 
-/// One entry of an archive: a file or directory on disk and its name in
-/// the archive. A directory's contents are entries of their own.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct TarEntry {
-    /// Where the file or directory is.
-    pub(crate) disk_path: PathBuf,
-    /// Its path in the archive: relative, `/`-separated.
-    pub(crate) name: String,
-    /// A directory rather than a regular file.
-    pub(crate) is_dir: bool,
-}
+/// One entry of an archive: a file, directory or symbolic link on disk
+/// and its name in the archive (relative, `/`-separated). A directory's
+/// contents are entries of their own; a link is stored as a link.
+pub(crate) use crate::image::ArchiveEntry as TarEntry;
+use crate::image::EntryKind;
 
 /// An entry with what its header says.
 #[derive(Debug)]
@@ -35,10 +31,22 @@ struct Planned {
     disk_path: PathBuf,
     /// The archive name, with a trailing `/` for a directory.
     name: String,
-    is_dir: bool,
+    kind: EntryKind,
     size: u64,
     mode: u32,
     mtime: u64,
+    /// What the context hash is fed for it before a file's bytes.
+    hashed: Option<String>,
+}
+
+impl Planned {
+    /// The link target as the header holds it (`/`-separated).
+    fn link_name(&self) -> Option<String> {
+        match &self.kind {
+            EntryKind::Link(target) => Some(crate::image::path_string(target)),
+            _ => None,
+        }
+    }
 }
 
 /// An archive whose entries were checked and measured, ready to be read.
@@ -46,6 +54,22 @@ struct Planned {
 pub(crate) struct TarPlan {
     entries: Vec<Planned>,
     size: u64,
+    check: Option<Check>,
+}
+
+/// The context hash of what a [`TarReader`] sends, as it sends it, and the
+/// hash it must come to.
+struct Check {
+    md5: Md5,
+    expected: String,
+}
+
+impl std::fmt::Debug for Check {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Check")
+            .field("expected", &self.expected)
+            .finish_non_exhaustive()
+    }
 }
 
 impl TarPlan {
@@ -62,7 +86,23 @@ impl TarPlan {
         Ok(TarPlan {
             entries: planned,
             size,
+            check: None,
         })
+    }
+
+    /// Hashes the archive's content as it is read, as the context hash
+    /// does (`seed`, the archive path, first; then each entry's hashed name
+    /// and a file's bytes), and fails the read before its last blocks when
+    /// that hash is not `expected`: a context that changed after it was
+    /// hashed is never stored under the old hash.
+    pub(crate) fn verified(mut self, seed: &str, expected: &str) -> Self {
+        let mut md5 = Md5::new();
+        md5.update(seed.as_bytes());
+        self.check = Some(Check {
+            md5,
+            expected: expected.to_string(),
+        });
+        self
     }
 
     /// The exact length of the archive in bytes.
@@ -78,6 +118,7 @@ impl TarPlan {
             pos: 0,
             file: None,
             finished: false,
+            check: self.check,
         }
     }
 }
@@ -93,25 +134,25 @@ fn plan(entry: &TarEntry) -> Result<Planned> {
         path: entry.disk_path.display().to_string(),
         source,
     };
-    let meta = fs::metadata(&entry.disk_path).map_err(io_error)?;
-    let expected = if entry.is_dir {
-        meta.is_dir()
-    } else {
-        meta.is_file()
+    // A link is archived as itself, never followed.
+    let meta = match entry.kind {
+        EntryKind::Link(_) => fs::symlink_metadata(&entry.disk_path),
+        _ => fs::metadata(&entry.disk_path),
+    }
+    .map_err(io_error)?;
+    let (expected, what) = match entry.kind {
+        EntryKind::File => (meta.is_file(), "a regular file"),
+        EntryKind::Dir => (meta.is_dir(), "a directory"),
+        EntryKind::Link(_) => (meta.file_type().is_symlink(), "a symbolic link"),
     };
     if !expected {
-        let what = if entry.is_dir {
-            "a directory"
-        } else {
-            "a regular file"
-        };
         return Err(io_error(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("not {what}"),
         )));
     }
     let mut name = entry.name.clone();
-    if entry.is_dir && !name.ends_with('/') {
+    if entry.kind == EntryKind::Dir && !name.ends_with('/') {
         name.push('/');
     }
     let mtime = meta
@@ -122,10 +163,15 @@ fn plan(entry: &TarEntry) -> Result<Planned> {
     Ok(Planned {
         disk_path: entry.disk_path.clone(),
         name,
-        is_dir: entry.is_dir,
-        size: if entry.is_dir { 0 } else { meta.len() },
+        kind: entry.kind.clone(),
+        size: if entry.kind == EntryKind::File {
+            meta.len()
+        } else {
+            0
+        },
         mode: mode_of(&meta),
         mtime,
+        hashed: entry.hashed.clone(),
     })
 }
 
@@ -149,12 +195,17 @@ fn padded(size: u64) -> u64 {
     size.div_ceil(BLOCK as u64) * BLOCK as u64
 }
 
-/// The header blocks of `entry`: a PAX extended header first when the name
-/// or the size does not fit in ustar.
+/// The header blocks of `entry`: a PAX extended header first when the name,
+/// the link target or the size does not fit in ustar.
 fn header(entry: &Planned) -> Vec<u8> {
+    let link = entry.link_name();
+    let link = link.as_deref().unwrap_or("");
     let mut pax = String::new();
     if entry.name.len() > NAME_LEN {
         pax_record(&mut pax, "path", &entry.name);
+    }
+    if link.len() > NAME_LEN {
+        pax_record(&mut pax, "linkpath", link);
     }
     if entry.size > MAX_OCTAL_11 {
         pax_record(&mut pax, "size", &entry.size.to_string());
@@ -162,16 +213,24 @@ fn header(entry: &Planned) -> Vec<u8> {
     let mut out = Vec::with_capacity(2 * BLOCK + pax.len());
     if !pax.is_empty() {
         let len = pax.len() as u64;
-        out.extend(ustar("././@PaxHeader", b'x', len, 0o644, entry.mtime));
+        out.extend(ustar("././@PaxHeader", b'x', len, 0o644, entry.mtime, ""));
         out.extend(pax.as_bytes());
         out.resize(out.len() + (padded(len) - len) as usize, 0);
     }
-    let (kind, size) = match (entry.is_dir, entry.size > MAX_OCTAL_11) {
-        (true, _) => (b'5', 0),
-        (false, true) => (b'0', 0),
-        (false, false) => (b'0', entry.size),
+    let (kind, size) = match (&entry.kind, entry.size > MAX_OCTAL_11) {
+        (EntryKind::Dir, _) => (b'5', 0),
+        (EntryKind::Link(_), _) => (b'2', 0),
+        (EntryKind::File, true) => (b'0', 0),
+        (EntryKind::File, false) => (b'0', entry.size),
     };
-    out.extend(ustar(&entry.name, kind, size, entry.mode, entry.mtime));
+    out.extend(ustar(
+        &entry.name,
+        kind,
+        size,
+        entry.mode,
+        entry.mtime,
+        link,
+    ));
     out
 }
 
@@ -185,12 +244,15 @@ fn pax_record(out: &mut String, key: &str, value: &str) {
     let _ = writeln!(out, "{len} {key}={value}");
 }
 
-/// One ustar header block (uid/gid 0, no owner names).
-fn ustar(name: &str, kind: u8, size: u64, mode: u32, mtime: u64) -> [u8; BLOCK] {
+/// One ustar header block (uid/gid 0, no owner names); `link` is the
+/// target of a link entry, empty for others.
+fn ustar(name: &str, kind: u8, size: u64, mode: u32, mtime: u64, link: &str) -> [u8; BLOCK] {
     let mut h = [0u8; BLOCK];
-    // A longer name is in the PAX header; this is only a fallback.
+    // A longer name or target is in the PAX header; this is only a fallback.
     let name = &name.as_bytes()[..name.len().min(NAME_LEN)];
     h[..name.len()].copy_from_slice(name);
+    let link = &link.as_bytes()[..link.len().min(NAME_LEN)];
+    h[157..157 + link.len()].copy_from_slice(link);
     octal(&mut h[100..108], u64::from(mode));
     octal(&mut h[108..116], 0);
     octal(&mut h[116..124], 0);
@@ -227,6 +289,7 @@ pub(crate) struct TarReader {
     /// The file whose content is being read.
     file: Option<Content>,
     finished: bool,
+    check: Option<Check>,
 }
 
 struct Content {
@@ -282,6 +345,9 @@ impl Read for TarReader {
                         return Err(path_error(&content.path, &e));
                     }
                     content.left -= n as u64;
+                    if let Some(check) = &mut self.check {
+                        check.md5.update(&buf[..n]);
+                    }
                     return Ok(n);
                 }
                 // The header promised the size the file had when planned:
@@ -306,7 +372,10 @@ impl Read for TarReader {
             }
             match self.entries.next() {
                 Some(entry) => {
-                    if !entry.is_dir && entry.size > 0 {
+                    if let (Some(check), Some(hashed)) = (&mut self.check, &entry.hashed) {
+                        check.md5.update(hashed.as_bytes());
+                    }
+                    if entry.kind == EntryKind::File && entry.size > 0 {
                         let file = File::open(&entry.disk_path)
                             .map_err(|e| path_error(&entry.disk_path, &e))?;
                         self.file = Some(Content {
@@ -319,6 +388,20 @@ impl Read for TarReader {
                     self.queue(header(&entry));
                 }
                 None if !self.finished => {
+                    if let Some(check) = self.check.take() {
+                        let sent = format!("{:x}", check.md5.finalize());
+                        if sent != check.expected {
+                            return Err(io::Error::new(
+                                io::ErrorKind::InvalidData,
+                                format!(
+                                    "the build context changed after it was hashed: \
+                                     {sent} was being sent as {}; the upload was \
+                                     stopped, nothing is stored under that hash",
+                                    check.expected
+                                ),
+                            ));
+                        }
+                    }
                     self.finished = true;
                     self.queue(vec![0; 2 * BLOCK]);
                 }
@@ -342,6 +425,8 @@ pub(crate) mod testing {
         pub(crate) mode: u32,
         pub(crate) size: u64,
         pub(crate) data: Vec<u8>,
+        /// The target of a link entry.
+        pub(crate) link: Option<String>,
     }
 
     /// Reads an archive back with the `tar` crate, an independent reader
@@ -373,6 +458,9 @@ pub(crate) mod testing {
                 mode: header.mode().unwrap(),
                 size: entry.size(),
                 data,
+                link: entry
+                    .link_name_bytes()
+                    .map(|l| String::from_utf8(l.into_owned()).unwrap()),
             });
         }
         assert_eq!(
@@ -393,7 +481,12 @@ mod tests {
         TarEntry {
             disk_path,
             name: name.to_string(),
-            is_dir,
+            kind: if is_dir {
+                EntryKind::Dir
+            } else {
+                EntryKind::File
+            },
+            hashed: None,
         }
     }
 
@@ -474,6 +567,41 @@ mod tests {
         );
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn links_are_stored_as_links() {
+        let dir = TempDir::new("tar");
+        let long = format!("../{}/target", "t".repeat(150));
+        for (name, target) in [("short", "../outside/secret"), ("long", long.as_str())] {
+            std::os::unix::fs::symlink(target, dir.join(name)).unwrap();
+        }
+        let link = |name: &str, target: &str| TarEntry {
+            disk_path: dir.join(name),
+            name: name.to_string(),
+            kind: EntryKind::Link(PathBuf::from(target)),
+            hashed: None,
+        };
+        let (size, bytes) = archive(&[link("short", "../outside/secret"), link("long", &long)]);
+        assert_eq!(size, bytes.len() as u64);
+        let parsed = parse(&bytes);
+        assert_eq!(
+            (parsed[0].kind, parsed[0].size, parsed[0].link.as_deref()),
+            (b'2', 0, Some("../outside/secret"))
+        );
+        assert_eq!(
+            (parsed[1].kind, parsed[1].link.as_deref()),
+            (b'2', Some(long.as_str()))
+        );
+        // A link entry on disk that is no longer a link is refused.
+        let file = dir.file("file", b"x");
+        let err = TarPlan::new(&[TarEntry {
+            disk_path: file,
+            ..link("x", "y")
+        }])
+        .unwrap_err();
+        assert!(err.to_string().contains("not a symbolic link"), "{err}");
+    }
+
     #[test]
     fn pax_record_lengths_count_themselves() {
         for value_len in [0, 1, 89, 90, 91, 95, 96, 990, 995, 996, 1000] {
@@ -489,10 +617,11 @@ mod tests {
         let entry = Planned {
             disk_path: PathBuf::new(),
             name: "big".into(),
-            is_dir: false,
+            kind: EntryKind::File,
             size: MAX_OCTAL_11 + 1,
             mode: 0o644,
             mtime: 0,
+            hashed: None,
         };
         let h = header(&entry);
         assert_eq!(h.len(), 3 * 512);
@@ -542,6 +671,44 @@ mod tests {
             err.to_string().contains(&file.display().to_string()),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_hash_of_what_is_sent_is_checked() {
+        let dir = TempDir::new("tar");
+        let file = dir.file("ctx/a.txt", b"hello");
+        let entries = [
+            TarEntry {
+                hashed: None,
+                ..entry(dir.join("ctx"), "ctx", true)
+            },
+            TarEntry {
+                hashed: Some("a.txt".into()),
+                ..entry(file.clone(), "ctx/a.txt", false)
+            },
+        ];
+        let mut md5 = Md5::new();
+        for part in [&b"ctx"[..], b"a.txt", b"hello"] {
+            md5.update(part);
+        }
+        let good = format!("{:x}", md5.finalize());
+        let plan = TarPlan::new(&entries).unwrap().verified("ctx", &good);
+        let mut bytes = Vec::new();
+        plan.into_reader().read_to_end(&mut bytes).unwrap();
+        assert_eq!(parse(&bytes)[1].data, b"hello");
+        // The same size, other bytes: the read fails before the end blocks.
+        let plan = TarPlan::new(&entries).unwrap().verified("ctx", &good);
+        fs::write(&file, b"HELLO").unwrap();
+        let size = plan.size();
+        let mut reader = plan.into_reader();
+        let mut sent = Vec::new();
+        let err = reader.read_to_end(&mut sent).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert!(
+            err.to_string().contains("changed after it was hashed"),
+            "{err}"
+        );
+        assert!((sent.len() as u64) < size);
     }
 
     #[test]

@@ -10,6 +10,7 @@ use serde_json::json;
 use super::*;
 use crate::build_context::tar::testing::{parse, TempDir};
 use crate::config::{DaytonaConfig, RetryPolicy};
+use crate::image::EntryKind;
 
 const KEY: &str = "dtn-key-5f3a9c";
 const ACCESS_KEY: &str = "AKIDSTORE1";
@@ -217,14 +218,17 @@ fn context(dir: &TempDir) -> ContextUpload {
             TarEntry {
                 disk_path: dir.join("app"),
                 name: "app".into(),
-                is_dir: true,
+                kind: EntryKind::Dir,
+                hashed: None,
             },
             TarEntry {
                 disk_path: file,
                 name: "app/main.py".into(),
-                is_dir: false,
+                kind: EntryKind::File,
+                hashed: None,
             },
         ],
+        verify: None,
     }
 }
 
@@ -320,8 +324,10 @@ fn a_large_context_is_streamed_with_its_length() {
         entries: vec![TarEntry {
             disk_path: dir.file("big.bin", &content),
             name: "big.bin".into(),
-            is_dir: false,
+            kind: EntryKind::File,
+            hashed: None,
         }],
+        verify: None,
     };
     upload_contexts(&client(&api).uploader(), &[big], deadline()).unwrap();
     put.assert();

@@ -1,5 +1,14 @@
 //! Secrets (the API key or JWT, the object store's keys) and the one
 //! routine that hides them in texts a server may have echoed them into.
+//!
+//! The rule of [`redact`]: a secret is hidden wherever it occurs in a
+//! text, provided it is long enough to identify ([`MIN_SECRET`]
+//! characters, far fewer than any real key or token has). A shorter value
+//! (a test key such as `api`) is left alone: it would match ordinary
+//! words and paths (`POST /api/sandbox`) and hide nothing worth hiding.
+//! Headers are never shown at all, and a URL is shown without its user
+//! information and query (see the transport's redirect errors), so those
+//! places need no search.
 
 use std::fmt;
 
@@ -7,6 +16,9 @@ use serde::Deserialize;
 
 /// What a hidden secret is replaced with.
 pub(crate) const REDACTED: &str = "<redacted>";
+
+/// Shortest secret (in bytes) that [`redact`] searches texts for.
+pub(crate) const MIN_SECRET: usize = 8;
 
 /// Shortest cut-off start of a secret worth hiding.
 const MIN_PARTIAL: usize = 6;
@@ -32,10 +44,47 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// `Debug` of a hidden value: `"<redacted>"`.
+pub(crate) struct Hidden;
+
+impl fmt::Debug for Hidden {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{REDACTED:?}")
+    }
+}
+
+/// `Debug` of name–value pairs (environment variables) showing the names,
+/// in order, and hiding every value.
+pub(crate) struct NamesOnly<'a>(Vec<&'a str>);
+
+impl fmt::Debug for NamesOnly<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.0.iter().map(|name| (name, Hidden)))
+            .finish()
+    }
+}
+
+/// The names of `pairs` for `Debug`, their values hidden.
+pub(crate) fn names_only<'a, V: 'a>(
+    pairs: impl IntoIterator<Item = (&'a String, &'a V)>,
+) -> NamesOnly<'a> {
+    let mut names: Vec<&str> = pairs.into_iter().map(|(k, _)| k.as_str()).collect();
+    names.sort_unstable();
+    NamesOnly(names)
+}
+
+/// `text` with `secret` hidden in it, by the rule of [`redact`]: for the
+/// `Debug` of a value that embeds a token (a signed URL, an SSH command).
+pub(crate) fn hidden_in(text: &str, secret: &str) -> String {
+    redact(text, [&Secret::new(secret)]).unwrap_or_else(|| text.to_string())
+}
+
 /// `text` with every occurrence of each of `secrets` replaced by
 /// `<redacted>`, and a trailing start of one (as left by cutting a body
-/// short for an excerpt) too; `None` when there was nothing to hide. Empty
-/// secrets hide nothing.
+/// short for an excerpt) too; `None` when there was nothing to hide.
+/// Secrets shorter than [`MIN_SECRET`] hide nothing (see the module's
+/// rule).
 pub(crate) fn redact<'s>(
     text: &str,
     secrets: impl IntoIterator<Item = &'s Secret>,
@@ -43,7 +92,7 @@ pub(crate) fn redact<'s>(
     let mut out: Option<String> = None;
     for secret in secrets {
         let secret = secret.expose();
-        if secret.is_empty() {
+        if secret.len() < MIN_SECRET {
             continue;
         }
         let current = out.as_deref().unwrap_or(text);
@@ -86,6 +135,22 @@ mod tests {
         // Too short a tail to be worth hiding.
         assert_eq!(redact("ends with sk-a", [&s]), None);
         assert_eq!(redact("anything", [&Secret::new("")]), None);
+    }
+
+    #[test]
+    fn short_values_do_not_mangle_texts() {
+        let api = Secret::new("api");
+        assert_eq!(
+            redact("POST /api/sandbox: HTTP 401: bad api key", [&api]),
+            None
+        );
+        let seven = Secret::new("sandbox");
+        assert_eq!(redact("GET /api/sandbox/x", [&seven]), None);
+        let eight = Secret::new("k3y-k3y!");
+        assert_eq!(
+            redact("echo k3y-k3y! back", [&eight]).as_deref(),
+            Some("echo <redacted> back")
+        );
     }
 
     #[test]

@@ -59,11 +59,14 @@ impl BuildContext {
     /// directory, walked in name order (byte order of the names, each
     /// directory's entries before the next sibling), each file's path
     /// relative to the directory (`/`-separated) followed by its bytes, and
-    /// each empty directory's relative path. Files are read in chunks, so
-    /// memory use does not grow with their size. Symbolic links are followed
-    /// (a link back to a directory being walked is skipped), other special
-    /// files are skipped. The walk does not depend on the order the
-    /// filesystem lists entries in, so the hash is the same on every machine.
+    /// each empty directory's relative path (a directory holding neither files nor
+    /// directories). Files are read in chunks, so memory use does not grow
+    /// with their size. Symbolic links inside a directory are left out, as
+    /// the TypeScript SDK leaves them out (they are stored as links in the
+    /// tar, never followed); other special files are skipped. A context
+    /// whose path is itself a link is what the link points to. The walk
+    /// does not depend on the order the filesystem lists entries in, so
+    /// the hash is the same on every machine.
     ///
     /// # Errors
     ///
@@ -71,23 +74,14 @@ impl BuildContext {
     pub fn hash(&self) -> Result<String> {
         let mut md5 = Md5::new();
         md5.update(self.archive_path.as_bytes());
-        walk(&self.source_path, &mut |item| {
-            match item.kind {
-                Kind::File => {
-                    if let Some(rel) = &item.rel {
-                        md5.update(rel.as_bytes());
-                    }
-                    hash_file(&item.path, &mut md5)?;
-                }
-                Kind::Dir { empty: true } => {
-                    if let Some(rel) = &item.rel {
-                        md5.update(rel.as_bytes());
-                    }
-                }
-                Kind::Dir { empty: false } => {}
+        for entry in self.archive()? {
+            if let Some(hashed) = &entry.hashed {
+                md5.update(hashed.as_bytes());
             }
-            Ok(())
-        })?;
+            if entry.kind == EntryKind::File {
+                hash_file(&entry.disk_path, &mut md5)?;
+            }
+        }
         Ok(format!("{:x}", md5.finalize()))
     }
 
@@ -100,13 +94,25 @@ impl BuildContext {
     /// `home/me/app/...`, `../x` gives `x`). A file context is one entry. A
     /// directory context lists every directory before its contents, the
     /// root first (left out when the archive path resolves to the context
-    /// root itself, e.g. `.`), then each entry in name order; symbolic
-    /// links appear as what they point to.
+    /// root itself, e.g. `.`), then each entry in name order. A symbolic
+    /// link inside a directory is listed as itself (`is a directory`
+    /// false), the link rather than what it points to: the tar stores it
+    /// as a link.
     ///
     /// # Errors
     ///
     /// [`Error::Io`] when a directory cannot be read.
     pub fn entries(&self) -> Result<Vec<(PathBuf, String, bool)>> {
+        Ok(self
+            .archive()?
+            .into_iter()
+            .map(|e| (e.disk_path, e.name, e.kind == EntryKind::Dir))
+            .collect())
+    }
+
+    /// The entries of the context's tar, in archive order, each with what
+    /// the context hash is fed for it.
+    pub(crate) fn archive(&self) -> Result<Vec<ArchiveEntry>> {
         let root = docker_clean(&self.archive_path);
         let mut out = Vec::new();
         walk(&self.source_path, &mut |item| {
@@ -117,11 +123,46 @@ impl BuildContext {
                 (Some(rel), true) => rel.clone(),
                 (Some(rel), false) => format!("{root}/{rel}"),
             };
-            out.push((item.path, name, item.kind != Kind::File));
+            let (kind, hashed) = match item.kind {
+                Kind::File => (EntryKind::File, item.rel),
+                Kind::Dir { empty: true } => (EntryKind::Dir, item.rel),
+                Kind::Dir { empty: false } => (EntryKind::Dir, None),
+                Kind::Link { target } => (EntryKind::Link(target), None),
+            };
+            out.push(ArchiveEntry {
+                disk_path: item.path,
+                name,
+                kind,
+                hashed,
+            });
             Ok(())
         })?;
         Ok(out)
     }
+}
+
+/// What an entry of a context's tar is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum EntryKind {
+    /// A regular file: its bytes are archived and hashed.
+    File,
+    /// A directory.
+    Dir,
+    /// A symbolic link, stored as a link to this target, never followed.
+    Link(PathBuf),
+}
+
+/// One entry of a context's tar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ArchiveEntry {
+    /// Where it is on disk.
+    pub(crate) disk_path: PathBuf,
+    /// Its name in the tar.
+    pub(crate) name: String,
+    pub(crate) kind: EntryKind,
+    /// What the context hash is fed for it before a file's bytes (its path
+    /// relative to the context): files and empty directories only.
+    pub(crate) hashed: Option<String>,
 }
 
 /// An [`Error::Io`] about `path`.

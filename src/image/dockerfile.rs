@@ -11,9 +11,10 @@
 //! and are skipped. Wildcards match as Docker's do ([`glob`]), sorted by
 //! name.
 
+use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::context::{docker_clean, normalize, path_string, BuildContext};
+use super::context::{docker_clean, io_error, normalize, path_string, BuildContext};
 use super::glob;
 use crate::error::{Error, Result};
 
@@ -226,24 +227,47 @@ fn is_remote(source: &str) -> bool {
     source.contains("://") || source.starts_with("git@")
 }
 
-/// The contexts for the local `COPY`/`ADD` sources of `text`: relative ones
-/// resolved against
-/// `base` (empty: the current directory), wildcards expanded (sorted by
-/// name), absolute ones taken as paths on this machine.
+/// The contexts for the local `COPY`/`ADD` sources of `text`, resolved
+/// against the build context `base` (empty: the current directory),
+/// wildcards expanded (sorted by name).
+///
+/// As Docker, a source must stay inside the context: an absolute path, a
+/// path whose `..` climb above `base`, or a match that leads out of it
+/// through a symbolic link is an [`Error::Validation`] naming the line,
+/// returned before any file is read.
 pub(crate) fn local_sources(text: &str, base: &Path, field: &str) -> Result<Vec<BuildContext>> {
     let mut contexts = Vec::new();
     let sources = copy_sources(text).map_err(|why| Error::validation(field, why))?;
+    let listed = if base.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        base
+    };
+    // The context as the filesystem resolves it (links included).
+    let context = fs::canonicalize(listed).map_err(|e| io_error(listed, e))?;
+    let outside = |source: &str, line: usize, why: String| {
+        Error::validation(
+            field,
+            format!(
+                "COPY source {source:?} (line {line}) {why}, outside the build context {}: \
+                 Docker refuses it",
+                context.display()
+            ),
+        )
+    };
     for CopySource { source, line } in sources {
-        let absolute = source.starts_with('/');
-        let root = if absolute { Path::new("/") } else { base };
+        if source.starts_with('/') {
+            return Err(outside(&source, line, "is an absolute path".into()));
+        }
         let mut components: Vec<&str> = Vec::new();
         for part in source.split('/') {
             match part {
                 "" | "." => {}
-                ".." if components.last().is_some_and(|c| *c != "..") => {
-                    components.pop();
+                ".." => {
+                    if components.pop().is_none() {
+                        return Err(outside(&source, line, "climbs with `..`".into()));
+                    }
                 }
-                ".." if absolute => {}
                 other => components.push(other),
             }
         }
@@ -259,6 +283,7 @@ pub(crate) fn local_sources(text: &str, base: &Path, field: &str) -> Result<Vec<
                 ),
             ));
         }
+        let root = base;
         let matches = glob::expand(root, &components)?;
         if matches.is_empty() {
             return Err(Error::validation(
@@ -270,15 +295,16 @@ pub(crate) fn local_sources(text: &str, base: &Path, field: &str) -> Result<Vec<
             ));
         }
         for found in matches {
-            let rel = path_string(&found);
-            let archive = if absolute {
-                format!("/{rel}")
-            } else {
-                docker_clean(&rel)
-            };
+            let archive = docker_clean(&path_string(&found));
             let mut on_disk = normalize(&root.join(&found));
             if on_disk.as_os_str().is_empty() {
                 on_disk = PathBuf::from(".");
+            }
+            // Where it really is, through any link on the way.
+            let real = fs::canonicalize(&on_disk).map_err(|e| io_error(&on_disk, e))?;
+            if !real.starts_with(&context) {
+                let why = format!("leads to {} through a symbolic link", real.display());
+                return Err(outside(&source, line, why));
             }
             contexts.push(BuildContext::new(on_disk, archive));
         }

@@ -193,7 +193,7 @@ fn class_char(chunk: &[char]) -> std::result::Result<(char, &[char]), BadPattern
 /// The paths below `base` (relative to it) that match the components of a
 /// pattern, sorted and without repeats. `base` may be empty: the current
 /// directory. Directories are listed and `**` reaches them as
-/// [`walk`](super::walk) does (links followed, loops skipped).
+/// [`walk`](super::walk) does (links not followed).
 pub(crate) fn expand(base: &Path, components: &[&str]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     expand_into(base, &PathBuf::new(), components, &mut out)?;

@@ -44,10 +44,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 pub use context::BuildContext;
+pub(crate) use context::{path_string, ArchiveEntry, EntryKind};
 pub use pip::{PipInstallOptions, PyprojectOptions};
 
 use crate::error::{Error, Result};
-use context::{expand_tilde, io_error, normalize, path_string};
+use context::{expand_tilde, io_error, normalize};
 use dockerfile::local_sources;
 use quote::{js_cmp, json_string, quote, quote_all, single_line};
 
@@ -152,13 +153,18 @@ impl Image {
     /// An image from an existing Dockerfile, its text kept as it is.
     ///
     /// The local sources of its `COPY` and `ADD` instructions, relative to
-    /// the Dockerfile's folder, become contexts: a wildcard source gives one
-    /// context per match, sorted by name; `--from=` copies, here-documents
-    /// and `ADD` URLs are skipped. A relative source's archive path is the
-    /// name Docker looks it up by in the build context (`src/app.py`, and
-    /// `x` for `../x`, whose context is the file `x` next to the
-    /// Dockerfile's folder); an absolute source is the file at that path on
-    /// this machine, archived under that path.
+    /// the Dockerfile's folder (the build context), become contexts: a
+    /// wildcard source gives one context per match, sorted by name;
+    /// `--from=` copies, here-documents and `ADD` URLs are skipped. A
+    /// source's archive path is the name Docker looks it up by in the build
+    /// context (`src/app.py`).
+    ///
+    /// As Docker, sources must stay inside the build context: an absolute
+    /// source (`COPY /etc/passwd /x`), one whose `..` climb out of the
+    /// folder (`COPY ../secret.txt /x`), or one that leads out of it
+    /// through a symbolic link is refused before any file is read, so an
+    /// untrusted Dockerfile cannot ship files from elsewhere on this
+    /// machine.
     ///
     /// ```no_run
     /// let image = daytona::Image::from_dockerfile("docker/Dockerfile")?;
@@ -169,7 +175,8 @@ impl Image {
     /// # Errors
     ///
     /// [`Error::Validation`] (field `path`) when the Dockerfile, or a source
-    /// it copies, does not exist; [`Error::Io`] when it cannot be read.
+    /// it copies, does not exist, or a source is outside the build context
+    /// (the message names its line); [`Error::Io`] when it cannot be read.
     pub fn from_dockerfile(path: impl AsRef<Path>) -> Result<Self> {
         let given = path.as_ref();
         let expanded = expand_tilde(given);
@@ -489,7 +496,8 @@ impl Image {
     /// # Errors
     ///
     /// [`Error::Validation`]: field `context_dir` when it is not a
-    /// directory, `dockerfile_commands` when a source does not exist.
+    /// directory, `dockerfile_commands` when a source does not exist or is
+    /// outside the context (as in [`Image::from_dockerfile`]).
     pub fn dockerfile_commands<I, S>(
         mut self,
         commands: I,

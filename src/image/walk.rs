@@ -2,10 +2,12 @@
 //! hash, its tar) and what a `**` wildcard reaches.
 //!
 //! Entries come in name order (byte order of the names), each directory
-//! before its contents. Symbolic links are followed, so a link appears as
-//! what it points to; a link to a directory being walked (a loop) is
-//! skipped, and so are broken links and special files (sockets, devices,
-//! pipes).
+//! before its contents. Symbolic links inside the walked directory are
+//! never followed: each is one [`Kind::Link`] entry (stored as a link in
+//! the tar, as Docker, node-tar and Python's `tarfile` do), so nothing
+//! outside the directory is ever read through one, and a link to `..` is
+//! not a loop. Special files (sockets, devices, pipes) are skipped. The
+//! root itself is followed when it is a link: the caller named it.
 
 use std::ffi::OsString;
 use std::fs;
@@ -15,16 +17,18 @@ use super::context::io_error;
 use crate::error::Result;
 
 /// What an entry is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Kind {
-    /// A regular file (or a link to one).
+    /// A regular file.
     File,
-    /// A directory (or a link to one); `empty` when it has no entry the
-    /// walk visits.
+    /// A directory; `empty` when it holds no file and no directory (links
+    /// do not count, as in the TypeScript SDK's hash).
     Dir { empty: bool },
+    /// A symbolic link, not followed, and what it points to.
+    Link { target: PathBuf },
 }
 
-/// One file or directory met by [`walk`].
+/// One file, directory or link met by [`walk`].
 pub(crate) struct Item {
     pub(crate) path: PathBuf,
     /// Relative to the walk's root, `/`-separated; `None` for the root.
@@ -52,85 +56,67 @@ pub(crate) fn walk(root: &Path, f: &mut dyn FnMut(Item) -> Result<()>) -> Result
             ),
         ));
     }
-    let canonical = fs::canonicalize(root).map_err(|e| io_error(root, e))?;
-    walk_dir(root, None, &mut vec![canonical], f)
+    walk_dir(root, None, f)
 }
 
-/// The names of the files and directories in `dir`, in name order (links
-/// followed; broken links, special files and links back to `dir` left
-/// out).
+/// The names of the files, directories and links in `dir`, in name order
+/// (special files left out).
 pub(crate) fn entries(dir: &Path) -> Result<Vec<OsString>> {
-    let canonical = fs::canonicalize(dir).map_err(|e| io_error(dir, e))?;
-    Ok(children(dir, &[canonical])?
-        .into_iter()
-        .map(|(name, _, _)| name)
-        .collect())
+    Ok(children(dir)?.into_iter().map(|(name, _)| name).collect())
 }
 
-/// A directory's children that are files or directories, in name order.
-fn children(dir: &Path, ancestors: &[PathBuf]) -> Result<Vec<(OsString, Kind, PathBuf)>> {
+/// A directory's children that are files, directories or links, in name
+/// order.
+fn children(dir: &Path) -> Result<Vec<(OsString, Kind)>> {
     let mut names: Vec<OsString> = fs::read_dir(dir)
         .map_err(|e| io_error(dir, e))?
         .map(|entry| entry.map(|e| e.file_name()))
         .collect::<std::io::Result<_>>()
         .map_err(|e| io_error(dir, e))?;
     names.sort();
-    let parent = ancestors.last().cloned().unwrap_or_default();
     let mut out = Vec::with_capacity(names.len());
     for name in names {
         let path = dir.join(&name);
-        let link = fs::symlink_metadata(&path).map_err(|e| io_error(&path, e))?;
-        // A broken link is skipped, like a socket or a device.
-        let Ok(meta) = fs::metadata(&path) else {
+        let meta = fs::symlink_metadata(&path).map_err(|e| io_error(&path, e))?;
+        let kind = if meta.file_type().is_symlink() {
+            let target = fs::read_link(&path).map_err(|e| io_error(&path, e))?;
+            Kind::Link { target }
+        } else if meta.is_file() {
+            Kind::File
+        } else if meta.is_dir() {
+            Kind::Dir { empty: false }
+        } else {
             continue;
         };
-        if meta.is_file() {
-            out.push((name, Kind::File, PathBuf::new()));
-        } else if meta.is_dir() {
-            let canonical = if link.file_type().is_symlink() {
-                fs::canonicalize(&path).map_err(|e| io_error(&path, e))?
-            } else {
-                parent.join(&name)
-            };
-            if !ancestors.contains(&canonical) {
-                out.push((name, Kind::Dir { empty: false }, canonical));
-            }
-        }
+        out.push((name, kind));
     }
     Ok(out)
 }
 
-fn walk_dir(
-    dir: &Path,
-    rel: Option<&str>,
-    ancestors: &mut Vec<PathBuf>,
-    f: &mut dyn FnMut(Item) -> Result<()>,
-) -> Result<()> {
-    let kids = children(dir, ancestors)?;
+fn walk_dir(dir: &Path, rel: Option<&str>, f: &mut dyn FnMut(Item) -> Result<()>) -> Result<()> {
+    let kids = children(dir)?;
+    let empty = !kids
+        .iter()
+        .any(|(_, kind)| matches!(kind, Kind::File | Kind::Dir { .. }));
     f(Item {
         path: dir.to_path_buf(),
         rel: rel.map(str::to_string),
-        kind: Kind::Dir {
-            empty: kids.is_empty(),
-        },
+        kind: Kind::Dir { empty },
     })?;
-    for (name, kind, canonical) in kids {
+    for (name, kind) in kids {
         let path = dir.join(&name);
         let name = name.to_string_lossy();
         let child_rel = match rel {
             Some(rel) => format!("{rel}/{name}"),
             None => name.into_owned(),
         };
-        if kind == Kind::File {
-            f(Item {
+        match kind {
+            Kind::Dir { .. } => walk_dir(&path, Some(&child_rel), f)?,
+            kind => f(Item {
                 path,
                 rel: Some(child_rel),
                 kind,
-            })?;
-        } else {
-            ancestors.push(canonical);
-            walk_dir(&path, Some(&child_rel), ancestors, f)?;
-            ancestors.pop();
+            })?,
         }
     }
     Ok(())

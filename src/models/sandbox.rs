@@ -2,8 +2,12 @@
 //! sandbox endpoints.
 
 use std::collections::HashMap;
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+use crate::config::names_only;
+use crate::config::{hidden_in, Hidden};
 
 use super::enums::{BackupState, GpuType, SandboxClass, SandboxDesiredState, SandboxState};
 use super::null_as_default;
@@ -15,7 +19,9 @@ use super::number::{int, opt_int};
 ///
 /// Fields the spec marks required must be present; a missing one is a
 /// [`crate::Error::Decode`] naming it. Unknown fields are ignored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// `Debug` shows the names of the environment variables, not their values.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct SandboxInfo {
@@ -122,6 +128,88 @@ pub struct SandboxInfo {
     pub toolbox_proxy_url: String,
 }
 
+impl fmt::Debug for SandboxInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Every field, so that a new one cannot be left out unnoticed.
+        let SandboxInfo {
+            id,
+            organization_id,
+            name,
+            snapshot,
+            user,
+            env,
+            labels,
+            public,
+            network_block_all,
+            network_allow_list,
+            domain_allow_list,
+            target,
+            cpu,
+            gpu,
+            gpu_type,
+            memory,
+            disk,
+            state,
+            desired_state,
+            error_reason,
+            recoverable,
+            backup_state,
+            backup_created_at,
+            auto_stop_interval,
+            auto_archive_interval,
+            auto_delete_interval,
+            volumes,
+            build_info,
+            created_at,
+            updated_at,
+            last_activity_at,
+            sandbox_class,
+            daemon_version,
+            runner_id,
+            linked_sandbox_id,
+            toolbox_proxy_url,
+        } = self;
+        f.debug_struct("SandboxInfo")
+            .field("id", id)
+            .field("organization_id", organization_id)
+            .field("name", name)
+            .field("snapshot", snapshot)
+            .field("user", user)
+            .field("env", &names_only(env))
+            .field("labels", labels)
+            .field("public", public)
+            .field("network_block_all", network_block_all)
+            .field("network_allow_list", network_allow_list)
+            .field("domain_allow_list", domain_allow_list)
+            .field("target", target)
+            .field("cpu", cpu)
+            .field("gpu", gpu)
+            .field("gpu_type", gpu_type)
+            .field("memory", memory)
+            .field("disk", disk)
+            .field("state", state)
+            .field("desired_state", desired_state)
+            .field("error_reason", error_reason)
+            .field("recoverable", recoverable)
+            .field("backup_state", backup_state)
+            .field("backup_created_at", backup_created_at)
+            .field("auto_stop_interval", auto_stop_interval)
+            .field("auto_archive_interval", auto_archive_interval)
+            .field("auto_delete_interval", auto_delete_interval)
+            .field("volumes", volumes)
+            .field("build_info", build_info)
+            .field("created_at", created_at)
+            .field("updated_at", updated_at)
+            .field("last_activity_at", last_activity_at)
+            .field("sandbox_class", sandbox_class)
+            .field("daemon_version", daemon_version)
+            .field("runner_id", runner_id)
+            .field("linked_sandbox_id", linked_sandbox_id)
+            .field("toolbox_proxy_url", toolbox_proxy_url)
+            .finish()
+    }
+}
+
 /// A volume mounted into a sandbox (`SandboxVolume`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -183,8 +271,9 @@ pub(crate) struct SandboxLabels {
     pub(crate) labels: HashMap<String, String>,
 }
 
-/// A preview link to a port of a sandbox (`PortPreviewUrl`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A preview link to a port of a sandbox (`PortPreviewUrl`). `Debug`
+/// hides the token.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct PortPreviewUrl {
@@ -197,7 +286,8 @@ pub struct PortPreviewUrl {
 }
 
 /// A signed preview URL, usable without a token header (`SignedPortPreviewUrl`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `Debug` hides the token, in the URL too.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct SignedPortPreviewUrl {
@@ -212,8 +302,9 @@ pub struct SignedPortPreviewUrl {
     pub url: String,
 }
 
-/// SSH access to a sandbox (`SshAccessDto`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// SSH access to a sandbox (`SshAccessDto`). `Debug` hides the token, in
+/// the command too.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct SshAccess {
@@ -231,6 +322,41 @@ pub struct SshAccess {
     pub updated_at: String,
     /// The command that logs in.
     pub ssh_command: String,
+}
+
+impl fmt::Debug for PortPreviewUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PortPreviewUrl")
+            .field("sandbox_id", &self.sandbox_id)
+            .field("url", &hidden_in(&self.url, &self.token))
+            .field("token", &Hidden)
+            .finish()
+    }
+}
+
+impl fmt::Debug for SignedPortPreviewUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignedPortPreviewUrl")
+            .field("sandbox_id", &self.sandbox_id)
+            .field("port", &self.port)
+            .field("token", &Hidden)
+            .field("url", &hidden_in(&self.url, &self.token))
+            .finish()
+    }
+}
+
+impl fmt::Debug for SshAccess {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SshAccess")
+            .field("id", &self.id)
+            .field("sandbox_id", &self.sandbox_id)
+            .field("token", &Hidden)
+            .field("expires_at", &self.expires_at)
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .field("ssh_command", &hidden_in(&self.ssh_command, &self.token))
+            .finish()
+    }
 }
 
 /// The result of validating an SSH token (`SshAccessValidationDto`).

@@ -1,6 +1,8 @@
 //! What [`crate::Daytona::create`] creates, and its request body.
 
+use crate::config::names_only;
 use std::collections::BTreeMap;
+use std::fmt;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -40,7 +42,9 @@ enum Source {
 ///     .ephemeral(true);
 /// # let _ = (from_snapshot, from_image);
 /// ```
-#[derive(Debug, Clone, Default, PartialEq)]
+///
+/// `Debug` hides the values of the environment variables.
+#[derive(Clone, Default, PartialEq)]
 #[must_use]
 pub struct CreateSandbox {
     source: Source,
@@ -59,6 +63,48 @@ pub struct CreateSandbox {
     linked_sandbox: Option<String>,
     resources: Option<Resources>,
     timeout: Option<Duration>,
+}
+
+impl fmt::Debug for CreateSandbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Every field; the environment's values hidden.
+        let CreateSandbox {
+            source,
+            name,
+            user,
+            language,
+            env,
+            labels,
+            public,
+            auto_stop_interval,
+            auto_archive_interval,
+            auto_delete_interval,
+            ephemeral,
+            volumes,
+            network,
+            linked_sandbox,
+            resources,
+            timeout,
+        } = self;
+        f.debug_struct("CreateSandbox")
+            .field("source", source)
+            .field("name", name)
+            .field("user", user)
+            .field("language", language)
+            .field("env", &names_only(env))
+            .field("labels", labels)
+            .field("public", public)
+            .field("auto_stop_interval", auto_stop_interval)
+            .field("auto_archive_interval", auto_archive_interval)
+            .field("auto_delete_interval", auto_delete_interval)
+            .field("ephemeral", ephemeral)
+            .field("volumes", volumes)
+            .field("network", network)
+            .field("linked_sandbox", linked_sandbox)
+            .field("resources", resources)
+            .field("timeout", timeout)
+            .finish()
+    }
 }
 
 impl CreateSandbox {
@@ -290,8 +336,9 @@ impl CreateSandbox {
     }
 }
 
-/// The body of `POST /sandbox` (`CreateSandbox`).
-#[derive(Debug, Serialize)]
+/// The body of `POST /sandbox` (`CreateSandbox`). No `Debug`: it holds
+/// the environment's values.
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct CreateSandboxBody {
     #[serde(skip_serializing_if = "Option::is_none")]

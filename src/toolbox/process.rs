@@ -27,7 +27,9 @@ mod follow;
 mod pty;
 mod session;
 
+use crate::config::names_only;
 use std::collections::BTreeMap;
+use std::fmt;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -74,13 +76,26 @@ pub struct Process<'s> {
     tb: Toolbox<'s>,
 }
 
-/// Options of [`Process::exec_with`].
-#[derive(Clone, Debug, Default, PartialEq)]
+/// Options of [`Process::exec_with`]. `Debug` hides the environment's
+/// values.
+#[derive(Clone, Default, PartialEq)]
 #[must_use]
 pub struct ExecOptions {
     cwd: Option<String>,
     env: BTreeMap<String, String>,
     timeout: Option<Duration>,
+}
+
+impl fmt::Debug for ExecOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Every field; the environment's values hidden.
+        let ExecOptions { cwd, env, timeout } = self;
+        f.debug_struct("ExecOptions")
+            .field("cwd", cwd)
+            .field("env", &names_only(env))
+            .field("timeout", timeout)
+            .finish()
+    }
 }
 
 impl ExecOptions {
@@ -120,14 +135,33 @@ impl ExecOptions {
     }
 }
 
-/// Options of [`Process::code_run_with`].
-#[derive(Clone, Debug, Default, PartialEq)]
+/// Options of [`Process::code_run_with`]. `Debug` hides the environment's
+/// values.
+#[derive(Clone, Default, PartialEq)]
 #[must_use]
 pub struct CodeRunOptions {
     language: Option<CodeLanguage>,
     argv: Vec<String>,
     env: BTreeMap<String, String>,
     timeout: Option<Duration>,
+}
+
+impl fmt::Debug for CodeRunOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Every field; the environment's values hidden.
+        let CodeRunOptions {
+            language,
+            argv,
+            env,
+            timeout,
+        } = self;
+        f.debug_struct("CodeRunOptions")
+            .field("language", language)
+            .field("argv", argv)
+            .field("env", &names_only(env))
+            .field("timeout", timeout)
+            .finish()
+    }
 }
 
 impl CodeRunOptions {
@@ -433,7 +467,12 @@ where
         .filter_map(|item| match serde_json::from_value(item) {
             Ok(v) => Some(v),
             Err(e) => {
-                log::debug!("skipping a list item that is not an object: {e}");
+                // Not the error's text: it quotes the item, which may hold
+                // anything the server put there (a credential, say).
+                log::debug!(
+                    "skipping a list item that does not decode ({:?} error)",
+                    e.classify()
+                );
                 None
             }
         })

@@ -6,6 +6,7 @@
 //!
 //! - `request`: the description of a request (method, URL, body, limits);
 //! - `run`: sending it, with the attempts and their limits;
+//! - `redirect`: which redirects are followed (same origin only);
 //! - `retry`: the delays between attempts;
 //! - `status`: what an answer or a failure means (error mapping, whether
 //!   to send again), for HTTP requests and WebSocket upgrades alike;
@@ -17,6 +18,7 @@
 pub(crate) mod date;
 pub(crate) mod page;
 pub(crate) mod poll;
+mod redirect;
 pub(crate) mod request;
 mod retry;
 mod run;

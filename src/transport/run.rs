@@ -7,12 +7,13 @@ use std::time::{Duration, Instant};
 use serde::de::DeserializeOwned;
 use ureq::http::{self, HeaderName, HeaderValue, Method};
 
+use super::redirect::{next_hop, Hop};
 use super::request::{Answer, Body, Request};
 use super::retry::Delays;
 use super::status::{api_error, excerpt, transport_error, Failure};
 use super::tls::Tls;
-use crate::config::{redact, Auth, ResolvedConfig, RetryPolicy};
-use crate::error::{Error, Result};
+use crate::config::{redact, Auth, ResolvedConfig, RetryPolicy, Secret};
+use crate::error::{ApiError, Error, Result};
 use crate::transport::poll::Deadline;
 
 /// The value of `X-Daytona-Source`.
@@ -117,6 +118,9 @@ impl Transport {
             s.connect_timeout.min(s.request_timeout)
         )
         .http_status_as_error(false)
+        // Redirects are the crate's to follow (see `redirect`): a 3xx
+        // answer comes back as it is.
+        .max_redirects(0)
         .user_agent(USER_AGENT)
         .proxy(proxy.clone())
         .tls_config(tls.ureq_config())
@@ -203,6 +207,15 @@ impl Transport {
         move |error| auth.redact_error(error)
     }
 
+    /// [`Transport::redact`], and also hides `secrets` (another host's).
+    fn hide(&self, error: Error, secrets: &[Secret]) -> Error {
+        let error = self.redact(error);
+        if secrets.is_empty() {
+            return error;
+        }
+        error.scrub(&|text| redact(text, secrets))
+    }
+
     /// Sends `req` and decodes the JSON answer.
     pub(crate) fn json<T: DeserializeOwned>(&self, mut req: Request<'_>) -> Result<T> {
         let (op, answer) = (req.operation.clone(), req.answer);
@@ -251,10 +264,19 @@ impl Transport {
             let replayable = !matches!(req.body, Body::Stream { .. });
             let idempotent = req.idempotent();
             let started = Instant::now();
-            let outcome = self.send_once(req, timeout);
+            let outcome = self.send_following(req, timeout, replayable);
             let took = started.elapsed();
             let (error, failure, retry_after) = match outcome {
-                Ok(resp) if resp.status().is_success() => {
+                Ok(Err(refused)) => {
+                    let error = self.hide(Error::Api(Box::new(refused)), &req.secrets);
+                    log::debug!(
+                        "{} -> failed in {} ms (attempt {attempt}): {error}",
+                        req.operation,
+                        took.as_millis()
+                    );
+                    (error, Failure::Permanent, None)
+                }
+                Ok(Ok(resp)) if resp.status().is_success() => {
                     log::debug!(
                         "{} -> {} in {} ms (attempt {attempt})",
                         req.operation,
@@ -280,7 +302,7 @@ impl Transport {
                         }
                     }
                 }
-                Ok(mut resp) => {
+                Ok(Ok(mut resp)) => {
                     let status = resp.status();
                     log::debug!(
                         "{} -> {} in {} ms (attempt {attempt})",
@@ -303,21 +325,21 @@ impl Transport {
                     )
                 }
                 Err(e) => {
+                    let failure = Failure::of_ureq(&e);
+                    // Redacted before it is logged: ureq's error may quote
+                    // what the server sent.
+                    let error = self.hide(transport_error(e, &req.operation, took), &req.secrets);
                     log::debug!(
-                        "{} -> failed in {} ms (attempt {attempt}): {e}",
+                        "{} -> failed in {} ms (attempt {attempt}): {error}",
                         req.operation,
                         took.as_millis()
                     );
-                    let failure = Failure::of_ureq(&e);
-                    (transport_error(e, &req.operation, took), failure, None)
+                    (error, failure, None)
                 }
             };
             // A server (or a proxy in front of it) may echo the request's
             // credentials in its answer: keep them out of errors and logs.
-            let mut error = self.redact(error);
-            if !req.secrets.is_empty() {
-                error = error.scrub(&|text| redact(text, &req.secrets));
-            }
+            let error = self.hide(error, &req.secrets);
             Attempt::Failed {
                 error,
                 retry: failure.retry(idempotent, replayable),
@@ -376,14 +398,59 @@ impl Transport {
         }
     }
 
-    fn send_once(
+    /// Sends `req`, following redirects as [`super::redirect`] allows:
+    /// the answer, or the refusal of a redirect.
+    fn send_following(
         &self,
         req: &mut Request<'_>,
         timeout: Duration,
+        replayable: bool,
+    ) -> std::result::Result<std::result::Result<http::Response<ureq::Body>, ApiError>, ureq::Error>
+    {
+        let mut redirected: Option<url::Url> = None;
+        let mut hops = 0;
+        loop {
+            let resp = self.send_once(req, redirected.as_ref(), timeout)?;
+            let status = resp.status();
+            if !status.is_redirection() || status == http::StatusCode::NOT_MODIFIED {
+                return Ok(Ok(resp));
+            }
+            let from = redirected.as_ref().unwrap_or(&req.url);
+            match next_hop(
+                from,
+                &req.method,
+                replayable,
+                status,
+                resp.headers(),
+                hops,
+                &req.operation,
+            ) {
+                Hop::Follow(to) => {
+                    log::debug!(
+                        "{} -> {} redirected to {} (same origin)",
+                        req.operation,
+                        status.as_u16(),
+                        to.path()
+                    );
+                    redirected = Some(to);
+                    hops += 1;
+                }
+                Hop::Refuse(refused) => return Ok(Err(refused)),
+            }
+        }
+    }
+
+    /// Sends `req` once, to `redirected` instead of its URL when set.
+    fn send_once(
+        &self,
+        req: &mut Request<'_>,
+        redirected: Option<&url::Url>,
+        timeout: Duration,
     ) -> std::result::Result<http::Response<ureq::Body>, ureq::Error> {
+        let url = redirected.unwrap_or(&req.url);
         let mut builder = http::Request::builder()
             .method(req.method.clone())
-            .uri(req.url.as_str());
+            .uri(url.as_str());
         // JSON unless the request asks for something else (a bulk download
         // is multipart): `http` appends headers, it does not replace them.
         if !req

@@ -201,3 +201,17 @@ pub fn toolbox_sandbox(server: &mut mockito::Server, daytona: &Daytona) -> dayto
     m.remove();
     sandbox
 }
+
+/// `GET /api/object-storage/push-access` on `api`, handing out access to
+/// the object store at `storage_url` (organization `org-1`, bucket `b`).
+pub fn push_access_to(api: &mut mockito::Server, storage_url: &str) -> mockito::Mock {
+    api.mock("GET", "/api/object-storage/push-access")
+        .with_body(
+            json!({
+                "accessKey": "AKID", "secret": "store-secret", "sessionToken": "tok",
+                "storageUrl": storage_url, "organizationId": "org-1", "bucket": "b"
+            })
+            .to_string(),
+        )
+        .create()
+}
