@@ -17,6 +17,7 @@
 
 mod common;
 mod fault_server;
+mod fuzz_support;
 
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -37,66 +38,12 @@ use daytona::{
     SnapshotPage, SnapshotState, Volume, VolumeMount, VolumeState,
 };
 use fault_server::{Action, FaultServer};
+use fuzz_support::{cases, Rng};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
 
-/// Cases through the models, by default (plus 1 in [`THROUGH_SDK`] of
-/// that number through the SDK over HTTP).
-const DEFAULT_CASES: u64 = 100_000;
-
 /// For each this many cases through the models, one goes through the SDK.
 const THROUGH_SDK: u64 = 40;
-
-// ---------------------------------------------------------------------------
-// randomness
-
-/// SplitMix64: small, fast, and the same everywhere.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Rng(seed)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    fn chance(&mut self, one_in: usize) -> bool {
-        self.below(one_in) == 0
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
-
-fn env_u64(name: &str) -> Option<u64> {
-    std::env::var(name)
-        .ok()?
-        .trim()
-        .replace('_', "")
-        .parse()
-        .ok()
-}
-
-/// This test's share of the cases.
-fn cases(share: u64) -> u64 {
-    let total = env_u64("DAYTONA_FUZZ_CASES").unwrap_or(DEFAULT_CASES);
-    (total * share / 100).max(1)
-}
-
-fn seed(salt: u64) -> u64 {
-    env_u64("DAYTONA_FUZZ_SEED").unwrap_or(0x5EED_DA77_0A11_2026) ^ salt
-}
 
 // ---------------------------------------------------------------------------
 // spec-shaped documents
@@ -1170,9 +1117,9 @@ fn fuzz(models: &[Model], cases: u64, rng: &mut Rng) -> (u64, u64) {
 
 #[test]
 fn random_and_mutated_documents_decode_or_fail_cleanly() {
-    let mut rng = Rng::new(seed(1));
+    let mut rng = Rng::for_test(1);
     let all = models();
-    let n = cases(80);
+    let n = cases(800);
     let (ok, err) = fuzz(&all, n, &mut rng);
     eprintln!("{n} cases through the models: {ok} decoded, {err} refused");
     // Both sides are exercised.
@@ -1204,8 +1151,8 @@ fn with_unknowns(shape: &Shape, v: &mut Value, rng: &mut Rng) {
 
 #[test]
 fn unknown_fields_and_enum_values_are_tolerated() {
-    let mut rng = Rng::new(seed(2));
-    let n = cases(10);
+    let mut rng = Rng::for_test(2);
+    let n = cases(100);
     for (i, model) in models().iter().cycle().take(n as usize).enumerate() {
         let mut doc = generate(&model.shape, &mut rng, 0);
         with_unknowns(&model.shape, &mut doc, &mut rng);
@@ -1223,8 +1170,8 @@ fn unknown_fields_and_enum_values_are_tolerated() {
 
 #[test]
 fn a_missing_required_field_is_named() {
-    let mut rng = Rng::new(seed(3));
-    let n = cases(10);
+    let mut rng = Rng::for_test(3);
+    let n = cases(100);
     let all = models();
     let with_required: Vec<(&Model, &Vec<Field>)> = all
         .iter()
@@ -1399,8 +1346,8 @@ fn the_sdk_gives_a_value_or_a_decode_error_for_every_body() {
     let sandbox = daytona.get("sb-1").unwrap();
 
     let calls = sdk_calls();
-    let mut rng = Rng::new(seed(4));
-    let n = cases(100) / THROUGH_SDK;
+    let mut rng = Rng::for_test(4);
+    let n = cases(1000) / THROUGH_SDK;
     let (mut ok, mut decode_errors) = (0, 0);
     for i in 0..n.max(calls.len() as u64) {
         let call = &calls[(i % calls.len() as u64) as usize];

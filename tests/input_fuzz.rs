@@ -15,6 +15,7 @@
 
 mod common;
 mod fault_server;
+mod fuzz_support;
 mod temp;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -22,49 +23,7 @@ use std::time::{Duration, Instant};
 
 use daytona::{Daytona, DaytonaConfig, RetryPolicy};
 use fault_server::{Action, FaultServer};
-
-/// Cases of all the tests together, by default (the same number as
-/// `decode_fuzz`'s, so that `DAYTONA_FUZZ_CASES` scales both alike).
-const DEFAULT_CASES: u64 = 100_000;
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
-
-fn env_u64(name: &str) -> Option<u64> {
-    std::env::var(name)
-        .ok()?
-        .trim()
-        .replace('_', "")
-        .parse()
-        .ok()
-}
-
-/// This test's share of the cases, in thousandths.
-fn cases(per_mille: u64) -> u64 {
-    let total = env_u64("DAYTONA_FUZZ_CASES").unwrap_or(DEFAULT_CASES);
-    (total * per_mille / 1000).max(1)
-}
-
-fn rng(salt: u64) -> Rng {
-    Rng(env_u64("DAYTONA_FUZZ_SEED").unwrap_or(0x5EED_DA77_0A11_2026) ^ salt)
-}
+use fuzz_support::{cases, Rng};
 
 #[cfg(feature = "images")]
 mod images {
@@ -153,7 +112,7 @@ mod images {
             tree.file(name, "x");
         }
         tree.file("sub/a", "x");
-        let mut rng = rng(1);
+        let mut rng = Rng::for_test(1);
         let n = cases(40);
         let started = Instant::now();
         for case in 0..n {
@@ -273,7 +232,7 @@ mod images {
         ];
         let tree = TempDir::new("fuzz-glob");
         let mut names = Vec::new();
-        let mut rng = rng(2);
+        let mut rng = Rng::for_test(2);
         for _ in 0..40 {
             let name: String = (0..1 + rng.below(6)).map(|_| *rng.pick(ALPHABET)).collect();
             tree.file(&name, "x");
@@ -389,7 +348,7 @@ fn retry_after(rng: &mut Rng) -> String {
 
 #[test]
 fn retry_after_values_never_panic_nor_wait_past_the_policy() {
-    let mut rng = rng(3);
+    let mut rng = Rng::for_test(3);
     let values: Vec<String> = (0..cases(2)).map(|_| retry_after(&mut rng)).collect();
     let shared = std::sync::Arc::new(values.clone());
     let server = FaultServer::forgetful(move |seen| {
