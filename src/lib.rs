@@ -61,19 +61,21 @@
 //   toolbox/        services in a sandbox: process (PTY sessions included),
 //                   fs, git, the code interpreter, computer use, LSP
 //   api/            main-API services: client.rs (Daytona), sandbox.rs
-//                   (the handle), snapshots.rs, volumes.rs, build.rs
+//                   (the handle), wait.rs (what each state change waits
+//                   for), snapshots.rs, volumes.rs, build.rs
 //                   (build-context upload and build logs)
 //   build_context/  build contexts to the object store: tar, SigV4 (feature
 //                   `images`); knows the transport, not the client
 //   transport/      requests: request.rs (description), run.rs (attempts),
-//                   retry.rs, status.rs (error mapping), tls.rs, poll.rs,
-//                   page.rs, date.rs, ws.rs (WebSocket connections);
+//                   retry.rs, redirect.rs (same-origin redirects),
+//                   status.rs (error mapping), tls.rs, poll.rs, page.rs,
+//                   date.rs, ws.rs (WebSocket connections);
 //                   knows no service and no description
 //   params/         descriptions: sandbox, listing and snapshot parameters
 //   image/          description: the declarative Image and its build contexts
 //   config/         settings: DaytonaConfig, retry and poll policies, secrets
 //   check.rs        argument checks (Error::Validation)
-//   error.rs        the Error type
+//   error/          the Error type and its report
 //   models/         wire data: the API's serde types
 //
 // A client and its handle know each other (api/client.rs, api/sandbox.rs);
