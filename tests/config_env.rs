@@ -7,6 +7,7 @@
 //! the test ends (even when it fails).
 
 mod common;
+mod temp;
 
 use std::ffi::OsString;
 use std::sync::{Mutex, MutexGuard};
@@ -485,4 +486,100 @@ fn max_attempts_zero_is_a_config_error() {
     let _env = env(&[("DAYTONA_API_KEY", "env-key-1")]);
     let msg = config_error(Daytona::new(DaytonaConfig::new().max_attempts(0)).unwrap_err());
     assert!(msg.contains("max_attempts"), "{msg}");
+}
+
+/// Holds `guard` with the current directory moved to a fresh one holding
+/// `files` (name, content); moves back on drop.
+struct InDir {
+    back: std::path::PathBuf,
+    _dir: temp::TempDir,
+    _env: Env,
+}
+
+fn in_dir(guard: Env, files: &[(&str, &str)]) -> InDir {
+    let dir = temp::TempDir::new("dotenv");
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    let back = std::env::current_dir().unwrap();
+    std::env::set_current_dir(&dir.root).unwrap();
+    InDir {
+        back,
+        _dir: dir,
+        _env: guard,
+    }
+}
+
+impl Drop for InDir {
+    fn drop(&mut self) {
+        std::env::set_current_dir(&self.back).unwrap();
+    }
+}
+
+#[test]
+fn env_files_fill_what_the_process_environment_leaves_unset() {
+    let mut server = mockito::Server::new();
+    let url = api_url(&server);
+    let env_file = format!(
+        "DAYTONA_API_KEY=from-dotenv\nDAYTONA_TARGET=us\nDAYTONA_API_URL={url}\nPATH=/nowhere\n"
+    );
+    let _dir = in_dir(
+        env(&[("DAYTONA_TARGET", "eu")]),
+        &[
+            (".env", &env_file),
+            (".env.local", "# local\nDAYTONA_API_KEY=from-dotenv-local\n"),
+        ],
+    );
+    let m = get_mock(&mut server, "from-dotenv-local")
+        .expect(1)
+        .create();
+    let daytona = Daytona::from_env().unwrap();
+    // Process environment first, then .env.local, then .env.
+    assert_eq!(daytona.target(), Some("eu"));
+    assert_eq!(daytona.api_url().as_str(), url);
+    daytona.get("sb-1").unwrap();
+    m.assert();
+    // Nothing exported.
+    assert!(std::env::var_os("DAYTONA_API_KEY").is_none());
+    assert_ne!(std::env::var("PATH").as_deref(), Ok("/nowhere"));
+    // The configuration still wins over the files.
+    let daytona = Daytona::new(DaytonaConfig::new().target("ap")).unwrap();
+    assert_eq!(daytona.target(), Some("ap"));
+}
+
+#[test]
+fn env_files_can_be_turned_off() {
+    let _dir = in_dir(env(&[]), &[(".env", "DAYTONA_API_KEY=from-dotenv\n")]);
+    let msg = config_error(Daytona::new(DaytonaConfig::new().read_env_files(false)).unwrap_err());
+    assert!(msg.contains("DAYTONA_API_KEY"), "{msg}");
+    let msg = config_error(Daytona::new(DaytonaConfig::new().read_env(false)).unwrap_err());
+    assert!(msg.contains("DAYTONA_API_KEY"), "{msg}");
+    assert!(Daytona::new(DaytonaConfig::new()).is_ok());
+}
+
+#[test]
+fn a_malformed_env_file_is_a_config_error_naming_file_and_line() {
+    let mut server = mockito::Server::new();
+    let unused = no_request(&mut server);
+    let _dir = in_dir(
+        env(&[]),
+        &[(
+            ".env.local",
+            "DAYTONA_TARGET=eu\nDAYTONA_API_KEY=\"sk-unclosed\n",
+        )],
+    );
+    let msg = config_error(
+        Daytona::new(DaytonaConfig::new().api_key("k").api_url(api_url(&server))).unwrap_err(),
+    );
+    assert!(msg.contains(".env.local, line 2"), "{msg}");
+    assert!(!msg.contains("sk-unclosed"), "{msg}");
+    // Not read at all when turned off.
+    assert!(Daytona::new(
+        DaytonaConfig::new()
+            .api_key("k")
+            .api_url(api_url(&server))
+            .read_env_files(false)
+    )
+    .is_ok());
+    unused.assert();
 }

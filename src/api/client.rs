@@ -71,14 +71,16 @@ impl fmt::Debug for Daytona {
 
 impl Daytona {
     /// A client for `config`; unset fields are read from the `DAYTONA_*`
-    /// environment variables (see [`DaytonaConfig`]).
+    /// environment variables, then from the `.env.local` and `.env` files
+    /// of the current directory (see [`DaytonaConfig`]).
     ///
     /// Fails with [`Error::Config`] before any request when there are no
     /// credentials, a JWT comes without an organization id, the API URL
     /// does not parse, has a query or a fragment, or is a Daytona host
-    /// without the API's path (`/api`), or a time limit is zero.
+    /// without the API's path (`/api`), a time limit is zero, or a `.env`
+    /// file cannot be parsed.
     pub fn new(config: DaytonaConfig) -> Result<Self> {
-        let resolved = config.resolve(&|name| std::env::var(name).ok())?;
+        let resolved = config.resolve_from_environment()?;
         let transport = Transport::new(&resolved)?;
         Ok(Daytona {
             inner: Arc::new(Inner {
@@ -92,7 +94,8 @@ impl Daytona {
         })
     }
 
-    /// A client configured by the environment only.
+    /// A client configured by the environment only: the process
+    /// environment, then `.env.local`, then `.env`.
     pub fn from_env() -> Result<Self> {
         Self::new(DaytonaConfig::new())
     }

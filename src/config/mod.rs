@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use url::Url;
 
+mod env_file;
 mod policy;
 pub(crate) mod secret;
 
@@ -22,6 +23,11 @@ pub const DEFAULT_API_URL: &str = "https://app.daytona.io/api";
 /// left unset are read from the environment by [`crate::Daytona::new`]
 /// (unless [`DaytonaConfig::read_env`] is turned off); what is set here
 /// always wins over the environment.
+///
+/// The environment is the process environment, then the files `.env.local`
+/// and `.env` in the current directory, in that order of precedence (see
+/// [`read_env_files`](Self::read_env_files)): only their `DAYTONA_*` names
+/// are read, and nothing is exported into the process environment.
 ///
 /// | setting | environment variable | default |
 /// |---|---|---|
@@ -50,8 +56,10 @@ pub struct DaytonaConfig {
     pub(crate) jwt_token: Option<Secret>,
     pub(crate) organization_id: Option<String>,
     pub(crate) api_url: Option<String>,
+    pub(crate) server_url: Option<String>,
     pub(crate) target: Option<String>,
     pub(crate) read_env: bool,
+    pub(crate) read_env_files: bool,
     pub(crate) use_env_proxy: bool,
     pub(crate) connect_timeout: Duration,
     pub(crate) request_timeout: Duration,
@@ -70,8 +78,10 @@ impl Default for DaytonaConfig {
             jwt_token: None,
             organization_id: None,
             api_url: None,
+            server_url: None,
             target: None,
             read_env: true,
+            read_env_files: true,
             use_env_proxy: true,
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
@@ -123,6 +133,16 @@ impl DaytonaConfig {
         self
     }
 
+    /// The API base URL under its former name: deprecated, use
+    /// [`api_url`](Self::api_url) (which wins when both are set). It still
+    /// works and logs a warning when the client is built.
+    #[deprecated(since = "0.1.0", note = "use `api_url`")]
+    #[must_use]
+    pub fn server_url(mut self, url: impl AsRef<str>) -> Self {
+        self.server_url = Some(url.as_ref().to_string());
+        self
+    }
+
     /// The region new sandboxes go to (`DAYTONA_TARGET`).
     #[must_use]
     pub fn target(mut self, target: impl Into<String>) -> Self {
@@ -136,6 +156,20 @@ impl DaytonaConfig {
     #[must_use]
     pub fn read_env(mut self, read: bool) -> Self {
         self.read_env = read;
+        self
+    }
+
+    /// Whether the `DAYTONA_*` settings of the files `.env.local` and
+    /// `.env` in the current directory fill what neither the configuration
+    /// nor the process environment sets (default `true`; nothing is read
+    /// when [`read_env`](Self::read_env) is off). `.env.local` wins over
+    /// `.env`; other names in the files are ignored and nothing is exported
+    /// into the process environment. A file that cannot be parsed makes
+    /// [`crate::Daytona::new`] fail with [`Error::Config`] naming the file
+    /// and the line.
+    #[must_use]
+    pub fn read_env_files(mut self, read: bool) -> Self {
+        self.read_env_files = read;
         self
     }
 
@@ -247,6 +281,21 @@ impl DaytonaConfig {
         self
     }
 
+    /// [`resolve`](Self::resolve)s against the process environment, then
+    /// the `.env.local` and `.env` files of the current directory.
+    pub(crate) fn resolve_from_environment(self) -> Result<ResolvedConfig> {
+        let files = match std::env::current_dir() {
+            Ok(dir) if self.read_env && self.read_env_files => env_file::read_env_files(&dir)?,
+            _ => Default::default(),
+        };
+        self.resolve(&|name| {
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .or_else(|| files.get(name).cloned())
+        })
+    }
+
     /// Fills unset fields from `lookup` (an environment), then checks the
     /// result. Explicit settings win.
     pub(crate) fn resolve(
@@ -265,6 +314,17 @@ impl DaytonaConfig {
         self.target = self.target.take().filter(|t| !blank(t));
         // Where the API URL came from, for error messages.
         let mut url_source = "api_url";
+        if let Some(url) = self.server_url.take().filter(|u| !blank(u)) {
+            if self.api_url.is_none() {
+                log::warn!("DaytonaConfig::server_url is deprecated; use DaytonaConfig::api_url");
+                self.api_url = Some(url);
+                url_source = "server_url";
+            } else {
+                log::warn!(
+                    "DaytonaConfig::server_url is deprecated and ignored since api_url is set"
+                );
+            }
+        }
         if self.read_env {
             // A configured JWT means JWT mode: do not let an API key from the
             // environment take over.
@@ -510,6 +570,30 @@ mod tests {
             ]))
             .unwrap();
         assert_eq!(r.api_url.as_str(), "http://new.example/api");
+    }
+
+    #[test]
+    #[allow(deprecated)]
+    fn deprecated_server_url_setter_still_works_and_api_url_wins() {
+        let r = DaytonaConfig::new()
+            .api_key("k")
+            .server_url("http://old.example/api")
+            .resolve(&env(&[("DAYTONA_API_URL", "http://env.example/api")]))
+            .unwrap();
+        assert_eq!(r.api_url.as_str(), "http://old.example/api");
+        let r = DaytonaConfig::new()
+            .api_key("k")
+            .server_url("http://old.example/api")
+            .api_url("http://new.example/api")
+            .resolve(&env(&[]))
+            .unwrap();
+        assert_eq!(r.api_url.as_str(), "http://new.example/api");
+        let e = DaytonaConfig::new()
+            .api_key("k")
+            .server_url("nope")
+            .resolve(&env(&[]))
+            .unwrap_err();
+        assert!(e.to_string().contains("server_url"), "{e}");
     }
 
     #[test]

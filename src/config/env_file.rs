@@ -1,0 +1,142 @@
+//! `DAYTONA_*` settings from `.env.local` and `.env` files.
+//!
+//! The files are parsed by `dotenvy`'s iterator (never loaded into the
+//! process environment); only names starting with `DAYTONA_` are kept.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// The files read, highest precedence first (after the process environment).
+pub(crate) const ENV_FILES: [&str; 2] = [".env.local", ".env"];
+
+/// Largest file read: a settings file, not a data set.
+const MAX_FILE_BYTES: u64 = 1 << 20;
+
+/// The `DAYTONA_*` settings of the files [`ENV_FILES`] in `dir`, the first
+/// file that sets a name winning. A missing file is no setting; a file that
+/// cannot be read or parsed is an [`Error::Config`] naming it (and the line
+/// where parsing failed), never showing its content.
+pub(crate) fn read_env_files(dir: &Path) -> Result<HashMap<String, String>> {
+    let mut settings = HashMap::new();
+    for name in ENV_FILES {
+        let path = dir.join(name);
+        let file = match std::fs::File::open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(unreadable(&path, &e)),
+        };
+        let mut text = String::new();
+        file.take(MAX_FILE_BYTES + 1)
+            .read_to_string(&mut text)
+            .map_err(|e| unreadable(&path, &e))?;
+        if text.len() as u64 > MAX_FILE_BYTES {
+            return Err(Error::Config(format!(
+                "{} is larger than {MAX_FILE_BYTES} bytes",
+                path.display()
+            )));
+        }
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        for item in dotenvy::from_read_iter(text.as_bytes()) {
+            let (key, value) = item.map_err(|e| malformed(&path, text, e))?;
+            if key.starts_with("DAYTONA_") {
+                settings.entry(key).or_insert(value);
+            }
+        }
+    }
+    Ok(settings)
+}
+
+fn unreadable(path: &Path, e: &std::io::Error) -> Error {
+    Error::Config(format!("cannot read {}: {e}", path.display()))
+}
+
+/// The error of a file `dotenvy` could not parse: the file and the line,
+/// not the line's text (it may hold a key).
+fn malformed(path: &Path, text: &str, e: dotenvy::Error) -> Error {
+    let line = match &e {
+        dotenvy::Error::LineParse(bad, _) => {
+            let bad = bad.trim();
+            text.lines()
+                .position(|l| !bad.is_empty() && l.trim() == bad)
+                .or_else(|| {
+                    // A quoted value spanning lines: its first line.
+                    let first = bad.lines().next()?;
+                    text.lines().position(|l| l.trim() == first.trim())
+                })
+                .map(|i| format!(", line {}", i.saturating_add(1)))
+                .unwrap_or_default()
+        }
+        _ => String::new(),
+    };
+    let what = match e {
+        dotenvy::Error::LineParse(..) => "is not a valid .env file".to_string(),
+        dotenvy::Error::Io(io) => format!("cannot be read: {io}"),
+        dotenvy::Error::EnvVar(var) => format!("cannot be read: {var}"),
+        _ => "cannot be read".to_string(),
+    };
+    Error::Config(format!("{}{line} {what}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_temp::TempDir;
+
+    #[test]
+    fn local_wins_over_env_and_other_names_are_ignored() {
+        let dir = TempDir::new("envfiles");
+        std::fs::write(
+            dir.join(".env"),
+            "# settings\nDAYTONA_API_KEY=from-env-file\nDAYTONA_TARGET=us\nOTHER=x\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join(".env.local"),
+            "\u{feff}export DAYTONA_API_KEY=\"from local\"\n",
+        )
+        .unwrap();
+        let got = read_env_files(&dir).unwrap();
+        assert_eq!(got.get("DAYTONA_API_KEY").unwrap(), "from local");
+        assert_eq!(got.get("DAYTONA_TARGET").unwrap(), "us");
+        assert!(!got.contains_key("OTHER"));
+        assert_eq!(std::env::var("DAYTONA_TARGET").ok(), None);
+    }
+
+    #[test]
+    fn missing_files_are_no_settings() {
+        let dir = TempDir::new("envfiles-none");
+        assert!(read_env_files(&dir).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_malformed_file_names_file_and_line_without_its_text() {
+        let dir = TempDir::new("envfiles-bad");
+        std::fs::write(
+            dir.join(".env"),
+            "DAYTONA_TARGET=eu\n\nDAYTONA_API_KEY='sk-secret-1\n",
+        )
+        .unwrap();
+        let e = read_env_files(&dir).unwrap_err();
+        assert!(matches!(e, Error::Config(_)), "{e:?}");
+        let text = e.to_string();
+        assert!(text.contains(".env, line 3"), "{text}");
+        assert!(!text.contains("sk-secret"), "{text}");
+        std::fs::write(dir.join(".env.local"), "DAYTONA_TARGET eu\n").unwrap();
+        let text = read_env_files(&dir).unwrap_err().to_string();
+        assert!(text.contains(".env.local, line 1"), "{text}");
+    }
+
+    #[test]
+    fn a_huge_file_is_refused() {
+        let dir = TempDir::new("envfiles-huge");
+        let big = "#".repeat(usize::try_from(MAX_FILE_BYTES).unwrap() + 10);
+        std::fs::write(dir.join(".env"), big).unwrap();
+        assert!(read_env_files(&dir)
+            .unwrap_err()
+            .to_string()
+            .contains("larger"));
+    }
+}
