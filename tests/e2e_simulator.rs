@@ -241,3 +241,82 @@ fn reason_phrases_follow_the_status() {
     let e = local.client().get("no-such-sandbox").unwrap_err();
     assert!(e.is_not_found(), "{e:?}");
 }
+
+#[test]
+fn session_commands_keep_stdout_and_stderr_apart() {
+    let local = LocalDaytona::start().expect("simulator");
+    let sandbox = local.client().create(CreateSandbox::new()).unwrap();
+    let p = sandbox.process();
+    p.create_session("s").unwrap();
+    let command = "echo to-out; echo to-err >&2; exit 3";
+    let out = p
+        .execute_session_command("s", command, Default::default())
+        .unwrap();
+    assert_eq!(out.exit_code, Some(3));
+    assert_eq!(
+        (out.stdout.as_str(), out.stderr.as_str()),
+        ("to-out\n", "to-err\n")
+    );
+    let both = out.output.unwrap_or_default();
+    assert!(
+        both.contains("to-out\n") && both.contains("to-err\n"),
+        "{both:?}"
+    );
+    let logs = p.get_session_command_logs("s", &out.cmd_id).unwrap();
+    assert_eq!(
+        (logs.stdout.as_str(), logs.stderr.as_str()),
+        ("to-out\n", "to-err\n")
+    );
+    // exec still answers both together, in the order written.
+    let run = p.exec("echo a; echo b >&2; echo c").unwrap();
+    assert_eq!(run.result, "a\nb\nc\n");
+}
+
+#[test]
+fn pause_and_start_again() {
+    let local = local();
+    let mut sandbox = local.client().create(CreateSandbox::new()).unwrap();
+    sandbox.pause().unwrap();
+    assert_eq!(sandbox.state(), Some(&daytona::SandboxState::Paused));
+    // Pausing a paused sandbox is a no-op; a stopped one cannot pause.
+    sandbox.pause().unwrap();
+    sandbox.start().unwrap();
+    assert_eq!(sandbox.state(), Some(&daytona::SandboxState::Started));
+    sandbox.stop().unwrap();
+    let e = sandbox.pause().unwrap_err();
+    assert!(e.is_conflict(), "{e:?}");
+}
+
+#[test]
+fn what_is_not_simulated_answers_501_naming_it() {
+    let local = local();
+    let host = local.addr().to_string();
+    let answer = raw(
+        &local,
+        &format!(
+            "POST /api/sandbox/x/no-such-operation HTTP/1.1\r\nHost: {host}\r\n\
+             Authorization: Bearer {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            local.api_key()
+        ),
+        b"",
+    );
+    assert!(
+        answer.starts_with("HTTP/1.1 501 Not Implemented\r\n"),
+        "{answer}"
+    );
+    assert!(
+        answer.contains("POST /api/sandbox/x/no-such-operation is not simulated"),
+        "{answer}"
+    );
+    // Through the SDK: not a "not found".
+    let mut sandbox = local.client().create(CreateSandbox::new()).unwrap();
+    let e = sandbox.resize(daytona::Resize::new().cpu(2)).unwrap_err();
+    assert_eq!(e.status(), Some(501), "{e:?}");
+    assert!(!e.is_not_found());
+    assert!(e.to_string().contains("/resize is not simulated"), "{e}");
+    let answer = get(&local, "/api/volumes/x/nothing", &host, local.api_key());
+    assert!(
+        answer.contains("GET /api/volumes/x/nothing is not simulated"),
+        "{answer}"
+    );
+}

@@ -205,10 +205,13 @@ pub(crate) fn handle(shared: &Arc<Shared>, req: &Request, segments: &[&str]) -> 
         ("POST", ["sandbox", id, "start"]) => transition(
             shared,
             id,
-            &["stopped", "archived", "started"],
+            &["stopped", "archived", "paused", "started"],
             "starting",
             "started",
         ),
+        ("POST", ["sandbox", id, "pause"]) => {
+            transition(shared, id, &["started", "paused"], "pausing", "paused")
+        }
         ("POST", ["sandbox", id, "stop"]) => {
             transition(shared, id, &["started", "stopped"], "stopping", "stopped")
         }
@@ -285,9 +288,9 @@ pub(crate) fn handle(shared: &Arc<Shared>, req: &Request, segments: &[&str]) -> 
              (add_local_file, add_local_dir, pip requirements files) are not supported",
         ),
         _ => error(
-            404,
+            501,
             &format!(
-                "{} /api/{} is not served by the local simulator",
+                "{} /api/{} is not simulated by the local simulator",
                 m,
                 segments.join("/")
             ),
