@@ -8,7 +8,7 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use daytona::testing::LocalDaytona;
-use daytona::{CreateSandbox, Daytona, ListSandboxes};
+use daytona::{CreateSandbox, Daytona, ListSandboxes, Resize};
 
 fn local() -> LocalDaytona {
     LocalDaytona::builder()
@@ -309,14 +309,38 @@ fn what_is_not_simulated_answers_501_naming_it() {
         "{answer}"
     );
     // Through the SDK: not a "not found".
-    let mut sandbox = local.client().create(CreateSandbox::new()).unwrap();
-    let e = sandbox.resize(daytona::Resize::new().cpu(2)).unwrap_err();
+    let sandbox = local.client().create(CreateSandbox::new()).unwrap();
+    let e = sandbox.experimental_fork(None).unwrap_err();
     assert_eq!(e.status(), Some(501), "{e:?}");
     assert!(!e.is_not_found());
-    assert!(e.to_string().contains("/resize is not simulated"), "{e}");
+    assert!(e.to_string().contains("/fork is not simulated"), "{e}");
     let answer = get(&local, "/api/volumes/x/nothing", &host, local.api_key());
     assert!(
         answer.contains("GET /api/volumes/x/nothing is not simulated"),
         "{answer}"
     );
+}
+
+#[test]
+fn resize_changes_the_resources() {
+    let local = local();
+    let mut sandbox = local.client().create(CreateSandbox::new()).unwrap();
+    sandbox.resize(Resize::new().cpu(4).memory(8)).unwrap();
+    assert_eq!(sandbox.state(), Some(&daytona::SandboxState::Started));
+    let fresh = local.client().get(sandbox.id()).unwrap();
+    assert_eq!((fresh.info().cpu, fresh.info().memory), (4, 8));
+    // The disk grows only while stopped.
+    let e = sandbox.resize(Resize::new().disk(50)).unwrap_err();
+    assert_eq!(e.status(), Some(400), "{e:?}");
+    sandbox.stop().unwrap();
+    sandbox.resize(Resize::new().disk(50)).unwrap();
+    assert_eq!(sandbox.state(), Some(&daytona::SandboxState::Stopped));
+    let fresh = local.client().get(sandbox.id()).unwrap();
+    assert_eq!(fresh.info().disk, 50);
+    let e = sandbox.resize(Resize::new().disk(10)).unwrap_err();
+    assert_eq!(e.status(), Some(400), "{e:?}");
+    // Not while it is being changed.
+    assert!(local.force_state(sandbox.id(), "archiving", None));
+    let e = sandbox.resize(Resize::new().cpu(2)).unwrap_err();
+    assert!(e.is_conflict(), "{e:?}");
 }

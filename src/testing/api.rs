@@ -209,6 +209,7 @@ pub(crate) fn handle(shared: &Arc<Shared>, req: &Request, segments: &[&str]) -> 
             "starting",
             "started",
         ),
+        ("POST", ["sandbox", id, "resize"]) => resize(shared, req, id),
         ("POST", ["sandbox", id, "pause"]) => {
             transition(shared, id, &["started", "paused"], "pausing", "paused")
         }
@@ -343,6 +344,58 @@ fn transition(shared: &Shared, id: &str, from: &[&str], busy: &str, done: &str) 
         if done == "started" {
             sb.info["errorReason"] = Value::Null;
         }
+        ok(&sb.info)
+    })
+}
+
+/// Sets `cpu`, `memory` and `disk` (GB, whole, at least 1; the disk only
+/// grows, and only while stopped) through `resizing`, back to its state.
+fn resize(shared: &Shared, req: &Request, id: &str) -> Response {
+    let body = match body_json(req) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    with_sandbox(shared, id, |t, sb| {
+        let state = state_of(&sb.info).to_string();
+        if state != "started" && state != "stopped" {
+            return error(
+                409,
+                &format!("sandbox {id} is {state}; it must be started or stopped to resize"),
+            );
+        }
+        let mut changes = Vec::new();
+        for field in ["cpu", "memory", "disk"] {
+            match &body[field] {
+                Value::Null => {}
+                v => match v.as_u64().filter(|n| *n >= 1) {
+                    Some(n) => changes.push((field, n)),
+                    None => {
+                        return error(400, &format!("{field} must be an integer of at least 1"))
+                    }
+                },
+            }
+        }
+        if changes.is_empty() {
+            return error(400, "at least one of cpu, memory and disk is required");
+        }
+        if let Some((_, disk)) = changes.iter().find(|(f, _)| *f == "disk") {
+            if state != "stopped" {
+                return error(
+                    400,
+                    "the disk can only be resized while the sandbox is stopped",
+                );
+            }
+            if *disk < sb.info["disk"].as_u64().unwrap_or(0) {
+                return error(400, "the disk can only be increased");
+            }
+        }
+        for (field, n) in changes {
+            sb.info[field] = json!(n);
+        }
+        sb.info["state"] = json!("resizing");
+        sb.info["desiredState"] = json!(state);
+        sb.info["updatedAt"] = json!(now_rfc3339());
+        sb.steps = schedule(&[(state.as_str(), t.step)]);
         ok(&sb.info)
     })
 }

@@ -74,8 +74,8 @@
 //! completions, the identifiers of the file that start with the word
 //! before the position.
 //!
-//! Not simulated (answered 501 naming the method and path): resize, the
-//! sandbox's experimental snapshot, fork, network settings, signed preview
+//! Not simulated (answered 501 naming the method and path): the sandbox's
+//! experimental snapshot, fork, network settings, signed preview
 //! URLs, SSH access, git, following logs over WebSocket, build contexts
 //! with local files (the object store), previews that serve anything.
 
