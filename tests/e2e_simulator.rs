@@ -309,11 +309,11 @@ fn what_is_not_simulated_answers_501_naming_it() {
         "{answer}"
     );
     // Through the SDK: not a "not found".
-    let sandbox = local.client().create(CreateSandbox::new()).unwrap();
-    let e = sandbox.experimental_fork(None).unwrap_err();
+    let mut sandbox = local.client().create(CreateSandbox::new()).unwrap();
+    let e = sandbox.experimental_create_snapshot("snap").unwrap_err();
     assert_eq!(e.status(), Some(501), "{e:?}");
     assert!(!e.is_not_found());
-    assert!(e.to_string().contains("/fork is not simulated"), "{e}");
+    assert!(e.to_string().contains("/snapshot is not simulated"), "{e}");
     let answer = get(&local, "/api/volumes/x/nothing", &host, local.api_key());
     assert!(
         answer.contains("GET /api/volumes/x/nothing is not simulated"),
@@ -342,5 +342,38 @@ fn resize_changes_the_resources() {
     // Not while it is being changed.
     assert!(local.force_state(sandbox.id(), "archiving", None));
     let e = sandbox.resize(Resize::new().cpu(2)).unwrap_err();
+    assert!(e.is_conflict(), "{e:?}");
+}
+
+#[test]
+fn fork_is_a_new_started_sandbox_with_a_copy_of_the_files() {
+    let local = local();
+    let daytona = local.client();
+    let mut sandbox = daytona.create(CreateSandbox::new()).unwrap();
+    sandbox
+        .fs()
+        .upload_bytes(b"kept", "/home/daytona/a.txt")
+        .unwrap();
+    let fork = sandbox.experimental_fork(Some("the-fork")).unwrap();
+    assert_ne!(fork.id(), sandbox.id());
+    assert_eq!(fork.info().name, "the-fork");
+    assert_eq!(fork.state(), Some(&daytona::SandboxState::Started));
+    assert_eq!(
+        fork.fs().download_bytes("/home/daytona/a.txt").unwrap(),
+        b"kept"
+    );
+    // The copy is its own: changing it leaves the source as it was.
+    fork.fs()
+        .upload_bytes(b"changed", "/home/daytona/a.txt")
+        .unwrap();
+    assert_eq!(
+        sandbox.fs().download_bytes("/home/daytona/a.txt").unwrap(),
+        b"kept"
+    );
+    // The name is taken now; a stopped sandbox cannot fork.
+    let e = sandbox.experimental_fork(Some("the-fork")).unwrap_err();
+    assert!(e.is_conflict(), "{e:?}");
+    sandbox.stop().unwrap();
+    let e = sandbox.experimental_fork(None).unwrap_err();
     assert!(e.is_conflict(), "{e:?}");
 }

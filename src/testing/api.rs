@@ -12,6 +12,7 @@ use super::server::{Body, Request, Response};
 use super::{error, new_id, now_rfc3339, Shared, Timing};
 
 mod catalog;
+mod fork;
 
 /// The snapshot sandboxes are created from when the create names none.
 pub(crate) const DEFAULT_SNAPSHOT: &str = "daytonaio/sandbox:0.4.3";
@@ -210,6 +211,7 @@ pub(crate) fn handle(shared: &Arc<Shared>, req: &Request, segments: &[&str]) -> 
             "started",
         ),
         ("POST", ["sandbox", id, "resize"]) => resize(shared, req, id),
+        ("POST", ["sandbox", id, "fork"]) => fork::fork(shared, req, id),
         ("POST", ["sandbox", id, "pause"]) => {
             transition(shared, id, &["started", "paused"], "pausing", "paused")
         }
