@@ -377,3 +377,30 @@ fn fork_is_a_new_started_sandbox_with_a_copy_of_the_files() {
     let e = sandbox.experimental_fork(None).unwrap_err();
     assert!(e.is_conflict(), "{e:?}");
 }
+
+#[test]
+fn network_settings_are_kept() {
+    let local = local();
+    let daytona = local.client();
+    let mut sandbox = daytona.create(CreateSandbox::new()).unwrap();
+    let settings = daytona::NetworkSettings::new()
+        .block_all(true)
+        .allow_list("10.0.0.0/8");
+    sandbox.update_network_settings(settings).unwrap();
+    assert_eq!(sandbox.info().network_block_all, Some(true));
+    let fresh = daytona.get(sandbox.id()).unwrap();
+    assert_eq!(fresh.info().network_block_all, Some(true));
+    assert_eq!(
+        fresh.info().network_allow_list.as_deref(),
+        Some("10.0.0.0/8")
+    );
+    // Only the fields given change.
+    let settings = daytona::NetworkSettings::new().domain_allow_list("example.com");
+    sandbox.update_network_settings(settings).unwrap();
+    let fresh = daytona.get(sandbox.id()).unwrap();
+    assert_eq!(fresh.info().network_block_all, Some(true));
+    assert_eq!(
+        fresh.info().domain_allow_list.as_deref(),
+        Some("example.com")
+    );
+}

@@ -13,6 +13,7 @@ use super::{error, new_id, now_rfc3339, Shared, Timing};
 
 mod catalog;
 mod fork;
+mod network;
 
 /// The snapshot sandboxes are created from when the create names none.
 pub(crate) const DEFAULT_SNAPSHOT: &str = "daytonaio/sandbox:0.4.3";
@@ -212,6 +213,7 @@ pub(crate) fn handle(shared: &Arc<Shared>, req: &Request, segments: &[&str]) -> 
         ),
         ("POST", ["sandbox", id, "resize"]) => resize(shared, req, id),
         ("POST", ["sandbox", id, "fork"]) => fork::fork(shared, req, id),
+        ("POST", ["sandbox", id, "network-settings"]) => network::update(shared, req, id),
         ("POST", ["sandbox", id, "pause"]) => {
             transition(shared, id, &["started", "paused"], "pausing", "paused")
         }

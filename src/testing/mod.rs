@@ -75,7 +75,7 @@
 //! before the position.
 //!
 //! Not simulated (answered 501 naming the method and path): the sandbox's
-//! experimental snapshot, network settings, signed preview
+//! experimental snapshot, signed preview
 //! URLs, SSH access, git, following logs over WebSocket, build contexts
 //! with local files (the object store), previews that serve anything.
 
