@@ -404,3 +404,26 @@ fn network_settings_are_kept() {
         Some("example.com")
     );
 }
+
+#[test]
+fn ssh_access_is_created_validated_and_revoked() {
+    let local = local();
+    let daytona = local.client();
+    let mut sandbox = daytona.create(CreateSandbox::new()).unwrap();
+    let a = sandbox.create_ssh_access(None).unwrap();
+    let b = sandbox
+        .create_ssh_access(Some(Duration::from_secs(120)))
+        .unwrap();
+    assert_eq!(a.sandbox_id, sandbox.id());
+    assert_ne!(a.token, b.token);
+    let v = daytona.validate_ssh_access(&a.token).unwrap();
+    assert!(v.valid);
+    assert_eq!(v.sandbox_id, sandbox.id());
+    assert!(!daytona.validate_ssh_access("not-a-token").unwrap().valid);
+    // Revoking one leaves the other; revoking all ends both.
+    sandbox.revoke_ssh_access(Some(&a.token)).unwrap();
+    assert!(!daytona.validate_ssh_access(&a.token).unwrap().valid);
+    assert!(daytona.validate_ssh_access(&b.token).unwrap().valid);
+    sandbox.revoke_ssh_access(None).unwrap();
+    assert!(!daytona.validate_ssh_access(&b.token).unwrap().valid);
+}

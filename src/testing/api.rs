@@ -14,6 +14,7 @@ use super::{error, new_id, now_rfc3339, Shared, Timing};
 mod catalog;
 mod fork;
 mod network;
+mod ssh;
 
 /// The snapshot sandboxes are created from when the create names none.
 pub(crate) const DEFAULT_SNAPSHOT: &str = "daytonaio/sandbox:0.4.3";
@@ -56,6 +57,7 @@ pub(crate) struct World {
     pub(crate) sandboxes: Vec<SandboxRecord>,
     snapshots: Vec<SnapshotRecord>,
     volumes: Vec<VolumeRecord>,
+    ssh: Vec<ssh::SshRecord>,
 }
 
 fn state_of(info: &Value) -> &str {
@@ -119,6 +121,7 @@ impl World {
             sandboxes: Vec::new(),
             snapshots: vec![default],
             volumes: Vec::new(),
+            ssh: Vec::new(),
         }
     }
 
@@ -214,6 +217,9 @@ pub(crate) fn handle(shared: &Arc<Shared>, req: &Request, segments: &[&str]) -> 
         ("POST", ["sandbox", id, "resize"]) => resize(shared, req, id),
         ("POST", ["sandbox", id, "fork"]) => fork::fork(shared, req, id),
         ("POST", ["sandbox", id, "network-settings"]) => network::update(shared, req, id),
+        ("GET", ["sandbox", "ssh-access", "validate"]) => ssh::validate(shared, req),
+        ("POST", ["sandbox", id, "ssh-access"]) => ssh::create(shared, req, id),
+        ("DELETE", ["sandbox", id, "ssh-access"]) => ssh::revoke(shared, req, id),
         ("POST", ["sandbox", id, "pause"]) => {
             transition(shared, id, &["started", "paused"], "pausing", "paused")
         }

@@ -76,7 +76,7 @@
 //!
 //! Not simulated (answered 501 naming the method and path): the sandbox's
 //! experimental snapshot, signed preview
-//! URLs, SSH access, git, following logs over WebSocket, build contexts
+//! URLs, git, following logs over WebSocket, build contexts
 //! with local files (the object store), previews that serve anything.
 
 mod api;
@@ -485,7 +485,7 @@ pub(crate) fn error(status: u16, message: &str) -> Response {
 
 /// Whether `a` and `b` are equal, in a time that does not depend on where
 /// they differ.
-fn same_secret(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn same_secret(a: &[u8], b: &[u8]) -> bool {
     let mut diff = u8::from(a.len() != b.len());
     for (i, y) in b.iter().enumerate() {
         diff |= a.get(i).copied().unwrap_or(0xff) ^ y;
@@ -495,7 +495,7 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
 
 /// 32 random bytes, hex: from the system's generator, or (where there is
 /// none) from the standard library's randomly keyed hasher.
-fn random_token() -> String {
+pub(crate) fn random_token() -> String {
     use std::collections::hash_map::RandomState;
     use std::hash::BuildHasher;
     use std::io::Read;
