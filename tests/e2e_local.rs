@@ -150,10 +150,10 @@ fn create_goes_through_creating_and_starting() {
         .unwrap();
     let url = format!("{}/sandbox", local.api_url());
     let agent = ureq::Agent::new_with_defaults();
-    let auth = "Bearer local-simulator-key";
+    let auth = format!("Bearer {}", local.api_key());
     let text = agent
         .post(&url)
-        .header("authorization", auth)
+        .header("authorization", &auth)
         .header("content-type", "application/json")
         .send(r#"{"labels":{}}"#)
         .unwrap()
@@ -169,7 +169,7 @@ fn create_goes_through_creating_and_starting() {
         assert!(Instant::now() < deadline);
         let text = agent
             .get(&format!("{url}/{id}"))
-            .header("authorization", auth)
+            .header("authorization", &auth)
             .call()
             .unwrap()
             .body_mut()

@@ -12,6 +12,9 @@ use super::server::{Body, Request, Response};
 use super::{error, new_id, now_rfc3339, Shared, Timing};
 
 mod catalog;
+mod fork;
+mod network;
+mod ssh;
 
 /// The snapshot sandboxes are created from when the create names none.
 pub(crate) const DEFAULT_SNAPSHOT: &str = "daytonaio/sandbox:0.4.3";
@@ -54,6 +57,7 @@ pub(crate) struct World {
     pub(crate) sandboxes: Vec<SandboxRecord>,
     snapshots: Vec<SnapshotRecord>,
     volumes: Vec<VolumeRecord>,
+    ssh: Vec<ssh::SshRecord>,
 }
 
 fn state_of(info: &Value) -> &str {
@@ -117,6 +121,7 @@ impl World {
             sandboxes: Vec::new(),
             snapshots: vec![default],
             volumes: Vec::new(),
+            ssh: Vec::new(),
         }
     }
 
@@ -205,10 +210,19 @@ pub(crate) fn handle(shared: &Arc<Shared>, req: &Request, segments: &[&str]) -> 
         ("POST", ["sandbox", id, "start"]) => transition(
             shared,
             id,
-            &["stopped", "archived", "started"],
+            &["stopped", "archived", "paused", "started"],
             "starting",
             "started",
         ),
+        ("POST", ["sandbox", id, "resize"]) => resize(shared, req, id),
+        ("POST", ["sandbox", id, "fork"]) => fork::fork(shared, req, id),
+        ("POST", ["sandbox", id, "network-settings"]) => network::update(shared, req, id),
+        ("GET", ["sandbox", "ssh-access", "validate"]) => ssh::validate(shared, req),
+        ("POST", ["sandbox", id, "ssh-access"]) => ssh::create(shared, req, id),
+        ("DELETE", ["sandbox", id, "ssh-access"]) => ssh::revoke(shared, req, id),
+        ("POST", ["sandbox", id, "pause"]) => {
+            transition(shared, id, &["started", "paused"], "pausing", "paused")
+        }
         ("POST", ["sandbox", id, "stop"]) => {
             transition(shared, id, &["started", "stopped"], "stopping", "stopped")
         }
@@ -285,9 +299,9 @@ pub(crate) fn handle(shared: &Arc<Shared>, req: &Request, segments: &[&str]) -> 
              (add_local_file, add_local_dir, pip requirements files) are not supported",
         ),
         _ => error(
-            404,
+            501,
             &format!(
-                "{} /api/{} is not served by the local simulator",
+                "{} /api/{} is not simulated by the local simulator",
                 m,
                 segments.join("/")
             ),
@@ -340,6 +354,58 @@ fn transition(shared: &Shared, id: &str, from: &[&str], busy: &str, done: &str) 
         if done == "started" {
             sb.info["errorReason"] = Value::Null;
         }
+        ok(&sb.info)
+    })
+}
+
+/// Sets `cpu`, `memory` and `disk` (GB, whole, at least 1; the disk only
+/// grows, and only while stopped) through `resizing`, back to its state.
+fn resize(shared: &Shared, req: &Request, id: &str) -> Response {
+    let body = match body_json(req) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    with_sandbox(shared, id, |t, sb| {
+        let state = state_of(&sb.info).to_string();
+        if state != "started" && state != "stopped" {
+            return error(
+                409,
+                &format!("sandbox {id} is {state}; it must be started or stopped to resize"),
+            );
+        }
+        let mut changes = Vec::new();
+        for field in ["cpu", "memory", "disk"] {
+            match &body[field] {
+                Value::Null => {}
+                v => match v.as_u64().filter(|n| *n >= 1) {
+                    Some(n) => changes.push((field, n)),
+                    None => {
+                        return error(400, &format!("{field} must be an integer of at least 1"))
+                    }
+                },
+            }
+        }
+        if changes.is_empty() {
+            return error(400, "at least one of cpu, memory and disk is required");
+        }
+        if let Some((_, disk)) = changes.iter().find(|(f, _)| *f == "disk") {
+            if state != "stopped" {
+                return error(
+                    400,
+                    "the disk can only be resized while the sandbox is stopped",
+                );
+            }
+            if *disk < sb.info["disk"].as_u64().unwrap_or(0) {
+                return error(400, "the disk can only be increased");
+            }
+        }
+        for (field, n) in changes {
+            sb.info[field] = json!(n);
+        }
+        sb.info["state"] = json!("resizing");
+        sb.info["desiredState"] = json!(state);
+        sb.info["updatedAt"] = json!(now_rfc3339());
+        sb.steps = schedule(&[(state.as_str(), t.step)]);
         ok(&sb.info)
     })
 }

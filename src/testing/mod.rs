@@ -38,6 +38,13 @@
 //! ([`LocalDaytonaBuilder::scripted`]) nothing runs: commands get the
 //! answers registered with `on_exec`.
 //!
+//! Only its own clients reach it: each instance draws a random API key
+//! ([`LocalDaytona::api_key`], carried by [`LocalDaytona::client`]) and
+//! answers 401 to any other; it answers only requests whose `Host` is its
+//! own `127.0.0.1:PORT` (421 otherwise, against DNS rebinding); it serves
+//! at most 128 connections at once, request heads up to 64 KiB and bodies
+//! up to 256 MiB.
+//!
 //! PTY sessions and the code interpreter are served over WebSocket as the
 //! toolbox serves them. In host mode a PTY is a real pseudo-terminal
 //! running `sh -i` on this machine (in the sandbox directory, with the
@@ -67,9 +74,10 @@
 //! completions, the identifiers of the file that start with the word
 //! before the position.
 //!
-//! Not simulated: git (answers 501), following logs over WebSocket,
-//! build contexts with local files (the object store), previews that
-//! serve anything.
+//! Not simulated (answered 501 naming the method and path): the sandbox's
+//! experimental snapshot, signed preview
+//! URLs, git, following logs over WebSocket, build contexts
+//! with local files (the object store), previews that serve anything.
 
 mod api;
 mod faults;
@@ -89,9 +97,6 @@ pub use toolbox::DesktopEvent;
 
 use crate::{Daytona, DaytonaConfig, PollSchedule, RetryPolicy};
 use server::{Outcome, Request, Response, Server};
-
-/// The API key of the clients [`LocalDaytona::client`] returns.
-pub const LOCAL_API_KEY: &str = "local-simulator-key";
 
 /// A scripted answer to a command (or to the code of a `code_run`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,6 +150,10 @@ pub(crate) struct Shared {
     /// The temporary directory holding the sandboxes' directories.
     root: PathBuf,
     base: OnceLock<String>,
+    /// The `Host` every request must name: `127.0.0.1:PORT`.
+    host: OnceLock<String>,
+    /// This instance's API key, random.
+    token: String,
 }
 
 impl Shared {
@@ -242,6 +251,8 @@ impl LocalDaytonaBuilder {
             lsp: Mutex::default(),
             root: root.clone(),
             base: OnceLock::new(),
+            host: OnceLock::new(),
+            token: random_token(),
         });
         let handler_state = shared.clone();
         let server = match Server::start(Arc::new(move |req| dispatch(&handler_state, req))) {
@@ -255,6 +266,7 @@ impl LocalDaytonaBuilder {
             }
         };
         let _ = shared.base.set(format!("http://{}", server.addr()));
+        let _ = shared.host.set(server.addr().to_string());
         Ok(LocalDaytona {
             server: Some(server),
             shared,
@@ -319,10 +331,17 @@ impl LocalDaytona {
             .max_backoff(Duration::from_millis(50));
         DaytonaConfig::new()
             .read_env(false)
-            .api_key(LOCAL_API_KEY)
+            .api_key(self.shared.token.as_str())
             .api_url(self.api_url())
             .retry_policy(retry)
             .poll_schedule(PollSchedule::fixed(Duration::from_millis(5)))
+    }
+
+    /// This instance's API key: random, drawn when it starts; requests
+    /// with any other key are answered 401. [`config`](Self::config) and
+    /// [`client`](Self::client) carry it.
+    pub fn api_key(&self) -> &str {
+        &self.shared.token
     }
 
     /// A client for it.
@@ -398,8 +417,27 @@ impl Drop for LocalDaytona {
     }
 }
 
-/// Records, applies faults, checks the key, routes.
+/// Checks the `Host` and the key, records, applies faults, routes.
 fn dispatch(shared: &Arc<Shared>, req: Request) -> Outcome {
+    // A page whose name was rebound to 127.0.0.1 still names its own host.
+    let expected = shared.host.get().map(String::as_str).unwrap_or_default();
+    if !req
+        .header("host")
+        .is_some_and(|h| h.trim().eq_ignore_ascii_case(expected))
+    {
+        return Outcome::Respond(error(
+            421,
+            &format!("the local simulator answers only requests for host {expected}"),
+        ));
+    }
+    let token = req
+        .header("authorization")
+        .and_then(|a| a.strip_prefix("Bearer "))
+        .unwrap_or_default()
+        .trim();
+    if !same_secret(token.as_bytes(), shared.token.as_bytes()) {
+        return Outcome::Respond(error(401, "invalid API key"));
+    }
     lock(&shared.requests).push(RecordedRequest {
         method: req.method.clone(),
         path: req.path.clone(),
@@ -413,13 +451,6 @@ fn dispatch(shared: &Arc<Shared>, req: Request) -> Outcome {
         }
         Some(Fault::Delay(d)) => std::thread::sleep(d),
         None => {}
-    }
-    let authorized = req
-        .header("authorization")
-        .and_then(|a| a.strip_prefix("Bearer "))
-        .is_some_and(|t| !t.trim().is_empty());
-    if !authorized {
-        return Outcome::Respond(error(401, "missing bearer token"));
     }
     let segments: Vec<&str> = req.path.split('/').filter(|s| !s.is_empty()).collect();
     // WebSocket routes take the connection over.
@@ -447,9 +478,38 @@ pub(crate) fn error(status: u16, message: &str) -> Response {
         &serde_json::json!({
             "statusCode": status,
             "message": message,
-            "error": if status >= 500 { "Internal Server Error" } else { "Bad Request" },
+            "error": server::reason(status),
         }),
     )
+}
+
+/// Whether `a` and `b` are equal, in a time that does not depend on where
+/// they differ.
+pub(crate) fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = u8::from(a.len() != b.len());
+    for (i, y) in b.iter().enumerate() {
+        diff |= a.get(i).copied().unwrap_or(0xff) ^ y;
+    }
+    std::hint::black_box(diff) == 0
+}
+
+/// 32 random bytes, hex: from the system's generator, or (where there is
+/// none) from the standard library's randomly keyed hasher.
+pub(crate) fn random_token() -> String {
+    use std::collections::hash_map::RandomState;
+    use std::hash::BuildHasher;
+    use std::io::Read;
+    let mut bytes = [0u8; 32];
+    let from_os = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .is_ok();
+    if !from_os {
+        for (i, chunk) in bytes.chunks_mut(8).enumerate() {
+            let word = RandomState::new().hash_one((i, SystemTime::now()));
+            chunk.copy_from_slice(&word.to_le_bytes());
+        }
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A random-enough UUID-shaped id.
@@ -492,6 +552,18 @@ mod tests {
         assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
         let t = UNIX_EPOCH + Duration::from_millis(1_709_251_199_123);
         assert_eq!(rfc3339(t), "2024-02-29T23:59:59.123Z");
+    }
+
+    #[test]
+    fn secrets_compare_whole() {
+        assert!(same_secret(b"abc", b"abc"));
+        assert!(!same_secret(b"abd", b"abc"));
+        assert!(!same_secret(b"ab", b"abc"));
+        assert!(!same_secret(b"abcd", b"abc"));
+        assert!(!same_secret(b"", b"abc"));
+        let (a, b) = (random_token(), random_token());
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, b);
     }
 
     #[test]

@@ -1,16 +1,29 @@
 //! A small HTTP/1.1 server on `std::net`: one thread per connection,
 //! keep-alive, `Content-Length` and chunked request bodies, fixed or chunked
 //! (streamed) responses. Enough for the simulator, nothing more.
+//!
+//! Bounded: at most [`MAX_CONNECTIONS`] connections at once (more are
+//! answered 503 and closed), request heads up to [`MAX_HEAD`] bytes and
+//! [`MAX_HEADERS`] lines (431), bodies up to [`MAX_BODY`] bytes (413).
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// Largest request head accepted.
 const MAX_HEAD: usize = 64 * 1024;
+
+/// Most lines in a request head.
+const MAX_HEADERS: usize = 100;
+
+/// Largest request body accepted (bodies are held in memory).
+pub(crate) const MAX_BODY: usize = 256 * 1024 * 1024;
+
+/// Most connections served at once.
+pub(crate) const MAX_CONNECTIONS: usize = 128;
 
 /// How often an idle connection checks whether the server is stopping.
 const IDLE_CHECK: Duration = Duration::from_millis(200);
@@ -117,6 +130,7 @@ impl Server {
         let addr = listener.local_addr()?;
         let stopping = Arc::new(AtomicBool::new(false));
         let stop = stopping.clone();
+        let active = Arc::new(AtomicUsize::new(0));
         let acceptor = std::thread::Builder::new()
             .name(format!("daytona-local-{}", addr.port()))
             .spawn(move || {
@@ -124,11 +138,19 @@ impl Server {
                     if stop.load(Ordering::SeqCst) {
                         break;
                     }
-                    let Ok(stream) = stream else { continue };
+                    let Ok(mut stream) = stream else { continue };
+                    if active.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
+                        active.fetch_sub(1, Ordering::SeqCst);
+                        let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
+                        let _ = refuse(&mut stream, 503, "too many connections");
+                        continue;
+                    }
+                    let slot = Slot(active.clone());
                     let handler = handler.clone();
                     let stop = stop.clone();
                     std::thread::spawn(move || {
                         let _ = serve(stream, &handler, &stop);
+                        drop(slot);
                     });
                 }
             })?;
@@ -156,6 +178,29 @@ impl Drop for Server {
             }
         }
     }
+}
+
+/// A place among the [`MAX_CONNECTIONS`], given back on drop.
+struct Slot(Arc<AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Answers `status` with a plain-text `message` and closes.
+fn refuse(w: &mut TcpStream, status: u16, message: &str) -> io::Result<()> {
+    let head = format!(
+        "HTTP/1.1 {status} {}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{message}",
+        reason(status),
+        message.len()
+    );
+    w.write_all(head.as_bytes())?;
+    w.flush()?;
+    let _ = w.shutdown(Shutdown::Both);
+    Ok(())
 }
 
 /// Serves the requests of one connection until it closes.
@@ -221,13 +266,15 @@ fn read_request(
     let mut total = 0;
     loop {
         let mut line = String::new();
-        let n = reader.read_line(&mut line)?;
+        let room = MAX_HEAD.saturating_sub(total) as u64 + 1;
+        let n = reader.by_ref().take(room).read_line(&mut line)?;
         if n == 0 {
             return Ok(None);
         }
         total += n;
-        if total > MAX_HEAD {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "head too long"));
+        if total > MAX_HEAD || lines.len() >= MAX_HEADERS {
+            refuse(writer, 431, "request head too large")?;
+            return Ok(None);
         }
         let line = line.trim_end_matches(['\r', '\n']).to_string();
         if line.is_empty() {
@@ -258,15 +305,33 @@ fn read_request(
         Some(c) if c.contains("keep-alive") => true,
         _ => version == "HTTP/1.1",
     };
+    let chunked = header("transfer-encoding").is_some_and(|t| t.contains("chunked"));
+    let len: usize = match header("content-length") {
+        Some(l) if !chunked => match l.trim().parse() {
+            Ok(len) if len <= MAX_BODY => len,
+            Ok(_) => {
+                refuse(writer, 413, "request body too large")?;
+                return Ok(None);
+            }
+            Err(_) => {
+                refuse(writer, 400, "invalid Content-Length")?;
+                return Ok(None);
+            }
+        },
+        _ => 0,
+    };
     if header("expect").is_some_and(|e| e.contains("100-continue")) {
         writer.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
     }
-    let body = if header("transfer-encoding").is_some_and(|t| t.contains("chunked")) {
-        read_chunked(reader)?
+    let body = if chunked {
+        match read_chunked(reader)? {
+            Some(body) => body,
+            None => {
+                refuse(writer, 413, "request body too large")?;
+                return Ok(None);
+            }
+        }
     } else {
-        let len: usize = header("content-length")
-            .and_then(|l| l.trim().parse().ok())
-            .unwrap_or(0);
         let mut body = vec![0; len];
         reader.read_exact(&mut body)?;
         body
@@ -290,11 +355,12 @@ fn read_request(
     Ok(Some((request, keep_alive)))
 }
 
-fn read_chunked(reader: &mut BufReader<TcpStream>) -> io::Result<Vec<u8>> {
+/// A chunked body; `None` when it grows past [`MAX_BODY`].
+fn read_chunked(reader: &mut BufReader<TcpStream>) -> io::Result<Option<Vec<u8>>> {
     let mut body = Vec::new();
     loop {
         let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
+        if reader.by_ref().take(1024).read_line(&mut line)? == 0 {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
         let size = line.trim().split(';').next().unwrap_or("").trim();
@@ -304,12 +370,17 @@ fn read_chunked(reader: &mut BufReader<TcpStream>) -> io::Result<Vec<u8>> {
             // Trailers, up to the empty line.
             loop {
                 let mut line = String::new();
-                if reader.read_line(&mut line)? == 0 || line.trim().is_empty() {
-                    return Ok(body);
+                if reader.by_ref().take(MAX_HEAD as u64).read_line(&mut line)? == 0
+                    || line.trim().is_empty()
+                {
+                    return Ok(Some(body));
                 }
             }
         }
         let start = body.len();
+        if size > MAX_BODY.saturating_sub(start) {
+            return Ok(None);
+        }
         body.resize(start + size, 0);
         reader.read_exact(&mut body[start..])?;
         let mut crlf = [0; 2];
@@ -343,18 +414,28 @@ pub(crate) fn decode(s: &str, plus_is_space: bool) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn reason(status: u16) -> &'static str {
+/// The reason phrase of `status`.
+pub(crate) fn reason(status: u16) -> &'static str {
     match status {
+        101 => "Switching Protocols",
         200 => "OK",
         201 => "Created",
         202 => "Accepted",
         204 => "No Content",
+        206 => "Partial Content",
         400 => "Bad Request",
         401 => "Unauthorized",
+        403 => "Forbidden",
         404 => "Not Found",
+        405 => "Method Not Allowed",
         408 => "Request Timeout",
         409 => "Conflict",
+        410 => "Gone",
+        413 => "Payload Too Large",
+        421 => "Misdirected Request",
+        422 => "Unprocessable Entity",
         429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
         501 => "Not Implemented",
         502 => "Bad Gateway",

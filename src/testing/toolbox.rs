@@ -34,7 +34,10 @@ pub(crate) struct SessionCommand {
     id: String,
     command: String,
     exit_code: Option<i32>,
+    /// stdout and stderr as they came.
     output: String,
+    stdout: String,
+    stderr: String,
 }
 
 type Session = Arc<Mutex<Vec<SessionCommand>>>;
@@ -175,15 +178,32 @@ fn timeout_of(sb: &Sandbox<'_>, v: &Value) -> Duration {
     }
 }
 
-/// How a command ended.
+/// Whether a command's stderr goes with its stdout (as `exec` and
+/// `code_run` answer) or apart (as session commands keep it).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Streams {
+    Merged,
+    Apart,
+}
+
+/// What a command wrote, with [`Streams::Apart`].
+#[derive(Default)]
+struct Apart {
+    /// Both streams, in the order they arrived.
+    output: String,
+    stderr: String,
+}
+
+/// How a command ended: with `Streams::Apart`, the result's output is
+/// stdout only.
 enum Ran {
-    Done(ExecResult),
+    Done(ExecResult, Apart),
     TimedOut,
     Failed(String),
 }
 
 /// Runs `argv` on the host (or answers `script_key` from the script),
-/// stdout and stderr together.
+/// stdout and stderr together or apart.
 fn run(
     sb: &Sandbox<'_>,
     script_key: &str,
@@ -191,12 +211,20 @@ fn run(
     cwd: &Path,
     env: &[(String, String)],
     timeout: Duration,
+    streams: Streams,
 ) -> Ran {
+    let scripted = |r: ExecResult| {
+        let apart = Apart {
+            output: r.output.clone(),
+            stderr: String::new(),
+        };
+        Ran::Done(r, apart)
+    };
     if let Some(answer) = sb.shared.script(script_key) {
-        return Ran::Done(answer);
+        return scripted(answer);
     }
     if sb.shared.scripted {
-        return Ran::Done(ExecResult::new(
+        return scripted(ExecResult::new(
             127,
             format!(
                 "local simulator (scripted mode): no answer registered for {:?}; \
@@ -209,9 +237,17 @@ fn run(
         return Ran::Failed(format!("cannot create {}: {e}", cwd.display()));
     }
     // `exec 2>&1` merges stderr into stdout in the order written.
+    let script = match streams {
+        Streams::Merged => "exec 2>&1; exec \"$@\"",
+        Streams::Apart => "exec \"$@\"",
+    };
+    let stderr = match streams {
+        Streams::Merged => Stdio::null(),
+        Streams::Apart => Stdio::piped(),
+    };
     let mut child = match Command::new("sh")
         .arg("-c")
-        .arg("exec 2>&1; exec \"$@\"")
+        .arg(script)
         .arg("sh")
         .args(argv)
         .current_dir(cwd)
@@ -220,21 +256,31 @@ fn run(
         .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
     {
         Ok(c) => c,
         Err(e) => return Ran::Failed(format!("cannot run sh: {e}")),
     };
-    let mut stdout = child.stdout.take();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut out = Vec::new();
-        if let Some(s) = stdout.as_mut() {
-            let _ = s.read_to_end(&mut out);
-        }
-        let _ = tx.send(out);
-    });
+    // Each stream's chunks, tagged (true: stderr), as they arrive.
+    let (tx, rx) = mpsc::channel::<(bool, Vec<u8>)>();
+    let pipes: [(bool, Option<Box<dyn Read + Send>>); 2] = [
+        (false, child.stdout.take().map(|p| Box::new(p) as _)),
+        (true, child.stderr.take().map(|p| Box::new(p) as _)),
+    ];
+    for (is_err, pipe) in pipes {
+        let Some(mut pipe) = pipe else { continue };
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 8192];
+            while let Ok(n @ 1..) = pipe.read(&mut buf) {
+                if tx.send((is_err, buf[..n].to_vec())).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    drop(tx);
     let deadline = Instant::now() + timeout;
     let status = loop {
         match child.try_wait() {
@@ -251,17 +297,28 @@ fn run(
     let Some(status) = status else {
         return Ran::TimedOut;
     };
-    // A background process may keep the pipe open: do not wait for it long.
-    let out = rx.recv_timeout(Duration::from_secs(1)).unwrap_or_default();
-    Ran::Done(ExecResult::new(
-        status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out).into_owned(),
-    ))
+    // A background process may keep a pipe open: do not wait for it long.
+    let (mut out, mut err, mut both) = (Vec::new(), Vec::new(), Vec::new());
+    let until = Instant::now() + Duration::from_secs(1);
+    while let Ok((is_err, chunk)) = rx.recv_timeout(until.saturating_duration_since(Instant::now()))
+    {
+        both.extend_from_slice(&chunk);
+        if is_err { &mut err } else { &mut out }.extend_from_slice(&chunk);
+    }
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let apart = Apart {
+        output: text(&both),
+        stderr: text(&err),
+    };
+    Ran::Done(
+        ExecResult::new(status.code().unwrap_or(-1), text(&out)),
+        apart,
+    )
 }
 
 fn answer(ran: Ran) -> Response {
     match ran {
-        Ran::Done(r) => {
+        Ran::Done(r, _) => {
             Response::json(200, &json!({ "exitCode": r.exit_code, "result": r.output }))
         }
         Ran::TimedOut => error(408, "command timed out"),
@@ -296,6 +353,7 @@ fn execute(sb: &Sandbox<'_>, req: &Request) -> Response {
         &cwd,
         &envs(&body["envs"]),
         timeout_of(sb, &body["timeout"]),
+        Streams::Merged,
     ))
 }
 
@@ -332,10 +390,11 @@ fn code_run(sb: &Sandbox<'_>, req: &Request) -> Response {
         &sb.home(),
         &envs(&body["envs"]),
         timeout_of(sb, &body["timeout"]),
+        Streams::Merged,
     );
     let _ = std::fs::remove_file(&file);
     match ran {
-        Ran::Done(r) => Response::json(
+        Ran::Done(r, _) => Response::json(
             200,
             &json!({ "exitCode": r.exit_code, "result": r.output, "artifacts": { "charts": [] } }),
         ),
@@ -407,12 +466,15 @@ fn session(sb: &Sandbox<'_>, req: &Request, rest: &[&str], found: Option<Session
             ),
             Some(c) => Response::json(
                 200,
-                &json!({ "output": c.output, "stdout": c.output, "stderr": "" }),
+                &json!({ "output": c.output, "stdout": c.stdout, "stderr": c.stderr }),
             ),
             None => error(404, &format!("command {cid} not found")),
         },
         ("POST", [_, "command", _, "input"], Some(_)) => Response::empty(204),
-        _ => error(501, "not simulated by the local simulator"),
+        _ => error(
+            501,
+            &format!("{m} {} is not simulated by the local simulator", req.path),
+        ),
     }
 }
 
@@ -438,6 +500,8 @@ fn session_exec(sb: &Sandbox<'_>, req: &Request, session: Session) -> Response {
         command: command.to_string(),
         exit_code: None,
         output: String::new(),
+        stdout: String::new(),
+        stderr: String::new(),
     });
     let job = SessionJob {
         shared: sb.shared.clone(),
@@ -451,10 +515,13 @@ fn session_exec(sb: &Sandbox<'_>, req: &Request, session: Session) -> Response {
         std::thread::spawn(move || job.run());
         return Response::json(202, &json!({ "cmdId": cid }));
     }
-    let (code, output) = job.run();
+    let c = job.run();
     Response::json(
         200,
-        &json!({ "cmdId": cid, "exitCode": code, "output": output, "stdout": output, "stderr": "" }),
+        &json!({
+            "cmdId": cid, "exitCode": c.exit_code,
+            "output": c.output, "stdout": c.stdout, "stderr": c.stderr,
+        }),
     )
 }
 
@@ -469,7 +536,7 @@ struct SessionJob {
 }
 
 impl SessionJob {
-    fn run(self) -> (i32, String) {
+    fn run(self) -> SessionCommand {
         let sb = Sandbox {
             shared: &self.shared,
             id: self.id,
@@ -477,16 +544,33 @@ impl SessionJob {
         };
         let argv = ["sh".to_string(), "-c".to_string(), self.command.clone()];
         let limit = Duration::from_secs(3600);
-        let (code, output) = match run(&sb, &self.command, &argv, &sb.home(), &[], limit) {
-            Ran::Done(r) => (r.exit_code, r.output),
-            Ran::TimedOut => (-1, "timed out".to_string()),
-            Ran::Failed(m) => (-1, m),
+        let home = sb.home();
+        let ran = run(&sb, &self.command, &argv, &home, &[], limit, Streams::Apart);
+        let (code, stdout, apart) = match ran {
+            Ran::Done(r, apart) => (r.exit_code, r.output, apart),
+            Ran::TimedOut => (-1, String::new(), failed("timed out")),
+            Ran::Failed(m) => (-1, String::new(), failed(&m)),
         };
-        if let Some(c) = lock(&self.session).iter_mut().find(|c| c.id == self.cid) {
-            c.exit_code = Some(code);
-            c.output = output.clone();
+        let done = SessionCommand {
+            id: self.cid,
+            command: self.command,
+            exit_code: Some(code),
+            output: apart.output,
+            stdout,
+            stderr: apart.stderr,
+        };
+        if let Some(c) = lock(&self.session).iter_mut().find(|c| c.id == done.id) {
+            *c = done.clone();
         }
-        (code, output)
+        done
+    }
+}
+
+/// A command that could not run: its message as its stderr.
+fn failed(message: &str) -> Apart {
+    Apart {
+        output: message.to_string(),
+        stderr: message.to_string(),
     }
 }
 

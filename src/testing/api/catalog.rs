@@ -84,9 +84,9 @@ pub(super) fn handle(shared: &Arc<Shared>, req: &Request, segments: &[&str]) -> 
         ("GET", ["volumes", id]) => volume(shared, |v| v["id"] == *id, id),
         ("DELETE", ["volumes", id]) => delete_volume(shared, id),
         _ => error(
-            404,
+            501,
             &format!(
-                "{m} /api/{} is not served by the local simulator",
+                "{m} /api/{} is not simulated by the local simulator",
                 segments.join("/")
             ),
         ),
