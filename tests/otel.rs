@@ -496,9 +496,62 @@ fn websocket_upgrades_carry_the_current_traceparent() {
     assert!(connected.is_some());
     let upgrades = server.upgrades();
     assert!(!upgrades.is_empty());
-    // No operation span for PTY sessions: the caller's span is current.
-    let expected = format!("00-{trace_id}-{}-01", root(&spans).span_context.span_id());
+    // The upgrade is made in the operation's span (no attempt span: the
+    // WebSocket is not an HTTP exchange of the transport).
+    let op = one(&spans, "Process.connectPty");
+    assert!(matches!(op.status, Status::Error { .. }));
+    let expected = format!("00-{trace_id}-{}-01", op.span_context.span_id());
     for upgrade in upgrades {
         assert_eq!(upgrade.header("traceparent"), Some(expected.clone()));
+    }
+}
+
+#[test]
+fn toolbox_operations_are_spans_of_their_sandbox() {
+    let mut server = Server::new();
+    let client = Daytona::new(traced_config(&server)).unwrap();
+    let sandbox = toolbox_sandbox(&mut server, &client);
+    let exec = reply_json(
+        api_mock(&mut server, "POST", &format!("{TOOLBOX}/process/execute")),
+        200,
+        &json!({"exitCode": 0, "result": "hi\n"}),
+    )
+    .create();
+    let clone = api_mock(&mut server, "POST", &format!("{TOOLBOX}/git/clone"))
+        .with_status(200)
+        .create();
+    let password = "git-password-42ab";
+
+    let (_, _, spans) = in_trace(|| {
+        sandbox.process().exec("echo hi").unwrap();
+        sandbox
+            .git()
+            .clone_repo(
+                "https://example.com/r.git",
+                "r",
+                daytona::toolbox::CloneOptions::new()
+                    .credentials(daytona::toolbox::GitCredentials::new("ada", password)),
+            )
+            .unwrap();
+    });
+    exec.assert();
+    clone.assert();
+    for (name, path) in [
+        ("Process.exec", "/toolbox/sb-1/process/execute"),
+        ("Git.clone", "/toolbox/sb-1/git/clone"),
+    ] {
+        let op = one(&spans, name);
+        assert_eq!(op.parent_span_id, root(&spans).span_context.span_id());
+        assert_eq!(attr(op, "daytona.sandbox.id"), Some(&Value::from("sb-1")));
+        let post = spans
+            .iter()
+            .find(|s| s.parent_span_id == op.span_context.span_id())
+            .expect("the attempt");
+        assert_eq!(attr(post, "url.path"), Some(&Value::from(path)));
+    }
+    for span in &spans {
+        for text in exported_strings(span) {
+            assert!(!text.contains(password), "{}: {text}", span.name);
+        }
     }
 }
