@@ -246,8 +246,7 @@ impl<'a> Request<'a> {
     }
 
     /// Also hides `secrets` (another host's credentials, as an answer may
-    /// echo them) in errors and retry logs.
-    #[cfg(feature = "images")]
+    /// echo them; a token in the path) in errors, retry logs and spans.
     pub(crate) fn hide(mut self, secrets: Vec<Secret>) -> Self {
         self.secrets = secrets;
         self
