@@ -29,7 +29,6 @@ pub(crate) const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~');
 
 /// `segment` percent-encoded as one path segment (see [`SEGMENT`]).
-#[cfg(test)]
 pub(crate) fn encode_segment(segment: &str) -> String {
     utf8_percent_encode(segment, SEGMENT).to_string()
 }
@@ -248,6 +247,17 @@ impl<'a> Request<'a> {
     /// Also hides `secrets` (another host's credentials, as an answer may
     /// echo them; a token in the path) in errors, retry logs and spans.
     pub(crate) fn hide(mut self, secrets: Vec<Secret>) -> Self {
+        // The operation is logged as it is: a token in the path goes, as
+        // given and as the path carries it.
+        let encoded: Vec<Secret> = secrets
+            .iter()
+            .map(|s| Secret::new(encode_segment(s.expose())))
+            .collect();
+        if let Some(op) =
+            crate::config::secret::redact(&self.operation, secrets.iter().chain(&encoded))
+        {
+            self.operation = op.into();
+        }
         self.secrets = secrets;
         self
     }
@@ -361,6 +371,14 @@ mod tests {
             "http://h:1/api/x?token=a%26b%3Dc+d&n=1&some=2"
         );
         assert_eq!(r.operation(), "GET /api/x");
+    }
+
+    #[test]
+    fn hidden_path_tokens_leave_the_operation() {
+        let r = Request::new(Method::POST, &base(), &["x", "tok/en+secret", "expire"])
+            .hide(vec![Secret::new("tok/en+secret")]);
+        assert_eq!(r.operation(), "POST /api/x/<redacted>/expire");
+        assert!(r.url.as_str().contains("tok%2Fen%2Bsecret"));
     }
 
     #[test]
