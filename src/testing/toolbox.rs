@@ -1,13 +1,12 @@
 //! The toolbox (`/toolbox/{sandboxId}/...`): files on the sandbox's
 //! directory, commands on the host or scripted, sessions, a simulated
-//! desktop, language servers; git and the rest answer 501.
+//! desktop, language servers, git on the host; the rest answer 501.
 
-use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -17,33 +16,20 @@ use super::{error, lock, new_id, rfc3339, ExecResult, Shared};
 
 mod computer_use;
 mod files;
+pub(crate) mod follow;
+mod git;
 pub(crate) mod interpreter;
 mod lsp;
 pub(crate) mod pty;
+mod sessions;
 
 pub use computer_use::DesktopEvent;
 pub(crate) use computer_use::Desktops;
 pub(crate) use lsp::LspWorld;
+pub(crate) use sessions::{Session, Sessions};
 
 /// The sandbox user's home and working directory.
 pub(crate) const HOME: &str = "/home/daytona";
-
-/// A command run in a session.
-#[derive(Clone)]
-pub(crate) struct SessionCommand {
-    id: String,
-    command: String,
-    exit_code: Option<i32>,
-    /// stdout and stderr as they came.
-    output: String,
-    stdout: String,
-    stderr: String,
-}
-
-type Session = Arc<Mutex<Vec<SessionCommand>>>;
-
-/// The sessions of a sandbox.
-pub(crate) type Sessions = BTreeMap<String, Session>;
 
 /// What a handler needs of its sandbox, taken under the lock.
 pub(crate) struct Sandbox<'a> {
@@ -141,10 +127,10 @@ pub(crate) fn handle(shared: &Arc<Shared>, req: &Request, id: &str, rest: &[&str
         (_, ["files", ..]) => files::handle(&sb, req, &rest[1..]),
         ("POST", ["process", "execute"]) => execute(&sb, req),
         ("POST", ["process", "code-run"]) => code_run(&sb, req),
-        (_, ["process", "session", ..]) => session(&sb, req, &rest[2..], found_session),
+        (_, ["process", "session", ..]) => sessions::handle(&sb, req, &rest[2..], found_session),
         (_, ["process", "pty", ..]) => pty::handle(&sb, req, &rest[2..]),
         (_, ["process", "interpreter", ..]) => interpreter::handle(&sb, req, &rest[2..]),
-        (_, ["git", ..]) => error(501, "git is not simulated by the local simulator"),
+        (_, ["git", ..]) => git::handle(&sb, req, &rest[1..]),
         (_, ["computeruse", ..]) => computer_use::handle(&sb, req, &rest[1..]),
         (_, ["lsp", ..]) => lsp::handle(&sb, req, &rest[1..]),
         _ => error(
@@ -179,11 +165,11 @@ fn timeout_of(sb: &Sandbox<'_>, v: &Value) -> Duration {
 }
 
 /// Whether a command's stderr goes with its stdout (as `exec` and
-/// `code_run` answer) or apart (as session commands keep it).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Streams {
+/// `code_run` answer) or apart (as session commands keep it, handing each
+/// chunk of a host command to the function as it comes, true for stderr).
+enum Streams<'a> {
     Merged,
-    Apart,
+    Apart(&'a mut dyn FnMut(bool, &[u8])),
 }
 
 /// What a command wrote, with [`Streams::Apart`].
@@ -211,7 +197,7 @@ fn run(
     cwd: &Path,
     env: &[(String, String)],
     timeout: Duration,
-    streams: Streams,
+    streams: Streams<'_>,
 ) -> Ran {
     let scripted = |r: ExecResult| {
         let apart = Apart {
@@ -239,13 +225,13 @@ fn run(
     // `exec 2>&1` merges stderr into stdout in the order written.
     let script = match streams {
         Streams::Merged => "exec 2>&1; exec \"$@\"",
-        Streams::Apart => "exec \"$@\"",
+        Streams::Apart(_) => "exec \"$@\"",
     };
     let stderr = match streams {
         Streams::Merged => Stdio::null(),
-        Streams::Apart => Stdio::piped(),
+        Streams::Apart(_) => Stdio::piped(),
     };
-    let mut child = match Command::new("sh")
+    let child = match Command::new("sh")
         .arg("-c")
         .arg(script)
         .arg("sh")
@@ -262,6 +248,51 @@ fn run(
         Ok(c) => c,
         Err(e) => return Ran::Failed(format!("cannot run sh: {e}")),
     };
+    let mut ignore = |_: bool, _: &[u8]| {};
+    let on_chunk = match streams {
+        Streams::Merged => &mut ignore,
+        Streams::Apart(f) => f,
+    };
+    match wait_output(child, timeout, on_chunk) {
+        Waited::Done(code, out) => {
+            let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+            let apart = Apart {
+                output: text(&out.both),
+                stderr: text(&out.stderr),
+            };
+            Ran::Done(ExecResult::new(code, text(&out.stdout)), apart)
+        }
+        Waited::TimedOut => Ran::TimedOut,
+        Waited::Failed(m) => Ran::Failed(m),
+    }
+}
+
+/// What a child process wrote.
+#[derive(Default)]
+pub(crate) struct Output {
+    pub(crate) stdout: Vec<u8>,
+    pub(crate) stderr: Vec<u8>,
+    /// Both, in the order they arrived.
+    pub(crate) both: Vec<u8>,
+}
+
+/// How a child process ended.
+pub(crate) enum Waited {
+    /// Its exit code (-1 when killed by a signal) and output.
+    Done(i32, Output),
+    /// Killed after its time limit.
+    TimedOut,
+    Failed(String),
+}
+
+/// Reads the piped stdout and stderr of `child` as they come (each chunk
+/// also to `on_chunk`, true for stderr) and waits for it to exit, killing
+/// it after `timeout`.
+pub(crate) fn wait_output(
+    mut child: std::process::Child,
+    timeout: Duration,
+    on_chunk: &mut dyn FnMut(bool, &[u8]),
+) -> Waited {
     // Each stream's chunks, tagged (true: stderr), as they arrive.
     let (tx, rx) = mpsc::channel::<(bool, Vec<u8>)>();
     let pipes: [(bool, Option<Box<dyn Read + Send>>); 2] = [
@@ -282,38 +313,38 @@ fn run(
     }
     drop(tx);
     let deadline = Instant::now() + timeout;
+    let mut out = Output::default();
+    let mut take = |out: &mut Output, (is_err, chunk): (bool, Vec<u8>)| {
+        on_chunk(is_err, &chunk);
+        out.both.extend_from_slice(&chunk);
+        if is_err {
+            &mut out.stderr
+        } else {
+            &mut out.stdout
+        }
+        .extend_from_slice(&chunk);
+    };
     let status = loop {
+        while let Ok(chunk) = rx.try_recv() {
+            take(&mut out, chunk);
+        }
         match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
+            Ok(Some(status)) => break status,
             Ok(None) if Instant::now() >= deadline => {
                 let _ = child.kill();
                 let _ = child.wait();
-                break None;
+                return Waited::TimedOut;
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(2)),
-            Err(e) => return Ran::Failed(format!("waiting for the command: {e}")),
+            Err(e) => return Waited::Failed(format!("waiting for the command: {e}")),
         }
     };
-    let Some(status) = status else {
-        return Ran::TimedOut;
-    };
     // A background process may keep a pipe open: do not wait for it long.
-    let (mut out, mut err, mut both) = (Vec::new(), Vec::new(), Vec::new());
     let until = Instant::now() + Duration::from_secs(1);
-    while let Ok((is_err, chunk)) = rx.recv_timeout(until.saturating_duration_since(Instant::now()))
-    {
-        both.extend_from_slice(&chunk);
-        if is_err { &mut err } else { &mut out }.extend_from_slice(&chunk);
+    while let Ok(chunk) = rx.recv_timeout(until.saturating_duration_since(Instant::now())) {
+        take(&mut out, chunk);
     }
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    let apart = Apart {
-        output: text(&both),
-        stderr: text(&err),
-    };
-    Ran::Done(
-        ExecResult::new(status.code().unwrap_or(-1), text(&out)),
-        apart,
-    )
+    Waited::Done(status.code().unwrap_or(-1), out)
 }
 
 fn answer(ran: Ran) -> Response {
@@ -399,178 +430,6 @@ fn code_run(sb: &Sandbox<'_>, req: &Request) -> Response {
             &json!({ "exitCode": r.exit_code, "result": r.output, "artifacts": { "charts": [] } }),
         ),
         other => answer(other),
-    }
-}
-
-fn command_json(c: &SessionCommand) -> Value {
-    json!({ "id": c.id, "command": c.command, "exitCode": c.exit_code })
-}
-
-fn session_json(id: &str, s: &Session) -> Value {
-    let commands: Vec<Value> = lock(s).iter().map(command_json).collect();
-    json!({ "sessionId": id, "commands": commands })
-}
-
-/// `/process/session/...` (`rest` follows `session`).
-fn session(sb: &Sandbox<'_>, req: &Request, rest: &[&str], found: Option<Session>) -> Response {
-    let m = req.method.as_str();
-    let with_sessions = |f: &mut dyn FnMut(&mut Sessions) -> Response| {
-        let mut world = lock(&sb.shared.world);
-        match world.sandbox(&sb.id) {
-            Some(i) => f(&mut world.sandboxes[i].sessions),
-            None => error(404, "sandbox not found"),
-        }
-    };
-    match (m, rest, found) {
-        ("GET", ["entrypoint"], _) => {
-            Response::json(200, &json!({ "sessionId": "entrypoint", "commands": [] }))
-        }
-        ("GET", ["entrypoint", "logs"], _) => {
-            Response::json(200, &json!({ "output": "", "stdout": "", "stderr": "" }))
-        }
-        ("POST", [], _) => {
-            let body = match body_json(req) {
-                Ok(b) => b,
-                Err(r) => return r,
-            };
-            let Some(sid) = body["sessionId"].as_str().filter(|s| !s.is_empty()) else {
-                return error(400, "sessionId is required");
-            };
-            with_sessions(&mut |sessions| {
-                if sessions.contains_key(sid) {
-                    return error(409, &format!("session {sid} already exists"));
-                }
-                sessions.insert(sid.to_string(), Session::default());
-                Response::empty(201)
-            })
-        }
-        ("GET", [], _) => with_sessions(&mut |sessions| {
-            let all: Vec<Value> = sessions.iter().map(|(k, s)| session_json(k, s)).collect();
-            Response::json(200, &json!(all))
-        }),
-        (_, [sid, ..], None) => error(404, &format!("session {sid} not found")),
-        ("GET", [sid], Some(s)) => Response::json(200, &session_json(sid, &s)),
-        ("DELETE", [sid], Some(_)) => with_sessions(&mut |sessions| {
-            sessions.remove(*sid);
-            Response::empty(204)
-        }),
-        ("POST", [_, "exec"], Some(s)) => session_exec(sb, req, s),
-        ("GET", [_, "command", cid], Some(s)) => match find(&s, cid) {
-            Some(c) => Response::json(200, &command_json(&c)),
-            None => error(404, &format!("command {cid} not found")),
-        },
-        ("GET", [_, "command", cid, "logs"], Some(s)) => match find(&s, cid) {
-            _ if req.param("follow") == Some("true") => error(
-                501,
-                "following logs (WebSocket) is not simulated by the local simulator",
-            ),
-            Some(c) => Response::json(
-                200,
-                &json!({ "output": c.output, "stdout": c.stdout, "stderr": c.stderr }),
-            ),
-            None => error(404, &format!("command {cid} not found")),
-        },
-        ("POST", [_, "command", _, "input"], Some(_)) => Response::empty(204),
-        _ => error(
-            501,
-            &format!("{m} {} is not simulated by the local simulator", req.path),
-        ),
-    }
-}
-
-fn find(s: &Session, cid: &str) -> Option<SessionCommand> {
-    lock(s).iter().find(|c| c.id == cid).cloned()
-}
-
-/// Runs a session command (each command runs on its own: shell state such
-/// as `cd` or variables does not carry over).
-fn session_exec(sb: &Sandbox<'_>, req: &Request, session: Session) -> Response {
-    let body = match body_json(req) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let Some(command) = body["command"].as_str().filter(|c| !c.trim().is_empty()) else {
-        return error(400, "command is required");
-    };
-    let run_async =
-        body["runAsync"].as_bool() == Some(true) || body["async"].as_bool() == Some(true);
-    let cid = new_id();
-    lock(&session).push(SessionCommand {
-        id: cid.clone(),
-        command: command.to_string(),
-        exit_code: None,
-        output: String::new(),
-        stdout: String::new(),
-        stderr: String::new(),
-    });
-    let job = SessionJob {
-        shared: sb.shared.clone(),
-        id: sb.id.clone(),
-        root: sb.root.clone(),
-        session,
-        cid: cid.clone(),
-        command: command.to_string(),
-    };
-    if run_async {
-        std::thread::spawn(move || job.run());
-        return Response::json(202, &json!({ "cmdId": cid }));
-    }
-    let c = job.run();
-    Response::json(
-        200,
-        &json!({
-            "cmdId": cid, "exitCode": c.exit_code,
-            "output": c.output, "stdout": c.stdout, "stderr": c.stderr,
-        }),
-    )
-}
-
-/// A session command to run, in this thread or another.
-struct SessionJob {
-    shared: Arc<Shared>,
-    id: String,
-    root: PathBuf,
-    session: Session,
-    cid: String,
-    command: String,
-}
-
-impl SessionJob {
-    fn run(self) -> SessionCommand {
-        let sb = Sandbox {
-            shared: &self.shared,
-            id: self.id,
-            root: self.root,
-        };
-        let argv = ["sh".to_string(), "-c".to_string(), self.command.clone()];
-        let limit = Duration::from_secs(3600);
-        let home = sb.home();
-        let ran = run(&sb, &self.command, &argv, &home, &[], limit, Streams::Apart);
-        let (code, stdout, apart) = match ran {
-            Ran::Done(r, apart) => (r.exit_code, r.output, apart),
-            Ran::TimedOut => (-1, String::new(), failed("timed out")),
-            Ran::Failed(m) => (-1, String::new(), failed(&m)),
-        };
-        let done = SessionCommand {
-            id: self.cid,
-            command: self.command,
-            exit_code: Some(code),
-            output: apart.output,
-            stdout,
-            stderr: apart.stderr,
-        };
-        if let Some(c) = lock(&self.session).iter_mut().find(|c| c.id == done.id) {
-            *c = done.clone();
-        }
-        done
-    }
-}
-
-/// A command that could not run: its message as its stderr.
-fn failed(message: &str) -> Apart {
-    Apart {
-        output: message.to_string(),
-        stderr: message.to_string(),
     }
 }
 
