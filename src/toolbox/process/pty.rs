@@ -333,6 +333,7 @@ impl<'s> Process<'s> {
             url: &url,
             operation: &operation,
             protocols: &[],
+            credential: true,
         };
         let limits = Limits {
             idle,
