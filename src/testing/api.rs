@@ -17,6 +17,7 @@ mod fork;
 mod lifecycle;
 mod network;
 mod previews;
+mod sandbox_snapshot;
 mod sandboxes;
 mod ssh;
 
@@ -41,6 +42,9 @@ pub(crate) struct SnapshotRecord {
     info: Value,
     steps: VecDeque<Step>,
     build: Option<build_logs::BuildLog>,
+    /// The files of a snapshot taken from a sandbox, copied into the
+    /// sandboxes created from it.
+    files: Option<PathBuf>,
 }
 
 pub(crate) struct VolumeRecord {
@@ -94,6 +98,7 @@ impl World {
             }),
             steps: VecDeque::new(),
             build: None,
+            files: None,
         };
         World {
             sandboxes: Vec::new(),
@@ -137,7 +142,13 @@ impl World {
         for s in &mut self.snapshots {
             advance(&mut s.info, &mut s.steps, now);
         }
-        self.snapshots.retain(|s| state_of(&s.info) != "deleted");
+        self.snapshots.retain(|s| {
+            let gone = state_of(&s.info) == "deleted";
+            if let (true, Some(files)) = (gone, &s.files) {
+                let _ = std::fs::remove_dir_all(files);
+            }
+            !gone
+        });
         for v in &mut self.volumes {
             advance(&mut v.info, &mut v.steps, now);
         }
@@ -194,6 +205,7 @@ pub(crate) fn handle(shared: &Arc<Shared>, req: &Request, segments: &[&str]) -> 
             "started",
         ),
         ("POST", ["sandbox", id, "resize"]) => lifecycle::resize(shared, req, id),
+        ("POST", ["sandbox", id, "snapshot"]) => sandbox_snapshot::create(shared, req, id),
         ("POST", ["sandbox", id, "fork"]) => fork::fork(shared, req, id),
         ("POST", ["sandbox", id, "network-settings"]) => network::update(shared, req, id),
         ("GET", ["sandbox", "ssh-access", "validate"]) => ssh::validate(shared, req),

@@ -133,6 +133,7 @@ fn create_snapshot(shared: &Shared, req: &Request) -> Response {
             info: info.clone(),
             steps,
             build,
+            files: None,
         });
         ok(&info)
     })

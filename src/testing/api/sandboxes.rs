@@ -6,6 +6,7 @@ use std::time::Instant;
 use serde_json::{json, Map, Value};
 
 use super::build_logs::build_log;
+use super::fork::copy_dir;
 use super::{body_json, ok, schedule, state_of, with_sandbox, with_world, SandboxRecord, Shared};
 use super::{DEFAULT_SNAPSHOT, ORG};
 use crate::testing::server::{Request, Response};
@@ -26,8 +27,9 @@ pub(super) fn create(shared: &Arc<Shared>, req: &Request) -> Response {
     if world.sandbox(&name).is_some() {
         return error(409, &format!("a sandbox named {name} already exists"));
     }
-    let snapshot = match (&dockerfile, body["snapshot"].as_str()) {
-        (Some(_), _) => None,
+    // The snapshot's name, and its files when taken from a sandbox.
+    let (snapshot, files) = match (&dockerfile, body["snapshot"].as_str()) {
+        (Some(_), _) => (None, None),
         (None, requested) => {
             let wanted = requested.unwrap_or(DEFAULT_SNAPSHOT);
             match world.snapshot(wanted) {
@@ -35,12 +37,20 @@ pub(super) fn create(shared: &Arc<Shared>, req: &Request) -> Response {
                 Some(i) if state_of(&world.snapshots[i].info) != "active" => {
                     return error(400, &format!("snapshot {wanted} is not active"))
                 }
-                Some(i) => Some(world.snapshots[i].info["name"].clone()),
+                Some(i) => {
+                    let s = &world.snapshots[i];
+                    (Some(s.info["name"].clone()), s.files.clone())
+                }
             }
         }
     };
     let dir = shared.root.join("sandboxes").join(&id);
-    if let Err(e) = std::fs::create_dir_all(dir.join("home/daytona")) {
+    let made = match &files {
+        Some(files) => copy_dir(files, &dir),
+        None => std::fs::create_dir_all(dir.join("home/daytona")),
+    };
+    if let Err(e) = made {
+        let _ = std::fs::remove_dir_all(&dir);
         return error(500, &format!("cannot create the sandbox directory: {e}"));
     }
     let (state, steps, build) = match &dockerfile {
