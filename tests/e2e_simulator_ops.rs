@@ -2,6 +2,9 @@
 //! URLs and archive → start statefully, through their transitional states.
 #![cfg(feature = "testing")]
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use daytona::testing::LocalDaytona;
@@ -75,4 +78,92 @@ fn seen(daytona: &daytona::Daytona, id: &str, state: SandboxState) -> bool {
         std::thread::sleep(Duration::from_millis(5));
     }
     false
+}
+
+/// Every log record of this test binary, at debug level.
+static LOGS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+struct Capture;
+
+impl log::Log for Capture {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+    fn log(&self, record: &log::Record<'_>) {
+        let text = format!("{} {}", record.target(), record.args());
+        LOGS.lock().unwrap_or_else(|e| e.into_inner()).push(text);
+    }
+    fn flush(&self) {}
+}
+
+/// The status line and body of a GET of `url` without the API key.
+fn fetch(url: &str) -> (String, String) {
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_at(rest.find('/').unwrap());
+    let mut s = TcpStream::connect(host).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let head = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    s.write_all(head.as_bytes()).unwrap();
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    (
+        head.lines().next().unwrap_or("").to_string(),
+        body.to_string(),
+    )
+}
+
+#[test]
+fn signed_preview_urls_work_until_expired_or_revoked() {
+    let _ = log::set_logger(&Capture);
+    log::set_max_level(log::LevelFilter::Debug);
+    let local = local();
+    let sandbox = local.client().create(CreateSandbox::new()).unwrap();
+    let signed = sandbox.signed_preview_url(3000, None).unwrap();
+    assert_eq!(
+        (signed.port, signed.sandbox_id.as_str()),
+        (3000, sandbox.id())
+    );
+    assert!(signed.url.contains(&signed.token), "{}", signed.url);
+    assert!(!format!("{signed:?}").contains(&signed.token));
+    // Valid: the simulator proxies nothing, and says so.
+    let (status, body) = fetch(&signed.url);
+    assert_eq!(status, "HTTP/1.1 501 Not Implemented", "{body}");
+    assert!(body.contains("nothing is proxied to port 3000"), "{body}");
+    // Revoked: refused from now on.
+    sandbox
+        .expire_signed_preview_url(3000, &signed.token)
+        .unwrap();
+    let (status, body) = fetch(&signed.url);
+    assert_eq!(status, "HTTP/1.1 401 Unauthorized", "{body}");
+    // Revoking an unknown token (or on another port) is a 404.
+    let e = sandbox
+        .expire_signed_preview_url(3001, &signed.token)
+        .unwrap_err();
+    assert!(e.is_not_found(), "{e:?}");
+    assert!(!format!("{e:?} {e}").contains(&signed.token), "{e:?}");
+    // Expired: refused once its time has passed.
+    let short = sandbox
+        .signed_preview_url(8080, Some(Duration::from_secs(1)))
+        .unwrap();
+    assert_ne!(short.token, signed.token);
+    assert!(fetch(&short.url).0.contains(" 501 "));
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(fetch(&short.url).0, "HTTP/1.1 401 Unauthorized");
+    // A signed URL of another instance is refused too.
+    let other = self::local();
+    let foreign = short
+        .url
+        .replace(&local.addr().to_string(), &other.addr().to_string());
+    assert_eq!(fetch(&foreign).0, "HTTP/1.1 401 Unauthorized");
+    // No token in the SDK's logs (the expire request carries it in its path).
+    let logs = LOGS.lock().unwrap_or_else(|e| e.into_inner());
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("signed-preview-url/<redacted>/expire")),
+        "{logs:?}"
+    );
+    for token in [&signed.token, &short.token] {
+        assert!(!logs.iter().any(|l| l.contains(token.as_str())), "{logs:?}");
+    }
 }

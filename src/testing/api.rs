@@ -16,7 +16,7 @@ mod catalog;
 mod fork;
 mod lifecycle;
 mod network;
-mod previews;
+pub(crate) mod previews;
 mod sandbox_snapshot;
 mod sandboxes;
 mod ssh;
@@ -58,6 +58,7 @@ pub(crate) struct World {
     snapshots: Vec<SnapshotRecord>,
     volumes: Vec<VolumeRecord>,
     ssh: Vec<ssh::SshRecord>,
+    previews: Vec<previews::Signed>,
 }
 
 fn state_of(info: &Value) -> &str {
@@ -105,6 +106,7 @@ impl World {
             snapshots: vec![default],
             volumes: Vec::new(),
             ssh: Vec::new(),
+            previews: Vec::new(),
         }
     }
 
@@ -247,6 +249,12 @@ pub(crate) fn handle(shared: &Arc<Shared>, req: &Request, segments: &[&str]) -> 
             Response::empty(201)
         }),
         ("GET", ["sandbox", id, "ports", port, "preview-url"]) => previews::link(shared, id, port),
+        ("GET", ["sandbox", id, "ports", port, "signed-preview-url"]) => {
+            previews::sign(shared, req, id, port)
+        }
+        ("POST", ["sandbox", id, "ports", port, "signed-preview-url", token, "expire"]) => {
+            previews::expire(shared, id, port, token)
+        }
         ("GET", ["sandbox", id, "build-logs-url"]) => build_logs::url(shared, id),
         ("GET", ["sandbox", id, "build-logs"]) => build_logs::follow(shared, id),
         ("POST", ["sandbox"]) => sandboxes::create(shared, req),

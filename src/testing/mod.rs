@@ -430,6 +430,17 @@ fn dispatch(shared: &Arc<Shared>, req: Request) -> Outcome {
             &format!("the local simulator answers only requests for host {expected}"),
         ));
     }
+    // A signed preview URL carries its own token instead of the key.
+    if let Some(label) = req.path.strip_prefix("/preview/") {
+        let signed = |l: &&str| {
+            l.split_once('-').is_some_and(|(port, token)| {
+                port.bytes().all(|b| b.is_ascii_digit()) && !token.contains('-')
+            })
+        };
+        if let Some(label) = label.split('/').next().filter(signed) {
+            return Outcome::Respond(api::previews::serve(shared, label));
+        }
+    }
     let token = req
         .header("authorization")
         .and_then(|a| a.strip_prefix("Bearer "))
