@@ -1,6 +1,6 @@
 //! The toolbox (`/toolbox/{sandboxId}/...`): files on the sandbox's
 //! directory, commands on the host or scripted, sessions, a simulated
-//! desktop, language servers; git and the rest answer 501.
+//! desktop, language servers, git on the host; the rest answer 501.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -17,6 +17,7 @@ use super::{error, lock, new_id, rfc3339, ExecResult, Shared};
 
 mod computer_use;
 mod files;
+mod git;
 pub(crate) mod interpreter;
 mod lsp;
 pub(crate) mod pty;
@@ -144,7 +145,7 @@ pub(crate) fn handle(shared: &Arc<Shared>, req: &Request, id: &str, rest: &[&str
         (_, ["process", "session", ..]) => session(&sb, req, &rest[2..], found_session),
         (_, ["process", "pty", ..]) => pty::handle(&sb, req, &rest[2..]),
         (_, ["process", "interpreter", ..]) => interpreter::handle(&sb, req, &rest[2..]),
-        (_, ["git", ..]) => error(501, "git is not simulated by the local simulator"),
+        (_, ["git", ..]) => git::handle(&sb, req, &rest[1..]),
         (_, ["computeruse", ..]) => computer_use::handle(&sb, req, &rest[1..]),
         (_, ["lsp", ..]) => lsp::handle(&sb, req, &rest[1..]),
         _ => error(
@@ -245,7 +246,7 @@ fn run(
         Streams::Merged => Stdio::null(),
         Streams::Apart => Stdio::piped(),
     };
-    let mut child = match Command::new("sh")
+    let child = match Command::new("sh")
         .arg("-c")
         .arg(script)
         .arg("sh")
@@ -262,6 +263,41 @@ fn run(
         Ok(c) => c,
         Err(e) => return Ran::Failed(format!("cannot run sh: {e}")),
     };
+    match wait_output(child, timeout) {
+        Waited::Done(code, out) => {
+            let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+            let apart = Apart {
+                output: text(&out.both),
+                stderr: text(&out.stderr),
+            };
+            Ran::Done(ExecResult::new(code, text(&out.stdout)), apart)
+        }
+        Waited::TimedOut => Ran::TimedOut,
+        Waited::Failed(m) => Ran::Failed(m),
+    }
+}
+
+/// What a child process wrote.
+#[derive(Default)]
+pub(crate) struct Output {
+    pub(crate) stdout: Vec<u8>,
+    pub(crate) stderr: Vec<u8>,
+    /// Both, in the order they arrived.
+    pub(crate) both: Vec<u8>,
+}
+
+/// How a child process ended.
+pub(crate) enum Waited {
+    /// Its exit code (-1 when killed by a signal) and output.
+    Done(i32, Output),
+    /// Killed after its time limit.
+    TimedOut,
+    Failed(String),
+}
+
+/// Reads the piped stdout and stderr of `child` as they come and waits for
+/// it to exit, killing it after `timeout`.
+pub(crate) fn wait_output(mut child: std::process::Child, timeout: Duration) -> Waited {
     // Each stream's chunks, tagged (true: stderr), as they arrive.
     let (tx, rx) = mpsc::channel::<(bool, Vec<u8>)>();
     let pipes: [(bool, Option<Box<dyn Read + Send>>); 2] = [
@@ -284,36 +320,30 @@ fn run(
     let deadline = Instant::now() + timeout;
     let status = loop {
         match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
+            Ok(Some(status)) => break status,
             Ok(None) if Instant::now() >= deadline => {
                 let _ = child.kill();
                 let _ = child.wait();
-                break None;
+                return Waited::TimedOut;
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(2)),
-            Err(e) => return Ran::Failed(format!("waiting for the command: {e}")),
+            Err(e) => return Waited::Failed(format!("waiting for the command: {e}")),
         }
     };
-    let Some(status) = status else {
-        return Ran::TimedOut;
-    };
     // A background process may keep a pipe open: do not wait for it long.
-    let (mut out, mut err, mut both) = (Vec::new(), Vec::new(), Vec::new());
+    let mut out = Output::default();
     let until = Instant::now() + Duration::from_secs(1);
     while let Ok((is_err, chunk)) = rx.recv_timeout(until.saturating_duration_since(Instant::now()))
     {
-        both.extend_from_slice(&chunk);
-        if is_err { &mut err } else { &mut out }.extend_from_slice(&chunk);
+        out.both.extend_from_slice(&chunk);
+        if is_err {
+            &mut out.stderr
+        } else {
+            &mut out.stdout
+        }
+        .extend_from_slice(&chunk);
     }
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    let apart = Apart {
-        output: text(&both),
-        stderr: text(&err),
-    };
-    Ran::Done(
-        ExecResult::new(status.code().unwrap_or(-1), text(&out)),
-        apart,
-    )
+    Waited::Done(status.code().unwrap_or(-1), out)
 }
 
 fn answer(ran: Ran) -> Response {
