@@ -1,5 +1,6 @@
 //! The local simulator in host mode: git runs this machine's `git` in the
-//! sandbox's directory.
+//! sandbox's directory; session command logs are followed over WebSocket
+//! as they are written.
 #![cfg(feature = "testing")]
 
 mod temp;
@@ -134,4 +135,96 @@ fn git_missing_from_the_host_is_a_clear_error() {
     let e = sandbox.git().status("repo").unwrap_err();
     assert_eq!(e.status(), Some(500), "{e:?}");
     assert!(e.to_string().contains("git is not installed"), "{e}");
+}
+
+#[cfg(feature = "websocket")]
+mod follow {
+    use std::time::{Duration, Instant};
+
+    use daytona::testing::{ExecResult, LocalDaytona};
+    use daytona::toolbox::{FollowOptions, LogChunk, SessionExecOptions};
+    use daytona::CreateSandbox;
+
+    /// What a followed log delivered: stdout, stderr, and when each chunk
+    /// arrived.
+    fn follow(
+        process: &daytona::toolbox::Process<'_>,
+        session: &str,
+        command: &str,
+    ) -> (String, String, Vec<(Instant, String)>) {
+        let (mut out, mut err, mut seen) = (String::new(), String::new(), Vec::new());
+        let options = FollowOptions::new().timeout(Duration::from_secs(20));
+        process
+            .follow_session_command_logs(session, command, options, |chunk| {
+                seen.push((Instant::now(), chunk.text().to_string()));
+                match chunk {
+                    LogChunk::Stderr(t) => err.push_str(&t),
+                    other => out.push_str(other.text()),
+                }
+            })
+            .unwrap();
+        (out, err, seen)
+    }
+
+    #[test]
+    fn a_followed_log_streams_stdout_and_stderr_as_written_until_the_end() {
+        let local = LocalDaytona::start().unwrap();
+        let sandbox = local
+            .client()
+            .create(CreateSandbox::new().env("WHO", "sandbox"))
+            .unwrap();
+        let process = sandbox.process();
+        process.create_session("s").unwrap();
+        let run = process
+            .execute_session_command(
+                "s",
+                "echo one $WHO; sleep 0.4; echo two >&2; sleep 0.4; echo three",
+                SessionExecOptions::new().run_async(true),
+            )
+            .unwrap();
+        let started = Instant::now();
+        let (out, err, seen) = follow(&process, "s", &run.cmd_id);
+        let ended = Instant::now();
+        assert_eq!(out, "one sandbox\nthree\n");
+        assert_eq!(err, "two\n");
+        // The first line came as it was written, long before the end.
+        let (first, text) = &seen[0];
+        assert!(text.starts_with("one"), "{seen:?}");
+        assert!(ended - *first >= Duration::from_millis(600), "{seen:?}");
+        assert!(ended - started >= Duration::from_millis(800));
+        // The stream closed with the command: it has ended.
+        let command = process.get_session_command("s", &run.cmd_id).unwrap();
+        assert_eq!(command.exit_code, Some(0));
+        // Following an ended command replays its log, and ends at once.
+        let (again, again_err, _) = follow(&process, "s", &run.cmd_id);
+        assert_eq!(
+            (again.as_str(), again_err.as_str()),
+            (out.as_str(), "two\n")
+        );
+        // The entrypoint (none) ends at once; unknown commands are 404.
+        process
+            .follow_entrypoint_logs(FollowOptions::new(), |_| panic!("no entrypoint output"))
+            .unwrap();
+        let e = process
+            .follow_session_command_logs("s", "nope", FollowOptions::new(), |_| {})
+            .unwrap_err();
+        assert!(e.is_not_found(), "{e:?}");
+    }
+
+    #[test]
+    fn a_scripted_command_log_is_its_answer() {
+        let local = LocalDaytona::builder()
+            .scripted()
+            .on_exec("make", ExecResult::ok("built\n"))
+            .start()
+            .unwrap();
+        let sandbox = local.client().create(CreateSandbox::new()).unwrap();
+        let process = sandbox.process();
+        process.create_session("s").unwrap();
+        let run = process
+            .execute_session_command("s", "make", SessionExecOptions::new())
+            .unwrap();
+        let (out, err, _) = follow(&process, "s", &run.cmd_id);
+        assert_eq!((out.as_str(), err.as_str()), ("built\n", ""));
+    }
 }

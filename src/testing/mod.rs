@@ -472,6 +472,16 @@ fn dispatch(shared: &Arc<Shared>, req: Request) -> Outcome {
         ["toolbox", id, "process", "interpreter", "execute"] if req.method == "GET" => {
             return toolbox::interpreter::execute(shared, &req, id)
         }
+        ["toolbox", id, "process", "session", session, "command", command, "logs"]
+            if req.method == "GET" && req.param("follow") == Some("true") =>
+        {
+            return toolbox::follow::connect(shared, &req, id, session, Some(command))
+        }
+        ["toolbox", id, "process", "session", "entrypoint", "logs"]
+            if req.method == "GET" && req.param("follow") == Some("true") =>
+        {
+            return toolbox::follow::connect(shared, &req, id, "entrypoint", None)
+        }
         _ => {}
     }
     let response = match segments.as_slice() {
