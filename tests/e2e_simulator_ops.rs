@@ -167,3 +167,84 @@ fn signed_preview_urls_work_until_expired_or_revoked() {
         assert!(!logs.iter().any(|l| l.contains(token.as_str())), "{logs:?}");
     }
 }
+
+#[test]
+fn an_archived_sandbox_starts_again_with_its_files() {
+    let local = local();
+    let daytona = local.client();
+    let mut sandbox = daytona.create(CreateSandbox::new()).unwrap();
+    sandbox
+        .fs()
+        .upload_bytes(b"kept", "/home/daytona/data.txt")
+        .unwrap();
+    sandbox.stop().unwrap();
+    sandbox.archive().unwrap();
+    assert_eq!(sandbox.state(), Some(&SandboxState::Archived));
+    // Archived: the toolbox is out of reach until it starts again.
+    assert!(sandbox
+        .fs()
+        .download_bytes("/home/daytona/data.txt")
+        .is_err());
+    let id = sandbox.id().to_string();
+    let starting = std::thread::spawn(move || {
+        sandbox.start().unwrap();
+        sandbox
+    });
+    assert!(seen(&daytona, &id, SandboxState::Restoring));
+    let sandbox = starting.join().unwrap();
+    assert_eq!(sandbox.state(), Some(&SandboxState::Started));
+    let data = sandbox
+        .fs()
+        .download_bytes("/home/daytona/data.txt")
+        .unwrap();
+    assert_eq!(data, b"kept");
+}
+
+#[test]
+fn a_start_while_archiving_waits_for_the_archive_then_restores() {
+    let local = LocalDaytona::builder()
+        .scripted()
+        .state_delay(Duration::from_millis(150))
+        .start()
+        .unwrap();
+    let daytona = local.client();
+    let mut sandbox = daytona.create(CreateSandbox::new()).unwrap();
+    sandbox.stop().unwrap();
+    let id = sandbox.id().to_string();
+    let archiving = std::thread::spawn(move || sandbox.archive());
+    assert!(seen(&daytona, &id, SandboxState::Archiving));
+    // Accepted while archiving, as the API does.
+    let mut other = daytona.get(&id).unwrap();
+    let starting = std::thread::spawn(move || {
+        other.start().unwrap();
+        other
+    });
+    // The states seen from now on, each once, in order.
+    let mut states: Vec<SandboxState> = Vec::new();
+    let until = std::time::Instant::now() + Duration::from_secs(5);
+    while std::time::Instant::now() < until {
+        let state = daytona.get(&id).unwrap().state().cloned().unwrap();
+        if states.last() != Some(&state) {
+            states.push(state.clone());
+        }
+        if state == SandboxState::Started {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let at = |s: SandboxState| states.iter().position(|x| *x == s);
+    let (archived, restoring, started) = (
+        at(SandboxState::Archived),
+        at(SandboxState::Restoring),
+        at(SandboxState::Started),
+    );
+    assert!(
+        archived.is_some() && archived < restoring && restoring < started,
+        "{states:?}"
+    );
+    archiving.join().unwrap().unwrap();
+    assert_eq!(
+        starting.join().unwrap().state(),
+        Some(&SandboxState::Started)
+    );
+}

@@ -76,7 +76,11 @@ fn advance(info: &mut Value, steps: &mut VecDeque<Step>, now: Instant) {
 
 /// `states[i]` reached `delays[0] + ... + delays[i]` from now.
 fn schedule(states: &[(&str, Duration)]) -> VecDeque<Step> {
-    let mut at = Instant::now();
+    schedule_from(Instant::now(), states)
+}
+
+/// `states[i]` reached `delays[0] + ... + delays[i]` after `at`.
+fn schedule_from(mut at: Instant, states: &[(&str, Duration)]) -> VecDeque<Step> {
     states
         .iter()
         .map(|(s, d)| {
@@ -199,13 +203,7 @@ pub(crate) fn handle(shared: &Arc<Shared>, req: &Request, segments: &[&str]) -> 
         ("DELETE", ["sandbox", id]) => {
             lifecycle::transition(shared, id, &[], "destroying", "destroyed")
         }
-        ("POST", ["sandbox", id, "start"]) => lifecycle::transition(
-            shared,
-            id,
-            &["stopped", "archived", "paused", "started"],
-            "starting",
-            "started",
-        ),
+        ("POST", ["sandbox", id, "start"]) => lifecycle::start(shared, id),
         ("POST", ["sandbox", id, "resize"]) => lifecycle::resize(shared, req, id),
         ("POST", ["sandbox", id, "snapshot"]) => sandbox_snapshot::create(shared, req, id),
         ("POST", ["sandbox", id, "fork"]) => fork::fork(shared, req, id),

@@ -3,9 +3,47 @@
 
 use serde_json::{json, Value};
 
-use super::{body_json, ok, schedule, state_of, with_sandbox, Shared};
+use std::time::Instant;
+
+use super::{body_json, ok, schedule, schedule_from, state_of, with_sandbox, with_world, Shared};
 use crate::testing::server::{Request, Response};
 use crate::testing::{error, now_rfc3339};
+
+/// `POST /sandbox/{id}/start`: a stopped or paused sandbox through
+/// `starting`, an archived one through `restoring`; while `archiving`, the
+/// start is accepted (as the API accepts it) and the sandbox is restored
+/// once its archive has completed.
+pub(super) fn start(shared: &Shared, id: &str) -> Response {
+    let t = &shared.timing;
+    let restore = [("restoring", t.step), ("started", t.step)];
+    let from_archive = with_world(shared, |w| {
+        let i = w.sandbox(id)?;
+        let sb = &mut w.sandboxes[i];
+        match state_of(&sb.info) {
+            "archiving" => {
+                let archived = sb.steps.back().map_or_else(Instant::now, |(at, _)| *at);
+                sb.steps.extend(schedule_from(archived, &restore));
+            }
+            "archived" => {
+                sb.info["state"] = json!("restoring");
+                sb.steps = schedule(&restore[1..]);
+            }
+            _ => return None,
+        }
+        sb.info["desiredState"] = json!("started");
+        sb.info["updatedAt"] = json!(now_rfc3339());
+        Some(ok(&sb.info))
+    });
+    from_archive.unwrap_or_else(|| {
+        transition(
+            shared,
+            id,
+            &["stopped", "paused", "started"],
+            "starting",
+            "started",
+        )
+    })
+}
 
 /// Moves a sandbox through `busy` to `done` (one step each), when its state
 /// is one of `from` (any state when `from` is empty). Already `done`: no-op.
