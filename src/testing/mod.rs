@@ -74,10 +74,22 @@
 //! completions, the identifiers of the file that start with the word
 //! before the position.
 //!
-//! Not simulated (answered 501 naming the method and path): the sandbox's
-//! experimental snapshot, signed preview
-//! URLs, git, following logs over WebSocket, build contexts
-//! with local files (the object store), previews that serve anything.
+//! A sandbox's own snapshot goes through `snapshotting` and makes a
+//! snapshot whose sandboxes start with a copy of its files; an archived
+//! sandbox starts again through `restoring` (also when the start is asked
+//! while it is `archiving`: once the archive has completed). Signed
+//! preview URLs have a random token and an expiry; the URL itself needs
+//! no API key and is refused (401) once expired. Session command logs are
+//! followed over WebSocket as the toolbox frames them.
+//!
+//! Git in host mode runs this machine's `git` (no shell) in the sandbox's
+//! directory with the sandbox's env vars; credentials go through a
+//! credential helper reading the environment, never the arguments; no
+//! `git` on this machine is a clear error. Scripted mode runs no `git`.
+//!
+//! Not simulated (answered 501 naming the operation): previews that serve
+//! anything (a valid signed URL answers 501), build contexts with local
+//! files (the object store), git in scripted mode.
 
 mod api;
 mod faults;
