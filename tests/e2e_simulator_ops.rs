@@ -20,15 +20,21 @@ fn local() -> LocalDaytona {
         .expect("simulator")
 }
 
-#[test]
-fn a_sandbox_snapshot_goes_through_snapshotting_and_makes_sandboxes() {
-    let local = local();
-    let daytona = local.client();
-    let mut sandbox = daytona.create(CreateSandbox::new()).unwrap();
+/// A started sandbox with `/home/daytona/data.txt` holding `kept`.
+fn with_a_file(daytona: &daytona::Daytona) -> daytona::Sandbox {
+    let sandbox = daytona.create(CreateSandbox::new()).unwrap();
     sandbox
         .fs()
         .upload_bytes(b"kept", "/home/daytona/data.txt")
         .unwrap();
+    sandbox
+}
+
+#[test]
+fn a_sandbox_snapshot_goes_through_snapshotting_and_makes_sandboxes() {
+    let local = local();
+    let daytona = local.client();
+    let mut sandbox = with_a_file(&daytona);
     let id = sandbox.id().to_string();
     let taking = std::thread::spawn(move || {
         sandbox.experimental_create_snapshot("my-snap").unwrap();
@@ -172,11 +178,7 @@ fn signed_preview_urls_work_until_expired_or_revoked() {
 fn an_archived_sandbox_starts_again_with_its_files() {
     let local = local();
     let daytona = local.client();
-    let mut sandbox = daytona.create(CreateSandbox::new()).unwrap();
-    sandbox
-        .fs()
-        .upload_bytes(b"kept", "/home/daytona/data.txt")
-        .unwrap();
+    let mut sandbox = with_a_file(&daytona);
     sandbox.stop().unwrap();
     sandbox.archive().unwrap();
     assert_eq!(sandbox.state(), Some(&SandboxState::Archived));
