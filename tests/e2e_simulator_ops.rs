@@ -162,6 +162,12 @@ fn signed_preview_urls_work_until_expired_or_revoked() {
         .url
         .replace(&local.addr().to_string(), &other.addr().to_string());
     assert_eq!(fetch(&foreign).0, "HTTP/1.1 401 Unauthorized");
+    // The URLs of a deleted sandbox go with it.
+    let mut sandbox = sandbox;
+    let last = sandbox.signed_preview_url(4000, None).unwrap();
+    assert!(fetch(&last.url).0.contains(" 501 "));
+    sandbox.delete().unwrap();
+    assert_eq!(fetch(&last.url).0, "HTTP/1.1 401 Unauthorized");
     // No token in the SDK's logs (the expire request carries it in its path).
     let logs = LOGS.lock().unwrap_or_else(|e| e.into_inner());
     assert!(
@@ -169,7 +175,7 @@ fn signed_preview_urls_work_until_expired_or_revoked() {
             .any(|l| l.contains("signed-preview-url/<redacted>/expire")),
         "{logs:?}"
     );
-    for token in [&signed.token, &short.token] {
+    for token in [&signed.token, &short.token, &last.token] {
         assert!(!logs.iter().any(|l| l.contains(token.as_str())), "{logs:?}");
     }
 }

@@ -115,16 +115,20 @@ pub(crate) fn serve(shared: &Shared, label: &str) -> Response {
         let valid = w.previews.iter().find(|s| {
             s.port.to_string() == port && same_secret(s.token.as_bytes(), token.as_bytes())
         });
-        match valid {
-            Some(s) => error(
-                501,
-                &format!(
-                    "the local simulator serves no previews: nothing is proxied to port {} \
-                     of sandbox {}",
-                    s.port, s.sandbox_id
-                ),
-            ),
-            None => refused(),
+        let Some((port, sandbox)) = valid.map(|s| (s.port, s.sandbox_id.clone())) else {
+            return refused();
+        };
+        // The URLs of a deleted sandbox go with it.
+        if w.sandbox(&sandbox).is_none() {
+            w.previews.retain(|s| s.sandbox_id != sandbox);
+            return refused();
         }
+        error(
+            501,
+            &format!(
+                "the local simulator serves no previews: nothing is proxied to port {port} \
+                 of sandbox {sandbox}"
+            ),
+        )
     })
 }
