@@ -115,6 +115,13 @@ fn git_runs_on_the_host_in_the_sandbox_directory() {
     assert!(e.to_string().contains("nope"), "{e}");
     let e = g.status("not-a-repo").unwrap_err();
     assert!(e.to_string().contains("no such directory"), "{e}");
+    // A remote that is gone: push and pull fail with git's message.
+    std::fs::rename(&origin, tmp.path("moved.git")).unwrap();
+    let e = g.push("repo", None).unwrap_err();
+    assert_eq!(e.status(), Some(400), "{e:?}");
+    assert!(e.to_string().contains("git push failed"), "{e}");
+    let e = g.pull("repo", None).unwrap_err();
+    assert!(e.to_string().contains("git pull failed"), "{e}");
     // An unreachable remote is an error naming the operation.
     let e = g.clone_repo("file:///no/such/repo", "other", CloneOptions::new());
     assert!(e.unwrap_err().to_string().contains("git clone failed"));
