@@ -309,11 +309,15 @@ fn what_is_not_simulated_answers_501_naming_it() {
         "{answer}"
     );
     // Through the SDK: not a "not found".
-    let mut sandbox = local.client().create(CreateSandbox::new()).unwrap();
-    let e = sandbox.experimental_create_snapshot("snap").unwrap_err();
+    let sandbox = local.client().create(CreateSandbox::new()).unwrap();
+    let e = sandbox.git().status("repo").unwrap_err();
     assert_eq!(e.status(), Some(501), "{e:?}");
     assert!(!e.is_not_found());
-    assert!(e.to_string().contains("/snapshot is not simulated"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("git status runs this machine's git: not served in scripted mode"),
+        "{e}"
+    );
     let answer = get(&local, "/api/volumes/x/nothing", &host, local.api_key());
     assert!(
         answer.contains("GET /api/volumes/x/nothing is not simulated"),

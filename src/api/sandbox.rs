@@ -474,14 +474,18 @@ impl Sandbox {
         )
     }
 
-    /// Makes a signed preview URL of `port` stop working now.
+    /// Makes a signed preview URL of `port` stop working now. The token,
+    /// which this request carries in its path, is never logged.
     pub fn expire_signed_preview_url(&self, port: u16, token: &str) -> Result<()> {
         let port = checked_port(port)?;
         path_segment("token", token)?;
-        self.client.transport().empty(self.api(
-            Method::POST,
-            &["ports", &port, "signed-preview-url", token, "expire"],
-        ))
+        self.client.transport().empty(
+            self.api(
+                Method::POST,
+                &["ports", &port, "signed-preview-url", token, "expire"],
+            )
+            .secret_in_path(token),
+        )
     }
 
     /// Creates SSH access valid for `expires_in` (sent in whole minutes,

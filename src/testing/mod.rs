@@ -74,10 +74,22 @@
 //! completions, the identifiers of the file that start with the word
 //! before the position.
 //!
-//! Not simulated (answered 501 naming the method and path): the sandbox's
-//! experimental snapshot, signed preview
-//! URLs, git, following logs over WebSocket, build contexts
-//! with local files (the object store), previews that serve anything.
+//! A sandbox's own snapshot goes through `snapshotting` and makes a
+//! snapshot whose sandboxes start with a copy of its files; an archived
+//! sandbox starts again through `restoring` (also when the start is asked
+//! while it is `archiving`: once the archive has completed). Signed
+//! preview URLs have a random token and an expiry; the URL itself needs
+//! no API key and is refused (401) once expired. Session command logs are
+//! followed over WebSocket as the toolbox frames them.
+//!
+//! Git in host mode runs this machine's `git` (no shell) in the sandbox's
+//! directory with the sandbox's env vars; credentials go through a
+//! credential helper reading the environment, never the arguments; no
+//! `git` on this machine is a clear error. Scripted mode runs no `git`.
+//!
+//! Not simulated (answered 501 naming the operation): previews that serve
+//! anything (a valid signed URL answers 501), build contexts with local
+//! files (the object store), git in scripted mode.
 
 mod api;
 mod faults;
@@ -430,6 +442,17 @@ fn dispatch(shared: &Arc<Shared>, req: Request) -> Outcome {
             &format!("the local simulator answers only requests for host {expected}"),
         ));
     }
+    // A signed preview URL carries its own token instead of the key.
+    if let Some(label) = req.path.strip_prefix("/preview/") {
+        let signed = |l: &&str| {
+            l.split_once('-').is_some_and(|(port, token)| {
+                port.bytes().all(|b| b.is_ascii_digit()) && !token.contains('-')
+            })
+        };
+        if let Some(label) = label.split('/').next().filter(signed) {
+            return Outcome::Respond(api::previews::serve(shared, label));
+        }
+    }
     let token = req
         .header("authorization")
         .and_then(|a| a.strip_prefix("Bearer "))
@@ -460,6 +483,16 @@ fn dispatch(shared: &Arc<Shared>, req: Request) -> Outcome {
         }
         ["toolbox", id, "process", "interpreter", "execute"] if req.method == "GET" => {
             return toolbox::interpreter::execute(shared, &req, id)
+        }
+        ["toolbox", id, "process", "session", session, "command", command, "logs"]
+            if req.method == "GET" && req.param("follow") == Some("true") =>
+        {
+            return toolbox::follow::connect(shared, &req, id, session, Some(command))
+        }
+        ["toolbox", id, "process", "session", "entrypoint", "logs"]
+            if req.method == "GET" && req.param("follow") == Some("true") =>
+        {
+            return toolbox::follow::connect(shared, &req, id, "entrypoint", None)
         }
         _ => {}
     }

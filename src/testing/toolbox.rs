@@ -1,6 +1,6 @@
 //! The toolbox (`/toolbox/{sandboxId}/...`): files on the sandbox's
 //! directory, commands on the host or scripted, sessions, a simulated
-//! desktop, language servers; git and the rest answer 501.
+//! desktop, language servers, git on the host; the rest answer 501.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -17,6 +17,8 @@ use super::{error, lock, new_id, rfc3339, ExecResult, Shared};
 
 mod computer_use;
 mod files;
+pub(crate) mod follow;
+mod git;
 pub(crate) mod interpreter;
 mod lsp;
 pub(crate) mod pty;
@@ -38,9 +40,33 @@ pub(crate) struct SessionCommand {
     output: String,
     stdout: String,
     stderr: String,
+    /// Both streams as a followed log carries them, as they come: each
+    /// chunk after the marker of its stream.
+    pub(crate) log: Vec<u8>,
 }
 
-type Session = Arc<Mutex<Vec<SessionCommand>>>;
+impl SessionCommand {
+    /// Whether it has ended.
+    pub(crate) fn ended(&self) -> bool {
+        self.exit_code.is_some()
+    }
+}
+
+/// The marker before stdout bytes in a followed log.
+const STDOUT_MARKER: &[u8] = &[1, 1, 1];
+/// The marker before stderr bytes in a followed log.
+const STDERR_MARKER: &[u8] = &[2, 2, 2];
+
+/// Appends `bytes` of stdout (or stderr) to a followed log.
+fn frame(log: &mut Vec<u8>, is_err: bool, bytes: &[u8]) {
+    if bytes.is_empty() {
+        return;
+    }
+    log.extend_from_slice(if is_err { STDERR_MARKER } else { STDOUT_MARKER });
+    log.extend_from_slice(bytes);
+}
+
+pub(crate) type Session = Arc<Mutex<Vec<SessionCommand>>>;
 
 /// The sessions of a sandbox.
 pub(crate) type Sessions = BTreeMap<String, Session>;
@@ -144,7 +170,7 @@ pub(crate) fn handle(shared: &Arc<Shared>, req: &Request, id: &str, rest: &[&str
         (_, ["process", "session", ..]) => session(&sb, req, &rest[2..], found_session),
         (_, ["process", "pty", ..]) => pty::handle(&sb, req, &rest[2..]),
         (_, ["process", "interpreter", ..]) => interpreter::handle(&sb, req, &rest[2..]),
-        (_, ["git", ..]) => error(501, "git is not simulated by the local simulator"),
+        (_, ["git", ..]) => git::handle(&sb, req, &rest[1..]),
         (_, ["computeruse", ..]) => computer_use::handle(&sb, req, &rest[1..]),
         (_, ["lsp", ..]) => lsp::handle(&sb, req, &rest[1..]),
         _ => error(
@@ -179,11 +205,11 @@ fn timeout_of(sb: &Sandbox<'_>, v: &Value) -> Duration {
 }
 
 /// Whether a command's stderr goes with its stdout (as `exec` and
-/// `code_run` answer) or apart (as session commands keep it).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Streams {
+/// `code_run` answer) or apart (as session commands keep it, handing each
+/// chunk of a host command to the function as it comes, true for stderr).
+enum Streams<'a> {
     Merged,
-    Apart,
+    Apart(&'a mut dyn FnMut(bool, &[u8])),
 }
 
 /// What a command wrote, with [`Streams::Apart`].
@@ -211,7 +237,7 @@ fn run(
     cwd: &Path,
     env: &[(String, String)],
     timeout: Duration,
-    streams: Streams,
+    streams: Streams<'_>,
 ) -> Ran {
     let scripted = |r: ExecResult| {
         let apart = Apart {
@@ -239,13 +265,13 @@ fn run(
     // `exec 2>&1` merges stderr into stdout in the order written.
     let script = match streams {
         Streams::Merged => "exec 2>&1; exec \"$@\"",
-        Streams::Apart => "exec \"$@\"",
+        Streams::Apart(_) => "exec \"$@\"",
     };
     let stderr = match streams {
         Streams::Merged => Stdio::null(),
-        Streams::Apart => Stdio::piped(),
+        Streams::Apart(_) => Stdio::piped(),
     };
-    let mut child = match Command::new("sh")
+    let child = match Command::new("sh")
         .arg("-c")
         .arg(script)
         .arg("sh")
@@ -262,6 +288,51 @@ fn run(
         Ok(c) => c,
         Err(e) => return Ran::Failed(format!("cannot run sh: {e}")),
     };
+    let mut ignore = |_: bool, _: &[u8]| {};
+    let on_chunk = match streams {
+        Streams::Merged => &mut ignore,
+        Streams::Apart(f) => f,
+    };
+    match wait_output(child, timeout, on_chunk) {
+        Waited::Done(code, out) => {
+            let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+            let apart = Apart {
+                output: text(&out.both),
+                stderr: text(&out.stderr),
+            };
+            Ran::Done(ExecResult::new(code, text(&out.stdout)), apart)
+        }
+        Waited::TimedOut => Ran::TimedOut,
+        Waited::Failed(m) => Ran::Failed(m),
+    }
+}
+
+/// What a child process wrote.
+#[derive(Default)]
+pub(crate) struct Output {
+    pub(crate) stdout: Vec<u8>,
+    pub(crate) stderr: Vec<u8>,
+    /// Both, in the order they arrived.
+    pub(crate) both: Vec<u8>,
+}
+
+/// How a child process ended.
+pub(crate) enum Waited {
+    /// Its exit code (-1 when killed by a signal) and output.
+    Done(i32, Output),
+    /// Killed after its time limit.
+    TimedOut,
+    Failed(String),
+}
+
+/// Reads the piped stdout and stderr of `child` as they come (each chunk
+/// also to `on_chunk`, true for stderr) and waits for it to exit, killing
+/// it after `timeout`.
+pub(crate) fn wait_output(
+    mut child: std::process::Child,
+    timeout: Duration,
+    on_chunk: &mut dyn FnMut(bool, &[u8]),
+) -> Waited {
     // Each stream's chunks, tagged (true: stderr), as they arrive.
     let (tx, rx) = mpsc::channel::<(bool, Vec<u8>)>();
     let pipes: [(bool, Option<Box<dyn Read + Send>>); 2] = [
@@ -282,38 +353,38 @@ fn run(
     }
     drop(tx);
     let deadline = Instant::now() + timeout;
+    let mut out = Output::default();
+    let mut take = |out: &mut Output, (is_err, chunk): (bool, Vec<u8>)| {
+        on_chunk(is_err, &chunk);
+        out.both.extend_from_slice(&chunk);
+        if is_err {
+            &mut out.stderr
+        } else {
+            &mut out.stdout
+        }
+        .extend_from_slice(&chunk);
+    };
     let status = loop {
+        while let Ok(chunk) = rx.try_recv() {
+            take(&mut out, chunk);
+        }
         match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
+            Ok(Some(status)) => break status,
             Ok(None) if Instant::now() >= deadline => {
                 let _ = child.kill();
                 let _ = child.wait();
-                break None;
+                return Waited::TimedOut;
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(2)),
-            Err(e) => return Ran::Failed(format!("waiting for the command: {e}")),
+            Err(e) => return Waited::Failed(format!("waiting for the command: {e}")),
         }
     };
-    let Some(status) = status else {
-        return Ran::TimedOut;
-    };
     // A background process may keep a pipe open: do not wait for it long.
-    let (mut out, mut err, mut both) = (Vec::new(), Vec::new(), Vec::new());
     let until = Instant::now() + Duration::from_secs(1);
-    while let Ok((is_err, chunk)) = rx.recv_timeout(until.saturating_duration_since(Instant::now()))
-    {
-        both.extend_from_slice(&chunk);
-        if is_err { &mut err } else { &mut out }.extend_from_slice(&chunk);
+    while let Ok(chunk) = rx.recv_timeout(until.saturating_duration_since(Instant::now())) {
+        take(&mut out, chunk);
     }
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    let apart = Apart {
-        output: text(&both),
-        stderr: text(&err),
-    };
-    Ran::Done(
-        ExecResult::new(status.code().unwrap_or(-1), text(&out)),
-        apart,
-    )
+    Waited::Done(status.code().unwrap_or(-1), out)
 }
 
 fn answer(ran: Ran) -> Response {
@@ -460,10 +531,6 @@ fn session(sb: &Sandbox<'_>, req: &Request, rest: &[&str], found: Option<Session
             None => error(404, &format!("command {cid} not found")),
         },
         ("GET", [_, "command", cid, "logs"], Some(s)) => match find(&s, cid) {
-            _ if req.param("follow") == Some("true") => error(
-                501,
-                "following logs (WebSocket) is not simulated by the local simulator",
-            ),
             Some(c) => Response::json(
                 200,
                 &json!({ "output": c.output, "stdout": c.stdout, "stderr": c.stderr }),
@@ -502,6 +569,7 @@ fn session_exec(sb: &Sandbox<'_>, req: &Request, session: Session) -> Response {
         output: String::new(),
         stdout: String::new(),
         stderr: String::new(),
+        log: Vec::new(),
     });
     let job = SessionJob {
         shared: sb.shared.clone(),
@@ -545,21 +613,43 @@ impl SessionJob {
         let argv = ["sh".to_string(), "-c".to_string(), self.command.clone()];
         let limit = Duration::from_secs(3600);
         let home = sb.home();
-        let ran = run(&sb, &self.command, &argv, &home, &[], limit, Streams::Apart);
+        let (session, cid) = (self.session.clone(), self.cid.clone());
+        let mut on_chunk = |is_err: bool, bytes: &[u8]| {
+            if let Some(c) = lock(&session).iter_mut().find(|c| c.id == cid) {
+                frame(&mut c.log, is_err, bytes);
+            }
+        };
+        let ran = run(
+            &sb,
+            &self.command,
+            &argv,
+            &home,
+            &[],
+            limit,
+            Streams::Apart(&mut on_chunk),
+        );
         let (code, stdout, apart) = match ran {
             Ran::Done(r, apart) => (r.exit_code, r.output, apart),
             Ran::TimedOut => (-1, String::new(), failed("timed out")),
             Ran::Failed(m) => (-1, String::new(), failed(&m)),
         };
-        let done = SessionCommand {
+        let mut done = SessionCommand {
             id: self.cid,
             command: self.command,
             exit_code: Some(code),
             output: apart.output,
             stdout,
             stderr: apart.stderr,
+            log: Vec::new(),
         };
         if let Some(c) = lock(&self.session).iter_mut().find(|c| c.id == done.id) {
+            // A scripted answer, or a command that could not run, wrote
+            // nothing as it went: its log is what it answered.
+            if c.log.is_empty() {
+                frame(&mut c.log, false, done.stdout.as_bytes());
+                frame(&mut c.log, true, done.stderr.as_bytes());
+            }
+            done.log = std::mem::take(&mut c.log);
             *c = done.clone();
         }
         done

@@ -29,7 +29,6 @@ pub(crate) const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~');
 
 /// `segment` percent-encoded as one path segment (see [`SEGMENT`]).
-#[cfg(test)]
 pub(crate) fn encode_segment(segment: &str) -> String {
     utf8_percent_encode(segment, SEGMENT).to_string()
 }
@@ -250,6 +249,17 @@ impl<'a> Request<'a> {
     #[cfg(feature = "images")]
     pub(crate) fn hide(mut self, secrets: Vec<Secret>) -> Self {
         self.secrets = secrets;
+        self
+    }
+
+    /// Hides `secret`, a token carried in a path segment, in the operation
+    /// that logs and errors name (`<redacted>` instead) and in errors.
+    pub(crate) fn secret_in_path(mut self, secret: &str) -> Self {
+        let secrets = [Secret::new(secret), Secret::new(encode_segment(secret))];
+        if let Some(hidden) = crate::config::redact(&self.operation, &secrets) {
+            self.operation = hidden.into();
+        }
+        self.secrets.extend(secrets);
         self
     }
 

@@ -7,9 +7,9 @@ use serde_json::{json, Value};
 
 use super::super::server::{Request, Response};
 use super::super::{error, new_id, now_rfc3339, Shared};
+use super::build_logs::{build_log, stream_log};
 use super::{
-    body_json, build_log, not_found, ok, schedule, state_of, stream_log, with_world,
-    SnapshotRecord, VolumeRecord, ORG,
+    body_json, not_found, ok, schedule, state_of, with_world, SnapshotRecord, VolumeRecord, ORG,
 };
 
 /// Routes `/api/snapshots/...` and `/api/volumes/...`.
@@ -133,6 +133,7 @@ fn create_snapshot(shared: &Shared, req: &Request) -> Response {
             info: info.clone(),
             steps,
             build,
+            files: None,
         });
         ok(&info)
     })

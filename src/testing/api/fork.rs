@@ -64,7 +64,7 @@ pub(super) fn fork(shared: &Shared, req: &Request, source: &str) -> Response {
 }
 
 /// Copies the tree `from` into `to` (symbolic links as links).
-fn copy_dir(from: &Path, to: &Path) -> io::Result<()> {
+pub(super) fn copy_dir(from: &Path, to: &Path) -> io::Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;

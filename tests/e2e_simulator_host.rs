@@ -1,0 +1,237 @@
+//! The local simulator in host mode: git runs this machine's `git` in the
+//! sandbox's directory; session command logs are followed over WebSocket
+//! as they are written.
+#![cfg(feature = "testing")]
+
+mod temp;
+
+use std::path::Path;
+use std::process::Command;
+
+use daytona::testing::LocalDaytona;
+use daytona::toolbox::{CloneOptions, FileState, GitCredentials};
+use daytona::CreateSandbox;
+use temp::TempDir;
+
+/// Runs `git args` in `dir` (the test's own repositories).
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "Test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.com")
+        .env("GIT_COMMITTER_NAME", "Test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.com")
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?}: {out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn has_git() -> bool {
+    Command::new("git").arg("--version").output().is_ok()
+}
+
+/// A bare repository `origin.git` with one commit on `main`.
+fn origin(tmp: &TempDir) -> std::path::PathBuf {
+    let work = tmp.dir("work");
+    git(&work, &["init", "-q", "-b", "main"]);
+    std::fs::write(work.join("README"), "hello\n").unwrap();
+    git(&work, &["add", "README"]);
+    git(&work, &["commit", "-q", "-m", "first"]);
+    git(tmp, &["clone", "-q", "--bare", "work", "origin.git"]);
+    tmp.path("origin.git")
+}
+
+#[test]
+fn git_runs_on_the_host_in_the_sandbox_directory() {
+    if !has_git() {
+        eprintln!("skipped: no git on this machine");
+        return;
+    }
+    let tmp = TempDir::new("sim-git");
+    let origin = origin(&tmp);
+    let local = LocalDaytona::start().unwrap();
+    let sandbox = local.client().create(CreateSandbox::new()).unwrap();
+    let g = sandbox.git();
+    // Credentials go to git's credential helper (a local clone asks none).
+    let url = format!("file://{}", origin.display());
+    let options = CloneOptions::new()
+        .branch("main")
+        .credentials(GitCredentials::new("me", "s3cret-password"));
+    g.clone_repo(&url, "repo", options).unwrap();
+    let dir = local.sandbox_dir(sandbox.id()).unwrap();
+    assert!(dir.join("home/daytona/repo/README").is_file());
+    let status = g.status("repo").unwrap();
+    assert_eq!(status.current_branch, "main");
+    assert_eq!(status.branch_published, Some(true));
+    assert!(status.file_status.is_empty(), "{status:?}");
+    // A new file: untracked, then added, then committed.
+    sandbox
+        .fs()
+        .upload_bytes(b"new\n", "/home/daytona/repo/notes.txt")
+        .unwrap();
+    let status = g.status("/home/daytona/repo").unwrap();
+    assert_eq!(status.file_status.len(), 1, "{status:?}");
+    assert_eq!(status.file_status[0].name, "notes.txt");
+    assert_eq!(status.file_status[0].worktree, FileState::Untracked);
+    g.add("repo", &["notes.txt"]).unwrap();
+    let status = g.status("repo").unwrap();
+    assert_eq!(status.file_status[0].staging, FileState::Added);
+    let hash = g
+        .commit("repo", "add notes", "Ada", "ada@example.com")
+        .unwrap();
+    assert_eq!(hash.len(), 40, "{hash}");
+    assert_eq!(g.status("repo").unwrap().ahead, Some(1));
+    let history = g.history("repo").unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0].hash, hash);
+    assert_eq!(
+        (
+            history[0].message.as_str(),
+            history[0].author.as_str(),
+            history[0].email.as_str()
+        ),
+        ("add notes", "Ada", "ada@example.com")
+    );
+    assert_eq!(history[1].message, "first");
+    // Push reaches the local origin; pull has nothing new.
+    g.push("repo", None).unwrap();
+    assert_eq!(git(&origin, &["log", "-1", "--format=%H"]).trim(), hash);
+    g.pull("repo", None).unwrap();
+    // Branches.
+    g.create_branch("repo", "feature").unwrap();
+    let mut branches = g.branches("repo").unwrap();
+    branches.sort();
+    assert_eq!(branches, ["feature", "main"]);
+    g.checkout_branch("repo", "feature").unwrap();
+    assert_eq!(g.status("repo").unwrap().current_branch, "feature");
+    g.checkout_branch("repo", "main").unwrap();
+    g.delete_branch("repo", "feature").unwrap();
+    assert_eq!(g.branches("repo").unwrap(), ["main"]);
+    // git's own failures come back with its message.
+    let e = g.checkout_branch("repo", "nope").unwrap_err();
+    assert_eq!(e.status(), Some(400), "{e:?}");
+    assert!(e.to_string().contains("nope"), "{e}");
+    let e = g.status("not-a-repo").unwrap_err();
+    assert!(e.to_string().contains("no such directory"), "{e}");
+    // A remote that is gone: push and pull fail with git's message.
+    std::fs::rename(&origin, tmp.path("moved.git")).unwrap();
+    let e = g.push("repo", None).unwrap_err();
+    assert_eq!(e.status(), Some(400), "{e:?}");
+    assert!(e.to_string().contains("git push failed"), "{e}");
+    let e = g.pull("repo", None).unwrap_err();
+    assert!(e.to_string().contains("git pull failed"), "{e}");
+    // An unreachable remote is an error naming the operation.
+    let e = g.clone_repo("file:///no/such/repo", "other", CloneOptions::new());
+    assert!(e.unwrap_err().to_string().contains("git clone failed"));
+}
+
+#[test]
+fn git_missing_from_the_host_is_a_clear_error() {
+    let local = LocalDaytona::start().unwrap();
+    // The sandbox's PATH is git's too: none there.
+    let sandbox = local
+        .client()
+        .create(CreateSandbox::new().env("PATH", "/nonexistent-daytona-test-dir"))
+        .unwrap();
+    sandbox
+        .fs()
+        .create_folder("/home/daytona/repo", "755")
+        .unwrap();
+    let e = sandbox.git().status("repo").unwrap_err();
+    assert_eq!(e.status(), Some(500), "{e:?}");
+    assert!(e.to_string().contains("git is not installed"), "{e}");
+}
+
+#[cfg(feature = "websocket")]
+mod follow {
+    use std::time::{Duration, Instant};
+
+    use daytona::testing::{ExecResult, LocalDaytona};
+    use daytona::toolbox::{FollowOptions, LogChunk, SessionExecOptions};
+    use daytona::CreateSandbox;
+
+    /// What a followed log delivered: stdout, stderr, and when each chunk
+    /// arrived.
+    fn follow(
+        process: &daytona::toolbox::Process<'_>,
+        session: &str,
+        command: &str,
+    ) -> (String, String, Vec<(Instant, String)>) {
+        let (mut out, mut err, mut seen) = (String::new(), String::new(), Vec::new());
+        let options = FollowOptions::new().timeout(Duration::from_secs(20));
+        process
+            .follow_session_command_logs(session, command, options, |chunk| {
+                seen.push((Instant::now(), chunk.text().to_string()));
+                match chunk {
+                    LogChunk::Stderr(t) => err.push_str(&t),
+                    other => out.push_str(other.text()),
+                }
+            })
+            .unwrap();
+        (out, err, seen)
+    }
+
+    #[test]
+    fn a_followed_log_streams_stdout_and_stderr_as_written_until_the_end() {
+        let local = LocalDaytona::start().unwrap();
+        let sandbox = local
+            .client()
+            .create(CreateSandbox::new().env("WHO", "sandbox"))
+            .unwrap();
+        let process = sandbox.process();
+        process.create_session("s").unwrap();
+        let run = process
+            .execute_session_command(
+                "s",
+                "echo one $WHO; sleep 0.4; echo two >&2; sleep 0.4; echo three",
+                SessionExecOptions::new().run_async(true),
+            )
+            .unwrap();
+        let started = Instant::now();
+        let (out, err, seen) = follow(&process, "s", &run.cmd_id);
+        let ended = Instant::now();
+        assert_eq!(out, "one sandbox\nthree\n");
+        assert_eq!(err, "two\n");
+        // The first line came as it was written, long before the end.
+        let (first, text) = &seen[0];
+        assert!(text.starts_with("one"), "{seen:?}");
+        assert!(ended - *first >= Duration::from_millis(600), "{seen:?}");
+        assert!(ended - started >= Duration::from_millis(800));
+        // The stream closed with the command: it has ended.
+        let command = process.get_session_command("s", &run.cmd_id).unwrap();
+        assert_eq!(command.exit_code, Some(0));
+        // Following an ended command replays its log, and ends at once.
+        let (again, again_err, _) = follow(&process, "s", &run.cmd_id);
+        assert_eq!(
+            (again.as_str(), again_err.as_str()),
+            (out.as_str(), "two\n")
+        );
+        // The entrypoint (none) ends at once; unknown commands are 404.
+        process
+            .follow_entrypoint_logs(FollowOptions::new(), |_| panic!("no entrypoint output"))
+            .unwrap();
+        let e = process
+            .follow_session_command_logs("s", "nope", FollowOptions::new(), |_| {})
+            .unwrap_err();
+        assert!(e.is_not_found(), "{e:?}");
+    }
+
+    #[test]
+    fn a_scripted_command_log_is_its_answer() {
+        let local = LocalDaytona::builder()
+            .scripted()
+            .on_exec("make", ExecResult::ok("built\n"))
+            .start()
+            .unwrap();
+        let sandbox = local.client().create(CreateSandbox::new()).unwrap();
+        let process = sandbox.process();
+        process.create_session("s").unwrap();
+        let run = process
+            .execute_session_command("s", "make", SessionExecOptions::new())
+            .unwrap();
+        let (out, err, _) = follow(&process, "s", &run.cmd_id);
+        assert_eq!((out.as_str(), err.as_str()), ("built\n", ""));
+    }
+}
