@@ -436,3 +436,32 @@ fn snapshot_and_volume_waits_hear_their_changes() {
     let polls = gw.count("GET /api/volumes/by-name/data");
     assert!(polls <= 2, "{polls} polls");
 }
+
+/// The simulator announces its changes as the API does: a create, a stop,
+/// a start and a delete hear them, with hardly a poll (polling alone takes
+/// several per wait).
+#[test]
+fn the_simulator_announces_its_changes() {
+    let local = daytona::testing::LocalDaytona::builder()
+        .state_delay(Duration::from_millis(600))
+        .start()
+        .unwrap();
+    let lifecycle = |daytona: &Daytona| {
+        let mut sb = daytona.create(daytona::CreateSandbox::new()).unwrap();
+        sb.stop().unwrap();
+        sb.start().unwrap();
+        sb.delete().unwrap();
+        let path = format!("/api/sandbox/{}", sb.id());
+        local
+            .requests()
+            .iter()
+            .filter(|r| r.method == "GET" && r.path == path)
+            .count()
+    };
+    let heard = lifecycle(&local.client());
+    let polled = lifecycle(&Daytona::new(local.config().events(false)).unwrap());
+    assert!(
+        heard <= 4 && polled >= 16,
+        "{heard} polls, {polled} without events"
+    );
+}
