@@ -28,6 +28,11 @@
 //!   Then, computed from the schedules, the polls and the worst delay of
 //!   waits of 1, 5 and 10 minutes (no jitter and the most jitter), and how
 //!   many of 64 waits begun together poll within the same 100 ms.
+//! - `events`: `create` of a sandbox that becomes `started` 0.5 s, 3 s,
+//!   8 s or 20 s after the request, the server's notification gateway
+//!   announcing the change: the delay between the change and `create`
+//!   returning and the polls, with events (the default) and without
+//!   (`DaytonaConfig::events(false)`), all at once.
 //! - `failures`: a `get` answered with a whole body that does not decode,
 //!   and one whose body is cut short, with the default retry policy:
 //!   attempts and time to the error.
@@ -60,10 +65,11 @@ use bench_support::{
 };
 use daytona::{CreateSandbox, Daytona, ListSandboxes, PollSchedule, SandboxInfo, SandboxState};
 
-const CASES: [&str; 7] = [
+const CASES: [&str; 8] = [
     "per-call",
     "listing",
     "waiting",
+    "events",
     "failures",
     "transfers",
     "parallel",
@@ -273,6 +279,15 @@ fn run_all(args: &Args, dir: &Path) -> Res<()> {
             &[200, 500, 1_000, 3_000, 8_000, 20_000]
         };
         rows.extend(waiting(&server, cases)?);
+    }
+    if on("events") {
+        eprintln!("events ...");
+        let cases: &[u64] = if args.quick {
+            &[500]
+        } else {
+            &[500, 3_000, 8_000, 20_000]
+        };
+        rows.extend(events(&server, cases)?);
     }
     if on("failures") {
         eprintln!("failures ...");
@@ -659,8 +674,13 @@ fn targets(ready: Duration) -> (Duration, Option<usize>) {
 }
 
 fn waiting(server: &Arc<Server>, cases: &[u64]) -> Res<Vec<Row>> {
-    let default = client(server.port)?;
-    let previous = Daytona::new(config(server.port).poll_schedule(previous_schedule()))?;
+    // The schedules alone: no events.
+    let default = Daytona::new(config(server.port).events(false))?;
+    let previous = Daytona::new(
+        config(server.port)
+            .events(false)
+            .poll_schedule(previous_schedule()),
+    )?;
     let mut threads = Vec::new();
     for schedule in [Schedule::Default, Schedule::Previous, Schedule::Official] {
         for &ready_ms in cases {
@@ -768,6 +788,49 @@ fn waiting(server: &Arc<Server>, cases: &[u64]) -> Res<Vec<Row>> {
         verdict("≤ 50 %", polls <= 0.5),
     ));
     rows.extend(long_waits());
+    Ok(rows)
+}
+
+/// Creates that hear the change, beside the same without events.
+fn events(server: &Arc<Server>, cases: &[u64]) -> Res<Vec<Row>> {
+    let with = client(server.port)?;
+    let without = Daytona::new(config(server.port).events(false))?;
+    // Connected before the measured creates, as a client that waited
+    // before is.
+    let _ = wait_once(server, &with, Schedule::Default, 0)?;
+    let mut threads = Vec::new();
+    for &ready_ms in cases {
+        for daytona in [with.clone(), without.clone()] {
+            let server = server.clone();
+            threads.push(std::thread::spawn(move || {
+                wait_once(&server, &daytona, Schedule::Default, ready_ms)
+            }));
+        }
+    }
+    let mut results = Vec::new();
+    for thread in threads {
+        results.push(thread.join().map_err(|_| "a wait panicked")??);
+    }
+    let mut rows = Vec::new();
+    for (&ready_ms, pair) in cases.iter().zip(results.chunks(2)) {
+        let ready = Duration::from_millis(ready_ms);
+        let ((polls, delay), (p_polls, p_delay)) = (pair[0], pair[1]);
+        // At most one poll per 3 s of waiting, and the one of the start.
+        let max_polls = 1 + ready_ms / 3_000;
+        rows.push(row(
+            format!("events: started after {:.1} s", ready.as_secs_f64()),
+            "polls, delay",
+            format!("{polls}, {}", ms(delay)),
+            format!(
+                "without events {p_polls}, {}; official with events 1 poll/s, 1–2 ms",
+                ms(p_delay)
+            ),
+            verdict(
+                format!("delay ≤ 10 ms, ≤ {max_polls} polls"),
+                delay <= Duration::from_millis(10) && u64::from(polls) <= max_polls,
+            ),
+        ));
+    }
     Ok(rows)
 }
 

@@ -65,6 +65,8 @@
 //                   (the handle), wait.rs (what each state change waits
 //                   for), snapshots.rs, volumes.rs, build.rs
 //                   (build-context upload and build logs)
+//   events/         the API's real-time state changes (Socket.IO over
+//                   transport/ws.rs, feature `websocket`), heard by waits
 //   build_context/  build contexts to the object store: tar, SigV4 (feature
 //                   `images`); knows the transport, not the client
 //   transport/      requests: request.rs (description), run.rs (attempts),
@@ -89,6 +91,7 @@ mod build_context;
 mod check;
 mod config;
 mod error;
+mod events;
 #[cfg(feature = "images")]
 pub mod image;
 pub mod models;

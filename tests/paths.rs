@@ -144,7 +144,9 @@ fn client(server: &FaultServer) -> Daytona {
             .api_key(KEY)
             .api_url(format!("{}/api", server.url))
             .retry_policy(fast_retries())
-            .max_attempts(1),
+            .max_attempts(1)
+            // Only the REST requests are counted.
+            .events(false),
     )
     .unwrap()
 }

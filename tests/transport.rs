@@ -57,7 +57,9 @@ fn client_at(url: &str, policy: RetryPolicy) -> Daytona {
             .api_key(KEY)
             .api_url(url)
             .retry_policy(policy)
-            .poll_schedule(fast_poll()),
+            .poll_schedule(fast_poll())
+            // Only the REST connections are counted.
+            .events(false),
     )
     .unwrap()
 }
@@ -959,7 +961,9 @@ fn timeouts_are_retried_for_get_but_not_for_post() {
                 .api_key(KEY)
                 .api_url(url)
                 .request_timeout(Duration::from_millis(200))
-                .retry_policy(policy()),
+                .retry_policy(policy())
+                // Only the REST connections are counted.
+                .events(false),
         )
         .unwrap()
     };

@@ -18,6 +18,9 @@
 //! - `GET` / `DELETE /api/sandbox/<id>`: that sandbox (its state follows
 //!   its timeline; each `GET` counts as a poll); `DELETE` answers
 //!   `destroying` and forgets it, so that later reads answer 404.
+//! - `GET /api/socket.io/` (WebSocket): the notification gateway, which
+//!   announces each created sandbox when it becomes `started` (see
+//!   `gateway`).
 //! - `POST /toolbox/<id>/process/execute`: exit code 0.
 //! - `POST /toolbox/<id>/files/bulk-upload`: reads and counts a chunked or
 //!   length-delimited body.
@@ -29,6 +32,7 @@
 // Each benchmark uses part of this module.
 #![allow(dead_code)]
 
+mod gateway;
 pub mod receiver;
 mod transfer;
 
@@ -148,6 +152,8 @@ pub struct Timeline {
     pub ready_after: Duration,
     /// `GET /api/sandbox/<id>` requests answered so far.
     pub polls: u32,
+    /// Whether the gateway announced it started.
+    pub announced: bool,
 }
 
 impl Timeline {
@@ -169,6 +175,8 @@ pub struct Server {
     list_total: AtomicU64,
     next_id: AtomicU64,
     sandboxes: Mutex<HashMap<String, Timeline>>,
+    /// The sandboxes the gateway announced, in order.
+    announced: Mutex<Vec<String>>,
     /// The whole answer to `GET /api/sandbox/bench`.
     get_answer: Vec<u8>,
     /// The whole answer to `GET /api/sandbox/bench-upload`.
@@ -205,6 +213,7 @@ impl Server {
             list_total: AtomicU64::new(0),
             next_id: AtomicU64::new(0),
             sandboxes: Mutex::new(HashMap::new()),
+            announced: Mutex::new(Vec::new()),
             get_answer,
             upload_answer,
             receiver,
@@ -228,6 +237,21 @@ impl Server {
     /// The timeline of a sandbox made by `POST /api/sandbox`.
     pub fn timeline(&self, id: &str) -> Option<Timeline> {
         self.sandboxes.lock().unwrap().get(id).copied()
+    }
+
+    /// The sandboxes announced as started, in order, from the `from`-th
+    /// on: those whose time has come are added first.
+    fn announcements(&self, from: usize) -> Vec<String> {
+        let now = Instant::now();
+        let mut sandboxes = self.sandboxes.lock().unwrap();
+        let mut log = self.announced.lock().unwrap();
+        for (id, t) in sandboxes.iter_mut() {
+            if !t.announced && now >= t.started_at() {
+                t.announced = true;
+                log.push(id.clone());
+            }
+        }
+        log.get(from..).unwrap_or_default().to_vec()
     }
 
     pub fn requests(&self) -> u64 {
@@ -275,6 +299,10 @@ impl Server {
             let method = words.next().unwrap_or("");
             let target = words.next().unwrap_or("");
             let (path, query) = target.split_once('?').unwrap_or((target, ""));
+            if method == "GET" && path == "/api/socket.io/" {
+                self.requests.fetch_add(1, Ordering::Relaxed);
+                return gateway::session(self, head, reader, out);
+            }
             // Only small JSON bodies are kept; uploads are counted.
             let keep = path.starts_with("/api/");
             let length = read_body(&mut reader, framing, keep.then_some(&mut body))?;
@@ -375,6 +403,7 @@ impl Server {
             created: Instant::now(),
             ready_after: Duration::from_millis(ready_ms),
             polls: 0,
+            announced: false,
         };
         self.sandboxes.lock().unwrap().insert(id.clone(), timeline);
         json_answer("200 OK", &sandbox_json(&id, "creating", self.port))

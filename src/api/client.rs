@@ -9,10 +9,12 @@ use url::Url;
 
 use crate::api::build;
 use crate::api::sandbox::Sandbox;
+use crate::api::wait::Goal;
 use crate::check::{non_empty, path_segment};
 use crate::config::DaytonaConfig;
 use crate::config::PollSchedule;
 use crate::error::{Error, Result};
+use crate::events::{Events, Ticket};
 use crate::models::{SandboxInfo, SandboxListAnswer, SshAccessValidation};
 use crate::params::list::ListSandboxes;
 use crate::params::sandbox::CreateSandbox;
@@ -52,7 +54,8 @@ pub struct Daytona {
 }
 
 pub(crate) struct Inner {
-    pub(crate) transport: Transport,
+    pub(crate) transport: Arc<Transport>,
+    pub(crate) events: Events,
     pub(crate) api_url: Url,
     pub(crate) target: Option<String>,
     pub(crate) wait_timeout: Duration,
@@ -82,13 +85,28 @@ impl Daytona {
     /// file cannot be parsed.
     pub fn new(config: DaytonaConfig) -> Result<Self> {
         let resolved = config.resolve_from_environment()?;
-        let transport = Transport::new(&resolved)?;
+        let transport = Arc::new(Transport::new(&resolved)?);
         for message in &resolved.deprecated {
             telemetry::deprecated(&transport.tracing(), message);
         }
+        #[cfg(feature = "websocket")]
+        let events = if resolved.settings.events {
+            Events::new(
+                Arc::clone(&transport),
+                &resolved.api_url,
+                resolved.auth.secret().clone(),
+                resolved.auth.organization_id(),
+                resolved.settings.events_idle_close,
+            )
+        } else {
+            Events::off()
+        };
+        #[cfg(not(feature = "websocket"))]
+        let events = Events::off();
         Ok(Daytona {
             inner: Arc::new(Inner {
                 transport,
+                events,
                 api_url: resolved.api_url,
                 target: resolved.target,
                 wait_timeout: resolved.settings.wait_timeout,
@@ -116,6 +134,11 @@ impl Daytona {
 
     pub(crate) fn transport(&self) -> &Transport {
         &self.inner.transport
+    }
+
+    /// Starts listening for the changes a wait is about to ask for.
+    pub(crate) fn listen(&self) -> Ticket {
+        self.inner.events.begin()
     }
 
     pub(crate) fn api(&self, method: Method, segments: &[&str]) -> Request<'static> {
@@ -162,12 +185,14 @@ impl Daytona {
         if let (Some(image), Some(build)) = (image, body.build_info.as_mut()) {
             build.context_hashes = build::upload_contexts(self, &image, deadline)?;
         }
+        // Listening before the request: the first events are not missed.
+        let ticket = self.listen();
         let info: SandboxInfo = self.transport().json(
             self.api(Method::POST, &["sandbox"])
                 .json(&body)
                 .deadline(deadline),
         )?;
-        self.started_within(info, deadline, on_log)
+        self.started_within(info, deadline, on_log, ticket)
     }
 
     /// Wraps a freshly created sandbox and waits for it to start (following
@@ -177,13 +202,14 @@ impl Daytona {
         info: SandboxInfo,
         deadline: Deadline,
         on_log: Option<&mut dyn FnMut(&str)>,
+        ticket: Ticket,
     ) -> Result<Sandbox> {
         let mut sandbox = Sandbox::new(self.clone(), info);
         let logs = match on_log {
             Some(on_log) => sandbox.follow_build_logs(deadline, on_log),
             None => Ok(()),
         };
-        match logs.and_then(|()| sandbox.wait_started(deadline)) {
+        match logs.and_then(|()| sandbox.wait_for(deadline, &Goal::STARTED, ticket)) {
             Ok(()) => Ok(sandbox),
             Err(e) => Err(Error::AfterCreate {
                 sandbox_id: sandbox.id().to_string(),

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
 
+use serde::Deserialize;
 use ureq::http::Method;
 
 use crate::api::build;
@@ -12,13 +13,14 @@ use crate::api::wait::{Goal, Progress, Seen};
 use crate::check::{self, non_empty, path_segment};
 use crate::config::Secret;
 use crate::error::{Error, Result};
+use crate::events::Ticket;
 use crate::models::{
     PortPreviewUrl, SandboxInfo, SandboxLabels, SandboxState, SignedPortPreviewUrl, SshAccess,
     SshAccessValidation, UrlAnswer,
 };
 use crate::params::{NetworkSettings, Resize};
 use crate::telemetry::{traced, Tracing};
-use crate::transport::poll::{poll_until, Check, Deadline};
+use crate::transport::poll::{wait_until, Check, Deadline, Look};
 use crate::transport::{read_body, Answer, Request};
 
 /// A sandbox: its last known [`SandboxInfo`] and the client to act on it.
@@ -108,10 +110,17 @@ impl Sandbox {
         })
     }
 
-    /// Polls until `goal` is reached, judging from the sandbox as it was
+    /// Waits until `goal` is reached, judging from the sandbox as it was
     /// when the change was asked for (its info now: the answer to the
-    /// request, or the info before it).
-    fn wait_for(&mut self, deadline: Deadline, goal: &Goal) -> Result<()> {
+    /// request, or the info before it). Hears the changes `ticket` listens
+    /// to (taken before the request), polls as a safety net or when no
+    /// change can be heard; a change heard becomes the new info.
+    pub(crate) fn wait_for(
+        &mut self,
+        deadline: Deadline,
+        goal: &Goal,
+        ticket: Ticket,
+    ) -> Result<()> {
         let operation = format!("waiting for sandbox {} {}", self.info.id, goal.what);
         let mut progress = Progress::new(goal, &self.info);
         let client = self.client.clone();
@@ -128,30 +137,44 @@ impl Sandbox {
                 })),
             }
         };
+        let mut listen = ticket.listen(&self.info.id);
         if let Check::Done(()) = verdict(&self.info)? {
             return Ok(());
         }
         let schedule = self.client.inner.poll.clone();
-        poll_until(&schedule, deadline, &operation, |d| {
-            match self
-                .client
-                .transport()
-                .json::<SandboxInfo>(self.api(Method::GET, &[]).deadline(*d))
-            {
-                Ok(info) => self.info = info,
-                Err(e) if goal.gone_is_done && e.is_not_found() => {
-                    self.info.state = Some(SandboxState::Destroyed);
+        wait_until(
+            &schedule,
+            deadline,
+            &operation,
+            listen.as_deref_mut(),
+            |look| {
+                match look {
+                    Look::Heard(change) => match SandboxInfo::deserialize(change) {
+                        Ok(info) if info.id == self.info.id => self.info = info,
+                        _ => return Ok(Check::Pending),
+                    },
+                    Look::Poll(d) => match self
+                        .client
+                        .transport()
+                        .json::<SandboxInfo>(self.api(Method::GET, &[]).deadline(*d))
+                    {
+                        Ok(info) => self.info = info,
+                        Err(e) if goal.gone_is_done && e.is_not_found() => {
+                            self.info.state = Some(SandboxState::Destroyed);
+                        }
+                        Err(e) => return Err(e),
+                    },
                 }
-                Err(e) => return Err(e),
-            }
-            verdict(&self.info)
-        })
+                verdict(&self.info)
+            },
+        )
     }
 
     /// Sends the request of a change, then waits for `goal`.
     fn change(&mut self, req: Request<'_>, deadline: Deadline, goal: &Goal) -> Result<()> {
+        let ticket = self.client.listen();
         self.update(req.deadline(deadline))?;
-        self.wait_for(deadline, goal)
+        self.wait_for(deadline, goal, ticket)
     }
 
     /// While its image builds: waits out `pending_build`, then passes each
@@ -164,7 +187,7 @@ impl Sandbox {
         if self.info.state != Some(SandboxState::PendingBuild) {
             return Ok(());
         }
-        self.wait_for(deadline, &Goal::BUILD_STARTED)?;
+        self.wait_for(deadline, &Goal::BUILD_STARTED, self.client.listen())?;
         let url: UrlAnswer = self.client.transport().json(
             self.api(Method::GET, &["build-logs-url"])
                 .deadline(deadline),
@@ -203,7 +226,7 @@ impl Sandbox {
     }
 
     pub(crate) fn wait_started(&mut self, deadline: Deadline) -> Result<()> {
-        self.wait_for(deadline, &Goal::STARTED)
+        self.wait_for(deadline, &Goal::STARTED, self.client.listen())
     }
 
     /// Waits until it is `started`; `error`, `build_failed` or `destroyed`
@@ -223,7 +246,7 @@ impl Sandbox {
     }
 
     fn wait_stopped(&mut self, deadline: Deadline) -> Result<()> {
-        self.wait_for(deadline, &Goal::STOPPED)
+        self.wait_for(deadline, &Goal::STOPPED, self.client.listen())
     }
 
     /// Starts it (or resumes it from `paused`) and waits until it is `started`.
@@ -357,6 +380,7 @@ impl Sandbox {
                 non_empty("name", n)?;
             }
             let deadline = Deadline::after(timeout);
+            let ticket = self.client.listen();
             let body = match name {
                 Some(n) => serde_json::json!({ "name": n }),
                 None => serde_json::json!({}),
@@ -366,7 +390,7 @@ impl Sandbox {
                     .json(&body)
                     .deadline(deadline),
             )?;
-            self.client.started_within(info, deadline, None)
+            self.client.started_within(info, deadline, None, ticket)
         })
     }
 
@@ -502,7 +526,8 @@ impl Sandbox {
         })
     }
 
-    /// Makes a signed preview URL of `port` stop working now.
+    /// Makes a signed preview URL of `port` stop working now. The token,
+    /// which this request carries in its path, is never logged.
     pub fn expire_signed_preview_url(&self, port: u16, token: &str) -> Result<()> {
         traced(self.tracing(), "Sandbox.expireSignedPreviewUrl", || {
             let port = checked_port(port)?;

@@ -2,6 +2,7 @@
 
 use std::cell::RefCell;
 
+use serde::Deserialize;
 use ureq::http::Method;
 
 use crate::api::build;
@@ -12,7 +13,7 @@ use crate::models::{Snapshot, SnapshotPage, SnapshotState, UrlAnswer};
 use crate::params::snapshot::{CreateSnapshot, ListSnapshots};
 use crate::telemetry::traced;
 use crate::transport::page::{Page, Pages};
-use crate::transport::poll::{poll_until, Check, Deadline};
+use crate::transport::poll::{wait_until, Check, Deadline, Look};
 use crate::transport::Answer;
 
 /// Snapshot operations: [`Daytona::snapshots`].
@@ -182,6 +183,7 @@ impl Snapshots {
             build.context_hashes = build::upload_contexts(&self.client, &image, deadline)?;
         }
         let name = body.name.clone();
+        let ticket = self.client.listen();
         let mut snapshot: Snapshot = self.client.transport().json(
             self.client
                 .api(Method::POST, &["snapshots"])
@@ -193,12 +195,16 @@ impl Snapshots {
         lines.note(&snapshot, &on_log);
         let operation = format!("waiting for snapshot {name} to become active");
         let schedule = self.client.inner.poll.clone();
+        let mut listen = ticket.listen(&snapshot.id);
         if has_build {
             // The build starts once the snapshot leaves `pending`; its log
             // can be followed from then on (as the official SDKs do).
             if snapshot.state == SnapshotState::Pending {
-                poll_until(&schedule, deadline, &operation, |d| {
-                    snapshot = self.fetch(&snapshot.id, d)?;
+                let listen = listen.as_deref_mut();
+                wait_until(&schedule, deadline, &operation, listen, |look| {
+                    if let Some(now) = self.look(&snapshot.id, look)? {
+                        snapshot = now;
+                    }
                     lines.note(&snapshot, &on_log);
                     match verdict(&snapshot)? {
                         Check::Pending if snapshot.state == SnapshotState::Pending => {
@@ -223,14 +229,26 @@ impl Snapshots {
             }
         }
         if let Check::Pending = verdict(&snapshot)? {
-            poll_until(&schedule, deadline, &operation, |d| {
-                snapshot = self.fetch(&snapshot.id, d)?;
+            let listen = listen.as_deref_mut();
+            wait_until(&schedule, deadline, &operation, listen, |look| {
+                if let Some(now) = self.look(&snapshot.id, look)? {
+                    snapshot = now;
+                }
                 lines.note(&snapshot, &on_log);
                 verdict(&snapshot)
             })?;
         }
         (on_log.borrow_mut())(&format!("Created snapshot {name} (active)"));
         Ok(snapshot)
+    }
+
+    /// The snapshot as fetched, or as a change heard shows it (`None` when
+    /// the change does not decode).
+    fn look(&self, id: &str, look: Look<'_>) -> Result<Option<Snapshot>> {
+        match look {
+            Look::Poll(d) => self.fetch(id, d).map(Some),
+            Look::Heard(change) => Ok(Snapshot::deserialize(change).ok().filter(|s| s.id == id)),
+        }
     }
 
     /// `GET /snapshots/{id}` within `deadline`.

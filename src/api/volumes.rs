@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use serde::Deserialize;
 use ureq::http::Method;
 
 use crate::api::client::Daytona;
@@ -9,7 +10,7 @@ use crate::check::{non_empty, path_segment};
 use crate::error::{Error, Result};
 use crate::models::{Volume, VolumeState};
 use crate::telemetry::traced;
-use crate::transport::poll::{poll_until, Check, Deadline};
+use crate::transport::poll::{wait_until, Check, Deadline, Look};
 use crate::transport::Answer;
 
 /// Volume operations: [`Daytona::volumes`].
@@ -161,14 +162,27 @@ impl Volumes {
                     }
                     _ => Ok(Check::Pending),
                 };
-                poll_until(&schedule, deadline, &operation, |d| {
-                    let volume: Volume = self.client.transport().json(
-                        self.client
-                            .api(Method::GET, &["volumes", "by-name", name])
-                            .deadline(*d),
-                    )?;
-                    check(volume)
-                })
+                let mut listen = self.client.listen().listen(name);
+                wait_until(
+                    &schedule,
+                    deadline,
+                    &operation,
+                    listen.as_deref_mut(),
+                    |look| {
+                        let volume: Volume = match look {
+                            Look::Poll(d) => self.client.transport().json(
+                                self.client
+                                    .api(Method::GET, &["volumes", "by-name", name])
+                                    .deadline(*d),
+                            )?,
+                            Look::Heard(change) => match Volume::deserialize(change) {
+                                Ok(v) if v.name == name => v,
+                                _ => return Ok(Check::Pending),
+                            },
+                        };
+                        check(volume)
+                    },
+                )
             },
         )
     }

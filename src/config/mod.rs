@@ -71,6 +71,8 @@ pub struct DaytonaConfig {
     pub(crate) retry: RetryPolicy,
     pub(crate) poll: PollSchedule,
     pub(crate) tls: TlsSettings,
+    pub(crate) events: bool,
+    pub(crate) events_idle_close: Duration,
 }
 
 impl Default for DaytonaConfig {
@@ -94,6 +96,8 @@ impl Default for DaytonaConfig {
             retry: RetryPolicy::default(),
             poll: PollSchedule::default(),
             tls: TlsSettings::default(),
+            events: true,
+            events_idle_close: crate::events::IDLE_CLOSE,
         }
     }
 }
@@ -265,6 +269,38 @@ impl DaytonaConfig {
     #[must_use]
     pub fn poll_schedule(mut self, schedule: PollSchedule) -> Self {
         self.poll = schedule;
+        self
+    }
+
+    /// Whether waits also listen to the API's real-time state changes
+    /// (default `true`; feature `websocket`): a wait then ends as soon as
+    /// the change is announced, and polls only every few seconds as a
+    /// safety net. The connection (Socket.IO over a WebSocket to the API's
+    /// `/socket.io/` path, the credential in its auth payload only) opens
+    /// when the first create or wait starts, is shared by every thread,
+    /// and closes 30 s after the last wait. When it cannot be made, is
+    /// refused or breaks, waits poll on the [`poll_schedule`](Self::poll_schedule)
+    /// as they do with `false`.
+    ///
+    /// ```
+    /// use daytona::DaytonaConfig;
+    ///
+    /// // Poll only.
+    /// let config = DaytonaConfig::new().events(false);
+    /// # let _ = config;
+    /// ```
+    #[must_use]
+    pub fn events(mut self, on: bool) -> Self {
+        self.events = on;
+        self
+    }
+
+    /// How long the event connection stays open after the last wait
+    /// (30 s): for tests.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn events_idle_close(mut self, after: Duration) -> Self {
+        self.events_idle_close = after;
         self
     }
 

@@ -13,6 +13,7 @@ use super::{error, new_id, now_rfc3339, Shared, Timing};
 
 mod build_logs;
 mod catalog;
+pub(crate) mod events;
 mod fork;
 mod lifecycle;
 mod network;

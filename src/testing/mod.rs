@@ -82,6 +82,11 @@
 //! no API key and is refused (401) once expired. Session command logs are
 //! followed over WebSocket as the toolbox frames them.
 //!
+//! The API's notification gateway (`/api/socket.io/`) announces every
+//! change of a sandbox, snapshot or volume within a few milliseconds, as
+//! the API does (the key is checked in its auth payload): the SDK's waits
+//! hear them as they would from Daytona, and poll only as a safety net.
+//!
 //! Git in host mode runs this machine's `git` (no shell) in the sandbox's
 //! directory with the sandbox's env vars; credentials go through a
 //! credential helper reading the environment, never the arguments; no
@@ -441,6 +446,10 @@ fn dispatch(shared: &Arc<Shared>, req: Request) -> Outcome {
             421,
             &format!("the local simulator answers only requests for host {expected}"),
         ));
+    }
+    // The notification gateway checks the key in its own protocol.
+    if req.method == "GET" && req.path == "/api/socket.io/" {
+        return api::events::connect(shared, &req);
     }
     // A signed preview URL carries its own token instead of the key.
     if let Some(label) = req.path.strip_prefix("/preview/") {

@@ -20,7 +20,7 @@ pub(crate) mod page;
 pub(crate) mod poll;
 mod redirect;
 pub(crate) mod request;
-mod retry;
+pub(crate) mod retry;
 mod run;
 pub(crate) mod status;
 pub(crate) mod tls;
@@ -31,6 +31,8 @@ pub(crate) use request::{Answer, Request};
 #[cfg(feature = "images")]
 pub(crate) use run::decode;
 pub use run::API_VERSION;
+#[cfg(feature = "websocket")]
+pub(crate) use run::SOURCE;
 #[cfg(feature = "websocket")]
 pub(crate) use run::{is_loopback, Attempt, USER_AGENT};
 pub(crate) use run::{read_body, Transport};

@@ -1,5 +1,6 @@
 //! Waiting for a state: one deadline, one polling schedule, used by every
-//! wait in the crate.
+//! wait in the crate, with the changes the API announces heard between the
+//! checks when they can be (`crate::events`).
 
 use std::time::{Duration, Instant};
 
@@ -58,40 +59,89 @@ pub(crate) enum Check<T> {
     Pending,
 }
 
+/// Pushed state changes a wait listens to between its checks (the API's
+/// events, see `crate::events`).
+pub(crate) trait Listen {
+    /// Whether changes are being heard now: the checks are then only a
+    /// safety net, [`SAFETY_POLL`] apart.
+    fn healthy(&self) -> bool;
+
+    /// Waits at most `wait` for a change of the awaited object (its new
+    /// state, as the server sent it); `None` when none came in time, or at
+    /// once when the source stopped being healthy.
+    fn next(&mut self, wait: Duration) -> Option<serde_json::Value>;
+}
+
+/// A wait that hears changes still checks every 3 to 4 s (jittered): for
+/// changes missed while the connection was being re-established.
+pub(crate) const SAFETY_POLL: Duration = Duration::from_secs(3);
+
+/// What a check of [`wait_until`] looks at.
+pub(crate) enum Look<'a> {
+    /// Fetch the state (the deadline bounds the request).
+    Poll(&'a Deadline),
+    /// A state change heard: judge it without a request.
+    Heard(&'a serde_json::Value),
+}
+
 /// Calls `check` on `schedule` until it reports `Done`, returns an error,
 /// or the deadline passes (then a timeout error naming `operation`).
 /// `check` receives the deadline so that its own requests stay inside it.
+///
+/// Between the checks it also judges the changes `listen` hears: while
+/// that is healthy the checks come only [`SAFETY_POLL`] apart, otherwise on
+/// `schedule`.
 ///
 /// A check answered 429 (once the request's own retries are spent) does
 /// not end the wait: the next one comes after the server's `Retry-After`
 /// when that is longer than the schedule's delay; a `Retry-After` past the
 /// deadline returns the error at once.
-pub(crate) fn poll_until<T>(
+pub(crate) fn wait_until<T>(
     schedule: &PollSchedule,
     deadline: Deadline,
     operation: &str,
-    mut check: impl FnMut(&Deadline) -> Result<Check<T>>,
+    mut listen: Option<&mut (dyn Listen + Send + 'static)>,
+    mut check: impl FnMut(Look<'_>) -> Result<Check<T>>,
 ) -> Result<T> {
     let began = Instant::now();
     let mut checks = 0u32;
     let mut asked: Option<Duration> = None;
     loop {
-        let planned = schedule.jittered_delay(began.elapsed(), checks, random_fraction());
-        let delay = asked.take().map_or(planned, |d| d.max(planned));
-        if let Some(left) = deadline.remaining() {
-            if left.is_zero() {
-                return Err(deadline.timeout_error(operation));
-            }
-            std::thread::sleep(delay.min(left));
+        let healthy = listen.as_ref().is_some_and(|l| l.healthy());
+        let planned = if healthy {
+            SAFETY_POLL.mul_f64(1.0 + random_fraction() / 3.0)
         } else {
-            std::thread::sleep(delay);
+            schedule.jittered_delay(began.elapsed(), checks, random_fraction())
+        };
+        let delay = asked.take().map_or(planned, |d| d.max(planned));
+        if deadline.remaining() == Some(Duration::ZERO) {
+            return Err(deadline.timeout_error(operation));
+        }
+        let delay = deadline.cap(delay);
+        match listen.as_deref_mut() {
+            Some(l) => {
+                let due = Instant::now() + delay;
+                loop {
+                    let left = due.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    let Some(heard) = l.next(left) else {
+                        break;
+                    };
+                    if let Check::Done(v) = check(Look::Heard(&heard))? {
+                        return Ok(v);
+                    }
+                }
+            }
+            None => std::thread::sleep(delay),
         }
         if deadline.remaining() == Some(Duration::ZERO) {
             return Err(deadline.timeout_error(operation));
         }
         checks = checks.saturating_add(1);
         let span = Child::poll(checks);
-        let checked = check(&deadline);
+        let checked = check(Look::Poll(&deadline));
         span.end(checked.as_ref().err());
         match checked {
             Ok(Check::Done(v)) => return Ok(v),
@@ -132,10 +182,11 @@ mod tests {
     #[test]
     fn poll_times_out_at_the_deadline() {
         let start = Instant::now();
-        let r: Result<()> = poll_until(
+        let r: Result<()> = wait_until(
             &PollSchedule::default(),
             Deadline::after(Duration::from_millis(300)),
             "waiting for nothing",
+            None,
             |_| Ok(Check::Pending),
         );
         let took = start.elapsed();

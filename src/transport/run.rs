@@ -18,7 +18,7 @@ use crate::telemetry::{self, Child, Tracing};
 use crate::transport::poll::Deadline;
 
 /// The value of `X-Daytona-Source`.
-const SOURCE: &str = "sdk-rust";
+pub(crate) const SOURCE: &str = "sdk-rust";
 
 /// The Daytona SDK version whose server behaviour this crate expects, sent
 /// as `X-Daytona-SDK-Version` (the toolbox gates structured logs on it).

@@ -60,6 +60,9 @@ pub(crate) struct Target<'a> {
     pub(crate) operation: &'a str,
     /// Subprotocols to offer (`Sec-WebSocket-Protocol`); none when empty.
     pub(crate) protocols: &'a [&'a str],
+    /// Whether the upgrade carries the `Authorization` header (not when
+    /// the credential travels in the protocol itself).
+    pub(crate) credential: bool,
 }
 
 /// The bounds of an open socket (see the module docs).
@@ -180,6 +183,9 @@ fn upgrade(
         .into_client_request()
         .map_err(|e| handshake_failure(e, op, started))?;
     for (name, value) in transport.headers() {
+        if !target.credential && name == "authorization" {
+            continue;
+        }
         request.headers_mut().insert(name.clone(), value.clone());
     }
     crate::telemetry::inject(&transport.tracing(), |name, value| {
@@ -245,6 +251,12 @@ impl Socket {
     /// `METHOD /path` of the upgrade.
     pub(crate) fn operation(&self) -> &str {
         &self.operation
+    }
+
+    /// The longest the server may send nothing at all, from now on.
+    #[allow(dead_code)]
+    pub(crate) fn set_idle(&mut self, idle: Duration) {
+        self.limits.idle = idle;
     }
 
     /// The subprotocol the server chose, if any.

@@ -154,6 +154,7 @@ pub(super) fn start<'a>(
         url: &url,
         operation: &operation,
         protocols: &[],
+        credential: true,
     };
     let limits = Limits {
         idle,

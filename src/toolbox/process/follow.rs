@@ -300,6 +300,7 @@ impl<'s> Process<'s> {
             url: &url,
             operation: &operation,
             protocols: &[],
+            credential: true,
         };
         let limits = Limits {
             idle: options.idle_timeout,

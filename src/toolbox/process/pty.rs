@@ -346,6 +346,7 @@ impl<'s> Process<'s> {
             url: &url,
             operation: &operation,
             protocols: &[],
+            credential: true,
         };
         let limits = Limits {
             idle,

@@ -1,0 +1,487 @@
+//! The connection to the API's notification gateway: one per client,
+//! read by a thread of its own, shared by every wait of every thread.
+//!
+//! Life cycle: [`Hub::begin`] (before a create or a change is sent)
+//! counts a waiter and starts the reader thread when none runs; the thread
+//! connects, answers the server's pings, and puts each state change it
+//! hears in a bounded ring of recent events, which the waits read through
+//! their cursor (an event that comes before its wait listens is kept, one
+//! that falls off the ring is left to the safety poll). The thread
+//! reconnects with a capped backoff while waits remain, closes the
+//! connection once no wait has been running for the idle period, and ends.
+//! A failure is logged once per client, at debug level; the waits go on
+//! polling.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use url::Url;
+
+use super::codec::{self, Message, Packet};
+use crate::config::Secret;
+use crate::transport::poll::{Deadline, Listen};
+use crate::transport::retry::random_fraction;
+use crate::transport::ws::{Event, Limits, ReadError, Socket, Target};
+use crate::transport::Transport;
+
+/// Largest message read from the gateway (a sandbox is a few kilobytes).
+const MAX_MESSAGE: usize = 1 << 20;
+
+/// The ring of recent events: at most this many ...
+const RECENT_EVENTS: usize = 256;
+/// ... holding at most this many bytes of messages.
+const RECENT_BYTES: usize = 4 << 20;
+
+/// The first reconnect waits about this long, each next one twice as long
+/// up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// How often the reader looks at its waiters between messages.
+const TICK: Duration = Duration::from_millis(100);
+
+/// Where the connection stands.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Link {
+    /// No reader thread.
+    Off,
+    /// Connecting or reconnecting.
+    Connecting,
+    /// Events flow.
+    Up,
+    /// Failed; waiting to reconnect.
+    Down,
+}
+
+/// One event heard: the id and name of what changed, and its new state.
+struct Heard {
+    seq: u64,
+    id: Option<String>,
+    name: Option<String>,
+    entity: Value,
+    size: usize,
+}
+
+struct State {
+    link: Link,
+    waiters: usize,
+    /// When the last waiter left.
+    idle_since: Instant,
+    recent: VecDeque<Heard>,
+    recent_bytes: usize,
+    next_seq: u64,
+    /// A failure was logged already.
+    logged: bool,
+}
+
+struct Shared {
+    transport: Arc<Transport>,
+    url: Url,
+    operation: String,
+    token: Secret,
+    idle_close: Duration,
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+/// The event connection of one client.
+pub(crate) struct Hub {
+    shared: Arc<Shared>,
+}
+
+impl Hub {
+    /// A hub for the gateway at `url` (its query included), authenticating
+    /// with `token`; nothing is connected yet.
+    pub(crate) fn new(
+        transport: Arc<Transport>,
+        url: Url,
+        token: Secret,
+        idle_close: Duration,
+    ) -> Hub {
+        let operation = format!("GET {}", url.path());
+        Hub {
+            shared: Arc::new(Shared {
+                transport,
+                url,
+                operation,
+                token,
+                idle_close,
+                state: Mutex::new(State {
+                    link: Link::Off,
+                    waiters: 0,
+                    idle_since: Instant::now(),
+                    recent: VecDeque::new(),
+                    recent_bytes: 0,
+                    next_seq: 0,
+                    logged: false,
+                }),
+                changed: Condvar::new(),
+            }),
+        }
+    }
+
+    /// Counts a waiter from now on (events heard from now on count for
+    /// it) and starts the reader thread when none runs. Never blocks on
+    /// the network.
+    pub(crate) fn begin(&self) -> Ticket {
+        let mut state = self.shared.lock();
+        state.waiters = state.waiters.saturating_add(1);
+        let from = state.next_seq;
+        if state.link == Link::Off {
+            state.link = Link::Connecting;
+            let shared = Arc::clone(&self.shared);
+            let spawned = std::thread::Builder::new()
+                .name("daytona-events".into())
+                .spawn(move || shared.run());
+            if let Err(e) = spawned {
+                state.link = Link::Off;
+                log::debug!("real-time events unavailable, waits poll: no thread ({e})");
+            }
+        }
+        drop(state);
+        Ticket {
+            shared: Arc::clone(&self.shared),
+            from,
+        }
+    }
+}
+
+/// A waiter's place: keeps the connection open while it lives.
+pub(crate) struct Ticket {
+    shared: Arc<Shared>,
+    from: u64,
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        let mut state = self.shared.lock();
+        state.waiters = state.waiters.saturating_sub(1);
+        if state.waiters == 0 {
+            state.idle_since = Instant::now();
+        }
+    }
+}
+
+impl Ticket {
+    /// Listens for the changes of what has `key` as its id or name.
+    pub(crate) fn listen(self, key: &str) -> Subscription {
+        Subscription {
+            cursor: self.from,
+            key: key.to_string(),
+            seen_up: false,
+            ticket: self,
+        }
+    }
+}
+
+/// The changes of one sandbox, snapshot or volume.
+pub(crate) struct Subscription {
+    ticket: Ticket,
+    key: String,
+    cursor: u64,
+    /// The connection was seen up since the last time it went down.
+    seen_up: bool,
+}
+
+impl Listen for Subscription {
+    fn healthy(&self) -> bool {
+        self.ticket.shared.lock().link == Link::Up
+    }
+
+    fn next(&mut self, wait: Duration) -> Option<Value> {
+        let until = Instant::now().checked_add(wait);
+        let shared = &self.ticket.shared;
+        let mut state = shared.lock();
+        loop {
+            let key = self.key.as_str();
+            let found = state
+                .recent
+                .iter()
+                .find(|h| {
+                    h.seq >= self.cursor
+                        && (h.id.as_deref() == Some(key) || h.name.as_deref() == Some(key))
+                })
+                .map(|h| (h.seq, h.entity.clone()));
+            if let Some((seq, entity)) = found {
+                self.cursor = seq.saturating_add(1);
+                return Some(entity);
+            }
+            self.cursor = state.next_seq;
+            if state.link == Link::Up {
+                self.seen_up = true;
+            } else if self.seen_up {
+                // Gone down: the caller checks at once.
+                self.seen_up = false;
+                return None;
+            }
+            let left = until.map_or(Duration::from_secs(3600), |u| {
+                u.saturating_duration_since(Instant::now())
+            });
+            if left.is_zero() {
+                return None;
+            }
+            state = match shared.changed.wait_timeout(state, left) {
+                Ok((s, _)) => s,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
+    }
+}
+
+/// How a session ended.
+enum Ended {
+    /// No waiter for the idle period: closed.
+    Idle,
+    /// Failed; whether events had been flowing.
+    Failed { reason: String, was_up: bool },
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn set_link(&self, link: Link) {
+        self.lock().link = link;
+        self.changed.notify_all();
+    }
+
+    /// Whether the reader should end now: nobody waits, and either the
+    /// connection is not up or it has been idle long enough. Ends it
+    /// (under the lock, so that a new waiter starts a new thread).
+    fn stop_now(&self) -> bool {
+        let mut state = self.lock();
+        let idle = state.waiters == 0
+            && (state.link != Link::Up || state.idle_since.elapsed() >= self.idle_close);
+        if idle {
+            state.link = Link::Off;
+            drop(state);
+            self.changed.notify_all();
+        }
+        idle
+    }
+
+    /// The reader thread.
+    fn run(self: Arc<Self>) {
+        let mut failures = 0u32;
+        loop {
+            if failures > 0 && self.stop_now() {
+                return;
+            }
+            self.set_link(Link::Connecting);
+            match self.session() {
+                Ended::Idle => return,
+                Ended::Failed { reason, was_up } => {
+                    let first = !std::mem::replace(&mut self.lock().logged, true);
+                    if first {
+                        log::debug!("real-time events unavailable, waits poll: {reason}");
+                    } else {
+                        log::trace!("real-time events: {reason}");
+                    }
+                    failures = if was_up {
+                        1
+                    } else {
+                        failures.saturating_add(1)
+                    };
+                }
+            }
+            self.set_link(Link::Down);
+            if self.stop_now() {
+                return;
+            }
+            let doubled = FIRST_BACKOFF.saturating_mul(1 << failures.saturating_sub(1).min(10));
+            let backoff = doubled
+                .min(MAX_BACKOFF)
+                .mul_f64(0.5 + random_fraction() / 2.0);
+            let until = Instant::now() + backoff;
+            let mut state = self.lock();
+            while state.waiters > 0 {
+                let left = until.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                state = match self.changed.wait_timeout(state, left) {
+                    Ok((s, _)) => s,
+                    Err(p) => p.into_inner().0,
+                };
+            }
+        }
+    }
+
+    /// One connection: handshake, then events until it fails or is idle.
+    fn session(&self) -> Ended {
+        let failed = |reason: String| Ended::Failed {
+            reason,
+            was_up: false,
+        };
+        let connect = self.transport.connect_timeout();
+        let target = Target {
+            url: &self.url,
+            operation: &self.operation,
+            protocols: &[],
+            credential: false,
+        };
+        let limits = Limits {
+            idle: connect,
+            keepalive: None,
+            deadline: None,
+            max_message: MAX_MESSAGE,
+        };
+        let mut socket =
+            match self
+                .transport
+                .websocket(&target, limits, Some(Deadline::after(connect)))
+            {
+                Ok(s) => s,
+                Err(e) => return failed(format!("connecting: {e}")),
+            };
+        if let Err(reason) = self.handshake(&mut socket) {
+            socket.close(1000, "");
+            return failed(reason);
+        }
+        self.set_link(Link::Up);
+        match self.read_events(&mut socket) {
+            Ok(()) => {
+                socket.close(1000, "");
+                Ended::Idle
+            }
+            Err(reason) => {
+                socket.close(1000, "");
+                Ended::Failed {
+                    reason,
+                    was_up: true,
+                }
+            }
+        }
+    }
+
+    /// The Engine.IO open packet, then the namespace connection with the
+    /// token in its auth payload.
+    fn handshake(&self, socket: &mut Socket) -> Result<(), String> {
+        let open = match next_packet(socket)? {
+            Packet::Open(open) => open,
+            _ => return Err("the gateway did not open the session".into()),
+        };
+        // The server pings every interval; silence past the timeout after
+        // that means the connection is dead.
+        socket.set_idle(open.ping_interval.saturating_add(open.ping_timeout));
+        socket
+            .send_text(&codec::connect(self.token.expose()))
+            .map_err(|e| format!("sending the namespace connection: {e}"))?;
+        loop {
+            match next_packet(socket)? {
+                Packet::Ping => pong(socket)?,
+                Packet::Message(Message::Connected) => return Ok(()),
+                // The server's message is not logged: it may echo the token.
+                Packet::Message(Message::Refused(_)) => {
+                    return Err("the gateway refused the token".into())
+                }
+                Packet::Close | Packet::Message(Message::Disconnect) => {
+                    return Err("the gateway closed the session".into())
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Reads events until the connection fails (an error) or nobody has
+    /// waited for the idle period (`Ok`).
+    fn read_events(&self, socket: &mut Socket) -> Result<(), String> {
+        let waiter = socket
+            .waiter()
+            .map_err(|e| format!("watching the connection: {e}"))?;
+        loop {
+            while let Some(event) = socket.try_next_event().map_err(read_error)? {
+                match decode(event)? {
+                    Packet::Ping => pong(socket)?,
+                    Packet::Message(Message::Event(name, data)) => self.heard(&name, data),
+                    Packet::Close | Packet::Message(Message::Disconnect) => {
+                        return Err("the gateway closed the session".into())
+                    }
+                    Packet::Message(Message::Refused(_)) => {
+                        return Err("the gateway refused the token".into())
+                    }
+                    _ => {}
+                }
+            }
+            socket.keep_alive().map_err(read_error)?;
+            if self.stop_now() {
+                return Ok(());
+            }
+            waiter.wait(TICK);
+        }
+    }
+
+    /// Keeps a state change (`*.state.updated`, `*.created`).
+    fn heard(&self, name: &str, data: Value) {
+        let entity = if name.ends_with(".created") {
+            data
+        } else if let Some(kind) = name.strip_suffix(".state.updated") {
+            match data {
+                Value::Object(mut o) => match o.remove(kind) {
+                    Some(e) => e,
+                    None => return,
+                },
+                _ => return,
+            }
+        } else {
+            return;
+        };
+        let text = |k: &str| entity.get(k).and_then(Value::as_str).map(str::to_string);
+        let (id, name) = (text("id"), text("name"));
+        if id.is_none() && name.is_none() {
+            return;
+        }
+        let size = id.as_ref().map_or(0, String::len) + name.as_ref().map_or(0, String::len);
+        let size = size.saturating_add(entity.to_string().len());
+        let mut state = self.lock();
+        let seq = state.next_seq;
+        state.next_seq = seq.saturating_add(1);
+        state.recent_bytes = state.recent_bytes.saturating_add(size);
+        state.recent.push_back(Heard {
+            seq,
+            id,
+            name,
+            entity,
+            size,
+        });
+        while state.recent.len() > RECENT_EVENTS || state.recent_bytes > RECENT_BYTES {
+            let Some(old) = state.recent.pop_front() else {
+                break;
+            };
+            state.recent_bytes = state.recent_bytes.saturating_sub(old.size);
+        }
+        drop(state);
+        self.changed.notify_all();
+    }
+}
+
+fn read_error(e: ReadError) -> String {
+    match e {
+        ReadError::Idle => "the gateway stopped pinging".into(),
+        ReadError::Deadline => "timed out".into(),
+        ReadError::Failed(e) => format!("the connection failed: {e}"),
+    }
+}
+
+/// The next packet, waiting within the socket's limits.
+fn next_packet(socket: &mut Socket) -> Result<Packet, String> {
+    let event = socket.next_event().map_err(read_error)?;
+    decode(event)
+}
+
+fn decode(event: Event) -> Result<Packet, String> {
+    match event {
+        Event::Text(text) => codec::decode(&text).map_err(|m| format!("the gateway sent {}", m.0)),
+        Event::Binary(_) => Ok(Packet::Ignored),
+        Event::Closed(code, _) => Err(format!("the gateway closed the connection ({code})")),
+    }
+}
+
+fn pong(socket: &mut Socket) -> Result<(), String> {
+    socket
+        .send_text(codec::PONG)
+        .map_err(|e| format!("answering a ping: {e}"))
+}

@@ -1,0 +1,467 @@
+//! Waits that hear the change: a local notification gateway
+//! (`gateway_support`) announces state changes over Socket.IO and the
+//! waits end on them, polling only as a safety net; when the gateway is
+//! missing, refuses the token, drops, stops pinging or sends garbage, the
+//! waits poll on their usual schedule and still complete.
+#![cfg(feature = "websocket")]
+
+mod common;
+mod fault_server;
+mod gateway_support;
+mod ws_support;
+
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::sandbox_json;
+use daytona::{Daytona, DaytonaConfig, Sandbox};
+use gateway_support::{Gateway, Mode, KEY};
+use serde_json::json;
+use ws_support::Rest;
+
+/// Sandboxes by id, in the state the REST side reports.
+type States = Arc<Mutex<std::collections::HashMap<String, String>>>;
+
+/// A gateway whose REST side serves `GET /api/sandbox/{id}` and
+/// `POST /api/sandbox/{id}/start` (answered `starting`) from `states`.
+fn gateway(mode: Mode, states: &States) -> Gateway {
+    let states = states.clone();
+    Gateway::start(mode, move |rest: &Rest| {
+        let path = rest.target.split('?').next().unwrap_or_default();
+        let parts: Vec<&str> = path
+            .trim_start_matches("/api/sandbox/")
+            .split('/')
+            .collect();
+        let mut states = states.lock().unwrap();
+        let Some(state) = states.get_mut(parts[0]) else {
+            return (404, r#"{"message":"not found"}"#.into());
+        };
+        if rest.method == "POST" && parts.get(1) == Some(&"start") {
+            *state = "starting".into();
+        }
+        (200, sandbox_json(parts[0], state).to_string())
+    })
+}
+
+fn states(ids: &[&str], state: &str) -> States {
+    Arc::new(Mutex::new(
+        ids.iter()
+            .map(|id| (id.to_string(), state.to_string()))
+            .collect(),
+    ))
+}
+
+fn client(gw: &Gateway, config: impl FnOnce(DaytonaConfig) -> DaytonaConfig) -> Daytona {
+    let base = DaytonaConfig::new()
+        .read_env(false)
+        .api_key(KEY)
+        .api_url(&gw.api_url)
+        .retry_policy(common::fast_retries());
+    Daytona::new(config(base)).unwrap()
+}
+
+fn stopped(daytona: &Daytona, id: &str) -> Sandbox {
+    daytona.get(id).unwrap()
+}
+
+/// After `after`, `id` becomes `state` on the REST side and, when `emit`,
+/// the gateway announces it.
+fn change_later(
+    gw: &Arc<Gateway>,
+    states: &States,
+    id: &str,
+    state: &str,
+    after: Duration,
+    emit: bool,
+) {
+    let (gw, states, id, state) = (
+        gw.clone(),
+        states.clone(),
+        id.to_string(),
+        state.to_string(),
+    );
+    thread::spawn(move || {
+        thread::sleep(after);
+        let old = states.lock().unwrap().insert(id.clone(), state.clone());
+        if emit {
+            gw.emit(
+                "sandbox.state.updated",
+                json!({"sandbox": sandbox_json(&id, &state), "oldState": old, "newState": state}),
+            );
+        }
+    });
+}
+
+/// Starts `sb` while its state changes to `state` after `after`
+/// (announced when `emit`): the outcome and how long it took.
+fn start_while(
+    gw: &Arc<Gateway>,
+    st: &States,
+    sb: &mut Sandbox,
+    state: &str,
+    after: Duration,
+    emit: bool,
+) -> (daytona::Result<()>, Duration) {
+    change_later(gw, st, sb.id(), state, after, emit);
+    let began = Instant::now();
+    let outcome = sb.start();
+    (outcome, began.elapsed())
+}
+
+fn gets(gw: &Gateway, id: &str) -> usize {
+    gw.rest()
+        .iter()
+        .filter(|r| r.method == "GET" && r.target == format!("/api/sandbox/{id}"))
+        .count()
+}
+
+#[test]
+fn an_event_ends_a_start_and_the_handshake_carries_the_token_only_in_its_auth() {
+    let st = states(&["sb-1"], "stopped");
+    let gw = Arc::new(gateway(Mode::Normal, &st));
+    // A JWT with its organization: the id goes in the query.
+    let daytona = Daytona::new(
+        DaytonaConfig::new()
+            .read_env(false)
+            .jwt_token(KEY)
+            .organization_id("org-7")
+            .api_url(&gw.api_url),
+    )
+    .unwrap();
+    let mut sb = stopped(&daytona, "sb-1");
+    let after = Duration::from_millis(1200);
+    let (outcome, took) = start_while(&gw, &st, &mut sb, "started", after, true);
+    outcome.unwrap();
+    assert_eq!(sb.state(), Some(&daytona::SandboxState::Started));
+    assert!(
+        took >= Duration::from_millis(1200) && took < Duration::from_millis(1500),
+        "{took:?}"
+    );
+    // The schedule alone would have polled about 9 times by then.
+    assert!(gets(&gw, "sb-1") <= 3, "{} polls", gets(&gw, "sb-1") - 1);
+
+    let up = &gw.upgrades()[0];
+    assert_eq!(up.path, "/api/socket.io/");
+    let query = up.query.clone().unwrap();
+    for pair in [
+        "EIO=4",
+        "transport=websocket",
+        "source=sdk-rust",
+        "organizationId=org-7",
+    ] {
+        assert!(query.split('&').any(|p| p == pair), "{query}");
+    }
+    assert!(query.contains("sdkVersion="), "{query}");
+    assert!(!query.contains(KEY), "{query}");
+    assert_eq!(up.header("authorization"), None);
+    assert_eq!(gw.auths.lock().unwrap()[0], json!({ "token": KEY }));
+    // The client answers the gateway's pings.
+    thread::sleep(gateway_support::PING * 2);
+    assert!(gw.pongs.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+}
+
+#[test]
+fn an_error_state_heard_fails_the_wait_at_once() {
+    let st = states(&["sb-1"], "stopped");
+    let gw = Arc::new(gateway(Mode::Normal, &st));
+    let daytona = client(&gw, |c| c);
+    let mut sb = stopped(&daytona, "sb-1");
+    let after = Duration::from_millis(800);
+    let (outcome, took) = start_while(&gw, &st, &mut sb, "error", after, true);
+    let err = outcome.unwrap_err();
+    assert!(err.is_sandbox_failed(), "{err}");
+    assert!(took < Duration::from_millis(1100), "{took:?}");
+}
+
+/// A start that completes at 1.5 s without any event being heard: by the
+/// schedule's polls (≤ 20 % late past 1 s, jitter aside).
+fn falls_back(mode: Mode, emit: bool) {
+    let st = states(&["sb-1"], "stopped");
+    let gw = Arc::new(gateway(mode.clone(), &st));
+    let daytona = client(&gw, |c| c);
+    let mut sb = stopped(&daytona, "sb-1");
+    let after = Duration::from_millis(1500);
+    let (outcome, took) = start_while(&gw, &st, &mut sb, "started", after, emit);
+    outcome.unwrap();
+    assert!(
+        took >= Duration::from_millis(1500) && took < Duration::from_millis(2000),
+        "{mode:?}: {took:?}"
+    );
+    assert!(
+        gets(&gw, "sb-1") >= 4,
+        "{mode:?}: {} polls",
+        gets(&gw, "sb-1")
+    );
+}
+
+#[test]
+fn without_a_gateway_waits_poll() {
+    falls_back(Mode::RefuseUpgrade(404), false);
+}
+
+#[test]
+fn a_refused_upgrade_falls_back() {
+    falls_back(Mode::RefuseUpgrade(401), false);
+}
+
+#[test]
+fn a_refused_token_falls_back() {
+    falls_back(Mode::RefuseToken, false);
+}
+
+#[test]
+fn a_drop_mid_wait_falls_back_at_once() {
+    // Up, then cut at 0.5 s: the event at 1.5 s is never sent on a live
+    // session, and the 3 s safety poll is not waited for.
+    falls_back(Mode::DropAfter(Duration::from_millis(500)), false);
+}
+
+#[test]
+fn stalled_pings_fall_back() {
+    falls_back(Mode::StallPings, false);
+}
+
+#[test]
+fn malformed_packets_fall_back() {
+    falls_back(Mode::Garbage("9garbage".into()), false);
+    falls_back(Mode::Garbage("42{not an event".into()), false);
+}
+
+#[test]
+fn an_oversize_message_falls_back() {
+    let huge = format!("42[\"x\",\"{}\"]", "a".repeat(2 << 20));
+    falls_back(Mode::Garbage(huge), false);
+}
+
+#[test]
+fn events_off_never_connect() {
+    let st = states(&["sb-1"], "stopped");
+    let gw = Arc::new(gateway(Mode::Normal, &st));
+    let daytona = client(&gw, |c| c.events(false));
+    let mut sb = stopped(&daytona, "sb-1");
+    let soon = Duration::from_millis(300);
+    start_while(&gw, &st, &mut sb, "started", soon, true)
+        .0
+        .unwrap();
+    assert!(gw.upgrades().is_empty());
+}
+
+#[test]
+fn the_connection_closes_when_idle_and_opens_again() {
+    let st = states(&["sb-1"], "stopped");
+    let gw = Arc::new(gateway(Mode::Normal, &st));
+    let daytona = client(&gw, |c| c.events_idle_close(Duration::from_millis(300)));
+    let mut sb = stopped(&daytona, "sb-1");
+    let soon = Duration::from_millis(300);
+    start_while(&gw, &st, &mut sb, "started", soon, true)
+        .0
+        .unwrap();
+    let open = || gw.open.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(open(), 1);
+    let began = Instant::now();
+    while open() > 0 && began.elapsed() < Duration::from_secs(3) {
+        thread::sleep(Duration::from_millis(20));
+    }
+    let closed = began.elapsed();
+    assert_eq!(open(), 0);
+    assert!(
+        closed >= Duration::from_millis(200) && closed < Duration::from_millis(1000),
+        "{closed:?}"
+    );
+    // The next wait connects again.
+    st.lock().unwrap().insert("sb-1".into(), "stopped".into());
+    let soon = Duration::from_millis(300);
+    start_while(&gw, &st, &mut sb, "started", soon, true)
+        .0
+        .unwrap();
+    assert_eq!(gw.upgrades().len(), 2);
+}
+
+#[test]
+fn sixty_four_threads_share_one_connection() {
+    let ids: Vec<String> = (0..64).map(|i| format!("sb-{i}")).collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let st = states(&refs, "stopped");
+    let gw = Arc::new(gateway(Mode::Normal, &st));
+    let daytona = client(&gw, |c| c);
+    for id in &ids {
+        change_later(&gw, &st, id, "started", Duration::from_millis(1500), true);
+    }
+    let waits: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let (daytona, id) = (daytona.clone(), id.clone());
+            thread::spawn(move || {
+                let mut sb = daytona.get(&id).unwrap();
+                sb.start().unwrap();
+                Instant::now()
+            })
+        })
+        .collect();
+    let began = Instant::now();
+    for w in waits {
+        w.join().unwrap();
+    }
+    assert!(
+        began.elapsed() < Duration::from_millis(2200),
+        "{:?}",
+        began.elapsed()
+    );
+    assert_eq!(gw.upgrades().len(), 1);
+    let polls: usize = ids.iter().map(|id| gets(&gw, id) - 1).sum();
+    assert!(polls <= 64 * 3, "{polls} polls");
+}
+
+#[test]
+fn an_event_before_the_wait_listens_is_not_lost() {
+    // The create's events come while the POST is still being answered.
+    let gw: Arc<Mutex<Option<Arc<Gateway>>>> = Arc::new(Mutex::new(None));
+    let slot = gw.clone();
+    let state = Arc::new(Mutex::new("creating".to_string()));
+    let st = state.clone();
+    let server = Arc::new(Gateway::start(Mode::Normal, move |rest: &Rest| {
+        if rest.method == "POST" && rest.target == "/api/sandbox" {
+            // Announced before the answer to the POST leaves.
+            let gw = slot.lock().unwrap().clone().unwrap();
+            *st.lock().unwrap() = "started".into();
+            gw.emit("sandbox.created", sandbox_json("sb-new", "creating"));
+            gw.emit(
+                "sandbox.state.updated",
+                json!({"sandbox": sandbox_json("sb-new", "started"), "oldState": "creating", "newState": "started"}),
+            );
+            thread::sleep(Duration::from_millis(100));
+            return (200, sandbox_json("sb-new", "creating").to_string());
+        }
+        let s = st.lock().unwrap().clone();
+        (200, sandbox_json("sb-new", &s).to_string())
+    }));
+    *gw.lock().unwrap() = Some(server.clone());
+    let daytona = client(&server, |c| c);
+    let began = Instant::now();
+    let sb = daytona.create(daytona::CreateSandbox::new()).unwrap();
+    assert_eq!(sb.state(), Some(&daytona::SandboxState::Started));
+    assert!(
+        began.elapsed() < Duration::from_millis(400),
+        "{:?}",
+        began.elapsed()
+    );
+    // Heard, not polled: the POST and nothing else.
+    assert_eq!(server.rest().len(), 1, "{:?}", server.rest());
+    drop(state);
+}
+
+/// A gateway whose REST side serves one snapshot and one volume, both
+/// `pending` until the test changes them.
+fn resources_gateway(
+    snapshot: &Arc<Mutex<&'static str>>,
+    volume: &Arc<Mutex<&'static str>>,
+) -> Gateway {
+    let (snapshot, volume) = (snapshot.clone(), volume.clone());
+    Gateway::start(Mode::Normal, move |rest: &Rest| {
+        let body = if rest.target.starts_with("/api/snapshots") {
+            snapshot_json(&snapshot.lock().unwrap())
+        } else {
+            volume_json(&volume.lock().unwrap())
+        };
+        (200, body.to_string())
+    })
+}
+
+fn snapshot_json(state: &str) -> serde_json::Value {
+    json!({
+        "id": "snap-1", "organizationId": "org-1", "general": false, "name": "py",
+        "imageName": "python:3.12-slim", "state": state, "size": null, "entrypoint": null,
+        "cpu": 1, "gpu": 0, "mem": 1, "disk": 3, "errorReason": null,
+        "createdAt": "2026-01-01T00:00:00Z", "updatedAt": "2026-01-01T00:00:00Z",
+        "lastUsedAt": null, "regionIds": ["us"]
+    })
+}
+
+fn volume_json(state: &str) -> serde_json::Value {
+    json!({
+        "id": "vol-1", "name": "data", "organizationId": "org-1", "state": state,
+        "createdAt": "2026-01-01T00:00:00Z", "updatedAt": "2026-01-01T00:00:00Z",
+        "lastUsedAt": null, "errorReason": null
+    })
+}
+
+#[test]
+fn snapshot_and_volume_waits_hear_their_changes() {
+    let snapshot = Arc::new(Mutex::new("pending"));
+    let volume = Arc::new(Mutex::new("creating"));
+    let gw = Arc::new(resources_gateway(&snapshot, &volume));
+    let daytona = client(&gw, |c| c);
+
+    let (g, s) = (gw.clone(), snapshot.clone());
+    thread::spawn(move || {
+        thread::sleep(Duration::from_millis(1200));
+        *s.lock().unwrap() = "active";
+        g.emit(
+            "snapshot.state.updated",
+            json!({"snapshot": snapshot_json("active"), "oldState": "pending", "newState": "active"}),
+        );
+    });
+    let began = Instant::now();
+    let snap = daytona
+        .snapshots()
+        .create(daytona::CreateSnapshot::from_image(
+            "py",
+            "python:3.12-slim",
+        ))
+        .unwrap();
+    assert_eq!(snap.state, daytona::SnapshotState::Active);
+    let took = began.elapsed();
+    assert!(took < Duration::from_millis(1500), "{took:?}");
+    let polls = gw.count("GET /api/snapshots/snap-1");
+    assert!(polls <= 2, "{polls} polls");
+
+    let (g, v) = (gw.clone(), volume.clone());
+    thread::spawn(move || {
+        thread::sleep(Duration::from_millis(1200));
+        *v.lock().unwrap() = "ready";
+        g.emit(
+            "volume.state.updated",
+            json!({"volume": volume_json("ready"), "oldState": "creating", "newState": "ready"}),
+        );
+    });
+    let began = Instant::now();
+    let vol = daytona.volumes().wait_until_ready("data").unwrap();
+    assert_eq!(vol.state, daytona::VolumeState::Ready);
+    assert!(
+        began.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        began.elapsed()
+    );
+    let polls = gw.count("GET /api/volumes/by-name/data");
+    assert!(polls <= 2, "{polls} polls");
+}
+
+/// The simulator announces its changes as the API does: a create, a stop,
+/// a start and a delete hear them, with hardly a poll (polling alone takes
+/// several per wait).
+#[test]
+fn the_simulator_announces_its_changes() {
+    let local = daytona::testing::LocalDaytona::builder()
+        .state_delay(Duration::from_millis(600))
+        .start()
+        .unwrap();
+    let lifecycle = |daytona: &Daytona| {
+        let mut sb = daytona.create(daytona::CreateSandbox::new()).unwrap();
+        sb.stop().unwrap();
+        sb.start().unwrap();
+        sb.delete().unwrap();
+        let path = format!("/api/sandbox/{}", sb.id());
+        local
+            .requests()
+            .iter()
+            .filter(|r| r.method == "GET" && r.path == path)
+            .count()
+    };
+    let heard = lifecycle(&local.client());
+    let polled = lifecycle(&Daytona::new(local.config().events(false)).unwrap());
+    assert!(
+        heard <= 4 && polled >= 16,
+        "{heard} polls, {polled} without events"
+    );
+}
