@@ -84,6 +84,68 @@ fn a_sandbox_from_an_image_with_local_files_uploads_its_context_then_creates() {
     );
 }
 
+/// `ENV` values stay out of every `Debug` (the image, the create
+/// parameters, the build info the server echoes) while the Dockerfile sent
+/// to the server keeps them exactly.
+#[test]
+fn env_values_are_sent_exactly_and_hidden_from_debug() {
+    let mut api = Server::new();
+    let image = Image::base("python:3.12-slim")
+        .env([("API_TOKEN", "tok-value-5e3f"), ("GREETING", "hello world")])
+        .unwrap()
+        .dockerfile_commands(
+            ["ENV LEGACY_SECRET pass-phrase-99 \\", "    more-of-it"],
+            None,
+        )
+        .unwrap()
+        .workdir("/app")
+        .unwrap();
+    let sent = "FROM python:3.12-slim\nENV API_TOKEN=tok-value-5e3f\nENV GREETING='hello world'\n\
+                ENV LEGACY_SECRET pass-phrase-99 \\\n    more-of-it\nWORKDIR /app\n";
+    assert_eq!(image.dockerfile(), sent);
+    let values = [
+        "tok-value-5e3f",
+        "hello world",
+        "pass-phrase-99",
+        "more-of-it",
+    ];
+    let hidden = |what: &str, debug: String| {
+        for value in values {
+            assert!(!debug.contains(value), "{what} shows {value:?}: {debug}");
+        }
+        assert!(debug.contains("API_TOKEN=<redacted>"), "{what}: {debug}");
+        assert!(debug.contains("GREETING=<redacted>"), "{what}: {debug}");
+        assert!(
+            debug.contains("LEGACY_SECRET=<redacted>"),
+            "{what}: {debug}"
+        );
+        assert!(debug.contains("WORKDIR /app"), "{what}: {debug}");
+    };
+    hidden("Image", format!("{image:?}"));
+    let params = CreateSandbox::from_image(image.clone());
+    hidden("CreateSandbox", format!("{params:?}"));
+    hidden(
+        "CreateSnapshot",
+        format!("{:?}", CreateSnapshot::from_image("s", image)),
+    );
+
+    let mut answer = sandbox_json("sb-1", "started");
+    answer["buildInfo"] = json!({"dockerfileContent": sent, "contextHashes": []});
+    let create = with_sdk_headers(api.mock("POST", "/api/sandbox"))
+        .match_body(Matcher::PartialJson(json!({
+            "buildInfo": {"dockerfileContent": sent}
+        })))
+        .with_body(answer.to_string())
+        .expect(1)
+        .create();
+    let sandbox = client(&api).create(params).unwrap();
+    create.assert();
+    let build = sandbox.info().build_info.as_ref().unwrap();
+    assert_eq!(build.dockerfile_content.as_deref(), Some(sent));
+    hidden("BuildInfo", format!("{build:?}"));
+    hidden("Sandbox", format!("{sandbox:?}"));
+}
+
 #[test]
 fn a_snapshot_from_an_image_appends_the_entrypoint_and_streams_its_build_log() {
     // The API answers the create `pending`: the log is followed once the

@@ -10,7 +10,7 @@ mod policy;
 pub(crate) mod secret;
 
 pub use policy::{PollSchedule, RetryPolicy, WAIT_FOREVER};
-pub(crate) use secret::{hidden_in, names_only, redact, Hidden, Secret, REDACTED};
+pub(crate) use secret::{hidden_in, names_only, redact, EnvHidden, Hidden, Secret, REDACTED};
 
 use crate::error::{Error, Result};
 
