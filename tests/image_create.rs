@@ -293,3 +293,53 @@ fn a_context_that_changes_after_hashing_is_never_stored_under_the_old_hash() {
     }
     create.assert();
 }
+
+/// A context file swapped for a symbolic link between the walk (hashing)
+/// and the upload (here while the store answers the existence check) is
+/// not followed: the upload fails naming the file, and nothing of what the
+/// link points to reaches the store.
+#[cfg(unix)]
+#[test]
+fn a_context_file_swapped_for_a_link_after_the_walk_is_not_followed() {
+    let dir = temp::TempDir::new("image-swap");
+    let secret = dir.file("outside/secret.txt", b"TOP-SECRET-CONTENT\n");
+    let file = dir.file("ctx/app.py", b"print('hi')\n");
+    let swapped = file.clone();
+    let store = FaultServer::start(move |seen| match seen.method.as_str() {
+        "HEAD" => {
+            std::fs::remove_file(&swapped).unwrap();
+            std::os::unix::fs::symlink(&secret, &swapped).unwrap();
+            Action::status(404)
+        }
+        _ => Action::status(200),
+    });
+    let mut api = Server::new();
+    let _access = push_access_to(&mut api, &store.url);
+    let create = api.mock("POST", "/api/sandbox").expect(0).create();
+    let image = Image::base("python:3.12-slim")
+        .add_local_dir(dir.path("ctx"), "/app")
+        .unwrap();
+    let daytona = daytona::Daytona::new(
+        daytona::DaytonaConfig::new()
+            .read_env(false)
+            .api_key("test-key-0123456789")
+            .api_url(format!("{}/api", api.url()))
+            .retry_policy(fast_retries()),
+    )
+    .unwrap();
+    let err = daytona
+        .create(CreateSandbox::from_image(image))
+        .unwrap_err();
+    let shown = err.report().to_string();
+    assert!(
+        shown.contains(&file.display().to_string())
+            && shown.contains("replaced by a symbolic link")
+            && shown.contains("not followed"),
+        "{shown}"
+    );
+    for put in store.seen().iter().filter(|s| s.method == "PUT") {
+        let body = String::from_utf8_lossy(&put.body);
+        assert!(!body.contains("TOP-SECRET"), "{body}");
+    }
+    create.assert();
+}

@@ -45,7 +45,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 pub use context::BuildContext;
-pub(crate) use context::{path_string, ArchiveEntry, EntryKind};
+pub(crate) use context::{open_file, path_string, ArchiveEntry, EntryKind};
 pub use pip::{PipInstallOptions, PyprojectOptions};
 
 use crate::config::EnvHidden;
