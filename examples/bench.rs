@@ -12,6 +12,10 @@
 //! - `per-call`: 5,000 sequential `get(id)` on one client, median and p99
 //!   per call, beside the same requests (same headers, body read) sent by
 //!   raw ureq on one `Agent`, in alternating blocks.
+//! - `cold-start`: a new process of this binary making a client and
+//!   calling `get(id)` once, 20 times: the wall time from its start to its
+//!   exit (median and slowest), and the part of it from `main` to the
+//!   answer.
 //! - `listing`: iterating 10,000 sandboxes at the largest page size
 //!   (200): requests, time per item, and the peak memory of the process
 //!   doing it, beside the same for 100,000 sandboxes.
@@ -56,8 +60,9 @@ use bench_support::{
 };
 use daytona::{CreateSandbox, Daytona, ListSandboxes, PollSchedule, SandboxInfo, SandboxState};
 
-const CASES: [&str; 7] = [
+const CASES: [&str; 8] = [
     "per-call",
+    "cold-start",
     "listing",
     "waiting",
     "failures",
@@ -77,6 +82,8 @@ struct Args {
     size_mib: u64,
     host: String,
     calls: usize,
+    /// When `main` began (for the cold start).
+    started: Instant,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -89,6 +96,7 @@ fn parse_args() -> Result<Args, String> {
         size_mib: 0,
         host: String::new(),
         calls: 0,
+        started: Instant::now(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -247,6 +255,10 @@ fn run_all(args: &Args, dir: &Path) -> Res<()> {
         let calls = if args.quick { 500 } else { 5_000 };
         rows.extend(per_call("127.0.0.1", calls)?);
         rows.extend(per_call("localhost", calls)?);
+    }
+    if on("cold-start") {
+        eprintln!("cold start ...");
+        rows.extend(cold_start(&server, if args.quick { 3 } else { 20 })?);
     }
     if on("listing") {
         eprintln!("listing ...");
@@ -473,6 +485,51 @@ fn per_call_child(host: &str, calls: usize) -> Res<[f64; 6]> {
         stat(&mut r, 0.99),
         stat(&mut d, 0.99),
     ])
+}
+
+// ---------------------------------------------------------------------------
+// Cold start.
+
+/// `runs` new processes, each making a client and calling `get(id)` once
+/// (see [`cold_child`]): the wall time from spawning one to its exit, and
+/// the time from its `main` to the answer.
+fn cold_start(server: &Server, runs: usize) -> Res<Vec<Row>> {
+    let args: Vec<String> = ["--phase", "cold", "--port", &server.port.to_string()]
+        .map(String::from)
+        .to_vec();
+    let mut walls = Vec::with_capacity(runs);
+    let mut inside = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let started = Instant::now();
+        let fields = run_child(&args)?;
+        walls.push(started.elapsed());
+        let [ns] = fields[..] else {
+            return Err(format!("cold start: bad result {fields:?}").into());
+        };
+        inside.push(Duration::from_nanos(ns as u64));
+    }
+    walls.sort();
+    inside.sort();
+    let (wall, slowest) = (walls[runs / 2], walls[runs - 1]);
+    let case = format!("cold start: new process, client, get(id), {runs} runs");
+    let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1e3);
+    Ok(vec![row(
+        &case,
+        "median (slowest), start to exit",
+        format!("{} ({})", ms(wall), ms(slowest)),
+        format!("of which main to answer: {}", us(inside[runs / 2])),
+        verdict("< 10 ms", wall < Duration::from_millis(10)),
+    )])
+}
+
+/// In a child: a client from nothing and one `get`; the nanoseconds from
+/// `main` to the answer.
+fn cold_child(port: u16, started: Instant) -> Res<u128> {
+    let sandbox = client(port)?.get(SANDBOX)?;
+    if sandbox.id() != SANDBOX {
+        return Err(format!("cold start: got {}", sandbox.id()).into());
+    }
+    Ok(started.elapsed().as_nanos())
 }
 
 // ---------------------------------------------------------------------------
@@ -1154,6 +1211,10 @@ fn children_cpu() -> Duration {
 // The children.
 
 fn child(args: &Args, phase: &str) -> Res<()> {
+    if phase == "cold" {
+        println!("RESULT {}", cold_child(args.port, args.started)?);
+        return Ok(());
+    }
     if phase == "per-call" {
         let figures = per_call_child(&args.host, args.calls)?;
         println!("RESULT {}", figures.map(|f| f.to_string()).join(" "));

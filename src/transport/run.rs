@@ -80,9 +80,16 @@ impl std::fmt::Debug for Transport {
 }
 
 /// Sets the time limits of one exchange on a ureq configuration builder:
-/// connecting (TCP, proxy and TLS) at most `$connect`, then sending the
-/// request, sending its body, waiting for the answer's head and reading
-/// its body at most `$timeout` each.
+/// connecting (TCP, proxy and TLS) at most `$connect`; then each read and
+/// each write waits at most `$timeout` for the other side, and each stage
+/// (sending the request, sending its body, waiting for the answer's head,
+/// reading its body) ends after [`stage_limit`] of it (a server sending a
+/// byte now and then).
+///
+/// The wait of a read or write is the same for every exchange, so ureq
+/// sets it on a pooled connection once (a system call each time it
+/// changes): only the stages' own budgets, which shrink as they run, would
+/// change it for every read and write.
 ///
 /// No overall (`timeout_global`, `timeout_per_call`) or name lookup limit:
 /// with any of those ureq looks the host up on a thread of its own for
@@ -90,17 +97,29 @@ impl std::fmt::Debug for Transport {
 /// whole exchange on a fast network. The lookup is then bounded by the
 /// system resolver's own limits.
 macro_rules! phase_timeouts {
-    ($builder:expr, $timeout:expr, $connect:expr) => {
+    ($builder:expr, $timeout:expr, $connect:expr) => {{
+        let timeout: Duration = $timeout;
+        let stage = Some(stage_limit(timeout));
         $builder
             .timeout_global(None)
             .timeout_per_call(None)
             .timeout_resolve(None)
             .timeout_connect(Some($connect))
-            .timeout_send_request(Some($timeout))
-            .timeout_send_body(Some($timeout))
-            .timeout_recv_response(Some($timeout))
-            .timeout_recv_body(Some($timeout))
-    };
+            .timeout_per_read(Some(timeout))
+            .timeout_per_write(Some(timeout))
+            .timeout_send_request(stage)
+            .timeout_send_body(stage)
+            .timeout_recv_response(stage)
+            .timeout_recv_body(stage)
+    }};
+}
+
+/// How long one stage of an exchange may last in all, for a request
+/// timeout `timeout` (the longest wait of one read or write): a quarter
+/// more, so that the stage's budget never cuts a read's wait short in an
+/// exchange that goes at the usual pace.
+fn stage_limit(timeout: Duration) -> Duration {
+    timeout.saturating_add(timeout / 4)
 }
 
 impl Transport {
