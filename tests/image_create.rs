@@ -249,24 +249,7 @@ fn a_context_that_changes_after_hashing_is_never_stored_under_the_old_hash() {
         }
         _ => Action::status(200),
     });
-    let mut api = Server::new();
-    let _access = push_access_to(&mut api, &store.url);
-    let create = api.mock("POST", "/api/sandbox").expect(0).create();
-    let image = Image::base("python:3.12-slim")
-        .add_local_dir(dir.path("ctx"), "/app")
-        .unwrap();
-    let hash = image.contexts()[0].hash().unwrap();
-    let daytona = daytona::Daytona::new(
-        daytona::DaytonaConfig::new()
-            .read_env(false)
-            .api_key("test-key-0123456789")
-            .api_url(format!("{}/api", api.url()))
-            .retry_policy(fast_retries()),
-    )
-    .unwrap();
-    let err = daytona
-        .create(CreateSandbox::from_image(image))
-        .unwrap_err();
+    let (err, hash) = create_failing(&store.url, dir.path("ctx"));
     let shown = err.to_string();
     assert!(
         shown.contains(&format!("PUT /b/org-1/{hash}/context.tar"))
@@ -291,7 +274,6 @@ fn a_context_that_changes_after_hashing_is_never_stored_under_the_old_hash() {
             "the store never received the whole body ({length} bytes announced)"
         );
     }
-    create.assert();
 }
 
 /// A context file swapped for a symbolic link between the walk (hashing)
@@ -313,23 +295,7 @@ fn a_context_file_swapped_for_a_link_after_the_walk_is_not_followed() {
         }
         _ => Action::status(200),
     });
-    let mut api = Server::new();
-    let _access = push_access_to(&mut api, &store.url);
-    let create = api.mock("POST", "/api/sandbox").expect(0).create();
-    let image = Image::base("python:3.12-slim")
-        .add_local_dir(dir.path("ctx"), "/app")
-        .unwrap();
-    let daytona = daytona::Daytona::new(
-        daytona::DaytonaConfig::new()
-            .read_env(false)
-            .api_key("test-key-0123456789")
-            .api_url(format!("{}/api", api.url()))
-            .retry_policy(fast_retries()),
-    )
-    .unwrap();
-    let err = daytona
-        .create(CreateSandbox::from_image(image))
-        .unwrap_err();
+    let (err, _) = create_failing(&store.url, dir.path("ctx"));
     let shown = err.report().to_string();
     assert!(
         shown.contains(&file.display().to_string())
@@ -341,5 +307,30 @@ fn a_context_file_swapped_for_a_link_after_the_walk_is_not_followed() {
         let body = String::from_utf8_lossy(&put.body);
         assert!(!body.contains("TOP-SECRET"), "{body}");
     }
+}
+
+/// Creates a sandbox from an image copying the folder `ctx` in, with the
+/// object store at `store_url`: the error it must end in (checking that no
+/// sandbox was created), and the context's hash as computed before.
+fn create_failing(store_url: &str, ctx: std::path::PathBuf) -> (daytona::Error, String) {
+    let mut api = Server::new();
+    let _access = push_access_to(&mut api, store_url);
+    let create = api.mock("POST", "/api/sandbox").expect(0).create();
+    let image = Image::base("python:3.12-slim")
+        .add_local_dir(ctx, "/app")
+        .unwrap();
+    let hash = image.contexts()[0].hash().unwrap();
+    let daytona = daytona::Daytona::new(
+        daytona::DaytonaConfig::new()
+            .read_env(false)
+            .api_key("test-key-0123456789")
+            .api_url(format!("{}/api", api.url()))
+            .retry_policy(fast_retries()),
+    )
+    .unwrap();
+    let err = daytona
+        .create(CreateSandbox::from_image(image))
+        .unwrap_err();
     create.assert();
+    (err, hash)
 }
