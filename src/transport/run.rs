@@ -434,9 +434,12 @@ impl Transport {
             if !status.is_redirection() || status == http::StatusCode::NOT_MODIFIED {
                 return Ok(Ok(resp));
             }
-            let from = redirected.as_ref().unwrap_or(&req.url);
+            let Some(from) = redirected.take().or_else(|| req.parsed_url()) else {
+                // Not reached: the URL was made from a parsed one.
+                return Ok(Ok(resp));
+            };
             match next_hop(
-                from,
+                &from,
                 &req.method,
                 replayable,
                 status,
@@ -466,10 +469,8 @@ impl Transport {
         redirected: Option<&url::Url>,
         timeout: Duration,
     ) -> std::result::Result<http::Response<ureq::Body>, ureq::Error> {
-        let url = redirected.unwrap_or(&req.url);
-        let mut builder = http::Request::builder()
-            .method(req.method.clone())
-            .uri(url.as_str());
+        let url = redirected.map_or(req.url.as_str(), url::Url::as_str);
+        let mut builder = http::Request::builder().method(req.method.clone()).uri(url);
         // JSON unless the request asks for something else (a bulk download
         // is multipart): `http` appends headers, it does not replace them.
         if !req
