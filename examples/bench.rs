@@ -11,7 +11,11 @@
 //!
 //! - `per-call`: 5,000 sequential `get(id)` on one client, median and p99
 //!   per call, beside the same requests (same headers, body read) sent by
-//!   raw ureq on one `Agent`, in alternating blocks.
+//!   raw ureq on one `Agent`, in alternating blocks. With `--otel` the
+//!   client has `otel_enabled(true)` (with the feature `otel` and no tracer
+//!   provider installed: the API's no-op one); the case's name says
+//!   whether the feature is compiled in. Compare a build without the
+//!   feature, one with it, and one with it and `--otel`.
 //! - `cold-start`: a new process of this binary making a client and
 //!   calling `get(id)` once, 20 times: the wall time from its start to its
 //!   exit (median and slowest), and the part of it from `main` to the
@@ -84,6 +88,8 @@ struct Args {
     calls: usize,
     /// When `main` began (for the cold start).
     started: Instant,
+    /// Per call: tracing turned on in the client's configuration.
+    otel: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -97,12 +103,14 @@ fn parse_args() -> Result<Args, String> {
         host: String::new(),
         calls: 0,
         started: Instant::now(),
+        otel: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
         match flag.as_str() {
             "--quick" => args.quick = true,
+            "--otel" => args.otel = true,
             "--only" => {
                 args.only = value()?.split(',').map(str::to_string).collect();
                 if let Some(bad) = args.only.iter().find(|c| !CASES.contains(&c.as_str())) {
@@ -119,7 +127,7 @@ fn parse_args() -> Result<Args, String> {
             }
             "-h" | "--help" => {
                 return Err(format!(
-                    "usage: bench [--quick] [--only {}]",
+                    "usage: bench [--quick] [--otel] [--only {}]",
                     CASES.join(",")
                 ))
             }
@@ -253,8 +261,8 @@ fn run_all(args: &Args, dir: &Path) -> Res<()> {
     if on("per-call") {
         eprintln!("per-call ...");
         let calls = if args.quick { 500 } else { 5_000 };
-        rows.extend(per_call("127.0.0.1", calls)?);
-        rows.extend(per_call("localhost", calls)?);
+        rows.extend(per_call("127.0.0.1", calls, args.otel)?);
+        rows.extend(per_call("localhost", calls, args.otel)?);
     }
     if on("cold-start") {
         eprintln!("cold start ...");
@@ -360,7 +368,7 @@ fn load_average() -> String {
 /// connection, and each client has its own, so unpinned runs compare
 /// placements rather than clients. On one CPU every call pays the same
 /// switches, and the difference between clients is their own work.
-fn per_call(host: &str, calls: usize) -> Res<Vec<Row>> {
+fn per_call(host: &str, calls: usize, otel: bool) -> Res<Vec<Row>> {
     let exe = std::env::current_exe()?.display().to_string();
     let mut args: Vec<String> = [
         "--phase",
@@ -372,6 +380,9 @@ fn per_call(host: &str, calls: usize) -> Res<Vec<Row>> {
     ]
     .map(String::from)
     .to_vec();
+    if otel {
+        args.push("--otel".into());
+    }
     let cpu = std::thread::available_parallelism().map_or(0, |n| n.get() - 1);
     let pinned = Command::new("taskset")
         .arg("--version")
@@ -391,8 +402,13 @@ fn per_call(host: &str, calls: usize) -> Res<Vec<Row>> {
     };
     let us = |ns: f64| format!("{:.1} µs", ns / 1e3);
     let ratio = s50 / r50;
+    let tracing = match (cfg!(feature = "otel"), otel) {
+        (false, _) => "",
+        (true, false) => ", feature otel, tracing off",
+        (true, true) => ", feature otel, tracing on (no-op provider)",
+    };
     let case = format!(
-        "per call: get(id) to {host}, {calls} sequential{}",
+        "per call: get(id) to {host}, {calls} sequential{}{tracing}",
         if pinned { "" } else { " (unpinned)" }
     );
     Ok(vec![
@@ -417,9 +433,9 @@ fn per_call(host: &str, calls: usize) -> Res<Vec<Row>> {
 /// `Agent` (same URL and headers, body read), and through raw ureq with the
 /// answer decoded as the SDK does, in alternating blocks. Returns the
 /// medians and the p99s, in nanoseconds.
-fn per_call_child(host: &str, calls: usize) -> Res<[f64; 6]> {
+fn per_call_child(host: &str, calls: usize, otel: bool) -> Res<[f64; 6]> {
     let server = Server::start()?;
-    let daytona = Daytona::new(config_at(host, server.port))?;
+    let daytona = Daytona::new(config_at(host, server.port).otel_enabled(otel))?;
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()
@@ -1216,7 +1232,7 @@ fn child(args: &Args, phase: &str) -> Res<()> {
         return Ok(());
     }
     if phase == "per-call" {
-        let figures = per_call_child(&args.host, args.calls)?;
+        let figures = per_call_child(&args.host, args.calls, args.otel)?;
         println!("RESULT {}", figures.map(|f| f.to_string()).join(" "));
         return Ok(());
     }

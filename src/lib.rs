@@ -41,6 +41,7 @@
 //! | `websocket` | on | following command logs as they are written (`toolbox::LogStream`), PTY sessions (`toolbox::PtyHandle`), the code interpreter (`toolbox::CodeInterpreter`) |
 //! | `platform-verifier` | off | `DaytonaConfig::platform_verifier`: the operating system's TLS verifier and trust store |
 //! | `testing` | off | `testing::LocalDaytona`, a local simulator of the API and toolbox |
+//! | `otel` | off | OpenTelemetry spans and W3C trace context on every request, when `DaytonaConfig::otel_enabled` turns them on (README, "Tracing") |
 //!
 //! # Reliability
 //!
@@ -73,6 +74,7 @@
 //                   knows no service and no description
 //   params/         descriptions: sandbox, listing and snapshot parameters
 //   image/          description: the declarative Image and its build contexts
+//   telemetry.rs    spans and trace context (feature `otel`); no-ops without
 //   config/         settings: DaytonaConfig, retry and poll policies, secrets
 //   check.rs        argument checks (Error::Validation)
 //   error/          the Error type and its report
@@ -91,6 +93,7 @@ mod error;
 pub mod image;
 pub mod models;
 mod params;
+mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod toolbox;

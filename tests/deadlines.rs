@@ -36,7 +36,9 @@ fn at_the_deadline<T: std::fmt::Debug>(
     let e = f().unwrap_err();
     let took = started.elapsed();
     assert!(e.is_timeout(), "{e:?}");
-    let (low, high) = (deadline.mul_f64(0.9), deadline.mul_f64(1.1));
+    // Early is a bug; late by a scheduling hiccup on a loaded machine is
+    // not (without the deadline these calls would run for a minute).
+    let (low, high) = (deadline.mul_f64(0.9), deadline + Duration::from_secs(1));
     assert!(
         took >= low && took <= high,
         "took {took:?}, deadline {deadline:?}: {e}"

@@ -1177,3 +1177,25 @@ fn a_host_that_does_not_resolve_reads_as_one_sentence() {
     );
     assert!(e.report().to_string().ends_with(&cause));
 }
+
+#[test]
+fn no_trace_context_is_sent_unless_tracing_is_on() {
+    let mut server = mockito::Server::new();
+    let get = reply_json(
+        api_mock(&mut server, "GET", "/api/sandbox/sb-1")
+            .match_header("traceparent", Matcher::Missing)
+            .match_header("tracestate", Matcher::Missing),
+        200,
+        &sandbox_json("sb-1", "started"),
+    )
+    .expect(if cfg!(feature = "otel") { 1 } else { 2 })
+    .create();
+    client(&server).get("sb-1").unwrap();
+    // Without the feature `otel`, the setting does nothing.
+    #[cfg(not(feature = "otel"))]
+    Daytona::new(config(&server).otel_enabled(true))
+        .unwrap()
+        .get("sb-1")
+        .unwrap();
+    get.assert();
+}

@@ -122,7 +122,10 @@ pub(crate) fn follow(
     // The reader thread owns the connection; it ends when the server closes
     // the stream, when the deadline cuts the request, or at the next line
     // after this function has returned.
+    // The reader's requests continue the caller's trace.
+    let trace = crate::telemetry::Carried::current();
     std::thread::spawn(move || {
+        let _trace = trace.attach();
         let op = request.operation().to_string();
         let lines = tx.clone();
         let result = reader_client.transport().execute(&mut request, |resp| {

@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::models::{SandboxInfo, SandboxListAnswer, SshAccessValidation};
 use crate::params::list::ListSandboxes;
 use crate::params::sandbox::CreateSandbox;
+use crate::telemetry::{self, traced};
 use crate::transport::page::{Page, Pages};
 use crate::transport::poll::Deadline;
 use crate::transport::{Answer, Request, Transport};
@@ -82,6 +83,9 @@ impl Daytona {
     pub fn new(config: DaytonaConfig) -> Result<Self> {
         let resolved = config.resolve_from_environment()?;
         let transport = Transport::new(&resolved)?;
+        for message in &resolved.deprecated {
+            telemetry::deprecated(&transport.tracing(), message);
+        }
         Ok(Daytona {
             inner: Arc::new(Inner {
                 transport,
@@ -128,7 +132,9 @@ impl Daytona {
     /// accepted it, the error is [`Error::AfterCreate`] and carries the new
     /// sandbox's id so that the caller can delete it.
     pub fn create(&self, params: CreateSandbox) -> Result<Sandbox> {
-        self.create_inner(params, None)
+        traced(self.transport().tracing(), "Daytona.create", || {
+            self.create_inner(params, None)
+        })
     }
 
     /// Like [`create`](Self::create), and while the sandbox's image builds
@@ -140,7 +146,9 @@ impl Daytona {
         params: CreateSandbox,
         mut on_log: impl FnMut(&str),
     ) -> Result<Sandbox> {
-        self.create_inner(params, Some(&mut on_log))
+        traced(self.transport().tracing(), "Daytona.create", || {
+            self.create_inner(params, Some(&mut on_log))
+        })
     }
 
     fn create_inner(
@@ -186,11 +194,13 @@ impl Daytona {
 
     /// The sandbox with this id or name.
     pub fn get(&self, id_or_name: &str) -> Result<Sandbox> {
-        path_segment("id_or_name", id_or_name)?;
-        let info = self
-            .transport()
-            .json(self.api(Method::GET, &["sandbox", id_or_name]))?;
-        Ok(Sandbox::new(self.clone(), info))
+        traced(self.transport().tracing(), "Daytona.get", || {
+            path_segment("id_or_name", id_or_name)?;
+            let info = self
+                .transport()
+                .json(self.api(Method::GET, &["sandbox", id_or_name]))?;
+            Ok(Sandbox::new(self.clone(), info))
+        })
     }
 
     /// Like [`get`](Self::get), but a sandbox that does not exist is `None`.
@@ -226,11 +236,17 @@ impl Daytona {
         let first = query.start_cursor().map(str::to_string);
         let client = self.clone();
         Pages::new(move |cursor| {
-            let page = client.fetch_page(&pairs, cursor.or(first.as_deref()))?;
-            Ok(Page {
-                items: page.items,
-                next: page.next_cursor,
-            })
+            traced(
+                client.transport().tracing(),
+                "Daytona.list.fetchPage",
+                || {
+                    let page = client.fetch_page(&pairs, cursor.or(first.as_deref()))?;
+                    Ok(Page {
+                        items: page.items,
+                        next: page.next_cursor,
+                    })
+                },
+            )
         })
     }
 
@@ -252,8 +268,10 @@ impl Daytona {
     /// # Ok::<(), daytona::Error>(())
     /// ```
     pub fn list_page(&self, query: ListSandboxes) -> Result<SandboxPage> {
-        let pairs = query.to_query()?;
-        self.fetch_page(&pairs, query.start_cursor())
+        traced(self.transport().tracing(), "Daytona.listPage", || {
+            let pairs = query.to_query()?;
+            self.fetch_page(&pairs, query.start_cursor())
+        })
     }
 
     fn fetch_page(&self, pairs: &[(&str, String)], cursor: Option<&str>) -> Result<SandboxPage> {
@@ -275,20 +293,26 @@ impl Daytona {
     /// Starts `sandbox` and waits until it is `started`, within `timeout`:
     /// a shorthand for [`Sandbox::start_with_timeout`].
     pub fn start(&self, sandbox: &mut Sandbox, timeout: Duration) -> Result<()> {
-        sandbox.start_with_timeout(timeout)
+        traced(self.transport().tracing(), "Daytona.start", || {
+            sandbox.start_with_timeout(timeout)
+        })
     }
 
     /// Stops `sandbox` and waits until it is stopped, within the client's
     /// wait timeout: a shorthand for [`Sandbox::stop`]
     /// ([`Sandbox::force_stop`] kills its processes instead).
     pub fn stop(&self, sandbox: &mut Sandbox) -> Result<()> {
-        sandbox.stop()
+        traced(self.transport().tracing(), "Daytona.stop", || {
+            sandbox.stop()
+        })
     }
 
     /// Deletes `sandbox` and waits until it is gone, within `timeout`: a
     /// shorthand for [`Sandbox::delete_with_timeout`].
     pub fn delete(&self, sandbox: &mut Sandbox, timeout: Duration) -> Result<()> {
-        sandbox.delete_with_timeout(timeout)
+        traced(self.transport().tracing(), "Daytona.delete", || {
+            sandbox.delete_with_timeout(timeout)
+        })
     }
 
     /// Forks `sandbox` (experimental) into a new sandbox, named `name` or by
@@ -300,15 +324,23 @@ impl Daytona {
         name: Option<&str>,
         timeout: Duration,
     ) -> Result<Sandbox> {
-        sandbox.experimental_fork_with_timeout(name, timeout)
+        traced(self.transport().tracing(), "Daytona.fork", || {
+            sandbox.experimental_fork_with_timeout(name, timeout)
+        })
     }
 
     /// Whether an SSH access token is valid, and for which sandbox.
     pub fn validate_ssh_access(&self, token: &str) -> Result<SshAccessValidation> {
-        non_empty("token", token)?;
-        self.transport().json(
-            self.api(Method::GET, &["sandbox", "ssh-access", "validate"])
-                .query("token", token),
+        traced(
+            self.transport().tracing(),
+            "Daytona.validateSshAccess",
+            || {
+                non_empty("token", token)?;
+                self.transport().json(
+                    self.api(Method::GET, &["sandbox", "ssh-access", "validate"])
+                        .query("token", token),
+                )
+            },
         )
     }
 }

@@ -10,12 +10,14 @@ use crate::api::build;
 use crate::api::client::Daytona;
 use crate::api::wait::{Goal, Progress, Seen};
 use crate::check::{self, non_empty, path_segment};
+use crate::config::Secret;
 use crate::error::{Error, Result};
 use crate::models::{
     PortPreviewUrl, SandboxInfo, SandboxLabels, SandboxState, SignedPortPreviewUrl, SshAccess,
     SshAccessValidation, UrlAnswer,
 };
 use crate::params::{NetworkSettings, Resize};
+use crate::telemetry::{traced, Tracing};
 use crate::transport::poll::{poll_until, Check, Deadline};
 use crate::transport::{read_body, Answer, Request};
 
@@ -73,6 +75,14 @@ impl Sandbox {
         self.client.api(method, &segments)
     }
 
+    /// Tracing of its operations: with its id on their spans.
+    pub(crate) fn tracing(&self) -> Tracing {
+        self.client
+            .transport()
+            .tracing()
+            .attr("daytona.sandbox.id", &self.info.id)
+    }
+
     fn default_timeout(&self) -> Duration {
         self.client.inner.wait_timeout
     }
@@ -92,8 +102,10 @@ impl Sandbox {
 
     /// Fetches its info again.
     pub fn refresh(&mut self) -> Result<()> {
-        self.info = self.client.transport().json(self.api(Method::GET, &[]))?;
-        Ok(())
+        traced(self.tracing(), "Sandbox.refreshData", || {
+            self.info = self.client.transport().json(self.api(Method::GET, &[]))?;
+            Ok(())
+        })
     }
 
     /// Polls until `goal` is reached, judging from the sandbox as it was
@@ -197,13 +209,17 @@ impl Sandbox {
     /// Waits until it is `started`; `error`, `build_failed` or `destroyed`
     /// fail at once.
     pub fn wait_until_started(&mut self, timeout: Duration) -> Result<()> {
-        self.wait_started(Deadline::after(timeout))
+        traced(self.tracing(), "Sandbox.waitUntilStarted", || {
+            self.wait_started(Deadline::after(timeout))
+        })
     }
 
     /// Waits until it is `stopped` (or `destroyed`, or gone); `error` and
     /// `build_failed` fail at once.
     pub fn wait_until_stopped(&mut self, timeout: Duration) -> Result<()> {
-        self.wait_stopped(Deadline::after(timeout))
+        traced(self.tracing(), "Sandbox.waitUntilStopped", || {
+            self.wait_stopped(Deadline::after(timeout))
+        })
     }
 
     fn wait_stopped(&mut self, deadline: Deadline) -> Result<()> {
@@ -217,8 +233,10 @@ impl Sandbox {
 
     /// [`start`](Self::start) within `timeout`, request included.
     pub fn start_with_timeout(&mut self, timeout: Duration) -> Result<()> {
-        let req = self.api(Method::POST, &["start"]);
-        self.change(req, Deadline::after(timeout), &Goal::RESTARTED)
+        traced(self.tracing(), "Sandbox.start", || {
+            let req = self.api(Method::POST, &["start"]);
+            self.change(req, Deadline::after(timeout), &Goal::RESTARTED)
+        })
     }
 
     /// Stops it (its processes are asked to end) and waits until it is
@@ -229,7 +247,9 @@ impl Sandbox {
 
     /// [`stop`](Self::stop) within `timeout`, request included.
     pub fn stop_with_timeout(&mut self, timeout: Duration) -> Result<()> {
-        self.stop_within(false, timeout)
+        traced(self.tracing(), "Sandbox.stop", || {
+            self.stop_within(false, timeout)
+        })
     }
 
     /// Stops it, killing its processes (SIGKILL) instead of asking them to
@@ -240,7 +260,9 @@ impl Sandbox {
 
     /// [`force_stop`](Self::force_stop) within `timeout`, request included.
     pub fn force_stop_with_timeout(&mut self, timeout: Duration) -> Result<()> {
-        self.stop_within(true, timeout)
+        traced(self.tracing(), "Sandbox.forceStop", || {
+            self.stop_within(true, timeout)
+        })
     }
 
     fn stop_within(&mut self, force: bool, timeout: Duration) -> Result<()> {
@@ -258,8 +280,10 @@ impl Sandbox {
 
     /// [`recover`](Self::recover) within `timeout`.
     pub fn recover_with_timeout(&mut self, timeout: Duration) -> Result<()> {
-        let req = self.api(Method::POST, &["recover"]);
-        self.change(req, Deadline::after(timeout), &Goal::RESTARTED)
+        traced(self.tracing(), "Sandbox.recover", || {
+            let req = self.api(Method::POST, &["recover"]);
+            self.change(req, Deadline::after(timeout), &Goal::RESTARTED)
+        })
     }
 
     /// Pauses it and waits until it is `paused`; `error`, `build_failed`
@@ -270,8 +294,10 @@ impl Sandbox {
 
     /// [`pause`](Self::pause) within `timeout`.
     pub fn pause_with_timeout(&mut self, timeout: Duration) -> Result<()> {
-        let req = self.api(Method::POST, &["pause"]);
-        self.change(req, Deadline::after(timeout), &Goal::PAUSED)
+        traced(self.tracing(), "Sandbox.pause", || {
+            let req = self.api(Method::POST, &["pause"]);
+            self.change(req, Deadline::after(timeout), &Goal::PAUSED)
+        })
     }
 
     /// Resizes it and waits until the resize is over (the sandbox back in
@@ -284,9 +310,11 @@ impl Sandbox {
 
     /// [`resize`](Self::resize) within `timeout`.
     pub fn resize_with_timeout(&mut self, resize: Resize, timeout: Duration) -> Result<()> {
-        resize.validate()?;
-        let req = self.api(Method::POST, &["resize"]).json(&resize);
-        self.change(req, Deadline::after(timeout), &Goal::resized(resize))
+        traced(self.tracing(), "Sandbox.resize", || {
+            resize.validate()?;
+            let req = self.api(Method::POST, &["resize"]).json(&resize);
+            self.change(req, Deadline::after(timeout), &Goal::resized(resize))
+        })
     }
 
     /// Takes a snapshot of it named `name` (experimental) and waits until
@@ -302,11 +330,13 @@ impl Sandbox {
         name: &str,
         timeout: Duration,
     ) -> Result<()> {
-        non_empty("name", name)?;
-        let req = self
-            .api(Method::POST, &["snapshot"])
-            .json(&serde_json::json!({ "name": name }));
-        self.change(req, Deadline::after(timeout), &Goal::SNAPSHOT)
+        traced(self.tracing(), "Sandbox.createSnapshot", || {
+            non_empty("name", name)?;
+            let req = self
+                .api(Method::POST, &["snapshot"])
+                .json(&serde_json::json!({ "name": name }));
+            self.change(req, Deadline::after(timeout), &Goal::SNAPSHOT)
+        })
     }
 
     /// Forks it (experimental): a new sandbox with a copy of its filesystem,
@@ -322,20 +352,22 @@ impl Sandbox {
         name: Option<&str>,
         timeout: Duration,
     ) -> Result<Sandbox> {
-        if let Some(n) = name {
-            non_empty("name", n)?;
-        }
-        let deadline = Deadline::after(timeout);
-        let body = match name {
-            Some(n) => serde_json::json!({ "name": n }),
-            None => serde_json::json!({}),
-        };
-        let info: SandboxInfo = self.client.transport().json(
-            self.api(Method::POST, &["fork"])
-                .json(&body)
-                .deadline(deadline),
-        )?;
-        self.client.started_within(info, deadline, None)
+        traced(self.tracing(), "Sandbox.fork", || {
+            if let Some(n) = name {
+                non_empty("name", n)?;
+            }
+            let deadline = Deadline::after(timeout);
+            let body = match name {
+                Some(n) => serde_json::json!({ "name": n }),
+                None => serde_json::json!({}),
+            };
+            let info: SandboxInfo = self.client.transport().json(
+                self.api(Method::POST, &["fork"])
+                    .json(&body)
+                    .deadline(deadline),
+            )?;
+            self.client.started_within(info, deadline, None)
+        })
     }
 
     /// Archives it (it must be stopped) and waits until it is `archived`:
@@ -346,8 +378,10 @@ impl Sandbox {
 
     /// [`archive`](Self::archive) within `timeout`, request included.
     pub fn archive_with_timeout(&mut self, timeout: Duration) -> Result<()> {
-        let req = self.api(Method::POST, &["archive"]);
-        self.change(req, Deadline::after(timeout), &Goal::ARCHIVED)
+        traced(self.tracing(), "Sandbox.archive", || {
+            let req = self.api(Method::POST, &["archive"]);
+            self.change(req, Deadline::after(timeout), &Goal::ARCHIVED)
+        })
     }
 
     /// Deletes it and waits until it is gone (`destroyed`, or no longer
@@ -360,9 +394,11 @@ impl Sandbox {
 
     /// [`delete`](Self::delete) within `timeout`, request included.
     pub fn delete_with_timeout(&mut self, timeout: Duration) -> Result<()> {
-        // A sandbox deleted from `error` may answer `error` until it goes.
-        let req = self.api(Method::DELETE, &[]);
-        self.change(req, Deadline::after(timeout), &Goal::DELETED)
+        traced(self.tracing(), "Sandbox.delete", || {
+            // A sandbox deleted from `error` may answer `error` until it goes.
+            let req = self.api(Method::DELETE, &[]);
+            self.change(req, Deadline::after(timeout), &Goal::DELETED)
+        })
     }
 
     /// Replaces all its labels; returns the labels the server now holds.
@@ -370,37 +406,45 @@ impl Sandbox {
         &mut self,
         labels: HashMap<String, String>,
     ) -> Result<HashMap<String, String>> {
-        for key in labels.keys() {
-            non_empty("labels", key)?;
-        }
-        let answer: SandboxLabels = self.client.transport().json(
-            self.api(Method::PUT, &["labels"])
-                .json(&SandboxLabels { labels }),
-        )?;
-        self.info.labels = answer.labels.clone();
-        Ok(answer.labels)
+        traced(self.tracing(), "Sandbox.setLabels", || {
+            for key in labels.keys() {
+                non_empty("labels", key)?;
+            }
+            let answer: SandboxLabels = self.client.transport().json(
+                self.api(Method::PUT, &["labels"])
+                    .json(&SandboxLabels { labels }),
+            )?;
+            self.info.labels = answer.labels.clone();
+            Ok(answer.labels)
+        })
     }
 
     /// Minutes of inactivity before it stops; 0 disables auto-stop.
     pub fn set_auto_stop_interval(&mut self, minutes: u32) -> Result<()> {
-        self.set_interval("autostop", i64::from(minutes))?;
-        self.info.auto_stop_interval = Some(minutes);
-        Ok(())
+        traced(self.tracing(), "Sandbox.setAutostopInterval", || {
+            self.set_interval("autostop", i64::from(minutes))?;
+            self.info.auto_stop_interval = Some(minutes);
+            Ok(())
+        })
     }
 
     /// Minutes stopped before it is archived; 0 means the maximum interval.
     pub fn set_auto_archive_interval(&mut self, minutes: u32) -> Result<()> {
-        self.set_interval("autoarchive", i64::from(minutes))?;
-        self.info.auto_archive_interval = Some(minutes);
-        Ok(())
+        traced(self.tracing(), "Sandbox.setAutoArchiveInterval", || {
+            self.set_interval("autoarchive", i64::from(minutes))?;
+            self.info.auto_archive_interval = Some(minutes);
+            Ok(())
+        })
     }
 
     /// Minutes stopped before it is deleted; negative disables auto-delete,
     /// 0 deletes it as soon as it stops.
     pub fn set_auto_delete_interval(&mut self, minutes: i32) -> Result<()> {
-        self.set_interval("autodelete", i64::from(minutes))?;
-        self.info.auto_delete_interval = Some(minutes);
-        Ok(())
+        traced(self.tracing(), "Sandbox.setAutoDeleteInterval", || {
+            self.set_interval("autodelete", i64::from(minutes))?;
+            self.info.auto_delete_interval = Some(minutes);
+            Ok(())
+        })
     }
 
     fn set_interval(&mut self, kind: &str, minutes: i64) -> Result<()> {
@@ -410,26 +454,32 @@ impl Sandbox {
 
     /// Changes its network rules.
     pub fn update_network_settings(&mut self, settings: NetworkSettings) -> Result<()> {
-        settings.validate()?;
-        self.update(
-            self.api(Method::POST, &["network-settings"])
-                .json(&settings),
-        )
+        traced(self.tracing(), "Sandbox.updateNetworkSettings", || {
+            settings.validate()?;
+            self.update(
+                self.api(Method::POST, &["network-settings"])
+                    .json(&settings),
+            )
+        })
     }
 
     /// Marks it as active now, postponing auto-stop.
     pub fn refresh_activity(&self) -> Result<()> {
-        self.client
-            .transport()
-            .empty(self.api(Method::POST, &["last-activity"]))
+        traced(self.tracing(), "Sandbox.refreshActivity", || {
+            self.client
+                .transport()
+                .empty(self.api(Method::POST, &["last-activity"]))
+        })
     }
 
     /// The preview link of `port`, with the token private sandboxes need.
     pub fn preview_link(&self, port: u16) -> Result<PortPreviewUrl> {
-        let port = checked_port(port)?;
-        self.client
-            .transport()
-            .json(self.api(Method::GET, &["ports", &port, "preview-url"]))
+        traced(self.tracing(), "Sandbox.getPreviewLink", || {
+            let port = checked_port(port)?;
+            self.client
+                .transport()
+                .json(self.api(Method::GET, &["ports", &port, "preview-url"]))
+        })
     }
 
     /// A signed preview URL of `port` that works without a token header,
@@ -440,47 +490,58 @@ impl Sandbox {
         port: u16,
         expires_in: Option<Duration>,
     ) -> Result<SignedPortPreviewUrl> {
-        let port = checked_port(port)?;
-        let seconds = expires_in
-            .map(|d| check::whole_units("expires_in", d, Duration::from_secs(1)))
-            .transpose()?;
-        self.client.transport().json(
-            self.api(Method::GET, &["ports", &port, "signed-preview-url"])
-                .query_opt("expiresInSeconds", seconds),
-        )
+        traced(self.tracing(), "Sandbox.getSignedPreviewUrl", || {
+            let port = checked_port(port)?;
+            let seconds = expires_in
+                .map(|d| check::whole_units("expires_in", d, Duration::from_secs(1)))
+                .transpose()?;
+            self.client.transport().json(
+                self.api(Method::GET, &["ports", &port, "signed-preview-url"])
+                    .query_opt("expiresInSeconds", seconds),
+            )
+        })
     }
 
     /// Makes a signed preview URL of `port` stop working now.
     pub fn expire_signed_preview_url(&self, port: u16, token: &str) -> Result<()> {
-        let port = checked_port(port)?;
-        path_segment("token", token)?;
-        self.client.transport().empty(self.api(
-            Method::POST,
-            &["ports", &port, "signed-preview-url", token, "expire"],
-        ))
+        traced(self.tracing(), "Sandbox.expireSignedPreviewUrl", || {
+            let port = checked_port(port)?;
+            path_segment("token", token)?;
+            self.client.transport().empty(
+                self.api(
+                    Method::POST,
+                    &["ports", &port, "signed-preview-url", token, "expire"],
+                )
+                .hide(vec![Secret::new(token)]),
+            )
+        })
     }
 
     /// Creates SSH access valid for `expires_in` (sent in whole minutes,
     /// rounded up; `None`: the server's default, 60 minutes).
     pub fn create_ssh_access(&self, expires_in: Option<Duration>) -> Result<SshAccess> {
-        let minutes = expires_in
-            .map(|d| check::whole_units("expires_in", d, Duration::from_secs(60)))
-            .transpose()?;
-        self.client.transport().json(
-            self.api(Method::POST, &["ssh-access"])
-                .query_opt("expiresInMinutes", minutes),
-        )
+        traced(self.tracing(), "Sandbox.createSshAccess", || {
+            let minutes = expires_in
+                .map(|d| check::whole_units("expires_in", d, Duration::from_secs(60)))
+                .transpose()?;
+            self.client.transport().json(
+                self.api(Method::POST, &["ssh-access"])
+                    .query_opt("expiresInMinutes", minutes),
+            )
+        })
     }
 
     /// Revokes the SSH access with `token`, or every SSH access when `None`.
     pub fn revoke_ssh_access(&mut self, token: Option<&str>) -> Result<()> {
-        if let Some(t) = token {
-            non_empty("token", t)?;
-        }
-        self.update(
-            self.api(Method::DELETE, &["ssh-access"])
-                .query_opt("token", token),
-        )
+        traced(self.tracing(), "Sandbox.revokeSshAccess", || {
+            if let Some(t) = token {
+                non_empty("token", t)?;
+            }
+            self.update(
+                self.api(Method::DELETE, &["ssh-access"])
+                    .query_opt("token", token),
+            )
+        })
     }
 
     /// Whether an SSH access token is valid.

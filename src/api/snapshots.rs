@@ -10,6 +10,7 @@ use crate::check::path_segment;
 use crate::error::{Error, Result};
 use crate::models::{Snapshot, SnapshotPage, SnapshotState, UrlAnswer};
 use crate::params::snapshot::{CreateSnapshot, ListSnapshots};
+use crate::telemetry::traced;
 use crate::transport::page::{Page, Pages};
 use crate::transport::poll::{poll_until, Check, Deadline};
 use crate::transport::Answer;
@@ -57,7 +58,11 @@ impl Snapshots {
 
     /// One page of snapshots, with the totals.
     pub fn list_page(&self, query: ListSnapshots) -> Result<SnapshotPage> {
-        self.fetch_page(&query.to_query(None)?)
+        traced(
+            self.client.transport().tracing(),
+            "SnapshotService.listPage",
+            || self.fetch_page(&query.to_query(None)?),
+        )
     }
 
     /// Every snapshot matching `query`, fetched a page at a time as the
@@ -68,8 +73,11 @@ impl Snapshots {
         }
         let service = self.clone();
         Pages::new(move |token| {
+            let tracing = service.client.transport().tracing();
             let page = token.and_then(|t| t.parse::<u32>().ok());
-            let answer = service.fetch_page(&query.to_query(page)?)?;
+            let answer = traced(tracing, "SnapshotService.list.fetchPage", || {
+                service.fetch_page(&query.to_query(page)?)
+            })?;
             let current = answer.page.max(1);
             let next = (current < answer.total_pages && !answer.items.is_empty())
                 .then(|| current.saturating_add(1).to_string());
@@ -82,33 +90,55 @@ impl Snapshots {
 
     /// The snapshot with this id or name.
     pub fn get(&self, id_or_name: &str) -> Result<Snapshot> {
-        path_segment("id_or_name", id_or_name)?;
-        self.client
-            .transport()
-            .json(self.client.api(Method::GET, &["snapshots", id_or_name]))
+        traced(
+            self.client.transport().tracing(),
+            "SnapshotService.get",
+            || {
+                path_segment("id_or_name", id_or_name)?;
+                self.client
+                    .transport()
+                    .json(self.client.api(Method::GET, &["snapshots", id_or_name]))
+            },
+        )
     }
 
     /// Deletes a snapshot.
     pub fn delete(&self, snapshot: &Snapshot) -> Result<()> {
-        path_segment("id", &snapshot.id)?;
-        self.client.transport().empty(
-            self.client
-                .api(Method::DELETE, &["snapshots", &snapshot.id]),
+        traced(
+            self.client.transport().tracing(),
+            "SnapshotService.delete",
+            || {
+                path_segment("id", &snapshot.id)?;
+                self.client.transport().empty(
+                    self.client
+                        .api(Method::DELETE, &["snapshots", &snapshot.id]),
+                )
+            },
         )
     }
 
     /// Activates an inactive snapshot; returns it as the server now has it.
     pub fn activate(&self, snapshot: &Snapshot) -> Result<Snapshot> {
-        path_segment("id", &snapshot.id)?;
-        self.client.transport().json(
-            self.client
-                .api(Method::POST, &["snapshots", &snapshot.id, "activate"]),
+        traced(
+            self.client.transport().tracing(),
+            "SnapshotService.activate",
+            || {
+                path_segment("id", &snapshot.id)?;
+                self.client.transport().json(
+                    self.client
+                        .api(Method::POST, &["snapshots", &snapshot.id, "activate"]),
+                )
+            },
         )
     }
 
     /// Creates a snapshot and waits until it is `active`.
     pub fn create(&self, params: CreateSnapshot) -> Result<Snapshot> {
-        self.create_with_logs(params, |_| {})
+        traced(
+            self.client.transport().tracing(),
+            "SnapshotService.create",
+            || self.create_with_logs(params, |_| {}),
+        )
     }
 
     /// Creates a snapshot, passes each line of its build log to `on_log`
@@ -128,10 +158,16 @@ impl Snapshots {
         params: CreateSnapshot,
         on_log: impl FnMut(&str),
     ) -> Result<Snapshot> {
-        // A failure's reason is the server's text: it may echo the
-        // credential.
-        self.create_inner(params, on_log)
-            .map_err(|e| self.client.transport().redact(e))
+        traced(
+            self.client.transport().tracing(),
+            "SnapshotService.create",
+            || {
+                // A failure's reason is the server's text: it may echo the
+                // credential.
+                self.create_inner(params, on_log)
+                    .map_err(|e| self.client.transport().redact(e))
+            },
+        )
     }
 
     fn create_inner(

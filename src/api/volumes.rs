@@ -8,6 +8,7 @@ use crate::api::client::Daytona;
 use crate::check::{non_empty, path_segment};
 use crate::error::{Error, Result};
 use crate::models::{Volume, VolumeState};
+use crate::telemetry::traced;
 use crate::transport::poll::{poll_until, Check, Deadline};
 use crate::transport::Answer;
 
@@ -39,60 +40,96 @@ impl Daytona {
 impl Volumes {
     /// Every volume of the organization, deleted ones left out.
     pub fn list(&self) -> Result<Vec<Volume>> {
-        self.client.transport().json(
-            self.client
-                .api(Method::GET, &["volumes"])
-                .answer(Answer::Page),
+        traced(
+            self.client.transport().tracing(),
+            "VolumeService.list",
+            || {
+                self.client.transport().json(
+                    self.client
+                        .api(Method::GET, &["volumes"])
+                        .answer(Answer::Page),
+                )
+            },
         )
     }
 
     /// Every volume of the organization, deleted ones included.
     pub fn list_including_deleted(&self) -> Result<Vec<Volume>> {
-        self.client.transport().json(
-            self.client
-                .api(Method::GET, &["volumes"])
-                .query("includeDeleted", "true"),
+        traced(
+            self.client.transport().tracing(),
+            "VolumeService.list",
+            || {
+                self.client.transport().json(
+                    self.client
+                        .api(Method::GET, &["volumes"])
+                        .query("includeDeleted", "true"),
+                )
+            },
         )
     }
 
     /// The volume named `name`.
     pub fn get(&self, name: &str) -> Result<Volume> {
-        path_segment("name", name)?;
-        self.client
-            .transport()
-            .json(self.client.api(Method::GET, &["volumes", "by-name", name]))
+        traced(
+            self.client.transport().tracing(),
+            "VolumeService.get",
+            || {
+                path_segment("name", name)?;
+                self.client
+                    .transport()
+                    .json(self.client.api(Method::GET, &["volumes", "by-name", name]))
+            },
+        )
     }
 
     /// The volume named `name`, created when there is none.
     pub fn get_or_create(&self, name: &str) -> Result<Volume> {
-        match self.get(name) {
-            Err(e) if e.is_not_found() => match self.create(name) {
-                // Someone else created it in between.
-                Err(e) if e.is_conflict() => self.get(name),
-                other => other,
+        traced(
+            self.client.transport().tracing(),
+            "VolumeService.getOrCreate",
+            || {
+                match self.get(name) {
+                    Err(e) if e.is_not_found() => match self.create(name) {
+                        // Someone else created it in between.
+                        Err(e) if e.is_conflict() => self.get(name),
+                        other => other,
+                    },
+                    other => other,
+                }
             },
-            other => other,
-        }
+        )
     }
 
     /// Creates a volume (in state `pending_create`; see
     /// [`wait_until_ready`](Self::wait_until_ready)).
     pub fn create(&self, name: &str) -> Result<Volume> {
-        non_empty("name", name)?;
-        self.client.transport().json(
-            self.client
-                .api(Method::POST, &["volumes"])
-                .json(&serde_json::json!({ "name": name })),
+        traced(
+            self.client.transport().tracing(),
+            "VolumeService.create",
+            || {
+                non_empty("name", name)?;
+                self.client.transport().json(
+                    self.client
+                        .api(Method::POST, &["volumes"])
+                        .json(&serde_json::json!({ "name": name })),
+                )
+            },
         )
     }
 
     /// Deletes a volume. A volume mounted by a sandbox is a conflict
     /// ([`Error::is_conflict`]).
     pub fn delete(&self, volume: &Volume) -> Result<()> {
-        path_segment("id", &volume.id)?;
-        self.client
-            .transport()
-            .empty(self.client.api(Method::DELETE, &["volumes", &volume.id]))
+        traced(
+            self.client.transport().tracing(),
+            "VolumeService.delete",
+            || {
+                path_segment("id", &volume.id)?;
+                self.client
+                    .transport()
+                    .empty(self.client.api(Method::DELETE, &["volumes", &volume.id]))
+            },
+        )
     }
 
     /// Waits until the volume named `name` is `ready`, within the client's
@@ -105,26 +142,34 @@ impl Volumes {
     /// [`wait_until_ready`](Self::wait_until_ready) within `timeout`
     /// ([`crate::WAIT_FOREVER`] waits without limit).
     pub fn wait_until_ready_with_timeout(&self, name: &str, timeout: Duration) -> Result<Volume> {
-        non_empty("name", name)?;
-        let deadline = Deadline::after(timeout);
-        let operation = format!("waiting for volume {name} to be ready");
-        let schedule = self.client.inner.poll.clone();
-        let check = |volume: Volume| match volume.state {
-            VolumeState::Ready => Ok(Check::Done(volume)),
-            // The reason is the server's text: it may echo the credential.
-            VolumeState::Error => Err(self.client.transport().redact(Error::VolumeFailed {
-                name: volume.name,
-                reason: volume.error_reason,
-            })),
-            _ => Ok(Check::Pending),
-        };
-        poll_until(&schedule, deadline, &operation, |d| {
-            let volume: Volume = self.client.transport().json(
-                self.client
-                    .api(Method::GET, &["volumes", "by-name", name])
-                    .deadline(*d),
-            )?;
-            check(volume)
-        })
+        traced(
+            self.client.transport().tracing(),
+            "VolumeService.waitUntilReady",
+            || {
+                non_empty("name", name)?;
+                let deadline = Deadline::after(timeout);
+                let operation = format!("waiting for volume {name} to be ready");
+                let schedule = self.client.inner.poll.clone();
+                let check = |volume: Volume| match volume.state {
+                    VolumeState::Ready => Ok(Check::Done(volume)),
+                    // The reason is the server's text: it may echo the credential.
+                    VolumeState::Error => {
+                        Err(self.client.transport().redact(Error::VolumeFailed {
+                            name: volume.name,
+                            reason: volume.error_reason,
+                        }))
+                    }
+                    _ => Ok(Check::Pending),
+                };
+                poll_until(&schedule, deadline, &operation, |d| {
+                    let volume: Volume = self.client.transport().json(
+                        self.client
+                            .api(Method::GET, &["volumes", "by-name", name])
+                            .deadline(*d),
+                    )?;
+                    check(volume)
+                })
+            },
+        )
     }
 }

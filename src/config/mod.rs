@@ -36,6 +36,7 @@ pub const DEFAULT_API_URL: &str = "https://app.daytona.io/api";
 /// | [`organization_id`](Self::organization_id) | `DAYTONA_ORGANIZATION_ID` | — (required with a JWT) |
 /// | [`api_url`](Self::api_url) | `DAYTONA_API_URL` (`DAYTONA_SERVER_URL`, deprecated) | `https://app.daytona.io/api` |
 /// | [`target`](Self::target) | `DAYTONA_TARGET` | the organization's default region |
+/// | [`otel_enabled`](Self::otel_enabled) | `DAYTONA_OTEL_ENABLED`, `DAYTONA_EXPERIMENTAL_OTEL_ENABLED` (`true` turns it on) | off (feature `otel`) |
 ///
 /// `Debug` never prints the API key or the JWT.
 ///
@@ -60,6 +61,7 @@ pub struct DaytonaConfig {
     pub(crate) target: Option<String>,
     pub(crate) read_env: bool,
     pub(crate) read_env_files: bool,
+    pub(crate) otel_enabled: Option<bool>,
     pub(crate) use_env_proxy: bool,
     pub(crate) connect_timeout: Duration,
     pub(crate) request_timeout: Duration,
@@ -82,6 +84,7 @@ impl Default for DaytonaConfig {
             target: None,
             read_env: true,
             read_env_files: true,
+            otel_enabled: None,
             use_env_proxy: true,
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
@@ -170,6 +173,22 @@ impl DaytonaConfig {
     #[must_use]
     pub fn read_env_files(mut self, read: bool) -> Self {
         self.read_env_files = read;
+        self
+    }
+
+    /// Whether every operation is traced with OpenTelemetry
+    /// (`DAYTONA_OTEL_ENABLED=true` or `DAYTONA_EXPERIMENTAL_OTEL_ENABLED=true`;
+    /// default off): a span per public operation, HTTP attempt and poll
+    /// through the global tracer provider, and the `traceparent` and
+    /// `tracestate` headers of the current context on every request and
+    /// WebSocket upgrade, through the global propagator.
+    ///
+    /// Needs the crate's feature `otel`; without it this setting (like the
+    /// variables) is accepted and does nothing, so that code configuring
+    /// it builds with and without the feature.
+    #[must_use]
+    pub fn otel_enabled(mut self, enabled: bool) -> Self {
+        self.otel_enabled = Some(enabled);
         self
     }
 
@@ -316,15 +335,20 @@ impl DaytonaConfig {
         self.target = self.target.take().filter(|t| !blank(t));
         // Where the API URL came from, for error messages.
         let mut url_source = "api_url";
+        // Deprecated settings in use: logged here, recorded on the current
+        // span when the client is built with tracing on.
+        let mut deprecated = Vec::new();
+        let mut warn = |message: &'static str| {
+            log::warn!("{message}");
+            deprecated.push(message);
+        };
         if let Some(url) = self.server_url.take().filter(|u| !blank(u)) {
             if self.api_url.is_none() {
-                log::warn!("DaytonaConfig::server_url is deprecated; use DaytonaConfig::api_url");
+                warn("DaytonaConfig::server_url is deprecated; use DaytonaConfig::api_url");
                 self.api_url = Some(url);
                 url_source = "server_url";
             } else {
-                log::warn!(
-                    "DaytonaConfig::server_url is deprecated and ignored since api_url is set"
-                );
+                warn("DaytonaConfig::server_url is deprecated and ignored since api_url is set");
             }
         }
         if self.read_env {
@@ -344,8 +368,8 @@ impl DaytonaConfig {
                     self.api_url = Some(url);
                     url_source = "api_url (from DAYTONA_API_URL)";
                 } else if let Some(url) = get("DAYTONA_SERVER_URL") {
-                    log::warn!(
-                        "DAYTONA_SERVER_URL is deprecated and will be removed; set DAYTONA_API_URL instead"
+                    warn(
+                        "DAYTONA_SERVER_URL is deprecated and will be removed; set DAYTONA_API_URL instead",
                     );
                     self.api_url = Some(url);
                     url_source = "api_url (from DAYTONA_SERVER_URL)";
@@ -353,6 +377,11 @@ impl DaytonaConfig {
             }
             if self.target.is_none() {
                 self.target = get("DAYTONA_TARGET");
+            }
+            if self.otel_enabled.is_none() {
+                let on = |name| get(name).is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+                self.otel_enabled =
+                    Some(on("DAYTONA_OTEL_ENABLED") || on("DAYTONA_EXPERIMENTAL_OTEL_ENABLED"));
             }
         }
         let auth = match (self.api_key.take(), self.jwt_token.take()) {
@@ -411,6 +440,8 @@ impl DaytonaConfig {
             auth,
             api_url,
             target: self.target.take(),
+            otel: self.otel_enabled.unwrap_or(false),
+            deprecated,
             settings: self,
         })
     }
@@ -523,6 +554,10 @@ pub(crate) struct ResolvedConfig {
     pub(crate) auth: Auth,
     pub(crate) api_url: Url,
     pub(crate) target: Option<String>,
+    /// Whether operations are traced ([`DaytonaConfig::otel_enabled`]).
+    pub(crate) otel: bool,
+    /// The deprecated settings in use, each with its warning.
+    pub(crate) deprecated: Vec<&'static str>,
     pub(crate) settings: DaytonaConfig,
 }
 
@@ -553,6 +588,34 @@ mod tests {
         assert_eq!(r.auth.bearer(), "Bearer explicit");
         assert_eq!(r.api_url.as_str(), "http://localhost:1/api");
         assert_eq!(r.target.as_deref(), Some("eu"));
+    }
+
+    #[test]
+    fn otel_is_on_by_either_variable_and_the_setting_wins() {
+        let on = |config: DaytonaConfig, pairs: &[(&str, &str)]| {
+            let mut all = vec![("DAYTONA_API_KEY", "k")];
+            all.extend_from_slice(pairs);
+            config.resolve(&env(&all)).unwrap().otel
+        };
+        assert!(!on(DaytonaConfig::new(), &[]));
+        assert!(on(
+            DaytonaConfig::new(),
+            &[("DAYTONA_OTEL_ENABLED", "true")]
+        ));
+        assert!(on(
+            DaytonaConfig::new(),
+            &[("DAYTONA_EXPERIMENTAL_OTEL_ENABLED", "TRUE")]
+        ));
+        assert!(!on(DaytonaConfig::new(), &[("DAYTONA_OTEL_ENABLED", "1")]));
+        assert!(!on(
+            DaytonaConfig::new().otel_enabled(false),
+            &[("DAYTONA_OTEL_ENABLED", "true")]
+        ));
+        assert!(on(DaytonaConfig::new().otel_enabled(true), &[]));
+        assert!(!on(
+            DaytonaConfig::new().read_env(false).api_key("k"),
+            &[("DAYTONA_OTEL_ENABLED", "true")]
+        ));
     }
 
     #[test]

@@ -46,6 +46,7 @@ use crate::api::sandbox::Sandbox;
 use crate::check::non_empty;
 use crate::error::Result;
 use crate::models::enums::string_enum;
+use crate::telemetry::traced;
 use crate::transport::Request;
 
 /// The desktop of a sandbox: [`crate::Sandbox::computer_use`].
@@ -187,29 +188,37 @@ impl<'s> ComputerUse<'s> {
     /// Starts the desktop's processes (`POST /computeruse/start`) and
     /// returns their status.
     pub fn start(&self) -> Result<ComputerUseProcesses> {
-        self.tb
-            .transport()
-            .json(self.tb.request(Method::POST, &["computeruse", "start"])?)
+        traced(self.tb.tracing(), "ComputerUse.start", || {
+            self.tb
+                .transport()
+                .json(self.tb.request(Method::POST, &["computeruse", "start"])?)
+        })
     }
 
     /// Stops the desktop's processes (`POST /computeruse/stop`) and
     /// returns their status.
     pub fn stop(&self) -> Result<ComputerUseProcesses> {
-        self.tb
-            .transport()
-            .json(self.tb.request(Method::POST, &["computeruse", "stop"])?)
+        traced(self.tb.tracing(), "ComputerUse.stop", || {
+            self.tb
+                .transport()
+                .json(self.tb.request(Method::POST, &["computeruse", "stop"])?)
+        })
     }
 
     /// Whether the desktop runs (`GET /computeruse/process-status`, as the
     /// official SDKs ask).
     pub fn status(&self) -> Result<ComputerUseStatus> {
-        self.summary("process-status")
+        traced(self.tb.tracing(), "ComputerUse.getStatus", || {
+            self.summary("process-status")
+        })
     }
 
     /// The same summary from the computer-use plugin itself
     /// (`GET /computeruse/status`).
     pub fn system_status(&self) -> Result<ComputerUseStatus> {
-        self.summary("status")
+        traced(self.tb.tracing(), "ComputerUse.getSystemStatus", || {
+            self.summary("status")
+        })
     }
 
     fn summary(&self, what: &str) -> Result<ComputerUseStatus> {
@@ -223,29 +232,37 @@ impl<'s> ComputerUse<'s> {
     /// Whether the desktop process `name` (`xvfb`, `xfce4`, `x11vnc`,
     /// `novnc`) runs (`GET /computeruse/process/{name}/status`).
     pub fn is_process_running(&self, name: &str) -> Result<bool> {
-        let answer: RunningAnswer = self.process(Method::GET, name, "status")?;
-        Ok(answer.running)
+        traced(self.tb.tracing(), "ComputerUse.isProcessRunning", || {
+            let answer: RunningAnswer = self.process(Method::GET, name, "status")?;
+            Ok(answer.running)
+        })
     }
 
     /// Restarts the desktop process `name`
     /// (`POST /computeruse/process/{name}/restart`).
     pub fn restart_process(&self, name: &str) -> Result<()> {
-        let req = self.process_request(Method::POST, name, "restart")?;
-        self.tb.transport().empty(req)
+        traced(self.tb.tracing(), "ComputerUse.restartProcess", || {
+            let req = self.process_request(Method::POST, name, "restart")?;
+            self.tb.transport().empty(req)
+        })
     }
 
     /// What the desktop process `name` wrote to its standard output
     /// (`GET /computeruse/process/{name}/logs`).
     pub fn process_logs(&self, name: &str) -> Result<String> {
-        let answer: LogsAnswer = self.process(Method::GET, name, "logs")?;
-        Ok(answer.logs)
+        traced(self.tb.tracing(), "ComputerUse.getProcessLogs", || {
+            let answer: LogsAnswer = self.process(Method::GET, name, "logs")?;
+            Ok(answer.logs)
+        })
     }
 
     /// What the desktop process `name` wrote to its standard error
     /// (`GET /computeruse/process/{name}/errors`).
     pub fn process_errors(&self, name: &str) -> Result<String> {
-        let answer: ErrorsAnswer = self.process(Method::GET, name, "errors")?;
-        Ok(answer.errors)
+        traced(self.tb.tracing(), "ComputerUse.getProcessErrors", || {
+            let answer: ErrorsAnswer = self.process(Method::GET, name, "errors")?;
+            Ok(answer.errors)
+        })
     }
 
     fn process<T: serde::de::DeserializeOwned>(

@@ -19,6 +19,7 @@ use ureq::http::Method;
 use super::Toolbox;
 use crate::check::non_empty;
 use crate::error::{Error, Result};
+use crate::telemetry::traced;
 use crate::transport::Request;
 
 /// Reads and writes files in a sandbox: [`crate::Sandbox::fs`].
@@ -100,45 +101,55 @@ impl<'s> FileSystem<'s> {
 
     /// The files and folders in the folder `path` (`GET /files`).
     pub fn list_files(&self, path: &str) -> Result<Vec<FileInfo>> {
-        non_empty("path", path)?;
-        self.tb
-            .transport()
-            .json(self.files(Method::GET, &[])?.query("path", path))
+        traced(self.tb.tracing(), "FileSystem.listFiles", || {
+            non_empty("path", path)?;
+            self.tb
+                .transport()
+                .json(self.files(Method::GET, &[])?.query("path", path))
+        })
     }
 
     /// Name, size, mode, owner and times of the file or folder at `path`
     /// (`GET /files/info`). A missing file is an error for which
     /// [`Error::is_not_found`] is true.
     pub fn get_file_info(&self, path: &str) -> Result<FileInfo> {
-        non_empty("path", path)?;
-        self.tb
-            .transport()
-            .json(self.files(Method::GET, &["info"])?.query("path", path))
+        traced(self.tb.tracing(), "FileSystem.getFileDetails", || {
+            non_empty("path", path)?;
+            self.tb
+                .transport()
+                .json(self.files(Method::GET, &["info"])?.query("path", path))
+        })
     }
 
     /// Creates the folder `path` with the octal permission `mode`, such as
     /// `"755"` or `"0700"` (`POST /files/folder`).
     pub fn create_folder(&self, path: &str, mode: &str) -> Result<()> {
-        non_empty("path", path)?;
-        models::check_mode(mode)?;
-        self.tb.transport().empty(
-            self.files(Method::POST, &["folder"])?
-                .query("path", path)
-                .query("mode", mode),
-        )
+        traced(self.tb.tracing(), "FileSystem.createFolder", || {
+            non_empty("path", path)?;
+            models::check_mode(mode)?;
+            self.tb.transport().empty(
+                self.files(Method::POST, &["folder"])?
+                    .query("path", path)
+                    .query("mode", mode),
+            )
+        })
     }
 
     /// Deletes the file or the empty folder at `path` (`DELETE /files`); a
     /// folder that is not empty is refused (see
     /// [`delete_recursive`](Self::delete_recursive)).
     pub fn delete_file(&self, path: &str) -> Result<()> {
-        self.delete(path, false)
+        traced(self.tb.tracing(), "FileSystem.deleteFile", || {
+            self.delete(path, false)
+        })
     }
 
     /// Deletes the file or folder at `path` with everything in it
     /// (`DELETE /files?recursive=true`).
     pub fn delete_recursive(&self, path: &str) -> Result<()> {
-        self.delete(path, true)
+        traced(self.tb.tracing(), "FileSystem.deleteFile", || {
+            self.delete(path, true)
+        })
     }
 
     fn delete(&self, path: &str, recursive: bool) -> Result<()> {
@@ -152,13 +163,15 @@ impl<'s> FileSystem<'s> {
 
     /// Moves or renames `source` to `destination` (`POST /files/move`).
     pub fn move_files(&self, source: &str, destination: &str) -> Result<()> {
-        non_empty("source", source)?;
-        non_empty("destination", destination)?;
-        self.tb.transport().empty(
-            self.files(Method::POST, &["move"])?
-                .query("source", source)
-                .query("destination", destination),
-        )
+        traced(self.tb.tracing(), "FileSystem.moveFiles", || {
+            non_empty("source", source)?;
+            non_empty("destination", destination)?;
+            self.tb.transport().empty(
+                self.files(Method::POST, &["move"])?
+                    .query("source", source)
+                    .query("destination", destination),
+            )
+        })
     }
 
     /// The lines of the files below `path` that contain `pattern`, like
@@ -173,19 +186,23 @@ impl<'s> FileSystem<'s> {
     /// # Ok::<(), daytona::Error>(())
     /// ```
     pub fn find_files(&self, path: &str, pattern: &str) -> Result<Vec<Match>> {
-        self.tb
-            .transport()
-            .json(self.search("find", path, pattern)?)
+        traced(self.tb.tracing(), "FileSystem.findFiles", || {
+            self.tb
+                .transport()
+                .json(self.search("find", path, pattern)?)
+        })
     }
 
     /// The paths of the files below `path` whose names match the glob
     /// `pattern`, such as `*.rs` (`GET /files/search`).
     pub fn search_files(&self, path: &str, pattern: &str) -> Result<Vec<String>> {
-        let answer: SearchAnswer = self
-            .tb
-            .transport()
-            .json(self.search("search", path, pattern)?)?;
-        Ok(answer.files)
+        traced(self.tb.tracing(), "FileSystem.searchFiles", || {
+            let answer: SearchAnswer = self
+                .tb
+                .transport()
+                .json(self.search("search", path, pattern)?)?;
+            Ok(answer.files)
+        })
     }
 
     /// Replaces every occurrence of `pattern` with `new_value` in `files`
@@ -209,22 +226,24 @@ impl<'s> FileSystem<'s> {
         pattern: &str,
         new_value: &str,
     ) -> Result<Vec<ReplaceResult>> {
-        if files.is_empty() {
-            return Err(Error::validation("files", "must not be empty"));
-        }
-        let files: Vec<&str> = files.iter().map(AsRef::as_ref).collect();
-        for file in &files {
-            non_empty("files", file)?;
-        }
-        non_empty("pattern", pattern)?;
-        let body = ReplaceBody {
-            files,
-            pattern,
-            new_value,
-        };
-        self.tb
-            .transport()
-            .json(self.files(Method::POST, &["replace"])?.json(&body))
+        traced(self.tb.tracing(), "FileSystem.replaceInFiles", || {
+            if files.is_empty() {
+                return Err(Error::validation("files", "must not be empty"));
+            }
+            let files: Vec<&str> = files.iter().map(AsRef::as_ref).collect();
+            for file in &files {
+                non_empty("files", file)?;
+            }
+            non_empty("pattern", pattern)?;
+            let body = ReplaceBody {
+                files,
+                pattern,
+                new_value,
+            };
+            self.tb
+                .transport()
+                .json(self.files(Method::POST, &["replace"])?.json(&body))
+        })
     }
 
     /// Changes the mode, owner or group of `path` (`POST /files/permissions`).
@@ -240,14 +259,16 @@ impl<'s> FileSystem<'s> {
     /// # Ok::<(), daytona::Error>(())
     /// ```
     pub fn set_file_permissions(&self, path: &str, permissions: FilePermissions) -> Result<()> {
-        non_empty("path", path)?;
-        permissions.validate()?;
-        self.tb.transport().empty(
-            self.files(Method::POST, &["permissions"])?
-                .query("path", path)
-                .query_opt("owner", permissions.owner)
-                .query_opt("group", permissions.group)
-                .query_opt("mode", permissions.mode),
-        )
+        traced(self.tb.tracing(), "FileSystem.setFilePermissions", || {
+            non_empty("path", path)?;
+            permissions.validate()?;
+            self.tb.transport().empty(
+                self.files(Method::POST, &["permissions"])?
+                    .query("path", path)
+                    .query_opt("owner", permissions.owner)
+                    .query_opt("group", permissions.group)
+                    .query_opt("mode", permissions.mode),
+            )
+        })
     }
 }

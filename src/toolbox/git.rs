@@ -9,6 +9,7 @@ use super::Toolbox;
 use crate::check::non_empty;
 use crate::error::Result;
 use crate::models::enums::string_enum;
+use crate::telemetry::traced;
 use crate::transport::Request;
 
 /// Runs git operations on repositories in a sandbox: [`crate::Sandbox::git`].
@@ -248,63 +249,69 @@ impl<'s> Git<'s> {
 
     /// Clones `url` into `path`.
     pub fn clone_repo(&self, url: &str, path: &str, options: CloneOptions) -> Result<()> {
-        non_empty("url", url)?;
-        non_empty("path", path)?;
-        #[derive(Serialize)]
-        struct Body<'a> {
-            url: &'a str,
-            path: &'a str,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            branch: Option<&'a str>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            commit_id: Option<&'a str>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            username: Option<&'a str>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            password: Option<&'a str>,
-            #[serde(skip_serializing_if = "std::ops::Not::not")]
-            insecure_skip_tls: bool,
-        }
-        let creds = options.credentials.as_ref();
-        let body = Body {
-            url,
-            path,
-            branch: options.branch.as_deref(),
-            commit_id: options.commit_id.as_deref(),
-            username: creds.map(|c| c.username.as_str()),
-            password: creds.map(|c| c.password.as_str()),
-            insecure_skip_tls: options.insecure_skip_tls,
-        };
-        self.tb
-            .transport()
-            .empty(self.long_request(&["git", "clone"])?.json(&body))
+        traced(self.tb.tracing(), "Git.clone", || {
+            non_empty("url", url)?;
+            non_empty("path", path)?;
+            #[derive(Serialize)]
+            struct Body<'a> {
+                url: &'a str,
+                path: &'a str,
+                #[serde(skip_serializing_if = "Option::is_none")]
+                branch: Option<&'a str>,
+                #[serde(skip_serializing_if = "Option::is_none")]
+                commit_id: Option<&'a str>,
+                #[serde(skip_serializing_if = "Option::is_none")]
+                username: Option<&'a str>,
+                #[serde(skip_serializing_if = "Option::is_none")]
+                password: Option<&'a str>,
+                #[serde(skip_serializing_if = "std::ops::Not::not")]
+                insecure_skip_tls: bool,
+            }
+            let creds = options.credentials.as_ref();
+            let body = Body {
+                url,
+                path,
+                branch: options.branch.as_deref(),
+                commit_id: options.commit_id.as_deref(),
+                username: creds.map(|c| c.username.as_str()),
+                password: creds.map(|c| c.password.as_str()),
+                insecure_skip_tls: options.insecure_skip_tls,
+            };
+            self.tb
+                .transport()
+                .empty(self.long_request(&["git", "clone"])?.json(&body))
+        })
     }
 
     /// The status of the repository at `path`.
     pub fn status(&self, path: &str) -> Result<GitStatus> {
-        non_empty("path", path)?;
-        self.tb.transport().json(
-            self.request(Method::GET, &["git", "status"])?
-                .query("path", path),
-        )
+        traced(self.tb.tracing(), "Git.status", || {
+            non_empty("path", path)?;
+            self.tb.transport().json(
+                self.request(Method::GET, &["git", "status"])?
+                    .query("path", path),
+            )
+        })
     }
 
     /// Stages `files` (`"."` for everything) in the repository at `path`.
     pub fn add(&self, path: &str, files: &[&str]) -> Result<()> {
-        non_empty("path", path)?;
-        if files.is_empty() {
-            return Err(crate::Error::validation(
-                "files",
-                "name at least one file (or \".\")",
-            ));
-        }
-        for file in files {
-            non_empty("files", file)?;
-        }
-        let body = serde_json::json!({ "path": path, "files": files });
-        self.tb
-            .transport()
-            .empty(self.request(Method::POST, &["git", "add"])?.json(&body))
+        traced(self.tb.tracing(), "Git.add", || {
+            non_empty("path", path)?;
+            if files.is_empty() {
+                return Err(crate::Error::validation(
+                    "files",
+                    "name at least one file (or \".\")",
+                ));
+            }
+            for file in files {
+                non_empty("files", file)?;
+            }
+            let body = serde_json::json!({ "path": path, "files": files });
+            self.tb
+                .transport()
+                .empty(self.request(Method::POST, &["git", "add"])?.json(&body))
+        })
     }
 
     /// Commits the staged changes as `author` <`email`>; returns the new
@@ -323,32 +330,38 @@ impl<'s> Git<'s> {
         email: &str,
         options: CommitOptions,
     ) -> Result<String> {
-        non_empty("path", path)?;
-        non_empty("message", message)?;
-        non_empty("author", author)?;
-        non_empty("email", email)?;
-        let body = serde_json::json!({
-            "path": path,
-            "message": message,
-            "author": author,
-            "email": email,
-            "allow_empty": options.allow_empty,
-        });
-        let answer: CommitAnswer = self
-            .tb
-            .transport()
-            .json(self.request(Method::POST, &["git", "commit"])?.json(&body))?;
-        Ok(answer.hash)
+        traced(self.tb.tracing(), "Git.commit", || {
+            non_empty("path", path)?;
+            non_empty("message", message)?;
+            non_empty("author", author)?;
+            non_empty("email", email)?;
+            let body = serde_json::json!({
+                "path": path,
+                "message": message,
+                "author": author,
+                "email": email,
+                "allow_empty": options.allow_empty,
+            });
+            let answer: CommitAnswer = self
+                .tb
+                .transport()
+                .json(self.request(Method::POST, &["git", "commit"])?.json(&body))?;
+            Ok(answer.hash)
+        })
     }
 
     /// Pushes the current branch.
     pub fn push(&self, path: &str, credentials: Option<&GitCredentials>) -> Result<()> {
-        self.sync("push", path, credentials)
+        traced(self.tb.tracing(), "Git.push", || {
+            self.sync("push", path, credentials)
+        })
     }
 
     /// Pulls into the current branch.
     pub fn pull(&self, path: &str, credentials: Option<&GitCredentials>) -> Result<()> {
-        self.sync("pull", path, credentials)
+        traced(self.tb.tracing(), "Git.pull", || {
+            self.sync("pull", path, credentials)
+        })
     }
 
     fn sync(&self, what: &str, path: &str, credentials: Option<&GitCredentials>) -> Result<()> {
@@ -361,22 +374,28 @@ impl<'s> Git<'s> {
 
     /// The local branches of the repository at `path`.
     pub fn branches(&self, path: &str) -> Result<Vec<String>> {
-        non_empty("path", path)?;
-        let answer: Branches = self.tb.transport().json(
-            self.request(Method::GET, &["git", "branches"])?
-                .query("path", path),
-        )?;
-        Ok(answer.branches)
+        traced(self.tb.tracing(), "Git.branches", || {
+            non_empty("path", path)?;
+            let answer: Branches = self.tb.transport().json(
+                self.request(Method::GET, &["git", "branches"])?
+                    .query("path", path),
+            )?;
+            Ok(answer.branches)
+        })
     }
 
     /// Creates the branch `name` (without checking it out).
     pub fn create_branch(&self, path: &str, name: &str) -> Result<()> {
-        self.branch_request(Method::POST, path, name)
+        traced(self.tb.tracing(), "Git.createBranch", || {
+            self.branch_request(Method::POST, path, name)
+        })
     }
 
     /// Deletes the branch `name`.
     pub fn delete_branch(&self, path: &str, name: &str) -> Result<()> {
-        self.branch_request(Method::DELETE, path, name)
+        traced(self.tb.tracing(), "Git.deleteBranch", || {
+            self.branch_request(Method::DELETE, path, name)
+        })
     }
 
     fn branch_request(&self, method: Method, path: &str, name: &str) -> Result<()> {
@@ -390,21 +409,25 @@ impl<'s> Git<'s> {
 
     /// Checks out `branch` (a branch name or a commit).
     pub fn checkout_branch(&self, path: &str, branch: &str) -> Result<()> {
-        non_empty("path", path)?;
-        non_empty("branch", branch)?;
-        let body = serde_json::json!({ "path": path, "branch": branch });
-        self.tb.transport().empty(
-            self.request(Method::POST, &["git", "checkout"])?
-                .json(&body),
-        )
+        traced(self.tb.tracing(), "Git.checkoutBranch", || {
+            non_empty("path", path)?;
+            non_empty("branch", branch)?;
+            let body = serde_json::json!({ "path": path, "branch": branch });
+            self.tb.transport().empty(
+                self.request(Method::POST, &["git", "checkout"])?
+                    .json(&body),
+            )
+        })
     }
 
     /// The commit history of the current branch, newest first.
     pub fn history(&self, path: &str) -> Result<Vec<GitCommitInfo>> {
-        non_empty("path", path)?;
-        self.tb.transport().json(
-            self.request(Method::GET, &["git", "history"])?
-                .query("path", path),
-        )
+        traced(self.tb.tracing(), "Git.history", || {
+            non_empty("path", path)?;
+            self.tb.transport().json(
+                self.request(Method::GET, &["git", "history"])?
+                    .query("path", path),
+            )
+        })
     }
 }

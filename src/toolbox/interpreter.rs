@@ -18,6 +18,7 @@ use crate::api::sandbox::Sandbox;
 use crate::check::{non_empty, path_segment};
 use crate::error::{Error, Result};
 use crate::params::{string_pairs, CodeLanguage};
+use crate::telemetry::traced;
 use crate::toolbox::EnvNames;
 
 pub use run::{CodeRun, ExecutionError, OutputChunk, RunCodeResult};
@@ -231,37 +232,43 @@ impl<'s> CodeInterpreter<'s> {
     /// Creates a context: an interpreter of its own, whose state persists
     /// across the runs given it with [`RunCodeOptions::context`].
     pub fn create_context(&self, options: ContextOptions) -> Result<InterpreterContext> {
-        if let Some(cwd) = &options.cwd {
-            non_empty("cwd", cwd)?;
-        }
-        let body = CreateBody {
-            cwd: options.cwd.as_deref(),
-            language: options.language.map(|l| l.as_str()),
-        };
-        let req = self
-            .tb
-            .request(Method::POST, &["process", "interpreter", "context"])?
-            .json(&body);
-        self.tb.transport().json(req)
+        traced(self.tb.tracing(), "CodeInterpreter.createContext", || {
+            if let Some(cwd) = &options.cwd {
+                non_empty("cwd", cwd)?;
+            }
+            let body = CreateBody {
+                cwd: options.cwd.as_deref(),
+                language: options.language.map(|l| l.as_str()),
+            };
+            let req = self
+                .tb
+                .request(Method::POST, &["process", "interpreter", "context"])?
+                .json(&body);
+            self.tb.transport().json(req)
+        })
     }
 
     /// The contexts created in the sandbox (the default one aside).
     pub fn list_contexts(&self) -> Result<Vec<InterpreterContext>> {
-        let req = self
-            .tb
-            .request(Method::GET, &["process", "interpreter", "context"])?;
-        let listed: Listed = self.tb.transport().json(req)?;
-        Ok(listed.contexts)
+        traced(self.tb.tracing(), "CodeInterpreter.listContexts", || {
+            let req = self
+                .tb
+                .request(Method::GET, &["process", "interpreter", "context"])?;
+            let listed: Listed = self.tb.transport().json(req)?;
+            Ok(listed.contexts)
+        })
     }
 
     /// Deletes a context and ends its interpreter.
     pub fn delete_context(&self, context: &InterpreterContext) -> Result<()> {
-        path_segment("context.id", &context.id)?;
-        let req = self.tb.request(
-            Method::DELETE,
-            &["process", "interpreter", "context", &context.id],
-        )?;
-        self.tb.transport().empty(req)
+        traced(self.tb.tracing(), "CodeInterpreter.deleteContext", || {
+            path_segment("context.id", &context.id)?;
+            let req = self.tb.request(
+                Method::DELETE,
+                &["process", "interpreter", "context", &context.id],
+            )?;
+            self.tb.transport().empty(req)
+        })
     }
 
     /// Runs `code` and waits for it to finish: its whole stdout and stderr,
@@ -275,7 +282,9 @@ impl<'s> CodeInterpreter<'s> {
     /// 64 MiB of output: use [`run_code_stream`](Self::run_code_stream)
     /// for more.
     pub fn run_code(&self, code: &str, options: RunCodeOptions<'_>) -> Result<RunCodeResult> {
-        run::collect(self.run_code_stream(code, options)?)
+        traced(self.tb.tracing(), "CodeInterpreter.runCode", || {
+            run::collect(self.run_code_stream(code, options)?)
+        })
     }
 
     /// Runs `code` and returns its output as an iterator of chunks, which

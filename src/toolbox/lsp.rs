@@ -16,6 +16,7 @@ use super::Toolbox;
 use crate::api::sandbox::Sandbox;
 use crate::check::non_empty;
 use crate::error::{Error, Result};
+use crate::telemetry::traced;
 use crate::transport::Request;
 
 choice_enum! {
@@ -201,73 +202,87 @@ impl<'s> LspServer<'s> {
     /// Starts the server (`POST /lsp/start`); starting a running one does
     /// nothing.
     pub fn start(&self) -> Result<()> {
-        let body = self.server_body()?;
-        self.tb.transport().empty(self.post("start")?.json(&body))
+        traced(self.tb.tracing(), "LspServer.start", || {
+            let body = self.server_body()?;
+            self.tb.transport().empty(self.post("start")?.json(&body))
+        })
     }
 
     /// Stops the server (`POST /lsp/stop`).
     pub fn stop(&self) -> Result<()> {
-        let body = self.server_body()?;
-        self.tb.transport().empty(self.post("stop")?.json(&body))
+        traced(self.tb.tracing(), "LspServer.stop", || {
+            let body = self.server_body()?;
+            self.tb.transport().empty(self.post("stop")?.json(&body))
+        })
     }
 
     /// Tells the server that the file at `path` is open: it reads it and
     /// tracks it (`POST /lsp/did-open`). Open a file before asking for its
     /// completions.
     pub fn did_open(&self, path: &str) -> Result<()> {
-        let body = self.document_body(path)?;
-        self.tb
-            .transport()
-            .empty(self.post("did-open")?.json(&body))
+        traced(self.tb.tracing(), "LspServer.didOpen", || {
+            let body = self.document_body(path)?;
+            self.tb
+                .transport()
+                .empty(self.post("did-open")?.json(&body))
+        })
     }
 
     /// Tells the server that the file at `path` is closed
     /// (`POST /lsp/did-close`).
     pub fn did_close(&self, path: &str) -> Result<()> {
-        let body = self.document_body(path)?;
-        self.tb
-            .transport()
-            .empty(self.post("did-close")?.json(&body))
+        traced(self.tb.tracing(), "LspServer.didClose", || {
+            let body = self.document_body(path)?;
+            self.tb
+                .transport()
+                .empty(self.post("did-close")?.json(&body))
+        })
     }
 
     /// The symbols defined in the file at `path`: classes, functions,
     /// variables... (`GET /lsp/document-symbols`). The toolbox's `null`
     /// (no symbols) is an empty list.
     pub fn document_symbols(&self, path: &str) -> Result<Vec<LspSymbol>> {
-        let uri = self.document_body(path)?.uri;
-        let symbols: Option<Vec<LspSymbol>> = self
-            .tb
-            .transport()
-            .json(self.get("document-symbols")?.query("uri", uri))?;
-        Ok(symbols.unwrap_or_default())
+        traced(self.tb.tracing(), "LspServer.documentSymbols", || {
+            let uri = self.document_body(path)?.uri;
+            let symbols: Option<Vec<LspSymbol>> = self
+                .tb
+                .transport()
+                .json(self.get("document-symbols")?.query("uri", uri))?;
+            Ok(symbols.unwrap_or_default())
+        })
     }
 
     /// The symbols of the whole project whose names match `query`, as the
     /// server matches them (usually fuzzily) (`GET /lsp/workspacesymbols`).
     pub fn sandbox_symbols(&self, query: &str) -> Result<Vec<LspSymbol>> {
-        self.check_project()?;
-        non_empty("query", query)?;
-        let symbols: Option<Vec<LspSymbol>> = self
-            .tb
-            .transport()
-            .json(self.get("workspacesymbols")?.query("query", query))?;
-        Ok(symbols.unwrap_or_default())
+        traced(self.tb.tracing(), "LspServer.sandboxSymbols", || {
+            self.check_project()?;
+            non_empty("query", query)?;
+            let symbols: Option<Vec<LspSymbol>> = self
+                .tb
+                .transport()
+                .json(self.get("workspacesymbols")?.query("query", query))?;
+            Ok(symbols.unwrap_or_default())
+        })
     }
 
     /// The completions at `position` in the file at `path`
     /// (`POST /lsp/completions`).
     pub fn completions(&self, path: &str, position: Position) -> Result<CompletionList> {
-        let position = position.check()?;
-        let document = self.document_body(path)?;
-        let body = CompletionBody {
-            language_id: document.language_id,
-            path_to_project: document.path_to_project,
-            uri: document.uri,
-            position,
-        };
-        self.tb
-            .transport()
-            .json(self.post("completions")?.json(&body))
+        traced(self.tb.tracing(), "LspServer.completions", || {
+            let position = position.check()?;
+            let document = self.document_body(path)?;
+            let body = CompletionBody {
+                language_id: document.language_id,
+                path_to_project: document.path_to_project,
+                uri: document.uri,
+                position,
+            };
+            self.tb
+                .transport()
+                .json(self.post("completions")?.json(&body))
+        })
     }
 }
 

@@ -59,6 +59,7 @@ use url::Url;
 use crate::api::sandbox::Sandbox;
 use crate::config::base_url;
 use crate::error::{Error, Result};
+use crate::telemetry::{traced, Tracing};
 use crate::transport::request::push_segments;
 use crate::transport::{Answer, Request, Transport};
 
@@ -75,6 +76,11 @@ impl<'s> Toolbox<'s> {
 
     pub(crate) fn sandbox(&self) -> &'s Sandbox {
         self.sandbox
+    }
+
+    /// Tracing of its operations: with the sandbox's id on their spans.
+    pub(crate) fn tracing(&self) -> Tracing {
+        self.sandbox.tracing()
     }
 
     pub(crate) fn transport(&self) -> &'s Transport {
@@ -143,20 +149,24 @@ impl Sandbox {
 
     /// The home directory of the sandbox's user.
     pub fn user_home_dir(&self) -> Result<String> {
-        let tb = Toolbox::new(self);
-        let dir: Dir = tb
-            .transport()
-            .json(tb.request(Method::GET, &["user-home-dir"])?)?;
-        Ok(dir.dir)
+        traced(self.tracing(), "Sandbox.getUserHomeDir", || {
+            let tb = Toolbox::new(self);
+            let dir: Dir = tb
+                .transport()
+                .json(tb.request(Method::GET, &["user-home-dir"])?)?;
+            Ok(dir.dir)
+        })
     }
 
     /// The working directory relative paths are resolved against.
     pub fn work_dir(&self) -> Result<String> {
-        let tb = Toolbox::new(self);
-        let dir: Dir = tb
-            .transport()
-            .json(tb.request(Method::GET, &["work-dir"])?)?;
-        Ok(dir.dir)
+        traced(self.tracing(), "Sandbox.getWorkDir", || {
+            let tb = Toolbox::new(self);
+            let dir: Dir = tb
+                .transport()
+                .json(tb.request(Method::GET, &["work-dir"])?)?;
+            Ok(dir.dir)
+        })
     }
 }
 

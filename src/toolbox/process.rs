@@ -41,6 +41,7 @@ use crate::check::{self, non_empty};
 use crate::error::{Error, Result};
 use crate::params::string_pairs;
 use crate::params::{CodeLanguage, CODE_TOOLBOX_LANGUAGE_LABEL};
+use crate::telemetry::traced;
 use crate::transport::{Answer, Request};
 
 pub use chart::{Chart, ChartElement, ChartKind};
@@ -313,25 +314,27 @@ impl<'s> Process<'s> {
     /// ends with the server's error (HTTP 408), and one whose answer does
     /// not come within the timeout plus the margin with [`Error::Timeout`].
     pub fn exec_with(&self, command: &str, options: ExecOptions) -> Result<ExecResponse> {
-        non_empty("command", command)?;
-        if let Some(cwd) = &options.cwd {
-            non_empty("cwd", cwd)?;
-        }
-        let timeout = whole_seconds("timeout", options.timeout)?;
-        let body = ExecBody {
-            command,
-            cwd: options.cwd.as_deref(),
-            envs: &options.env,
-            timeout,
-        };
-        let req = self.post(&["process", "execute"])?.json(&body);
-        let wire: RunWire = self
-            .tb
-            .transport()
-            .json(self.limit(req.answer(Answer::Text), timeout))?;
-        Ok(ExecResponse {
-            exit_code: wire.exit_code(),
-            result: wire.result,
+        traced(self.tb.tracing(), "Process.exec", || {
+            non_empty("command", command)?;
+            if let Some(cwd) = &options.cwd {
+                non_empty("cwd", cwd)?;
+            }
+            let timeout = whole_seconds("timeout", options.timeout)?;
+            let body = ExecBody {
+                command,
+                cwd: options.cwd.as_deref(),
+                envs: &options.env,
+                timeout,
+            };
+            let req = self.post(&["process", "execute"])?.json(&body);
+            let wire: RunWire = self
+                .tb
+                .transport()
+                .json(self.limit(req.answer(Answer::Text), timeout))?;
+            Ok(ExecResponse {
+                exit_code: wire.exit_code(),
+                result: wire.result,
+            })
         })
     }
 
@@ -359,28 +362,30 @@ impl<'s> Process<'s> {
     /// Fails with [`Error::Validation`] before any request when the sandbox's
     /// language label holds a language the toolbox cannot run.
     pub fn code_run_with(&self, code: &str, options: CodeRunOptions) -> Result<CodeRunResponse> {
-        non_empty("code", code)?;
-        let language = match options.language {
-            Some(language) => language,
-            None => self.label_language()?,
-        };
-        let timeout = whole_seconds("timeout", options.timeout)?;
-        let body = CodeRunBody {
-            code,
-            language: language.as_str(),
-            argv: &options.argv,
-            envs: &options.env,
-            timeout,
-        };
-        let req = self.post(&["process", "code-run"])?.json(&body);
-        let wire: RunWire = self
-            .tb
-            .transport()
-            .json(self.limit(req.answer(Answer::Text), timeout))?;
-        Ok(CodeRunResponse {
-            exit_code: wire.exit_code(),
-            result: wire.result,
-            charts: wire.artifacts.charts,
+        traced(self.tb.tracing(), "Process.codeRun", || {
+            non_empty("code", code)?;
+            let language = match options.language {
+                Some(language) => language,
+                None => self.label_language()?,
+            };
+            let timeout = whole_seconds("timeout", options.timeout)?;
+            let body = CodeRunBody {
+                code,
+                language: language.as_str(),
+                argv: &options.argv,
+                envs: &options.env,
+                timeout,
+            };
+            let req = self.post(&["process", "code-run"])?.json(&body);
+            let wire: RunWire = self
+                .tb
+                .transport()
+                .json(self.limit(req.answer(Answer::Text), timeout))?;
+            Ok(CodeRunResponse {
+                exit_code: wire.exit_code(),
+                result: wire.result,
+                charts: wire.artifacts.charts,
+            })
         })
     }
 

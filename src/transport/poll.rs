@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::PollSchedule;
 use crate::error::{Error, Result};
+use crate::telemetry::Child;
 use crate::transport::retry::random_fraction;
 
 /// A point in time an operation must finish by, or none.
@@ -89,7 +90,10 @@ pub(crate) fn poll_until<T>(
             return Err(deadline.timeout_error(operation));
         }
         checks = checks.saturating_add(1);
-        match check(&deadline) {
+        let span = Child::poll(checks);
+        let checked = check(&deadline);
+        span.end(checked.as_ref().err());
+        match checked {
             Ok(Check::Done(v)) => return Ok(v),
             Ok(Check::Pending) => {}
             // A request cut short by the deadline: the wait timed out.

@@ -29,7 +29,6 @@ pub(crate) const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~');
 
 /// `segment` percent-encoded as one path segment (see [`SEGMENT`]).
-#[cfg(test)]
 pub(crate) fn encode_segment(segment: &str) -> String {
     utf8_percent_encode(segment, SEGMENT).to_string()
 }
@@ -129,6 +128,8 @@ pub(crate) struct Request<'a> {
     /// The URL, serialized: parsed again only to add a query or follow a
     /// redirect, so that a plain request costs no URL parsing of its own.
     pub(super) url: String,
+    /// Where the path begins in `url`.
+    path_start: usize,
     /// `METHOD /path` for logs and errors: never the query, which may hold
     /// a token.
     pub(super) operation: Arc<str>,
@@ -196,6 +197,7 @@ impl<'a> Request<'a> {
         Request {
             method,
             url,
+            path_start,
             operation,
             body: Body::Empty,
             timeout: None,
@@ -218,6 +220,16 @@ impl<'a> Request<'a> {
             self.url = url.into();
         }
         self
+    }
+
+    /// The URL's path, without its query.
+    pub(super) fn path(&self) -> &str {
+        let rest = self.url.get(self.path_start..).unwrap_or("");
+        let end = rest.find(['?', '#']).unwrap_or(rest.len());
+        match &rest[..end] {
+            "" => "/",
+            path => path,
+        }
     }
 
     /// The URL, parsed.
@@ -285,9 +297,19 @@ impl<'a> Request<'a> {
     }
 
     /// Also hides `secrets` (another host's credentials, as an answer may
-    /// echo them) in errors and retry logs.
-    #[cfg(feature = "images")]
+    /// echo them; a token in the path) in errors, retry logs and spans.
     pub(crate) fn hide(mut self, secrets: Vec<Secret>) -> Self {
+        // The operation is logged as it is: a token in the path goes, as
+        // given and as the path carries it.
+        let encoded: Vec<Secret> = secrets
+            .iter()
+            .map(|s| Secret::new(encode_segment(s.expose())))
+            .collect();
+        if let Some(op) =
+            crate::config::secret::redact(&self.operation, secrets.iter().chain(&encoded))
+        {
+            self.operation = op.into();
+        }
         self.secrets = secrets;
         self
     }
@@ -414,6 +436,17 @@ mod tests {
             Request::to_url(Method::GET, Url::parse("http://h:1").unwrap()).query("follow", "true");
         assert_eq!(r.url, "http://h:1/?follow=true");
         assert_eq!(r.operation(), "GET /");
+        assert_eq!(r.path(), "/");
+        let r = Request::new(Method::GET, &base(), &["a b"]).query("q", "1");
+        assert_eq!(r.path(), "/api/a%20b");
+    }
+
+    #[test]
+    fn hidden_path_tokens_leave_the_operation() {
+        let r = Request::new(Method::POST, &base(), &["x", "tok/en+secret", "expire"])
+            .hide(vec![Secret::new("tok/en+secret")]);
+        assert_eq!(r.operation(), "POST /api/x/<redacted>/expire");
+        assert!(r.url.as_str().contains("tok%2Fen%2Bsecret"));
     }
 
     #[test]

@@ -14,6 +14,7 @@ use super::status::{api_error, excerpt, transport_error, Failure};
 use super::tls::Tls;
 use crate::config::{redact, Auth, ResolvedConfig, RetryPolicy, Secret};
 use crate::error::{ApiError, Error, Result};
+use crate::telemetry::{self, Child, Tracing};
 use crate::transport::poll::Deadline;
 
 /// The value of `X-Daytona-Source`.
@@ -56,6 +57,8 @@ pub(crate) struct Transport {
     proxy: Option<ureq::Proxy>,
     /// The TLS trust of every connection.
     tls: Tls,
+    /// Whether operations are traced.
+    tracing: Tracing,
 }
 
 impl std::fmt::Debug for Transport {
@@ -175,7 +178,13 @@ impl Transport {
             command_timeout_margin: s.command_timeout_margin,
             proxy,
             tls,
+            tracing: Tracing::new(config.otel, &config.auth),
         })
+    }
+
+    /// Whether and how operations are traced (see [`crate::telemetry`]).
+    pub(crate) fn tracing(&self) -> Tracing {
+        self.tracing.clone()
     }
 
     /// Time allowed to open a connection: for connections made outside
@@ -282,8 +291,18 @@ impl Transport {
             // when the connection was refused (nothing was read from it).
             let replayable = !matches!(req.body, Body::Stream { .. });
             let idempotent = req.idempotent();
+            let span = Child::attempt(
+                &self.tracing,
+                req.method.as_str(),
+                req.path(),
+                &req.secrets,
+                attempt,
+            );
             let started = Instant::now();
             let outcome = self.send_following(req, timeout, replayable);
+            if let Ok(Ok(resp)) = &outcome {
+                span.status(resp.status().as_u16());
+            }
             let took = started.elapsed();
             let (error, failure, retry_after) = match outcome {
                 Ok(Err(refused)) => {
@@ -303,7 +322,10 @@ impl Transport {
                         took.as_millis()
                     );
                     match on_success(resp) {
-                        Ok(v) => return Attempt::Done(v),
+                        Ok(v) => {
+                            span.end(None);
+                            return Attempt::Done(v);
+                        }
                         Err(e) => {
                             // A body cut short (shorter than its
                             // Content-Length, chunked without its end) or
@@ -359,6 +381,7 @@ impl Transport {
             // A server (or a proxy in front of it) may echo the request's
             // credentials in its answer: keep them out of errors and logs.
             let error = self.hide(error, &req.secrets);
+            span.end(Some(&error));
             Attempt::Failed {
                 error,
                 retry: failure.retry(idempotent, replayable),
@@ -488,6 +511,9 @@ impl Transport {
         for (name, value) in &req.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
+        telemetry::inject(&self.tracing, |name, value| {
+            builder = std::mem::take(&mut builder).header(name, value);
+        });
         match &mut req.body {
             Body::Stream {
                 content_type,

@@ -30,7 +30,7 @@ use tungstenite::client::IntoClientRequest;
 use tungstenite::handshake::HandshakeError;
 use tungstenite::protocol::frame::coding::{CloseCode, Control, Data, OpCode};
 use tungstenite::protocol::frame::{CloseFrame, Frame, FrameSocket};
-use ureq::http::HeaderValue;
+use ureq::http::{HeaderName, HeaderValue};
 use url::Url;
 
 use self::conn::{left, Conn};
@@ -182,6 +182,11 @@ fn upgrade(
     for (name, value) in transport.headers() {
         request.headers_mut().insert(name.clone(), value.clone());
     }
+    crate::telemetry::inject(&transport.tracing(), |name, value| {
+        if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+            request.headers_mut().insert(name, value);
+        }
+    });
     if !target.protocols.is_empty() {
         let offered = HeaderValue::try_from(target.protocols.join(", ")).map_err(|_| Failed {
             error: Error::validation("protocols", "not a valid header value"),

@@ -6,6 +6,7 @@ use ureq::http::Method;
 use super::geometry::Rect;
 use crate::check::non_empty;
 use crate::error::{Error, Result};
+use crate::telemetry::traced;
 use crate::toolbox::choice::choice_enum;
 use crate::toolbox::Toolbox;
 use crate::transport::Request;
@@ -330,50 +331,60 @@ impl<'s> Accessibility<'s> {
         scope: AccessibilityScope,
         max_depth: Option<u32>,
     ) -> Result<AccessibilityTree> {
-        let (scope, pid) = scope.wire()?;
-        self.tb.transport().json(
-            self.request(Method::GET, &["tree"])?
-                .query("scope", scope)
-                .query_opt("pid", pid)
-                .query_opt("maxDepth", max_depth),
-        )
+        traced(self.tb.tracing(), "Accessibility.getTree", || {
+            let (scope, pid) = scope.wire()?;
+            self.tb.transport().json(
+                self.request(Method::GET, &["tree"])?
+                    .query("scope", scope)
+                    .query_opt("pid", pid)
+                    .query_opt("maxDepth", max_depth),
+            )
+        })
     }
 
     /// The nodes that match `query`, as a flat list
     /// (`POST /computeruse/a11y/find`).
     pub fn find_nodes(&self, query: FindNodes) -> Result<AccessibilityNodes> {
-        let body = query.body()?;
-        self.tb
-            .transport()
-            .json(self.request(Method::POST, &["find"])?.json(&body))
+        traced(self.tb.tracing(), "Accessibility.findNodes", || {
+            let body = query.body()?;
+            self.tb
+                .transport()
+                .json(self.request(Method::POST, &["find"])?.json(&body))
+        })
     }
 
     /// Moves the keyboard focus to the node `id`
     /// (`POST /computeruse/a11y/node/focus`).
     pub fn focus_node(&self, id: &str) -> Result<()> {
-        non_empty("id", id)?;
-        self.node("focus", &serde_json::json!({ "id": id }))
+        traced(self.tb.tracing(), "Accessibility.focusNode", || {
+            non_empty("id", id)?;
+            self.node("focus", &serde_json::json!({ "id": id }))
+        })
     }
 
     /// Runs the action `action` of the node `id`, or its first action when
     /// `None` (`POST /computeruse/a11y/node/invoke`).
     pub fn invoke_node(&self, id: &str, action: Option<&str>) -> Result<()> {
-        non_empty("id", id)?;
-        let body = match action {
-            Some(action) => {
-                non_empty("action", action)?;
-                serde_json::json!({ "id": id, "action": action })
-            }
-            None => serde_json::json!({ "id": id }),
-        };
-        self.node("invoke", &body)
+        traced(self.tb.tracing(), "Accessibility.invokeNode", || {
+            non_empty("id", id)?;
+            let body = match action {
+                Some(action) => {
+                    non_empty("action", action)?;
+                    serde_json::json!({ "id": id, "action": action })
+                }
+                None => serde_json::json!({ "id": id }),
+            };
+            self.node("invoke", &body)
+        })
     }
 
     /// Sets the text (or, for a numeric control, the value) of the node
     /// `id` (`POST /computeruse/a11y/node/value`).
     pub fn set_node_value(&self, id: &str, value: &str) -> Result<()> {
-        non_empty("id", id)?;
-        self.node("value", &serde_json::json!({ "id": id, "value": value }))
+        traced(self.tb.tracing(), "Accessibility.setNodeValue", || {
+            non_empty("id", id)?;
+            self.node("value", &serde_json::json!({ "id": id, "value": value }))
+        })
     }
 
     fn node(&self, what: &str, body: &serde_json::Value) -> Result<()> {

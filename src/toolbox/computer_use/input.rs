@@ -9,6 +9,7 @@ use ureq::http::Method;
 use super::geometry::Point;
 use crate::check::non_empty;
 use crate::error::{Error, Result};
+use crate::telemetry::traced;
 use crate::toolbox::choice::choice_enum;
 use crate::toolbox::Toolbox;
 
@@ -125,26 +126,34 @@ impl<'s> Mouse<'s> {
 
     /// Where the pointer is (`GET /computeruse/mouse/position`).
     pub fn position(&self) -> Result<Point> {
-        self.tb.transport().json(
-            self.tb
-                .request(Method::GET, &["computeruse", "mouse", "position"])?,
-        )
+        traced(self.tb.tracing(), "Mouse.getPosition", || {
+            self.tb.transport().json(
+                self.tb
+                    .request(Method::GET, &["computeruse", "mouse", "position"])?,
+            )
+        })
     }
 
     /// Moves the pointer to `to` (`POST /computeruse/mouse/move`).
     pub fn move_to(&self, to: impl Into<Point>) -> Result<Point> {
-        let to = to.into().check("to")?;
-        self.post("move", &to)
+        traced(self.tb.tracing(), "Mouse.move", || {
+            let to = to.into().check("to")?;
+            self.post("move", &to)
+        })
     }
 
     /// Clicks `button` once at `at` (`POST /computeruse/mouse/click`).
     pub fn click(&self, at: impl Into<Point>, button: MouseButton) -> Result<Point> {
-        self.click_at(at.into(), button, false)
+        traced(self.tb.tracing(), "Mouse.click", || {
+            self.click_at(at.into(), button, false)
+        })
     }
 
     /// Double-clicks `button` at `at` (`POST /computeruse/mouse/click`).
     pub fn double_click(&self, at: impl Into<Point>, button: MouseButton) -> Result<Point> {
-        self.click_at(at.into(), button, true)
+        traced(self.tb.tracing(), "Mouse.doubleClick", || {
+            self.click_at(at.into(), button, true)
+        })
     }
 
     fn click_at(&self, at: Point, button: MouseButton, double: bool) -> Result<Point> {
@@ -166,16 +175,18 @@ impl<'s> Mouse<'s> {
         to: impl Into<Point>,
         button: MouseButton,
     ) -> Result<Point> {
-        let from = from.into().check("from")?;
-        let to = to.into().check("to")?;
-        let body = DragBody {
-            start_x: from.x,
-            start_y: from.y,
-            end_x: to.x,
-            end_y: to.y,
-            button,
-        };
-        self.post("drag", &body)
+        traced(self.tb.tracing(), "Mouse.drag", || {
+            let from = from.into().check("from")?;
+            let to = to.into().check("to")?;
+            let body = DragBody {
+                start_x: from.x,
+                start_y: from.y,
+                end_x: to.x,
+                end_y: to.y,
+                button,
+            };
+            self.post("drag", &body)
+        })
     }
 
     /// Turns the wheel `amount` notches (1 or more) in `direction` with
@@ -187,18 +198,20 @@ impl<'s> Mouse<'s> {
         direction: ScrollDirection,
         amount: u32,
     ) -> Result<bool> {
-        let at = at.into().check("at")?;
-        if amount == 0 {
-            return Err(Error::validation("amount", "must be at least 1 notch"));
-        }
-        let body = ScrollBody {
-            x: at.x,
-            y: at.y,
-            direction,
-            amount,
-        };
-        let answer: ScrollAnswer = self.post("scroll", &body)?;
-        Ok(answer.success)
+        traced(self.tb.tracing(), "Mouse.scroll", || {
+            let at = at.into().check("at")?;
+            if amount == 0 {
+                return Err(Error::validation("amount", "must be at least 1 notch"));
+            }
+            let body = ScrollBody {
+                x: at.x,
+                y: at.y,
+                direction,
+                amount,
+            };
+            let answer: ScrollAnswer = self.post("scroll", &body)?;
+            Ok(answer.success)
+        })
     }
 }
 
@@ -275,22 +288,24 @@ impl<'s> Keyboard<'s> {
     /// client's command margin
     /// ([`DaytonaConfig::command_timeout_margin`](crate::DaytonaConfig::command_timeout_margin)).
     pub fn type_text_with_delay(&self, text: &str, delay: Duration) -> Result<()> {
-        check_text(text)?;
-        if delay > MAX_KEY_DELAY {
-            return Err(Error::validation(
-                "delay",
-                format!("must be at most {MAX_KEY_DELAY:?} between keystrokes, got {delay:?}"),
-            ));
-        }
-        let millis = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
-        let keystrokes = u32::try_from(text.chars().count()).unwrap_or(u32::MAX);
-        let typing = delay.saturating_mul(keystrokes).saturating_mul(2);
-        let limit = typing.saturating_add(self.tb.transport().command_timeout_margin());
-        let body = TypeBody {
-            text,
-            delay: Some(millis),
-        };
-        self.post("type", &body, (!typing.is_zero()).then_some(limit))
+        traced(self.tb.tracing(), "Keyboard.type", || {
+            check_text(text)?;
+            if delay > MAX_KEY_DELAY {
+                return Err(Error::validation(
+                    "delay",
+                    format!("must be at most {MAX_KEY_DELAY:?} between keystrokes, got {delay:?}"),
+                ));
+            }
+            let millis = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+            let keystrokes = u32::try_from(text.chars().count()).unwrap_or(u32::MAX);
+            let typing = delay.saturating_mul(keystrokes).saturating_mul(2);
+            let limit = typing.saturating_add(self.tb.transport().command_timeout_margin());
+            let body = TypeBody {
+                text,
+                delay: Some(millis),
+            };
+            self.post("type", &body, (!typing.is_zero()).then_some(limit))
+        })
     }
 
     /// Presses and releases `key` (`POST /computeruse/keyboard/key`).
@@ -301,21 +316,25 @@ impl<'s> Keyboard<'s> {
     /// Presses `key` while holding `modifiers`
     /// (`POST /computeruse/keyboard/key`).
     pub fn press_with(&self, key: &str, modifiers: &[Modifier]) -> Result<()> {
-        non_empty("key", key)?;
-        self.post("key", &PressBody { key, modifiers }, None)
+        traced(self.tb.tracing(), "Keyboard.press", || {
+            non_empty("key", key)?;
+            self.post("key", &PressBody { key, modifiers }, None)
+        })
     }
 
     /// Presses a key combination written as the toolbox takes it, such as
     /// `"ctrl+c"` or `"ctrl+shift+t"` (`POST /computeruse/keyboard/hotkey`).
     pub fn hotkey(&self, keys: &str) -> Result<()> {
-        non_empty("keys", keys)?;
-        if keys.split('+').any(|k| k.trim().is_empty()) && keys.trim() != "+" {
-            return Err(Error::validation(
-                "keys",
-                format!("{keys:?} has an empty key between `+` signs"),
-            ));
-        }
-        self.post("hotkey", &serde_json::json!({ "keys": keys }), None)
+        traced(self.tb.tracing(), "Keyboard.hotkey", || {
+            non_empty("keys", keys)?;
+            if keys.split('+').any(|k| k.trim().is_empty()) && keys.trim() != "+" {
+                return Err(Error::validation(
+                    "keys",
+                    format!("{keys:?} has an empty key between `+` signs"),
+                ));
+            }
+            self.post("hotkey", &serde_json::json!({ "keys": keys }), None)
+        })
     }
 }
 

@@ -10,6 +10,7 @@ use ureq::http::Method;
 use crate::check::non_empty;
 use crate::error::{Error, Result};
 use crate::models::enums::string_enum;
+use crate::telemetry::traced;
 use crate::toolbox::fs::{download_body, Download};
 use crate::toolbox::Toolbox;
 
@@ -146,58 +147,68 @@ impl<'s> Recordings<'s> {
     /// `label` names the file (letters, digits, spaces, `.`, `_`, `-`; at
     /// most 100).
     pub fn start(&self, label: Option<&str>) -> Result<Recording> {
-        if let Some(label) = label {
-            check_label(label)?;
-        }
-        let body = match label {
-            Some(label) => serde_json::json!({ "label": label }),
-            None => serde_json::json!({}),
-        };
-        self.tb.transport().json(
-            self.tb
-                .request(Method::POST, &["computeruse", "recordings", "start"])?
-                .json(&body),
-        )
+        traced(self.tb.tracing(), "Recording.start", || {
+            if let Some(label) = label {
+                check_label(label)?;
+            }
+            let body = match label {
+                Some(label) => serde_json::json!({ "label": label }),
+                None => serde_json::json!({}),
+            };
+            self.tb.transport().json(
+                self.tb
+                    .request(Method::POST, &["computeruse", "recordings", "start"])?
+                    .json(&body),
+            )
+        })
     }
 
     /// Stops the recording `id` and returns it complete
     /// (`POST /computeruse/recordings/stop`).
     pub fn stop(&self, id: &str) -> Result<Recording> {
-        non_empty("id", id)?;
-        self.tb.transport().json(
-            self.tb
-                .request(Method::POST, &["computeruse", "recordings", "stop"])?
-                .json(&serde_json::json!({ "id": id })),
-        )
+        traced(self.tb.tracing(), "Recording.stop", || {
+            non_empty("id", id)?;
+            self.tb.transport().json(
+                self.tb
+                    .request(Method::POST, &["computeruse", "recordings", "stop"])?
+                    .json(&serde_json::json!({ "id": id })),
+            )
+        })
     }
 
     /// Every recording, running and stopped (`GET /computeruse/recordings`).
     pub fn list(&self) -> Result<Vec<Recording>> {
-        let answer: RecordingList = self.tb.transport().json(
-            self.tb
-                .request(Method::GET, &["computeruse", "recordings"])?,
-        )?;
-        Ok(answer.recordings)
+        traced(self.tb.tracing(), "Recording.list", || {
+            let answer: RecordingList = self.tb.transport().json(
+                self.tb
+                    .request(Method::GET, &["computeruse", "recordings"])?,
+            )?;
+            Ok(answer.recordings)
+        })
     }
 
     /// The recording `id` (`GET /computeruse/recordings/{id}`). A missing
     /// one is an error for which [`Error::is_not_found`] is true.
     pub fn get(&self, id: &str) -> Result<Recording> {
-        non_empty("id", id)?;
-        self.tb.transport().json(
-            self.tb
-                .request(Method::GET, &["computeruse", "recordings", id])?,
-        )
+        traced(self.tb.tracing(), "Recording.get", || {
+            non_empty("id", id)?;
+            self.tb.transport().json(
+                self.tb
+                    .request(Method::GET, &["computeruse", "recordings", id])?,
+            )
+        })
     }
 
     /// Deletes the recording `id` and its file
     /// (`DELETE /computeruse/recordings/{id}`).
     pub fn delete(&self, id: &str) -> Result<()> {
-        non_empty("id", id)?;
-        self.tb.transport().empty(
-            self.tb
-                .request(Method::DELETE, &["computeruse", "recordings", id])?,
-        )
+        traced(self.tb.tracing(), "Recording.delete", || {
+            non_empty("id", id)?;
+            self.tb.transport().empty(
+                self.tb
+                    .request(Method::DELETE, &["computeruse", "recordings", id])?,
+            )
+        })
     }
 
     /// Downloads the file of the recording `id` to the local path `local`
@@ -214,7 +225,9 @@ impl<'s> Recordings<'s> {
     /// (`GET /computeruse/recordings/{id}/download`). If the transfer
     /// fails midway, what was written stays written.
     pub fn download_to(&self, id: &str, writer: &mut (impl Write + ?Sized)) -> Result<u64> {
-        self.download_into(id, Download::to_writer(id, writer))
+        traced(self.tb.tracing(), "Recording.download", || {
+            self.download_into(id, Download::to_writer(id, writer))
+        })
     }
 
     fn download_into(&self, id: &str, download: Download<'_>) -> Result<u64> {

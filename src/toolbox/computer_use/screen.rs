@@ -9,6 +9,7 @@ use ureq::http::Method;
 
 use super::geometry::{Point, Rect};
 use crate::error::{Error, Result};
+use crate::telemetry::traced;
 use crate::toolbox::choice::choice_enum;
 use crate::toolbox::Toolbox;
 use crate::transport::{Answer, Request};
@@ -295,26 +296,32 @@ impl<'s> Screenshots<'s> {
 
     /// The whole screen as PNG (`GET /computeruse/screenshot`).
     pub fn take_full_screen(&self, options: ScreenshotOptions) -> Result<Screenshot> {
-        let req = self
-            .request(&[], None)?
-            .query("showCursor", options.show_cursor.to_string());
-        self.take(req)
+        traced(self.tb.tracing(), "Screenshot.takeFullScreen", || {
+            let req = self
+                .request(&[], None)?
+                .query("showCursor", options.show_cursor.to_string());
+            self.take(req)
+        })
     }
 
     /// The part of the screen inside `region` as PNG
     /// (`GET /computeruse/screenshot/region`).
     pub fn take_region(&self, region: Rect, options: ScreenshotOptions) -> Result<Screenshot> {
-        let region = region.check_region()?;
-        let req = self
-            .request(&["region"], Some(region))?
-            .query("showCursor", options.show_cursor.to_string());
-        self.take(req)
+        traced(self.tb.tracing(), "Screenshot.takeRegion", || {
+            let region = region.check_region()?;
+            let req = self
+                .request(&["region"], Some(region))?
+                .query("showCursor", options.show_cursor.to_string());
+            self.take(req)
+        })
     }
 
     /// The whole screen, encoded as `options` say
     /// (`GET /computeruse/screenshot/compressed`).
     pub fn take_compressed(&self, options: CompressedOptions) -> Result<Screenshot> {
-        self.compressed(&["compressed"], None, &options)
+        traced(self.tb.tracing(), "Screenshot.takeCompressed", || {
+            self.compressed(&["compressed"], None, &options)
+        })
     }
 
     /// The part of the screen inside `region`, encoded as `options` say
@@ -324,8 +331,10 @@ impl<'s> Screenshots<'s> {
         region: Rect,
         options: CompressedOptions,
     ) -> Result<Screenshot> {
-        let region = region.check_region()?;
-        self.compressed(&["region", "compressed"], Some(region), &options)
+        traced(self.tb.tracing(), "Screenshot.takeCompressedRegion", || {
+            let region = region.check_region()?;
+            self.compressed(&["region", "compressed"], Some(region), &options)
+        })
     }
 }
 
@@ -426,20 +435,24 @@ impl<'s> Display<'s> {
 
     /// The displays (`GET /computeruse/display/info`).
     pub fn info(&self) -> Result<Vec<DisplayInfo>> {
-        let answer: Displays = self.tb.transport().json(
-            self.tb
-                .request(Method::GET, &["computeruse", "display", "info"])?,
-        )?;
-        Ok(answer.displays)
+        traced(self.tb.tracing(), "Display.getInfo", || {
+            let answer: Displays = self.tb.transport().json(
+                self.tb
+                    .request(Method::GET, &["computeruse", "display", "info"])?,
+            )?;
+            Ok(answer.displays)
+        })
     }
 
     /// The open windows (`GET /computeruse/display/windows`).
     pub fn windows(&self) -> Result<Vec<WindowInfo>> {
-        let answer: Windows = self.tb.transport().json(
-            self.tb
-                .request(Method::GET, &["computeruse", "display", "windows"])?,
-        )?;
-        Ok(answer.windows)
+        traced(self.tb.tracing(), "Display.getWindows", || {
+            let answer: Windows = self.tb.transport().json(
+                self.tb
+                    .request(Method::GET, &["computeruse", "display", "windows"])?,
+            )?;
+            Ok(answer.windows)
+        })
     }
 }
 

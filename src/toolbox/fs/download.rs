@@ -15,6 +15,7 @@ use super::multipart::{self, ParseError, Parser, PartHeaders};
 use super::options::{Callback, Meter, TransferOptions, DEFAULT_MAX_IN_MEMORY};
 use super::FileSystem;
 use crate::error::{ApiError, Error, Result};
+use crate::telemetry::traced;
 use crate::transport::status::{error_fields, transport_error};
 use crate::transport::{Request, Transport};
 
@@ -187,8 +188,10 @@ impl FileSystem<'_> {
     /// # Ok::<(), daytona::Error>(())
     /// ```
     pub fn download_file(&self, remote_path: &str, local_path: impl AsRef<Path>) -> Result<u64> {
-        let download = Download::to_file(remote_path, local_path);
-        Ok(self.download(download, TransferOptions::new())?.size())
+        traced(self.tb.tracing(), "FileSystem.downloadFile", || {
+            let download = Download::to_file(remote_path, local_path);
+            Ok(self.download(download, TransferOptions::new())?.size())
+        })
     }
 
     /// Downloads `remote_path` into memory: a file larger than
@@ -196,10 +199,12 @@ impl FileSystem<'_> {
     /// [`FileSystem::download`] with [`TransferOptions::max_in_memory`]
     /// for another limit, or a path or a writer, which have none).
     pub fn download_bytes(&self, remote_path: &str) -> Result<Vec<u8>> {
-        match self.download(Download::to_bytes(remote_path), TransferOptions::new())? {
+        traced(self.tb.tracing(), "FileSystem.downloadFile", || match self
+            .download(Download::to_bytes(remote_path), TransferOptions::new())?
+        {
             Downloaded::Bytes(data) => Ok(data),
             _ => Ok(Vec::new()),
-        }
+        })
     }
 
     /// Downloads `remote_path` into `writer` as it arrives and returns the
@@ -209,8 +214,10 @@ impl FileSystem<'_> {
         remote_path: &str,
         writer: &mut (impl Write + ?Sized),
     ) -> Result<u64> {
-        let download = Download::to_writer(remote_path, writer);
-        Ok(self.download(download, TransferOptions::new())?.size())
+        traced(self.tb.tracing(), "FileSystem.downloadFile", || {
+            let download = Download::to_writer(remote_path, writer);
+            Ok(self.download(download, TransferOptions::new())?.size())
+        })
     }
 
     /// Downloads one file with `options`; its failure is the error.
@@ -219,10 +226,12 @@ impl FileSystem<'_> {
         download: Download<'_>,
         options: TransferOptions<'_>,
     ) -> Result<Downloaded> {
-        let remote = download.remote.clone();
-        self.download_files([download], options)?
-            .pop()
-            .map_or_else(|| Err(no_data("POST bulk-download", &remote)), |r| r.result)
+        traced(self.tb.tracing(), "FileSystem.downloadFile", || {
+            let remote = download.remote.clone();
+            self.download_files([download], options)?
+                .pop()
+                .map_or_else(|| Err(no_data("POST bulk-download", &remote)), |r| r.result)
+        })
     }
 
     /// Downloads files in one request (`POST /files/bulk-download`), in
@@ -240,50 +249,52 @@ impl FileSystem<'_> {
         downloads: impl IntoIterator<Item = Download<'a>>,
         mut options: TransferOptions<'_>,
     ) -> Result<Vec<DownloadResult>> {
-        let mut slots: Vec<Slot<'a>> = Vec::new();
-        for (i, download) in downloads.into_iter().enumerate() {
-            download.check(i)?;
-            slots.push(Slot {
-                download,
-                result: None,
-            });
-        }
-        if slots.is_empty() {
-            return Err(Error::validation("downloads", "must not be empty"));
-        }
-        let body = DownloadBody {
-            paths: slots.iter().map(|s| s.download.remote.as_str()).collect(),
-        };
-        let timeout = options.timeout.unwrap_or_else(|| self.transfer_timeout());
-        let mut req = self
-            .files(Method::POST, &["bulk-download"])?
-            .json(&body)
-            // The spec's only answer is `multipart/form-data`: asking for
-            // JSON (the default) gets a 406 from a server that negotiates.
-            .header("Accept", "multipart/form-data")
-            .timeout(timeout);
-        let op = req.operation().to_string();
-        let max_in_memory = options.max_in_memory;
-        let mut receiver = Receiver {
-            op: &op,
-            started: Instant::now(),
-            max_in_memory,
-            progress: options.callback(),
-        };
-        let transport = self.tb.transport();
-        transport.execute(&mut req, |resp| receiver.receive(resp, &mut slots))?;
-        Ok(slots
-            .into_iter()
-            .map(|s| DownloadResult {
-                // An error part is the server's text: it may echo the
-                // credential.
-                result: s
-                    .result
-                    .unwrap_or_else(|| Err(no_data(&op, &s.download.remote)))
-                    .map_err(|e| transport.redact(e)),
-                remote_path: s.download.remote,
-            })
-            .collect())
+        traced(self.tb.tracing(), "FileSystem.downloadFiles", || {
+            let mut slots: Vec<Slot<'a>> = Vec::new();
+            for (i, download) in downloads.into_iter().enumerate() {
+                download.check(i)?;
+                slots.push(Slot {
+                    download,
+                    result: None,
+                });
+            }
+            if slots.is_empty() {
+                return Err(Error::validation("downloads", "must not be empty"));
+            }
+            let body = DownloadBody {
+                paths: slots.iter().map(|s| s.download.remote.as_str()).collect(),
+            };
+            let timeout = options.timeout.unwrap_or_else(|| self.transfer_timeout());
+            let mut req = self
+                .files(Method::POST, &["bulk-download"])?
+                .json(&body)
+                // The spec's only answer is `multipart/form-data`: asking for
+                // JSON (the default) gets a 406 from a server that negotiates.
+                .header("Accept", "multipart/form-data")
+                .timeout(timeout);
+            let op = req.operation().to_string();
+            let max_in_memory = options.max_in_memory;
+            let mut receiver = Receiver {
+                op: &op,
+                started: Instant::now(),
+                max_in_memory,
+                progress: options.callback(),
+            };
+            let transport = self.tb.transport();
+            transport.execute(&mut req, |resp| receiver.receive(resp, &mut slots))?;
+            Ok(slots
+                .into_iter()
+                .map(|s| DownloadResult {
+                    // An error part is the server's text: it may echo the
+                    // credential.
+                    result: s
+                        .result
+                        .unwrap_or_else(|| Err(no_data(&op, &s.download.remote)))
+                        .map_err(|e| transport.redact(e)),
+                    remote_path: s.download.remote,
+                })
+                .collect())
+        })
     }
 }
 

@@ -19,6 +19,7 @@ use super::multipart;
 use super::options::TransferOptions;
 use super::FileSystem;
 use crate::error::{Error, Result};
+use crate::telemetry::traced;
 use crate::transport::{read_body, Answer};
 
 /// One file of an upload: where its bytes come from and where they go.
@@ -190,24 +191,30 @@ impl FileSystem<'_> {
     /// # Ok::<(), daytona::Error>(())
     /// ```
     pub fn upload_file(&self, local_path: impl AsRef<Path>, remote_path: &str) -> Result<()> {
-        self.upload_files(
-            [Upload::file(local_path, remote_path)],
-            TransferOptions::new(),
-        )
+        traced(self.tb.tracing(), "FileSystem.uploadFile", || {
+            self.upload_files(
+                [Upload::file(local_path, remote_path)],
+                TransferOptions::new(),
+            )
+        })
     }
 
     /// Uploads `data` to `remote_path`.
     pub fn upload_bytes(&self, data: impl AsRef<[u8]>, remote_path: &str) -> Result<()> {
-        let upload = Upload::bytes(data.as_ref(), remote_path);
-        self.upload_files([upload], TransferOptions::new())
+        traced(self.tb.tracing(), "FileSystem.uploadFile", || {
+            let upload = Upload::bytes(data.as_ref(), remote_path);
+            self.upload_files([upload], TransferOptions::new())
+        })
     }
 
     /// Uploads everything `reader` yields to `remote_path`, streaming it.
     pub fn upload_reader(&self, reader: impl Read + Send, remote_path: &str) -> Result<()> {
-        self.upload_files(
-            [Upload::reader(reader, remote_path)],
-            TransferOptions::new(),
-        )
+        traced(self.tb.tracing(), "FileSystem.uploadFile", || {
+            self.upload_files(
+                [Upload::reader(reader, remote_path)],
+                TransferOptions::new(),
+            )
+        })
     }
 
     /// Uploads files in one request (`POST /files/bulk-upload`), each read
@@ -232,38 +239,40 @@ impl FileSystem<'_> {
         uploads: impl IntoIterator<Item = Upload<'a>>,
         mut options: TransferOptions<'_>,
     ) -> Result<()> {
-        let uploads = uploads
-            .into_iter()
-            .enumerate()
-            .map(|(i, u)| u.checked(i))
-            .collect::<Result<Vec<_>>>()?;
-        if uploads.is_empty() {
-            return Err(Error::validation("uploads", "must not be empty"));
-        }
-        let timeout = options.timeout.unwrap_or_else(|| self.transfer_timeout());
-        let failure = Mutex::new(None);
-        let body = Body::new(
-            multipart::new_boundary(),
-            uploads,
-            options.callback(),
-            &failure,
-        );
-        let content_type = format!("multipart/form-data; boundary={}", body.boundary);
-        let mut req = self.files(Method::POST, &["bulk-upload"])?.timeout(timeout);
-        if let Some(length) = body.left {
-            req = req.header("Content-Length", length.to_string());
-        }
-        let mut req = req.stream(content_type, body);
-        let op = req.operation().to_string();
-        let sent = self.tb.transport().execute(&mut req, |resp| {
-            read_body(resp, &op, Answer::Object).map(drop)
-        });
-        drop(req);
-        let failure = failure.into_inner().unwrap_or_else(|e| e.into_inner());
-        match (sent, failure) {
-            (Err(_), Some(local)) => Err(local),
-            (sent, _) => sent,
-        }
+        traced(self.tb.tracing(), "FileSystem.uploadFiles", || {
+            let uploads = uploads
+                .into_iter()
+                .enumerate()
+                .map(|(i, u)| u.checked(i))
+                .collect::<Result<Vec<_>>>()?;
+            if uploads.is_empty() {
+                return Err(Error::validation("uploads", "must not be empty"));
+            }
+            let timeout = options.timeout.unwrap_or_else(|| self.transfer_timeout());
+            let failure = Mutex::new(None);
+            let body = Body::new(
+                multipart::new_boundary(),
+                uploads,
+                options.callback(),
+                &failure,
+            );
+            let content_type = format!("multipart/form-data; boundary={}", body.boundary);
+            let mut req = self.files(Method::POST, &["bulk-upload"])?.timeout(timeout);
+            if let Some(length) = body.left {
+                req = req.header("Content-Length", length.to_string());
+            }
+            let mut req = req.stream(content_type, body);
+            let op = req.operation().to_string();
+            let sent = self.tb.transport().execute(&mut req, |resp| {
+                read_body(resp, &op, Answer::Object).map(drop)
+            });
+            drop(req);
+            let failure = failure.into_inner().unwrap_or_else(|e| e.into_inner());
+            match (sent, failure) {
+                (Err(_), Some(local)) => Err(local),
+                (sent, _) => sent,
+            }
+        })
     }
 
     /// The client's transfer timeout.

@@ -13,6 +13,7 @@ use super::session::command_path;
 use super::Process;
 use crate::config::WAIT_FOREVER;
 use crate::error::{Error, Result};
+use crate::telemetry::traced;
 use crate::transport::poll::Deadline;
 use crate::transport::ws::{Event, Limits, ReadError, Socket, Target};
 use crate::transport::Transport;
@@ -224,10 +225,12 @@ impl<'s> Process<'s> {
         options: FollowOptions,
         on_chunk: impl FnMut(LogChunk),
     ) -> Result<()> {
-        drain(
-            self.stream_session_command_logs(session_id, command_id, options)?,
-            on_chunk,
-        )
+        traced(self.tb.tracing(), "Process.getSessionCommandLogs", || {
+            drain(
+                self.stream_session_command_logs(session_id, command_id, options)?,
+                on_chunk,
+            )
+        })
     }
 
     /// Follows the log of the sandbox's entrypoint, as
@@ -237,7 +240,9 @@ impl<'s> Process<'s> {
         options: FollowOptions,
         on_chunk: impl FnMut(LogChunk),
     ) -> Result<()> {
-        drain(self.stream_entrypoint_logs(options)?, on_chunk)
+        traced(self.tb.tracing(), "Process.getEntrypointLogs", || {
+            drain(self.stream_entrypoint_logs(options)?, on_chunk)
+        })
     }
 
     /// Connects to the log of a session command and returns it as an

@@ -16,6 +16,7 @@ use super::{lenient, objects, Process};
 use crate::check::{non_empty, path_segment};
 use crate::error::{Error, Result};
 use crate::params::string_pairs;
+use crate::telemetry::traced;
 use crate::toolbox::EnvNames;
 use crate::transport::poll::Deadline;
 use crate::transport::ws::{Limits, Target};
@@ -244,80 +245,92 @@ impl<'s> Process<'s> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn create_pty(&self, options: PtyOptions) -> Result<PtyHandle<'s>> {
-        path_segment("id", &options.id)?;
-        if let Some(cwd) = &options.cwd {
-            non_empty("cwd", cwd)?;
-        }
-        if let Some((cols, rows)) = options.size {
-            check_size(cols, rows)?;
-        }
-        let idle = idle_of(options.idle_timeout)?;
-        let body = CreateBody {
-            id: &options.id,
-            cwd: options.cwd.as_deref(),
-            envs: &options.envs,
-            cols: options.size.map(|s| s.0),
-            rows: options.size.map(|s| s.1),
-            lazy_start: true,
-        };
-        let req = self.post(&["process", "pty"])?.json(&body);
-        let created: Created = self.tb.transport().json(req)?;
-        let id = if created.session_id.is_empty() {
-            options.id
-        } else {
-            created.session_id
-        };
-        match self.open_pty(&id, idle) {
-            Ok(handle) => Ok(handle),
-            Err(e) => {
-                if let Err(cleanup) = self.kill_pty(&id) {
-                    log::debug!("removing PTY session {id} after a failed connect: {cleanup}");
-                }
-                Err(e)
+        traced(self.tb.tracing(), "Process.createPty", || {
+            path_segment("id", &options.id)?;
+            if let Some(cwd) = &options.cwd {
+                non_empty("cwd", cwd)?;
             }
-        }
+            if let Some((cols, rows)) = options.size {
+                check_size(cols, rows)?;
+            }
+            let idle = idle_of(options.idle_timeout)?;
+            let body = CreateBody {
+                id: &options.id,
+                cwd: options.cwd.as_deref(),
+                envs: &options.envs,
+                cols: options.size.map(|s| s.0),
+                rows: options.size.map(|s| s.1),
+                lazy_start: true,
+            };
+            let req = self.post(&["process", "pty"])?.json(&body);
+            let created: Created = self.tb.transport().json(req)?;
+            let id = if created.session_id.is_empty() {
+                options.id
+            } else {
+                created.session_id
+            };
+            match self.open_pty(&id, idle) {
+                Ok(handle) => Ok(handle),
+                Err(e) => {
+                    if let Err(cleanup) = self.kill_pty(&id) {
+                        log::debug!("removing PTY session {id} after a failed connect: {cleanup}");
+                    }
+                    Err(e)
+                }
+            }
+        })
     }
 
     /// Connects to an existing PTY session (another client may be
     /// connected too: each gets the output from the moment it connects).
     pub fn connect_pty(&self, session_id: &str) -> Result<PtyHandle<'s>> {
-        path_segment("session_id", session_id)?;
-        self.open_pty(session_id, DEFAULT_IDLE)
+        traced(self.tb.tracing(), "Process.connectPty", || {
+            path_segment("session_id", session_id)?;
+            self.open_pty(session_id, DEFAULT_IDLE)
+        })
     }
 
     /// The PTY sessions of the sandbox.
     pub fn list_pty_sessions(&self) -> Result<Vec<PtySessionInfo>> {
-        let listed: Listed = self.tb.transport().json(self.get(&["process", "pty"])?)?;
-        Ok(listed.sessions)
+        traced(self.tb.tracing(), "Process.listPtySessions", || {
+            let listed: Listed = self.tb.transport().json(self.get(&["process", "pty"])?)?;
+            Ok(listed.sessions)
+        })
     }
 
     /// One PTY session.
     pub fn pty_session_info(&self, session_id: &str) -> Result<PtySessionInfo> {
-        path_segment("session_id", session_id)?;
-        self.tb
-            .transport()
-            .json(self.get(&["process", "pty", session_id])?)
+        traced(self.tb.tracing(), "Process.getPtySessionInfo", || {
+            path_segment("session_id", session_id)?;
+            self.tb
+                .transport()
+                .json(self.get(&["process", "pty", session_id])?)
+        })
     }
 
     /// Changes the size of a PTY session's terminal (1 to 1000 columns and
     /// rows); returns the session as it is now.
     pub fn resize_pty(&self, session_id: &str, cols: u16, rows: u16) -> Result<PtySessionInfo> {
-        path_segment("session_id", session_id)?;
-        check_size(cols, rows)?;
-        let req = self
-            .post(&["process", "pty", session_id, "resize"])?
-            .json(&ResizeBody { cols, rows });
-        self.tb.transport().json(req)
+        traced(self.tb.tracing(), "Process.resizePtySession", || {
+            path_segment("session_id", session_id)?;
+            check_size(cols, rows)?;
+            let req = self
+                .post(&["process", "pty", session_id, "resize"])?
+                .json(&ResizeBody { cols, rows });
+            self.tb.transport().json(req)
+        })
     }
 
     /// Ends a PTY session: its shell and the processes it started are
     /// killed, and connected clients see exit code 137.
     pub fn kill_pty(&self, session_id: &str) -> Result<()> {
-        path_segment("session_id", session_id)?;
-        let req = self
-            .tb
-            .request(Method::DELETE, &["process", "pty", session_id])?;
-        self.tb.transport().empty(req)
+        traced(self.tb.tracing(), "Process.killPtySession", || {
+            path_segment("session_id", session_id)?;
+            let req = self
+                .tb
+                .request(Method::DELETE, &["process", "pty", session_id])?;
+            self.tb.transport().empty(req)
+        })
     }
 
     /// Connects to session `id` and waits for the server's "connected",

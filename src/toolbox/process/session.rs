@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{lenient, objects, whole_seconds, Process};
 use crate::check::{non_empty, path_segment};
 use crate::error::Result;
+use crate::telemetry::traced;
 use crate::transport::{read_body, Answer, Request};
 
 /// A session (`Session`).
@@ -162,50 +163,60 @@ impl Process<'_> {
     /// # Ok::<(), daytona::Error>(())
     /// ```
     pub fn create_session(&self, session_id: &str) -> Result<()> {
-        path_segment("session_id", session_id)?;
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Body<'a> {
-            session_id: &'a str,
-        }
-        let req = self
-            .post(&["process", "session"])?
-            .json(&Body { session_id });
-        self.tb.transport().empty(req)
+        traced(self.tb.tracing(), "Process.createSession", || {
+            path_segment("session_id", session_id)?;
+            #[derive(Serialize)]
+            #[serde(rename_all = "camelCase")]
+            struct Body<'a> {
+                session_id: &'a str,
+            }
+            let req = self
+                .post(&["process", "session"])?
+                .json(&Body { session_id });
+            self.tb.transport().empty(req)
+        })
     }
 
     /// A session and the commands run in it.
     pub fn get_session(&self, session_id: &str) -> Result<Session> {
-        path_segment("session_id", session_id)?;
-        self.tb
-            .transport()
-            .json(self.get(&["process", "session", session_id])?)
+        traced(self.tb.tracing(), "Process.getSession", || {
+            path_segment("session_id", session_id)?;
+            self.tb
+                .transport()
+                .json(self.get(&["process", "session", session_id])?)
+        })
     }
 
     /// The session that runs the sandbox's entrypoint.
     pub fn get_entrypoint_session(&self) -> Result<Session> {
-        self.tb
-            .transport()
-            .json(self.get(&["process", "session", "entrypoint"])?)
+        traced(self.tb.tracing(), "Process.getEntrypointSession", || {
+            self.tb
+                .transport()
+                .json(self.get(&["process", "session", "entrypoint"])?)
+        })
     }
 
     /// Every session of the sandbox.
     pub fn list_sessions(&self) -> Result<Vec<Session>> {
-        let sessions: Sessions = self
-            .tb
-            .transport()
-            .json(self.get(&["process", "session"])?)?;
-        Ok(sessions.0)
+        traced(self.tb.tracing(), "Process.listSessions", || {
+            let sessions: Sessions = self
+                .tb
+                .transport()
+                .json(self.get(&["process", "session"])?)?;
+            Ok(sessions.0)
+        })
     }
 
     /// Deletes a session, ending what runs in it.
     pub fn delete_session(&self, session_id: &str) -> Result<()> {
-        path_segment("session_id", session_id)?;
-        let req = self.tb.request(
-            ureq::http::Method::DELETE,
-            &["process", "session", session_id],
-        )?;
-        self.tb.transport().empty(req)
+        traced(self.tb.tracing(), "Process.deleteSession", || {
+            path_segment("session_id", session_id)?;
+            let req = self.tb.request(
+                ureq::http::Method::DELETE,
+                &["process", "session", session_id],
+            )?;
+            self.tb.transport().empty(req)
+        })
     }
 
     /// Runs a command in a session and waits for its exit code and output,
@@ -219,28 +230,32 @@ impl Process<'_> {
         command: &str,
         options: SessionExecOptions,
     ) -> Result<SessionExecResponse> {
-        path_segment("session_id", session_id)?;
-        non_empty("command", command)?;
-        let timeout = whole_seconds("timeout", options.timeout)?;
-        let body = ExecBody {
-            command,
-            run_async: options.run_async,
-            legacy_async: options.run_async,
-            suppress_input_echo: options.suppress_input_echo,
-        };
-        let req = self
-            .post(&["process", "session", session_id, "exec"])?
-            .json(&body);
-        self.tb
-            .transport()
-            .json(self.limit(req.answer(Answer::Text), timeout))
+        traced(self.tb.tracing(), "Process.executeSessionCommand", || {
+            path_segment("session_id", session_id)?;
+            non_empty("command", command)?;
+            let timeout = whole_seconds("timeout", options.timeout)?;
+            let body = ExecBody {
+                command,
+                run_async: options.run_async,
+                legacy_async: options.run_async,
+                suppress_input_echo: options.suppress_input_echo,
+            };
+            let req = self
+                .post(&["process", "session", session_id, "exec"])?
+                .json(&body);
+            self.tb
+                .transport()
+                .json(self.limit(req.answer(Answer::Text), timeout))
+        })
     }
 
     /// A command run in a session: its command line and, once it ended,
     /// its exit code.
     pub fn get_session_command(&self, session_id: &str, command_id: &str) -> Result<Command> {
-        let req = self.get(&command_path(session_id, command_id, None)?)?;
-        self.tb.transport().json(req)
+        traced(self.tb.tracing(), "Process.getSessionCommand", || {
+            let req = self.get(&command_path(session_id, command_id, None)?)?;
+            self.tb.transport().json(req)
+        })
     }
 
     /// What a session command wrote so far, stdout and stderr apart. To
@@ -251,12 +266,16 @@ impl Process<'_> {
         session_id: &str,
         command_id: &str,
     ) -> Result<SessionCommandLogs> {
-        self.logs(self.get(&command_path(session_id, command_id, Some("logs"))?)?)
+        traced(self.tb.tracing(), "Process.getSessionCommandLogs", || {
+            self.logs(self.get(&command_path(session_id, command_id, Some("logs"))?)?)
+        })
     }
 
     /// What the sandbox's entrypoint wrote so far.
     pub fn get_entrypoint_logs(&self) -> Result<SessionCommandLogs> {
-        self.logs(self.get(&["process", "session", "entrypoint", "logs"])?)
+        traced(self.tb.tracing(), "Process.getEntrypointLogs", || {
+            self.logs(self.get(&["process", "session", "entrypoint", "logs"])?)
+        })
     }
 
     /// Sends `data` to the stdin of a command running in a session (add
@@ -267,14 +286,16 @@ impl Process<'_> {
         command_id: &str,
         data: &str,
     ) -> Result<()> {
-        #[derive(Serialize)]
-        struct Body<'a> {
-            data: &'a str,
-        }
-        let req = self
-            .post(&command_path(session_id, command_id, Some("input"))?)?
-            .json(&Body { data });
-        self.tb.transport().empty(req)
+        traced(self.tb.tracing(), "Process.sendSessionCommandInput", || {
+            #[derive(Serialize)]
+            struct Body<'a> {
+                data: &'a str,
+            }
+            let req = self
+                .post(&command_path(session_id, command_id, Some("input"))?)?
+                .json(&Body { data });
+            self.tb.transport().empty(req)
+        })
     }
 
     /// Logs as JSON, or as the plain text older toolboxes send.

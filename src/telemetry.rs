@@ -1,0 +1,329 @@
+//! Traces (feature `otel`): one span per public operation, child spans per
+//! HTTP attempt and per poll, W3C trace context on every request.
+//!
+//! Everything goes through the OpenTelemetry API's globals (the tracer
+//! provider and the text map propagator the application installs). Without
+//! the feature every item here is a no-op the compiler removes; with it and
+//! tracing turned off in the configuration, each costs one branch.
+
+use crate::error::Result;
+
+#[cfg(feature = "otel")]
+pub(crate) use on::*;
+
+#[cfg(not(feature = "otel"))]
+pub(crate) use off::*;
+
+/// Runs `f` as the public operation `name` (such as `Daytona.get`): in a
+/// span of the global tracer `daytona` with the attributes of `tracing`,
+/// current while `f` runs and ended when it returns, its status an error
+/// (redacted) when `f` fails. Without tracing, `f()`.
+#[inline]
+pub(crate) fn traced<T>(
+    tracing: Tracing,
+    name: &'static str,
+    f: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    #[cfg(feature = "otel")]
+    if tracing.on {
+        return on::run(tracing, name, f);
+    }
+    let _ = (tracing, name);
+    f()
+}
+
+#[cfg(not(feature = "otel"))]
+mod off {
+    use crate::config::{Auth, Secret};
+    use crate::error::Error;
+
+    /// Whether operations are traced: never without the feature.
+    #[derive(Debug, Clone, Default)]
+    pub(crate) struct Tracing;
+
+    impl Tracing {
+        #[inline(always)]
+        pub(crate) fn new(_on: bool, _auth: &Auth) -> Self {
+            Tracing
+        }
+
+        /// With an attribute for the operation's span: nothing.
+        #[inline(always)]
+        pub(crate) fn attr(self, _key: &'static str, _value: &str) -> Self {
+            self
+        }
+    }
+
+    /// A child span (an HTTP attempt, a poll): nothing.
+    pub(crate) struct Child;
+
+    impl Child {
+        #[inline(always)]
+        pub(crate) fn attempt(
+            _: &Tracing,
+            _method: &str,
+            _path: &str,
+            _secrets: &[Secret],
+            _attempt: u32,
+        ) -> Self {
+            Child
+        }
+
+        #[inline(always)]
+        pub(crate) fn poll(_count: u32) -> Self {
+            Child
+        }
+
+        #[inline(always)]
+        pub(crate) fn status(&self, _code: u16) {}
+
+        #[inline(always)]
+        pub(crate) fn end(self, _error: Option<&Error>) {}
+    }
+
+    /// The current trace context, to continue on another thread: nothing.
+    pub(crate) struct Carried;
+
+    /// A context made current: nothing.
+    pub(crate) struct Attached;
+
+    impl Carried {
+        #[inline(always)]
+        pub(crate) fn current() -> Self {
+            Carried
+        }
+
+        #[inline(always)]
+        pub(crate) fn attach(self) -> Attached {
+            Attached
+        }
+    }
+
+    /// Adds the `traceparent` and `tracestate` headers of the current
+    /// context with `set`: nothing.
+    #[inline(always)]
+    pub(crate) fn inject(_: &Tracing, _set: impl FnMut(&str, String)) {}
+
+    /// Records the use of a deprecated setting on the current span:
+    /// nothing.
+    #[inline(always)]
+    pub(crate) fn deprecated(_: &Tracing, _message: &str) {}
+}
+
+#[cfg(feature = "otel")]
+mod on {
+    use std::borrow::Cow;
+    use std::sync::Arc;
+
+    use opentelemetry::global;
+    use opentelemetry::propagation::Injector;
+    use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer};
+    use opentelemetry::{Context, ContextGuard, KeyValue};
+
+    use crate::config::{redact, Auth, Secret};
+    use crate::error::{Error, Result};
+
+    /// The name of the crate's tracer.
+    const TRACER: &str = "daytona";
+
+    /// Whether operations are traced, and the credential hidden in what
+    /// spans record.
+    #[derive(Debug, Clone, Default)]
+    pub(crate) struct Tracing {
+        pub(super) on: bool,
+        secret: Option<Arc<Secret>>,
+        /// Attributes of the next operation's span.
+        attrs: Vec<KeyValue>,
+    }
+
+    /// Marks a context as inside a traced operation: its polls get spans.
+    #[derive(Clone)]
+    struct Operation(Tracing);
+
+    impl Tracing {
+        pub(crate) fn new(on: bool, auth: &Auth) -> Self {
+            Tracing {
+                on,
+                secret: on.then(|| Arc::new(auth.secret().clone())),
+                attrs: Vec::new(),
+            }
+        }
+
+        /// With the attribute `key` = `value` (the credential hidden in
+        /// it) on the operation's span, when tracing is on.
+        #[inline]
+        pub(crate) fn attr(mut self, key: &'static str, value: &str) -> Self {
+            if self.on {
+                let value = self.hide(value);
+                self.attrs.push(KeyValue::new(key, value));
+            }
+            self
+        }
+
+        /// `error`'s message with the credential hidden.
+        fn message(&self, error: &Error) -> String {
+            let text = error.to_string();
+            match &self.secret {
+                Some(secret) => redact(&text, [secret.as_ref()]).unwrap_or(text),
+                None => text,
+            }
+        }
+
+        /// `text` with the credential hidden.
+        fn hide(&self, text: &str) -> String {
+            match &self.secret {
+                Some(secret) => redact(text, [secret.as_ref()]).unwrap_or_else(|| text.into()),
+                None => text.into(),
+            }
+        }
+    }
+
+    pub(super) fn run<T>(
+        mut tracing: Tracing,
+        name: &'static str,
+        f: impl FnOnce() -> Result<T>,
+    ) -> Result<T> {
+        let tracer = global::tracer(TRACER);
+        let span = tracer
+            .span_builder(name)
+            .with_kind(SpanKind::Internal)
+            .with_attributes(std::mem::take(&mut tracing.attrs))
+            .start(&tracer);
+        let cx = Context::current_with_span(span).with_value(Operation(tracing.clone()));
+        let guard = cx.clone().attach();
+        let result = f();
+        if let Err(e) = &result {
+            cx.span().set_status(Status::error(tracing.message(e)));
+        }
+        cx.span().end();
+        drop(guard);
+        result
+    }
+
+    /// A child span of the current context (an HTTP attempt, a poll),
+    /// current until it ends.
+    pub(crate) struct Child(Option<(Context, ContextGuard, Tracing)>);
+
+    impl Child {
+        /// The span of one HTTP attempt, when tracing is on: `secrets`
+        /// (a token in the path) are hidden in the path it records.
+        #[inline]
+        pub(crate) fn attempt(
+            tracing: &Tracing,
+            method: &str,
+            path: &str,
+            secrets: &[Secret],
+            attempt: u32,
+        ) -> Self {
+            if !tracing.on {
+                return Child(None);
+            }
+            let path = redact(path, secrets).unwrap_or_else(|| path.to_string());
+            Self::start(
+                tracing.clone(),
+                method.to_string(),
+                SpanKind::Client,
+                vec![
+                    KeyValue::new("http.request.method", method.to_string()),
+                    KeyValue::new("url.path", tracing.hide(&path)),
+                    KeyValue::new("daytona.attempt", i64::from(attempt)),
+                ],
+            )
+        }
+
+        /// The span of one check of a wait, inside a traced operation.
+        pub(crate) fn poll(count: u32) -> Self {
+            let Some(Operation(tracing)) = Context::current().get::<Operation>().cloned() else {
+                return Child(None);
+            };
+            Self::start(
+                tracing,
+                "poll".to_string(),
+                SpanKind::Internal,
+                vec![KeyValue::new("daytona.poll.count", i64::from(count))],
+            )
+        }
+
+        fn start(
+            tracing: Tracing,
+            name: String,
+            kind: SpanKind,
+            attributes: Vec<KeyValue>,
+        ) -> Self {
+            let tracer = global::tracer(TRACER);
+            let span = tracer
+                .span_builder(Cow::Owned(name))
+                .with_kind(kind)
+                .with_attributes(attributes)
+                .start(&tracer);
+            let cx = Context::current_with_span(span);
+            let guard = cx.clone().attach();
+            Child(Some((cx, guard, tracing)))
+        }
+
+        /// Records the answer's status code.
+        pub(crate) fn status(&self, code: u16) {
+            if let Some((cx, _, _)) = &self.0 {
+                cx.span()
+                    .set_attribute(KeyValue::new("http.response.status_code", i64::from(code)));
+            }
+        }
+
+        /// Ends the span, its status an error when `error` is set.
+        pub(crate) fn end(self, error: Option<&Error>) {
+            if let Some((cx, guard, tracing)) = self.0 {
+                if let Some(e) = error {
+                    cx.span().set_status(Status::error(tracing.message(e)));
+                }
+                cx.span().end();
+                drop(guard);
+            }
+        }
+    }
+
+    /// The current trace context, to continue on another thread.
+    pub(crate) struct Carried(Context);
+
+    impl Carried {
+        pub(crate) fn current() -> Self {
+            Carried(Context::current())
+        }
+
+        /// Makes it current on this thread until the thread ends.
+        pub(crate) fn attach(self) -> ContextGuard {
+            self.0.attach()
+        }
+    }
+
+    struct Headers<F>(F);
+
+    impl<F: FnMut(&str, String)> Injector for Headers<F> {
+        fn set(&mut self, key: &str, value: String) {
+            (self.0)(key, value)
+        }
+    }
+
+    /// Adds the headers of the current context (`traceparent`,
+    /// `tracestate` with the W3C propagator) with `set`, when tracing is
+    /// on.
+    #[inline]
+    pub(crate) fn inject(tracing: &Tracing, set: impl FnMut(&str, String)) {
+        if !tracing.on {
+            return;
+        }
+        let cx = Context::current();
+        let mut headers = Headers(set);
+        global::get_text_map_propagator(|p| p.inject_context(&cx, &mut headers));
+    }
+
+    /// Records the use of a deprecated setting as an event on the current
+    /// span, when tracing is on.
+    pub(crate) fn deprecated(tracing: &Tracing, message: &str) {
+        if tracing.on {
+            Context::current().span().add_event(
+                "daytona.deprecated",
+                vec![KeyValue::new("message", tracing.hide(message))],
+            );
+        }
+    }
+}
