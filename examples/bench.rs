@@ -16,6 +16,10 @@
 //!   provider installed: the API's no-op one); the case's name says
 //!   whether the feature is compiled in. Compare a build without the
 //!   feature, one with it, and one with it and `--otel`.
+//! - `cold-start`: a new process of this binary making a client and
+//!   calling `get(id)` once, 20 times: the wall time from its start to its
+//!   exit (median and slowest), and the part of it from `main` to the
+//!   answer.
 //! - `listing`: iterating 10,000 sandboxes at the largest page size
 //!   (200): requests, time per item, and the peak memory of the process
 //!   doing it, beside the same for 100,000 sandboxes.
@@ -67,6 +71,7 @@ use daytona::{CreateSandbox, Daytona, ListSandboxes, PollSchedule, SandboxInfo, 
 
 const CASES: [&str; 8] = [
     "per-call",
+    "cold-start",
     "listing",
     "waiting",
     "events",
@@ -87,6 +92,8 @@ struct Args {
     size_mib: u64,
     host: String,
     calls: usize,
+    /// When `main` began (for the cold start).
+    started: Instant,
     /// Per call: tracing turned on in the client's configuration.
     otel: bool,
 }
@@ -101,6 +108,7 @@ fn parse_args() -> Result<Args, String> {
         size_mib: 0,
         host: String::new(),
         calls: 0,
+        started: Instant::now(),
         otel: false,
     };
     let mut it = std::env::args().skip(1);
@@ -261,6 +269,10 @@ fn run_all(args: &Args, dir: &Path) -> Res<()> {
         let calls = if args.quick { 500 } else { 5_000 };
         rows.extend(per_call("127.0.0.1", calls, args.otel)?);
         rows.extend(per_call("localhost", calls, args.otel)?);
+    }
+    if on("cold-start") {
+        eprintln!("cold start ...");
+        rows.extend(cold_start(&server, if args.quick { 3 } else { 20 })?);
     }
     if on("listing") {
         eprintln!("listing ...");
@@ -504,6 +516,51 @@ fn per_call_child(host: &str, calls: usize, otel: bool) -> Res<[f64; 6]> {
         stat(&mut r, 0.99),
         stat(&mut d, 0.99),
     ])
+}
+
+// ---------------------------------------------------------------------------
+// Cold start.
+
+/// `runs` new processes, each making a client and calling `get(id)` once
+/// (see [`cold_child`]): the wall time from spawning one to its exit, and
+/// the time from its `main` to the answer.
+fn cold_start(server: &Server, runs: usize) -> Res<Vec<Row>> {
+    let args: Vec<String> = ["--phase", "cold", "--port", &server.port.to_string()]
+        .map(String::from)
+        .to_vec();
+    let mut walls = Vec::with_capacity(runs);
+    let mut inside = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let started = Instant::now();
+        let fields = run_child(&args)?;
+        walls.push(started.elapsed());
+        let [ns] = fields[..] else {
+            return Err(format!("cold start: bad result {fields:?}").into());
+        };
+        inside.push(Duration::from_nanos(ns as u64));
+    }
+    walls.sort();
+    inside.sort();
+    let (wall, slowest) = (walls[runs / 2], walls[runs - 1]);
+    let case = format!("cold start: new process, client, get(id), {runs} runs");
+    let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1e3);
+    Ok(vec![row(
+        &case,
+        "median (slowest), start to exit",
+        format!("{} ({})", ms(wall), ms(slowest)),
+        format!("of which main to answer: {}", us(inside[runs / 2])),
+        verdict("< 10 ms", wall < Duration::from_millis(10)),
+    )])
+}
+
+/// In a child: a client from nothing and one `get`; the nanoseconds from
+/// `main` to the answer.
+fn cold_child(port: u16, started: Instant) -> Res<u128> {
+    let sandbox = client(port)?.get(SANDBOX)?;
+    if sandbox.id() != SANDBOX {
+        return Err(format!("cold start: got {}", sandbox.id()).into());
+    }
+    Ok(started.elapsed().as_nanos())
 }
 
 // ---------------------------------------------------------------------------
@@ -1233,6 +1290,10 @@ fn children_cpu() -> Duration {
 // The children.
 
 fn child(args: &Args, phase: &str) -> Res<()> {
+    if phase == "cold" {
+        println!("RESULT {}", cold_child(args.port, args.started)?);
+        return Ok(());
+    }
     if phase == "per-call" {
         let figures = per_call_child(&args.host, args.calls, args.otel)?;
         println!("RESULT {}", figures.map(|f| f.to_string()).join(" "));

@@ -116,3 +116,53 @@ fn only_wait_forever_waits_without_limit() {
     assert!(shown.contains("wait_timeout: 60s"), "{shown}");
     assert!(shown.contains("request_timeout: 60s"), "{shown}");
 }
+
+/// The request timeout bounds each wait for the server: a silent server is
+/// cut off after it; one that trickles a byte well within it each time is
+/// cut off when the stage has lasted a quarter more.
+#[test]
+fn a_server_that_trickles_its_answer_is_cut_off_after_a_quarter_more() {
+    let trickle = FaultServer::start(|_| {
+        Action::Take(fault_server::Take(std::sync::Arc::new(|mut conn| {
+            use std::io::Write;
+            let _ = conn.skip_head();
+            let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                        Content-Length: 4000\r\n\r\n{";
+            if conn.write_all(head.as_bytes()).is_err() {
+                return;
+            }
+            for _ in 0..40 {
+                std::thread::sleep(Duration::from_millis(150));
+                if conn.write_all(b" ").is_err() {
+                    return;
+                }
+            }
+        })))
+    });
+    let silent = FaultServer::start(|_| Action::Silent);
+    // One attempt with a 1.2 s request timeout: how long until the error.
+    let get = |server: &FaultServer| {
+        let daytona = Daytona::new(
+            client(server)
+                .request_timeout(Duration::from_millis(1200))
+                .retry_policy(daytona::RetryPolicy::new().max_attempts(1)),
+        )
+        .unwrap();
+        let started = Instant::now();
+        let e = daytona.get("sb-1").unwrap_err();
+        assert!(e.is_timeout(), "{e:?}");
+        started.elapsed()
+    };
+    // 1.5 s for the stage (a quarter more than 1.2 s), not the 6 s the
+    // trickle would last.
+    let took = get(&trickle);
+    assert!(
+        took >= Duration::from_millis(1350) && took < Duration::from_millis(3000),
+        "took {took:?}"
+    );
+    let took = get(&silent);
+    assert!(
+        took >= Duration::from_millis(1100) && took < Duration::from_millis(1450),
+        "a silent server is cut off after the timeout itself: took {took:?}"
+    );
+}

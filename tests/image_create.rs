@@ -84,6 +84,68 @@ fn a_sandbox_from_an_image_with_local_files_uploads_its_context_then_creates() {
     );
 }
 
+/// `ENV` values stay out of every `Debug` (the image, the create
+/// parameters, the build info the server echoes) while the Dockerfile sent
+/// to the server keeps them exactly.
+#[test]
+fn env_values_are_sent_exactly_and_hidden_from_debug() {
+    let mut api = Server::new();
+    let image = Image::base("python:3.12-slim")
+        .env([("API_TOKEN", "tok-value-5e3f"), ("GREETING", "hello world")])
+        .unwrap()
+        .dockerfile_commands(
+            ["ENV LEGACY_SECRET pass-phrase-99 \\", "    more-of-it"],
+            None,
+        )
+        .unwrap()
+        .workdir("/app")
+        .unwrap();
+    let sent = "FROM python:3.12-slim\nENV API_TOKEN=tok-value-5e3f\nENV GREETING='hello world'\n\
+                ENV LEGACY_SECRET pass-phrase-99 \\\n    more-of-it\nWORKDIR /app\n";
+    assert_eq!(image.dockerfile(), sent);
+    let values = [
+        "tok-value-5e3f",
+        "hello world",
+        "pass-phrase-99",
+        "more-of-it",
+    ];
+    let hidden = |what: &str, debug: String| {
+        for value in values {
+            assert!(!debug.contains(value), "{what} shows {value:?}: {debug}");
+        }
+        assert!(debug.contains("API_TOKEN=<redacted>"), "{what}: {debug}");
+        assert!(debug.contains("GREETING=<redacted>"), "{what}: {debug}");
+        assert!(
+            debug.contains("LEGACY_SECRET=<redacted>"),
+            "{what}: {debug}"
+        );
+        assert!(debug.contains("WORKDIR /app"), "{what}: {debug}");
+    };
+    hidden("Image", format!("{image:?}"));
+    let params = CreateSandbox::from_image(image.clone());
+    hidden("CreateSandbox", format!("{params:?}"));
+    hidden(
+        "CreateSnapshot",
+        format!("{:?}", CreateSnapshot::from_image("s", image)),
+    );
+
+    let mut answer = sandbox_json("sb-1", "started");
+    answer["buildInfo"] = json!({"dockerfileContent": sent, "contextHashes": []});
+    let create = with_sdk_headers(api.mock("POST", "/api/sandbox"))
+        .match_body(Matcher::PartialJson(json!({
+            "buildInfo": {"dockerfileContent": sent}
+        })))
+        .with_body(answer.to_string())
+        .expect(1)
+        .create();
+    let sandbox = client(&api).create(params).unwrap();
+    create.assert();
+    let build = sandbox.info().build_info.as_ref().unwrap();
+    assert_eq!(build.dockerfile_content.as_deref(), Some(sent));
+    hidden("BuildInfo", format!("{build:?}"));
+    hidden("Sandbox", format!("{sandbox:?}"));
+}
+
 #[test]
 fn a_snapshot_from_an_image_appends_the_entrypoint_and_streams_its_build_log() {
     // The API answers the create `pending`: the log is followed once the
@@ -187,24 +249,7 @@ fn a_context_that_changes_after_hashing_is_never_stored_under_the_old_hash() {
         }
         _ => Action::status(200),
     });
-    let mut api = Server::new();
-    let _access = push_access_to(&mut api, &store.url);
-    let create = api.mock("POST", "/api/sandbox").expect(0).create();
-    let image = Image::base("python:3.12-slim")
-        .add_local_dir(dir.path("ctx"), "/app")
-        .unwrap();
-    let hash = image.contexts()[0].hash().unwrap();
-    let daytona = daytona::Daytona::new(
-        daytona::DaytonaConfig::new()
-            .read_env(false)
-            .api_key("test-key-0123456789")
-            .api_url(format!("{}/api", api.url()))
-            .retry_policy(fast_retries()),
-    )
-    .unwrap();
-    let err = daytona
-        .create(CreateSandbox::from_image(image))
-        .unwrap_err();
+    let (err, hash) = create_failing(&store.url, dir.path("ctx"));
     let shown = err.to_string();
     assert!(
         shown.contains(&format!("PUT /b/org-1/{hash}/context.tar"))
@@ -229,5 +274,63 @@ fn a_context_that_changes_after_hashing_is_never_stored_under_the_old_hash() {
             "the store never received the whole body ({length} bytes announced)"
         );
     }
+}
+
+/// A context file swapped for a symbolic link between the walk (hashing)
+/// and the upload (here while the store answers the existence check) is
+/// not followed: the upload fails naming the file, and nothing of what the
+/// link points to reaches the store.
+#[cfg(unix)]
+#[test]
+fn a_context_file_swapped_for_a_link_after_the_walk_is_not_followed() {
+    let dir = temp::TempDir::new("image-swap");
+    let secret = dir.file("outside/secret.txt", b"TOP-SECRET-CONTENT\n");
+    let file = dir.file("ctx/app.py", b"print('hi')\n");
+    let swapped = file.clone();
+    let store = FaultServer::start(move |seen| match seen.method.as_str() {
+        "HEAD" => {
+            std::fs::remove_file(&swapped).unwrap();
+            std::os::unix::fs::symlink(&secret, &swapped).unwrap();
+            Action::status(404)
+        }
+        _ => Action::status(200),
+    });
+    let (err, _) = create_failing(&store.url, dir.path("ctx"));
+    let shown = err.report().to_string();
+    assert!(
+        shown.contains(&file.display().to_string())
+            && shown.contains("replaced by a symbolic link")
+            && shown.contains("not followed"),
+        "{shown}"
+    );
+    for put in store.seen().iter().filter(|s| s.method == "PUT") {
+        let body = String::from_utf8_lossy(&put.body);
+        assert!(!body.contains("TOP-SECRET"), "{body}");
+    }
+}
+
+/// Creates a sandbox from an image copying the folder `ctx` in, with the
+/// object store at `store_url`: the error it must end in (checking that no
+/// sandbox was created), and the context's hash as computed before.
+fn create_failing(store_url: &str, ctx: std::path::PathBuf) -> (daytona::Error, String) {
+    let mut api = Server::new();
+    let _access = push_access_to(&mut api, store_url);
+    let create = api.mock("POST", "/api/sandbox").expect(0).create();
+    let image = Image::base("python:3.12-slim")
+        .add_local_dir(ctx, "/app")
+        .unwrap();
+    let hash = image.contexts()[0].hash().unwrap();
+    let daytona = daytona::Daytona::new(
+        daytona::DaytonaConfig::new()
+            .read_env(false)
+            .api_key("test-key-0123456789")
+            .api_url(format!("{}/api", api.url()))
+            .retry_policy(fast_retries()),
+    )
+    .unwrap();
+    let err = daytona
+        .create(CreateSandbox::from_image(image))
+        .unwrap_err();
     create.assert();
+    (err, hash)
 }

@@ -276,6 +276,54 @@ fn a_server_that_stops_answering_is_lost_at_the_idle_limit() {
 }
 
 #[test]
+fn read_reports_the_idle_limit_as_timed_out_with_the_error_inside() {
+    let server = pty_toolbox(|_, ws| {
+        connected(ws);
+        binary(ws, b"prompt$ ");
+        // Then nothing: pings go unanswered.
+        thread::sleep(Duration::from_secs(5));
+    });
+    let (_api, sandbox) = sandbox_for(&server.url);
+    let mut pty = sandbox
+        .process()
+        .create_pty(PtyOptions::new("quiet").idle_timeout(Duration::from_millis(600)))
+        .unwrap();
+    let mut output = Vec::new();
+    let started = Instant::now();
+    let e = pty.read_to_end(&mut output).unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(output, b"prompt$ ");
+    assert_eq!(e.kind(), std::io::ErrorKind::TimedOut, "{e:?}");
+    assert!(
+        took >= Duration::from_millis(500) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    let inner = e.get_ref().and_then(|i| i.downcast_ref::<Error>());
+    assert!(inner.is_some_and(Error::is_timeout), "{e:?}");
+    let error = *e.into_inner().unwrap().downcast::<Error>().unwrap();
+    assert!(
+        error.to_string().contains("no answer from the server"),
+        "{error}"
+    );
+    // Reported once; the end after it.
+    assert_eq!(pty.read(&mut [0u8; 8]).unwrap(), 0);
+}
+
+#[test]
+fn a_failed_connection_is_read_as_other_with_the_error_inside() {
+    let server = pty_toolbox(|_, ws| {
+        connected(ws);
+        cut(ws);
+    });
+    let (_api, sandbox) = sandbox_for(&server.url);
+    let (mut reader, _writer) = sandbox.process().connect_pty("t1").unwrap().split();
+    let e = reader.read(&mut [0u8; 8]).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::Other, "{e:?}");
+    let inner = e.get_ref().and_then(|i| i.downcast_ref::<Error>()).unwrap();
+    assert!(!inner.is_timeout(), "{inner:?}");
+}
+
+#[test]
 fn a_connection_cut_in_the_middle_of_a_message_is_an_error() {
     let server = pty_toolbox(|_, ws| {
         connected(ws);

@@ -23,7 +23,7 @@ const MAX_OCTAL_11: u64 = 0o77_777_777_777;
 /// and its name in the archive (relative, `/`-separated). A directory's
 /// contents are entries of their own; a link is stored as a link.
 pub(crate) use crate::image::ArchiveEntry as TarEntry;
-use crate::image::EntryKind;
+use crate::image::{open_file, EntryKind};
 
 /// An entry with what its header says.
 #[derive(Debug)]
@@ -37,6 +37,8 @@ struct Planned {
     mtime: u64,
     /// What the context hash is fed for it before a file's bytes.
     hashed: Option<String>,
+    /// The context's own path (a link there is followed).
+    named: bool,
 }
 
 impl Planned {
@@ -134,9 +136,12 @@ fn plan(entry: &TarEntry) -> Result<Planned> {
         path: entry.disk_path.display().to_string(),
         source,
     };
-    // A link is archived as itself, never followed.
+    // A link is archived as itself, never followed; so is one that took
+    // the place of a file or directory the walk found (only the context's
+    // own path, named by the caller, is followed).
     let meta = match entry.kind {
         EntryKind::Link(_) => fs::symlink_metadata(&entry.disk_path),
+        _ if !entry.named => fs::symlink_metadata(&entry.disk_path),
         _ => fs::metadata(&entry.disk_path),
     }
     .map_err(io_error)?;
@@ -146,9 +151,17 @@ fn plan(entry: &TarEntry) -> Result<Planned> {
         EntryKind::Link(_) => (meta.file_type().is_symlink(), "a symbolic link"),
     };
     if !expected {
+        let message = if meta.file_type().is_symlink() {
+            format!(
+                "not {what}: replaced by a symbolic link after the build context \
+                 was read; it is not followed"
+            )
+        } else {
+            format!("not {what}")
+        };
         return Err(io_error(io::Error::new(
             io::ErrorKind::InvalidInput,
-            format!("not {what}"),
+            message,
         )));
     }
     let mut name = entry.name.clone();
@@ -172,6 +185,7 @@ fn plan(entry: &TarEntry) -> Result<Planned> {
         mode: mode_of(&meta),
         mtime,
         hashed: entry.hashed.clone(),
+        named: entry.named,
     })
 }
 
@@ -376,7 +390,7 @@ impl Read for TarReader {
                         check.md5.update(hashed.as_bytes());
                     }
                     if entry.kind == EntryKind::File && entry.size > 0 {
-                        let file = File::open(&entry.disk_path)
+                        let file = open_file(&entry.disk_path, entry.named)
                             .map_err(|e| path_error(&entry.disk_path, &e))?;
                         self.file = Some(Content {
                             file,
@@ -487,6 +501,7 @@ mod tests {
                 EntryKind::File
             },
             hashed: None,
+            named: false,
         }
     }
 
@@ -580,6 +595,7 @@ mod tests {
             name: name.to_string(),
             kind: EntryKind::Link(PathBuf::from(target)),
             hashed: None,
+            named: false,
         };
         let (size, bytes) = archive(&[link("short", "../outside/secret"), link("long", &long)]);
         assert_eq!(size, bytes.len() as u64);
@@ -602,6 +618,52 @@ mod tests {
         assert!(err.to_string().contains("not a symbolic link"), "{err}");
     }
 
+    /// A file the walk found, swapped for a link to a file outside before
+    /// the archive is planned or read: never followed, the error names it.
+    #[cfg(unix)]
+    #[test]
+    fn a_file_swapped_for_a_link_after_the_walk_is_not_followed() {
+        let dir = TempDir::new("tar-swap");
+        let secret = dir.file("outside/secret.txt", b"TOP-SECRET-BYTES");
+        let file = dir.file("ctx/a.txt", b"hello");
+        let entries = crate::image::BuildContext::new(dir.join("ctx"), "ctx")
+            .archive()
+            .unwrap();
+        assert!(entries.iter().any(|e| e.disk_path == file && !e.named));
+        let plan = TarPlan::new(&entries).unwrap();
+        fs::remove_file(&file).unwrap();
+        std::os::unix::fs::symlink(&secret, &file).unwrap();
+        let shown = file.display().to_string();
+
+        // Swapped after planning: the read refuses to open it.
+        let mut bytes = Vec::new();
+        let err = plan.into_reader().read_to_end(&mut bytes).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains(&shown) && text.contains("replaced by a symbolic link"),
+            "{text}"
+        );
+        assert!(!bytes.windows(10).any(|w| w == b"TOP-SECRET"));
+
+        // Swapped before planning: the plan refuses it.
+        let err = TarPlan::new(&entries).unwrap_err().to_string();
+        assert!(
+            err.contains(&shown) && err.contains("replaced by a symbolic link"),
+            "{err}"
+        );
+
+        // The hash's reads open files the same way; the context's own
+        // path (named by the caller) is followed.
+        let err = open_file(&file, false).unwrap_err();
+        assert!(err.to_string().contains("not followed"), "{err}");
+        let mut followed = String::new();
+        open_file(&file, true)
+            .unwrap()
+            .read_to_string(&mut followed)
+            .unwrap();
+        assert_eq!(followed, "TOP-SECRET-BYTES");
+    }
+
     #[test]
     fn pax_record_lengths_count_themselves() {
         for value_len in [0, 1, 89, 90, 91, 95, 96, 990, 995, 996, 1000] {
@@ -622,6 +684,7 @@ mod tests {
             mode: 0o644,
             mtime: 0,
             hashed: None,
+            named: false,
         };
         let h = header(&entry);
         assert_eq!(h.len(), 3 * 512);

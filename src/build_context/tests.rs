@@ -220,12 +220,14 @@ fn context(dir: &TempDir) -> ContextUpload {
                 name: "app".into(),
                 kind: EntryKind::Dir,
                 hashed: None,
+                named: false,
             },
             TarEntry {
                 disk_path: file,
                 name: "app/main.py".into(),
                 kind: EntryKind::File,
                 hashed: None,
+                named: false,
             },
         ],
         verify: None,
@@ -326,6 +328,7 @@ fn a_large_context_is_streamed_with_its_length() {
             name: "big.bin".into(),
             kind: EntryKind::File,
             hashed: None,
+            named: false,
         }],
         verify: None,
     };

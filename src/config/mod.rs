@@ -10,7 +10,7 @@ mod policy;
 pub(crate) mod secret;
 
 pub use policy::{PollSchedule, RetryPolicy, WAIT_FOREVER};
-pub(crate) use secret::{hidden_in, names_only, redact, Hidden, Secret, REDACTED};
+pub(crate) use secret::{hidden_in, names_only, redact, EnvHidden, Hidden, Secret, REDACTED};
 
 use crate::error::{Error, Result};
 
@@ -216,8 +216,10 @@ impl DaytonaConfig {
 
     /// Time allowed for each stage of one HTTP exchange (default 60 s):
     /// sending the request, sending its body, waiting for the answer's
-    /// head, reading the answer's body. Command execution and file
-    /// transfers use their own limits.
+    /// head, reading the answer's body. Each read and write waits at most
+    /// this long for the other side; a stage that keeps moving a few bytes
+    /// at a time ends after a quarter more (75 s by default). Command
+    /// execution and file transfers use their own limits.
     #[must_use]
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;

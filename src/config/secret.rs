@@ -74,6 +74,128 @@ pub(crate) fn names_only<'a, V: 'a>(
     NamesOnly(names)
 }
 
+/// `Debug` of Dockerfile text: every `ENV` instruction shows the names it
+/// sets, each value `<redacted>` (`ENV A=<redacted> B=<redacted>`); every
+/// other line as it is. The text itself is not changed: only what `Debug`
+/// shows.
+pub(crate) struct EnvHidden<'a>(pub(crate) &'a str);
+
+impl fmt::Debug for EnvHidden<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&env_values_hidden(self.0), f)
+    }
+}
+
+/// Dockerfile `text` with the values of its `ENV` instructions hidden (see
+/// [`EnvHidden`]). An instruction continued on further lines (with `\` or,
+/// under `# escape=` + backtick, a backtick) is hidden whole and shown on
+/// one line; comment and blank lines inside it are dropped, as Docker
+/// drops them.
+pub(crate) fn env_values_hidden(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut lines = text.split_inclusive('\n');
+    while let Some(line) = lines.next() {
+        let trimmed = line.trim_start();
+        let is_env = trimmed
+            .get(..3)
+            .is_some_and(|k| k.eq_ignore_ascii_case("ENV"))
+            && trimmed[3..].starts_with(char::is_whitespace);
+        if !is_env {
+            out.push_str(line);
+            continue;
+        }
+        let mut args = String::new();
+        let mut current = &trimmed[3..];
+        let mut last = line;
+        loop {
+            let body = current.trim_end();
+            let Some(continued) = body.strip_suffix(['\\', '`']) else {
+                args.push_str(body);
+                break;
+            };
+            args.push_str(continued);
+            args.push(' ');
+            // The next line that is not a comment or blank goes on.
+            let next = lines.find(|l| {
+                let t = l.trim();
+                !t.is_empty() && !t.starts_with('#')
+            });
+            match next {
+                Some(next) => {
+                    current = next;
+                    last = next;
+                }
+                None => break,
+            }
+        }
+        out.push_str(&line[..line.len() - trimmed.len()]);
+        out.push_str(&trimmed[..3]);
+        let names = env_names(&args);
+        if names.is_empty() {
+            out.push(' ');
+            out.push_str(REDACTED);
+        }
+        for name in names {
+            out.push(' ');
+            out.push_str(name);
+            out.push('=');
+            out.push_str(REDACTED);
+        }
+        if last.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The names an `ENV` instruction's arguments set: `A=1 B="x y"` or the
+/// older `A x y` (one name, the rest its value).
+fn env_names(args: &str) -> Vec<&str> {
+    let args = args.trim();
+    let first = args.split(char::is_whitespace).next().unwrap_or("");
+    if !first.contains('=') {
+        return if first.is_empty() {
+            vec![]
+        } else {
+            vec![first]
+        };
+    }
+    let mut names = Vec::new();
+    let mut rest = args;
+    loop {
+        rest = rest.trim_start();
+        let Some(end) = rest.find(|c: char| c == '=' || c.is_whitespace()) else {
+            break;
+        };
+        if end == 0 || !rest[end..].starts_with('=') {
+            break;
+        }
+        names.push(&rest[..end]);
+        rest = after_value(&rest[end + 1..]);
+    }
+    names
+}
+
+/// What follows the value at the start of `s`: a word with quotes and
+/// escaped characters, up to whitespace outside quotes.
+fn after_value(s: &str) -> &str {
+    let mut chars = s.char_indices();
+    let mut quote: Option<char> = None;
+    while let Some((i, c)) = chars.next() {
+        match (quote, c) {
+            (None, c) if c.is_whitespace() => return &s[i..],
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (Some('\''), _) => {}
+            (_, '\\' | '`') => {
+                chars.next();
+            }
+            _ => {}
+        }
+    }
+    ""
+}
+
 /// `text` with `secret` hidden in it, by the rule of [`redact`]: for the
 /// `Debug` of a value that embeds a token (a signed URL, an SSH command).
 pub(crate) fn hidden_in(text: &str, secret: &str) -> String {
@@ -150,6 +272,50 @@ mod tests {
         assert_eq!(
             redact("echo k3y-k3y! back", [&eight]).as_deref(),
             Some("echo <redacted> back")
+        );
+    }
+
+    #[test]
+    fn env_values_are_hidden_in_dockerfile_text() {
+        let text = "FROM alpine\nENV A=one B=\"two words\" C='it''s' D=x\\ y\n\
+                    RUN echo ENV=ok\n  env LEGACY value with spaces\n\
+                    ENV E=first \\\n# a comment\n\n    F=\"second\"\nWORKDIR /app\nENV G=last";
+        let shown = env_values_hidden(text);
+        assert_eq!(
+            shown,
+            "FROM alpine\nENV A=<redacted> B=<redacted> C=<redacted> D=<redacted>\n\
+             RUN echo ENV=ok\n  env LEGACY=<redacted>\n\
+             ENV E=<redacted> F=<redacted>\nWORKDIR /app\nENV G=<redacted>"
+        );
+        for value in [
+            "one",
+            "two",
+            "it",
+            "LEGACY value",
+            "first",
+            "second",
+            "last",
+        ] {
+            assert!(!shown.contains(&format!("={value}")), "{shown}");
+        }
+        assert!(
+            !shown.contains("spaces") && !shown.contains("words"),
+            "{shown}"
+        );
+        // A continuation under `# escape=` with a backtick, and an
+        // instruction cut at the end of the text.
+        assert_eq!(
+            env_values_hidden("# escape=`\nENV A=1 `\n B=2\nENV C=3 \\"),
+            "# escape=`\nENV A=<redacted> B=<redacted>\nENV C=<redacted>"
+        );
+        assert_eq!(
+            env_values_hidden("ENV\nENVIRON x\n"),
+            "ENV <redacted>\nENVIRON x\n"
+        );
+        assert_eq!(env_values_hidden("ENV =x\n"), "ENV <redacted>\n");
+        assert_eq!(
+            format!("{:?}", EnvHidden("ENV K=v1234567\n")),
+            "\"ENV K=<redacted>\\n\""
         );
     }
 

@@ -79,7 +79,7 @@ impl BuildContext {
                 md5.update(hashed.as_bytes());
             }
             if entry.kind == EntryKind::File {
-                hash_file(&entry.disk_path, &mut md5)?;
+                hash_file(&entry, &mut md5)?;
             }
         }
         Ok(format!("{:x}", md5.finalize()))
@@ -123,6 +123,7 @@ impl BuildContext {
                 (Some(rel), true) => rel.clone(),
                 (Some(rel), false) => format!("{root}/{rel}"),
             };
+            let named = item.rel.is_none();
             let (kind, hashed) = match item.kind {
                 Kind::File => (EntryKind::File, item.rel),
                 Kind::Dir { empty: true } => (EntryKind::Dir, item.rel),
@@ -130,6 +131,7 @@ impl BuildContext {
                 Kind::Link { target } => (EntryKind::Link(target), None),
             };
             out.push(ArchiveEntry {
+                named,
                 disk_path: item.path,
                 name,
                 kind,
@@ -163,6 +165,58 @@ pub(crate) struct ArchiveEntry {
     /// What the context hash is fed for it before a file's bytes (its path
     /// relative to the context): files and empty directories only.
     pub(crate) hashed: Option<String>,
+    /// The context's own path, which the caller named: a link there is
+    /// followed. Anything the walk found inside is read only as what the
+    /// walk saw (see [`open_file`]).
+    pub(crate) named: bool,
+}
+
+/// Opens the regular file of an entry at `path` for reading, never through a link
+/// that replaced it after the walk: an entry found inside a directory must
+/// still be a regular file (not a link) when it is opened, and the file
+/// opened must be the one looked at (same device and inode on Unix), so a
+/// swap between the look and the open is caught too. Nothing is read from
+/// a file that fails these checks. The context's own path (`named`, see
+/// [`ArchiveEntry::named`]) is opened as the caller gave it.
+pub(crate) fn open_file(path: &Path, named: bool) -> std::io::Result<fs::File> {
+    if named {
+        return fs::File::open(path);
+    }
+    let replaced = |what: &str| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "{what} after the build context was read; it is not followed, \
+                 nothing was read from it"
+            ),
+        )
+    };
+    let seen = fs::symlink_metadata(path)?;
+    if seen.file_type().is_symlink() {
+        return Err(replaced("was replaced by a symbolic link"));
+    }
+    if !seen.is_file() {
+        return Err(replaced("is no longer a regular file"));
+    }
+    let file = fs::File::open(path)?;
+    if !same_file(&seen, &file.metadata()?) {
+        return Err(replaced("was replaced"));
+    }
+    Ok(file)
+}
+
+/// Whether two metadata describe the same file.
+#[cfg(unix)]
+fn same_file(a: &fs::Metadata, b: &fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+/// Whether two metadata describe the same file, as far as the standard
+/// library tells without Unix inode numbers: both regular files.
+#[cfg(not(unix))]
+fn same_file(a: &fs::Metadata, b: &fs::Metadata) -> bool {
+    a.is_file() && b.is_file()
 }
 
 /// An [`Error::Io`] about `path`.
@@ -173,8 +227,9 @@ pub(crate) fn io_error(path: &Path, source: std::io::Error) -> Error {
     }
 }
 
-fn hash_file(path: &Path, md5: &mut Md5) -> Result<()> {
-    let mut file = fs::File::open(path).map_err(|e| io_error(path, e))?;
+fn hash_file(entry: &ArchiveEntry, md5: &mut Md5) -> Result<()> {
+    let path = &entry.disk_path;
+    let mut file = open_file(path, entry.named).map_err(|e| io_error(path, e))?;
     let mut buf = vec![0u8; CHUNK];
     loop {
         match file.read(&mut buf) {

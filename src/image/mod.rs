@@ -40,13 +40,15 @@ mod pip;
 mod quote;
 mod walk;
 
+use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 pub use context::BuildContext;
-pub(crate) use context::{path_string, ArchiveEntry, EntryKind};
+pub(crate) use context::{open_file, path_string, ArchiveEntry, EntryKind};
 pub use pip::{PipInstallOptions, PyprojectOptions};
 
+use crate::config::EnvHidden;
 use crate::error::{Error, Result};
 use context::{expand_tilde, io_error, normalize};
 use dockerfile::local_sources;
@@ -86,11 +88,23 @@ const PYTHON_VERSIONS: [(&str, &str); 5] = [
 /// }
 /// # Ok::<(), daytona::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 #[must_use]
 pub struct Image {
     dockerfile: String,
     contexts: Vec<BuildContext>,
+}
+
+/// Shows the Dockerfile with the values of its `ENV` instructions hidden
+/// (`ENV API_TOKEN=<redacted>`); [`Image::dockerfile`], and what is sent to
+/// the server, keep them.
+impl fmt::Debug for Image {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Image")
+            .field("dockerfile", &EnvHidden(&self.dockerfile))
+            .field("contexts", &self.contexts)
+            .finish()
+    }
 }
 
 impl Image {

@@ -7,7 +7,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::config::names_only;
-use crate::config::{hidden_in, Hidden};
+use crate::config::{hidden_in, EnvHidden, Hidden};
 
 use super::enums::{BackupState, GpuType, SandboxClass, SandboxDesiredState, SandboxState};
 use super::null_as_default;
@@ -242,7 +242,10 @@ impl VolumeMount {
 }
 
 /// How a sandbox's or snapshot's image was built (`BuildInfo`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// `Debug` shows the Dockerfile with the values of its `ENV` instructions
+/// hidden.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct BuildInfo {
@@ -261,6 +264,28 @@ pub struct BuildInfo {
     /// The built image reference.
     #[serde(default)]
     pub snapshot_ref: Option<String>,
+}
+
+impl fmt::Debug for BuildInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let BuildInfo {
+            dockerfile_content,
+            context_hashes,
+            created_at,
+            updated_at,
+            snapshot_ref,
+        } = self;
+        f.debug_struct("BuildInfo")
+            .field(
+                "dockerfile_content",
+                &dockerfile_content.as_deref().map(EnvHidden),
+            )
+            .field("context_hashes", context_hashes)
+            .field("created_at", created_at)
+            .field("updated_at", updated_at)
+            .field("snapshot_ref", snapshot_ref)
+            .finish()
+    }
 }
 
 /// The labels of a sandbox (`SandboxLabels`): the body and the answer of

@@ -216,13 +216,26 @@ impl SortOrder {
     }
 }
 
-/// `CreateBuildInfo`.
-#[derive(Debug, Serialize)]
+/// `CreateBuildInfo`. `Debug` hides the values of the Dockerfile's `ENV`
+/// instructions.
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct CreateBuildInfo {
     dockerfile_content: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) context_hashes: Vec<String>,
+}
+
+impl std::fmt::Debug for CreateBuildInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreateBuildInfo")
+            .field(
+                "dockerfile_content",
+                &crate::config::EnvHidden(&self.dockerfile_content),
+            )
+            .field("context_hashes", &self.context_hashes)
+            .finish()
+    }
 }
 
 impl CreateBuildInfo {

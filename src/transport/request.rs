@@ -8,7 +8,7 @@ use std::time::Duration;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Serialize;
 use ureq::http::Method;
-use url::Url;
+use url::{Position, Url};
 
 use crate::check::is_dot_segment;
 use crate::config::Secret;
@@ -37,23 +37,34 @@ pub(crate) fn encode_segment(segment: &str) -> String {
 /// percent-encoded as one segment. Fails on a dot segment, which no
 /// encoding can carry.
 pub(crate) fn push_segments(url: &mut Url, segments: &[&str]) -> Result<(), Error> {
-    if let Some(dot) = segments.iter().find(|s| is_dot_segment(s)) {
-        return Err(Error::validation(
-            "path segment",
-            format!("{dot:?} cannot be sent as an id or a name in a URL path"),
-        ));
-    }
+    check_segments(segments)?;
     if segments.is_empty() {
         return Ok(());
     }
     let mut path = url.path().trim_end_matches('/').to_string();
+    push_encoded(&mut path, segments);
+    // Only unreserved characters, `%XX` and `/`: `set_path` keeps it as it is.
+    url.set_path(&path);
+    Ok(())
+}
+
+/// Fails on a dot segment, which no encoding can carry.
+fn check_segments(segments: &[&str]) -> Result<(), Error> {
+    match segments.iter().find(|s| is_dot_segment(s)) {
+        Some(dot) => Err(Error::validation(
+            "path segment",
+            format!("{dot:?} cannot be sent as an id or a name in a URL path"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Appends `/` and each of `segments`, percent-encoded (see [`SEGMENT`]).
+fn push_encoded(path: &mut String, segments: &[&str]) {
     for segment in segments {
         path.push('/');
         path.extend(utf8_percent_encode(segment, SEGMENT));
     }
-    // Only unreserved characters, `%XX` and `/`: `set_path` keeps it as it is.
-    url.set_path(&path);
-    Ok(())
 }
 
 /// What a JSON answer is, which decides the most of it read into memory:
@@ -114,7 +125,11 @@ pub(crate) enum Body<'a> {
 /// A request, described before it is sent: method, URL, body and limits.
 pub(crate) struct Request<'a> {
     pub(super) method: Method,
-    pub(super) url: Url,
+    /// The URL, serialized: parsed again only to add a query or follow a
+    /// redirect, so that a plain request costs no URL parsing of its own.
+    pub(super) url: String,
+    /// Where the path begins in `url`.
+    path_start: usize,
     /// `METHOD /path` for logs and errors: never the query, which may hold
     /// a token.
     pub(super) operation: Arc<str>,
@@ -142,29 +157,47 @@ impl<'a> Request<'a> {
     /// segment (so `a/b`, `%2e` or `?x` can never change the path; `.` and
     /// `..` make the request fail before it is sent).
     pub(crate) fn new(method: Method, base: &Url, segments: &[&str]) -> Self {
-        let mut url = base.clone();
-        if url.query().is_some() {
-            url.set_query(None);
+        // The base up to its path (no query, no fragment), then the
+        // segments: only unreserved characters, `%XX` and `/` are added,
+        // which a URL parser keeps as they are.
+        let path_start = base[..Position::BeforePath].len();
+        let mut url = base[..Position::AfterPath].to_string();
+        let invalid = check_segments(segments).err();
+        if invalid.is_none() && !segments.is_empty() {
+            let kept = url[path_start..].trim_end_matches('/').len();
+            url.truncate(path_start + kept);
+            url.reserve(segments.iter().map(|s| s.len() + 1).sum());
+            push_encoded(&mut url, segments);
         }
-        if url.fragment().is_some() {
-            url.set_fragment(None);
-        }
-        let invalid = push_segments(&mut url, segments).err();
-        Self::at(method, url, invalid)
+        Self::at(method, url, path_start, invalid)
     }
 
     /// `method` on `url` exactly as it is (query included): for URLs handed
     /// out by the server, and for requests whose path was encoded for
     /// signing.
     pub(crate) fn to_url(method: Method, url: Url) -> Self {
-        Self::at(method, url, None)
+        let path_start = url[..Position::BeforePath].len();
+        let path_end = url[..Position::AfterPath].len();
+        let mut url = String::from(url);
+        // The operation shows the path only.
+        let query = url.split_off(path_end);
+        let mut req = Self::at(method, url, path_start, None);
+        req.url.push_str(&query);
+        req
     }
 
-    fn at(method: Method, url: Url, invalid: Option<Error>) -> Self {
-        let operation = format!("{method} {}", url.path()).into();
+    /// The request on `url` (up to its path when the operation is made),
+    /// whose path begins at byte `path_start`.
+    fn at(method: Method, url: String, path_start: usize, invalid: Option<Error>) -> Self {
+        let path = url
+            .get(path_start..)
+            .filter(|p| !p.is_empty())
+            .unwrap_or("/");
+        let operation = format!("{method} {path}").into();
         Request {
             method,
             url,
+            path_start,
             operation,
             body: Body::Empty,
             timeout: None,
@@ -181,8 +214,27 @@ impl<'a> Request<'a> {
     /// Adds a query parameter (repeat for arrays), encoded as
     /// `application/x-www-form-urlencoded`.
     pub(crate) fn query(mut self, name: &str, value: impl AsRef<str>) -> Self {
-        self.url.query_pairs_mut().append_pair(name, value.as_ref());
+        // Made from a URL: it parses again.
+        if let Ok(mut url) = Url::parse(&self.url) {
+            url.query_pairs_mut().append_pair(name, value.as_ref());
+            self.url = url.into();
+        }
         self
+    }
+
+    /// The URL's path, without its query.
+    pub(super) fn path(&self) -> &str {
+        let rest = self.url.get(self.path_start..).unwrap_or("");
+        let end = rest.find(['?', '#']).unwrap_or(rest.len());
+        match &rest[..end] {
+            "" => "/",
+            path => path,
+        }
+    }
+
+    /// The URL, parsed.
+    pub(super) fn parsed_url(&self) -> Option<Url> {
+        Url::parse(&self.url).ok()
     }
 
     /// Adds a query parameter when `value` is `Some`.
@@ -371,6 +423,22 @@ mod tests {
             "http://h:1/api/x?token=a%26b%3Dc+d&n=1&some=2"
         );
         assert_eq!(r.operation(), "GET /api/x");
+    }
+
+    #[test]
+    fn a_url_handed_out_is_sent_as_it_is_and_its_query_stays_out_of_the_operation() {
+        let handed = Url::parse("https://s.example/b/o%20x?X-Amz-Signature=abc&t=2").unwrap();
+        let r = Request::to_url(Method::PUT, handed.clone());
+        assert_eq!(r.url, handed.as_str());
+        assert_eq!(r.operation(), "PUT /b/o%20x");
+        assert_eq!(r.parsed_url(), Some(handed));
+        let r =
+            Request::to_url(Method::GET, Url::parse("http://h:1").unwrap()).query("follow", "true");
+        assert_eq!(r.url, "http://h:1/?follow=true");
+        assert_eq!(r.operation(), "GET /");
+        assert_eq!(r.path(), "/");
+        let r = Request::new(Method::GET, &base(), &["a b"]).query("q", "1");
+        assert_eq!(r.path(), "/api/a%20b");
     }
 
     #[test]

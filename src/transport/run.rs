@@ -83,9 +83,16 @@ impl std::fmt::Debug for Transport {
 }
 
 /// Sets the time limits of one exchange on a ureq configuration builder:
-/// connecting (TCP, proxy and TLS) at most `$connect`, then sending the
-/// request, sending its body, waiting for the answer's head and reading
-/// its body at most `$timeout` each.
+/// connecting (TCP, proxy and TLS) at most `$connect`; then each read and
+/// each write waits at most `$timeout` for the other side, and each stage
+/// (sending the request, sending its body, waiting for the answer's head,
+/// reading its body) ends after [`stage_limit`] of it (a server sending a
+/// byte now and then).
+///
+/// The wait of a read or write is the same for every exchange, so ureq
+/// sets it on a pooled connection once (a system call each time it
+/// changes): only the stages' own budgets, which shrink as they run, would
+/// change it for every read and write.
 ///
 /// No overall (`timeout_global`, `timeout_per_call`) or name lookup limit:
 /// with any of those ureq looks the host up on a thread of its own for
@@ -93,17 +100,29 @@ impl std::fmt::Debug for Transport {
 /// whole exchange on a fast network. The lookup is then bounded by the
 /// system resolver's own limits.
 macro_rules! phase_timeouts {
-    ($builder:expr, $timeout:expr, $connect:expr) => {
+    ($builder:expr, $timeout:expr, $connect:expr) => {{
+        let timeout: Duration = $timeout;
+        let stage = Some(stage_limit(timeout));
         $builder
             .timeout_global(None)
             .timeout_per_call(None)
             .timeout_resolve(None)
             .timeout_connect(Some($connect))
-            .timeout_send_request(Some($timeout))
-            .timeout_send_body(Some($timeout))
-            .timeout_recv_response(Some($timeout))
-            .timeout_recv_body(Some($timeout))
-    };
+            .timeout_per_read(Some(timeout))
+            .timeout_per_write(Some(timeout))
+            .timeout_send_request(stage)
+            .timeout_send_body(stage)
+            .timeout_recv_response(stage)
+            .timeout_recv_body(stage)
+    }};
+}
+
+/// How long one stage of an exchange may last in all, for a request
+/// timeout `timeout` (the longest wait of one read or write): a quarter
+/// more, so that the stage's budget never cuts a read's wait short in an
+/// exchange that goes at the usual pace.
+fn stage_limit(timeout: Duration) -> Duration {
+    timeout.saturating_add(timeout / 4)
 }
 
 impl Transport {
@@ -275,7 +294,7 @@ impl Transport {
             let span = Child::attempt(
                 &self.tracing,
                 req.method.as_str(),
-                req.url.path(),
+                req.path(),
                 &req.secrets,
                 attempt,
             );
@@ -438,9 +457,12 @@ impl Transport {
             if !status.is_redirection() || status == http::StatusCode::NOT_MODIFIED {
                 return Ok(Ok(resp));
             }
-            let from = redirected.as_ref().unwrap_or(&req.url);
+            let Some(from) = redirected.take().or_else(|| req.parsed_url()) else {
+                // Not reached: the URL was made from a parsed one.
+                return Ok(Ok(resp));
+            };
             match next_hop(
-                from,
+                &from,
                 &req.method,
                 replayable,
                 status,
@@ -470,10 +492,8 @@ impl Transport {
         redirected: Option<&url::Url>,
         timeout: Duration,
     ) -> std::result::Result<http::Response<ureq::Body>, ureq::Error> {
-        let url = redirected.unwrap_or(&req.url);
-        let mut builder = http::Request::builder()
-            .method(req.method.clone())
-            .uri(url.as_str());
+        let url = redirected.map_or(req.url.as_str(), url::Url::as_str);
+        let mut builder = http::Request::builder().method(req.method.clone()).uri(url);
         // JSON unless the request asks for something else (a bulk download
         // is multipart): `http` appends headers, it does not replace them.
         if !req

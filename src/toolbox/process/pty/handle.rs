@@ -235,6 +235,8 @@ impl<'s> PtyHandle<'s> {
     }
 }
 
+/// As [`PtyReader`]'s `Read`: a timeout is of kind
+/// [`io::ErrorKind::TimedOut`], and the crate's [`Error`] is inside.
 impl Read for PtyHandle<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.reader.read(buf)
@@ -366,9 +368,44 @@ fn unreachable_open(operation: &str) -> Result<PtyExit> {
     })
 }
 
+/// The crate's `error` as an [`io::Error`] that keeps it (see
+/// [`PtyReader`]'s `Read`): of kind `TimedOut` for a timeout.
+fn io_error(error: Error) -> io::Error {
+    let kind = if error.is_timeout() {
+        io::ErrorKind::TimedOut
+    } else {
+        io::ErrorKind::Other
+    };
+    io::Error::new(kind, error)
+}
+
+/// Reads output; 0 once the session has ended. A failed connection is an
+/// error (once; 0 after): an [`io::Error`] holding the crate's [`Error`],
+/// of kind [`io::ErrorKind::TimedOut`] when the connection timed out (the
+/// server sent nothing for the idle limit), [`io::ErrorKind::Other`]
+/// otherwise. The [`Error`] is reachable with
+/// [`get_ref`](io::Error::get_ref) or [`into_inner`](io::Error::into_inner)
+/// and a downcast:
+///
+/// ```no_run
+/// use std::io::{ErrorKind, Read};
+/// use daytona::toolbox::PtyOptions;
+///
+/// # let daytona = daytona::Daytona::from_env()?;
+/// # let sandbox = daytona.get("my-sandbox")?;
+/// let mut pty = sandbox.process().create_pty(PtyOptions::new("shell"))?;
+/// let mut output = String::new();
+/// match pty.read_to_string(&mut output) {
+///     Ok(_) => println!("ended: {:?}", pty.exit()),
+///     Err(e) if e.kind() == ErrorKind::TimedOut => eprintln!("the terminal went silent"),
+///     Err(e) => match e.get_ref().and_then(|inner| inner.downcast_ref::<daytona::Error>()) {
+///         Some(error) => eprintln!("{}", error.report()),
+///         None => eprintln!("{e}"),
+///     },
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 impl Read for PtyReader {
-    /// Reads output; 0 once the session has ended. A failed connection is
-    /// an error (once; 0 after).
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if buf.is_empty() {
             return Ok(0);
@@ -382,7 +419,7 @@ impl Read for PtyReader {
                 _ => {
                     return match &mut self.state {
                         State::Failed(error @ Some(_), _) => {
-                            Err(io::Error::other(error.take().expect("checked")))
+                            Err(io_error(error.take().expect("checked")))
                         }
                         _ => Ok(0),
                     }
@@ -429,7 +466,7 @@ impl Write for PtyWriter<'_> {
     /// Sends `buf` as one message (at most 32 KiB of it).
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = buf.len().min(32 << 10);
-        self.link.send(&buf[..n]).map_err(io::Error::other)?;
+        self.link.send(&buf[..n]).map_err(io_error)?;
         Ok(n)
     }
 
