@@ -69,7 +69,7 @@ use bench_support::{
 };
 use daytona::{CreateSandbox, Daytona, ListSandboxes, PollSchedule, SandboxInfo, SandboxState};
 
-const CASES: [&str; 8] = [
+const CASES: [&str; 9] = [
     "per-call",
     "cold-start",
     "listing",
