@@ -1,0 +1,306 @@
+use super::testing::{parse, TempDir};
+use super::*;
+
+fn entry(disk_path: PathBuf, name: &str, is_dir: bool) -> TarEntry {
+    TarEntry {
+        disk_path,
+        name: name.to_string(),
+        kind: if is_dir {
+            EntryKind::Dir
+        } else {
+            EntryKind::File
+        },
+        hashed: None,
+        named: false,
+    }
+}
+
+fn archive(entries: &[TarEntry]) -> (u64, Vec<u8>) {
+    let plan = TarPlan::new(entries).unwrap();
+    let size = plan.size();
+    let mut bytes = Vec::new();
+    plan.into_reader().read_to_end(&mut bytes).unwrap();
+    (size, bytes)
+}
+
+#[test]
+fn round_trip_of_files_and_directories() {
+    let dir = TempDir::new("tar");
+    let a = dir.file("ctx/a.txt", b"hello");
+    let empty = dir.file("ctx/empty", b"");
+    let block = dir.file("ctx/sub/block", [7u8; 512]);
+    let entries = [
+        entry(dir.join("ctx"), "ctx", true),
+        entry(a, "ctx/a.txt", false),
+        entry(empty, "ctx/empty", false),
+        entry(dir.join("ctx/sub"), "ctx/sub/", true),
+        entry(block, "ctx/sub/block", false),
+    ];
+    let (size, bytes) = archive(&entries);
+    assert_eq!(size, bytes.len() as u64);
+    assert_eq!(bytes.len() % 512, 0);
+    assert!(bytes[bytes.len() - 1024..].iter().all(|&b| b == 0));
+    let parsed = parse(&bytes);
+    let names: Vec<_> = parsed.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "ctx/",
+            "ctx/a.txt",
+            "ctx/empty",
+            "ctx/sub/",
+            "ctx/sub/block"
+        ]
+    );
+    assert_eq!((parsed[0].kind, parsed[0].size), (b'5', 0));
+    assert_eq!((parsed[1].kind, parsed[1].size), (b'0', 5));
+    assert_eq!(parsed[1].data, b"hello");
+    assert_eq!(parsed[4].data, vec![7u8; 512]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(&entries[1].disk_path)
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(parsed[1].mode, mode & 0o7777);
+    }
+}
+
+#[test]
+fn long_names_use_pax_headers() {
+    let dir = TempDir::new("tar");
+    let long = format!("{}/{}", "d".repeat(90), "f".repeat(150));
+    let path = dir.file("f", b"data");
+    // A name of exactly 100 bytes still fits in ustar.
+    let short = "s".repeat(100);
+    let (size, bytes) = archive(&[
+        entry(path.clone(), &long, false),
+        entry(path.clone(), &short, false),
+        entry(path, &"é".repeat(60), false),
+    ]);
+    assert_eq!(size, bytes.len() as u64);
+    let parsed = parse(&bytes);
+    assert_eq!(parsed[0].name, long);
+    assert_eq!(parsed[0].data, b"data");
+    assert_eq!(parsed[1].name, short);
+    assert_eq!(parsed[2].name, "é".repeat(60));
+    // Two extra blocks (PAX header + records) for each long name only.
+    assert_eq!(
+        bytes.len(),
+        (512 + 512 + 1024) + 1024 + (512 + 512 + 1024) + 1024
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn links_are_stored_as_links() {
+    let dir = TempDir::new("tar");
+    let long = format!("../{}/target", "t".repeat(150));
+    for (name, target) in [("short", "../outside/secret"), ("long", long.as_str())] {
+        std::os::unix::fs::symlink(target, dir.join(name)).unwrap();
+    }
+    let link = |name: &str, target: &str| TarEntry {
+        disk_path: dir.join(name),
+        name: name.to_string(),
+        kind: EntryKind::Link(PathBuf::from(target)),
+        hashed: None,
+        named: false,
+    };
+    let (size, bytes) = archive(&[link("short", "../outside/secret"), link("long", &long)]);
+    assert_eq!(size, bytes.len() as u64);
+    let parsed = parse(&bytes);
+    assert_eq!(
+        (parsed[0].kind, parsed[0].size, parsed[0].link.as_deref()),
+        (b'2', 0, Some("../outside/secret"))
+    );
+    assert_eq!(
+        (parsed[1].kind, parsed[1].link.as_deref()),
+        (b'2', Some(long.as_str()))
+    );
+    // A link entry on disk that is no longer a link is refused.
+    let file = dir.file("file", b"x");
+    let err = TarPlan::new(&[TarEntry {
+        disk_path: file,
+        ..link("x", "y")
+    }])
+    .unwrap_err();
+    assert!(err.to_string().contains("not a symbolic link"), "{err}");
+}
+
+/// A file the walk found, swapped for a link to a file outside before
+/// the archive is planned or read: never followed, the error names it.
+#[cfg(unix)]
+#[test]
+fn a_file_swapped_for_a_link_after_the_walk_is_not_followed() {
+    let dir = TempDir::new("tar-swap");
+    let secret = dir.file("outside/secret.txt", b"TOP-SECRET-BYTES");
+    let file = dir.file("ctx/a.txt", b"hello");
+    let entries = crate::image::BuildContext::new(dir.join("ctx"), "ctx")
+        .archive()
+        .unwrap();
+    assert!(entries.iter().any(|e| e.disk_path == file && !e.named));
+    let plan = TarPlan::new(&entries).unwrap();
+    fs::remove_file(&file).unwrap();
+    std::os::unix::fs::symlink(&secret, &file).unwrap();
+    let shown = file.display().to_string();
+
+    // Swapped after planning: the read refuses to open it.
+    let mut bytes = Vec::new();
+    let err = plan.into_reader().read_to_end(&mut bytes).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains(&shown) && text.contains("replaced by a symbolic link"),
+        "{text}"
+    );
+    assert!(!bytes.windows(10).any(|w| w == b"TOP-SECRET"));
+
+    // Swapped before planning: the plan refuses it.
+    let err = TarPlan::new(&entries).unwrap_err().to_string();
+    assert!(
+        err.contains(&shown) && err.contains("replaced by a symbolic link"),
+        "{err}"
+    );
+
+    // The hash's reads open files the same way; the context's own
+    // path (named by the caller) is followed.
+    let err = open_file(&file, false).unwrap_err();
+    assert!(err.to_string().contains("not followed"), "{err}");
+    let mut followed = String::new();
+    open_file(&file, true)
+        .unwrap()
+        .read_to_string(&mut followed)
+        .unwrap();
+    assert_eq!(followed, "TOP-SECRET-BYTES");
+}
+
+#[test]
+fn pax_record_lengths_count_themselves() {
+    for value_len in [0, 1, 89, 90, 91, 95, 96, 990, 995, 996, 1000] {
+        let mut out = String::new();
+        pax_record(&mut out, "path", &"v".repeat(value_len));
+        let (len, _) = out.split_once(' ').unwrap();
+        assert_eq!(len.parse::<usize>().unwrap(), out.len(), "{value_len}");
+    }
+}
+
+#[test]
+fn huge_sizes_fit_in_pax() {
+    let entry = Planned {
+        disk_path: PathBuf::new(),
+        name: "big".into(),
+        kind: EntryKind::File,
+        size: MAX_OCTAL_11 + 1,
+        mode: 0o644,
+        mtime: 0,
+        hashed: None,
+        named: false,
+    };
+    let h = header(&entry);
+    assert_eq!(h.len(), 3 * 512);
+    assert!(String::from_utf8_lossy(&h[512..1024]).contains("size=8589934592\n"));
+    assert_eq!(&h[1024 + 124..1024 + 136], b"00000000000\0");
+}
+
+#[test]
+fn empty_archive_is_two_zero_blocks() {
+    let (size, bytes) = archive(&[]);
+    assert_eq!((size, bytes), (1024, vec![0; 1024]));
+}
+
+#[test]
+fn bad_entries_fail_before_reading() {
+    let dir = TempDir::new("tar");
+    let file = dir.file("f", b"x");
+    let missing = TarPlan::new(&[entry(dir.join("nope"), "nope", false)]);
+    assert!(matches!(missing, Err(Error::Io { .. })));
+    let not_dir = TarPlan::new(&[entry(file.clone(), "f", true)]);
+    assert!(not_dir.unwrap_err().to_string().contains("not a directory"));
+    let nul = TarPlan::new(&[entry(file, "a\0b", false)]);
+    assert!(nul.unwrap_err().is_validation());
+}
+
+#[test]
+fn a_file_that_shrank_is_an_error() {
+    let dir = TempDir::new("tar");
+    let file = dir.file("f", [1u8; 2000]);
+    let plan = TarPlan::new(&[entry(file.clone(), "f", false)]).unwrap();
+    fs::write(&file, b"short").unwrap();
+    let err = plan.into_reader().read_to_end(&mut Vec::new()).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+    assert!(err.to_string().contains("shrank"), "{err}");
+}
+
+#[test]
+fn a_file_that_grew_is_an_error() {
+    let dir = TempDir::new("tar");
+    let file = dir.file("f", [1u8; 2000]);
+    let plan = TarPlan::new(&[entry(file.clone(), "f", false)]).unwrap();
+    fs::write(&file, [2u8; 2001]).unwrap();
+    let err = plan.into_reader().read_to_end(&mut Vec::new()).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+    assert!(err.to_string().contains("grew"), "{err}");
+    assert!(
+        err.to_string().contains(&file.display().to_string()),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_hash_of_what_is_sent_is_checked() {
+    let dir = TempDir::new("tar");
+    let file = dir.file("ctx/a.txt", b"hello");
+    let entries = [
+        TarEntry {
+            hashed: None,
+            ..entry(dir.join("ctx"), "ctx", true)
+        },
+        TarEntry {
+            hashed: Some("a.txt".into()),
+            ..entry(file.clone(), "ctx/a.txt", false)
+        },
+    ];
+    let mut md5 = Md5::new();
+    for part in [&b"ctx"[..], b"a.txt", b"hello"] {
+        md5.update(part);
+    }
+    let good = format!("{:x}", md5.finalize());
+    let plan = TarPlan::new(&entries).unwrap().verified("ctx", &good);
+    let mut bytes = Vec::new();
+    plan.into_reader().read_to_end(&mut bytes).unwrap();
+    assert_eq!(parse(&bytes)[1].data, b"hello");
+    // The same size, other bytes: the read fails before the end blocks.
+    let plan = TarPlan::new(&entries).unwrap().verified("ctx", &good);
+    fs::write(&file, b"HELLO").unwrap();
+    let size = plan.size();
+    let mut reader = plan.into_reader();
+    let mut sent = Vec::new();
+    let err = reader.read_to_end(&mut sent).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+    assert!(
+        err.to_string().contains("changed after it was hashed"),
+        "{err}"
+    );
+    assert!((sent.len() as u64) < size);
+}
+
+#[test]
+fn large_files_stream_in_constant_memory() {
+    let dir = TempDir::new("tar");
+    let big = dir.file("big", vec![42u8; 5 * 1024 * 1024 + 3]);
+    let plan = TarPlan::new(&[entry(big, "big", false)]).unwrap();
+    let expected = plan.size();
+    let mut reader = plan.into_reader();
+    let (mut total, mut peak) = (0u64, 0usize);
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = reader.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        peak = peak.max(reader.buffered());
+    }
+    assert_eq!(total, expected);
+    assert!(peak <= 2 * BLOCK, "buffered {peak} bytes");
+}
