@@ -108,6 +108,10 @@ mod off {
     /// nothing.
     #[inline(always)]
     pub(crate) fn deprecated(_: &Tracing, _message: &str) {}
+
+    /// Sets an attribute on the current operation's span: nothing.
+    #[inline(always)]
+    pub(crate) fn annotate(_: &Tracing, _key: &'static str, _value: &str) {}
 }
 
 #[cfg(feature = "otel")]
@@ -175,6 +179,16 @@ mod on {
                 Some(secret) => redact(text, [secret.as_ref()]).unwrap_or_else(|| text.into()),
                 None => text.into(),
             }
+        }
+    }
+
+    /// Sets the attribute `key` = `value` (the credential hidden in it) on
+    /// the current span, for what an operation learns as it runs (the id
+    /// of the sandbox a create made).
+    pub(crate) fn annotate(tracing: &Tracing, key: &'static str, value: &str) {
+        if tracing.on {
+            let value = tracing.hide(value);
+            Context::map_current(|cx| cx.span().set_attribute(KeyValue::new(key, value)));
         }
     }
 

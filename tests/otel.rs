@@ -16,6 +16,7 @@ use common::*;
 
 use std::sync::{Arc, Mutex, OnceLock};
 
+use daytona::toolbox::FollowOptions;
 use daytona::{CreateSandbox, Daytona, DaytonaConfig, ListSandboxes};
 use mockito::{Matcher, Server};
 use opentelemetry::trace::{SpanId, Status, TraceContextExt, TraceId, Tracer, TracerProvider as _};
@@ -157,6 +158,11 @@ fn create_traces_the_post_and_each_poll_under_the_operation() {
     assert_eq!(create.parent_span_id, root.span_context.span_id());
     assert_eq!(create.status, Status::Unset);
     assert_eq!(create.instrumentation_scope.name(), "daytona");
+    // The id is known once the POST is answered, and set then.
+    assert_eq!(
+        attr(create, "daytona.sandbox.id"),
+        Some(&Value::from("sb-1"))
+    );
 
     let posted = one(&spans, "POST");
     assert_eq!(posted.parent_span_id, create.span_context.span_id());
@@ -501,6 +507,32 @@ fn websocket_upgrades_carry_the_current_traceparent() {
     let op = one(&spans, "Process.connectPty");
     assert!(matches!(op.status, Status::Error { .. }));
     let expected = format!("00-{trace_id}-{}-01", op.span_context.span_id());
+    for upgrade in upgrades {
+        assert_eq!(upgrade.header("traceparent"), Some(expected.clone()));
+    }
+}
+
+#[test]
+fn opening_a_stream_is_a_span_its_upgrade_continues() {
+    let server = toolbox_server(
+        |_| (404, r#"{"message":"no such route"}"#.into()),
+        |_, _| Answer::Refuse(404, r#"{"message":"command not found"}"#.into()),
+        |_, _| {},
+    );
+    let (_api, sandbox) = process_support::sandbox_with(&server.url, |c| c.otel_enabled(true));
+
+    let (opened, trace_id, spans) = in_trace(|| {
+        sandbox
+            .process()
+            .stream_session_command_logs("s1", "c1", FollowOptions::new())
+            .err()
+    });
+    assert!(opened.is_some_and(|e| e.is_not_found()));
+    let op = one(&spans, "Process.getSessionCommandLogs");
+    assert!(matches!(op.status, Status::Error { .. }));
+    let expected = format!("00-{trace_id}-{}-01", op.span_context.span_id());
+    let upgrades = server.upgrades();
+    assert!(!upgrades.is_empty());
     for upgrade in upgrades {
         assert_eq!(upgrade.header("traceparent"), Some(expected.clone()));
     }

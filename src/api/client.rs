@@ -192,6 +192,7 @@ impl Daytona {
                 .json(&body)
                 .deadline(deadline),
         )?;
+        telemetry::annotate(&self.transport().tracing(), "daytona.sandbox.id", &info.id);
         self.started_within(info, deadline, on_log, ticket)
     }
 

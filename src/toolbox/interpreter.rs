@@ -314,13 +314,15 @@ impl<'s> CodeInterpreter<'s> {
         code: &str,
         options: RunCodeOptions<'a>,
     ) -> Result<CodeRun<'a>> {
-        non_empty("code", code)?;
-        if let Some(context) = &options.context {
-            non_empty("context.id", context)?;
-        }
-        if options.idle_timeout.is_some_and(|d| d.is_zero()) {
-            return Err(Error::validation("idle_timeout", "must be more than zero"));
-        }
-        run::start(self.tb, code, options)
+        traced(self.tb.tracing(), "CodeInterpreter.runCode", || {
+            non_empty("code", code)?;
+            if let Some(context) = &options.context {
+                non_empty("context.id", context)?;
+            }
+            if options.idle_timeout.is_some_and(|d| d.is_zero()) {
+                return Err(Error::validation("idle_timeout", "must be more than zero"));
+            }
+            run::start(self.tb, code, options)
+        })
     }
 }

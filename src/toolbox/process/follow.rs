@@ -268,16 +268,20 @@ impl<'s> Process<'s> {
         command_id: &str,
         options: FollowOptions,
     ) -> Result<LogStream<'s>> {
-        self.open_log(
-            &command_path(session_id, command_id, Some("logs"))?,
-            options,
-        )
+        traced(self.tb.tracing(), "Process.getSessionCommandLogs", || {
+            self.open_log(
+                &command_path(session_id, command_id, Some("logs"))?,
+                options,
+            )
+        })
     }
 
     /// Connects to the log of the sandbox's entrypoint, as
     /// [`stream_session_command_logs`](Self::stream_session_command_logs).
     pub fn stream_entrypoint_logs(&self, options: FollowOptions) -> Result<LogStream<'s>> {
-        self.open_log(&["process", "session", "entrypoint", "logs"], options)
+        traced(self.tb.tracing(), "Process.getEntrypointLogs", || {
+            self.open_log(&["process", "session", "entrypoint", "logs"], options)
+        })
     }
 
     fn open_log(&self, segments: &[&str], options: FollowOptions) -> Result<LogStream<'s>> {
