@@ -43,7 +43,7 @@
 //! answers 401 to any other; it answers only requests whose `Host` is its
 //! own `127.0.0.1:PORT` (421 otherwise, against DNS rebinding); it serves
 //! at most 128 connections at once, request heads up to 64 KiB and bodies
-//! up to 256 MiB.
+//! up to 256 MiB; it keeps at most 64 MiB of a command's output.
 //!
 //! PTY sessions and the code interpreter are served over WebSocket as the
 //! toolbox serves them. In host mode a PTY is a real pseudo-terminal

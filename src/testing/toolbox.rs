@@ -285,6 +285,10 @@ pub(crate) enum Waited {
     Failed(String),
 }
 
+/// The most output of one command the simulator keeps (what the SDK reads
+/// of a command's answer at most); the rest is read and dropped.
+const MAX_OUTPUT: usize = 64 << 20;
+
 /// Reads the piped stdout and stderr of `child` as they come (each chunk
 /// also to `on_chunk`, true for stderr) and waits for it to exit, killing
 /// it after `timeout`.
@@ -315,14 +319,21 @@ pub(crate) fn wait_output(
     let deadline = Instant::now() + timeout;
     let mut out = Output::default();
     let mut take = |out: &mut Output, (is_err, chunk): (bool, Vec<u8>)| {
-        on_chunk(is_err, &chunk);
-        out.both.extend_from_slice(&chunk);
+        // Past the cap the output is read and dropped: a command that
+        // never stops printing costs no memory.
+        let room = MAX_OUTPUT.saturating_sub(out.both.len());
+        let chunk = &chunk[..chunk.len().min(room)];
+        if chunk.is_empty() {
+            return;
+        }
+        on_chunk(is_err, chunk);
+        out.both.extend_from_slice(chunk);
         if is_err {
             &mut out.stderr
         } else {
             &mut out.stdout
         }
-        .extend_from_slice(&chunk);
+        .extend_from_slice(chunk);
     };
     let status = loop {
         while let Ok(chunk) = rx.try_recv() {
@@ -436,4 +447,32 @@ fn code_run(sb: &Sandbox<'_>, req: &Request) -> Response {
 /// RFC 3339 of a file time.
 pub(crate) fn file_time(t: std::io::Result<std::time::SystemTime>) -> Option<String> {
     t.ok().map(rfc3339)
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::process::{Command, Stdio};
+
+    #[test]
+    fn output_past_the_cap_is_read_and_dropped() {
+        let extra = 3 << 20;
+        let child = Command::new("sh")
+            .args(["-c", &format!("head -c {} /dev/zero", MAX_OUTPUT + extra)])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut seen = 0;
+        let waited = wait_output(child, Duration::from_secs(60), &mut |_, chunk| {
+            seen += chunk.len()
+        });
+        let Waited::Done(code, out) = waited else {
+            panic!("the command did not end");
+        };
+        assert_eq!(code, 0);
+        assert_eq!(out.stdout.len(), MAX_OUTPUT);
+        assert_eq!(out.both.len(), MAX_OUTPUT);
+        assert_eq!(seen, MAX_OUTPUT);
+    }
 }
