@@ -46,6 +46,37 @@ fn list_with_and_without_deleted() {
 }
 
 #[test]
+fn both_listings_take_a_page_sized_answer() {
+    // Over the 4 MiB cap of one object, under the 16 MiB cap of a page:
+    // both listings are pages.
+    let many: Vec<Value> = (0..24_000)
+        .map(|i| volume_json(&format!("volume-{i:05}"), "deleted"))
+        .collect();
+    let body = Value::Array(many).to_string();
+    assert!(body.len() > 4 << 20, "{}", body.len());
+    let mut server = Server::new();
+    let mocks: Vec<_> = [
+        Matcher::Missing,
+        Matcher::Exact("includeDeleted=true".into()),
+    ]
+    .into_iter()
+    .map(|query| {
+        with_sdk_headers(server.mock("GET", "/api/volumes"))
+            .match_query(query)
+            .with_body(&body)
+            .expect(1)
+            .create()
+    })
+    .collect();
+    let volumes = client(&server).volumes();
+    assert_eq!(volumes.list().unwrap().len(), 24_000);
+    assert_eq!(volumes.list_including_deleted().unwrap().len(), 24_000);
+    for mock in mocks {
+        mock.assert();
+    }
+}
+
+#[test]
 fn get_by_name_create_delete() {
     let mut server = Server::new();
     let get = with_sdk_headers(server.mock("GET", "/api/volumes/by-name/my%2Fdata"))

@@ -41,30 +41,26 @@ impl Daytona {
 impl Volumes {
     /// Every volume of the organization, deleted ones left out.
     pub fn list(&self) -> Result<Vec<Volume>> {
-        traced(
-            self.client.transport().tracing(),
-            "VolumeService.list",
-            || {
-                self.client.transport().json(
-                    self.client
-                        .api(Method::GET, &["volumes"])
-                        .answer(Answer::Page),
-                )
-            },
-        )
+        self.list_where(false)
     }
 
     /// Every volume of the organization, deleted ones included.
     pub fn list_including_deleted(&self) -> Result<Vec<Volume>> {
+        self.list_where(true)
+    }
+
+    fn list_where(&self, deleted: bool) -> Result<Vec<Volume>> {
         traced(
             self.client.transport().tracing(),
             "VolumeService.list",
             || {
-                self.client.transport().json(
-                    self.client
-                        .api(Method::GET, &["volumes"])
-                        .query("includeDeleted", "true"),
-                )
+                let req = self.client.api(Method::GET, &["volumes"]);
+                let req = if deleted {
+                    req.query("includeDeleted", "true")
+                } else {
+                    req
+                };
+                self.client.transport().json(req.answer(Answer::Page))
             },
         )
     }
