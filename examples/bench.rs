@@ -65,7 +65,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bench_support::{
     client, config, config_at, peak_rss_kib, run_child, run_command, sdk_headers, transfer,
-    transfer_rows, write_source, Res, Server, MIB, READY_LABEL, SANDBOX,
+    transfer_rows, write_source, Res, Server, MIB, READY_LABEL, REFUSED_KEY, SANDBOX,
 };
 use daytona::{CreateSandbox, Daytona, ListSandboxes, PollSchedule, SandboxInfo, SandboxState};
 
@@ -852,12 +852,14 @@ fn waiting(server: &Arc<Server>, cases: &[u64]) -> Res<Vec<Row>> {
 fn events(server: &Arc<Server>, cases: &[u64]) -> Res<Vec<Row>> {
     let with = client(server.port)?;
     let without = Daytona::new(config(server.port).events(false))?;
-    // Connected before the measured creates, as a client that waited
-    // before is.
+    let refused = Daytona::new(config(server.port).api_key(REFUSED_KEY))?;
+    // Connected (or refused) before the measured creates, as a client that
+    // waited before is.
     let _ = wait_once(server, &with, Schedule::Default, 0)?;
+    let _ = wait_once(server, &refused, Schedule::Default, 0)?;
     let mut threads = Vec::new();
     for &ready_ms in cases {
-        for daytona in [with.clone(), without.clone()] {
+        for daytona in [with.clone(), without.clone(), refused.clone()] {
             let server = server.clone();
             threads.push(std::thread::spawn(move || {
                 wait_once(&server, &daytona, Schedule::Default, ready_ms)
@@ -869,9 +871,10 @@ fn events(server: &Arc<Server>, cases: &[u64]) -> Res<Vec<Row>> {
         results.push(thread.join().map_err(|_| "a wait panicked")??);
     }
     let mut rows = Vec::new();
-    for (&ready_ms, pair) in cases.iter().zip(results.chunks(2)) {
+    for (&ready_ms, three) in cases.iter().zip(results.chunks(3)) {
         let ready = Duration::from_millis(ready_ms);
-        let ((polls, delay), (p_polls, p_delay)) = (pair[0], pair[1]);
+        let ((polls, delay), (p_polls, p_delay)) = (three[0], three[1]);
+        let (r_polls, r_delay) = three[2];
         // At most one poll per 3 s of waiting, and the one of the start.
         let max_polls = 1 + ready_ms / 3_000;
         rows.push(row(
@@ -886,6 +889,16 @@ fn events(server: &Arc<Server>, cases: &[u64]) -> Res<Vec<Row>> {
                 format!("delay ≤ 10 ms, ≤ {max_polls} polls"),
                 delay <= Duration::from_millis(10) && u64::from(polls) <= max_polls,
             ),
+        ));
+        // A gateway that refuses the token: the poll schedule, no slower
+        // than polling alone (150 ms within 1 s, 20 % of the wait after).
+        let allowed = Duration::from_millis(150).max(ready.mul_f64(0.2));
+        rows.push(row(
+            "",
+            "gateway refusing: polls, delay",
+            format!("{r_polls}, {}", ms(r_delay)),
+            "official SDKs without a gateway: 1 poll/s, 500–750 ms",
+            verdict(format!("delay ≤ {}", ms(allowed)), r_delay <= allowed),
         ));
     }
     Ok(rows)

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use tungstenite::Message;
 
-use super::{sandbox_json, Server};
+use super::{sandbox_json, Server, REFUSED_KEY};
 
 /// The request head the server already read, then the rest of the
 /// connection: what tungstenite's handshake reads.
@@ -67,6 +67,11 @@ pub(super) fn session(
     let mut next_ping = Instant::now() + Duration::from_secs(25);
     loop {
         match ws.read() {
+            // A client of the key the gateway refuses: its waits poll.
+            Ok(Message::Text(t)) if t.starts_with("40") && t.contains(REFUSED_KEY) => {
+                send(&mut ws, r#"44{"message":"Unauthorized"}"#.into())?;
+                return Ok(());
+            }
             Ok(Message::Text(t)) if t.starts_with("40") => {
                 send(&mut ws, r#"40{"sid":"s"}"#.into())?;
                 joined = true;

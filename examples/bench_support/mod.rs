@@ -57,6 +57,9 @@ pub const SANDBOX: &str = "bench";
 pub const UPLOAD_SANDBOX: &str = "bench-upload";
 /// The API key of every client.
 pub const KEY: &str = "bench-key";
+/// An API key the notification gateway refuses (the rest of the server
+/// takes any key): its client's waits fall back to polling.
+pub const REFUSED_KEY: &str = "bench-key-refused-by-the-gateway";
 pub const BOUNDARY: &str = "DAYTONA-FILE-BOUNDARY";
 pub const REMOTE: &str = "/home/daytona/bench.bin";
 /// Chunk size of the server's answers and of the raw client's copy loop.
