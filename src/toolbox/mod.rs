@@ -61,6 +61,11 @@ use crate::config::base_url;
 use crate::error::{Error, Result};
 use crate::telemetry::{traced, Tracing};
 use crate::transport::request::push_segments;
+#[cfg(feature = "websocket")]
+use crate::transport::{
+    poll::Deadline,
+    ws::{Limits, Socket, Target},
+};
 use crate::transport::{Answer, Request, Transport};
 
 /// What every toolbox handle holds: the sandbox it works in.
@@ -106,9 +111,18 @@ impl<'s> Toolbox<'s> {
         Ok(Request::new(method, &self.base()?, segments).answer(Answer::Listing))
     }
 
-    /// The WebSocket URL of `segments` (`http` becomes `ws`, `https` `wss`).
+    /// Opens the WebSocket of `segments` (with `query`) below the toolbox
+    /// base, with the SDK's credentials and `limits`; the opening is retried
+    /// as a GET is, within `deadline`. `http` becomes `ws`, `https` `wss`.
     #[cfg(feature = "websocket")]
-    pub(crate) fn websocket_url(&self, segments: &[&str], query: &[(&str, &str)]) -> Result<Url> {
+    pub(crate) fn websocket(
+        &self,
+        segments: &[&str],
+        query: &[(&str, &str)],
+        limits: Limits,
+        deadline: Deadline,
+    ) -> Result<Socket> {
+        let operation = self.request(Method::GET, segments)?.operation().to_string();
         let mut url = self.base()?;
         push_segments(&mut url, segments)?;
         for (name, value) in query {
@@ -121,7 +135,13 @@ impl<'s> Toolbox<'s> {
             message: format!("no WebSocket URL for the toolbox URL {url}"),
             excerpt: String::new(),
         })?;
-        Ok(url)
+        let target = Target {
+            url: &url,
+            operation: &operation,
+            protocols: &[],
+            credential: true,
+        };
+        self.transport().websocket(&target, limits, Some(deadline))
     }
 }
 

@@ -9,7 +9,6 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use ureq::http::Method;
 
 use super::RunCodeOptions;
 use crate::error::{Error, Result};
@@ -17,7 +16,7 @@ use crate::toolbox::process::{lenient, whole_seconds};
 use crate::toolbox::Toolbox;
 use crate::transport::poll::Deadline;
 use crate::transport::status::excerpt;
-use crate::transport::ws::{Event, Limits, ReadError, Socket, Target};
+use crate::transport::ws::{Event, Limits, ReadError, Socket};
 
 /// The server's time limit of a run that sets none.
 const SERVER_DEFAULT_TIMEOUT: Duration = Duration::from_secs(10 * 60);
@@ -143,26 +142,19 @@ pub(super) fn start<'a>(
     });
     let idle = options.idle_timeout.unwrap_or(DEFAULT_IDLE);
     let segments = ["process", "interpreter", "execute"];
-    let operation = tb.request(Method::GET, &segments)?.operation().to_string();
-    let url = tb.websocket_url(&segments, &[])?;
     let transport = tb.transport();
     let started = Instant::now();
     // The server interrupts the code at its timeout; the client gives it
     // the margin on top to say so.
     let limit = timeout.saturating_add(transport.command_timeout_margin());
-    let target = Target {
-        url: &url,
-        operation: &operation,
-        protocols: &[],
-        credential: true,
-    };
     let limits = Limits {
         idle,
         keepalive: Some(idle / 3),
         deadline: started.checked_add(limit),
         max_message: MAX_MESSAGE,
     };
-    let mut socket = transport.websocket(&target, limits, Some(Deadline::after(limit)))?;
+    let mut socket = tb.websocket(&segments, &[], limits, Deadline::after(limit))?;
+    let operation = socket.operation().to_string();
     let request = Request {
         code,
         context_id: options.context.as_deref(),

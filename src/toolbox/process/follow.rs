@@ -6,8 +6,6 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use ureq::http::Method;
-
 use super::demux::Demux;
 use super::session::command_path;
 use super::Process;
@@ -15,7 +13,7 @@ use crate::config::WAIT_FOREVER;
 use crate::error::{Error, Result};
 use crate::telemetry::traced;
 use crate::transport::poll::Deadline;
-use crate::transport::ws::{Event, Limits, ReadError, Socket, Target};
+use crate::transport::ws::{Event, Limits, ReadError, Socket};
 use crate::transport::Transport;
 
 /// Largest message of a log stream (the toolbox sends chunks of a few KiB).
@@ -293,19 +291,6 @@ impl<'s> Process<'s> {
         }
         let started = Instant::now();
         let deadline = options.timeout.and_then(|t| started.checked_add(t));
-        let operation = self
-            .tb
-            .request(Method::GET, segments)?
-            .operation()
-            .to_string();
-        let url = self.tb.websocket_url(segments, &[("follow", "true")])?;
-        let transport = self.tb.transport();
-        let target = Target {
-            url: &url,
-            operation: &operation,
-            protocols: &[],
-            credential: true,
-        };
         let limits = Limits {
             idle: options.idle_timeout,
             keepalive: None,
@@ -315,14 +300,16 @@ impl<'s> Process<'s> {
         // Opening the stream is a GET, retried as any: nothing has been
         // delivered yet. Once open, it is never opened again.
         let limit = Deadline::after(options.timeout.unwrap_or(WAIT_FOREVER));
-        let socket = transport.websocket(&target, limits, Some(limit))?;
+        let socket = self
+            .tb
+            .websocket(segments, &[("follow", "true")], limits, limit)?;
         Ok(LogStream {
+            operation: socket.operation().to_string(),
             socket: Some(socket),
             demux: Demux::default(),
             queue: VecDeque::new(),
             error: None,
-            transport,
-            operation,
+            transport: self.tb.transport(),
             idle: options.idle_timeout,
             timeout: options.timeout,
             deadline,

@@ -19,7 +19,7 @@ use crate::params::string_pairs;
 use crate::telemetry::traced;
 use crate::toolbox::EnvNames;
 use crate::transport::poll::Deadline;
-use crate::transport::ws::{Limits, Target};
+use crate::transport::ws::Limits;
 
 pub use handle::{PtyHandle, PtyReader, PtyWriter};
 
@@ -337,24 +337,17 @@ impl<'s> Process<'s> {
     /// all within the client's connect timeout.
     fn open_pty(&self, id: &str, idle: Duration) -> Result<PtyHandle<'s>> {
         let segments = ["process", "pty", id, "connect"];
-        let operation = self.get(&segments)?.operation().to_string();
-        let url = self.tb.websocket_url(&segments, &[])?;
-        let transport = self.tb.transport();
         let started = Instant::now();
-        let connect = transport.connect_timeout();
-        let target = Target {
-            url: &url,
-            operation: &operation,
-            protocols: &[],
-            credential: true,
-        };
+        let connect = self.tb.transport().connect_timeout();
         let limits = Limits {
             idle,
             keepalive: Some(idle / 3),
             deadline: None,
             max_message: MAX_MESSAGE,
         };
-        let socket = transport.websocket(&target, limits, Some(Deadline::after(connect)))?;
+        let socket = self
+            .tb
+            .websocket(&segments, &[], limits, Deadline::after(connect))?;
         let by = started.checked_add(connect);
         handle::connected(socket, self.tb, id, idle, by, started)
     }
