@@ -161,13 +161,19 @@ impl<'a> Request<'a> {
         // segments: only unreserved characters, `%XX` and `/` are added,
         // which a URL parser keeps as they are.
         let path_start = base[..Position::BeforePath].len();
-        let mut url = base[..Position::AfterPath].to_string();
+        let prefix = &base[..Position::AfterPath];
         let invalid = check_segments(segments).err();
+        let mut url;
         if invalid.is_none() && !segments.is_empty() {
-            let kept = url[path_start..].trim_end_matches('/').len();
-            url.truncate(path_start + kept);
-            url.reserve(segments.iter().map(|s| s.len() + 1).sum());
+            let kept = prefix[path_start..].trim_end_matches('/').len();
+            // One allocation when nothing needs encoding.
+            url = String::with_capacity(
+                path_start + kept + segments.iter().map(|s| s.len() + 1).sum::<usize>(),
+            );
+            url.push_str(&prefix[..path_start + kept]);
             push_encoded(&mut url, segments);
+        } else {
+            url = prefix.to_string();
         }
         Self::at(method, url, path_start, invalid)
     }
@@ -193,7 +199,12 @@ impl<'a> Request<'a> {
             .get(path_start..)
             .filter(|p| !p.is_empty())
             .unwrap_or("/");
-        let operation = format!("{method} {path}").into();
+        // Without `format!`: every request makes one.
+        let mut operation = String::with_capacity(method.as_str().len() + 1 + path.len());
+        operation.push_str(method.as_str());
+        operation.push(' ');
+        operation.push_str(path);
+        let operation = operation.into();
         Request {
             method,
             url,

@@ -501,7 +501,10 @@ impl Transport {
             .iter()
             .any(|(n, _)| n.eq_ignore_ascii_case("accept"))
         {
-            builder = builder.header(http::header::ACCEPT, "application/json");
+            builder = builder.header(
+                http::header::ACCEPT,
+                HeaderValue::from_static("application/json"),
+            );
         }
         if req.credentials {
             for (name, value) in self.headers() {
@@ -526,7 +529,10 @@ impl Transport {
             }
             Body::Json(bytes) => {
                 let request = builder
-                    .header(http::header::CONTENT_TYPE, "application/json")
+                    .header(
+                        http::header::CONTENT_TYPE,
+                        HeaderValue::from_static("application/json"),
+                    )
                     .body(bytes.as_slice())?;
                 self.run(request, timeout)
             }
