@@ -439,7 +439,8 @@ fn snapshot_and_volume_waits_hear_their_changes() {
 
 /// The simulator announces its changes as the API does: a create, a stop,
 /// a start and a delete hear them, with hardly a poll (polling alone takes
-/// several per wait).
+/// several per wait), and as they happen (a wait that heard nothing would
+/// end at the next safety poll, 3 s or more later).
 #[test]
 fn the_simulator_announces_its_changes() {
     let local = daytona::testing::LocalDaytona::builder()
@@ -447,21 +448,26 @@ fn the_simulator_announces_its_changes() {
         .start()
         .unwrap();
     let lifecycle = |daytona: &Daytona| {
+        let started = Instant::now();
         let mut sb = daytona.create(daytona::CreateSandbox::new()).unwrap();
         sb.stop().unwrap();
         sb.start().unwrap();
         sb.delete().unwrap();
         let path = format!("/api/sandbox/{}", sb.id());
-        local
+        let polls = local
             .requests()
             .iter()
             .filter(|r| r.method == "GET" && r.path == path)
-            .count()
+            .count();
+        (polls, started.elapsed())
     };
-    let heard = lifecycle(&local.client());
-    let polled = lifecycle(&Daytona::new(local.config().events(false)).unwrap());
+    let (heard, took) = lifecycle(&local.client());
+    let (polled, _) = lifecycle(&Daytona::new(local.config().events(false)).unwrap());
     assert!(
         heard <= 4 && polled >= 16,
         "{heard} polls, {polled} without events"
     );
+    // Four changes 0.6 s after their request: 2.4 s, and 12 s or more if
+    // the waits had to poll.
+    assert!(took < Duration::from_secs(7), "{took:?}");
 }

@@ -60,19 +60,24 @@ pub(crate) struct World {
     volumes: Vec<VolumeRecord>,
     ssh: Vec<ssh::SshRecord>,
     previews: Vec<previews::Signed>,
+    /// See [`World::version`].
+    version: u64,
 }
 
 fn state_of(info: &Value) -> &str {
     info["state"].as_str().unwrap_or("")
 }
 
-/// Applies the steps whose time has come; true when the record is gone.
-fn advance(info: &mut Value, steps: &mut VecDeque<Step>, now: Instant) {
+/// Applies the steps whose time has come; whether there was any.
+fn advance(info: &mut Value, steps: &mut VecDeque<Step>, now: Instant) -> bool {
+    let mut applied = false;
     while steps.front().is_some_and(|(at, _)| *at <= now) {
         let (_, state) = steps.pop_front().unwrap_or_else(|| unreachable!());
         info["state"] = json!(state);
         info["updatedAt"] = json!(now_rfc3339());
+        applied = true;
     }
+    applied
 }
 
 /// `states[i]` reached `delays[0] + ... + delays[i]` from now.
@@ -112,7 +117,33 @@ impl World {
             volumes: Vec::new(),
             ssh: Vec::new(),
             previews: Vec::new(),
+            version: 0,
         }
+    }
+
+    /// A number that changes whenever the world may have: each time it is
+    /// taken to be read or changed ([`touch`](Self::touch)), and when a
+    /// scheduled step is applied. With [`next_due`](Self::next_due), it
+    /// tells the notification gateway when to look again.
+    pub(crate) fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// Counts a (possible) change.
+    pub(crate) fn touch(&mut self) {
+        self.version = self.version.wrapping_add(1);
+    }
+
+    /// When the next scheduled step of any record is due.
+    pub(crate) fn next_due(&self) -> Option<Instant> {
+        let sandboxes = self.sandboxes.iter().map(|s| &s.steps);
+        let snapshots = self.snapshots.iter().map(|s| &s.steps);
+        let volumes = self.volumes.iter().map(|v| &v.steps);
+        sandboxes
+            .chain(snapshots)
+            .chain(volumes)
+            .filter_map(|steps| steps.front().map(|(at, _)| *at))
+            .min()
     }
 
     /// The index of the sandbox with this id or name, after advancing it;
@@ -124,8 +155,10 @@ impl World {
             .iter()
             .position(|s| s.id == id_or_name || s.name == id_or_name)?;
         let sb = &mut self.sandboxes[i];
-        advance(&mut sb.info, &mut sb.steps, now);
-        if state_of(&sb.info) == "destroyed" {
+        if advance(&mut sb.info, &mut sb.steps, now) {
+            self.touch();
+        }
+        if state_of(&self.sandboxes[i].info) == "destroyed" {
             let gone = self.sandboxes.remove(i);
             let _ = std::fs::remove_dir_all(&gone.dir);
             return None;
@@ -135,10 +168,11 @@ impl World {
 
     fn advance_all(&mut self) {
         let now = Instant::now();
+        let mut applied = false;
         let mut i = 0;
         while i < self.sandboxes.len() {
             let sb = &mut self.sandboxes[i];
-            advance(&mut sb.info, &mut sb.steps, now);
+            applied |= advance(&mut sb.info, &mut sb.steps, now);
             if state_of(&sb.info) == "destroyed" {
                 let gone = self.sandboxes.remove(i);
                 let _ = std::fs::remove_dir_all(&gone.dir);
@@ -147,7 +181,7 @@ impl World {
             }
         }
         for s in &mut self.snapshots {
-            advance(&mut s.info, &mut s.steps, now);
+            applied |= advance(&mut s.info, &mut s.steps, now);
         }
         self.snapshots.retain(|s| {
             let gone = state_of(&s.info) == "deleted";
@@ -157,7 +191,10 @@ impl World {
             !gone
         });
         for v in &mut self.volumes {
-            advance(&mut v.info, &mut v.steps, now);
+            applied |= advance(&mut v.info, &mut v.steps, now);
+        }
+        if applied {
+            self.touch();
         }
     }
 
@@ -283,7 +320,7 @@ fn not_found(what: &str, id: &str) -> Response {
 }
 
 fn with_world<T>(shared: &Shared, f: impl FnOnce(&mut World) -> T) -> T {
-    let mut world = shared.world.lock().unwrap_or_else(|e| e.into_inner());
+    let mut world = shared.world();
     f(&mut world)
 }
 

@@ -188,6 +188,23 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+impl Shared {
+    /// The world, to read or change: counted as a change, which the
+    /// notification gateway looks for (see [`api::World::version`]).
+    fn world(&self) -> std::sync::MutexGuard<'_, api::World> {
+        let mut world = lock(&self.world);
+        world.touch();
+        world
+    }
+
+    /// The world, only looked at: for the notification gateway, whose
+    /// looking must not count as a change (the scheduled steps it applies
+    /// still do).
+    fn world_looked_at(&self) -> std::sync::MutexGuard<'_, api::World> {
+        lock(&self.world)
+    }
+}
+
 /// Configures a [`LocalDaytona`] before starting it.
 #[derive(Debug, Clone)]
 #[must_use]
@@ -398,12 +415,12 @@ impl LocalDaytona {
     /// `"error"` or `"build_failed"`) with `reason` as its `errorReason`;
     /// false when there is no such sandbox.
     pub fn force_state(&self, sandbox: &str, state: &str, reason: Option<&str>) -> bool {
-        lock(&self.shared.world).force_sandbox(sandbox, state, reason)
+        self.shared.world().force_sandbox(sandbox, state, reason)
     }
 
     /// Puts the snapshot with this id or name into `state` at once.
     pub fn force_snapshot_state(&self, snapshot: &str, state: &str, reason: Option<&str>) -> bool {
-        lock(&self.shared.world).force_snapshot(snapshot, state, reason)
+        self.shared.world().force_snapshot(snapshot, state, reason)
     }
 
     /// The requests received so far, oldest first.
@@ -419,7 +436,7 @@ impl LocalDaytona {
     /// The host directory that holds the files of the sandbox with this id
     /// or name (its `/`).
     pub fn sandbox_dir(&self, sandbox: &str) -> Option<PathBuf> {
-        let mut world = lock(&self.shared.world);
+        let mut world = self.shared.world();
         let i = world.sandbox(sandbox)?;
         Some(world.sandboxes[i].dir.clone())
     }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use super::server::{Request, Response};
-use super::{error, lock, new_id, rfc3339, ExecResult, Shared};
+use super::{error, new_id, rfc3339, ExecResult, Shared};
 
 mod computer_use;
 mod files;
@@ -83,7 +83,7 @@ impl Sandbox<'_> {
     /// and interpreter of it runs with them (a request's own come after,
     /// and win).
     pub(crate) fn env(&self) -> Vec<(String, String)> {
-        let mut world = lock(&self.shared.world);
+        let mut world = self.shared.world();
         match world.sandbox(&self.id) {
             Some(i) => envs(&world.sandboxes[i].info["env"]),
             None => Vec::new(),
@@ -94,7 +94,7 @@ impl Sandbox<'_> {
 /// Routes `/toolbox/{id}/...`.
 pub(crate) fn handle(shared: &Arc<Shared>, req: &Request, id: &str, rest: &[&str]) -> Response {
     let found = {
-        let mut world = lock(&shared.world);
+        let mut world = shared.world();
         world.sandbox(id).map(|i| {
             let sb = &mut world.sandboxes[i];
             let state = sb.info["state"].as_str().unwrap_or("").to_string();

@@ -17,13 +17,14 @@ use tungstenite::Message;
 use super::super::server::{Outcome, Request};
 use super::super::ws::{self, Ws};
 use super::super::{same_secret, Shared};
-use super::{state_of, with_world};
+use super::state_of;
 
 /// How often the server pings, and how long it waits for the answer.
 const PING_INTERVAL: Duration = Duration::from_secs(25);
 const PING_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// How often the world is looked at for changes.
+/// How often the connection checks for a change of the world (a number
+/// compared) and for a message of the client.
 const TICK: Duration = Duration::from_millis(2);
 
 /// Takes the connection over for a gateway session.
@@ -32,23 +33,42 @@ pub(crate) fn connect(shared: &Arc<Shared>, req: &Request) -> Outcome {
     ws::upgrade(req, move |ws| session(&shared, ws))
 }
 
-/// Every sandbox, snapshot and volume as it is now: kind and id to the
-/// object.
-fn objects(shared: &Shared) -> HashMap<(&'static str, String), Value> {
-    with_world(shared, |w| {
+/// Every sandbox, snapshot and volume as it is now (kind and id to the
+/// object), and when to look again: once the world's version is no longer
+/// the one returned, or at the next scheduled step.
+struct Seen {
+    objects: HashMap<(&'static str, String), Value>,
+    version: u64,
+    due: Option<Instant>,
+}
+
+impl Seen {
+    fn now(shared: &Shared) -> Seen {
+        let mut w = shared.world_looked_at();
         w.advance_all();
         let sandboxes = w.sandboxes.iter().map(|s| ("sandbox", &s.info));
         let snapshots = w.snapshots.iter().map(|s| ("snapshot", &s.info));
         let volumes = w.volumes.iter().map(|v| ("volume", &v.info));
-        sandboxes
+        let objects = sandboxes
             .chain(snapshots)
             .chain(volumes)
             .map(|(kind, info)| {
                 let id = info["id"].as_str().unwrap_or_default().to_string();
                 ((kind, id), info.clone())
             })
-            .collect()
-    })
+            .collect();
+        Seen {
+            objects,
+            version: w.version(),
+            due: w.next_due(),
+        }
+    }
+
+    /// Whether the world may have changed since.
+    fn stale(&self, shared: &Shared) -> bool {
+        self.due.is_some_and(|due| Instant::now() >= due)
+            || shared.world_looked_at().version() != self.version
+    }
 }
 
 fn event(ws: &mut Ws, name: &str, payload: &Value) -> bool {
@@ -103,7 +123,7 @@ fn session(shared: &Shared, mut ws: Ws) {
         return;
     }
     let _ = ws.get_mut().set_read_timeout(Some(TICK));
-    let mut known = objects(shared);
+    let mut known = Seen::now(shared);
     let mut next_ping = Instant::now() + PING_INTERVAL;
     loop {
         if read_text(&mut ws).is_err() {
@@ -115,10 +135,13 @@ fn session(shared: &Shared, mut ws: Ws) {
             }
             next_ping = Instant::now() + PING_INTERVAL;
         }
-        let now = objects(shared);
-        for (key, info) in &now {
+        if !known.stale(shared) {
+            continue;
+        }
+        let now = Seen::now(shared);
+        for (key, info) in &now.objects {
             let (kind, _) = key;
-            let sent = match known.get(key) {
+            let sent = match known.objects.get(key) {
                 None => event(&mut ws, &format!("{kind}.created"), info),
                 Some(old) if state_of(old) != state_of(info) => changed(&mut ws, kind, old, info),
                 Some(_) => true,
@@ -127,9 +150,10 @@ fn session(shared: &Shared, mut ws: Ws) {
                 return;
             }
         }
-        for (key, old) in &known {
+        for (key, old) in &known.objects {
             let (kind, _) = key;
-            if *kind == "sandbox" && !now.contains_key(key) && state_of(old) != "destroyed" {
+            if *kind == "sandbox" && !now.objects.contains_key(key) && state_of(old) != "destroyed"
+            {
                 let mut gone = old.clone();
                 gone["state"] = json!("destroyed");
                 if !changed(&mut ws, kind, old, &gone) {

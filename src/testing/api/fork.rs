@@ -16,7 +16,7 @@ pub(super) fn fork(shared: &Shared, req: &Request, source: &str) -> Response {
         Err(r) => return r,
     };
     let t = &shared.timing;
-    let mut world = shared.world.lock().unwrap_or_else(|e| e.into_inner());
+    let mut world = shared.world();
     let Some(i) = world.sandbox(source) else {
         return not_found("sandbox", source);
     };

@@ -19,7 +19,7 @@ pub(super) fn create(shared: &Shared, req: &Request, id: &str) -> Response {
         return error(400, "name is required");
     };
     let t = &shared.timing;
-    let mut world = shared.world.lock().unwrap_or_else(|e| e.into_inner());
+    let mut world = shared.world();
     let Some(i) = world.sandbox(id) else {
         return not_found("sandbox", id);
     };

@@ -23,7 +23,7 @@ pub(super) fn create(shared: &Arc<Shared>, req: &Request) -> Response {
     let dockerfile = body["buildInfo"]["dockerfileContent"]
         .as_str()
         .map(String::from);
-    let mut world = shared.world.lock().unwrap_or_else(|e| e.into_inner());
+    let mut world = shared.world();
     if world.sandbox(&name).is_some() {
         return error(409, &format!("a sandbox named {name} already exists"));
     }

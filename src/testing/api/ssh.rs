@@ -25,7 +25,7 @@ pub(super) fn create(shared: &Shared, req: &Request, id: &str) -> Response {
             _ => return error(400, "expiresInMinutes must be 1 to 525600"),
         },
     };
-    let mut world = shared.world.lock().unwrap_or_else(|e| e.into_inner());
+    let mut world = shared.world();
     let Some(i) = world.sandbox(id) else {
         return not_found("sandbox", id);
     };
@@ -49,7 +49,7 @@ pub(super) fn create(shared: &Shared, req: &Request, id: &str) -> Response {
 /// `DELETE /sandbox/{id}/ssh-access[?token=T]`: that access, or all of the
 /// sandbox's; answers the sandbox.
 pub(super) fn revoke(shared: &Shared, req: &Request, id: &str) -> Response {
-    let mut world = shared.world.lock().unwrap_or_else(|e| e.into_inner());
+    let mut world = shared.world();
     let Some(i) = world.sandbox(id) else {
         return not_found("sandbox", id);
     };
@@ -66,7 +66,7 @@ pub(super) fn validate(shared: &Shared, req: &Request) -> Response {
     let Some(token) = req.param("token") else {
         return error(400, "token is required");
     };
-    let world = shared.world.lock().unwrap_or_else(|e| e.into_inner());
+    let world = shared.world();
     let now = SystemTime::now();
     let found = world.ssh.iter().find(|r| {
         crate::testing::same_secret(r.token.as_bytes(), token.as_bytes()) && r.expires > now

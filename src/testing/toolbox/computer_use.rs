@@ -171,7 +171,7 @@ impl LocalDaytona {
     /// ```
     pub fn desktop_events(&self, sandbox: &str) -> Vec<DesktopEvent> {
         let id = {
-            let mut world = lock(&self.shared.world);
+            let mut world = self.shared.world();
             match world.sandbox(sandbox) {
                 Some(i) => world.sandboxes[i].info["id"]
                     .as_str()

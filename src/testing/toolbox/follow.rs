@@ -34,7 +34,7 @@ pub(crate) fn connect(
         return ws::upgrade(req, |mut socket| ws::close(&mut socket, 1000, ""));
     };
     let found = {
-        let mut world = lock(&shared.world);
+        let mut world = shared.world();
         world
             .sandbox(&sb.id)
             .and_then(|i| world.sandboxes[i].sessions.get(session).cloned())

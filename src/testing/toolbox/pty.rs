@@ -270,7 +270,7 @@ fn resize(pty: &Pty, req: &Request) -> Response {
 /// The sandbox `id` when it exists and is started: what a WebSocket route
 /// needs of it.
 pub(crate) fn started<'a>(shared: &'a Arc<Shared>, id: &str) -> Result<Sandbox<'a>, Response> {
-    let mut world = lock(&shared.world);
+    let mut world = shared.world();
     let Some(i) = world.sandbox(id) else {
         return Err(error(404, &format!("sandbox {id} not found")));
     };

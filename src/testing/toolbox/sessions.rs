@@ -72,7 +72,7 @@ pub(super) fn handle(
 ) -> Response {
     let m = req.method.as_str();
     let with_sessions = |f: &mut dyn FnMut(&mut Sessions) -> Response| {
-        let mut world = lock(&sb.shared.world);
+        let mut world = sb.shared.world();
         match world.sandbox(&sb.id) {
             Some(i) => f(&mut world.sandboxes[i].sessions),
             None => error(404, "sandbox not found"),
