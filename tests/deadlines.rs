@@ -12,7 +12,8 @@ mod fault_server;
 
 use std::time::{Duration, Instant};
 
-use common::{fast_poll, fast_retries, sandbox_json, KEY};
+use common::{api_mock, fast_poll, fast_retries, sandbox_json, toolbox_sandbox, KEY};
+use daytona::toolbox::{TransferOptions, Upload};
 use daytona::{CreateSandbox, Daytona, DaytonaConfig, Error, WAIT_FOREVER};
 use fault_server::{Action, FaultServer};
 
@@ -165,4 +166,34 @@ fn a_server_that_trickles_its_answer_is_cut_off_after_a_quarter_more() {
         took >= Duration::from_millis(1100) && took < Duration::from_millis(1450),
         "a silent server is cut off after the timeout itself: took {took:?}"
     );
+}
+
+#[test]
+fn wait_forever_is_accepted_as_a_request_and_transfer_limit() {
+    // Each limit is added to the current time below the crate: one too
+    // large to add is cut to about 136 years rather than overflowing.
+    let mut server = mockito::Server::new();
+    let daytona = Daytona::new(
+        DaytonaConfig::new()
+            .read_env(false)
+            .api_key(KEY)
+            .api_url(format!("{}/api", server.url()))
+            .connect_timeout(WAIT_FOREVER)
+            .request_timeout(WAIT_FOREVER)
+            .transfer_timeout(WAIT_FOREVER),
+    )
+    .unwrap();
+    let sb = toolbox_sandbox(&mut server, &daytona);
+    let upload = api_mock(&mut server, "POST", "/toolbox/sb-1/files/bulk-upload")
+        .with_status(200)
+        .expect(2)
+        .create();
+    sb.fs().upload_bytes(b"x", "/tmp/x").unwrap();
+    sb.fs()
+        .upload_files(
+            [Upload::bytes(&b"y"[..], "/tmp/y")],
+            TransferOptions::new().timeout(Duration::MAX),
+        )
+        .unwrap();
+    upload.assert();
 }

@@ -358,3 +358,23 @@ fn a_retry_after_past_the_deadline_fails_the_wait_at_once() {
     );
     assert_eq!(polls.lock().unwrap().len(), 1);
 }
+
+#[test]
+fn a_retry_after_beyond_the_policy_fails_a_wait_without_limit_at_once() {
+    // No deadline to compare with: the retry policy's limit (60 s by
+    // default) decides, as it does for single requests. Without it, this
+    // wait would sleep for an hour.
+    let (_server, daytona, polls) = rate_limited_poll("3600");
+    let mut sb = daytona.get("sb-1").unwrap();
+
+    let began = Instant::now();
+    let err = sb.pause_with_timeout(daytona::WAIT_FOREVER).unwrap_err();
+
+    assert!(err.is_rate_limited(), "{err:?}");
+    assert!(
+        began.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        began.elapsed()
+    );
+    assert_eq!(polls.lock().unwrap().len(), 1);
+}

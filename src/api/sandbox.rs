@@ -145,6 +145,7 @@ impl Sandbox {
         wait_until(
             &schedule,
             deadline,
+            self.client.transport().max_retry_after(),
             &operation,
             listen.as_deref_mut(),
             |look| {

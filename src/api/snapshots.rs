@@ -195,13 +195,14 @@ impl Snapshots {
         lines.note(&snapshot, &on_log);
         let operation = format!("waiting for snapshot {name} to become active");
         let schedule = self.client.inner.poll.clone();
+        let patience = self.client.transport().max_retry_after();
         let mut listen = ticket.listen(&snapshot.id);
         if has_build {
             // The build starts once the snapshot leaves `pending`; its log
             // can be followed from then on (as the official SDKs do).
             if snapshot.state == SnapshotState::Pending {
                 let listen = listen.as_deref_mut();
-                wait_until(&schedule, deadline, &operation, listen, |look| {
+                wait_until(&schedule, deadline, patience, &operation, listen, |look| {
                     if let Some(now) = self.look(&snapshot.id, look)? {
                         snapshot = now;
                     }
@@ -230,7 +231,7 @@ impl Snapshots {
         }
         if let Check::Pending = verdict(&snapshot)? {
             let listen = listen.as_deref_mut();
-            wait_until(&schedule, deadline, &operation, listen, |look| {
+            wait_until(&schedule, deadline, patience, &operation, listen, |look| {
                 if let Some(now) = self.look(&snapshot.id, look)? {
                     snapshot = now;
                 }

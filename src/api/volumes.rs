@@ -162,6 +162,7 @@ impl Volumes {
                 wait_until(
                     &schedule,
                     deadline,
+                    self.client.transport().max_retry_after(),
                     &operation,
                     listen.as_deref_mut(),
                     |look| {

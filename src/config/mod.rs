@@ -9,6 +9,7 @@ mod env_file;
 mod policy;
 pub(crate) mod secret;
 
+pub(crate) use policy::LONGEST;
 pub use policy::{PollSchedule, RetryPolicy, WAIT_FOREVER};
 pub(crate) use secret::{hidden_in, names_only, redact, EnvHidden, Hidden, Secret, REDACTED};
 

@@ -9,6 +9,11 @@ use std::time::Duration;
 /// (any duration too large to add to the current time counts the same).
 pub const WAIT_FOREVER: Duration = Duration::MAX;
 
+/// The longest time limit or delay handed to a clock or to ureq (about
+/// 136 years): far beyond any real wait, and safe to add to
+/// `Instant::now()`. Longer ones, [`WAIT_FOREVER`] included, are cut to it.
+pub(crate) const LONGEST: Duration = Duration::from_secs(u32::MAX as u64);
+
 /// When and how often idempotent requests are retried.
 ///
 /// Idempotent requests (GET, HEAD, PUT, DELETE) are retried on transport

@@ -425,13 +425,7 @@ impl<'s> Process<'s> {
         match seconds {
             Some(secs) => {
                 let margin = self.tb.transport().command_timeout_margin();
-                // Far beyond any real command, and safe to add to `Instant::now()`.
-                let cap = Duration::from_secs(u64::from(u32::MAX));
-                req.timeout(
-                    Duration::from_secs(secs.into())
-                        .saturating_add(margin)
-                        .min(cap),
-                )
+                req.timeout(Duration::from_secs(secs.into()).saturating_add(margin))
             }
             None => req,
         }

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::config::PollSchedule;
+use crate::config::{PollSchedule, LONGEST};
 use crate::error::{Error, Result};
 use crate::telemetry::Child;
 use crate::transport::retry::random_fraction;
@@ -95,10 +95,12 @@ pub(crate) enum Look<'a> {
 /// A check answered 429 (once the request's own retries are spent) does
 /// not end the wait: the next one comes after the server's `Retry-After`
 /// when that is longer than the schedule's delay; a `Retry-After` past the
-/// deadline returns the error at once.
+/// deadline, or longer than `max_retry_after` (the retry policy's limit),
+/// returns the error at once.
 pub(crate) fn wait_until<T>(
     schedule: &PollSchedule,
     deadline: Deadline,
+    max_retry_after: Duration,
     operation: &str,
     mut listen: Option<&mut (dyn Listen + Send + 'static)>,
     mut check: impl FnMut(Look<'_>) -> Result<Check<T>>,
@@ -117,7 +119,7 @@ pub(crate) fn wait_until<T>(
         if deadline.remaining() == Some(Duration::ZERO) {
             return Err(deadline.timeout_error(operation));
         }
-        let delay = deadline.cap(delay);
+        let delay = deadline.cap(delay).min(LONGEST);
         match listen.as_deref_mut() {
             Some(l) => {
                 let due = Instant::now() + delay;
@@ -152,8 +154,8 @@ pub(crate) fn wait_until<T>(
             }
             Err(e) if e.is_rate_limited() => {
                 let wanted = e.api().and_then(|a| a.retry_after);
-                if let (Some(want), Some(left)) = (wanted, deadline.remaining()) {
-                    if want > left {
+                if let Some(want) = wanted {
+                    if want > max_retry_after || deadline.remaining().is_some_and(|l| want > l) {
                         return Err(e);
                     }
                 }
@@ -185,6 +187,7 @@ mod tests {
         let r: Result<()> = wait_until(
             &PollSchedule::default(),
             Deadline::after(Duration::from_millis(300)),
+            Duration::from_secs(60),
             "waiting for nothing",
             None,
             |_| Ok(Check::Pending),

@@ -101,13 +101,16 @@ impl std::fmt::Debug for Transport {
 /// system resolver's own limits.
 macro_rules! phase_timeouts {
     ($builder:expr, $timeout:expr, $connect:expr) => {{
-        let timeout: Duration = $timeout;
+        // ureq adds each limit to the current time: a longer one (a
+        // user's WAIT_FOREVER) would overflow there.
+        let timeout: Duration = $timeout.min(crate::config::LONGEST);
+        let connect: Duration = $connect.min(crate::config::LONGEST);
         let stage = Some(stage_limit(timeout));
         $builder
             .timeout_global(None)
             .timeout_per_call(None)
             .timeout_resolve(None)
-            .timeout_connect(Some($connect))
+            .timeout_connect(Some(connect))
             .timeout_per_read(Some(timeout))
             .timeout_per_write(Some(timeout))
             .timeout_send_request(stage)
@@ -206,6 +209,12 @@ impl Transport {
     #[cfg(feature = "websocket")]
     pub(crate) fn tls(&self) -> &Tls {
         &self.tls
+    }
+
+    /// The longest `Retry-After` the retry policy waits: longer ones fail
+    /// requests and waits at once.
+    pub(crate) fn max_retry_after(&self) -> Duration {
+        self.retry.max_retry_after
     }
 
     /// What a request that runs a command with its own time limit gets on
