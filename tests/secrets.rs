@@ -1124,3 +1124,72 @@ fn a_context_uploads_its_links_never_what_they_point_to() {
     );
     let _ = std::fs::remove_dir_all(&dir.root);
 }
+
+/// An answer that echoes what it was sent (a framework's "Cannot GET
+/// /path?query" page, a proxy quoting the body) never brings an SSH token
+/// or a git password into an error: each request hides its own.
+#[test]
+fn echoed_ssh_tokens_and_git_passwords_stay_hidden() {
+    const SSH_TOKEN: &str = "ssh-token-0123456789abcdef";
+    const PASSWORD: &str = "git-password-0123456789abcdef";
+    const URL_TOKEN: &str = "url-token-0123456789abcdef";
+    let mut server = Server::new();
+    let daytona = Daytona::new(
+        DaytonaConfig::new()
+            .read_env(false)
+            .api_key(KEY)
+            .api_url(format!("{}/api", server.url()))
+            .retry_policy(fast_retries()),
+    )
+    .unwrap();
+    let mut sb = toolbox_sandbox(&mut server, &daytona);
+    // Each answer quotes the request: its path and query, then its body.
+    let echo = |req: &mockito::Request| {
+        let body = String::from_utf8_lossy(req.body().unwrap_or(&Vec::new())).into_owned();
+        json!({ "statusCode": 404, "message": format!("Cannot {} {}: {body}", req.method(), req.path_and_query()) })
+            .to_string()
+            .into_bytes()
+    };
+    let mocks = [
+        ("GET", "/api/sandbox/ssh-access/validate"),
+        ("DELETE", "/api/sandbox/sb-1/ssh-access"),
+        ("POST", "/toolbox/sb-1/git/clone"),
+        ("POST", "/toolbox/sb-1/git/pull"),
+        ("POST", "/toolbox/sb-1/git/push"),
+    ]
+    .map(|(method, path)| {
+        server
+            .mock(method, path)
+            .match_query(Matcher::Any)
+            .with_status(404)
+            .with_body_from_request(echo)
+            .create()
+    });
+    let creds = daytona::toolbox::GitCredentials::new("me", PASSWORD);
+    let url = format!("https://me:{URL_TOKEN}@git.example/r.git");
+    let errors = [
+        daytona.validate_ssh_access(SSH_TOKEN).unwrap_err(),
+        sb.revoke_ssh_access(Some(SSH_TOKEN)).unwrap_err(),
+        sb.git()
+            .clone_repo(
+                &url,
+                "/w",
+                daytona::toolbox::CloneOptions::new().credentials(creds.clone()),
+            )
+            .unwrap_err(),
+        sb.git().pull("/w", Some(&creds)).unwrap_err(),
+        sb.git().push("/w", Some(&creds)).unwrap_err(),
+    ];
+    for m in &mocks {
+        m.assert();
+    }
+    for e in &errors {
+        assert!(e.is_not_found(), "{e:?}");
+        let shown = format!("{e}\n{e:?}");
+        // The echo came back: only the secrets are gone from it.
+        assert!(shown.contains("Cannot "), "{shown}");
+        for secret in [SSH_TOKEN, PASSWORD, URL_TOKEN] {
+            assert!(!shown.contains(secret), "the error shows {secret}: {shown}");
+        }
+    }
+}

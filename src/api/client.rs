@@ -13,6 +13,7 @@ use crate::api::wait::Goal;
 use crate::check::{non_empty, path_segment};
 use crate::config::DaytonaConfig;
 use crate::config::PollSchedule;
+use crate::config::Secret;
 use crate::error::{Error, Result};
 use crate::events::{Events, Ticket};
 use crate::models::{SandboxInfo, SandboxListAnswer, SshAccessValidation};
@@ -365,7 +366,8 @@ impl Daytona {
                 non_empty("token", token)?;
                 self.transport().json(
                     self.api(Method::GET, &["sandbox", "ssh-access", "validate"])
-                        .query("token", token),
+                        .query("token", token)
+                        .hide(vec![Secret::new(token)]),
                 )
             },
         )

@@ -565,7 +565,8 @@ impl Sandbox {
             }
             self.update(
                 self.api(Method::DELETE, &["ssh-access"])
-                    .query_opt("token", token),
+                    .query_opt("token", token)
+                    .hide(token.map(Secret::new).into_iter().collect()),
             )
         })
     }

@@ -7,6 +7,7 @@ use ureq::http::Method;
 
 use super::Toolbox;
 use crate::check::non_empty;
+use crate::config::Secret;
 use crate::error::Result;
 use crate::models::enums::string_enum;
 use crate::telemetry::traced;
@@ -54,6 +55,27 @@ impl GitCredentials {
             password: password.into(),
         }
     }
+}
+
+/// What a git request must keep out of its errors and logs (an answer may
+/// echo its body): the password, and one in the remote's URL
+/// (`https://user:token@host/...`), as written and decoded.
+fn git_secrets(url: Option<&str>, credentials: Option<&GitCredentials>) -> Vec<Secret> {
+    let mut secrets: Vec<Secret> = credentials
+        .map(|c| Secret::new(c.password.as_str()))
+        .into_iter()
+        .collect();
+    if let Some(password) = url
+        .and_then(|u| url::Url::parse(u).ok())
+        .and_then(|u| u.password().map(str::to_string))
+    {
+        let decoded = percent_encoding::percent_decode_str(&password)
+            .decode_utf8_lossy()
+            .into_owned();
+        secrets.push(Secret::new(decoded));
+        secrets.push(Secret::new(password));
+    }
+    secrets
 }
 
 impl fmt::Debug for GitCredentials {
@@ -277,9 +299,12 @@ impl<'s> Git<'s> {
                 password: creds.map(|c| c.password.as_str()),
                 insecure_skip_tls: options.insecure_skip_tls,
             };
-            self.tb
-                .transport()
-                .empty(self.long_request(&["git", "clone"])?.json(&body))
+            let secrets = git_secrets(Some(url), creds);
+            self.tb.transport().empty(
+                self.long_request(&["git", "clone"])?
+                    .json(&body)
+                    .hide(secrets),
+            )
         })
     }
 
@@ -367,9 +392,11 @@ impl<'s> Git<'s> {
     fn sync(&self, what: &str, path: &str, credentials: Option<&GitCredentials>) -> Result<()> {
         non_empty("path", path)?;
         let body = RepoBody::new(path, credentials);
-        self.tb
-            .transport()
-            .empty(self.long_request(&["git", what])?.json(&body))
+        self.tb.transport().empty(
+            self.long_request(&["git", what])?
+                .json(&body)
+                .hide(git_secrets(None, credentials)),
+        )
     }
 
     /// The local branches of the repository at `path`.
