@@ -190,6 +190,51 @@ fn a_connection_cut_in_a_part_fails_and_leaves_no_file() {
     );
 }
 
+/// A part that ends at its boundary with fewer bytes than its
+/// `Content-Length` announced (the rest lost upstream) fails the file and
+/// leaves nothing that looks complete; the whole answer came, so it is
+/// not sent again.
+#[test]
+fn a_part_shorter_than_it_announced_fails_and_leaves_no_file() {
+    let data = payload(4096);
+    let answer = multipart_answer(&[("file", "/short.bin", &data)], true);
+    // Announce one more byte than the part carries.
+    let announced = format!("Content-Length: {}\r\n", data.len());
+    let lying = format!("Content-Length: {}\r\n", data.len() + 1);
+    let at = answer
+        .windows(announced.len())
+        .position(|w| w == announced.as_bytes())
+        .expect("the part's length");
+    let answer = [
+        &answer[..at],
+        lying.as_bytes(),
+        &answer[at + announced.len()..],
+    ]
+    .concat();
+    let mut api = Server::new();
+    let daytona = client(&api);
+    let sandbox = toolbox_sandbox(&mut api, &daytona);
+    let m = api_mock(&mut api, "POST", &files_path("/bulk-download"))
+        .with_header("content-type", &multipart_type())
+        .with_body(answer)
+        .expect(1)
+        .create();
+    let dir = TempDir::new("short");
+    let target = dir.join("sub/short.bin");
+    let err = sandbox
+        .fs()
+        .download_file("/short.bin", &target)
+        .unwrap_err();
+    m.assert();
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+    assert!(err.to_string().contains("4096 of the 4097 bytes"), "{err}");
+    assert!(!target.exists());
+    assert!(
+        dir_entries(&dir.join("sub")).is_empty(),
+        "no temporary file left"
+    );
+}
+
 /// A server that answers the head of a download, then stalls until the
 /// test ends.
 fn stalling_server() -> (String, Sender<()>, std::thread::JoinHandle<()>) {

@@ -442,6 +442,18 @@ impl Receiver<'_> {
             }
         }
         meter.finish(self.progress.as_deref_mut(), remote);
+        // A part that ends at a boundary but short of (or past) the length
+        // it announced lost bytes on the way: never saved as complete.
+        if let Some(expected) = part.content_length.filter(|l| *l != meter.bytes) {
+            failed.get_or_insert(Error::Decode {
+                operation: format!("{} ({remote})", self.op),
+                message: format!(
+                    "the file's part has {} of the {expected} bytes it announced",
+                    meter.bytes
+                ),
+                excerpt: String::new(),
+            });
+        }
         Ok(match (sink, failed) {
             (Some(sink), None) => sink.finish(meter.bytes),
             (_, error) => Err(error.unwrap_or_else(|| no_data(self.op, remote))),
