@@ -207,7 +207,8 @@ impl DaytonaConfig {
     /// Time allowed to open a connection: TCP, proxy and TLS (default
     /// 10 s). A WebSocket connection's name lookup counts too; an HTTP
     /// request's lookup has the system resolver's own limits (see the
-    /// README's section on time limits).
+    /// README's section "Reliability", after its table "Limits and their
+    /// defaults").
     #[must_use]
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
