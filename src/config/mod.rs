@@ -12,7 +12,7 @@ pub(crate) mod secret;
 pub use policy::{PollSchedule, RetryPolicy, WAIT_FOREVER};
 pub(crate) use secret::{hidden_in, names_only, redact, EnvHidden, Hidden, Secret, REDACTED};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, NO_CREDENTIALS};
 
 /// The API URL used when none is configured.
 pub const DEFAULT_API_URL: &str = "https://app.daytona.io/api";
@@ -433,13 +433,7 @@ impl DaytonaConfig {
                 })?;
                 Auth::Jwt { token: jwt, org }
             }
-            (None, None) => {
-                return Err(Error::Config(
-                    "no credentials: set DAYTONA_API_KEY, or both DAYTONA_JWT_TOKEN and \
-                     DAYTONA_ORGANIZATION_ID (or DaytonaConfig::api_key / jwt_token)"
-                        .into(),
-                ))
-            }
+            (None, None) => return Err(Error::Config(NO_CREDENTIALS.into())),
         };
         // Sent as a header value: visible ASCII only (this also keeps a
         // line break, say from a key read from a file, out of the request).
