@@ -719,7 +719,8 @@ fn targets(ready: Duration) -> (Duration, Option<usize>) {
     } else {
         (ready / 5).min(Duration::from_secs(1))
     };
-    // Half the official schedule's polls (the figures).
+    // Half the official schedule's polls: the targets of the README's
+    // Performance table (≤ 15, 32 and 38 polls at 3, 8 and 20 s).
     let polls = match ready.as_millis() {
         3_000 => Some(15),
         8_000 => Some(32),

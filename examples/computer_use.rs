@@ -7,10 +7,11 @@
 //! ```
 //!
 //! The sandbox's image needs the desktop (Xvfb, xfce4, VNC), as Daytona's
-//! default one has. Without credentials it runs against the local
-//! simulator, whose desktop is simulated (its screenshots are plain grey).
+//! default one has. Without credentials (none in the environment,
+//! `.env.local` or `.env`) it runs against the local simulator, whose
+//! desktop is simulated (its screenshots are plain grey).
 
-mod example_support;
+mod support;
 
 use std::process::ExitCode;
 
@@ -24,7 +25,12 @@ use daytona::Sandbox;
 type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 fn main() -> ExitCode {
-    example_support::main(LocalDaytona::builder().scripted(), "computer-use", run)
+    support::sandbox_main(
+        LocalDaytona::builder().scripted(),
+        "its desktop is simulated and nothing runs on this machine",
+        "computer-use",
+        run,
+    )
 }
 
 fn run(sandbox: &Sandbox) -> Result {

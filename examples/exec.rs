@@ -13,30 +13,37 @@ use daytona::toolbox::{ExecOptions, SessionExecOptions};
 use daytona::{CreateSandbox, Daytona, Error, Sandbox};
 
 fn main() -> ExitCode {
-    if std::env::var_os("DAYTONA_API_KEY").is_none()
-        && std::env::var_os("DAYTONA_JWT_TOKEN").is_none()
-    {
-        eprintln!(
-            "No Daytona credentials: set DAYTONA_API_KEY (or DAYTONA_JWT_TOKEN and \
-             DAYTONA_ORGANIZATION_ID), and DAYTONA_API_URL for a server other than \
-             https://app.daytona.io/api."
-        );
-        return ExitCode::FAILURE;
-    }
-    let result = Daytona::from_env().and_then(|daytona| {
-        let mut sandbox = daytona.create(CreateSandbox::new().label("example", "exec"))?;
-        let outcome = work(&sandbox);
-        // Delete the sandbox whatever happened inside it.
-        let deleted = sandbox.delete();
-        outcome.and(deleted)
-    });
-    match result {
+    // Credentials from the environment, `.env.local` or `.env`.
+    let daytona = match Daytona::from_env() {
+        Ok(daytona) => daytona,
+        Err(e) if e.is_missing_credentials() => {
+            eprintln!(
+                "No Daytona credentials: set DAYTONA_API_KEY (or DAYTONA_JWT_TOKEN and \
+                 DAYTONA_ORGANIZATION_ID), in the environment, .env.local or .env, and \
+                 DAYTONA_API_URL for a server other than https://app.daytona.io/api."
+            );
+            return ExitCode::FAILURE;
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match run(&daytona) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
     }
+}
+
+fn run(daytona: &Daytona) -> Result<(), Error> {
+    let mut sandbox = daytona.create(CreateSandbox::new().label("example", "exec"))?;
+    let outcome = work(&sandbox);
+    // Delete the sandbox whatever happened inside it.
+    let deleted = sandbox.delete();
+    outcome.and(deleted)
 }
 
 fn work(sandbox: &Sandbox) -> Result<(), Error> {

@@ -5,7 +5,8 @@
 //! DAYTONA_API_KEY=... cargo run --example interpreter
 //! ```
 //!
-//! Without credentials it runs against the local simulator
+//! Without credentials (none in the environment, `.env.local` or `.env`)
+//! it runs against the local simulator
 //! (`daytona::testing::LocalDaytona`), whose interpreter is this machine's
 //! `python3`, NOT isolated.
 

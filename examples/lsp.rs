@@ -6,11 +6,12 @@
 //! DAYTONA_API_KEY=... cargo run --example lsp
 //! ```
 //!
-//! Without credentials it runs against the local simulator, whose
+//! Without credentials (none in the environment, `.env.local` or `.env`)
+//! it runs against the local simulator, whose
 //! "language server" is a small scan of the files (definitions and the
 //! file's identifiers), not a real one.
 
-mod example_support;
+mod support;
 
 use std::process::ExitCode;
 
@@ -38,7 +39,12 @@ def main():
 
 fn main() -> ExitCode {
     // Host mode, for the simulator's file scan; this example runs no command.
-    example_support::main(LocalDaytona::builder(), "lsp", run)
+    support::sandbox_main(
+        LocalDaytona::builder(),
+        "the files go to a directory of this machine and no command runs",
+        "lsp",
+        run,
+    )
 }
 
 fn run(sandbox: &Sandbox) -> Result {

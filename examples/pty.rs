@@ -6,7 +6,8 @@
 //! DAYTONA_API_KEY=... cargo run --example pty
 //! ```
 //!
-//! Without credentials it runs against the local simulator
+//! Without credentials (none in the environment, `.env.local` or `.env`)
+//! it runs against the local simulator
 //! (`daytona::testing::LocalDaytona`): the shell then runs on this machine,
 //! not isolated. Input is sent a line at a time (the local terminal stays
 //! in its usual line mode).

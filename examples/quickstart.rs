@@ -5,48 +5,21 @@
 //! DAYTONA_API_KEY=... cargo run --example quickstart
 //! ```
 //!
-//! Without credentials it runs against the local simulator
-//! (`daytona::testing::LocalDaytona`, feature `testing`, which the crate's
-//! own examples have): the command then runs on this machine, not isolated.
+//! It uses the credentials `Daytona::from_env()` finds: `DAYTONA_API_KEY`
+//! (or `DAYTONA_JWT_TOKEN` and `DAYTONA_ORGANIZATION_ID`) in the
+//! environment, `.env.local` or `.env`. Without any, it runs against the
+//! local simulator (`daytona::testing::LocalDaytona`, feature `testing`,
+//! which the crate's own examples have): the command then runs on this
+//! machine, not isolated.
+
+mod support;
 
 use std::process::ExitCode;
 
-use daytona::testing::LocalDaytona;
 use daytona::{CreateSandbox, Daytona, Error};
 
 fn main() -> ExitCode {
-    let has_credentials = std::env::var_os("DAYTONA_API_KEY").is_some()
-        || std::env::var_os("DAYTONA_JWT_TOKEN").is_some();
-    // Kept alive until the end of `main`: dropping it stops the simulator.
-    let mut local = None;
-    let daytona = if has_credentials {
-        Daytona::from_env()
-    } else {
-        let simulator = match LocalDaytona::start() {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("error: cannot start the local simulator: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
-        println!(
-            "No DAYTONA_API_KEY: running against a local simulator on {} \u{2014} commands run \
-             on this machine, NOT isolated.",
-            simulator.addr()
-        );
-        let client = simulator.client();
-        local = Some(simulator);
-        Ok(client)
-    };
-    let result = daytona.and_then(|daytona| run(&daytona));
-    drop(local);
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    support::main("its command runs", |daytona| run(daytona).map(|()| 0))
 }
 
 fn run(daytona: &Daytona) -> Result<(), Error> {

@@ -38,7 +38,7 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `images` | on | `Image`, declarative images and the upload of their build contexts |
-//! | `websocket` | on | following command logs as they are written (`toolbox::LogStream`), PTY sessions (`toolbox::PtyHandle`), the code interpreter (`toolbox::CodeInterpreter`) |
+//! | `websocket` | on | following command logs as they are written (`toolbox::LogStream`), PTY sessions (`toolbox::PtyHandle`), the code interpreter (`toolbox::CodeInterpreter`), event-driven waits (`DaytonaConfig::events`; without the feature waits poll only) |
 //! | `platform-verifier` | off | `DaytonaConfig::platform_verifier`: the operating system's TLS verifier and trust store |
 //! | `testing` | off | `testing::LocalDaytona`, a local simulator of the API and toolbox |
 //! | `otel` | off | OpenTelemetry spans and W3C trace context on every request, when `DaytonaConfig::otel_enabled` turns them on (README, "Tracing") |

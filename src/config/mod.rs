@@ -13,7 +13,7 @@ pub(crate) use policy::LONGEST;
 pub use policy::{PollSchedule, RetryPolicy, WAIT_FOREVER};
 pub(crate) use secret::{hidden_in, names_only, redact, EnvHidden, Hidden, Secret, REDACTED};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, NO_CREDENTIALS};
 
 /// The API URL used when none is configured.
 pub const DEFAULT_API_URL: &str = "https://app.daytona.io/api";
@@ -208,7 +208,8 @@ impl DaytonaConfig {
     /// Time allowed to open a connection: TCP, proxy and TLS (default
     /// 10 s). A WebSocket connection's name lookup counts too; an HTTP
     /// request's lookup has the system resolver's own limits (see the
-    /// README's section on time limits).
+    /// README's section "Reliability", after its table "Limits and their
+    /// defaults").
     #[must_use]
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
@@ -433,13 +434,7 @@ impl DaytonaConfig {
                 })?;
                 Auth::Jwt { token: jwt, org }
             }
-            (None, None) => {
-                return Err(Error::Config(
-                    "no credentials: set DAYTONA_API_KEY, or both DAYTONA_JWT_TOKEN and \
-                     DAYTONA_ORGANIZATION_ID (or DaytonaConfig::api_key / jwt_token)"
-                        .into(),
-                ))
-            }
+            (None, None) => return Err(Error::Config(NO_CREDENTIALS.into())),
         };
         // Sent as a header value: visible ASCII only (this also keeps a
         // line break, say from a key read from a file, out of the request).

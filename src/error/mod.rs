@@ -10,6 +10,11 @@ use crate::models::{SandboxState, SnapshotState};
 /// The result type of every fallible operation in this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// The text of the [`Error::Config`] that [`Error::is_missing_credentials`]
+/// recognizes.
+pub(crate) const NO_CREDENTIALS: &str = "no credentials: set DAYTONA_API_KEY, or both \
+     DAYTONA_JWT_TOKEN and DAYTONA_ORGANIZATION_ID (or DaytonaConfig::api_key / jwt_token)";
+
 /// Everything that can go wrong when talking to Daytona.
 ///
 /// Every variant says what failed in its `Display` text; none of them ever
@@ -372,6 +377,26 @@ impl Error {
     /// [`crate::Daytona::new`] is incomplete or invalid.
     pub fn is_config(&self) -> bool {
         matches!(self.root(), Error::Config(_))
+    }
+
+    /// An [`Error::Config`] saying that no credentials were found: neither
+    /// the configuration nor, when it reads them, the environment and the
+    /// `.env.local` and `.env` files hold an API key or a JWT. Any other
+    /// configuration error (a JWT without organization id, an API URL that
+    /// does not parse, a `.env` file that does not parse, ...) is not one.
+    ///
+    /// ```
+    /// use daytona::{Daytona, DaytonaConfig};
+    ///
+    /// let err = Daytona::new(DaytonaConfig::new().read_env(false)).unwrap_err();
+    /// assert!(err.is_config() && err.is_missing_credentials());
+    ///
+    /// let no_org = DaytonaConfig::new().read_env(false).jwt_token("jwt");
+    /// let err = Daytona::new(no_org).unwrap_err();
+    /// assert!(err.is_config() && !err.is_missing_credentials());
+    /// ```
+    pub fn is_missing_credentials(&self) -> bool {
+        matches!(self.root(), Error::Config(message) if message == NO_CREDENTIALS)
     }
 
     /// An [`Error::SandboxFailed`]: a sandbox waited for reached `error` or

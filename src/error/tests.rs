@@ -41,6 +41,10 @@ fn samples() -> Vec<(Error, &'static str)> {
         (Error::validation("name", "must not be empty"), "validation"),
         (Error::Config("no credentials".into()), "config"),
         (
+            Error::Config(NO_CREDENTIALS.into()),
+            "config missing_credentials",
+        ),
+        (
             Error::Timeout {
                 operation: "waiting".into(),
                 after: Duration::from_secs(1),
@@ -107,12 +111,13 @@ fn samples() -> Vec<(Error, &'static str)> {
 type Predicate = fn(&Error) -> bool;
 
 fn kinds(e: &Error) -> Vec<&'static str> {
-    let checks: [(&str, Predicate); 12] = [
+    let checks: [(&str, Predicate); 13] = [
         ("not_found", Error::is_not_found),
         ("timeout", Error::is_timeout),
         ("api", |e| e.api().is_some()),
         ("validation", Error::is_validation),
         ("config", Error::is_config),
+        ("missing_credentials", Error::is_missing_credentials),
         ("sandbox_failed", Error::is_sandbox_failed),
         ("snapshot_failed", Error::is_snapshot_failed),
         ("volume_failed", Error::is_volume_failed),

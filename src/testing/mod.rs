@@ -214,6 +214,32 @@ pub struct LocalDaytonaBuilder {
     timing: Timing,
 }
 
+impl Default for LocalDaytonaBuilder {
+    /// What [`LocalDaytona::builder`] returns: host mode, no scripted
+    /// answers, state transitions of 5 ms, image builds of 50 ms and a
+    /// 10 s time limit for host commands that set none.
+    ///
+    /// ```
+    /// use daytona::testing::LocalDaytonaBuilder;
+    ///
+    /// let local = LocalDaytonaBuilder::default().scripted().start()?;
+    /// let daytona = local.client();
+    /// # drop(daytona);
+    /// # Ok::<(), daytona::Error>(())
+    /// ```
+    fn default() -> Self {
+        LocalDaytonaBuilder {
+            scripted: false,
+            scripts: HashMap::new(),
+            timing: Timing {
+                step: Duration::from_millis(5),
+                build: Duration::from_millis(50),
+                exec_timeout: Duration::from_secs(10),
+            },
+        }
+    }
+}
+
 impl LocalDaytonaBuilder {
     /// Scripted mode: nothing runs on this machine; `exec`, `code_run` and
     /// session commands get the answer registered for their exact command
@@ -333,15 +359,7 @@ impl LocalDaytona {
 
     /// A builder: scripted mode, scripted answers, delays.
     pub fn builder() -> LocalDaytonaBuilder {
-        LocalDaytonaBuilder {
-            scripted: false,
-            scripts: HashMap::new(),
-            timing: Timing {
-                step: Duration::from_millis(5),
-                build: Duration::from_millis(50),
-                exec_timeout: Duration::from_secs(10),
-            },
-        }
+        LocalDaytonaBuilder::default()
     }
 
     /// Where it listens.

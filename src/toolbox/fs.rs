@@ -27,9 +27,11 @@ use crate::transport::Request;
 /// Remote paths are absolute, or relative to the sandbox's working
 /// directory. Empty paths are rejected before any request.
 ///
-/// Transfers stream in constant memory: uploads are sent as chunked
-/// `multipart/form-data` read from the source as the request goes, downloads
-/// are written to their destination as the answer arrives. They are allowed
+/// Transfers stream in constant memory: uploads are sent as
+/// `multipart/form-data` read from the sources as the request goes (with
+/// its exact `Content-Length` when every size is known, chunked otherwise;
+/// see [`FileSystem::upload_files`]), downloads are written to their
+/// destination as the answer arrives. They are allowed
 /// the client's transfer timeout (30 minutes by default, see
 /// [`crate::DaytonaConfig::transfer_timeout`]) unless
 /// [`TransferOptions::timeout`] says otherwise.
