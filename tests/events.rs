@@ -1,8 +1,10 @@
 //! Waits that hear the change: a local notification gateway
 //! (`gateway_support`) announces state changes over Socket.IO and the
 //! waits end on them, polling only as a safety net; when the gateway is
-//! missing, refuses the token, drops, stops pinging or sends garbage, the
-//! waits poll on their usual schedule and still complete.
+//! missing, refuses the token, drops, stops pinging, sends garbage or
+//! never answers the namespace connection, the waits poll on their usual
+//! schedule and still complete; a gateway that floods is still closed when
+//! no wait remains.
 #![cfg(feature = "websocket")]
 
 mod common;
@@ -175,24 +177,25 @@ fn an_error_state_heard_fails_the_wait_at_once() {
 }
 
 /// A start that completes at 1.5 s without any event being heard: by the
-/// schedule's polls (≤ 20 % late past 1 s, jitter aside).
+/// schedule's polls.
 fn falls_back(mode: Mode, emit: bool) {
     let st = states(&["sb-1"], "stopped");
     let gw = Arc::new(gateway(mode.clone(), &st));
     let daytona = client(&gw, |c| c);
     let mut sb = stopped(&daytona, "sb-1");
-    let after = Duration::from_millis(1500);
-    let (outcome, took) = start_while(&gw, &st, &mut sb, "started", after, emit);
+    start_by_polls(&gw, &st, &mut sb, Duration::from_millis(1500), emit);
+}
+
+/// Starts `sb` while it becomes `started` after `after`: the start
+/// completes by the schedule's polls (≤ 20 % late past 1 s, jitter aside;
+/// a third allowed).
+fn start_by_polls(gw: &Arc<Gateway>, st: &States, sb: &mut Sandbox, after: Duration, emit: bool) {
+    let before = gets(gw, sb.id());
+    let (outcome, took) = start_while(gw, st, sb, "started", after, emit);
     outcome.unwrap();
-    assert!(
-        took >= Duration::from_millis(1500) && took < Duration::from_millis(2000),
-        "{mode:?}: {took:?}"
-    );
-    assert!(
-        gets(&gw, "sb-1") >= 4,
-        "{mode:?}: {} polls",
-        gets(&gw, "sb-1")
-    );
+    assert!(took >= after && took < after + after / 3, "{took:?}");
+    let polls = gets(gw, sb.id()) - before;
+    assert!(polls >= 4, "{polls} polls");
 }
 
 #[test]
@@ -234,6 +237,97 @@ fn an_oversize_message_falls_back() {
     falls_back(Mode::Garbage(huge), false);
 }
 
+/// A gateway that opens the session and never answers the namespace
+/// connection (pinging, or when `silent` announcing day-long ping timings
+/// and going quiet): the start still completes by polling, the client gives
+/// each such session up within the handshake's bound (the connect timeout,
+/// 1 s here) and tries again while the wait lasts, and the next wait hears
+/// its change once the gateway behaves.
+fn unanswered_handshake(silent: bool) {
+    let st = states(&["sb-1"], "stopped");
+    let gw = Arc::new(gateway(Mode::IgnoreConnect { silent }, &st));
+    let daytona = client(&gw, |c| c.connect_timeout(Duration::from_secs(1)));
+    let mut sb = stopped(&daytona, "sb-1");
+    start_by_polls(&gw, &st, &mut sb, Duration::from_secs(3), false);
+    assert!(gw.upgrades().len() >= 2, "{:?}", gw.upgrades());
+    // Every session ends: given up at the bound, or once no wait remains.
+    let settled = || gw.unanswered.lock().unwrap().len() == gw.upgrades().len();
+    let began = Instant::now();
+    while !settled() && began.elapsed() < Duration::from_secs(5) {
+        thread::sleep(Duration::from_millis(20));
+    }
+    let lasted = gw.unanswered.lock().unwrap().clone();
+    assert!(settled(), "{lasted:?} of {} sessions", gw.upgrades().len());
+    // The first had a waiter throughout: it lasted the bound.
+    assert!(
+        lasted[0] >= Duration::from_millis(900) && lasted[0] < Duration::from_secs(2),
+        "{lasted:?}"
+    );
+    assert!(
+        lasted.iter().all(|l| *l < Duration::from_secs(2)),
+        "{lasted:?}"
+    );
+
+    gw.behave();
+    st.lock().unwrap().insert("sb-1".into(), "stopped".into());
+    let before = gets(&gw, "sb-1");
+    let after = Duration::from_millis(1200);
+    let (outcome, took) = start_while(&gw, &st, &mut sb, "started", after, true);
+    outcome.unwrap();
+    assert!(
+        took >= after && took < Duration::from_millis(1500),
+        "{took:?}"
+    );
+    let polls = gets(&gw, "sb-1") - before;
+    assert!(polls <= 3, "{polls} polls");
+    assert_eq!(gw.open.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+#[test]
+fn an_unanswered_namespace_connection_is_given_up() {
+    unanswered_handshake(false);
+}
+
+#[test]
+fn a_gateway_silent_after_day_long_ping_timings_is_given_up() {
+    unanswered_handshake(true);
+}
+
+/// A start heard from a gateway in `mode` by a client that closes the
+/// connection 300 ms after the last wait; then, within `limit`, the close:
+/// how long after the start returned it came (the gateway, the states and
+/// the sandbox returned for more).
+fn start_then_idle(mode: Mode, limit: Duration) -> (Arc<Gateway>, States, Sandbox, Duration) {
+    let st = states(&["sb-1"], "stopped");
+    let gw = Arc::new(gateway(mode, &st));
+    let daytona = client(&gw, |c| c.events_idle_close(Duration::from_millis(300)));
+    let mut sb = stopped(&daytona, "sb-1");
+    let soon = Duration::from_millis(300);
+    start_while(&gw, &st, &mut sb, "started", soon, true)
+        .0
+        .unwrap();
+    let open = || gw.open.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(open(), 1);
+    let began = Instant::now();
+    while open() > 0 && began.elapsed() < limit {
+        thread::sleep(Duration::from_millis(20));
+    }
+    let closed = began.elapsed();
+    assert_eq!(open(), 0, "still open after {closed:?}");
+    (gw, st, sb, closed)
+}
+
+#[test]
+fn a_flooding_gateway_is_closed_when_idle() {
+    // 300 ms idle, then half a second for the gateway to answer the close
+    // (a flood never does).
+    let (_, _, _, closed) = start_then_idle(Mode::Flood, Duration::from_secs(5));
+    assert!(
+        closed >= Duration::from_millis(200) && closed < Duration::from_secs(3),
+        "{closed:?}"
+    );
+}
+
 #[test]
 fn events_off_never_connect() {
     let st = states(&["sb-1"], "stopped");
@@ -249,22 +343,7 @@ fn events_off_never_connect() {
 
 #[test]
 fn the_connection_closes_when_idle_and_opens_again() {
-    let st = states(&["sb-1"], "stopped");
-    let gw = Arc::new(gateway(Mode::Normal, &st));
-    let daytona = client(&gw, |c| c.events_idle_close(Duration::from_millis(300)));
-    let mut sb = stopped(&daytona, "sb-1");
-    let soon = Duration::from_millis(300);
-    start_while(&gw, &st, &mut sb, "started", soon, true)
-        .0
-        .unwrap();
-    let open = || gw.open.load(std::sync::atomic::Ordering::SeqCst);
-    assert_eq!(open(), 1);
-    let began = Instant::now();
-    while open() > 0 && began.elapsed() < Duration::from_secs(3) {
-        thread::sleep(Duration::from_millis(20));
-    }
-    let closed = began.elapsed();
-    assert_eq!(open(), 0);
+    let (gw, st, mut sb, closed) = start_then_idle(Mode::Normal, Duration::from_secs(3));
     assert!(
         closed >= Duration::from_millis(200) && closed < Duration::from_millis(1000),
         "{closed:?}"

@@ -9,6 +9,10 @@
 //! that falls off the ring is left to the safety poll). The thread
 //! reconnects with a capped backoff while waits remain, closes the
 //! connection once no wait has been running for the idle period, and ends.
+//! The handshake is bounded by the connect timeout, silence by the
+//! server's ping timing (capped), and a gateway that never stops sending
+//! is still looked at every few messages: no gateway keeps the thread
+//! past its use.
 //! A failure is logged once per client, at debug level; the waits go on
 //! polling.
 
@@ -19,7 +23,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use url::Url;
 
-use super::codec::{self, Message, Packet};
+use super::codec::{self, Message, Open, Packet};
 use crate::config::Secret;
 use crate::transport::poll::{Deadline, Listen};
 use crate::transport::retry::random_fraction;
@@ -41,6 +45,16 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// How often the reader looks at its waiters between messages.
 const TICK: Duration = Duration::from_millis(100);
+/// ... and at least once every this many messages, however fast they come.
+const CHECK_EVERY: u32 = 64;
+
+/// The handshake (the open packet, then the namespace connection) takes
+/// at most the connect timeout, and never more than this.
+const MAX_HANDSHAKE: Duration = Duration::from_secs(60);
+
+/// The longest silence of a connected gateway, whatever ping interval and
+/// timeout it announces (Socket.IO's defaults add up to 45 s).
+const MAX_SILENCE: Duration = Duration::from_secs(60);
 
 /// Where the connection stands.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -312,10 +326,6 @@ impl Shared {
 
     /// One connection: handshake, then events until it fails or is idle.
     fn session(&self) -> Ended {
-        let failed = |reason: String| Ended::Failed {
-            reason,
-            was_up: false,
-        };
         let connect = self.transport.connect_timeout();
         let target = Target {
             url: &self.url,
@@ -337,9 +347,9 @@ impl Shared {
                 Ok(s) => s,
                 Err(e) => return failed(format!("connecting: {e}")),
             };
-        if let Err(reason) = self.handshake(&mut socket) {
+        if let Err(ended) = self.handshake(&mut socket) {
             socket.close(1000, "");
-            return failed(reason);
+            return ended;
         }
         self.set_link(Link::Up);
         match self.read_events(&mut socket) {
@@ -358,28 +368,44 @@ impl Shared {
     }
 
     /// The Engine.IO open packet, then the namespace connection with the
-    /// token in its auth payload.
-    fn handshake(&self, socket: &mut Socket) -> Result<(), String> {
-        let open = match next_packet(socket)? {
-            Packet::Open(open) => open,
-            _ => return Err("the gateway did not open the session".into()),
+    /// token in its auth payload, both within the connect timeout (at most
+    /// [`MAX_HANDSHAKE`]): a live gateway sends the open packet unasked and
+    /// answers the connection after one check of the token, a round trip
+    /// or two like the upgrade the connect timeout already covers. Ends
+    /// ([`Ended::Idle`]) as soon as no wait remains.
+    fn handshake(&self, socket: &mut Socket) -> Result<(), Ended> {
+        let bound = self.transport.connect_timeout().min(MAX_HANDSHAKE);
+        socket.set_deadline(Instant::now().checked_add(bound));
+        let next = |socket: &mut Socket| match socket.next_event() {
+            Err(ReadError::Deadline) => Err(failed(format!(
+                "the gateway did not complete the handshake within {bound:?}"
+            ))),
+            read => read.map_err(read_error).and_then(decode).map_err(failed),
         };
-        // The server pings every interval; silence past the timeout after
-        // that means the connection is dead.
-        socket.set_idle(open.ping_interval.saturating_add(open.ping_timeout));
+        let open = match next(socket)? {
+            Packet::Open(open) => open,
+            _ => return Err(failed("the gateway did not open the session".into())),
+        };
+        socket.set_idle(silence(&open));
         socket
             .send_text(&codec::connect(self.token.expose()))
-            .map_err(|e| format!("sending the namespace connection: {e}"))?;
+            .map_err(|e| failed(format!("sending the namespace connection: {e}")))?;
         loop {
-            match next_packet(socket)? {
-                Packet::Ping => pong(socket)?,
-                Packet::Message(Message::Connected) => return Ok(()),
+            if self.stop_now() {
+                return Err(Ended::Idle);
+            }
+            match next(socket)? {
+                Packet::Ping => pong(socket).map_err(failed)?,
+                Packet::Message(Message::Connected) => {
+                    socket.set_deadline(None);
+                    return Ok(());
+                }
                 // The server's message is not logged: it may echo the token.
                 Packet::Message(Message::Refused(_)) => {
-                    return Err("the gateway refused the token".into())
+                    return Err(failed("the gateway refused the token".into()))
                 }
                 Packet::Close | Packet::Message(Message::Disconnect) => {
-                    return Err("the gateway closed the session".into())
+                    return Err(failed("the gateway closed the session".into()))
                 }
                 _ => {}
             }
@@ -392,8 +418,15 @@ impl Shared {
         let waiter = socket
             .waiter()
             .map_err(|e| format!("watching the connection: {e}"))?;
+        let mut read = 0u32;
         loop {
             while let Some(event) = socket.try_next_event().map_err(read_error)? {
+                // A gateway that never pauses must not keep an unused
+                // connection open.
+                read = read.wrapping_add(1);
+                if read.is_multiple_of(CHECK_EVERY) && self.stop_now() {
+                    return Ok(());
+                }
                 match decode(event)? {
                     Packet::Ping => pong(socket)?,
                     Packet::Message(Message::Event(name, data)) => self.heard(&name, data),
@@ -458,18 +491,29 @@ impl Shared {
     }
 }
 
+/// A failure before events flowed.
+fn failed(reason: String) -> Ended {
+    Ended::Failed {
+        reason,
+        was_up: false,
+    }
+}
+
+/// How long a connected gateway may send nothing: it pings every interval,
+/// and silence past the timeout after that means the connection is dead;
+/// at most [`MAX_SILENCE`].
+fn silence(open: &Open) -> Duration {
+    open.ping_interval
+        .saturating_add(open.ping_timeout)
+        .min(MAX_SILENCE)
+}
+
 fn read_error(e: ReadError) -> String {
     match e {
         ReadError::Idle => "the gateway stopped pinging".into(),
         ReadError::Deadline => "timed out".into(),
         ReadError::Failed(e) => format!("the connection failed: {e}"),
     }
-}
-
-/// The next packet, waiting within the socket's limits.
-fn next_packet(socket: &mut Socket) -> Result<Packet, String> {
-    let event = socket.next_event().map_err(read_error)?;
-    decode(event)
 }
 
 fn decode(event: Event) -> Result<Packet, String> {
@@ -484,4 +528,26 @@ fn pong(socket: &mut Socket) -> Result<(), String> {
     socket
         .send_text(codec::PONG)
         .map_err(|e| format!("answering a ping: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_silence_allowed_is_capped() {
+        let open = |interval: u64, timeout: u64| Open {
+            ping_interval: Duration::from_millis(interval),
+            ping_timeout: Duration::from_millis(timeout),
+            max_payload: 1_000_000,
+        };
+        assert_eq!(silence(&open(25_000, 20_000)), Duration::from_secs(45));
+        assert_eq!(silence(&open(86_400_000, 86_400_000)), MAX_SILENCE);
+        let huge = Open {
+            ping_interval: Duration::MAX,
+            ping_timeout: Duration::MAX,
+            max_payload: u64::MAX,
+        };
+        assert_eq!(silence(&huge), MAX_SILENCE);
+    }
 }

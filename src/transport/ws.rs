@@ -259,6 +259,13 @@ impl Socket {
         self.limits.idle = idle;
     }
 
+    /// Nothing is read or written past `deadline` from now on; `None`
+    /// lifts the limit.
+    pub(crate) fn set_deadline(&mut self, deadline: Option<Instant>) {
+        self.limits.deadline = deadline;
+        self.frames.get_mut().timed().deadline = deadline;
+    }
+
     /// The subprotocol the server chose, if any.
     #[allow(dead_code)]
     pub(crate) fn protocol(&self) -> Option<&str> {

@@ -5,14 +5,17 @@
 //! `/api/socket.io/`. It checks the handshake and the auth payload,
 //! broadcasts the events the test emits, and misbehaves on demand: refuses
 //! the token, drops the connection, stops pinging, sends malformed or
-//! over-size packets.
+//! over-size packets, never answers the namespace connection, floods.
 #![allow(dead_code)]
 
+use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use tungstenite::protocol::frame::coding::{Data, OpCode};
+use tungstenite::protocol::frame::Frame;
 use tungstenite::Message;
 
 use crate::ws_support::{toolbox_server, Answer, Rest, Toolbox, Upgrade, Ws};
@@ -35,6 +38,16 @@ pub enum Mode {
     StallPings,
     /// Sends this text frame after the namespace connection.
     Garbage(String),
+    /// Opens the session, then never answers the namespace connection: pings
+    /// every `PING`, or when `silent` announces day-long ping timings and
+    /// sends nothing more. Each such session's length goes to
+    /// [`Gateway::unanswered`]; after [`Gateway::behave`], sessions speak
+    /// the protocol.
+    IgnoreConnect { silent: bool },
+    /// After the namespace connection, sends state changes of other
+    /// sandboxes without pause (besides the emitted events) until the
+    /// client leaves.
+    Flood,
 }
 
 struct Bus {
@@ -54,6 +67,21 @@ pub struct Gateway {
     pub pongs: Arc<AtomicUsize>,
     /// Sessions that reached the namespace connection and are still open.
     pub open: Arc<AtomicUsize>,
+    /// How long each session that never answered the namespace connection
+    /// lasted, from its open packet until the client left.
+    pub unanswered: Arc<Mutex<Vec<Duration>>>,
+    behaving: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+}
+
+/// What the sessions share with the gateway.
+struct Shared {
+    bus: Arc<Bus>,
+    auths: Arc<Mutex<Vec<Value>>>,
+    pongs: Arc<AtomicUsize>,
+    open: Arc<AtomicUsize>,
+    unanswered: Arc<Mutex<Vec<Duration>>>,
+    behaving: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
 }
 
@@ -74,15 +102,19 @@ impl Gateway {
         let auths = Arc::new(Mutex::new(Vec::new()));
         let pongs = Arc::new(AtomicUsize::new(0));
         let open = Arc::new(AtomicUsize::new(0));
+        let unanswered = Arc::new(Mutex::new(Vec::new()));
+        let behaving = Arc::new(AtomicBool::new(false));
         let stop = Arc::new(AtomicBool::new(false));
         let upgrade_mode = mode.clone();
-        let (b, a, p, o, s) = (
-            bus.clone(),
-            auths.clone(),
-            pongs.clone(),
-            open.clone(),
-            stop.clone(),
-        );
+        let shared = Shared {
+            bus: bus.clone(),
+            auths: auths.clone(),
+            pongs: pongs.clone(),
+            open: open.clone(),
+            unanswered: unanswered.clone(),
+            behaving: behaving.clone(),
+            stop: stop.clone(),
+        };
         let server = toolbox_server(
             rest,
             move |_, up: &Upgrade| match upgrade_mode {
@@ -90,7 +122,7 @@ impl Gateway {
                 _ if up.path != "/api/socket.io/" => Answer::Refuse(404, "{}".into()),
                 _ => Answer::Accept,
             },
-            move |_, ws| session(ws, &mode, &b, &a, &p, &o, &s),
+            move |_, ws| session(ws, &mode, &shared),
         );
         let api_url = server.url.trim_end_matches("/toolbox").to_string() + "/api";
         Gateway {
@@ -100,8 +132,15 @@ impl Gateway {
             auths,
             pongs,
             open,
+            unanswered,
+            behaving,
             stop,
         }
+    }
+
+    /// From now on, new sessions speak the protocol whatever the mode.
+    pub fn behave(&self) {
+        self.behaving.store(true, Ordering::SeqCst);
     }
 
     /// Sends an event to every session, now and later (a late session gets
@@ -184,23 +223,36 @@ fn send(ws: &mut Ws, text: &str) -> bool {
     ws.send(Message::text(text)).is_ok()
 }
 
-fn session(
-    ws: &mut Ws,
-    mode: &Mode,
-    bus: &Bus,
-    auths: &Mutex<Vec<Value>>,
-    pongs: &AtomicUsize,
-    open: &AtomicUsize,
-    stop: &AtomicBool,
-) {
+fn session(ws: &mut Ws, mode: &Mode, shared: &Shared) {
+    let Shared {
+        bus,
+        auths,
+        pongs,
+        open,
+        stop,
+        ..
+    } = shared;
+    let mode = if shared.behaving.load(Ordering::SeqCst) {
+        &Mode::Normal
+    } else {
+        mode
+    };
     let _ = ws
         .get_mut()
         .set_read_timeout(Some(Duration::from_millis(20)));
+    let (interval, timeout) = match mode {
+        Mode::IgnoreConnect { silent: true } => (86_400_000, 86_400_000),
+        _ => (PING.as_millis() as u64, PING_TIMEOUT.as_millis() as u64),
+    };
     let hello = json!({
-        "sid": "eio-1", "upgrades": [], "pingInterval": PING.as_millis() as u64,
-        "pingTimeout": PING_TIMEOUT.as_millis() as u64, "maxPayload": 1_000_000
+        "sid": "eio-1", "upgrades": [], "pingInterval": interval,
+        "pingTimeout": timeout, "maxPayload": 1_000_000
     });
     if !send(ws, &format!("0{hello}")) {
+        return;
+    }
+    if let Mode::IgnoreConnect { silent } = mode {
+        ignore_connect(ws, !silent, shared);
         return;
     }
     let Some(connect) = read_text(ws, pongs, Duration::from_secs(5)) else {
@@ -223,9 +275,11 @@ fn session(
     if let Mode::Garbage(text) = mode {
         send(ws, text);
     }
+    let flood = *mode == Mode::Flood;
     let began = Instant::now();
     let mut next_ping = Instant::now() + PING;
     let mut sent = 0;
+    let flood_frames = if flood { flood_frames() } else { Vec::new() };
     loop {
         if stop.load(Ordering::SeqCst) {
             break;
@@ -242,9 +296,13 @@ fn session(
             }
             next_ping = Instant::now() + PING;
         }
+        // Straight to the socket, faster than the client reads them.
+        if flood && ws.get_mut().write_all(&flood_frames).is_err() {
+            break;
+        }
         let pending: Vec<String> = {
             let packets = bus.packets.lock().unwrap();
-            let packets = if packets.len() == sent {
+            let packets = if packets.len() == sent && !flood {
                 bus.more
                     .wait_timeout(packets, Duration::from_millis(10))
                     .unwrap()
@@ -258,9 +316,47 @@ fn session(
         if pending.iter().any(|p| !send(ws, p)) {
             break;
         }
-        if read_one(ws, pongs).is_err() {
+        // Nothing pauses a flood: what the client sends is left unread, its
+        // leaving shows as a failed write.
+        if !flood && read_one(ws, pongs).is_err() {
             break;
         }
     }
     open.fetch_sub(1, Ordering::SeqCst);
+}
+
+/// The rest of a session that never answers the namespace connection:
+/// pings when `pinging`, until the client leaves (its length recorded).
+fn ignore_connect(ws: &mut Ws, pinging: bool, shared: &Shared) {
+    let began = Instant::now();
+    let mut next_ping = began + PING;
+    while !shared.stop.load(Ordering::SeqCst) {
+        if pinging && Instant::now() >= next_ping {
+            if !send(ws, "2") {
+                break;
+            }
+            next_ping = Instant::now() + PING;
+        }
+        if read_one(ws, &shared.pongs).is_err() {
+            break;
+        }
+    }
+    shared.unanswered.lock().unwrap().push(began.elapsed());
+}
+
+/// Text frames announcing state changes of 256 other sandboxes, ready to
+/// be written as they are.
+fn flood_frames() -> Vec<u8> {
+    let mut frames = Vec::new();
+    for n in 0..256 {
+        let sandbox = json!({"id": format!("flood-{n}"), "state": "started", "labels": {"n": "x".repeat(200)}});
+        let packet = format!(
+            "42{}",
+            json!(["sandbox.state.updated", {"sandbox": sandbox, "oldState": "stopped", "newState": "started"}])
+        );
+        Frame::message(packet.into_bytes(), OpCode::Data(Data::Text), true)
+            .format(&mut frames)
+            .unwrap();
+    }
+    frames
 }
