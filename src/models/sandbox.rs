@@ -213,6 +213,7 @@ impl fmt::Debug for SandboxInfo {
 /// A volume mounted into a sandbox (`SandboxVolume`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct VolumeMount {
     /// The volume's id or name.
     pub volume_id: String,
