@@ -190,6 +190,19 @@ fn a_connection_cut_in_a_part_fails_and_leaves_no_file() {
     );
 }
 
+/// A sandbox whose toolbox answers one bulk download with `answer`.
+fn answering_downloads(answer: Vec<u8>) -> (mockito::ServerGuard, daytona::Sandbox, mockito::Mock) {
+    let mut api = Server::new();
+    let daytona = client(&api);
+    let sandbox = toolbox_sandbox(&mut api, &daytona);
+    let m = api_mock(&mut api, "POST", &files_path("/bulk-download"))
+        .with_header("content-type", &multipart_type())
+        .with_body(answer)
+        .expect(1)
+        .create();
+    (api, sandbox, m)
+}
+
 /// A part that ends at its boundary with fewer bytes than its
 /// `Content-Length` announced (the rest lost upstream) fails the file and
 /// leaves nothing that looks complete; the whole answer came, so it is
@@ -211,14 +224,7 @@ fn a_part_shorter_than_it_announced_fails_and_leaves_no_file() {
         &answer[at + announced.len()..],
     ]
     .concat();
-    let mut api = Server::new();
-    let daytona = client(&api);
-    let sandbox = toolbox_sandbox(&mut api, &daytona);
-    let m = api_mock(&mut api, "POST", &files_path("/bulk-download"))
-        .with_header("content-type", &multipart_type())
-        .with_body(answer)
-        .expect(1)
-        .create();
+    let (_api, sandbox, m) = answering_downloads(answer);
     let dir = TempDir::new("short");
     let target = dir.join("sub/short.bin");
     let err = sandbox
@@ -233,6 +239,26 @@ fn a_part_shorter_than_it_announced_fails_and_leaves_no_file() {
         dir_entries(&dir.join("sub")).is_empty(),
         "no temporary file left"
     );
+}
+
+/// A target whose name is near the file system's 255-byte limit is
+/// written through a temporary name that fits too.
+#[test]
+fn a_download_to_a_name_of_250_bytes_succeeds() {
+    let data = payload(1000);
+    let answer = multipart_answer(&[("file", "/long.bin", &data)], true);
+    let (_api, sandbox, m) = answering_downloads(answer);
+    let dir = TempDir::new("long");
+    // Two-byte characters, so that the temporary name's cut must fall on
+    // a character boundary.
+    let name = format!("{}.bin", "é".repeat(123));
+    assert_eq!(name.len(), 250);
+    let target = dir.join(&name);
+    let size = sandbox.fs().download_file("/long.bin", &target).unwrap();
+    m.assert();
+    assert_eq!(size, 1000);
+    assert_eq!(std::fs::read(&target).unwrap(), data);
+    assert_eq!(dir_entries(&dir), vec![name], "no temporary file left");
 }
 
 /// A server that answers the head of a download, then stalls until the

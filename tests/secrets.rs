@@ -477,6 +477,39 @@ fn debug_hides_tokens_environment_values_and_passwords() {
     shows(format!("{:?}", GitCredentials::new("me", VALUE)));
 }
 
+/// A package index's token stays out of `Debug` of the options and of the
+/// image, and of the error quoting its URL; the Dockerfile keeps it.
+#[cfg(feature = "images")]
+#[test]
+fn debug_hides_package_index_tokens() {
+    const TOKEN: &str = "tok-9f8e7d6c5b4a";
+    let shows = |shown: String| {
+        assert!(!shown.contains(&TOKEN[..10]), "{shown}");
+        shown
+    };
+    let index = format!("https://__token__:{TOKEN}@pkgs.example/simple");
+    let options = daytona::PipInstallOptions::new()
+        .index_url(&index)
+        .extra_index_url(&index);
+    let shown = shows(format!("{options:?}"));
+    assert!(
+        shown.contains("https://<redacted>@pkgs.example/simple"),
+        "{shown}"
+    );
+    let image = daytona::Image::base("python:3.12")
+        .pip_install_with(["numpy"], options)
+        .unwrap();
+    assert!(image.dockerfile().contains(TOKEN));
+    let shown = shows(format!("{image:?}"));
+    assert!(shown.contains("<redacted>@pkgs.example"), "{shown}");
+    let broken = daytona::PipInstallOptions::new().index_url(format!("{index}\nRUN x"));
+    let e = daytona::Image::base("python:3.12")
+        .pip_install_with(["numpy"], broken)
+        .unwrap_err();
+    assert!(e.is_validation(), "{e:?}");
+    shows(format!("{e}\n{e:?}"));
+}
+
 /// Every kind of error the SDK makes, in one credential mode, with a
 /// server that echoes the credential wherever it can: messages, codes,
 /// HTML pages, JSON that does not decode, per-file download errors,

@@ -11,7 +11,9 @@ pub(crate) mod secret;
 
 pub(crate) use policy::LONGEST;
 pub use policy::{PollSchedule, RetryPolicy, WAIT_FOREVER};
-pub(crate) use secret::{hidden_in, names_only, redact, EnvHidden, Hidden, Secret, REDACTED};
+pub(crate) use secret::{
+    hidden_in, names_only, redact, url_credentials_hidden, EnvHidden, Hidden, Secret, REDACTED,
+};
 
 use crate::error::{Error, Result, NO_CREDENTIALS};
 
@@ -503,7 +505,8 @@ pub(crate) fn base_url(raw: &str) -> std::result::Result<Url, String> {
 /// refused, and so is a Daytona host without the path its API is served
 /// under (`/api`). Failures are configuration errors naming `field`.
 fn api_base_url(raw: &str, field: &str) -> Result<Url> {
-    let refuse = |why: String| Error::Config(format!("{field} {raw:?} {why}"));
+    let shown = shown_url(raw);
+    let refuse = |why: String| Error::Config(format!("{field} {shown:?} {why}"));
     let given = Url::parse(raw.trim()).map_err(|e| refuse(format!("is not a valid URL: {e}")))?;
     if given.query().is_some() || given.fragment().is_some() {
         return Err(refuse(
@@ -524,6 +527,23 @@ fn api_base_url(raw: &str, field: &str) -> Result<Url> {
         )));
     }
     Ok(url)
+}
+
+/// `raw` as an error may quote it: without what may be secret, the user
+/// information (`user:password@`) and the query and fragment (`?token=`),
+/// whether or not it parses.
+fn shown_url(raw: &str) -> String {
+    let raw = raw.trim();
+    let (head, tail) = match raw.find(['?', '#']) {
+        Some(i) => (&raw[..i], "?<redacted>"),
+        None => (raw, ""),
+    };
+    // A URL without its scheme is read as one whose authority comes first.
+    let shown = match head.contains("://") {
+        true => url_credentials_hidden(head),
+        false => url_credentials_hidden(&format!("://{head}"))[3..].to_string(),
+    };
+    format!("{shown}{tail}")
 }
 
 /// The TLS settings of a [`crate::DaytonaConfig`].

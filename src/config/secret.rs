@@ -76,8 +76,9 @@ pub(crate) fn names_only<'a, V: 'a>(
 
 /// `Debug` of Dockerfile text: every `ENV` instruction shows the names it
 /// sets, each value `<redacted>` (`ENV A=<redacted> B=<redacted>`); every
-/// other line as it is. The text itself is not changed: only what `Debug`
-/// shows.
+/// other line as it is, but for the user information of its URLs (see
+/// [`url_credentials_hidden`]). The text itself is not changed: only what
+/// `Debug` shows.
 pub(crate) struct EnvHidden<'a>(pub(crate) &'a str);
 
 impl fmt::Debug for EnvHidden<'_> {
@@ -145,6 +146,31 @@ pub(crate) fn env_values_hidden(text: &str) -> String {
             out.push('\n');
         }
     }
+    url_credentials_hidden(&out)
+}
+
+/// `text` with the user information of every URL in it hidden
+/// (`https://<redacted>@host/...` for `https://user:token@host/...`): a
+/// package index, a git remote or a proxy may carry a token there. A URL
+/// is whatever follows `://`, up to a `/`, `?`, `#`, quote or white space.
+pub(crate) fn url_credentials_hidden(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (before, after) = rest.split_at(i + 3);
+        out.push_str(before);
+        let end = after
+            .find(|c: char| matches!(c, '/' | '?' | '#' | '"' | '\'' | '`') || c.is_whitespace())
+            .unwrap_or(after.len());
+        match after[..end].rfind('@') {
+            Some(at) => {
+                out.push_str(REDACTED);
+                rest = &after[at..];
+            }
+            None => rest = after,
+        }
+    }
+    out.push_str(rest);
     out
 }
 
@@ -316,6 +342,29 @@ mod tests {
         assert_eq!(
             format!("{:?}", EnvHidden("ENV K=v1234567\n")),
             "\"ENV K=<redacted>\\n\""
+        );
+    }
+
+    #[test]
+    fn url_credentials_are_hidden_wherever_they_are() {
+        for (text, shown) in [
+            ("https://u:tok@h/x", "https://<redacted>@h/x"),
+            (
+                "--index-url https\\://__token__:glpat@gl/simple --pre",
+                "--index-url https\\://<redacted>@gl/simple --pre",
+            ),
+            (
+                "a http://h/p@x b ftp://u@h",
+                "a http://h/p@x b ftp://<redacted>@h",
+            ),
+            ("\"https://a@b@c\" ://", "\"https://<redacted>@c\" ://"),
+            ("no urls here", "no urls here"),
+        ] {
+            assert_eq!(url_credentials_hidden(text), shown, "{text}");
+        }
+        assert_eq!(
+            env_values_hidden("RUN pip install --index-url https://u:p@h/s x\n"),
+            "RUN pip install --index-url https://<redacted>@h/s x\n"
         );
     }
 

@@ -271,3 +271,36 @@ fn debug_hides_secrets() {
     let s = format!("{r:?}");
     assert!(!s.contains("sk-123") && !s.contains("jwt-456"), "{s}");
 }
+
+#[test]
+fn a_refused_api_url_is_quoted_without_its_secrets() {
+    let resolve = |url: &str| {
+        DaytonaConfig::new()
+            .api_key("k")
+            .api_url(url)
+            .resolve(&env(&[]))
+            .unwrap_err()
+            .to_string()
+    };
+    for (url, shown) in [
+        (
+            "https://user:s3cret-pass@proxy.example/api",
+            "https://<redacted>@proxy.example/api",
+        ),
+        (
+            "https://user:s3cret-pass@bad host/api",
+            "https://<redacted>@bad host/api",
+        ),
+        (
+            "https://proxy.example/api?token=s3cret-pass",
+            "https://proxy.example/api?<redacted>",
+        ),
+        ("http://a@b:s3cret-pass@x/api", "http://<redacted>@x/api"),
+    ] {
+        let e = resolve(url);
+        assert!(!e.contains("s3cret"), "{url}: {e}");
+        assert!(e.contains(shown), "{url}: {e}");
+    }
+    assert_eq!(shown_url(" http://x/api "), "http://x/api");
+    assert_eq!(shown_url("user:pw@host/p"), "<redacted>@host/p");
+}

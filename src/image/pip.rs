@@ -1,5 +1,8 @@
 //! Options of the `pip install` steps and reading `pyproject.toml`.
 
+use std::fmt;
+
+use crate::config::url_credentials_hidden;
 use crate::error::{Error, Result};
 
 use super::quote::{js_trim, quote, single_line};
@@ -30,7 +33,10 @@ use super::quote::{js_trim, quote, single_line};
 /// );
 /// # Ok::<(), daytona::Error>(())
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// `Debug` hides the user information of the URLs (`https://<redacted>@...`),
+/// where an index may take a token.
+#[derive(Clone, Default, PartialEq, Eq)]
 #[must_use]
 pub struct PipInstallOptions {
     find_links: Vec<String>,
@@ -38,6 +44,32 @@ pub struct PipInstallOptions {
     extra_index_urls: Vec<String>,
     pre: bool,
     extra_options: Option<String>,
+}
+
+impl fmt::Debug for PipInstallOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let PipInstallOptions {
+            find_links,
+            index_url,
+            extra_index_urls,
+            pre,
+            extra_options,
+        } = self;
+        let hidden = |v: &String| url_credentials_hidden(v);
+        f.debug_struct("PipInstallOptions")
+            .field(
+                "find_links",
+                &find_links.iter().map(hidden).collect::<Vec<_>>(),
+            )
+            .field("index_url", &index_url.as_ref().map(hidden))
+            .field(
+                "extra_index_urls",
+                &extra_index_urls.iter().map(hidden).collect::<Vec<_>>(),
+            )
+            .field("pre", pre)
+            .field("extra_options", &extra_options.as_ref().map(hidden))
+            .finish()
+    }
 }
 
 impl PipInstallOptions {

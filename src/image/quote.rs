@@ -5,6 +5,7 @@
 //! the same input gives the same text, so a Dockerfile made here is the one
 //! the TypeScript SDK makes for the same calls.
 
+use crate::config::url_credentials_hidden;
 use crate::error::{Error, Result};
 
 /// Whether `c` is matched by `\s` in a JavaScript regular expression.
@@ -114,7 +115,10 @@ pub(crate) fn single_line<'a>(field: &str, s: &'a str) -> Result<&'a str> {
     if has_line_break(s) {
         return Err(Error::validation(
             field,
-            format!("{s:?} contains a line break, which cannot be written on one Dockerfile line"),
+            format!(
+                "{} contains a line break, which cannot be written on one Dockerfile line",
+                url_credentials_hidden(&format!("{s:?}"))
+            ),
         ));
     }
     Ok(s)

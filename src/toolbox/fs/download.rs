@@ -579,6 +579,9 @@ fn writer_error(source: io::Error) -> Error {
     }
 }
 
+/// How much of the target's name a temporary file's name repeats.
+const TEMP_NAME_KEEP: usize = 160;
+
 /// A temporary file beside a target: renamed to it by [`TempFile::commit`],
 /// removed if dropped before.
 struct TempFile {
@@ -600,6 +603,13 @@ impl TempFile {
         };
         fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
         let name = target.file_name().unwrap_or_default().to_string_lossy();
+        // Its start is enough to recognise it: a target name near the
+        // 255-byte limit leaves room for the marks around it.
+        let mut keep = name.len().min(TEMP_NAME_KEEP);
+        while !name.is_char_boundary(keep) {
+            keep -= 1;
+        }
+        let name = &name[..keep];
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let mut attempts = 0;
         loop {
