@@ -351,3 +351,59 @@ fn double_star_enters_no_link_as_the_context_walk_does() {
     // `src` is entered.
     assert_eq!(archived, ["src/deep/a.py"]);
 }
+
+#[test]
+fn repeated_double_stars_in_a_deep_context_end_quickly() {
+    let tree = TempDir::new("deep-stars");
+    let x = vec!["d"; 200].join("/") + "/x";
+    tree.file(&x, "x");
+    tree.file(&(vec!["d"; 100].join("/") + "/y"), "y");
+    let path = tree.file("Dockerfile", "FROM alpine\nCOPY **/**/**/**/**/**/x /d/\n");
+    let started = std::time::Instant::now();
+    let image = Image::from_dockerfile(&path).unwrap();
+    // Each folder is listed once (it was ~10^11 listings); generous.
+    assert!(started.elapsed().as_secs() < 5, "{:?}", started.elapsed());
+    assert_eq!(contexts(&tree, &image), pairs(&[(&x, &x)]));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_wildcard_folder_skips_files_and_links_it_matches() {
+    use std::os::unix::fs::symlink;
+    let tree = TempDir::new("star-dirs");
+    tree.file("web/main.py", "m");
+    tree.file("lib/util.py", "u");
+    tree.file("lib/notes.txt", "n");
+    tree.file("top.py", "t");
+    symlink("missing", tree.path("dangling")).unwrap();
+    // The Dockerfile itself is a file that `*` matches.
+    let path = tree.file("Dockerfile", "FROM python:3.12\nCOPY */*.py /app/\n");
+    let image = Image::from_dockerfile(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        contexts(&tree, &image),
+        pairs(&[
+            ("lib/util.py", "lib/util.py"),
+            ("web/main.py", "web/main.py")
+        ])
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_wildcard_under_a_link_to_the_root_is_refused_without_walking_it() {
+    use std::os::unix::fs::symlink;
+    let tree = TempDir::new("link-root");
+    symlink("/", tree.path("link")).unwrap();
+    let path = tree.file("Dockerfile", "FROM alpine\nCOPY link/** /d/\n");
+    let started = std::time::Instant::now();
+    assert_path_error(
+        Image::from_dockerfile(&path),
+        &[
+            "line 2",
+            "leads to / through a symbolic link",
+            "outside the build context",
+        ],
+    );
+    // The host's files were not walked first.
+    assert!(started.elapsed().as_secs() < 5, "{:?}", started.elapsed());
+}

@@ -234,7 +234,9 @@ fn is_remote(source: &str) -> bool {
 /// As Docker, a source must stay inside the context: an absolute path, a
 /// path whose `..` climb above `base`, or a match that leads out of it
 /// through a symbolic link is an [`Error::Validation`] naming the line,
-/// returned before any file is read.
+/// returned before any file is read. The literal folders before a
+/// wildcard are followed through links and checked before anything in them
+/// is listed; the wildcards themselves enter no link.
 pub(crate) fn local_sources(text: &str, base: &Path, field: &str) -> Result<Vec<BuildContext>> {
     let mut contexts = Vec::new();
     let sources = copy_sources(text).map_err(|why| Error::validation(field, why))?;
@@ -284,7 +286,31 @@ pub(crate) fn local_sources(text: &str, base: &Path, field: &str) -> Result<Vec<
             ));
         }
         let root = base;
-        let matches = glob::expand(root, &components)?;
+        // As Docker, the literal components before the first wildcard are
+        // followed through links; where they lead is checked before anything
+        // under them is listed (the wildcards enter no link).
+        let literal = components.iter().take_while(|c| !glob::has_magic(c));
+        let prefix: PathBuf = literal.clone().collect();
+        let pattern = &components[literal.count()..];
+        let start = listed.join(&prefix);
+        let matches = if pattern.is_empty() {
+            match fs::metadata(&start) {
+                Ok(_) => vec![prefix],
+                Err(_) => Vec::new(),
+            }
+        } else {
+            match fs::canonicalize(&start) {
+                Ok(real) if !real.starts_with(&context) => {
+                    let why = format!("leads to {} through a symbolic link", real.display());
+                    return Err(outside(&source, line, why));
+                }
+                Ok(real) if real.is_dir() => glob::expand(&start, pattern)?
+                    .into_iter()
+                    .map(|found| prefix.join(found).components().collect())
+                    .collect(),
+                _ => Vec::new(),
+            }
+        };
         if matches.is_empty() {
             return Err(Error::validation(
                 field,
@@ -388,6 +414,42 @@ mod tests {
         for (i, _) in text.char_indices() {
             let _ = copy_sources(&text[..i]);
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_wildcard_under_a_link_out_is_refused_before_any_listing() {
+        use crate::test_temp::TempDir;
+        use std::os::unix::fs::symlink;
+        let tree = TempDir::new("wildcard-link-out");
+        tree.file("host/a/b/secret.txt", "s");
+        tree.file("ctx/in/ok.txt", "ok");
+        symlink(tree.path("host"), tree.path("ctx/link")).unwrap();
+        symlink("..", tree.path("ctx/in/up")).unwrap();
+        let ctx = tree.path("ctx");
+        for copy in [
+            "link/**",
+            "link/*/b/*.txt",
+            "link/a/**/*.txt",
+            "in/up/link/*/b",
+        ] {
+            let text = format!("FROM x\nCOPY {copy} /d/\n");
+            let before = glob::LISTINGS.with(|n| n.get());
+            let err = local_sources(&text, &ctx, "dockerfile").unwrap_err();
+            assert!(
+                err.to_string().contains("(line 2) leads to")
+                    && err.to_string().contains("through a symbolic link"),
+                "{copy}: {err}"
+            );
+            assert_eq!(glob::LISTINGS.with(|n| n.get()), before, "{copy}: listed");
+        }
+        // A link that stays inside the context is followed.
+        symlink("in", tree.path("ctx/here")).unwrap();
+        let found = local_sources("COPY here/*.txt /d/", &ctx, "dockerfile").unwrap();
+        assert_eq!(
+            found,
+            [BuildContext::new(ctx.join("here/ok.txt"), "here/ok.txt")]
+        );
     }
 
     #[test]

@@ -168,7 +168,8 @@ impl Image {
     ///
     /// The local sources of its `COPY` and `ADD` instructions, relative to
     /// the Dockerfile's folder (the build context), become contexts: a
-    /// wildcard source gives one context per match, sorted by name;
+    /// wildcard source gives one context per match, sorted by name (as
+    /// Docker's, wildcards enter no symbolic link);
     /// `--from=` copies, here-documents and `ADD` URLs are skipped. A
     /// source's archive path is the name Docker looks it up by in the build
     /// context (`src/app.py`).

@@ -59,15 +59,10 @@ pub(crate) fn walk(root: &Path, f: &mut dyn FnMut(Item) -> Result<()>) -> Result
     walk_dir(root, None, f)
 }
 
-/// The names of the files, directories and links in `dir`, in name order
-/// (special files left out).
-pub(crate) fn entries(dir: &Path) -> Result<Vec<OsString>> {
-    Ok(children(dir)?.into_iter().map(|(name, _)| name).collect())
-}
-
 /// A directory's children that are files, directories or links, in name
-/// order.
-fn children(dir: &Path) -> Result<Vec<(OsString, Kind)>> {
+/// order, each with its kind (links not followed; special files left
+/// out).
+pub(crate) fn children(dir: &Path) -> Result<Vec<(OsString, Kind)>> {
     let mut names: Vec<OsString> = fs::read_dir(dir)
         .map_err(|e| io_error(dir, e))?
         .map(|entry| entry.map(|e| e.file_name()))
