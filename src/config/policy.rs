@@ -270,10 +270,11 @@ impl PollSchedule {
 }
 
 /// `fraction` × `elapsed`, zero for a fraction that is not a positive
-/// number.
+/// number, and the longest duration for a product past it.
 fn share(elapsed: Duration, fraction: f64) -> Duration {
     if fraction.is_finite() && fraction > 0.0 {
-        elapsed.mul_f64(fraction.min(1e6))
+        Duration::try_from_secs_f64(elapsed.as_secs_f64() * fraction.min(1e6))
+            .unwrap_or(Duration::MAX)
     } else {
         Duration::ZERO
     }
@@ -282,6 +283,16 @@ fn share(elapsed: Duration, fraction: f64) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn any_elapsed_time_gives_a_delay_without_panicking() {
+        let s = PollSchedule::new().growth(1e9).slow_growth(1e9);
+        for elapsed in [Duration::MAX, Duration::from_secs(u64::MAX / 2)] {
+            let d = s.next_delay(elapsed, 5);
+            assert!(d <= s.max_slow_interval.max(s.max_interval), "{d:?}");
+            let _ = s.jittered_delay(elapsed, 5, 1.0);
+        }
+    }
 
     #[test]
     fn default_schedule_grows_and_caps() {
