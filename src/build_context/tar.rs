@@ -82,7 +82,16 @@ impl TarPlan {
         let mut size = 2 * BLOCK as u64;
         for entry in entries {
             let entry = plan(entry)?;
-            size += header(&entry).len() as u64 + padded(entry.size);
+            // Sizes are the file system's: sparse files may claim
+            // exabytes, and their sum must not overflow.
+            size = archived_size(entry.size, header(&entry).len())
+                .and_then(|bytes| size.checked_add(bytes))
+                .ok_or_else(|| {
+                    Error::validation(
+                        "context",
+                        format!("{:?} makes the archive larger than 16 EiB", entry.name),
+                    )
+                })?;
             planned.push(entry);
         }
         Ok(TarPlan {
@@ -204,9 +213,16 @@ fn mode_of(meta: &fs::Metadata) -> u32 {
     }
 }
 
-/// `size` rounded up to whole blocks.
-fn padded(size: u64) -> u64 {
-    size.div_ceil(BLOCK as u64) * BLOCK as u64
+/// What a file of `size` bytes takes in the archive with its header of
+/// `header` bytes; `None` past what a `u64` counts.
+fn archived_size(size: u64, header: usize) -> Option<u64> {
+    size.checked_add(padding(size))?.checked_add(header as u64)
+}
+
+/// The zero bytes that take `size` to whole blocks.
+fn padding(size: u64) -> u64 {
+    let block = BLOCK as u64;
+    (block - size % block) % block
 }
 
 /// The header blocks of `entry`: a PAX extended header first when the name,
@@ -229,7 +245,7 @@ fn header(entry: &Planned) -> Vec<u8> {
         let len = pax.len() as u64;
         out.extend(ustar("././@PaxHeader", b'x', len, 0o644, entry.mtime, ""));
         out.extend(pax.as_bytes());
-        out.resize(out.len() + (padded(len) - len) as usize, 0);
+        out.resize(out.len() + padding(len) as usize, 0);
     }
     let (kind, size) = match (&entry.kind, entry.size > MAX_OCTAL_11) {
         (EntryKind::Dir, _) => (b'5', 0),
@@ -395,7 +411,7 @@ impl Read for TarReader {
                         self.file = Some(Content {
                             file,
                             left: entry.size,
-                            padding: (padded(entry.size) - entry.size) as usize,
+                            padding: padding(entry.size) as usize,
                             path: entry.disk_path.clone(),
                         });
                     }

@@ -304,3 +304,14 @@ fn large_files_stream_in_constant_memory() {
     assert_eq!(total, expected);
     assert!(peak <= 2 * BLOCK, "buffered {peak} bytes");
 }
+
+#[test]
+fn sizes_a_file_system_claims_never_overflow_the_archive_size() {
+    assert_eq!(padding(0), 0);
+    assert_eq!(padding(1), 511);
+    assert_eq!(padding(512), 0);
+    assert_eq!(padding(u64::MAX), 1);
+    assert_eq!(archived_size(1, 512), Some(1024));
+    assert_eq!(archived_size(u64::MAX - 600, 512), None);
+    assert_eq!(archived_size(u64::MAX, 0), None);
+}
