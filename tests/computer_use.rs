@@ -6,8 +6,8 @@ mod common;
 use base64::Engine;
 use common::*;
 use daytona::toolbox::{
-    AccessibilityScope, CompressedOptions, ComputerUseStatus, FindNodes, ImageFormat, Modifier,
-    MouseButton, NameMatch, Point, Rect, ScreenshotOptions, ScrollDirection,
+    AccessibilityNode, AccessibilityScope, CompressedOptions, ComputerUseStatus, FindNodes,
+    ImageFormat, Modifier, MouseButton, NameMatch, Point, Rect, ScreenshotOptions, ScrollDirection,
 };
 use mockito::{Matcher, Server, ServerGuard};
 use serde_json::{json, Value};
@@ -505,11 +505,15 @@ fn node(id: &str, role: &str, name: &str, children: Value) -> Value {
 fn accessibility_tree_queries() {
     let (mut server, _d, sandbox) = setup();
     let a11y = sandbox.computer_use().accessibility();
+    let mut save = node(
+        ":1.2:/org/a11y/atspi/accessible/2",
+        "push button",
+        "Save",
+        json!([]),
+    );
+    save["description"] = json!("Writes the file");
     let tree = json!({
-        "root": node(":1.2:/org/a11y/atspi/accessible/1", "frame", "Editor", json!([
-            node(":1.2:/org/a11y/atspi/accessible/2", "push button", "Save", json!([])),
-            null
-        ])),
+        "root": node(":1.2:/org/a11y/atspi/accessible/1", "frame", "Editor", json!([save, null])),
         "truncated": true
     });
     let focused = cu(&mut server, "GET", "/a11y/tree", &tree)
@@ -520,14 +524,14 @@ fn accessibility_tree_queries() {
     assert!(got.truncated);
     assert_eq!(got.root.name, "Editor");
     assert_eq!(got.root.children.len(), 1);
-    let save = &got.root.children[0];
-    assert_eq!(
-        (save.role.as_str(), save.name.as_str()),
-        ("push button", "Save")
-    );
-    assert_eq!(save.bounds, Rect::new(1, 2, 3, 4));
-    assert_eq!(save.states, ["enabled", "focusable"]);
-    assert_eq!(save.actions, ["click"]);
+    // Every field decoded: the node equals the one built by hand.
+    let save = AccessibilityNode::new(":1.2:/org/a11y/atspi/accessible/2", "push button", "Save")
+        .with_description("Writes the file")
+        .with_bounds(Rect::new(1, 2, 3, 4))
+        .with_state("enabled")
+        .with_state("focusable")
+        .with_action("click");
+    assert_eq!(got.root.children, [save]);
 
     let pid = cu(&mut server, "GET", "/a11y/tree", &tree)
         .match_query(Matcher::Exact("scope=pid&pid=4242".into()))

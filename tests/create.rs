@@ -496,7 +496,7 @@ fn create_times_out_at_the_deadline_with_the_default_poll_schedule() {
     post.assert();
     get.assert();
     assert!(
-        took >= Duration::from_millis(1350) && took <= Duration::from_millis(1650),
+        on_time(took, Duration::from_millis(1500)),
         "took {took:?} ({} polls)",
         count(&polls)
     );

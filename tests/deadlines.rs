@@ -12,7 +12,7 @@ mod fault_server;
 
 use std::time::{Duration, Instant};
 
-use common::{api_mock, fast_poll, fast_retries, sandbox_json, toolbox_sandbox, KEY};
+use common::{api_mock, fast_poll, fast_retries, on_time, sandbox_json, toolbox_sandbox, KEY};
 use daytona::toolbox::{TransferOptions, Upload};
 use daytona::{CreateSandbox, Daytona, DaytonaConfig, Error, WAIT_FOREVER};
 use fault_server::{Action, FaultServer};
@@ -39,9 +39,8 @@ fn at_the_deadline<T: std::fmt::Debug>(
     assert!(e.is_timeout(), "{e:?}");
     // Early is a bug; late by a scheduling hiccup on a loaded machine is
     // not (without the deadline these calls would run for a minute).
-    let (low, high) = (deadline.mul_f64(0.9), deadline + Duration::from_secs(1));
     assert!(
-        took >= low && took <= high,
+        on_time(took, deadline),
         "took {took:?}, deadline {deadline:?}: {e}"
     );
     e

@@ -62,6 +62,8 @@ fn follow_delivers_chunks_in_order_and_returns_on_a_normal_close() {
         chunks,
         vec![out("hel"), out("lo "), err("err "), err("✓"), out("done\n")]
     );
+    let stderr: Vec<bool> = chunks.iter().map(LogChunk::is_stderr).collect();
+    assert_eq!(stderr, [false, false, true, true, false]);
 
     let up = seen.recv().unwrap();
     assert_eq!(up.path, "/toolbox/sb-1/process/session/s1/command/c1/logs");

@@ -473,7 +473,7 @@ fn a_truncated_answer_is_an_error_and_leaves_no_file() {
     std::fs::write(&target, b"previous version").unwrap();
     let mut answer = multipart_answer(&[("file", "/out.bin", &[9u8; 200_000])], false);
     answer.truncate(answer.len() - format!("\r\n--{BOUNDARY}--\r\n").len());
-    let _m = download_mock(&mut server, &["/out.bin"], answer)
+    let download = download_mock(&mut server, &["/out.bin"], answer)
         .expect(2)
         .create();
     let err = sandbox.fs().download_file("/out.bin", &target).unwrap_err();
@@ -490,6 +490,8 @@ fn a_truncated_answer_is_an_error_and_leaves_no_file() {
         dir_entries(&dir.join("new")).is_empty(),
         "no temporary file left"
     );
+    // One request per download: a truncated answer is not retried.
+    download.assert();
 }
 
 #[test]

@@ -210,10 +210,13 @@ fn invalid_arguments_send_nothing() {
     assert_eq!(field(relative.stop()), "project_path");
     assert_eq!(field(relative.did_open("/abs/a.py")), "project_path");
     assert_eq!(field(relative.sandbox_symbols("a")), "project_path");
+    assert_eq!(field(relative.file_uri("a.py")), "project_path");
     let empty = sandbox.lsp_server(LspLanguage::Python, "");
     assert_eq!(field(empty.start()), "project_path");
+    assert_eq!(field(empty.file_uri("a.py")), "project_path");
 
     let lsp = sandbox.lsp_server(LspLanguage::Python, "/p");
+    assert_eq!(lsp.file_uri("src/a.py").unwrap(), "file:///p/src/a.py");
     assert_eq!(field(lsp.did_open("")), "path");
     assert_eq!(field(lsp.did_close("../../x.py")), "path");
     assert_eq!(field(lsp.document_symbols("file://host/x.py")), "path");

@@ -311,11 +311,14 @@ fn no_span_holds_the_credentials() {
         &json!({ "statusCode": 500, "message": format!("bad key {KEY}"), "error": KEY }),
     )
     .create();
-    let _validate = reply_json(
-        api_mock(&mut server, "GET", "/api/sandbox/ssh-access/validate"),
+    let validate = reply_json(
+        api_mock(&mut server, "GET", "/api/sandbox/ssh-access/validate").match_query(
+            Matcher::UrlEncoded("token".into(), "ssh-token-7f9e2d".into()),
+        ),
         200,
         &json!({ "valid": true, "sandboxId": "sb-1" }),
     )
+    .expect(1)
     .create();
     // A caller that passes the key where an id goes: it is in the path.
     let _by_key = reply_json(
@@ -328,10 +331,15 @@ fn no_span_holds_the_credentials() {
     let ssh_token = "ssh-token-7f9e2d";
 
     let (_, _, spans) = in_trace(|| {
-        let _ = client.get("sb-1");
+        let err = client.get("sb-1").unwrap_err();
+        assert!(err.is_server_error(), "{err:?}");
+        assert!(!err.to_string().contains(KEY), "{err}");
         assert!(client.get(KEY).unwrap_err().is_not_found());
-        let _ = client.validate_ssh_access(ssh_token);
+        let access = client.validate_ssh_access(ssh_token).unwrap();
+        assert!(access.valid);
+        assert_eq!(access.sandbox_id, "sb-1");
     });
+    validate.assert();
     assert!(spans.len() >= 7, "{:?}", names(&spans));
     for span in &spans {
         for text in exported_strings(span) {

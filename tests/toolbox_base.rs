@@ -34,9 +34,11 @@ fn a_sandbox_without_a_toolbox_url_is_a_clear_error_without_a_request() {
         .with_body(body.to_string())
         .create();
     let sandbox = daytona.get("sb-2").unwrap();
+    let none = no_requests(&mut server);
     let err = sandbox.work_dir().unwrap_err();
     // The server's data, not the configuration: a decode error.
     assert!(err.is_decode(), "{err:?}");
     assert!(!err.is_config(), "{err:?}");
     assert!(err.to_string().contains("sb-2"), "{err}");
+    assert_all(&none);
 }

@@ -670,17 +670,23 @@ fn every_retryable_status_is_retried_on_get() {
 fn delete_and_put_are_retried_too() {
     let mut server = mockito::Server::new();
     let _get = get_mock(&mut server, "sb-1", 200, &sandbox_body("sb-1", "started")).create();
-    let put_fail = server
-        .mock("PUT", "/api/sandbox/sb-1/labels")
-        .with_status(502)
-        .expect(1)
-        .create();
-    let put_ok = server
-        .mock("PUT", "/api/sandbox/sb-1/labels")
-        .with_status(200)
-        .with_body(r#"{"labels":{}}"#)
-        .expect(1)
-        .create();
+    // Both attempts carry the same body.
+    let labels = json!({ "labels": { "team": "core" } });
+    let put_fail = expect_json_body(
+        server.mock("PUT", "/api/sandbox/sb-1/labels"),
+        labels.clone(),
+    )
+    .with_status(502)
+    .expect(1)
+    .create();
+    let put_ok = expect_json_body(
+        server.mock("PUT", "/api/sandbox/sb-1/labels"),
+        labels.clone(),
+    )
+    .with_status(200)
+    .with_body(labels.to_string())
+    .expect(1)
+    .create();
     let del_fail = server
         .mock("DELETE", "/api/sandbox/sb-1")
         .with_status(504)
@@ -693,7 +699,10 @@ fn delete_and_put_are_retried_too() {
         .expect(1)
         .create();
     let mut sb = client(&server).get("sb-1").unwrap();
-    sb.set_labels(Default::default()).unwrap();
+    let held = sb
+        .set_labels([("team".to_string(), "core".to_string())].into())
+        .unwrap();
+    assert_eq!(held.get("team").map(String::as_str), Some("core"));
     sb.delete().unwrap();
     put_fail.assert();
     put_ok.assert();
@@ -919,13 +928,14 @@ fn connection_refused_is_retried_up_to_max_attempts_even_for_post() {
     assert!(took >= Duration::from_millis(300), "{took:?}");
     assert!(took < Duration::from_secs(3), "{took:?}");
 
-    let policy = policy.max_attempts(1);
-    let started = Instant::now();
-    let e = client_at(&url, policy)
-        .create(CreateSandbox::new())
+    // One attempt allowed: one attempt made. Counted at a server that
+    // resets every connection, a failure a GET is otherwise retried on.
+    let resets = FaultServer::start(|_| Action::ResetBeforeAnswer);
+    let e = client_at(&format!("{}/api", resets.url), policy.max_attempts(1))
+        .get("sb-1")
         .unwrap_err();
     assert!(matches!(e, Error::Transport { .. }), "{e:?}");
-    assert!(started.elapsed() < Duration::from_millis(100));
+    assert_eq!(resets.count("GET", "/api/sandbox/sb-1"), 1);
 }
 
 #[test]

@@ -250,7 +250,10 @@ fn an_error_on_the_way_fails_the_wait_at_once() {
 fn a_change_that_never_shows_ends_at_its_deadline() {
     // Before, each of these returned at once on the old state.
     let limit = Duration::from_millis(400);
-    let cases: [(&str, &str, TimedChange); 4] = [
+    let cases: [(&str, &str, TimedChange); 7] = [
+        ("stopped", "sb-1/start", |sb, t| sb.start_with_timeout(t)),
+        ("started", "sb-1/stop", |sb, t| sb.stop_with_timeout(t)),
+        ("error", "sb-1/recover", |sb, t| sb.recover_with_timeout(t)),
         ("started", "sb-1/pause", |sb, t| sb.pause_with_timeout(t)),
         ("started", "sb-1/resize", |sb, t| {
             sb.resize_with_timeout(Resize::new().cpu(2), t)
@@ -278,6 +281,73 @@ fn a_change_that_never_shows_ends_at_its_deadline() {
             "{rest}: {took:?}"
         );
     }
+}
+
+#[test]
+fn wait_until_stopped_polls_until_stopped() {
+    let (mut server, mut sb) = setup("stopping");
+    let states = ["stopping", "stopping", "stopped"];
+    let docs = states.iter().map(|s| doc("sb-1", s, 1, 0)).collect();
+    let (get, polled) = sequence(&mut server, "GET", "sb-1", docs);
+
+    sb.wait_until_stopped(Duration::from_secs(5)).unwrap();
+
+    get.assert();
+    assert_eq!(polled.load(Ordering::SeqCst), states.len());
+    assert_eq!(sb.state(), Some(&SandboxState::Stopped));
+}
+
+#[test]
+fn wait_until_stopped_ends_at_its_deadline() {
+    let (mut server, mut sb) = setup("stopping");
+    let (get, polled) = sequence(
+        &mut server,
+        "GET",
+        "sb-1",
+        vec![doc("sb-1", "stopping", 1, 0)],
+    );
+    let limit = Duration::from_millis(400);
+
+    let began = Instant::now();
+    let err = sb.wait_until_stopped(limit).unwrap_err();
+    let took = began.elapsed();
+
+    get.assert();
+    assert!(err.is_timeout(), "{err:?}");
+    assert!(polled.load(Ordering::SeqCst) >= 2);
+    assert!(on_time(took, limit), "{took:?}");
+    assert_eq!(sb.state(), Some(&SandboxState::Stopping));
+}
+
+#[test]
+fn daytona_start_waits_within_the_given_limit() {
+    let (mut server, mut sb) = setup("stopped");
+    let daytona = client(&server);
+    let (post, posted) = sequence(
+        &mut server,
+        "POST",
+        "sb-1/start",
+        vec![doc("sb-1", "starting", 1, 0)],
+    );
+    let (get, polled) = sequence(
+        &mut server,
+        "GET",
+        "sb-1",
+        vec![doc("sb-1", "starting", 1, 1)],
+    );
+    // Far below the client's default limit: only the given one can end it.
+    let limit = Duration::from_millis(400);
+
+    let began = Instant::now();
+    let err = daytona.start(&mut sb, limit).unwrap_err();
+    let took = began.elapsed();
+
+    post.assert();
+    get.assert();
+    assert!(err.is_timeout(), "{err:?}");
+    assert_eq!(posted.load(Ordering::SeqCst), 1);
+    assert!(polled.load(Ordering::SeqCst) >= 2);
+    assert!(on_time(took, limit), "{took:?}");
 }
 
 /// A server whose `POST .../pause` answers `pausing` and whose polls

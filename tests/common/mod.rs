@@ -31,6 +31,13 @@ pub fn fast_poll() -> PollSchedule {
     PollSchedule::fixed(Duration::from_millis(10))
 }
 
+/// Whether a wait that timed out after `took` kept its `deadline`: never
+/// early (at least 90 % of it, the polls' own rounding), and late by at most
+/// a second of scheduling on a loaded machine.
+pub fn on_time(took: Duration, deadline: Duration) -> bool {
+    took >= deadline.mul_f64(0.9) && took <= deadline + Duration::from_secs(1)
+}
+
 /// A client for `server`.
 pub fn client(server: &mockito::Server) -> Daytona {
     Daytona::new(config(server).poll_schedule(fast_poll())).expect("client")
