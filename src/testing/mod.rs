@@ -182,13 +182,7 @@ impl Shared {
     fn script(&self, key: &str) -> Option<ExecResult> {
         lock(&self.scripts).get(key.trim()).cloned()
     }
-}
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-impl Shared {
     /// The world, to read or change: counted as a change, which the
     /// notification gateway looks for (see [`api::World::version`]).
     fn world(&self) -> std::sync::MutexGuard<'_, api::World> {
@@ -203,6 +197,10 @@ impl Shared {
     fn world_looked_at(&self) -> std::sync::MutexGuard<'_, api::World> {
         lock(&self.world)
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Configures a [`LocalDaytona`] before starting it.

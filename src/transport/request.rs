@@ -163,18 +163,18 @@ impl<'a> Request<'a> {
         let path_start = base[..Position::BeforePath].len();
         let prefix = &base[..Position::AfterPath];
         let invalid = check_segments(segments).err();
-        let mut url;
-        if invalid.is_none() && !segments.is_empty() {
+        let url = if invalid.is_none() && !segments.is_empty() {
             let kept = prefix[path_start..].trim_end_matches('/').len();
             // One allocation when nothing needs encoding.
-            url = String::with_capacity(
+            let mut url = String::with_capacity(
                 path_start + kept + segments.iter().map(|s| s.len() + 1).sum::<usize>(),
             );
             url.push_str(&prefix[..path_start + kept]);
             push_encoded(&mut url, segments);
+            url
         } else {
-            url = prefix.to_string();
-        }
+            prefix.to_string()
+        };
         Self::at(method, url, path_start, invalid)
     }
 
