@@ -3,6 +3,8 @@
 //! tests run together; underscores allowed) and `DAYTONA_FUZZ_SEED`.
 #![allow(dead_code)]
 
+pub mod shapes;
+
 /// Cases of all the fuzz tests together, by default.
 pub const DEFAULT_CASES: u64 = 100_000;
 
