@@ -1,7 +1,8 @@
 //! The bench server's notification gateway (`GET /api/socket.io/`):
 //! Engine.IO v4 / Socket.IO v5 over tungstenite's server side, announcing
 //! `sandbox.state.updated` for each created sandbox when its timeline
-//! makes it `started` (checked every millisecond).
+//! makes it `started` (checked every millisecond), and for each deleted
+//! one (`destroyed`).
 
 use std::io::{self, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -94,12 +95,17 @@ pub(super) fn session(
         }
         let due = server.announcements(sent);
         sent += due.len();
-        for id in due {
+        for (id, state) in due {
             let sandbox: serde_json::Value =
-                serde_json::from_str(&sandbox_json(&id, "started", server.port))?;
+                serde_json::from_str(&sandbox_json(&id, state, server.port))?;
+            let old = if state == "started" {
+                "creating"
+            } else {
+                "destroying"
+            };
             let event = serde_json::json!([
                 "sandbox.state.updated",
-                {"sandbox": sandbox, "oldState": "creating", "newState": "started"}
+                {"sandbox": sandbox, "oldState": old, "newState": state}
             ]);
             send(&mut ws, format!("42{event}"))?;
         }

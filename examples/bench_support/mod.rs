@@ -19,8 +19,8 @@
 //!   its timeline; each `GET` counts as a poll); `DELETE` answers
 //!   `destroying` and forgets it, so that later reads answer 404.
 //! - `GET /api/socket.io/` (WebSocket): the notification gateway, which
-//!   announces each created sandbox when it becomes `started` (see
-//!   `gateway`).
+//!   announces each created sandbox when it becomes `started`, and each
+//!   deleted one as `destroyed`, as the API does (see `gateway`).
 //! - `POST /toolbox/<id>/process/execute`: exit code 0.
 //! - `POST /toolbox/<id>/files/bulk-upload`: reads and counts a chunked or
 //!   length-delimited body.
@@ -178,8 +178,9 @@ pub struct Server {
     list_total: AtomicU64,
     next_id: AtomicU64,
     sandboxes: Mutex<HashMap<String, Timeline>>,
-    /// The sandboxes the gateway announced, in order.
-    announced: Mutex<Vec<String>>,
+    /// The state changes the gateway announces, in order: a sandbox and
+    /// its new state.
+    announced: Mutex<Vec<(String, &'static str)>>,
     /// The whole answer to `GET /api/sandbox/bench`.
     get_answer: Vec<u8>,
     /// The whole answer to `GET /api/sandbox/bench-upload`.
@@ -242,16 +243,16 @@ impl Server {
         self.sandboxes.lock().unwrap().get(id).copied()
     }
 
-    /// The sandboxes announced as started, in order, from the `from`-th
-    /// on: those whose time has come are added first.
-    fn announcements(&self, from: usize) -> Vec<String> {
+    /// The state changes to announce, in order, from the `from`-th on:
+    /// sandboxes whose time to start has come are added first.
+    fn announcements(&self, from: usize) -> Vec<(String, &'static str)> {
         let now = Instant::now();
         let mut sandboxes = self.sandboxes.lock().unwrap();
         let mut log = self.announced.lock().unwrap();
         for (id, t) in sandboxes.iter_mut() {
             if !t.announced && now >= t.started_at() {
                 t.announced = true;
-                log.push(id.clone());
+                log.push((id.clone(), "started"));
             }
         }
         log.get(from..).unwrap_or_default().to_vec()
@@ -431,8 +432,13 @@ impl Server {
                 (true, false) => "creating",
             };
             if !poll {
-                // Gone at once: the client's wait for the deletion sees 404.
+                // Gone at once: the client's wait for the deletion sees
+                // 404, or hears it.
                 sandboxes.remove(id);
+                self.announced
+                    .lock()
+                    .unwrap()
+                    .push((id.to_string(), "destroyed"));
             }
             state
         };
