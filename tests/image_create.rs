@@ -84,7 +84,7 @@ fn a_sandbox_from_an_image_with_local_files_uploads_its_context_then_creates() {
     );
 }
 
-/// `ENV` values stay out of every `Debug` (the image, the create
+/// `ENV` values and `ARG` defaults stay out of every `Debug` (the image, the create
 /// parameters, the build info the server echoes) while the Dockerfile sent
 /// to the server keeps them exactly.
 #[test]
@@ -94,20 +94,26 @@ fn env_values_are_sent_exactly_and_hidden_from_debug() {
         .env([("API_TOKEN", "tok-value-5e3f"), ("GREETING", "hello world")])
         .unwrap()
         .dockerfile_commands(
-            ["ENV LEGACY_SECRET pass-phrase-99 \\", "    more-of-it"],
+            [
+                "ENV LEGACY_SECRET pass-phrase-99 \\",
+                "    more-of-it",
+                "ARG PIP_TOKEN=arg-default-77 PLAIN_ARG",
+            ],
             None,
         )
         .unwrap()
         .workdir("/app")
         .unwrap();
     let sent = "FROM python:3.12-slim\nENV API_TOKEN=tok-value-5e3f\nENV GREETING='hello world'\n\
-                ENV LEGACY_SECRET pass-phrase-99 \\\n    more-of-it\nWORKDIR /app\n";
+                ENV LEGACY_SECRET pass-phrase-99 \\\n    more-of-it\n\
+                ARG PIP_TOKEN=arg-default-77 PLAIN_ARG\nWORKDIR /app\n";
     assert_eq!(image.dockerfile(), sent);
     let values = [
         "tok-value-5e3f",
         "hello world",
         "pass-phrase-99",
         "more-of-it",
+        "arg-default-77",
     ];
     let hidden = |what: &str, debug: String| {
         for value in values {
@@ -117,6 +123,10 @@ fn env_values_are_sent_exactly_and_hidden_from_debug() {
         assert!(debug.contains("GREETING=<redacted>"), "{what}: {debug}");
         assert!(
             debug.contains("LEGACY_SECRET=<redacted>"),
+            "{what}: {debug}"
+        );
+        assert!(
+            debug.contains("ARG PIP_TOKEN=<redacted> PLAIN_ARG"),
             "{what}: {debug}"
         );
         assert!(debug.contains("WORKDIR /app"), "{what}: {debug}");

@@ -75,7 +75,8 @@ pub(crate) fn names_only<'a, V: 'a>(
 }
 
 /// `Debug` of Dockerfile text: every `ENV` instruction shows the names it
-/// sets, each value `<redacted>` (`ENV A=<redacted> B=<redacted>`); every
+/// sets, each value `<redacted>` (`ENV A=<redacted> B=<redacted>`), every
+/// `ARG` the names it declares, each default `<redacted>`; every
 /// other line as it is, but for the user information of its URLs (see
 /// [`url_credentials_hidden`]). The text itself is not changed: only what
 /// `Debug` shows.
@@ -87,7 +88,8 @@ impl fmt::Debug for EnvHidden<'_> {
     }
 }
 
-/// Dockerfile `text` with the values of its `ENV` instructions hidden (see
+/// Dockerfile `text` with the values of its `ENV` instructions and the
+/// defaults of its `ARG` instructions hidden (see
 /// [`EnvHidden`]). An instruction continued on further lines (with `\` or,
 /// under `# escape=` + backtick, a backtick) is hidden whole and shown on
 /// one line; comment and blank lines inside it are dropped, as Docker
@@ -97,14 +99,14 @@ pub(crate) fn env_values_hidden(text: &str) -> String {
     let mut lines = text.split_inclusive('\n');
     while let Some(line) = lines.next() {
         let trimmed = line.trim_start();
-        let is_env = trimmed
+        let keyword = trimmed
             .get(..3)
-            .is_some_and(|k| k.eq_ignore_ascii_case("ENV"))
-            && trimmed[3..].starts_with(char::is_whitespace);
-        if !is_env {
+            .filter(|k| k.eq_ignore_ascii_case("ENV") || k.eq_ignore_ascii_case("ARG"))
+            .filter(|_| trimmed[3..].starts_with(char::is_whitespace));
+        let Some(keyword) = keyword else {
             out.push_str(line);
             continue;
-        }
+        };
         let mut args = String::new();
         let mut current = &trimmed[3..];
         let mut last = line;
@@ -130,17 +132,23 @@ pub(crate) fn env_values_hidden(text: &str) -> String {
             }
         }
         out.push_str(&line[..line.len() - trimmed.len()]);
-        out.push_str(&trimmed[..3]);
-        let names = env_names(&args);
+        out.push_str(keyword);
+        let names = if keyword.eq_ignore_ascii_case("ARG") {
+            arg_names(&args)
+        } else {
+            env_names(&args).into_iter().map(|n| (n, true)).collect()
+        };
         if names.is_empty() {
             out.push(' ');
             out.push_str(REDACTED);
         }
-        for name in names {
+        for (name, valued) in names {
             out.push(' ');
             out.push_str(name);
-            out.push('=');
-            out.push_str(REDACTED);
+            if valued {
+                out.push('=');
+                out.push_str(REDACTED);
+            }
         }
         if last.ends_with('\n') {
             out.push('\n');
@@ -198,6 +206,30 @@ fn env_names(args: &str) -> Vec<&str> {
         }
         names.push(&rest[..end]);
         rest = after_value(&rest[end + 1..]);
+    }
+    names
+}
+
+/// The names an `ARG` instruction's arguments declare (`A B=1 C="x y"`),
+/// each with whether it has a default value.
+fn arg_names(args: &str) -> Vec<(&str, bool)> {
+    let mut names = Vec::new();
+    let mut rest = args.trim_start();
+    while !rest.is_empty() {
+        let end = rest
+            .find(|c: char| c == '=' || c.is_whitespace())
+            .unwrap_or(rest.len());
+        if end == 0 {
+            break;
+        }
+        let valued = rest[end..].starts_with('=');
+        names.push((&rest[..end], valued));
+        rest = if valued {
+            after_value(&rest[end + 1..])
+        } else {
+            &rest[end..]
+        }
+        .trim_start();
     }
     names
 }
@@ -339,6 +371,15 @@ mod tests {
             "ENV <redacted>\nENVIRON x\n"
         );
         assert_eq!(env_values_hidden("ENV =x\n"), "ENV <redacted>\n");
+        // Build arguments: a default is a value too (a token given one).
+        assert_eq!(
+            env_values_hidden(
+                "ARG VERSION\narg TOKEN=ghp_1234 MODE=\"a b\" PLAIN\n\
+                 ARG NPM_TOKEN=npm_5678 \\\n  OTHER=ok\nARG\nARGV x\nARG =x\n"
+            ),
+            "ARG VERSION\narg TOKEN=<redacted> MODE=<redacted> PLAIN\n\
+             ARG NPM_TOKEN=<redacted> OTHER=<redacted>\nARG <redacted>\nARGV x\nARG <redacted>\n"
+        );
         assert_eq!(
             format!("{:?}", EnvHidden("ENV K=v1234567\n")),
             "\"ENV K=<redacted>\\n\""

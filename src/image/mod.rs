@@ -95,8 +95,9 @@ pub struct Image {
     contexts: Vec<BuildContext>,
 }
 
-/// Shows the Dockerfile with the values of its `ENV` instructions hidden
-/// (`ENV API_TOKEN=<redacted>`); [`Image::dockerfile`], and what is sent to
+/// Shows the Dockerfile with the values of its `ENV` instructions and the
+/// defaults of its `ARG` instructions hidden (`ENV API_TOKEN=<redacted>`,
+/// `ARG PIP_TOKEN=<redacted>`); [`Image::dockerfile`], and what is sent to
 /// the server, keep them.
 impl fmt::Debug for Image {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
