@@ -6,7 +6,7 @@ use serde::Deserialize;
 use ureq::http::Method;
 
 use crate::api::client::Daytona;
-use crate::check::{non_empty, path_segment};
+use crate::check::{self, non_empty, path_segment};
 use crate::error::{Error, Result};
 use crate::models::{Volume, VolumeState};
 use crate::telemetry::traced;
@@ -144,6 +144,7 @@ impl Volumes {
             "VolumeService.waitUntilReady",
             || {
                 non_empty("name", name)?;
+                check::timeout(timeout)?;
                 let deadline = Deadline::after(timeout);
                 let operation = format!("waiting for volume {name} to be ready");
                 let schedule = self.client.inner.poll.clone();
