@@ -5,7 +5,7 @@ mod cause;
 use std::fmt;
 use std::time::Duration;
 
-use crate::models::{SandboxState, SnapshotState};
+use crate::models::{SandboxState, SnapshotState, VolumeState};
 
 /// The result type of every fallible operation in this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -86,10 +86,13 @@ pub enum Error {
         reason: Option<String>,
     },
 
-    /// A volume reached `error` while the SDK was waiting for it to be ready.
+    /// A volume reached `error`, or began to be deleted (`pending_delete`,
+    /// `deleting`, `deleted`), while the SDK was waiting for it to be ready.
     VolumeFailed {
         /// The volume name.
         name: String,
+        /// The state it reached, which it cannot become ready from.
+        state: VolumeState,
         /// The server's `errorReason`, when it gave one.
         reason: Option<String>,
     },
@@ -177,13 +180,15 @@ impl fmt::Display for Error {
                 "snapshot {name} entered state `{state}`{}",
                 reason_suffix(reason)
             ),
-            Error::VolumeFailed { name, reason } => {
-                write!(
-                    f,
-                    "volume {name} entered state `error`{}",
-                    reason_suffix(reason)
-                )
-            }
+            Error::VolumeFailed {
+                name,
+                state,
+                reason,
+            } => write!(
+                f,
+                "volume {name} entered state `{state}`{}",
+                reason_suffix(reason)
+            ),
             Error::Transport { operation, source } => match cause::describe(source.as_ref()) {
                 Some(what) => write!(f, "{operation}: {what}"),
                 // A message of the SDK's own: it is the whole story.
@@ -411,7 +416,8 @@ impl Error {
         matches!(self.root(), Error::SnapshotFailed { .. })
     }
 
-    /// An [`Error::VolumeFailed`]: a volume waited for reached `error`.
+    /// An [`Error::VolumeFailed`]: a volume waited for reached `error` or
+    /// began to be deleted.
     pub fn is_volume_failed(&self) -> bool {
         matches!(self.root(), Error::VolumeFailed { .. })
     }
@@ -495,8 +501,13 @@ impl Error {
                 state,
                 reason: reason.map(fix),
             },
-            Error::VolumeFailed { name, reason } => Error::VolumeFailed {
+            Error::VolumeFailed {
+                name,
+                state,
+                reason,
+            } => Error::VolumeFailed {
                 name: fix(name),
+                state,
                 reason: reason.map(fix),
             },
             Error::Transport { operation, source } => {
