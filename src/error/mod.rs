@@ -75,8 +75,9 @@ pub enum Error {
         reason: Option<String>,
     },
 
-    /// A snapshot reached `error` or `build_failed` while the SDK was
-    /// waiting for it to become active.
+    /// A snapshot reached `error` or `build_failed`, or was deleted or
+    /// deactivated (`removing`, `inactive`), while the SDK was waiting for
+    /// it to become active.
     SnapshotFailed {
         /// The snapshot name.
         name: String,
@@ -411,7 +412,7 @@ impl Error {
     }
 
     /// An [`Error::SnapshotFailed`]: a snapshot waited for reached `error` or
-    /// `build_failed`.
+    /// `build_failed`, or was deleted or deactivated.
     pub fn is_snapshot_failed(&self) -> bool {
         matches!(self.root(), Error::SnapshotFailed { .. })
     }
