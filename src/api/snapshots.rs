@@ -73,7 +73,7 @@ impl Snapshots {
             return Pages::failed(e);
         }
         let service = self.clone();
-        Pages::new(move |token| {
+        Pages::new(None, move |token| {
             let tracing = service.client.transport().tracing();
             let page = token.and_then(|t| t.parse::<u32>().ok());
             let answer = traced(tracing, "SnapshotService.list.fetchPage", || {
