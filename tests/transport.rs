@@ -501,7 +501,7 @@ fn malformed_json_200_is_a_decode_error_with_an_excerpt() {
         } => {
             assert_eq!(operation, "GET /api/sandbox/sb-1");
             assert!(!message.is_empty());
-            assert_eq!(excerpt, "{\"id\": \"sb-1\", oops not json");
+            assert_eq!(excerpt, "{\"id\": \"…\", oops not json");
         }
         other => panic!("expected Decode, got {other:?}"),
     }

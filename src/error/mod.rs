@@ -116,7 +116,8 @@ pub enum Error {
         /// What was wrong, e.g. `missing field \`id\` at line 1 column 2`.
         message: String,
         /// The first bytes of the body (at most 200 characters), when
-        /// there is a body to show.
+        /// there is a body to show; in a JSON body, the text of each
+        /// string value is replaced by `…` (it may be a secret).
         excerpt: String,
     },
 

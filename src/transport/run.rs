@@ -10,7 +10,7 @@ use ureq::http::{self, HeaderName, HeaderValue, Method};
 use super::redirect::{next_hop, Hop};
 use super::request::{Answer, Body, Request};
 use super::retry::Delays;
-use super::status::{api_error, excerpt, transport_error, Failure};
+use super::status::{answer_excerpt, api_error, transport_error, Failure};
 use super::tls::Tls;
 use crate::config::{redact, Auth, ResolvedConfig, RetryPolicy, Secret};
 use crate::error::{ApiError, Error, Result};
@@ -625,7 +625,7 @@ pub(crate) fn decode<T: DeserializeOwned>(body: &[u8], operation: &str) -> Resul
     decoded.map_err(|e| Error::Decode {
         operation: operation.to_string(),
         message: e.to_string(),
-        excerpt: excerpt(body),
+        excerpt: answer_excerpt(body),
     })
 }
 

@@ -90,6 +90,48 @@ pub(crate) fn excerpt(body: &[u8]) -> String {
     collapsed.chars().take(EXCERPT).collect()
 }
 
+/// The start of an answer that did not decode, for the error: as
+/// [`excerpt`], and when it looks like JSON, with the text of every string
+/// value replaced by `…` (keys kept, so the shape still shows): such an
+/// answer may hold secrets (a sandbox's environment, an SSH or preview
+/// token) that no error may quote.
+pub(crate) fn answer_excerpt(body: &[u8]) -> String {
+    let head = &body[..body.len().min(EXCERPT * 4)];
+    match head.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{' | b'[') => excerpt(&mask_string_values(head)),
+        _ => excerpt(body),
+    }
+}
+
+/// `json` with the text of each string that is not an object key (one
+/// followed by `:`) replaced by `…`; a string cut off by the end of `json`
+/// counts as a value.
+fn mask_string_values(json: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(json.len());
+    let mut i = 0;
+    while let Some(&b) = json.get(i) {
+        if b != b'"' {
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        // The closing quote: the first one not escaped by a backslash.
+        let mut end = i + 1;
+        while end < json.len() && json[end] != b'"' {
+            end += if json[end] == b'\\' { 2 } else { 1 };
+        }
+        let rest = json.get(end + 1..).unwrap_or_default();
+        let key = end < json.len() && rest.iter().find(|c| !c.is_ascii_whitespace()) == Some(&b':');
+        if key {
+            out.extend_from_slice(&json[i..=end]);
+        } else {
+            out.extend_from_slice("\"…\"".as_bytes());
+        }
+        i = end.saturating_add(1);
+    }
+    out
+}
+
 /// `Retry-After` as a number of seconds or as an HTTP date (the three
 /// forms of RFC 9110, read by `httpdate`); a date in the past is zero.
 pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
@@ -304,6 +346,21 @@ pub(crate) fn websocket_error(e: tungstenite::Error, operation: &str) -> Error {
 mod tests {
     use super::*;
     use std::time::UNIX_EPOCH;
+
+    #[test]
+    fn answer_excerpts_keep_keys_and_hide_string_values() {
+        assert_eq!(
+            answer_excerpt(br#" {"id": "sb-1", "env": {"K": "v\"al"}, "n": 1, "a": ["x", true]}"#),
+            r#"{"id": "…", "env": {"K": "…"}, "n": 1, "a": ["…", true]}"#
+        );
+        // Cut off inside a string, or right after one: a value.
+        assert_eq!(answer_excerpt(br#"{"token": "abc"#), r#"{"token": "…""#);
+        assert_eq!(answer_excerpt(br#"{"token""#), r#"{"…""#);
+        assert_eq!(answer_excerpt(br#"["a\"#), r#"["…""#);
+        // Not JSON: quoted as it is.
+        assert_eq!(answer_excerpt(b"<html class=\"x\">"), "<html class=\"x\">");
+        assert_eq!(answer_excerpt(b""), "");
+    }
 
     #[test]
     fn retry_after_forms() {
