@@ -275,9 +275,11 @@ pub struct ApiError {
     /// The HTTP status code.
     pub status: u16,
     /// The server's message (`message` of the JSON body, array entries joined
-    /// with `; `), or a short excerpt of a non-JSON body.
+    /// with `; `, at most 1,000 characters, then `…`), or a short excerpt of
+    /// a non-JSON body.
     pub message: String,
-    /// The server's machine-readable code (`code`, `error_code` or `error`).
+    /// The server's machine-readable code (`code`, `error_code` or `error`;
+    /// at most 100 characters, then `…`).
     pub code: Option<String>,
     /// The `Retry-After` delay the server asked for, in seconds form or
     /// HTTP-date form.

@@ -360,12 +360,16 @@ impl Transport {
                         status.as_u16(),
                         took.as_millis()
                     );
-                    let body = resp
+                    // The start of a longer body is kept: it is what the
+                    // error quotes.
+                    let mut body = Vec::new();
+                    let _ = resp
                         .body_mut()
                         .with_config()
-                        .limit(MAX_ERROR_BODY)
-                        .read_to_vec()
-                        .unwrap_or_default();
+                        .limit(u64::MAX)
+                        .reader()
+                        .take(MAX_ERROR_BODY)
+                        .read_to_end(&mut body);
                     let api = api_error(status, resp.headers(), &body, &req.operation);
                     let retry_after = api.retry_after;
                     (

@@ -13,6 +13,13 @@ use crate::error::{ApiError, Error};
 /// Longest body excerpt kept in an error.
 const EXCERPT: usize = 200;
 
+/// Longest message (in characters) kept from an error body; longer ones
+/// are cut and end with `…`.
+const MAX_MESSAGE: usize = 1_000;
+
+/// Longest code (in characters) kept from an error body.
+const MAX_CODE: usize = 100;
+
 /// The non-2xx answer `status`, `headers`, `body` to `operation`, as an
 /// [`ApiError`]: the message and code of [`error_fields`], or the status's
 /// reason when the body says nothing, and `Retry-After`.
@@ -28,8 +35,8 @@ pub(crate) fn api_error(
     }
     ApiError {
         status: status.as_u16(),
-        message,
-        code,
+        message: cut(message, MAX_MESSAGE),
+        code: code.map(|c| cut(c, MAX_CODE)),
         retry_after: headers
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
@@ -81,6 +88,15 @@ pub(crate) fn error_fields(body: &[u8]) -> (String, Option<String>) {
         }
         _ => (excerpt(body), None),
     }
+}
+
+/// `text` cut to `max` characters, `…` added when it was longer.
+fn cut(mut text: String, max: usize) -> String {
+    if let Some((at, _)) = text.char_indices().nth(max) {
+        text.truncate(at);
+        text.push('…');
+    }
+    text
 }
 
 /// The start of a body, whitespace collapsed, for an error.
