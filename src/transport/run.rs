@@ -454,11 +454,12 @@ impl Transport {
     }
 
     /// Sends `req`, following redirects as [`super::redirect`] allows:
-    /// the answer, or the refusal of a redirect.
+    /// the answer, or the refusal of a redirect. Each hop gets `timeout`,
+    /// cut to what the request's deadline leaves.
     fn send_following(
         &self,
         req: &mut Request<'_>,
-        timeout: Duration,
+        mut timeout: Duration,
         replayable: bool,
     ) -> std::result::Result<std::result::Result<http::Response<ureq::Body>, ApiError>, ureq::Error>
     {
@@ -492,6 +493,12 @@ impl Transport {
                     );
                     redirected = Some(to);
                     hops += 1;
+                    if let Some(deadline) = req.deadline {
+                        timeout = deadline.cap(timeout);
+                        if timeout.is_zero() {
+                            return Err(ureq::Error::Timeout(ureq::Timeout::Global));
+                        }
+                    }
                 }
                 Hop::Refuse(refused) => return Ok(Err(refused)),
             }
