@@ -259,3 +259,26 @@ fn wait_until_ready_fails_at_once_on_a_volume_being_deleted() {
         m.assert();
     }
 }
+
+/// A name no URL path can carry is refused before any request, naming
+/// `name`, by the wait as by `get`.
+#[test]
+fn dot_names_are_refused_naming_the_field() {
+    let mut server = Server::new();
+    let nothing = no_requests(&mut server);
+    let volumes = client(&server).volumes();
+    for name in [".", ".."] {
+        for err in [
+            volumes.get(name).unwrap_err(),
+            volumes
+                .wait_until_ready_with_timeout(name, Duration::from_secs(1))
+                .unwrap_err(),
+        ] {
+            match err {
+                Error::Validation { field, .. } => assert_eq!(field, "name", "{name:?}"),
+                other => panic!("{name:?}: {other:?}"),
+            }
+        }
+    }
+    assert_all(&nothing);
+}

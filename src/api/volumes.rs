@@ -144,7 +144,7 @@ impl Volumes {
             self.client.transport().tracing(),
             "VolumeService.waitUntilReady",
             || {
-                non_empty("name", name)?;
+                path_segment("name", name)?;
                 check::timeout(timeout)?;
                 let deadline = Deadline::after(timeout);
                 let operation = format!("waiting for volume {name} to be ready");
