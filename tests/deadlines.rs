@@ -196,3 +196,22 @@ fn wait_forever_is_accepted_as_a_request_and_transfer_limit() {
         .unwrap();
     upload.assert();
 }
+
+/// A deadline holds across redirects: each hop gets only the time left,
+/// so an API that redirects slowly (within its origin, which the crate
+/// follows up to ten times) cannot stretch a wait to ten hops' time.
+#[test]
+fn a_chain_of_slow_redirects_ends_at_the_deadline() {
+    let server = FaultServer::start(|seen| match seen.route().as_str() {
+        "GET /api/sandbox/sb-1" if seen.nth == 0 => {
+            Action::json(200, &sandbox_json("sb-1", "starting"))
+        }
+        _ => {
+            std::thread::sleep(Duration::from_millis(400));
+            Action::status(302).header("Location", "/api/sandbox/sb-1")
+        }
+    });
+    let daytona = Daytona::new(client(&server)).unwrap();
+    let mut sb = daytona.get("sb-1").unwrap();
+    at_the_deadline(DEADLINE, || sb.wait_until_started(DEADLINE));
+}

@@ -457,6 +457,40 @@ fn a_repeated_cursor_ends_with_an_error_instead_of_looping() {
     assert!(results[2].is_err());
 }
 
+/// A listing resumed from a cursor whose page hands out that same cursor
+/// again: the page is not read (nor its items yielded) a second time.
+#[test]
+fn a_resumed_listing_whose_page_repeats_its_own_cursor_ends_after_one_request() {
+    let mut server = Server::new();
+    let again = reply_json(
+        list_mock(
+            &mut server,
+            Matcher::AllOf(vec![
+                Matcher::UrlEncoded("limit".into(), "2".into()),
+                Matcher::UrlEncoded("cursor".into(), "c2".into()),
+            ]),
+        ),
+        200,
+        &page(&["b1", "b2"], Some("c2")),
+    )
+    .expect(1)
+    .create();
+
+    let results: Vec<_> = client(&server)
+        .list(ListSandboxes::new().limit(2).cursor("c2"))
+        .collect();
+
+    again.assert();
+    assert_eq!(results.len(), 3, "{results:?}");
+    assert_eq!(results[0].as_ref().unwrap().id(), "b1");
+    assert_eq!(results[1].as_ref().unwrap().id(), "b2");
+    let err = results[2].as_ref().unwrap_err();
+    assert!(
+        err.to_string().contains("repeated the page token \"c2\""),
+        "{err}"
+    );
+}
+
 #[test]
 fn list_page_reads_one_page_and_its_cursor_resumes_the_listing() {
     let mut server = Server::new();

@@ -1242,3 +1242,56 @@ fn signed_preview_url_decodes_any_spec_integer_port() {
     assert_eq!(sb.signed_preview_url(3000, None).unwrap().port, u16::MAX);
     get.assert();
 }
+
+/// A zero limit is refused, naming `timeout`, before any request, as
+/// `create` refuses it: it is not "no limit" (`WAIT_FOREVER` is) and not a
+/// timeout of a request never sent.
+#[test]
+fn zero_time_limits_are_rejected_before_any_request() {
+    let (mut server, daytona, mut sb) = setup("started");
+    let nothing = no_requests(&mut server);
+    let zero = Duration::ZERO;
+    let results = [
+        ("wait_until_started", sb.wait_until_started(zero)),
+        ("wait_until_stopped", sb.wait_until_stopped(zero)),
+        ("start", sb.start_with_timeout(zero)),
+        ("stop", sb.stop_with_timeout(zero)),
+        ("force_stop", sb.force_stop_with_timeout(zero)),
+        ("recover", sb.recover_with_timeout(zero)),
+        ("pause", sb.pause_with_timeout(zero)),
+        ("resize", sb.resize_with_timeout(Resize::new().cpu(2), zero)),
+        (
+            "snapshot",
+            sb.experimental_create_snapshot_with_timeout("s", zero),
+        ),
+        (
+            "fork",
+            sb.experimental_fork_with_timeout(None, zero).map(drop),
+        ),
+        ("archive", sb.archive_with_timeout(zero)),
+        ("delete", sb.delete_with_timeout(zero)),
+        ("Daytona::start", daytona.start(&mut sb, zero)),
+        ("Daytona::delete", daytona.delete(&mut sb, zero)),
+        (
+            "Daytona::experimental_fork",
+            daytona.experimental_fork(&sb, Some("f"), zero).map(drop),
+        ),
+        (
+            "wait_until_ready",
+            daytona
+                .volumes()
+                .wait_until_ready_with_timeout("v", zero)
+                .map(drop),
+        ),
+    ];
+    for (op, result) in results {
+        match result {
+            Err(Error::Validation { field, message }) => {
+                assert_eq!(field, "timeout", "{op}");
+                assert!(message.contains("WAIT_FOREVER"), "{op}: {message}");
+            }
+            other => panic!("{op}: expected a validation error, got {other:?}"),
+        }
+    }
+    assert_all(&nothing);
+}

@@ -1226,3 +1226,66 @@ fn echoed_ssh_tokens_and_git_passwords_stay_hidden() {
         }
     }
 }
+
+/// An answer that does not decode is quoted in the error with its keys but
+/// not its values: a sandbox's environment, an SSH or a preview token never
+/// reach the error.
+#[test]
+fn an_answer_that_does_not_decode_is_quoted_without_its_values() {
+    const ENV_VALUE: &str = "env-value-0123456789abcdef";
+    const SSH_TOKEN: &str = "ssh-token-0123456789abcdef";
+    const PREVIEW_TOKEN: &str = "preview-token-0123456789abcdef";
+    let mut server = Server::new();
+    // In the spec's order, without `toolboxProxyUrl` (older servers).
+    let sandbox = format!(
+        r#"{{"id":"sb-1","organizationId":"org-1","name":"sb-1","user":"daytona","env":{{"DB_PASSWORD":"{ENV_VALUE}"}},"labels":{{}},"public":false,"target":"us","cpu":1,"gpu":0,"memory":1,"disk":3,"state":"started"}}"#
+    );
+    let get = with_sdk_headers(server.mock("GET", "/api/sandbox/sb-1"))
+        .with_header("content-type", "application/json")
+        .with_body(sandbox)
+        .expect(1)
+        .create();
+    let daytona = client(&server);
+    let mut errors = vec![daytona.get("sb-1").unwrap_err()];
+    get.assert();
+    get.remove();
+    let _get = server
+        .mock("GET", "/api/sandbox/sb-1")
+        .with_body(sandbox_json("sb-1", "started").to_string())
+        .create();
+    let sb = daytona.get("sb-1").unwrap();
+    // SshAccessDto without `sshCommand`, PortPreviewUrl without `url`.
+    let ssh = with_sdk_headers(server.mock("POST", "/api/sandbox/sb-1/ssh-access"))
+        .with_body(
+            json!({"id": "a", "sandboxId": "sb-1", "token": SSH_TOKEN,
+                   "expiresAt": "2026-01-01T01:00:00Z", "createdAt": "2026-01-01T00:00:00Z",
+                   "updatedAt": "2026-01-01T00:00:00Z"})
+            .to_string(),
+        )
+        .expect(1)
+        .create();
+    let preview = with_sdk_headers(server.mock("GET", "/api/sandbox/sb-1/ports/3000/preview-url"))
+        .with_body(json!({"sandboxId": "sb-1", "token": PREVIEW_TOKEN}).to_string())
+        .expect(1)
+        .create();
+    errors.push(sb.create_ssh_access(None).unwrap_err());
+    errors.push(sb.preview_link(3000).unwrap_err());
+    ssh.assert();
+    preview.assert();
+    for (e, missing) in errors.iter().zip(["toolboxProxyUrl", "sshCommand", "url"]) {
+        let shown = format!("{e}\n{e:?}");
+        assert!(matches!(e, Error::Decode { .. }), "{shown}");
+        assert!(
+            shown.contains(&format!("missing field `{missing}`")),
+            "{shown}"
+        );
+        // The shape is still shown: the keys, as far as the excerpt goes.
+        assert!(
+            shown.contains(r#"\"sandboxId\""#) || shown.contains(r#"\"organizationId\""#),
+            "{shown}"
+        );
+        for secret in [ENV_VALUE, SSH_TOKEN, PREVIEW_TOKEN] {
+            assert!(!shown.contains(secret), "the error shows {secret}: {shown}");
+        }
+    }
+}

@@ -459,3 +459,54 @@ fn a_log_url_on_a_foreign_host_is_never_sent_the_credentials() {
     fallback.assert();
     assert_eq!(lines, ["built"]);
 }
+
+/// A snapshot deleted (`removing`) or deactivated (`inactive`) while it is
+/// created can never become active on its own: the create fails at the
+/// first look with the state, instead of polling until its deadline (10
+/// minutes by default).
+#[test]
+fn create_fails_at_once_on_a_snapshot_removed_or_deactivated_meanwhile() {
+    for (end, state) in [
+        ("removing", SnapshotState::Removing),
+        ("inactive", SnapshotState::Inactive),
+    ] {
+        let mut server = Server::new();
+        let _post = with_sdk_headers(server.mock("POST", "/api/snapshots"))
+            .with_body(snapshot_json("snap-1", "py", "pending").to_string())
+            .expect(1)
+            .create();
+        let list: &'static [&'static str] = match end {
+            "removing" => &["pulling", "removing"],
+            _ => &["pulling", "inactive"],
+        };
+        let (responder, polls) = states("py", list);
+        let get = with_sdk_headers(server.mock("GET", "/api/snapshots/snap-1"))
+            .with_body_from_request(responder)
+            .expect(2)
+            .create();
+        let started = Instant::now();
+        let err = client(&server)
+            .snapshots()
+            .create(
+                CreateSnapshot::from_image("py", "python:3.12-slim")
+                    .timeout(Duration::from_secs(10)),
+            )
+            .unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(3), "{end}");
+        get.assert();
+        assert_eq!(polls.load(Ordering::SeqCst), 2, "{end}");
+        assert!(err.is_snapshot_failed(), "{end}: {err:?}");
+        match err {
+            Error::SnapshotFailed {
+                name,
+                state: seen,
+                reason,
+            } => {
+                assert_eq!(name, "py");
+                assert_eq!(seen, state);
+                assert_eq!(reason, None);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

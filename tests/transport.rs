@@ -452,6 +452,68 @@ fn html_502_page_becomes_a_short_collapsed_excerpt() {
     assert!(!api.message.contains("  "), "{:?}", api.message);
 }
 
+/// A huge error body still gives a short, telling error: a JSON message
+/// and code are cut to a bounded length, and a page longer than the 1 MiB
+/// read of an error body is quoted from its start, not replaced by the
+/// status's reason.
+#[test]
+fn huge_error_bodies_give_bounded_telling_messages() {
+    let mut server = mockito::Server::new();
+    let huge_message = format!("quota exceeded: {}", "x".repeat(600_000));
+    let json = serde_json::json!({
+        "statusCode": 500,
+        "message": huge_message,
+        "code": "E".repeat(100_000),
+    })
+    .to_string();
+    let m = get_mock(&mut server, "sb-1", 500, &json).expect(1).create();
+    let e = client_with_attempts(&server, 1).get("sb-1").unwrap_err();
+    m.assert();
+    let api = api_error(&e);
+    assert!(
+        api.message.starts_with("quota exceeded: xxx"),
+        "{}",
+        &api.message[..40]
+    );
+    assert!(
+        api.message.chars().count() <= 1_001,
+        "{}",
+        api.message.len()
+    );
+    assert!(api.message.ends_with('…'));
+    let code = api.code.as_deref().unwrap();
+    assert!(
+        code.starts_with("EEE") && code.chars().count() <= 101,
+        "{}",
+        code.len()
+    );
+    assert!(e.to_string().len() < 1_300, "{}", e.to_string().len());
+
+    let page = format!(
+        "<html><head><title>Upstream exploded</title></head><body>{}</body></html>",
+        "<p>trace</p>".repeat(200_000)
+    );
+    assert!(page.len() > 2 * 1024 * 1024);
+    let m = server
+        .mock("GET", "/api/sandbox/sb-2")
+        .with_status(502)
+        .with_header("content-type", "text/html")
+        .with_body(page)
+        .expect(1)
+        .create();
+    let e = client_with_attempts(&server, 1).get("sb-2").unwrap_err();
+    m.assert();
+    let api = api_error(&e);
+    assert_eq!(api.status, 502);
+    assert!(
+        api.message
+            .starts_with("<html><head><title>Upstream exploded</title></head>"),
+        "{}",
+        api.message
+    );
+    assert!(api.message.chars().count() <= 200, "{}", api.message);
+}
+
 #[test]
 fn empty_503_body_gives_the_reason_phrase() {
     let mut server = mockito::Server::new();
@@ -501,7 +563,7 @@ fn malformed_json_200_is_a_decode_error_with_an_excerpt() {
         } => {
             assert_eq!(operation, "GET /api/sandbox/sb-1");
             assert!(!message.is_empty());
-            assert_eq!(excerpt, "{\"id\": \"sb-1\", oops not json");
+            assert_eq!(excerpt, "{\"id\": \"…\", oops not json");
         }
         other => panic!("expected Decode, got {other:?}"),
     }

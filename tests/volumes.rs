@@ -183,8 +183,13 @@ fn wait_until_ready_polls_and_fails_on_error() {
         .wait_until_ready_with_timeout("broken", Duration::from_secs(5))
         .unwrap_err()
     {
-        Error::VolumeFailed { name, reason } => {
+        Error::VolumeFailed {
+            name,
+            state,
+            reason,
+        } => {
             assert_eq!(name, "broken");
+            assert_eq!(state, VolumeState::Error);
             assert_eq!(reason.as_deref(), Some("disk full"));
         }
         other => panic!("{other:?}"),
@@ -208,4 +213,72 @@ fn wait_until_ready_ends_at_its_deadline() {
     let took = started.elapsed();
     assert!(err.is_timeout(), "{err:?}");
     assert!(on_time(took, Duration::from_millis(600)), "{took:?}");
+}
+
+/// A volume on its way out (`pending_delete`, `deleting`, `deleted`) can
+/// never become ready: the wait fails at the first look with the state,
+/// instead of polling until its deadline.
+#[test]
+fn wait_until_ready_fails_at_once_on_a_volume_being_deleted() {
+    let mut server = Server::new();
+    for state in ["pending_delete", "deleting", "deleted"] {
+        let path = format!("/api/volumes/by-name/{state}");
+        let m = with_sdk_headers(server.mock("GET", path.as_str()))
+            .match_query(Matcher::Missing)
+            .with_header("content-type", "application/json")
+            .with_body(volume_json(state, state).to_string())
+            .expect(1)
+            .create();
+        let volumes = client(&server).volumes();
+        let started = Instant::now();
+        let err = volumes
+            .wait_until_ready_with_timeout(state, Duration::from_secs(5))
+            .unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{state}: {:?}",
+            started.elapsed()
+        );
+        match &err {
+            Error::VolumeFailed {
+                name,
+                state: seen,
+                reason,
+            } => {
+                assert_eq!(name, state);
+                assert_eq!(seen, &VolumeState::from(state));
+                assert_eq!(reason, &None);
+            }
+            other => panic!("{state}: {other:?}"),
+        }
+        assert!(err.is_volume_failed(), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            format!("volume {state} entered state `{state}`")
+        );
+        m.assert();
+    }
+}
+
+/// A name no URL path can carry is refused before any request, naming
+/// `name`, by the wait as by `get`.
+#[test]
+fn dot_names_are_refused_naming_the_field() {
+    let mut server = Server::new();
+    let nothing = no_requests(&mut server);
+    let volumes = client(&server).volumes();
+    for name in [".", ".."] {
+        for err in [
+            volumes.get(name).unwrap_err(),
+            volumes
+                .wait_until_ready_with_timeout(name, Duration::from_secs(1))
+                .unwrap_err(),
+        ] {
+            match err {
+                Error::Validation { field, .. } => assert_eq!(field, "name", "{name:?}"),
+                other => panic!("{name:?}: {other:?}"),
+            }
+        }
+    }
+    assert_all(&nothing);
 }

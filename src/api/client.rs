@@ -261,14 +261,14 @@ impl Daytona {
             Ok(p) => p,
             Err(e) => return Pages::failed(e),
         };
-        let first = query.start_cursor().map(str::to_string);
+        let start = query.start_cursor().map(str::to_string);
         let client = self.clone();
-        Pages::new(move |cursor| {
+        Pages::new(start, move |cursor| {
             traced(
                 client.transport().tracing(),
                 "Daytona.list.fetchPage",
                 || {
-                    let page = client.fetch_page(&pairs, cursor.or(first.as_deref()))?;
+                    let page = client.fetch_page(&pairs, cursor)?;
                     Ok(Page {
                         items: page.items,
                         next: page.next_cursor,

@@ -28,7 +28,8 @@ use crate::transport::{read_body, Answer, Request};
 /// Methods that change the sandbox update the info from the server's answer;
 /// [`refresh`](Self::refresh) fetches it again. Operations that wait use the
 /// client's wait timeout (60 s by default); their `*_with_timeout` variants
-/// take one, and [`crate::WAIT_FOREVER`] waits without limit.
+/// take one, and [`crate::WAIT_FOREVER`] waits without limit (a zero limit
+/// is an [`Error::Validation`] of `timeout`, before any request).
 #[derive(Clone)]
 pub struct Sandbox {
     client: Daytona,
@@ -234,7 +235,7 @@ impl Sandbox {
     /// fail at once.
     pub fn wait_until_started(&mut self, timeout: Duration) -> Result<()> {
         traced(self.tracing(), "Sandbox.waitUntilStarted", || {
-            self.wait_started(Deadline::after(timeout))
+            self.wait_started(limit(timeout)?)
         })
     }
 
@@ -242,7 +243,7 @@ impl Sandbox {
     /// `build_failed` fail at once.
     pub fn wait_until_stopped(&mut self, timeout: Duration) -> Result<()> {
         traced(self.tracing(), "Sandbox.waitUntilStopped", || {
-            self.wait_stopped(Deadline::after(timeout))
+            self.wait_stopped(limit(timeout)?)
         })
     }
 
@@ -259,7 +260,7 @@ impl Sandbox {
     pub fn start_with_timeout(&mut self, timeout: Duration) -> Result<()> {
         traced(self.tracing(), "Sandbox.start", || {
             let req = self.api(Method::POST, &["start"]);
-            self.change(req, Deadline::after(timeout), &Goal::RESTARTED)
+            self.change(req, limit(timeout)?, &Goal::RESTARTED)
         })
     }
 
@@ -294,7 +295,7 @@ impl Sandbox {
         if force {
             req = req.query("force", "true");
         }
-        self.change(req, Deadline::after(timeout), &Goal::STOPPING)
+        self.change(req, limit(timeout)?, &Goal::STOPPING)
     }
 
     /// Recovers it from a recoverable `error` state and waits until it is started.
@@ -306,7 +307,7 @@ impl Sandbox {
     pub fn recover_with_timeout(&mut self, timeout: Duration) -> Result<()> {
         traced(self.tracing(), "Sandbox.recover", || {
             let req = self.api(Method::POST, &["recover"]);
-            self.change(req, Deadline::after(timeout), &Goal::RESTARTED)
+            self.change(req, limit(timeout)?, &Goal::RESTARTED)
         })
     }
 
@@ -320,7 +321,7 @@ impl Sandbox {
     pub fn pause_with_timeout(&mut self, timeout: Duration) -> Result<()> {
         traced(self.tracing(), "Sandbox.pause", || {
             let req = self.api(Method::POST, &["pause"]);
-            self.change(req, Deadline::after(timeout), &Goal::PAUSED)
+            self.change(req, limit(timeout)?, &Goal::PAUSED)
         })
     }
 
@@ -337,7 +338,7 @@ impl Sandbox {
         traced(self.tracing(), "Sandbox.resize", || {
             resize.validate()?;
             let req = self.api(Method::POST, &["resize"]).json(&resize);
-            self.change(req, Deadline::after(timeout), &Goal::resized(resize))
+            self.change(req, limit(timeout)?, &Goal::resized(resize))
         })
     }
 
@@ -359,7 +360,7 @@ impl Sandbox {
             let req = self
                 .api(Method::POST, &["snapshot"])
                 .json(&serde_json::json!({ "name": name }));
-            self.change(req, Deadline::after(timeout), &Goal::SNAPSHOT)
+            self.change(req, limit(timeout)?, &Goal::SNAPSHOT)
         })
     }
 
@@ -380,7 +381,7 @@ impl Sandbox {
             if let Some(n) = name {
                 non_empty("name", n)?;
             }
-            let deadline = Deadline::after(timeout);
+            let deadline = limit(timeout)?;
             let ticket = self.client.listen();
             let body = match name {
                 Some(n) => serde_json::json!({ "name": n }),
@@ -405,7 +406,7 @@ impl Sandbox {
     pub fn archive_with_timeout(&mut self, timeout: Duration) -> Result<()> {
         traced(self.tracing(), "Sandbox.archive", || {
             let req = self.api(Method::POST, &["archive"]);
-            self.change(req, Deadline::after(timeout), &Goal::ARCHIVED)
+            self.change(req, limit(timeout)?, &Goal::ARCHIVED)
         })
     }
 
@@ -422,7 +423,7 @@ impl Sandbox {
         traced(self.tracing(), "Sandbox.delete", || {
             // A sandbox deleted from `error` may answer `error` until it goes.
             let req = self.api(Method::DELETE, &[]);
-            self.change(req, Deadline::after(timeout), &Goal::DELETED)
+            self.change(req, limit(timeout)?, &Goal::DELETED)
         })
     }
 
@@ -575,6 +576,13 @@ impl Sandbox {
     pub fn validate_ssh_access(&self, token: &str) -> Result<SshAccessValidation> {
         self.client.validate_ssh_access(token)
     }
+}
+
+/// The deadline of an operation limited to `timeout`: more than zero
+/// ([`crate::WAIT_FOREVER`] for no limit), else a validation error.
+fn limit(timeout: Duration) -> Result<Deadline> {
+    check::timeout(timeout)?;
+    Ok(Deadline::after(timeout))
 }
 
 fn checked_port(port: u16) -> Result<String> {

@@ -73,7 +73,7 @@ impl Snapshots {
             return Pages::failed(e);
         }
         let service = self.clone();
-        Pages::new(move |token| {
+        Pages::new(None, move |token| {
             let tracing = service.client.transport().tracing();
             let page = token.and_then(|t| t.parse::<u32>().ok());
             let answer = traced(tracing, "SnapshotService.list.fetchPage", || {
@@ -153,7 +153,8 @@ impl Snapshots {
     ///
     /// One deadline covers the request, the build and the wait. `error` and
     /// `build_failed` fail at once with [`Error::SnapshotFailed`] and the
-    /// server's reason.
+    /// server's reason, as do `removing` and `inactive` (the snapshot was
+    /// deleted or deactivated meanwhile).
     pub fn create_with_logs(
         &self,
         params: CreateSnapshot,
@@ -314,15 +315,19 @@ impl<'n> StateLines<'n> {
     }
 }
 
-/// `active` ends the wait; `error` and `build_failed` fail it.
+/// `active` ends the wait; `error` and `build_failed` fail it, and so do
+/// `removing` and `inactive` (deleted or deactivated meanwhile), which a
+/// snapshot leaves only by being activated again.
 fn verdict(snapshot: &Snapshot) -> Result<Check<()>> {
     match &snapshot.state {
         SnapshotState::Active => Ok(Check::Done(())),
-        s if s.is_failure() => Err(Error::SnapshotFailed {
-            name: snapshot.name.clone(),
-            state: s.clone(),
-            reason: snapshot.error_reason.clone(),
-        }),
+        s if s.is_failure() || matches!(s, SnapshotState::Removing | SnapshotState::Inactive) => {
+            Err(Error::SnapshotFailed {
+                name: snapshot.name.clone(),
+                state: s.clone(),
+                reason: snapshot.error_reason.clone(),
+            })
+        }
         _ => Ok(Check::Pending),
     }
 }

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use ureq::http::Method;
 
 use crate::api::client::Daytona;
-use crate::check::{non_empty, path_segment};
+use crate::check::{self, non_empty, path_segment};
 use crate::error::{Error, Result};
 use crate::models::{Volume, VolumeState};
 use crate::telemetry::traced;
@@ -130,8 +130,9 @@ impl Volumes {
     }
 
     /// Waits until the volume named `name` is `ready`, within the client's
-    /// wait timeout (60 s by default); `error` fails at once with
-    /// [`Error::VolumeFailed`].
+    /// wait timeout (60 s by default); `error`, and the states of a volume
+    /// being deleted (`pending_delete`, `deleting`, `deleted`), fail at once
+    /// with [`Error::VolumeFailed`].
     pub fn wait_until_ready(&self, name: &str) -> Result<Volume> {
         self.wait_until_ready_with_timeout(name, self.client.inner.wait_timeout)
     }
@@ -143,16 +144,22 @@ impl Volumes {
             self.client.transport().tracing(),
             "VolumeService.waitUntilReady",
             || {
-                non_empty("name", name)?;
+                path_segment("name", name)?;
+                check::timeout(timeout)?;
                 let deadline = Deadline::after(timeout);
                 let operation = format!("waiting for volume {name} to be ready");
                 let schedule = self.client.inner.poll.clone();
                 let check = |volume: Volume| match volume.state {
                     VolumeState::Ready => Ok(Check::Done(volume)),
-                    // The reason is the server's text: it may echo the credential.
-                    VolumeState::Error => {
+                    // States it cannot become ready from. The reason is
+                    // the server's text: it may echo the credential.
+                    VolumeState::Error
+                    | VolumeState::PendingDelete
+                    | VolumeState::Deleting
+                    | VolumeState::Deleted => {
                         Err(self.client.transport().redact(Error::VolumeFailed {
                             name: volume.name,
+                            state: volume.state,
                             reason: volume.error_reason,
                         }))
                     }

@@ -5,7 +5,7 @@ mod cause;
 use std::fmt;
 use std::time::Duration;
 
-use crate::models::{SandboxState, SnapshotState};
+use crate::models::{SandboxState, SnapshotState, VolumeState};
 
 /// The result type of every fallible operation in this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -75,8 +75,9 @@ pub enum Error {
         reason: Option<String>,
     },
 
-    /// A snapshot reached `error` or `build_failed` while the SDK was
-    /// waiting for it to become active.
+    /// A snapshot reached `error` or `build_failed`, or was deleted or
+    /// deactivated (`removing`, `inactive`), while the SDK was waiting for
+    /// it to become active.
     SnapshotFailed {
         /// The snapshot name.
         name: String,
@@ -86,10 +87,13 @@ pub enum Error {
         reason: Option<String>,
     },
 
-    /// A volume reached `error` while the SDK was waiting for it to be ready.
+    /// A volume reached `error`, or began to be deleted (`pending_delete`,
+    /// `deleting`, `deleted`), while the SDK was waiting for it to be ready.
     VolumeFailed {
         /// The volume name.
         name: String,
+        /// The state it reached, which it cannot become ready from.
+        state: VolumeState,
         /// The server's `errorReason`, when it gave one.
         reason: Option<String>,
     },
@@ -112,7 +116,8 @@ pub enum Error {
         /// What was wrong, e.g. `missing field \`id\` at line 1 column 2`.
         message: String,
         /// The first bytes of the body (at most 200 characters), when
-        /// there is a body to show.
+        /// there is a body to show; in a JSON body, the text of each
+        /// string value is replaced by `…` (it may be a secret).
         excerpt: String,
     },
 
@@ -177,13 +182,15 @@ impl fmt::Display for Error {
                 "snapshot {name} entered state `{state}`{}",
                 reason_suffix(reason)
             ),
-            Error::VolumeFailed { name, reason } => {
-                write!(
-                    f,
-                    "volume {name} entered state `error`{}",
-                    reason_suffix(reason)
-                )
-            }
+            Error::VolumeFailed {
+                name,
+                state,
+                reason,
+            } => write!(
+                f,
+                "volume {name} entered state `{state}`{}",
+                reason_suffix(reason)
+            ),
             Error::Transport { operation, source } => match cause::describe(source.as_ref()) {
                 Some(what) => write!(f, "{operation}: {what}"),
                 // A message of the SDK's own: it is the whole story.
@@ -268,9 +275,11 @@ pub struct ApiError {
     /// The HTTP status code.
     pub status: u16,
     /// The server's message (`message` of the JSON body, array entries joined
-    /// with `; `), or a short excerpt of a non-JSON body.
+    /// with `; `, at most 1,000 characters, then `…`), or a short excerpt of
+    /// a non-JSON body.
     pub message: String,
-    /// The server's machine-readable code (`code`, `error_code` or `error`).
+    /// The server's machine-readable code (`code`, `error_code` or `error`;
+    /// at most 100 characters, then `…`).
     pub code: Option<String>,
     /// The `Retry-After` delay the server asked for, in seconds form or
     /// HTTP-date form.
@@ -406,12 +415,13 @@ impl Error {
     }
 
     /// An [`Error::SnapshotFailed`]: a snapshot waited for reached `error` or
-    /// `build_failed`.
+    /// `build_failed`, or was deleted or deactivated.
     pub fn is_snapshot_failed(&self) -> bool {
         matches!(self.root(), Error::SnapshotFailed { .. })
     }
 
-    /// An [`Error::VolumeFailed`]: a volume waited for reached `error`.
+    /// An [`Error::VolumeFailed`]: a volume waited for reached `error` or
+    /// began to be deleted.
     pub fn is_volume_failed(&self) -> bool {
         matches!(self.root(), Error::VolumeFailed { .. })
     }
@@ -495,8 +505,13 @@ impl Error {
                 state,
                 reason: reason.map(fix),
             },
-            Error::VolumeFailed { name, reason } => Error::VolumeFailed {
+            Error::VolumeFailed {
+                name,
+                state,
+                reason,
+            } => Error::VolumeFailed {
                 name: fix(name),
+                state,
                 reason: reason.map(fix),
             },
             Error::Transport { operation, source } => {

@@ -70,6 +70,7 @@ fn samples() -> Vec<(Error, &'static str)> {
         (
             Error::VolumeFailed {
                 name: "v".into(),
+                state: VolumeState::Error,
                 reason: None,
             },
             "volume_failed",

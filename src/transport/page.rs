@@ -106,15 +106,24 @@ impl<T> fmt::Debug for Pages<T> {
 }
 
 impl<T> Pages<T> {
-    /// Pages fetched by `fetch(token)`: `None` for the first page, then the
-    /// `next` token of the previous page.
-    pub(crate) fn new(fetch: impl FnMut(Option<&str>) -> Result<Page<T>> + Send + 'static) -> Self {
+    /// Pages fetched by `fetch(token)`: `start` for the first page (`None`:
+    /// the listing's beginning), then the `next` token of the previous
+    /// page. The start token counts as given: a page that hands it out
+    /// again is not read twice.
+    pub(crate) fn new(
+        start: Option<String>,
+        fetch: impl FnMut(Option<&str>) -> Result<Page<T>> + Send + 'static,
+    ) -> Self {
+        let mut seen = Seen::new();
+        if let Some(token) = &start {
+            seen.insert(token);
+        }
         Pages {
             fetch: Some(Box::new(fetch)),
             buffer: VecDeque::new(),
-            next: None,
+            next: start,
             started: false,
-            seen: Seen::new(),
+            seen,
             empty: 0,
             pending_error: None,
         }
@@ -216,7 +225,7 @@ mod tests {
     fn counting(pages: usize) -> (Pages<usize>, Arc<AtomicUsize>) {
         let calls = Arc::new(AtomicUsize::new(0));
         let c = calls.clone();
-        let pager = Pages::new(move |token| {
+        let pager = Pages::new(None, move |token| {
             c.fetch_add(1, Ordering::SeqCst);
             let n: usize = token.map_or(0, |t| t.parse().unwrap());
             Ok(Page {
@@ -244,7 +253,7 @@ mod tests {
         assert_eq!(MAX_EMPTY_PAGES, 8);
         let calls = Arc::new(AtomicUsize::new(0));
         let c = calls.clone();
-        let mut p: Pages<u8> = Pages::new(move |_| {
+        let mut p: Pages<u8> = Pages::new(None, move |_| {
             let n = c.fetch_add(1, Ordering::SeqCst);
             Ok(Page {
                 items: Vec::new(),
@@ -259,7 +268,7 @@ mod tests {
         // Fewer empty pages than the limit, then items: the listing goes on.
         let calls = Arc::new(AtomicUsize::new(0));
         let c = calls.clone();
-        let p: Pages<usize> = Pages::new(move |_| {
+        let p: Pages<usize> = Pages::new(None, move |_| {
             let n = c.fetch_add(1, Ordering::SeqCst);
             let items = match n % MAX_EMPTY_PAGES as usize {
                 0 => vec![n],
@@ -279,7 +288,7 @@ mod tests {
         let cycle = RECENT_TOKENS * 3;
         let calls = Arc::new(AtomicUsize::new(0));
         let c = calls.clone();
-        let p = Pages::new(move |_| {
+        let p = Pages::new(None, move |_| {
             let n = c.fetch_add(1, Ordering::SeqCst);
             Ok(Page {
                 items: vec![n],
@@ -301,7 +310,7 @@ mod tests {
 
     #[test]
     fn repeated_token_ends_with_error() {
-        let mut p = Pages::new(|_| {
+        let mut p = Pages::new(None, |_| {
             Ok(Page {
                 items: vec![1],
                 next: Some("same".to_string()),

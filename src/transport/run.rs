@@ -10,7 +10,7 @@ use ureq::http::{self, HeaderName, HeaderValue, Method};
 use super::redirect::{next_hop, Hop};
 use super::request::{Answer, Body, Request};
 use super::retry::Delays;
-use super::status::{api_error, excerpt, transport_error, Failure};
+use super::status::{answer_excerpt, api_error, transport_error, Failure};
 use super::tls::Tls;
 use crate::config::{redact, Auth, ResolvedConfig, RetryPolicy, Secret};
 use crate::error::{ApiError, Error, Result};
@@ -360,12 +360,16 @@ impl Transport {
                         status.as_u16(),
                         took.as_millis()
                     );
-                    let body = resp
+                    // The start of a longer body is kept: it is what the
+                    // error quotes.
+                    let mut body = Vec::new();
+                    let _ = resp
                         .body_mut()
                         .with_config()
-                        .limit(MAX_ERROR_BODY)
-                        .read_to_vec()
-                        .unwrap_or_default();
+                        .limit(u64::MAX)
+                        .reader()
+                        .take(MAX_ERROR_BODY)
+                        .read_to_end(&mut body);
                     let api = api_error(status, resp.headers(), &body, &req.operation);
                     let retry_after = api.retry_after;
                     (
@@ -450,11 +454,12 @@ impl Transport {
     }
 
     /// Sends `req`, following redirects as [`super::redirect`] allows:
-    /// the answer, or the refusal of a redirect.
+    /// the answer, or the refusal of a redirect. Each hop gets `timeout`,
+    /// cut to what the request's deadline leaves.
     fn send_following(
         &self,
         req: &mut Request<'_>,
-        timeout: Duration,
+        mut timeout: Duration,
         replayable: bool,
     ) -> std::result::Result<std::result::Result<http::Response<ureq::Body>, ApiError>, ureq::Error>
     {
@@ -488,6 +493,12 @@ impl Transport {
                     );
                     redirected = Some(to);
                     hops += 1;
+                    if let Some(deadline) = req.deadline {
+                        timeout = deadline.cap(timeout);
+                        if timeout.is_zero() {
+                            return Err(ureq::Error::Timeout(ureq::Timeout::Global));
+                        }
+                    }
                 }
                 Hop::Refuse(refused) => return Ok(Err(refused)),
             }
@@ -625,7 +636,7 @@ pub(crate) fn decode<T: DeserializeOwned>(body: &[u8], operation: &str) -> Resul
     decoded.map_err(|e| Error::Decode {
         operation: operation.to_string(),
         message: e.to_string(),
-        excerpt: excerpt(body),
+        excerpt: answer_excerpt(body),
     })
 }
 

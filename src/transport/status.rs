@@ -13,6 +13,13 @@ use crate::error::{ApiError, Error};
 /// Longest body excerpt kept in an error.
 const EXCERPT: usize = 200;
 
+/// Longest message (in characters) kept from an error body; longer ones
+/// are cut and end with `…`.
+const MAX_MESSAGE: usize = 1_000;
+
+/// Longest code (in characters) kept from an error body.
+const MAX_CODE: usize = 100;
+
 /// The non-2xx answer `status`, `headers`, `body` to `operation`, as an
 /// [`ApiError`]: the message and code of [`error_fields`], or the status's
 /// reason when the body says nothing, and `Retry-After`.
@@ -28,8 +35,8 @@ pub(crate) fn api_error(
     }
     ApiError {
         status: status.as_u16(),
-        message,
-        code,
+        message: cut(message, MAX_MESSAGE),
+        code: code.map(|c| cut(c, MAX_CODE)),
         retry_after: headers
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
@@ -83,11 +90,62 @@ pub(crate) fn error_fields(body: &[u8]) -> (String, Option<String>) {
     }
 }
 
+/// `text` cut to `max` characters, `…` added when it was longer.
+fn cut(mut text: String, max: usize) -> String {
+    if let Some((at, _)) = text.char_indices().nth(max) {
+        text.truncate(at);
+        text.push('…');
+    }
+    text
+}
+
 /// The start of a body, whitespace collapsed, for an error.
 pub(crate) fn excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(EXCERPT * 4)]);
     let collapsed: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     collapsed.chars().take(EXCERPT).collect()
+}
+
+/// The start of an answer that did not decode, for the error: as
+/// [`excerpt`], and when it looks like JSON, with the text of every string
+/// value replaced by `…` (keys kept, so the shape still shows): such an
+/// answer may hold secrets (a sandbox's environment, an SSH or preview
+/// token) that no error may quote.
+pub(crate) fn answer_excerpt(body: &[u8]) -> String {
+    let head = &body[..body.len().min(EXCERPT * 4)];
+    match head.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{' | b'[') => excerpt(&mask_string_values(head)),
+        _ => excerpt(body),
+    }
+}
+
+/// `json` with the text of each string that is not an object key (one
+/// followed by `:`) replaced by `…`; a string cut off by the end of `json`
+/// counts as a value.
+fn mask_string_values(json: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(json.len());
+    let mut i = 0;
+    while let Some(&b) = json.get(i) {
+        if b != b'"' {
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        // The closing quote: the first one not escaped by a backslash.
+        let mut end = i + 1;
+        while end < json.len() && json[end] != b'"' {
+            end += if json[end] == b'\\' { 2 } else { 1 };
+        }
+        let rest = json.get(end + 1..).unwrap_or_default();
+        let key = end < json.len() && rest.iter().find(|c| !c.is_ascii_whitespace()) == Some(&b':');
+        if key {
+            out.extend_from_slice(&json[i..=end]);
+        } else {
+            out.extend_from_slice("\"…\"".as_bytes());
+        }
+        i = end.saturating_add(1);
+    }
+    out
 }
 
 /// `Retry-After` as a number of seconds or as an HTTP date (the three
@@ -304,6 +362,21 @@ pub(crate) fn websocket_error(e: tungstenite::Error, operation: &str) -> Error {
 mod tests {
     use super::*;
     use std::time::UNIX_EPOCH;
+
+    #[test]
+    fn answer_excerpts_keep_keys_and_hide_string_values() {
+        assert_eq!(
+            answer_excerpt(br#" {"id": "sb-1", "env": {"K": "v\"al"}, "n": 1, "a": ["x", true]}"#),
+            r#"{"id": "…", "env": {"K": "…"}, "n": 1, "a": ["…", true]}"#
+        );
+        // Cut off inside a string, or right after one: a value.
+        assert_eq!(answer_excerpt(br#"{"token": "abc"#), r#"{"token": "…""#);
+        assert_eq!(answer_excerpt(br#"{"token""#), r#"{"…""#);
+        assert_eq!(answer_excerpt(br#"["a\"#), r#"["…""#);
+        // Not JSON: quoted as it is.
+        assert_eq!(answer_excerpt(b"<html class=\"x\">"), "<html class=\"x\">");
+        assert_eq!(answer_excerpt(b""), "");
+    }
 
     #[test]
     fn retry_after_forms() {
