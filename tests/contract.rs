@@ -104,8 +104,10 @@
 //!   (`src/toolbox/fs/download.rs`, `src/transport/mod.rs`).
 //! - `SignedPortPreviewUrl.port` (`u16`), `FileInfo.size` (`u64`) and
 //!   `Match.line` (`u64`) could not hold every value of the spec's
-//!   unbounded `integer` (`--dynamic` sends negative and large ones): they
-//!   are `i64` now (`src/models/sandbox.rs`, `src/toolbox/fs/models.rs`).
+//!   unbounded `integer` (`--dynamic` sends negative and large ones):
+//!   `Match.line` is an `i64` now, and the port and the size are decoded
+//!   tolerantly, a value out of their range clamped to it
+//!   (`src/models/number.rs`).
 #![cfg(all(feature = "images", feature = "websocket"))]
 
 mod contract_ops;
