@@ -22,6 +22,10 @@ use gateway_support::{Gateway, Mode, KEY};
 use serde_json::json;
 use ws_support::Rest;
 
+/// How late past its due time a wait may end on a loaded machine: the
+/// counts of polls, not the clock, tell an event heard from a poll.
+const SLACK: Duration = Duration::from_secs(1);
+
 /// Sandboxes by id, in the state the REST side reports.
 type States = Arc<Mutex<std::collections::HashMap<String, String>>>;
 
@@ -136,10 +140,7 @@ fn an_event_ends_a_start_and_the_handshake_carries_the_token_only_in_its_auth() 
     let (outcome, took) = start_while(&gw, &st, &mut sb, "started", after, true);
     outcome.unwrap();
     assert_eq!(sb.state(), Some(&daytona::SandboxState::Started));
-    assert!(
-        took >= Duration::from_millis(1200) && took < Duration::from_millis(1500),
-        "{took:?}"
-    );
+    assert!(took >= after && took <= after + SLACK, "{took:?}");
     // The schedule alone would have polled about 9 times by then.
     assert!(gets(&gw, "sb-1") <= 3, "{} polls", gets(&gw, "sb-1") - 1);
 
@@ -173,7 +174,7 @@ fn an_error_state_heard_fails_the_wait_at_once() {
     let (outcome, took) = start_while(&gw, &st, &mut sb, "error", after, true);
     let err = outcome.unwrap_err();
     assert!(err.is_sandbox_failed(), "{err}");
-    assert!(took < Duration::from_millis(1100), "{took:?}");
+    assert!(took <= after + SLACK, "{took:?}");
 }
 
 /// A start that completes at 1.5 s without any event being heard: by the
@@ -193,7 +194,10 @@ fn start_by_polls(gw: &Arc<Gateway>, st: &States, sb: &mut Sandbox, after: Durat
     let before = gets(gw, sb.id());
     let (outcome, took) = start_while(gw, st, sb, "started", after, emit);
     outcome.unwrap();
-    assert!(took >= after && took < after + after / 3, "{took:?}");
+    assert!(
+        took >= after && took < after + after / 3 + SLACK,
+        "{took:?}"
+    );
     let polls = gets(gw, sb.id()) - before;
     assert!(polls >= 4, "{polls} polls");
 }
@@ -274,10 +278,7 @@ fn unanswered_handshake(silent: bool) {
     let after = Duration::from_millis(1200);
     let (outcome, took) = start_while(&gw, &st, &mut sb, "started", after, true);
     outcome.unwrap();
-    assert!(
-        took >= after && took < Duration::from_millis(1500),
-        "{took:?}"
-    );
+    assert!(took >= after && took <= after + SLACK, "{took:?}");
     let polls = gets(&gw, "sb-1") - before;
     assert!(polls <= 3, "{polls} polls");
     assert_eq!(gw.open.load(std::sync::atomic::Ordering::SeqCst), 1);
@@ -345,7 +346,7 @@ fn events_off_never_connect() {
 fn the_connection_closes_when_idle_and_opens_again() {
     let (gw, st, mut sb, closed) = start_then_idle(Mode::Normal, Duration::from_secs(3));
     assert!(
-        closed >= Duration::from_millis(200) && closed < Duration::from_millis(1000),
+        closed >= Duration::from_millis(200) && closed < Duration::from_millis(300) + SLACK,
         "{closed:?}"
     );
     // The next wait connects again.
@@ -383,7 +384,7 @@ fn sixty_four_threads_share_one_connection() {
         w.join().unwrap();
     }
     assert!(
-        began.elapsed() < Duration::from_millis(2200),
+        began.elapsed() <= Duration::from_millis(1500) + SLACK,
         "{:?}",
         began.elapsed()
     );
@@ -421,7 +422,7 @@ fn an_event_before_the_wait_listens_is_not_lost() {
     let sb = daytona.create(daytona::CreateSandbox::new()).unwrap();
     assert_eq!(sb.state(), Some(&daytona::SandboxState::Started));
     assert!(
-        began.elapsed() < Duration::from_millis(400),
+        began.elapsed() <= Duration::from_millis(100) + SLACK,
         "{:?}",
         began.elapsed()
     );
@@ -491,7 +492,7 @@ fn snapshot_and_volume_waits_hear_their_changes() {
         .unwrap();
     assert_eq!(snap.state, daytona::SnapshotState::Active);
     let took = began.elapsed();
-    assert!(took < Duration::from_millis(1500), "{took:?}");
+    assert!(took <= Duration::from_millis(1200) + SLACK, "{took:?}");
     let polls = gw.count("GET /api/snapshots/snap-1");
     assert!(polls <= 2, "{polls} polls");
 
@@ -508,7 +509,7 @@ fn snapshot_and_volume_waits_hear_their_changes() {
     let vol = daytona.volumes().wait_until_ready("data").unwrap();
     assert_eq!(vol.state, daytona::VolumeState::Ready);
     assert!(
-        began.elapsed() < Duration::from_millis(1500),
+        began.elapsed() <= Duration::from_millis(1200) + SLACK,
         "{:?}",
         began.elapsed()
     );
