@@ -10,7 +10,6 @@ use common::*;
 use fs_support::*;
 
 use daytona::toolbox::FilePermissions;
-use daytona::Error;
 use mockito::Server;
 use serde_json::json;
 
@@ -19,13 +18,6 @@ fn setup() -> (mockito::ServerGuard, daytona::Sandbox) {
     let daytona = client(&server);
     let sandbox = toolbox_sandbox(&mut server, &daytona);
     (server, sandbox)
-}
-
-fn assert_validation(err: &Error, field: &str) {
-    match err {
-        Error::Validation { field: f, .. } => assert_eq!(f, field, "{err}"),
-        other => panic!("expected a validation error on {field}, got {other:?}"),
-    }
 }
 
 #[test]

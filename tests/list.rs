@@ -2,7 +2,7 @@ mod common;
 use common::*;
 
 use daytona::models::SandboxClass;
-use daytona::{Error, ListSandboxes, SandboxSort, SandboxState, SortOrder};
+use daytona::{ListSandboxes, SandboxSort, SandboxState, SortOrder};
 use mockito::{Matcher, Mock, Server};
 use serde_json::{json, Value};
 
@@ -19,13 +19,6 @@ fn page(ids: &[&str], next: Option<&str>) -> Value {
 
 fn ids(items: &[daytona::Sandbox]) -> Vec<&str> {
     items.iter().map(|s| s.id()).collect()
-}
-
-fn assert_validation(err: &Error, field: &str) {
-    match err {
-        Error::Validation { field: f, .. } => assert_eq!(f, field, "{err}"),
-        other => panic!("expected a validation error on {field}, got {other:?}"),
-    }
 }
 
 /// Three pages of three items: `c2` and `c3` are the cursors of pages 2 and 3.

@@ -12,7 +12,7 @@ mod fault_server;
 
 use std::sync::{Arc, Mutex};
 
-use common::{fast_retries, sandbox_json, KEY};
+use common::{assert_validation, fast_retries, sandbox_json, KEY};
 use daytona::toolbox::FilePermissions;
 use daytona::{Daytona, DaytonaConfig, Error, Sandbox};
 use fault_server::{Action, FaultServer, Seen};
@@ -368,18 +368,10 @@ fn dot_ids_and_names_fail_before_any_request() {
         ];
         for (field, e) in &results {
             assert!(e.to_string().contains(&format!("{v:?}")), "{e}");
-            assert_validation(field, e);
+            assert_validation(e, field);
         }
     }
     assert_nothing_sent(&server, before);
-}
-
-/// `e` is a validation error of `field`.
-fn assert_validation(field: &str, e: &Error) {
-    match e {
-        Error::Validation { field: f, .. } => assert_eq!(f, field, "{e}"),
-        other => panic!("expected a validation error of `{field}`, got {other:?}"),
-    }
 }
 
 /// `server` saw no request after the first `before`.
@@ -410,7 +402,7 @@ fn a_dot_id_from_the_server_sends_nothing() {
         odd.process().exec("true").unwrap_err(),
     ] {
         assert!(e.to_string().contains("\"..\""), "{e}");
-        assert_validation("path segment", &e);
+        assert_validation(&e, "path segment");
     }
     assert_nothing_sent(&server, before);
 }
@@ -450,7 +442,7 @@ fn empty_ids_names_and_paths_fail_before_any_request() {
         ("token", sb.expire_signed_preview_url(3000, "").unwrap_err()),
     ];
     for (field, e) in &results {
-        assert_validation(field, e);
+        assert_validation(e, field);
     }
     assert_nothing_sent(&server, before);
 }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use daytona::{Daytona, DaytonaConfig, PollSchedule, RetryPolicy};
+use daytona::{Daytona, DaytonaConfig, Error, PollSchedule, RetryPolicy, Sandbox};
 use serde_json::{json, Value};
 
 /// The API key every test client uses.
@@ -221,4 +221,63 @@ pub fn push_access_to(api: &mut mockito::Server, storage_url: &str) -> mockito::
             .to_string(),
         )
         .create()
+}
+
+/// `err` is a validation error naming `field`.
+pub fn assert_validation(err: &Error, field: &str) {
+    match err {
+        Error::Validation { field: f, .. } => assert_eq!(f, field, "{err}"),
+        other => panic!("expected a validation error on {field}, got {other:?}"),
+    }
+}
+
+/// A mock of `method /api/sandbox/{rest}` with the SDK headers.
+pub fn sandbox_mock(server: &mut mockito::Server, method: &str, rest: &str) -> mockito::Mock {
+    api_mock(server, method, &format!("/api/sandbox/{rest}"))
+}
+
+/// A `GET /api/sandbox/{id}` poll mock answering `states` in turn, and
+/// its counter of polls.
+pub fn sandbox_poll_mock(
+    server: &mut mockito::Server,
+    id: &str,
+    states: &[&str],
+) -> (mockito::Mock, Arc<AtomicUsize>) {
+    let (responder, polls) = state_sequence(id, states);
+    let mock =
+        expect_no_body(sandbox_mock(server, "GET", id).match_query(mockito::Matcher::Missing))
+            .with_status(200)
+            .with_header("content-type", "application/json")
+            .with_body_from_request(responder);
+    (mock, polls)
+}
+
+/// Fetches a handle on sandbox `id` in `state` (one checked GET whose mock
+/// is then removed, so that later mocks of the same path stand alone).
+pub fn fetch_sandbox(
+    server: &mut mockito::Server,
+    daytona: &Daytona,
+    id: &str,
+    state: &str,
+) -> Sandbox {
+    let m = reply_json(
+        expect_no_body(sandbox_mock(server, "GET", id).match_query(mockito::Matcher::Missing)),
+        200,
+        &sandbox_json(id, state),
+    )
+    .expect(1)
+    .create();
+    let sb = daytona.get(id).unwrap();
+    m.assert();
+    m.remove();
+    sb
+}
+
+/// A server, a client of it and the handle on its sandbox `sb-1` in
+/// `state`.
+pub fn sandbox_in(state: &str) -> (mockito::ServerGuard, Daytona, Sandbox) {
+    let mut server = mockito::Server::new();
+    let daytona = client(&server);
+    let sb = fetch_sandbox(&mut server, &daytona, "sb-1", state);
+    (server, daytona, sb)
 }
