@@ -281,3 +281,32 @@ pub fn sandbox_in(state: &str) -> (mockito::ServerGuard, Daytona, Sandbox) {
     let sb = fetch_sandbox(&mut server, &daytona, "sb-1", state);
     (server, daytona, sb)
 }
+
+/// A client for `server` with `max_attempts` attempts per request.
+pub fn client_with_attempts(server: &mockito::Server, attempts: u32) -> Daytona {
+    Daytona::new(
+        config(server)
+            .poll_schedule(fast_poll())
+            .max_attempts(attempts),
+    )
+    .unwrap()
+}
+
+/// A mock `GET /api/sandbox/{id}` answering `status` with `body`.
+pub fn get_mock(
+    server: &mut mockito::Server,
+    id: &str,
+    status: usize,
+    body: &str,
+) -> mockito::Mock {
+    server
+        .mock("GET", format!("/api/sandbox/{id}").as_str())
+        .with_status(status)
+        .with_header("content-type", "application/json")
+        .with_body(body)
+}
+
+pub fn api_error(e: &Error) -> &daytona::ApiError {
+    e.api()
+        .unwrap_or_else(|| panic!("expected an API error, got {e:?}"))
+}
