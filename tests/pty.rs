@@ -617,3 +617,30 @@ fn a_terminal_over_tls_echoes_from_two_threads() {
         .concat();
     assert_eq!(String::from_utf8(all).unwrap(), expected);
 }
+
+/// Closing waits a little for the server's reply to its close, and no
+/// longer: a server that sends a message a byte at a time does not hold
+/// the caller that drops the handle.
+#[test]
+fn disconnecting_from_a_server_that_trickles_a_message_returns_at_once() {
+    let server = pty_toolbox(|_, ws| {
+        connected(ws);
+        let stream = ws.get_mut();
+        // A binary frame of 64 KiB announced, then its bytes one by one,
+        // for far longer than any close may take.
+        let _ = stream.write_all(&[0x82, 126, 0xFF, 0xFF]);
+        for _ in 0..200 {
+            if stream.write_all(b"x").is_err() {
+                return;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    });
+    let (_api, sandbox) = sandbox_for(&server.url);
+    let pty = sandbox.process().connect_pty("trickle").unwrap();
+    thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    pty.disconnect();
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(2), "disconnecting took {took:?}");
+}

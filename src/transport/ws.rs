@@ -435,18 +435,22 @@ impl Socket {
     /// Closes the connection with `code` (1000 for a normal close): sends
     /// the close frame and waits a little for the server's reply, dropping
     /// whatever comes before it (not after a failed read: nothing more is
-    /// read then). Failures are ignored: the connection is over either way.
+    /// read then). All of it within [`CLOSE_LINGER`], however slowly the
+    /// server reads or writes. Failures are ignored: the connection is
+    /// over either way.
     pub(crate) fn close(&mut self, code: u16, reason: &str) {
         let close = Frame::close(Some(CloseFrame {
             code: CloseCode::from(code),
             reason: reason.to_string().into(),
         }));
+        let until = Instant::now().checked_add(CLOSE_LINGER);
+        self.limits.keepalive = None;
+        // The socket's own deadline too: it bounds a frame that arrives a
+        // byte at a time, which the waits between frames do not see.
+        self.set_deadline(earliest(until, self.limits.deadline));
         if self.send(close).is_err() || self.broken {
             return;
         }
-        let until = Instant::now() + CLOSE_LINGER;
-        self.limits.keepalive = None;
-        self.limits.deadline = Some(earliest(Some(until), self.limits.deadline).unwrap_or(until));
         while let Ok(event) = self.next_event() {
             if matches!(event, Event::Closed(..)) {
                 break;
