@@ -274,3 +274,41 @@ fn a_message_in_several_frames_is_one_piece_of_the_log() {
     result.unwrap();
     assert_eq!(chunks, vec![out(&format!("{line}\n"))]);
 }
+
+#[test]
+fn frames_that_come_with_a_long_upgrade_answer_are_kept() {
+    // The answer to the upgrade and the whole log in one write: the frames
+    // arrive with the head, whose many headers (up to what tungstenite
+    // accepts) a proxy on the way may have added.
+    let url = one_connection(|stream| {
+        let Some(mut conn) = fault_server::Conn::accept(stream) else {
+            return;
+        };
+        let key = conn.seen.header("sec-websocket-key").unwrap_or("");
+        let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+        let mut out = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+             Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n"
+        );
+        for i in 0..80 {
+            out.push_str(&format!("X-Proxy-{i}: on the way\r\n"));
+        }
+        out.push_str("\r\n");
+        let mut out = out.into_bytes();
+        let payload = b"\x01\x01\x01hello\n";
+        out.extend_from_slice(&[0x82, payload.len() as u8]);
+        out.extend_from_slice(payload);
+        out.extend_from_slice(&[0x88, 0x02, 0x03, 0xE8]);
+        let _ = conn.skip_head();
+        let _ = conn.write_all(&out);
+        // Until the client has gone.
+        let mut rest = Vec::new();
+        let _ = conn.read_to_end(&mut rest);
+    });
+    let (chunks, result) = follow(
+        &format!("{url}/toolbox"),
+        FollowOptions::new().idle_timeout(Duration::from_secs(2)),
+    );
+    result.unwrap();
+    assert_eq!(chunks, vec![out("hello\n")]);
+}

@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use tungstenite::client::IntoClientRequest;
+use tungstenite::handshake::headers::MAX_HEADERS;
 use tungstenite::handshake::HandshakeError;
 use tungstenite::protocol::frame::coding::{CloseCode, Control, Data, OpCode};
 use tungstenite::protocol::frame::{CloseFrame, Frame, FrameSocket};
@@ -224,8 +225,9 @@ fn upgrade(
         .map(str::to_string);
     let recorded = socket.into_inner();
     // tungstenite read the answer's head and perhaps the first frames: the
-    // frames start where `httparse` says the head ends.
-    let mut headers = [httparse::EMPTY_HEADER; 64];
+    // frames start where `httparse` says the head ends, parsing with room
+    // for as many headers as tungstenite accepted.
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let head = match httparse::Response::new(&mut headers).parse(&recorded.read) {
         Ok(httparse::Status::Complete(n)) => n,
         _ => recorded.read.len(),
