@@ -312,3 +312,40 @@ fn frames_that_come_with_a_long_upgrade_answer_are_kept() {
     result.unwrap();
     assert_eq!(chunks, vec![out("hello\n")]);
 }
+
+/// Follows a log whose server sends `frame` as it is, then closes: the
+/// stream fails, with `why` in its report, and delivers nothing.
+fn a_broken_frame_fails_the_log(frame: Vec<u8>, why: &str) {
+    let (url, _seen) = ws_server(move |ws| {
+        let _ = ws.get_mut().write_all(&frame);
+        close(ws, 1000, "");
+    });
+    let (chunks, result) = follow(&url, FollowOptions::new());
+    assert!(chunks.is_empty(), "{chunks:?}");
+    let e = result.unwrap_err();
+    assert!(e.is_transport(), "{e:?}");
+    let report = e.report().to_string();
+    assert!(report.contains(why), "{report}");
+}
+
+#[test]
+fn a_masked_frame_from_the_server_is_an_error_not_garbage() {
+    // Only a client masks its frames: a server's masked frame is broken,
+    // and its bytes, as they come, are not the log.
+    let mask = [0x5A, 0xA5, 0x0F, 0xF0];
+    let payload = b"\x01\x01\x01hello\n";
+    let mut frame = vec![0x82, 0x80 | payload.len() as u8];
+    frame.extend_from_slice(&mask);
+    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    a_broken_frame_fails_the_log(frame, "masked");
+}
+
+#[test]
+fn a_compressed_frame_nobody_agreed_on_is_an_error_not_garbage() {
+    // RSV1 marks a compressed message (permessage-deflate), which the
+    // client never offered: its bytes are not the log.
+    let payload = b"\x01\x01\x01hello\n";
+    let mut frame = vec![0x82 | 0x40, payload.len() as u8];
+    frame.extend_from_slice(payload);
+    a_broken_frame_fails_the_log(frame, "Reserved bits");
+}

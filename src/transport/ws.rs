@@ -362,7 +362,20 @@ impl Socket {
                 tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
             ));
         };
-        let fin = frame.header().is_final;
+        // What tungstenite's own reader refuses: a server never masks, and
+        // no extension (compression) was agreed on.
+        let header = frame.header();
+        if header.mask.is_some() {
+            return Err(tungstenite::Error::Protocol(
+                tungstenite::error::ProtocolError::MaskedFrameFromServer,
+            ));
+        }
+        if header.rsv1 || header.rsv2 || header.rsv3 {
+            return Err(tungstenite::Error::Protocol(
+                tungstenite::error::ProtocolError::NonZeroReservedBits,
+            ));
+        }
+        let fin = header.is_final;
         let (text, first) = match frame.header().opcode {
             OpCode::Data(Data::Text) => (true, true),
             OpCode::Data(Data::Binary) => (false, true),
