@@ -644,3 +644,30 @@ fn disconnecting_from_a_server_that_trickles_a_message_returns_at_once() {
     let took = started.elapsed();
     assert!(took < Duration::from_secs(2), "disconnecting took {took:?}");
 }
+
+/// Output that comes before "connected" is kept, however much of it there
+/// is: the connection does not wait for a reader that only comes once it
+/// is connected.
+#[test]
+fn much_output_before_connected_does_not_hold_the_connect() {
+    let server = pty_toolbox(|_, ws| {
+        for i in 0..40 {
+            binary(ws, format!("line {i}\n").as_bytes());
+        }
+        connected(ws);
+        close(ws, 1000, r#"{"exitCode":0}"#);
+    });
+    let (_api, sandbox) = sandbox_with(&server.url, |c| c.connect_timeout(Duration::from_secs(2)));
+    let started = Instant::now();
+    let mut pty = sandbox.process().connect_pty("busy").unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    let mut output = String::new();
+    pty.read_to_string(&mut output).unwrap();
+    let expected: String = (0..40).map(|i| format!("line {i}\n")).collect();
+    assert_eq!(output, expected);
+    assert_eq!(pty.exit(), Some(&exit_code(0)));
+}

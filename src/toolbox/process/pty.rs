@@ -223,10 +223,11 @@ impl<'s> Process<'s> {
     /// it: the returned handle reads the terminal's output and writes its
     /// input (see [`PtyHandle`]).
     ///
-    /// Returns once the server says the terminal is connected, within the
-    /// client's connect timeout. When connecting fails, the session just
-    /// created is removed (its shell had not started) and the error
-    /// returned.
+    /// Returns once the server says the terminal is connected (or has sent
+    /// more output than is held for the caller, 16 messages, which shows it
+    /// is), within the client's connect timeout. When connecting fails, the
+    /// session just created is removed (its shell had not started) and the
+    /// error returned.
     ///
     /// ```no_run
     /// use std::io::{Read, Write};

@@ -12,7 +12,7 @@
 //! that falls too far behind). Nothing grows with the output.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -219,8 +219,26 @@ fn pump(link: &Link, output: &SyncSender<Piece>, connected: mpsc::Sender<Result<
             continue;
         }
         for piece in bytes.chunks(CHUNK) {
+            let mut piece = Piece::Data(piece.to_vec());
+            if connected.is_some() {
+                // Nobody reads before the connect returns: output that fills
+                // the queue first shows that the terminal is connected.
+                match output.try_send(piece) {
+                    Ok(()) => continue,
+                    Err(TrySendError::Full(held)) => {
+                        piece = held;
+                        if let Some(tx) = connected.take() {
+                            let _ = tx.send(Ok(()));
+                        }
+                    }
+                    Err(TrySendError::Disconnected(_)) => {
+                        unread = true;
+                        break;
+                    }
+                }
+            }
             // Waits while the caller has not read what came before.
-            if output.send(Piece::Data(piece.to_vec())).is_err() {
+            if output.send(piece).is_err() {
                 unread = true;
                 break;
             }
