@@ -671,3 +671,21 @@ fn much_output_before_connected_does_not_hold_the_connect() {
     assert_eq!(output, expected);
     assert_eq!(pty.exit(), Some(&exit_code(0)));
 }
+
+/// Input sent once the session has ended can reach nothing: an error, not
+/// a success.
+#[test]
+fn input_after_the_session_ended_is_an_error() {
+    let server = pty_toolbox(|_, ws| {
+        connected(ws);
+        close(ws, 1000, r#"{"exitCode":0}"#);
+    });
+    let (_api, sandbox) = sandbox_for(&server.url);
+    let mut pty = sandbox.process().connect_pty("done").unwrap();
+    assert_eq!(pty.wait().unwrap(), exit_code(0));
+    let e = pty.send_input(b"echo lost\n").unwrap_err();
+    assert!(e.is_transport(), "{e:?}");
+    assert!(e.to_string().contains("ended"), "{e}");
+    let e = pty.write(b"ls\n").unwrap_err();
+    assert!(e.to_string().contains("ended"), "{e}");
+}

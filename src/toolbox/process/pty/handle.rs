@@ -189,7 +189,7 @@ impl<'s> PtyHandle<'s> {
     }
 
     /// Sends input to the terminal (as [`Write::write_all`], with the
-    /// crate's error).
+    /// crate's error); an error once the session has ended.
     pub fn send_input(&self, input: &[u8]) -> Result<()> {
         self.writer.send_input(input)
     }
@@ -440,7 +440,7 @@ impl<'s> PtyWriter<'s> {
     }
 
     /// Sends input to the terminal (as [`Write::write_all`], with the
-    /// crate's error).
+    /// crate's error); an error once the session has ended.
     pub fn send_input(&self, input: &[u8]) -> Result<()> {
         self.link.send(input)
     }

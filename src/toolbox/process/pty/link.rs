@@ -50,6 +50,9 @@ pub(super) struct Link {
     waiter: Waiter,
     /// Set once the caller closes: the thread stops.
     closing: AtomicBool,
+    /// Set once the session or the connection has ended: input can reach
+    /// nothing.
+    ended: AtomicBool,
     operation: String,
     idle: Duration,
     redact: Redact,
@@ -80,6 +83,7 @@ impl Link {
             socket: Mutex::new(socket),
             waiter,
             closing: AtomicBool::new(false),
+            ended: AtomicBool::new(false),
             idle,
             redact,
         });
@@ -112,6 +116,12 @@ impl Link {
     pub(super) fn send(&self, bytes: &[u8]) -> Result<()> {
         if self.closing.load(Ordering::SeqCst) {
             return Err(self.closed());
+        }
+        if self.ended.load(Ordering::SeqCst) {
+            return Err(Error::Transport {
+                operation: self.operation.clone(),
+                source: "the terminal session has ended".into(),
+            });
         }
         let mut socket = self.socket();
         for piece in bytes.chunks(MAX_INPUT) {
@@ -244,6 +254,7 @@ fn pump(link: &Link, output: &SyncSender<Piece>, connected: mpsc::Sender<Result<
             }
         }
     };
+    link.ended.store(true, Ordering::SeqCst);
     if link.closing.load(Ordering::SeqCst) {
         return;
     }
