@@ -689,3 +689,43 @@ fn input_after_the_session_ended_is_an_error() {
     let e = pty.write(b"ls\n").unwrap_err();
     assert!(e.to_string().contains("ended"), "{e}");
 }
+
+/// A large paste into a shell that echoes it: the server stops reading
+/// input while its output is not read, so output must be read while the
+/// input is still being written.
+#[test]
+fn a_large_input_echoed_back_flows_both_ways() {
+    const TOTAL: usize = 48 << 20;
+    let server = pty_toolbox(|_, ws| {
+        connected(ws);
+        let mut got = 0;
+        while got < TOTAL {
+            match next_data(ws) {
+                Some(input) => {
+                    let input = input.into_data();
+                    got += input.len();
+                    if ws.send(Message::binary(input)).is_err() {
+                        return;
+                    }
+                }
+                None => return,
+            }
+        }
+        close(ws, 1000, r#"{"exitCode":0}"#);
+    });
+    let (_api, sandbox) = sandbox_for(&server.url);
+    let pty = sandbox
+        .process()
+        .create_pty(PtyOptions::new("paste").idle_timeout(Duration::from_secs(3)))
+        .unwrap();
+    let (mut reader, writer) = pty.split();
+    let printer = thread::spawn(move || {
+        let mut echoed = 0;
+        let exit = reader.on_data(|b| echoed += b.len());
+        (echoed, exit)
+    });
+    writer.send_input(&vec![b'p'; TOTAL]).unwrap();
+    let (echoed, exit) = printer.join().unwrap();
+    assert_eq!(exit.unwrap(), exit_code(0));
+    assert_eq!(echoed, TOTAL);
+}

@@ -441,10 +441,38 @@ impl Socket {
         self.send(frame).map_err(|e| self.write_error(e))
     }
 
-    /// Sends a binary message.
-    pub(crate) fn send_binary(&mut self, bytes: &[u8]) -> Result<()> {
-        let frame = Frame::message(bytes.to_vec(), OpCode::Data(Data::Binary), true);
-        self.send(frame).map_err(|e| self.write_error(e))
+    /// Sends a binary message, writing for at most `wait`: `true` once it
+    /// is all out, `false` when the network took only part of it in time
+    /// (the rest is kept, and goes out with [`flush_for`](Self::flush_for)
+    /// or the next frame sent). For a writer that lets a reader use the
+    /// socket between two waits.
+    pub(crate) fn send_binary_for(&mut self, bytes: &[u8], wait: Duration) -> Result<bool> {
+        let mut frame = Frame::message(bytes.to_vec(), OpCode::Data(Data::Binary), true);
+        frame.header_mut().mask = Some(mask());
+        self.frames.get_mut().timed().wait = wait;
+        // The frame is queued whole even when the write times out.
+        let written = self.frames.write(frame).and_then(|()| self.frames.flush());
+        self.written(written)
+    }
+
+    /// Writes what [`send_binary_for`](Self::send_binary_for) left, for at
+    /// most `wait`: `true` once nothing is left.
+    pub(crate) fn flush_for(&mut self, wait: Duration) -> Result<bool> {
+        self.frames.get_mut().timed().wait = wait;
+        let written = self.frames.flush();
+        self.written(written)
+    }
+
+    fn written(&self, written: std::result::Result<(), tungstenite::Error>) -> Result<bool> {
+        match written {
+            Ok(()) => Ok(true),
+            Err(tungstenite::Error::Io(e))
+                if timed_out(&e) && left(self.limits.deadline).is_ok() =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(self.write_error(e)),
+        }
     }
 
     /// Closes the connection with `code` (1000 for a normal close): sends

@@ -4,7 +4,10 @@
 //! One thread of its own reads the socket: it takes the socket's lock only
 //! to decode what has already arrived ([`Socket::try_next_event`], which
 //! never waits for the network), and waits for more bytes without the lock
-//! ([`Waiter`]), so that input is written at once whatever the output does.
+//! ([`Waiter`]), so that input is written at once whatever the output does;
+//! input the network does not take at once is written in slices of at most
+//! [`WRITE_SLICE`], the socket left to that thread in between, so that
+//! output is read whatever the input does.
 //! The output goes to the caller through a channel of at most
 //! [`QUEUE_DEPTH`] pieces of at most [`CHUNK`] bytes: when the caller reads
 //! slowly the thread stops reading, the socket's buffers fill up and the
@@ -14,7 +17,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
@@ -32,6 +35,10 @@ pub(super) const QUEUE_DEPTH: usize = 16;
 
 /// Largest input message: the toolbox refuses messages over 64 KiB.
 const MAX_INPUT: usize = 32 << 10;
+
+/// The longest one write of input holds the socket: the connection's
+/// thread reads in between.
+const WRITE_SLICE: Duration = Duration::from_millis(20);
 
 /// What the connection's thread hands to the reader.
 pub(super) enum Piece {
@@ -123,9 +130,23 @@ impl Link {
                 source: "the terminal session has ended".into(),
             });
         }
-        let mut socket = self.socket();
         for piece in bytes.chunks(MAX_INPUT) {
-            socket.send_binary(piece).map_err(|e| (self.redact)(e))?;
+            let started = Instant::now();
+            let mut sent = self.socket().send_binary_for(piece, WRITE_SLICE);
+            // The socket is left to the connection's thread between slices:
+            // a server may read no more input until its output has been read
+            // (a shell echoing a large paste).
+            while let Ok(false) = sent {
+                if started.elapsed() >= self.idle {
+                    return Err(Error::Timeout {
+                        operation: format!("{}: sending", self.operation),
+                        after: started.elapsed(),
+                    });
+                }
+                std::thread::sleep(Duration::from_millis(1));
+                sent = self.socket().flush_for(WRITE_SLICE);
+            }
+            sent.map_err(|e| (self.redact)(e))?;
         }
         Ok(())
     }
