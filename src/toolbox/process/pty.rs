@@ -17,7 +17,7 @@ use crate::check::{non_empty, path_segment};
 use crate::error::{Error, Result};
 use crate::params::string_pairs;
 use crate::telemetry::traced;
-use crate::toolbox::EnvNames;
+use crate::toolbox::{env_secrets, EnvNames};
 use crate::transport::poll::Deadline;
 use crate::transport::ws::Limits;
 
@@ -263,7 +263,10 @@ impl<'s> Process<'s> {
                 rows: options.size.map(|s| s.1),
                 lazy_start: true,
             };
-            let req = self.post(&["process", "pty"])?.json(&body);
+            let req = self
+                .post(&["process", "pty"])?
+                .json(&body)
+                .hide(env_secrets(&options.envs));
             let created: Created = self.tb.transport().json(req)?;
             let id = if created.session_id.is_empty() {
                 options.id

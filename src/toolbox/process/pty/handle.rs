@@ -108,7 +108,7 @@ pub(super) fn connected<'s>(
     by: Option<Instant>,
     started: Instant,
 ) -> Result<PtyHandle<'s>> {
-    let redact = Box::new(tb.transport().redactor());
+    let redact = Box::new(tb.transport().redactor(Vec::new()));
     let started_link = Link::start(socket, idle, id, redact)?;
     let link = started_link.link;
     let closer = Arc::new(Closer(link.clone()));
