@@ -274,3 +274,78 @@ fn a_message_in_several_frames_is_one_piece_of_the_log() {
     result.unwrap();
     assert_eq!(chunks, vec![out(&format!("{line}\n"))]);
 }
+
+#[test]
+fn frames_that_come_with_a_long_upgrade_answer_are_kept() {
+    // The answer to the upgrade and the whole log in one write: the frames
+    // arrive with the head, whose many headers (up to what tungstenite
+    // accepts) a proxy on the way may have added.
+    let url = one_connection(|stream| {
+        let Some(mut conn) = fault_server::Conn::accept(stream) else {
+            return;
+        };
+        let key = conn.seen.header("sec-websocket-key").unwrap_or("");
+        let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+        let mut out = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+             Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n"
+        );
+        for i in 0..80 {
+            out.push_str(&format!("X-Proxy-{i}: on the way\r\n"));
+        }
+        out.push_str("\r\n");
+        let mut out = out.into_bytes();
+        let payload = b"\x01\x01\x01hello\n";
+        out.extend_from_slice(&[0x82, payload.len() as u8]);
+        out.extend_from_slice(payload);
+        out.extend_from_slice(&[0x88, 0x02, 0x03, 0xE8]);
+        let _ = conn.skip_head();
+        let _ = conn.write_all(&out);
+        // Until the client has gone.
+        let mut rest = Vec::new();
+        let _ = conn.read_to_end(&mut rest);
+    });
+    let (chunks, result) = follow(
+        &format!("{url}/toolbox"),
+        FollowOptions::new().idle_timeout(Duration::from_secs(2)),
+    );
+    result.unwrap();
+    assert_eq!(chunks, vec![out("hello\n")]);
+}
+
+/// Follows a log whose server sends `frame` as it is, then closes: the
+/// stream fails, with `why` in its report, and delivers nothing.
+fn a_broken_frame_fails_the_log(frame: Vec<u8>, why: &str) {
+    let (url, _seen) = ws_server(move |ws| {
+        let _ = ws.get_mut().write_all(&frame);
+        close(ws, 1000, "");
+    });
+    let (chunks, result) = follow(&url, FollowOptions::new());
+    assert!(chunks.is_empty(), "{chunks:?}");
+    let e = result.unwrap_err();
+    assert!(e.is_transport(), "{e:?}");
+    let report = e.report().to_string();
+    assert!(report.contains(why), "{report}");
+}
+
+#[test]
+fn a_masked_frame_from_the_server_is_an_error_not_garbage() {
+    // Only a client masks its frames: a server's masked frame is broken,
+    // and its bytes, as they come, are not the log.
+    let mask = [0x5A, 0xA5, 0x0F, 0xF0];
+    let payload = b"\x01\x01\x01hello\n";
+    let mut frame = vec![0x82, 0x80 | payload.len() as u8];
+    frame.extend_from_slice(&mask);
+    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    a_broken_frame_fails_the_log(frame, "masked");
+}
+
+#[test]
+fn a_compressed_frame_nobody_agreed_on_is_an_error_not_garbage() {
+    // RSV1 marks a compressed message (permessage-deflate), which the
+    // client never offered: its bytes are not the log.
+    let payload = b"\x01\x01\x01hello\n";
+    let mut frame = vec![0x82 | 0x40, payload.len() as u8];
+    frame.extend_from_slice(payload);
+    a_broken_frame_fails_the_log(frame, "Reserved bits");
+}

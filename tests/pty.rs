@@ -617,3 +617,115 @@ fn a_terminal_over_tls_echoes_from_two_threads() {
         .concat();
     assert_eq!(String::from_utf8(all).unwrap(), expected);
 }
+
+/// Closing waits a little for the server's reply to its close, and no
+/// longer: a server that sends a message a byte at a time does not hold
+/// the caller that drops the handle.
+#[test]
+fn disconnecting_from_a_server_that_trickles_a_message_returns_at_once() {
+    let server = pty_toolbox(|_, ws| {
+        connected(ws);
+        let stream = ws.get_mut();
+        // A binary frame of 64 KiB announced, then its bytes one by one,
+        // for far longer than any close may take.
+        let _ = stream.write_all(&[0x82, 126, 0xFF, 0xFF]);
+        for _ in 0..200 {
+            if stream.write_all(b"x").is_err() {
+                return;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    });
+    let (_api, sandbox) = sandbox_for(&server.url);
+    let pty = sandbox.process().connect_pty("trickle").unwrap();
+    thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    pty.disconnect();
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(2), "disconnecting took {took:?}");
+}
+
+/// Output that comes before "connected" is kept, however much of it there
+/// is: the connection does not wait for a reader that only comes once it
+/// is connected.
+#[test]
+fn much_output_before_connected_does_not_hold_the_connect() {
+    let server = pty_toolbox(|_, ws| {
+        for i in 0..40 {
+            binary(ws, format!("line {i}\n").as_bytes());
+        }
+        connected(ws);
+        close(ws, 1000, r#"{"exitCode":0}"#);
+    });
+    let (_api, sandbox) = sandbox_with(&server.url, |c| c.connect_timeout(Duration::from_secs(2)));
+    let started = Instant::now();
+    let mut pty = sandbox.process().connect_pty("busy").unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    let mut output = String::new();
+    pty.read_to_string(&mut output).unwrap();
+    let expected: String = (0..40).map(|i| format!("line {i}\n")).collect();
+    assert_eq!(output, expected);
+    assert_eq!(pty.exit(), Some(&exit_code(0)));
+}
+
+/// Input sent once the session has ended can reach nothing: an error, not
+/// a success.
+#[test]
+fn input_after_the_session_ended_is_an_error() {
+    let server = pty_toolbox(|_, ws| {
+        connected(ws);
+        close(ws, 1000, r#"{"exitCode":0}"#);
+    });
+    let (_api, sandbox) = sandbox_for(&server.url);
+    let mut pty = sandbox.process().connect_pty("done").unwrap();
+    assert_eq!(pty.wait().unwrap(), exit_code(0));
+    let e = pty.send_input(b"echo lost\n").unwrap_err();
+    assert!(e.is_transport(), "{e:?}");
+    assert!(e.to_string().contains("ended"), "{e}");
+    let e = pty.write(b"ls\n").unwrap_err();
+    assert!(e.to_string().contains("ended"), "{e}");
+}
+
+/// A large paste into a shell that echoes it: the server stops reading
+/// input while its output is not read, so output must be read while the
+/// input is still being written.
+#[test]
+fn a_large_input_echoed_back_flows_both_ways() {
+    const TOTAL: usize = 48 << 20;
+    let server = pty_toolbox(|_, ws| {
+        connected(ws);
+        let mut got = 0;
+        while got < TOTAL {
+            match next_data(ws) {
+                Some(input) => {
+                    let input = input.into_data();
+                    got += input.len();
+                    if ws.send(Message::binary(input)).is_err() {
+                        return;
+                    }
+                }
+                None => return,
+            }
+        }
+        close(ws, 1000, r#"{"exitCode":0}"#);
+    });
+    let (_api, sandbox) = sandbox_for(&server.url);
+    let pty = sandbox
+        .process()
+        .create_pty(PtyOptions::new("paste").idle_timeout(Duration::from_secs(3)))
+        .unwrap();
+    let (mut reader, writer) = pty.split();
+    let printer = thread::spawn(move || {
+        let mut echoed = 0;
+        let exit = reader.on_data(|b| echoed += b.len());
+        (echoed, exit)
+    });
+    writer.send_input(&vec![b'p'; TOTAL]).unwrap();
+    let (echoed, exit) = printer.join().unwrap();
+    assert_eq!(exit.unwrap(), exit_code(0));
+    assert_eq!(echoed, TOTAL);
+}

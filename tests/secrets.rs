@@ -663,17 +663,7 @@ fn websocket_errors(config: &dyn Fn(&str) -> DaytonaConfig, echo: &str) -> Vec<E
         }
         Action::WebSocket(vec![fault_server::Ws::Close(4000, reason.clone())])
     });
-    let mut api = Server::new();
-    let mut body = sandbox_json("sb-1", "started");
-    body["toolboxProxyUrl"] = json!(format!("{}/toolbox", ws.url));
-    let _get = api
-        .mock("GET", "/api/sandbox/sb-1")
-        .with_body(body.to_string())
-        .create();
-    let sandbox = Daytona::new(config(&api.url()))
-        .unwrap()
-        .get("sb-1")
-        .unwrap();
+    let (_api, sandbox) = sandbox_on(config, &ws);
     let p = sandbox.process();
     vec![
         p.follow_session_command_logs("refused", "c", FollowOptions::new(), |_| {})
@@ -681,6 +671,25 @@ fn websocket_errors(config: &dyn Fn(&str) -> DaytonaConfig, echo: &str) -> Vec<E
         p.follow_session_command_logs("s", "c", FollowOptions::new(), |_| {})
             .unwrap_err(),
     ]
+}
+
+/// A sandbox (and the API that made it) whose toolbox is `toolbox`.
+#[cfg(feature = "websocket")]
+fn sandbox_on(
+    config: &dyn Fn(&str) -> DaytonaConfig,
+    toolbox: &FaultServer,
+) -> (mockito::ServerGuard, daytona::Sandbox) {
+    let mut api = Server::new();
+    let mut body = sandbox_json("sb-1", "started");
+    body["toolboxProxyUrl"] = json!(format!("{}/toolbox", toolbox.url));
+    api.mock("GET", "/api/sandbox/sb-1")
+        .with_body(body.to_string())
+        .create();
+    let sandbox = Daytona::new(config(&api.url()))
+        .unwrap()
+        .get("sb-1")
+        .unwrap();
+    (api, sandbox)
 }
 
 #[cfg(not(feature = "websocket"))]
@@ -1158,6 +1167,18 @@ fn a_context_uploads_its_links_never_what_they_point_to() {
     let _ = std::fs::remove_dir_all(&dir.root);
 }
 
+/// A client of the API on `server`, retrying fast.
+fn echo_client(server: &Server) -> Daytona {
+    Daytona::new(
+        DaytonaConfig::new()
+            .read_env(false)
+            .api_key(KEY)
+            .api_url(format!("{}/api", server.url()))
+            .retry_policy(fast_retries()),
+    )
+    .unwrap()
+}
+
 /// An answer that echoes what it was sent (a framework's "Cannot GET
 /// /path?query" page, a proxy quoting the body) never brings an SSH token
 /// or a git password into an error: each request hides its own.
@@ -1167,14 +1188,7 @@ fn echoed_ssh_tokens_and_git_passwords_stay_hidden() {
     const PASSWORD: &str = "git-password-0123456789abcdef";
     const URL_TOKEN: &str = "url-token-0123456789abcdef";
     let mut server = Server::new();
-    let daytona = Daytona::new(
-        DaytonaConfig::new()
-            .read_env(false)
-            .api_key(KEY)
-            .api_url(format!("{}/api", server.url()))
-            .retry_policy(fast_retries()),
-    )
-    .unwrap();
+    let daytona = echo_client(&server);
     let mut sb = toolbox_sandbox(&mut server, &daytona);
     // Each answer quotes the request: its path and query, then its body.
     let echo = |req: &mockito::Request| {
@@ -1287,5 +1301,78 @@ fn an_answer_that_does_not_decode_is_quoted_without_its_values() {
         for secret in [ENV_VALUE, SSH_TOKEN, PREVIEW_TOKEN] {
             assert!(!shown.contains(secret), "the error shows {secret}: {shown}");
         }
+    }
+}
+
+/// An answer that echoes what it was sent never brings the value of an
+/// environment variable given to a command, a terminal or a run of code
+/// into an error.
+#[test]
+fn echoed_environment_values_stay_hidden() {
+    const VALUE: &str = "env-value-0123456789abcdef";
+    let mut server = Server::new();
+    let daytona = echo_client(&server);
+    let sb = toolbox_sandbox(&mut server, &daytona);
+    let echo = |req: &mockito::Request| {
+        let body = String::from_utf8_lossy(req.body().unwrap_or(&Vec::new())).into_owned();
+        json!({ "statusCode": 400, "message": format!("Cannot {} {}: {body}", req.method(), req.path()) })
+            .to_string()
+            .into_bytes()
+    };
+    let mocks = [
+        "/toolbox/sb-1/process/execute",
+        "/toolbox/sb-1/process/code-run",
+        "/toolbox/sb-1/process/pty",
+    ]
+    .map(|path| {
+        server
+            .mock("POST", path)
+            .with_status(400)
+            .with_body_from_request(echo)
+            .create()
+    });
+    let p = sb.process();
+    #[allow(unused_mut)]
+    let mut errors = vec![
+        p.exec_with(
+            "env",
+            daytona::toolbox::ExecOptions::new().env("TOKEN", VALUE),
+        )
+        .unwrap_err(),
+        p.code_run_with(
+            "import os",
+            daytona::toolbox::CodeRunOptions::new().env("TOKEN", VALUE),
+        )
+        .unwrap_err(),
+    ];
+    #[cfg(feature = "websocket")]
+    {
+        use daytona::toolbox::{PtyOptions, RunCodeOptions};
+        errors.push(
+            p.create_pty(PtyOptions::new("t").env("TOKEN", VALUE))
+                .unwrap_err(),
+        );
+        // The interpreter closes the run with a reason quoting its request.
+        let reason = format!("bad request {{\"envs\":{{\"TOKEN\":\"{VALUE}\"}}}}");
+        let ws = FaultServer::start(move |_| {
+            Action::WebSocket(vec![fault_server::Ws::Close(4000, reason.clone())])
+        });
+        let (_api, sandbox) = sandbox_on(&key_config, &ws);
+        errors.push(
+            sandbox
+                .code_interpreter()
+                .run_code("print(1)", RunCodeOptions::new().env("TOKEN", VALUE))
+                .unwrap_err(),
+        );
+    }
+    mocks[0].assert();
+    mocks[1].assert();
+    #[cfg(feature = "websocket")]
+    mocks[2].assert();
+    for e in &errors {
+        let shown = format!("{e}\n{e:?}");
+        // The echo came back: only the value is gone from it.
+        assert!(shown.contains("TOKEN"), "{shown}");
+        assert!(!shown.contains(VALUE), "the error shows the value: {shown}");
     }
 }

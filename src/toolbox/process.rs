@@ -36,7 +36,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use ureq::http::Method;
 
-use super::Toolbox;
+use super::{env_secrets, Toolbox};
 use crate::check::{self, non_empty};
 use crate::error::{Error, Result};
 use crate::params::string_pairs;
@@ -326,7 +326,10 @@ impl<'s> Process<'s> {
                 envs: &options.env,
                 timeout,
             };
-            let req = self.post(&["process", "execute"])?.json(&body);
+            let req = self
+                .post(&["process", "execute"])?
+                .json(&body)
+                .hide(env_secrets(&options.env));
             let wire: RunWire = self
                 .tb
                 .transport()
@@ -376,7 +379,10 @@ impl<'s> Process<'s> {
                 envs: &options.env,
                 timeout,
             };
-            let req = self.post(&["process", "code-run"])?.json(&body);
+            let req = self
+                .post(&["process", "code-run"])?
+                .json(&body)
+                .hide(env_secrets(&options.env));
             let wire: RunWire = self
                 .tb
                 .transport()

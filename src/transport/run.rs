@@ -236,21 +236,21 @@ impl Transport {
         self.auth.redact_error(error)
     }
 
-    /// [`redact`](Self::redact) for errors made where the transport is out
-    /// of reach (a connection's own thread).
+    /// [`hide`](Self::hide) for errors made where the transport is out of
+    /// reach (a connection's own thread, a stream's later items).
     #[cfg(feature = "websocket")]
-    pub(crate) fn redactor(&self) -> impl Fn(Error) -> Error + Send + Sync + 'static {
+    pub(crate) fn redactor(
+        &self,
+        secrets: Vec<Secret>,
+    ) -> impl Fn(Error) -> Error + Send + Sync + 'static {
         let auth = self.auth.clone();
-        move |error| auth.redact_error(error)
+        move |error| hidden(&auth, error, &secrets)
     }
 
-    /// [`Transport::redact`], and also hides `secrets` (another host's).
+    /// [`Transport::redact`], and also hides `secrets` (another host's, the
+    /// values a request carried).
     fn hide(&self, error: Error, secrets: &[Secret]) -> Error {
-        let error = self.redact(error);
-        if secrets.is_empty() {
-            return error;
-        }
-        error.scrub(&|text| redact(text, secrets))
+        hidden(&self.auth, error, secrets)
     }
 
     /// Sends `req` and decodes the JSON answer.
@@ -638,6 +638,15 @@ pub(crate) fn decode<T: DeserializeOwned>(body: &[u8], operation: &str) -> Resul
         message: e.to_string(),
         excerpt: answer_excerpt(body),
     })
+}
+
+/// `error` without the credential of `auth` nor any of `secrets`.
+fn hidden(auth: &Auth, error: Error, secrets: &[Secret]) -> Error {
+    let error = auth.redact_error(error);
+    if secrets.is_empty() {
+        return error;
+    }
+    error.scrub(&|text| redact(text, secrets))
 }
 
 #[cfg(test)]

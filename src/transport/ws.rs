@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use tungstenite::client::IntoClientRequest;
+use tungstenite::handshake::headers::MAX_HEADERS;
 use tungstenite::handshake::HandshakeError;
 use tungstenite::protocol::frame::coding::{CloseCode, Control, Data, OpCode};
 use tungstenite::protocol::frame::{CloseFrame, Frame, FrameSocket};
@@ -224,8 +225,9 @@ fn upgrade(
         .map(str::to_string);
     let recorded = socket.into_inner();
     // tungstenite read the answer's head and perhaps the first frames: the
-    // frames start where `httparse` says the head ends.
-    let mut headers = [httparse::EMPTY_HEADER; 64];
+    // frames start where `httparse` says the head ends, parsing with room
+    // for as many headers as tungstenite accepted.
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let head = match httparse::Response::new(&mut headers).parse(&recorded.read) {
         Ok(httparse::Status::Complete(n)) => n,
         _ => recorded.read.len(),
@@ -360,7 +362,20 @@ impl Socket {
                 tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
             ));
         };
-        let fin = frame.header().is_final;
+        // What tungstenite's own reader refuses: a server never masks, and
+        // no extension (compression) was agreed on.
+        let header = frame.header();
+        if header.mask.is_some() {
+            return Err(tungstenite::Error::Protocol(
+                tungstenite::error::ProtocolError::MaskedFrameFromServer,
+            ));
+        }
+        if header.rsv1 || header.rsv2 || header.rsv3 {
+            return Err(tungstenite::Error::Protocol(
+                tungstenite::error::ProtocolError::NonZeroReservedBits,
+            ));
+        }
+        let fin = header.is_final;
         let (text, first) = match frame.header().opcode {
             OpCode::Data(Data::Text) => (true, true),
             OpCode::Data(Data::Binary) => (false, true),
@@ -426,27 +441,59 @@ impl Socket {
         self.send(frame).map_err(|e| self.write_error(e))
     }
 
-    /// Sends a binary message.
-    pub(crate) fn send_binary(&mut self, bytes: &[u8]) -> Result<()> {
-        let frame = Frame::message(bytes.to_vec(), OpCode::Data(Data::Binary), true);
-        self.send(frame).map_err(|e| self.write_error(e))
+    /// Sends a binary message, writing for at most `wait`: `true` once it
+    /// is all out, `false` when the network took only part of it in time
+    /// (the rest is kept, and goes out with [`flush_for`](Self::flush_for)
+    /// or the next frame sent). For a writer that lets a reader use the
+    /// socket between two waits.
+    pub(crate) fn send_binary_for(&mut self, bytes: &[u8], wait: Duration) -> Result<bool> {
+        let mut frame = Frame::message(bytes.to_vec(), OpCode::Data(Data::Binary), true);
+        frame.header_mut().mask = Some(mask());
+        self.frames.get_mut().timed().wait = wait;
+        // The frame is queued whole even when the write times out.
+        let written = self.frames.write(frame).and_then(|()| self.frames.flush());
+        self.written(written)
+    }
+
+    /// Writes what [`send_binary_for`](Self::send_binary_for) left, for at
+    /// most `wait`: `true` once nothing is left.
+    pub(crate) fn flush_for(&mut self, wait: Duration) -> Result<bool> {
+        self.frames.get_mut().timed().wait = wait;
+        let written = self.frames.flush();
+        self.written(written)
+    }
+
+    fn written(&self, written: std::result::Result<(), tungstenite::Error>) -> Result<bool> {
+        match written {
+            Ok(()) => Ok(true),
+            Err(tungstenite::Error::Io(e))
+                if timed_out(&e) && left(self.limits.deadline).is_ok() =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(self.write_error(e)),
+        }
     }
 
     /// Closes the connection with `code` (1000 for a normal close): sends
     /// the close frame and waits a little for the server's reply, dropping
     /// whatever comes before it (not after a failed read: nothing more is
-    /// read then). Failures are ignored: the connection is over either way.
+    /// read then). All of it within [`CLOSE_LINGER`], however slowly the
+    /// server reads or writes. Failures are ignored: the connection is
+    /// over either way.
     pub(crate) fn close(&mut self, code: u16, reason: &str) {
         let close = Frame::close(Some(CloseFrame {
             code: CloseCode::from(code),
             reason: reason.to_string().into(),
         }));
+        let until = Instant::now().checked_add(CLOSE_LINGER);
+        self.limits.keepalive = None;
+        // The socket's own deadline too: it bounds a frame that arrives a
+        // byte at a time, which the waits between frames do not see.
+        self.set_deadline(earliest(until, self.limits.deadline));
         if self.send(close).is_err() || self.broken {
             return;
         }
-        let until = Instant::now() + CLOSE_LINGER;
-        self.limits.keepalive = None;
-        self.limits.deadline = Some(earliest(Some(until), self.limits.deadline).unwrap_or(until));
         while let Ok(event) = self.next_event() {
             if matches!(event, Event::Closed(..)) {
                 break;

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::RunCodeOptions;
 use crate::error::{Error, Result};
 use crate::toolbox::process::{lenient, whole_seconds};
-use crate::toolbox::Toolbox;
+use crate::toolbox::{env_secrets, Toolbox};
 use crate::transport::poll::Deadline;
 use crate::transport::status::excerpt;
 use crate::transport::ws::{Event, Limits, ReadError, Socket};
@@ -168,6 +168,8 @@ pub(super) fn start<'a>(
     socket
         .send_text(&request)
         .map_err(|e| transport.redact(e))?;
+    // The server's messages may quote the request.
+    let redact = transport.redactor(env_secrets(&options.envs));
     Ok(CodeRun {
         socket: Some(socket),
         error: None,
@@ -176,7 +178,7 @@ pub(super) fn start<'a>(
         timeout,
         idle,
         started,
-        redact: Box::new(transport.redactor()),
+        redact: Box::new(redact),
     })
 }
 

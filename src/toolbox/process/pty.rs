@@ -17,7 +17,7 @@ use crate::check::{non_empty, path_segment};
 use crate::error::{Error, Result};
 use crate::params::string_pairs;
 use crate::telemetry::traced;
-use crate::toolbox::EnvNames;
+use crate::toolbox::{env_secrets, EnvNames};
 use crate::transport::poll::Deadline;
 use crate::transport::ws::Limits;
 
@@ -223,10 +223,11 @@ impl<'s> Process<'s> {
     /// it: the returned handle reads the terminal's output and writes its
     /// input (see [`PtyHandle`]).
     ///
-    /// Returns once the server says the terminal is connected, within the
-    /// client's connect timeout. When connecting fails, the session just
-    /// created is removed (its shell had not started) and the error
-    /// returned.
+    /// Returns once the server says the terminal is connected (or has sent
+    /// more output than is held for the caller, 16 messages, which shows it
+    /// is), within the client's connect timeout. When connecting fails, the
+    /// session just created is removed (its shell had not started) and the
+    /// error returned.
     ///
     /// ```no_run
     /// use std::io::{Read, Write};
@@ -262,7 +263,10 @@ impl<'s> Process<'s> {
                 rows: options.size.map(|s| s.1),
                 lazy_start: true,
             };
-            let req = self.post(&["process", "pty"])?.json(&body);
+            let req = self
+                .post(&["process", "pty"])?
+                .json(&body)
+                .hide(env_secrets(&options.envs));
             let created: Created = self.tb.transport().json(req)?;
             let id = if created.session_id.is_empty() {
                 options.id

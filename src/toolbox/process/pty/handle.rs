@@ -108,7 +108,7 @@ pub(super) fn connected<'s>(
     by: Option<Instant>,
     started: Instant,
 ) -> Result<PtyHandle<'s>> {
-    let redact = Box::new(tb.transport().redactor());
+    let redact = Box::new(tb.transport().redactor(Vec::new()));
     let started_link = Link::start(socket, idle, id, redact)?;
     let link = started_link.link;
     let closer = Arc::new(Closer(link.clone()));
@@ -189,7 +189,7 @@ impl<'s> PtyHandle<'s> {
     }
 
     /// Sends input to the terminal (as [`Write::write_all`], with the
-    /// crate's error).
+    /// crate's error); an error once the session has ended.
     pub fn send_input(&self, input: &[u8]) -> Result<()> {
         self.writer.send_input(input)
     }
@@ -440,7 +440,7 @@ impl<'s> PtyWriter<'s> {
     }
 
     /// Sends input to the terminal (as [`Write::write_all`], with the
-    /// crate's error).
+    /// crate's error); an error once the session has ended.
     pub fn send_input(&self, input: &[u8]) -> Result<()> {
         self.link.send(input)
     }

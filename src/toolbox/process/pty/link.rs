@@ -4,7 +4,10 @@
 //! One thread of its own reads the socket: it takes the socket's lock only
 //! to decode what has already arrived ([`Socket::try_next_event`], which
 //! never waits for the network), and waits for more bytes without the lock
-//! ([`Waiter`]), so that input is written at once whatever the output does.
+//! ([`Waiter`]), so that input is written at once whatever the output does;
+//! input the network does not take at once is written in slices of at most
+//! [`WRITE_SLICE`], the socket left to that thread in between, so that
+//! output is read whatever the input does.
 //! The output goes to the caller through a channel of at most
 //! [`QUEUE_DEPTH`] pieces of at most [`CHUNK`] bytes: when the caller reads
 //! slowly the thread stops reading, the socket's buffers fill up and the
@@ -12,9 +15,9 @@
 //! that falls too far behind). Nothing grows with the output.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
@@ -33,6 +36,10 @@ pub(super) const QUEUE_DEPTH: usize = 16;
 /// Largest input message: the toolbox refuses messages over 64 KiB.
 const MAX_INPUT: usize = 32 << 10;
 
+/// The longest one write of input holds the socket: the connection's
+/// thread reads in between.
+const WRITE_SLICE: Duration = Duration::from_millis(20);
+
 /// What the connection's thread hands to the reader.
 pub(super) enum Piece {
     /// Output of the terminal, as bytes.
@@ -50,6 +57,9 @@ pub(super) struct Link {
     waiter: Waiter,
     /// Set once the caller closes: the thread stops.
     closing: AtomicBool,
+    /// Set once the session or the connection has ended: input can reach
+    /// nothing.
+    ended: AtomicBool,
     operation: String,
     idle: Duration,
     redact: Redact,
@@ -80,6 +90,7 @@ impl Link {
             socket: Mutex::new(socket),
             waiter,
             closing: AtomicBool::new(false),
+            ended: AtomicBool::new(false),
             idle,
             redact,
         });
@@ -113,9 +124,29 @@ impl Link {
         if self.closing.load(Ordering::SeqCst) {
             return Err(self.closed());
         }
-        let mut socket = self.socket();
+        if self.ended.load(Ordering::SeqCst) {
+            return Err(Error::Transport {
+                operation: self.operation.clone(),
+                source: "the terminal session has ended".into(),
+            });
+        }
         for piece in bytes.chunks(MAX_INPUT) {
-            socket.send_binary(piece).map_err(|e| (self.redact)(e))?;
+            let started = Instant::now();
+            let mut sent = self.socket().send_binary_for(piece, WRITE_SLICE);
+            // The socket is left to the connection's thread between slices:
+            // a server may read no more input until its output has been read
+            // (a shell echoing a large paste).
+            while let Ok(false) = sent {
+                if started.elapsed() >= self.idle {
+                    return Err(Error::Timeout {
+                        operation: format!("{}: sending", self.operation),
+                        after: started.elapsed(),
+                    });
+                }
+                std::thread::sleep(Duration::from_millis(1));
+                sent = self.socket().flush_for(WRITE_SLICE);
+            }
+            sent.map_err(|e| (self.redact)(e))?;
         }
         Ok(())
     }
@@ -219,13 +250,32 @@ fn pump(link: &Link, output: &SyncSender<Piece>, connected: mpsc::Sender<Result<
             continue;
         }
         for piece in bytes.chunks(CHUNK) {
+            let mut piece = Piece::Data(piece.to_vec());
+            if connected.is_some() {
+                // Nobody reads before the connect returns: output that fills
+                // the queue first shows that the terminal is connected.
+                match output.try_send(piece) {
+                    Ok(()) => continue,
+                    Err(TrySendError::Full(held)) => {
+                        piece = held;
+                        if let Some(tx) = connected.take() {
+                            let _ = tx.send(Ok(()));
+                        }
+                    }
+                    Err(TrySendError::Disconnected(_)) => {
+                        unread = true;
+                        break;
+                    }
+                }
+            }
             // Waits while the caller has not read what came before.
-            if output.send(Piece::Data(piece.to_vec())).is_err() {
+            if output.send(piece).is_err() {
                 unread = true;
                 break;
             }
         }
     };
+    link.ended.store(true, Ordering::SeqCst);
     if link.closing.load(Ordering::SeqCst) {
         return;
     }
