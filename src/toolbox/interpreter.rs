@@ -175,9 +175,13 @@ impl<'a> RunCodeOptions<'a> {
         self
     }
 
-    /// How long the connection may go without hearing from the server
-    /// before it counts as lost (default 60 s; a ping goes out after a
-    /// third of it, so quiet code is fine).
+    /// How long the code may go without output before the run fails with
+    /// [`Error::Timeout`]; by default there is no such limit, and the run's
+    /// [`timeout`](Self::timeout) (plus the margin) bounds it. The toolbox
+    /// sends nothing during a run until the code writes or ends (it does
+    /// not answer pings then), so this counts the code's silence. Pings go
+    /// out after 20 s of silence (or a third of this limit) all the same,
+    /// so that proxies on the way keep the connection open.
     pub fn idle_timeout(mut self, idle: Duration) -> Self {
         self.idle_timeout = Some(idle);
         self

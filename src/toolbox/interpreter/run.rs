@@ -21,8 +21,10 @@ use crate::transport::ws::{Event, Limits, ReadError, Socket};
 /// The server's time limit of a run that sets none.
 const SERVER_DEFAULT_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 
-/// The default [`RunCodeOptions::idle_timeout`].
-const DEFAULT_IDLE: Duration = Duration::from_secs(60);
+/// The longest silence after which a ping goes out. The toolbox reads
+/// only the request of a run and so never answers them, but proxies on the
+/// way see traffic and keep the connection open while the code is quiet.
+const KEEPALIVE: Duration = Duration::from_secs(20);
 
 /// Largest message read from the server (one piece of output).
 const MAX_MESSAGE: usize = 16 << 20;
@@ -130,6 +132,20 @@ struct Message {
     traceback: String,
 }
 
+/// The limits of a run that may last `limit` from `started`: silence is
+/// bounded by `idle` when one is given, otherwise by the run's limit alone
+/// (quiet code is not a lost connection: the toolbox sends nothing, pongs
+/// included, until the code writes or ends).
+fn run_limits(idle: Option<Duration>, started: Instant, limit: Duration) -> Limits {
+    let idle = idle.unwrap_or(limit);
+    Limits {
+        idle,
+        keepalive: Some(KEEPALIVE.min(idle / 3)),
+        deadline: started.checked_add(limit),
+        max_message: MAX_MESSAGE,
+    }
+}
+
 /// Connects, sends the request and returns the run.
 pub(super) fn start<'a>(
     tb: Toolbox<'_>,
@@ -140,19 +156,14 @@ pub(super) fn start<'a>(
     let timeout = seconds.map_or(SERVER_DEFAULT_TIMEOUT, |s| {
         Duration::from_secs(u64::from(s))
     });
-    let idle = options.idle_timeout.unwrap_or(DEFAULT_IDLE);
     let segments = ["process", "interpreter", "execute"];
     let transport = tb.transport();
     let started = Instant::now();
     // The server interrupts the code at its timeout; the client gives it
     // the margin on top to say so.
     let limit = timeout.saturating_add(transport.command_timeout_margin());
-    let limits = Limits {
-        idle,
-        keepalive: Some(idle / 3),
-        deadline: started.checked_add(limit),
-        max_message: MAX_MESSAGE,
-    };
+    let limits = run_limits(options.idle_timeout, started, limit);
+    let idle = limits.idle;
     let mut socket = tb.websocket(&segments, &[], limits, Deadline::after(limit))?;
     let operation = socket.operation().to_string();
     let request = Request {
@@ -212,7 +223,7 @@ impl Iterator for CodeRun<'_> {
                 Err(ReadError::Idle) => {
                     let error = Error::Timeout {
                         operation: format!(
-                            "{}: no answer from the server for {:?}",
+                            "{}: no output for {:?} (the run's idle limit)",
                             self.operation, self.idle
                         ),
                         after: self.started.elapsed(),
@@ -346,4 +357,25 @@ pub(super) fn collect(run: CodeRun<'_>) -> Result<RunCodeResult> {
         }
     }
     Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_has_no_idle_limit_unless_one_is_set() {
+        let now = Instant::now();
+        let limit = Duration::from_secs(605);
+        let limits = run_limits(None, now, limit);
+        // Quiet code runs to its limit, pinging every 20 s for the proxies.
+        assert_eq!(limits.idle, limit);
+        assert_eq!(limits.keepalive, Some(KEEPALIVE));
+        assert_eq!(limits.deadline, now.checked_add(limit));
+        let limits = run_limits(Some(Duration::from_millis(600)), now, limit);
+        assert_eq!(limits.idle, Duration::from_millis(600));
+        assert_eq!(limits.keepalive, Some(Duration::from_millis(200)));
+        let limits = run_limits(Some(Duration::from_secs(3600)), now, limit);
+        assert_eq!(limits.keepalive, Some(KEEPALIVE));
+    }
 }
