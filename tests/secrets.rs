@@ -1305,8 +1305,8 @@ fn an_answer_that_does_not_decode_is_quoted_without_its_values() {
 }
 
 /// An answer that echoes what it was sent never brings the value of an
-/// environment variable given to a command, a terminal or a run of code
-/// into an error.
+/// environment variable given to a sandbox, a command, a terminal or a run
+/// of code into an error.
 #[test]
 fn echoed_environment_values_stay_hidden() {
     const VALUE: &str = "env-value-0123456789abcdef";
@@ -1331,9 +1331,18 @@ fn echoed_environment_values_stay_hidden() {
             .with_body_from_request(echo)
             .create()
     });
+    let create = server
+        .mock("POST", "/api/sandbox")
+        .with_status(400)
+        .with_body_from_request(echo)
+        .expect(1)
+        .create();
     let p = sb.process();
     #[allow(unused_mut)]
     let mut errors = vec![
+        daytona
+            .create(CreateSandbox::new().env("TOKEN", VALUE))
+            .unwrap_err(),
         p.exec_with(
             "env",
             daytona::toolbox::ExecOptions::new().env("TOKEN", VALUE),
@@ -1365,6 +1374,7 @@ fn echoed_environment_values_stay_hidden() {
                 .unwrap_err(),
         );
     }
+    create.assert();
     mocks[0].assert();
     mocks[1].assert();
     #[cfg(feature = "websocket")]

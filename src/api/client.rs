@@ -11,6 +11,7 @@ use crate::api::build;
 use crate::api::sandbox::Sandbox;
 use crate::api::wait::Goal;
 use crate::check::{non_empty, path_segment};
+use crate::config::env_secrets;
 use crate::config::DaytonaConfig;
 use crate::config::PollSchedule;
 use crate::config::Secret;
@@ -188,9 +189,12 @@ impl Daytona {
         }
         // Listening before the request: the first events are not missed.
         let ticket = self.listen();
+        // An answer may echo the request: the environment's values stay
+        // out of errors.
         let info: SandboxInfo = self.transport().json(
             self.api(Method::POST, &["sandbox"])
                 .json(&body)
+                .hide(env_secrets(&body.env))
                 .deadline(deadline),
         )?;
         telemetry::annotate(&self.transport().tracing(), "daytona.sandbox.id", &info.id);

@@ -12,7 +12,8 @@ pub(crate) mod secret;
 pub(crate) use policy::LONGEST;
 pub use policy::{PollSchedule, RetryPolicy, WAIT_FOREVER};
 pub(crate) use secret::{
-    hidden_in, names_only, redact, url_credentials_hidden, EnvHidden, Hidden, Secret, REDACTED,
+    env_secrets, hidden_in, names_only, redact, url_credentials_hidden, EnvHidden, Hidden, Secret,
+    REDACTED,
 };
 
 use crate::error::{Error, Result, NO_CREDENTIALS};

@@ -254,6 +254,14 @@ fn after_value(s: &str) -> &str {
     ""
 }
 
+/// The values of the environment variables a request carries: an answer
+/// may echo its request, and errors never show them.
+pub(crate) fn env_secrets(envs: &std::collections::BTreeMap<String, String>) -> Vec<Secret> {
+    envs.values()
+        .map(|value| Secret::new(value.as_str()))
+        .collect()
+}
+
 /// `text` with `secret` hidden in it, by the rule of [`redact`]: for the
 /// `Debug` of a value that embeds a token (a signed URL, an SSH command).
 pub(crate) fn hidden_in(text: &str, secret: &str) -> String {

@@ -348,7 +348,7 @@ pub(crate) struct CreateSandboxBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     user: Option<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    env: BTreeMap<String, String>,
+    pub(crate) env: BTreeMap<String, String>,
     labels: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     public: Option<bool>,

@@ -57,7 +57,7 @@ use ureq::http::Method;
 use url::Url;
 
 use crate::api::sandbox::Sandbox;
-use crate::config::{base_url, Secret};
+use crate::config::base_url;
 use crate::error::{Error, Result};
 use crate::telemetry::{traced, Tracing};
 use crate::transport::request::push_segments;
@@ -188,14 +188,6 @@ impl Sandbox {
             Ok(dir.dir)
         })
     }
-}
-
-/// The values of the environment variables a request carries: an answer
-/// may echo its request, and errors never show them.
-pub(crate) fn env_secrets(envs: &std::collections::BTreeMap<String, String>) -> Vec<Secret> {
-    envs.values()
-        .map(|value| Secret::new(value.as_str()))
-        .collect()
 }
 
 /// Shows the names of environment variables, never their values.

@@ -36,8 +36,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use ureq::http::Method;
 
-use super::{env_secrets, Toolbox};
+use super::Toolbox;
 use crate::check::{self, non_empty};
+use crate::config::env_secrets;
 use crate::error::{Error, Result};
 use crate::params::string_pairs;
 use crate::params::{CodeLanguage, CODE_TOOLBOX_LANGUAGE_LABEL};

@@ -11,9 +11,10 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::RunCodeOptions;
+use crate::config::env_secrets;
 use crate::error::{Error, Result};
 use crate::toolbox::process::{lenient, whole_seconds};
-use crate::toolbox::{env_secrets, Toolbox};
+use crate::toolbox::Toolbox;
 use crate::transport::poll::Deadline;
 use crate::transport::status::excerpt;
 use crate::transport::ws::{Event, Limits, ReadError, Socket};

@@ -14,10 +14,11 @@ use ureq::http::Method;
 
 use super::{lenient, objects, Process};
 use crate::check::{non_empty, path_segment};
+use crate::config::env_secrets;
 use crate::error::{Error, Result};
 use crate::params::string_pairs;
 use crate::telemetry::traced;
-use crate::toolbox::{env_secrets, EnvNames};
+use crate::toolbox::EnvNames;
 use crate::transport::poll::Deadline;
 use crate::transport::ws::Limits;
 
