@@ -245,10 +245,17 @@ pub struct ErrorReport<'e>(&'e Error);
 
 impl fmt::Display for ErrorReport<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)?;
+        let mut last = self.0.to_string();
+        f.write_str(&last)?;
         let mut cause = std::error::Error::source(self.0);
         while let Some(e) = cause {
-            write!(f, ": {e}")?;
+            // Some libraries end their own text with their cause's: said
+            // once.
+            let text = e.to_string();
+            if !last.ends_with(&text) {
+                write!(f, ": {text}")?;
+            }
+            last = text;
             cause = e.source();
         }
         Ok(())

@@ -200,3 +200,47 @@ fn no_display_repeats_its_cause() {
         }
     }
 }
+
+#[test]
+fn a_cause_its_wrapper_already_ends_with_is_reported_once() {
+    // As tungstenite's protocol errors: "WebSocket protocol error: X",
+    // whose source is X.
+    let e = Error::Transport {
+        operation: "GET /logs".into(),
+        source: Box::new(tungstenite_like()),
+    };
+    assert_eq!(
+        e.report().to_string(),
+        "GET /logs: protocol error: bad opcode: io"
+    );
+}
+
+/// `protocol error: bad opcode`, caused by `bad opcode`, caused by `io`.
+fn tungstenite_like() -> impl std::error::Error + Send + Sync + 'static {
+    #[derive(Debug)]
+    struct Outer(Inner);
+    #[derive(Debug)]
+    struct Inner(std::io::Error);
+    impl fmt::Display for Outer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "protocol error: {}", self.0)
+        }
+    }
+    impl fmt::Display for Inner {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("bad opcode")
+        }
+    }
+    impl std::error::Error for Outer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+    impl std::error::Error for Inner {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+    Outer(Inner(std::io::Error::other("io")))
+}
+

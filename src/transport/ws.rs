@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use tungstenite::client::IntoClientRequest;
+use tungstenite::error::ProtocolError;
 use tungstenite::handshake::headers::MAX_HEADERS;
 use tungstenite::handshake::HandshakeError;
 use tungstenite::protocol::frame::coding::{CloseCode, Control, Data, OpCode};
@@ -358,22 +359,27 @@ impl Socket {
     fn read_frame_once(&mut self) -> std::result::Result<Option<Event>, tungstenite::Error> {
         let max = self.limits.max_message;
         let Some(frame) = self.frames.read(Some(max))? else {
-            return Err(tungstenite::Error::Protocol(
-                tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
-            ));
+            return Err(protocol(ProtocolError::ResetWithoutClosingHandshake));
         };
         // What tungstenite's own reader refuses: a server never masks, and
         // no extension (compression) was agreed on.
         let header = frame.header();
         if header.mask.is_some() {
-            return Err(tungstenite::Error::Protocol(
-                tungstenite::error::ProtocolError::MaskedFrameFromServer,
-            ));
+            return Err(protocol(ProtocolError::MaskedFrameFromServer));
         }
         if header.rsv1 || header.rsv2 || header.rsv3 {
-            return Err(tungstenite::Error::Protocol(
-                tungstenite::error::ProtocolError::NonZeroReservedBits,
-            ));
+            return Err(protocol(ProtocolError::NonZeroReservedBits));
+        }
+        // Control frames whole and short (RFC 6455, 5.5); the frame reader
+        // already refuses opcodes without a meaning.
+        match header.opcode {
+            OpCode::Control(_) if !header.is_final => {
+                return Err(protocol(ProtocolError::FragmentedControlFrame));
+            }
+            OpCode::Control(_) if frame.payload().len() > 125 => {
+                return Err(protocol(ProtocolError::ControlFrameTooBig));
+            }
+            _ => {}
         }
         let fin = header.is_final;
         let (text, first) = match frame.header().opcode {
@@ -381,11 +387,7 @@ impl Socket {
             OpCode::Data(Data::Binary) => (false, true),
             OpCode::Data(Data::Continue) => match &self.partial {
                 Some((text, _)) => (*text, false),
-                None => {
-                    return Err(tungstenite::Error::Protocol(
-                        tungstenite::error::ProtocolError::UnexpectedContinueFrame,
-                    ))
-                }
+                None => return Err(protocol(ProtocolError::UnexpectedContinueFrame)),
             },
             OpCode::Control(Control::Ping) => {
                 self.send(Frame::pong(frame.into_payload()))?;
@@ -405,13 +407,11 @@ impl Socket {
                 let _ = self.send(Frame::close(None));
                 return Ok(Some(Event::Closed(code, reason)));
             }
-            // Pongs, and opcodes no extension was agreed for.
+            // Pongs.
             _ => return Ok(None),
         };
         if first && self.partial.is_some() {
-            return Err(tungstenite::Error::Protocol(
-                tungstenite::error::ProtocolError::ExpectedFragment(Data::Continue),
-            ));
+            return Err(protocol(ProtocolError::ExpectedFragment(Data::Continue)));
         }
         let payload = frame.into_payload();
         let (_, mut message) = self.partial.take().unwrap_or((text, Vec::new()));
@@ -620,6 +620,11 @@ impl Write for Recorded {
     fn flush(&mut self) -> io::Result<()> {
         self.conn.flush()
     }
+}
+
+/// A breach of the WebSocket protocol by the server.
+fn protocol(e: ProtocolError) -> tungstenite::Error {
+    tungstenite::Error::Protocol(e)
 }
 
 #[cfg(test)]
