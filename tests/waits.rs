@@ -298,6 +298,21 @@ fn wait_until_stopped_polls_until_stopped() {
 }
 
 #[test]
+fn an_archived_sandbox_counts_as_stopped() {
+    // Archived while the wait was away: stopped, its files moved away.
+    let (mut server, mut sb) = setup("stopping");
+    let states = ["stopping", "archived"];
+    let docs = states.iter().map(|s| doc("sb-1", s, 1, 0)).collect();
+    let (get, polled) = sequence(&mut server, "GET", "sb-1", docs);
+
+    sb.wait_until_stopped(Duration::from_secs(5)).unwrap();
+
+    get.assert();
+    assert_eq!(polled.load(Ordering::SeqCst), states.len());
+    assert_eq!(sb.state(), Some(&SandboxState::Archived));
+}
+
+#[test]
 fn wait_until_stopped_ends_at_its_deadline() {
     let (mut server, mut sb) = setup("stopping");
     let (get, polled) = sequence(

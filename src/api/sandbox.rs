@@ -239,8 +239,8 @@ impl Sandbox {
         })
     }
 
-    /// Waits until it is `stopped` (or `destroyed`, or gone); `error` and
-    /// `build_failed` fail at once.
+    /// Waits until it is `stopped` (or `archived`, `destroyed`, or gone);
+    /// `error` and `build_failed` fail at once.
     pub fn wait_until_stopped(&mut self, timeout: Duration) -> Result<()> {
         traced(self.tracing(), "Sandbox.waitUntilStopped", || {
             self.wait_stopped(limit(timeout)?)

@@ -33,8 +33,13 @@ fn started(s: &SandboxState) -> bool {
     *s == SandboxState::Started
 }
 
+/// Not running: `stopped`, `archived` (stopped, its files moved to the
+/// object store) or `destroyed`.
 fn stopped(s: &SandboxState) -> bool {
-    matches!(s, SandboxState::Stopped | SandboxState::Destroyed)
+    matches!(
+        s,
+        SandboxState::Stopped | SandboxState::Archived | SandboxState::Destroyed
+    )
 }
 
 fn at_rest(s: &SandboxState) -> bool {
@@ -68,13 +73,14 @@ impl Goal {
         *s != SandboxState::PendingBuild
     });
 
-    /// Until `stopped`, `destroyed` or gone.
+    /// Until `stopped`, `archived`, `destroyed` or gone.
     pub(crate) const STOPPED: Goal = Goal {
         gone_is_done: true,
         ..Goal::new("to stop", stopped)
     };
 
-    /// Until `stopped`, `destroyed` or gone, for `stop`, which may be asked
+    /// Until `stopped`, `archived`, `destroyed` or gone, for `stop`, which
+    /// may be asked
     /// of a sandbox in `error`.
     pub(crate) const STOPPING: Goal = Goal {
         from_failure: true,

@@ -243,4 +243,3 @@ fn tungstenite_like() -> impl std::error::Error + Send + Sync + 'static {
     }
     Outer(Inner(std::io::Error::other("io")))
 }
-
