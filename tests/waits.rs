@@ -12,7 +12,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use daytona::{Daytona, DaytonaConfig, Error, Resize, RetryPolicy, Sandbox, SandboxState};
+use daytona::{
+    Daytona, DaytonaConfig, Error, PollSchedule, Resize, RetryPolicy, Sandbox, SandboxState,
+};
 use fault_server::{Action, FaultServer};
 use mockito::{Matcher, Mock, Server, ServerGuard};
 use serde_json::{json, Value};
@@ -403,6 +405,108 @@ fn rate_limited_poll(
     )
     .unwrap();
     (server, daytona, polls)
+}
+
+/// A pause whose polls fail `failures` times (one request each) the way
+/// `failure` says, then answer `paused`; the client polls on `schedule`.
+fn polls_failing(
+    failures: usize,
+    failure: fn() -> Action,
+    schedule: PollSchedule,
+) -> (FaultServer, Daytona, Arc<AtomicUsize>) {
+    let polls = Arc::new(AtomicUsize::new(0));
+    let counted = polls.clone();
+    let server = FaultServer::start(move |seen| match seen.route().as_str() {
+        "POST /api/sandbox/sb-1/pause" => Action::json(200, &doc("sb-1", "pausing", 1, 0)),
+        "GET /api/sandbox/sb-1" if seen.nth == 0 => {
+            Action::json(200, &doc("sb-1", "started", 1, 0))
+        }
+        "GET /api/sandbox/sb-1" => {
+            counted.fetch_add(1, Ordering::SeqCst);
+            if seen.nth <= failures {
+                failure()
+            } else {
+                Action::json(200, &doc("sb-1", "paused", 1, 2))
+            }
+        }
+        _ => Action::status(404),
+    });
+    let daytona = Daytona::new(
+        DaytonaConfig::new()
+            .read_env(false)
+            .api_key(KEY)
+            .api_url(format!("{}/api", server.url))
+            .retry_policy(RetryPolicy::new().max_attempts(1))
+            .poll_schedule(schedule)
+            .events(false),
+    )
+    .unwrap();
+    (server, daytona, polls)
+}
+
+fn unavailable() -> Action {
+    Action::json(503, &json!({ "statusCode": 503, "message": "restarting" }))
+}
+
+#[test]
+fn a_wait_rides_out_an_api_that_is_briefly_unavailable() {
+    // 502, 503, 504 and connections cut: the API restarting behind its
+    // proxy. The wait goes on and ends on the state it waited for.
+    for failure in [
+        unavailable as fn() -> Action,
+        || Action::json(502, &json!({ "message": "Bad Gateway" })),
+        || Action::status(504),
+        || Action::ResetBeforeAnswer,
+        || Action::CloseBeforeAnswer,
+    ] {
+        let (_server, daytona, polls) = polls_failing(5, failure, fast_poll());
+        let mut sb = daytona.get("sb-1").unwrap();
+
+        sb.pause_with_timeout(Duration::from_secs(5)).unwrap();
+
+        assert_eq!(sb.state(), Some(&SandboxState::Paused));
+        assert_eq!(polls.load(Ordering::SeqCst), 6);
+    }
+}
+
+#[test]
+fn a_wait_gives_up_once_its_checks_have_failed_for_the_outage() {
+    let outage = Duration::from_millis(400);
+    let schedule = fast_poll().outage(outage);
+    let (_server, daytona, polls) = polls_failing(usize::MAX, unavailable, schedule);
+    let mut sb = daytona.get("sb-1").unwrap();
+
+    let began = Instant::now();
+    let err = sb.pause_with_timeout(daytona::WAIT_FOREVER).unwrap_err();
+
+    assert!(err.is_server_error(), "{err:?}");
+    assert_eq!(err.api().map(|a| a.status), Some(503));
+    assert!(on_time(began.elapsed(), outage), "{:?}", began.elapsed());
+    assert!(polls.load(Ordering::SeqCst) >= 3);
+}
+
+#[test]
+fn failures_that_do_not_heal_end_a_wait_at_once() {
+    // A 500, a 401, a body that does not decode: the next check would
+    // fail the same way. And an outage of zero ends it at the first.
+    for (failure, schedule) in [
+        (
+            (|| Action::json(500, &json!({ "message": "bug" }))) as fn() -> Action,
+            fast_poll(),
+        ),
+        (
+            || Action::json(401, &json!({ "message": "no" })),
+            fast_poll(),
+        ),
+        (|| Action::json(200, &json!({ "id": 7 })), fast_poll()),
+        (unavailable, fast_poll().outage(Duration::ZERO)),
+    ] {
+        let (_server, daytona, polls) = polls_failing(usize::MAX, failure, schedule);
+        let mut sb = daytona.get("sb-1").unwrap();
+
+        assert!(sb.pause_with_timeout(Duration::from_secs(5)).is_err());
+        assert_eq!(polls.load(Ordering::SeqCst), 1);
+    }
 }
 
 #[test]

@@ -134,7 +134,11 @@ pub struct PollSchedule {
     pub(crate) slow_growth: f64,
     pub(crate) max_slow_interval: Duration,
     pub(crate) jitter: f64,
+    pub(crate) outage: Duration,
 }
+
+/// The default [`PollSchedule::outage`].
+const OUTAGE: Duration = Duration::from_secs(60);
 
 impl Default for PollSchedule {
     fn default() -> Self {
@@ -148,6 +152,7 @@ impl Default for PollSchedule {
             slow_growth: 0.05,
             max_slow_interval: Duration::from_secs(8),
             jitter: 0.1,
+            outage: OUTAGE,
         }
     }
 }
@@ -218,6 +223,18 @@ impl PollSchedule {
         self
     }
 
+    /// How long the checks of a wait may keep failing for reasons that
+    /// heal (an answer 502, 503 or 504, a connection refused or cut, a
+    /// request that timed out) before the wait gives up with the last
+    /// failure: the API restarting does not end a long wait. Each check's
+    /// request is first retried by the [`RetryPolicy`]; a wait whose
+    /// deadline comes while its checks fail ends with the last failure.
+    /// Default 60 s; zero ends the wait at the first failed check.
+    pub fn outage(mut self, outage: Duration) -> Self {
+        self.outage = outage;
+        self
+    }
+
     /// A fixed interval, as simple schedules want.
     pub fn fixed(interval: Duration) -> Self {
         PollSchedule {
@@ -230,6 +247,7 @@ impl PollSchedule {
             slow_growth: 0.0,
             max_slow_interval: interval,
             jitter: 0.0,
+            outage: OUTAGE,
         }
     }
 

@@ -96,7 +96,10 @@ pub(crate) enum Look<'a> {
 /// not end the wait: the next one comes after the server's `Retry-After`
 /// when that is longer than the schedule's delay; a `Retry-After` past the
 /// deadline, or longer than `max_retry_after` (the retry policy's limit),
-/// returns the error at once.
+/// returns the error at once. Checks that fail for a reason that heals
+/// ([`heals`]) do not end it either, until they have been failing for the
+/// schedule's `outage`; a deadline that comes while they fail ends the
+/// wait with the last failure rather than a bare timeout.
 pub(crate) fn wait_until<T>(
     schedule: &PollSchedule,
     deadline: Deadline,
@@ -108,6 +111,13 @@ pub(crate) fn wait_until<T>(
     let began = Instant::now();
     let mut checks = 0u32;
     let mut asked: Option<Duration> = None;
+    // Since when the checks have been failing for a reason that heals, and
+    // the last failure: what a wait whose time runs out then ends with.
+    let mut failing: Option<(Instant, Error)> = None;
+    let ended = |failing: Option<(Instant, Error)>| match failing {
+        Some((_, e)) => e,
+        None => deadline.timeout_error(operation),
+    };
     loop {
         let healthy = listen.as_ref().is_some_and(|l| l.healthy());
         let planned = if healthy {
@@ -117,7 +127,7 @@ pub(crate) fn wait_until<T>(
         };
         let delay = asked.take().map_or(planned, |d| d.max(planned));
         if deadline.remaining() == Some(Duration::ZERO) {
-            return Err(deadline.timeout_error(operation));
+            return Err(ended(failing));
         }
         let delay = deadline.cap(delay).min(LONGEST);
         match listen.as_deref_mut() {
@@ -139,12 +149,16 @@ pub(crate) fn wait_until<T>(
             None => std::thread::sleep(delay),
         }
         if deadline.remaining() == Some(Duration::ZERO) {
-            return Err(deadline.timeout_error(operation));
+            return Err(ended(failing));
         }
         checks = checks.saturating_add(1);
         let span = Child::poll(checks);
+        let asked_at = Instant::now();
         let checked = check(Look::Poll(&deadline));
         span.end(checked.as_ref().err());
+        if checked.is_ok() {
+            failing = None;
+        }
         match checked {
             Ok(Check::Done(v)) => return Ok(v),
             Ok(Check::Pending) => {}
@@ -162,10 +176,26 @@ pub(crate) fn wait_until<T>(
                 log::debug!("{operation}: rate limited, checking again later");
                 asked = wanted;
             }
+            Err(e) if heals(&e) => {
+                let since = failing.take().map_or(asked_at, |(since, _)| since);
+                if since.elapsed() >= schedule.outage {
+                    return Err(e);
+                }
+                log::debug!("{operation}: the check failed ({e}), checking again later");
+                failing = Some((since, e));
+            }
             Err(e) => return Err(e),
         }
         log::trace!("{operation}: still waiting after {checks} checks");
     }
+}
+
+/// Whether a failed check may succeed later without anything changing on
+/// the client's side: the API or a proxy in front of it unavailable for a
+/// while (502, 503, 504), the connection refused or cut, the request timed
+/// out.
+fn heals(e: &Error) -> bool {
+    e.is_transport() || e.is_timeout() || e.api().is_some_and(|a| matches!(a.status, 502..=504))
 }
 
 #[cfg(test)]
