@@ -90,7 +90,8 @@ pub(crate) enum Look<'a> {
 ///
 /// Between the checks it also judges the changes `listen` hears: while
 /// that is healthy the checks come only [`SAFETY_POLL`] apart, otherwise on
-/// `schedule`.
+/// `schedule`, and so does the first check once it is healthy again (a
+/// change made while it was not would not be heard).
 ///
 /// A check answered 429 (once the request's own retries are spent) does
 /// not end the wait: the next one comes after the server's `Retry-After`
@@ -118,9 +119,14 @@ pub(crate) fn wait_until<T>(
         Some((_, e)) => e,
         None => deadline.timeout_error(operation),
     };
+    // Whether every change since the last check (or since the wait began)
+    // will be heard: the changes were heard then already. A connection
+    // that came back since may have missed one, which the next check,
+    // made on the schedule, sees.
+    let mut covered = listen.as_ref().is_some_and(|l| l.healthy());
     loop {
         let healthy = listen.as_ref().is_some_and(|l| l.healthy());
-        let planned = if healthy {
+        let planned = if healthy && covered {
             SAFETY_POLL.mul_f64(1.0 + random_fraction() / 3.0)
         } else {
             schedule.jittered_delay(began.elapsed(), checks, random_fraction())
@@ -151,6 +157,7 @@ pub(crate) fn wait_until<T>(
         if deadline.remaining() == Some(Duration::ZERO) {
             return Err(ended(failing));
         }
+        covered = listen.as_ref().is_some_and(|l| l.healthy());
         checks = checks.saturating_add(1);
         let span = Child::poll(checks);
         let asked_at = Instant::now();
@@ -209,6 +216,54 @@ mod tests {
         let d = Deadline::after(WAIT_FOREVER);
         assert_eq!(d.remaining(), None);
         assert_eq!(d.cap(Duration::from_secs(5)), Duration::from_secs(5));
+    }
+
+    /// Changes heard from `up` on; none is ever delivered (the one the
+    /// test makes comes while it is down, and is lost).
+    struct Reconnecting {
+        up: Instant,
+    }
+
+    impl Listen for Reconnecting {
+        fn healthy(&self) -> bool {
+            Instant::now() >= self.up
+        }
+
+        fn next(&mut self, wait: Duration) -> Option<serde_json::Value> {
+            std::thread::sleep(wait);
+            None
+        }
+    }
+
+    #[test]
+    fn a_connection_back_during_a_check_does_not_skip_the_next_check() {
+        // The first check (50 ms to 150 ms) sees the old state; the change
+        // (at 120 ms) is made while the connection is down; the connection
+        // is back (100 ms) before the check ends. Trusting it at once would
+        // leave the change to the safety poll, 3 s or more later.
+        let began = Instant::now();
+        let changed = began + Duration::from_millis(120);
+        let mut listen = Reconnecting {
+            up: began + Duration::from_millis(100),
+        };
+        let r: Result<()> = wait_until(
+            &PollSchedule::fixed(Duration::from_millis(50)),
+            Deadline::after(Duration::from_secs(10)),
+            Duration::from_secs(60),
+            "waiting for a change",
+            Some(&mut listen),
+            |look| {
+                let asked = Instant::now();
+                std::thread::sleep(Duration::from_millis(100));
+                Ok(match look {
+                    Look::Poll(_) if asked >= changed => Check::Done(()),
+                    _ => Check::Pending,
+                })
+            },
+        );
+        r.unwrap();
+        let took = began.elapsed();
+        assert!(took < Duration::from_secs(2), "{took:?}");
     }
 
     #[test]
