@@ -268,3 +268,25 @@ fn paired_directory_links_do_not_fan_out() {
     assert_eq!(entries.len(), 26 * 3);
     assert!(started.elapsed() < std::time::Duration::from_secs(2));
 }
+
+/// 400 nested folders (a tree may be as deep as paths of 4 KiB let it):
+/// walked on a small stack, never one frame a level.
+#[test]
+fn a_deep_tree_does_not_exhaust_the_stack() {
+    let tree = TempDir::new("deep");
+    let rel = format!("ctx{}", "/a".repeat(400));
+    tree.file(&format!("{rel}/f"), "x");
+    let context = BuildContext::new(tree.path("ctx"), "ctx");
+    let walked = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || (context.hash(), context.entries()))
+        .unwrap()
+        .join()
+        .unwrap();
+    let levels = rel.matches('/').count();
+    let digest = md5_of(&[b"ctx", &rel.as_bytes()["ctx/".len()..], b"/f", b"x"]);
+    assert_eq!(walked.0.unwrap(), digest);
+    let entries = walked.1.unwrap();
+    assert_eq!(entries.len(), levels + 2);
+    assert_eq!(entries.last().unwrap().1, format!("{rel}/f"));
+}
