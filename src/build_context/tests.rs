@@ -437,3 +437,24 @@ fn region_follows_the_amazonaws_host_rule() {
         assert_eq!(region(host), expected, "{host}");
     }
 }
+
+#[test]
+fn a_storage_url_with_credentials_is_refused_without_showing_them() {
+    let mut api = Server::new();
+    let password = "st0re-Passw0rd-in-url";
+    let url = format!("https://minio:{password}@storage.example.com");
+    let access = push_access_mock(&mut api, &url, json!("b"));
+    let err = upload_small(&api).unwrap_err();
+    access.assert();
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+    let shown = format!("{err} {err:?}");
+    assert!(shown.contains("holds credentials"), "{shown}");
+    assert!(!shown.contains(password), "{shown}");
+    let access: PushAccess = serde_json::from_value(json!({
+        "accessKey": ACCESS_KEY, "secret": SECRET, "sessionToken": TOKEN,
+        "storageUrl": url, "organizationId": ORG,
+    }))
+    .unwrap();
+    let shown = format!("{access:?}");
+    assert!(!shown.contains(password), "{shown}");
+}
