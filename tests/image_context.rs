@@ -179,11 +179,25 @@ fn links_are_entries_of_their_own_never_followed() {
     symlink("gone", tree.path("ctx/broken")).unwrap();
     symlink("../real.txt", tree.path("ctx/only-links/l")).unwrap();
     let context = BuildContext::new(tree.path("ctx"), "ctx");
-    // As the TypeScript SDK: links are left out of the hash, and a folder
-    // holding only links counts as empty.
+    // Each link is hashed as its path, a NUL and its target; a folder
+    // holding only links counts as empty (as the TypeScript SDK's).
+    let up = tree.path("ctx");
+    let looped = format!("loop\0{}", up.display());
     assert_eq!(
         context.hash().unwrap(),
-        md5_of(&[b"ctx", b"only-links", b"real.txt", b"data"])
+        md5_of(&[
+            b"ctx",
+            b"broken\0gone",
+            b"escape.txt\0../outside/secret.txt",
+            b"link.txt\0real.txt",
+            looped.as_bytes(),
+            b"only-links",
+            b"only-links/l\0../real.txt",
+            b"passwd\0/etc/passwd",
+            b"real.txt",
+            b"data",
+            b"up\0..",
+        ])
     );
     let entries = context.entries().unwrap();
     let p = |rel: &str| tree.path(rel);
@@ -202,6 +216,31 @@ fn links_are_entries_of_their_own_never_followed() {
             entry(p("ctx/up"), "ctx/up", false),
         ]
     );
+}
+
+/// The tar stores links: a link added or pointed elsewhere is another
+/// context, which must not be taken for the one already in the store.
+#[cfg(unix)]
+#[test]
+fn adding_or_retargeting_a_link_changes_the_hash() {
+    use std::os::unix::fs::symlink;
+
+    let tree = TempDir::new("link-hash");
+    tree.file("ctx/a.txt", "a");
+    tree.file("ctx/b.txt", "b");
+    let context = BuildContext::new(tree.path("ctx"), "ctx");
+    let plain = context.hash().unwrap();
+    symlink("a.txt", tree.path("ctx/current")).unwrap();
+    let to_a = context.hash().unwrap();
+    std::fs::remove_file(tree.path("ctx/current")).unwrap();
+    symlink("b.txt", tree.path("ctx/current")).unwrap();
+    let to_b = context.hash().unwrap();
+    assert_ne!(plain, to_a, "a link added");
+    assert_ne!(to_a, to_b, "a link pointed elsewhere");
+    // Without links, the hash is the TypeScript SDK's.
+    std::fs::remove_file(tree.path("ctx/current")).unwrap();
+    assert_eq!(context.hash().unwrap(), plain);
+    assert_eq!(plain, md5_of(&[b"ctx", b"a.txt", b"a", b"b.txt", b"b"]));
 }
 
 /// 26 levels of folders, each with two links to the next level: followed,
@@ -228,4 +267,26 @@ fn paired_directory_links_do_not_fan_out() {
     context.hash().unwrap();
     assert_eq!(entries.len(), 26 * 3);
     assert!(started.elapsed() < std::time::Duration::from_secs(2));
+}
+
+/// 400 nested folders (a tree may be as deep as paths of 4 KiB let it):
+/// walked on a small stack, never one frame a level.
+#[test]
+fn a_deep_tree_does_not_exhaust_the_stack() {
+    let tree = TempDir::new("deep");
+    let rel = format!("ctx{}", "/a".repeat(400));
+    tree.file(&format!("{rel}/f"), "x");
+    let context = BuildContext::new(tree.path("ctx"), "ctx");
+    let walked = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || (context.hash(), context.entries()))
+        .unwrap()
+        .join()
+        .unwrap();
+    let levels = rel.matches('/').count();
+    let digest = md5_of(&[b"ctx", &rel.as_bytes()["ctx/".len()..], b"/f", b"x"]);
+    assert_eq!(walked.0.unwrap(), digest);
+    let entries = walked.1.unwrap();
+    assert_eq!(entries.len(), levels + 2);
+    assert_eq!(entries.last().unwrap().1, format!("{rel}/f"));
 }

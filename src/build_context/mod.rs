@@ -24,7 +24,7 @@ use self::sigv4::{Credentials, Unsigned, UNSIGNED_PAYLOAD};
 pub(crate) use self::tar::TarEntry;
 use self::tar::TarPlan;
 use crate::config::secret::REDACTED;
-use crate::config::{base_url, Secret};
+use crate::config::{base_url, shown_url, Secret};
 use crate::error::{Error, Result};
 use crate::image::Image;
 use crate::transport::poll::Deadline;
@@ -115,8 +115,9 @@ pub(crate) fn upload_image_contexts(
 }
 
 /// `StorageAccessDto`: temporary credentials for the object store
-/// (`Debug` hides the secret key and the session token).
-#[derive(Debug, Deserialize)]
+/// (`Debug` hides the secret key, the session token and any credentials
+/// in the storage URL).
+#[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct PushAccess {
     access_key: String,
@@ -126,6 +127,19 @@ struct PushAccess {
     organization_id: String,
     #[serde(default)]
     bucket: Option<String>,
+}
+
+impl std::fmt::Debug for PushAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PushAccess")
+            .field("access_key", &self.access_key)
+            .field("secret", &self.secret)
+            .field("session_token", &self.session_token)
+            .field("storage_url", &shown_url(&self.storage_url))
+            .field("organization_id", &self.organization_id)
+            .field("bucket", &self.bucket)
+            .finish()
+    }
 }
 
 /// `GET /object-storage/push-access`. An undecodable answer's excerpt is
@@ -172,7 +186,8 @@ impl Store {
         // The server's data: a URL that cannot be used is a decode error.
         let base = base_url(&raw).map_err(|why| Error::Decode {
             operation: "GET /object-storage/push-access".into(),
-            message: format!("its storageUrl {raw:?} {why}"),
+            // Never the credentials a URL may hold.
+            message: format!("its storageUrl {:?} {why}", shown_url(&raw)),
             excerpt: String::new(),
         })?;
         // As `Host` is sent: the port only when it is not the scheme's.

@@ -437,3 +437,56 @@ fn region_follows_the_amazonaws_host_rule() {
         assert_eq!(region(host), expected, "{host}");
     }
 }
+
+#[test]
+fn a_storage_url_with_credentials_is_refused_without_showing_them() {
+    let mut api = Server::new();
+    let password = "st0re-Passw0rd-in-url";
+    let url = format!("https://minio:{password}@storage.example.com");
+    let access = push_access_mock(&mut api, &url, json!("b"));
+    let err = upload_small(&api).unwrap_err();
+    access.assert();
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+    let shown = format!("{err} {err:?}");
+    assert!(shown.contains("holds credentials"), "{shown}");
+    assert!(!shown.contains(password), "{shown}");
+    let access: PushAccess = serde_json::from_value(json!({
+        "accessKey": ACCESS_KEY, "secret": SECRET, "sessionToken": TOKEN,
+        "storageUrl": url, "organizationId": ORG,
+    }))
+    .unwrap();
+    let shown = format!("{access:?}");
+    assert!(!shown.contains(password), "{shown}");
+}
+
+/// Links are part of the context hash: the tar sent, links included,
+/// hashes to what the context hash says, so the upload's check passes.
+#[cfg(unix)]
+#[test]
+fn a_context_with_links_is_sent_under_its_hash() {
+    let (mut api, mut store) = (Server::new(), Server::new());
+    let dir = TempDir::new("upload-links");
+    dir.file("ctx/a.txt", b"a");
+    std::os::unix::fs::symlink("a.txt", dir.join("ctx/current")).unwrap();
+    let image = Image::base("alpine")
+        .add_local_dir(dir.join("ctx"), "/app")
+        .unwrap();
+    let hash = image.contexts()[0].hash().unwrap();
+    let access = push_access_mock(&mut api, &store.url(), json!("b"));
+    let path = object("b", &hash);
+    let head = head_mock(&mut store, &path).with_status(404).create();
+    let body = Arc::new(Mutex::new(Vec::new()));
+    let put = put_mock(&mut store, &path, body.clone()).expect(1).create();
+    let up = client(&api);
+    let sent = upload_image_contexts(&up.uploader(), &image, deadline()).unwrap();
+    assert_eq!(sent, [hash]);
+    for mock in [access, head, put] {
+        mock.assert();
+    }
+    let parsed = parse(&body.lock().unwrap());
+    let link = parsed
+        .iter()
+        .find(|p| p.name.ends_with("/current"))
+        .unwrap();
+    assert_eq!((link.kind, link.link.as_deref()), (b'2', Some("a.txt")));
+}

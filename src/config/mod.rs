@@ -533,7 +533,7 @@ fn api_base_url(raw: &str, field: &str) -> Result<Url> {
 /// `raw` as an error may quote it: without what may be secret, the user
 /// information (`user:password@`) and the query and fragment (`?token=`),
 /// whether or not it parses.
-fn shown_url(raw: &str) -> String {
+pub(crate) fn shown_url(raw: &str) -> String {
     let raw = raw.trim();
     let (head, tail) = match raw.find(['?', '#']) {
         Some(i) => (&raw[..i], "?<redacted>"),

@@ -58,12 +58,14 @@ impl BuildContext {
     /// The digest is fed `archive_path`, then for a file its bytes; for a
     /// directory, walked in name order (byte order of the names, each
     /// directory's entries before the next sibling), each file's path
-    /// relative to the directory (`/`-separated) followed by its bytes, and
-    /// each empty directory's relative path (a directory holding neither files nor
-    /// directories). Files are read in chunks, so memory use does not grow
-    /// with their size. Symbolic links inside a directory are left out, as
-    /// the TypeScript SDK leaves them out (they are stored as links in the
-    /// tar, never followed); other special files are skipped. A context
+    /// relative to the directory (`/`-separated) followed by its bytes,
+    /// each empty directory's relative path (a directory holding neither
+    /// files nor directories), and each symbolic link's relative path, a NUL and its
+    /// target (links are stored as links in the tar, never followed, so a
+    /// link added or pointed elsewhere makes another context; without
+    /// links the hash is the TypeScript SDK's). Files are read in chunks,
+    /// so memory use does not grow with their size. Other special files
+    /// are skipped. A context
     /// whose path is itself a link is what the link points to. The walk
     /// does not depend on the order the filesystem lists entries in, so
     /// the hash is the same on every machine.
@@ -128,7 +130,13 @@ impl BuildContext {
                 Kind::File => (EntryKind::File, item.rel),
                 Kind::Dir { empty: true } => (EntryKind::Dir, item.rel),
                 Kind::Dir { empty: false } => (EntryKind::Dir, None),
-                Kind::Link { target } => (EntryKind::Link(target), None),
+                // The tar stores the link: what it points to is content.
+                Kind::Link { target } => {
+                    let hashed = item
+                        .rel
+                        .map(|rel| format!("{rel}\0{}", path_string(&target)));
+                    (EntryKind::Link(target), hashed)
+                }
             };
             out.push(ArchiveEntry {
                 named,
@@ -162,8 +170,9 @@ pub(crate) struct ArchiveEntry {
     /// Its name in the tar.
     pub(crate) name: String,
     pub(crate) kind: EntryKind,
-    /// What the context hash is fed for it before a file's bytes (its path
-    /// relative to the context): files and empty directories only.
+    /// What the context hash is fed for it before a file's bytes: the path
+    /// relative to the context of a file or an empty directory, that path,
+    /// a NUL and the target of a link; nothing for others.
     pub(crate) hashed: Option<String>,
     /// The context's own path, which the caller named: a link there is
     /// followed. Anything the walk found inside is read only as what the

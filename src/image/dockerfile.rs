@@ -452,6 +452,33 @@ mod tests {
         );
     }
 
+    /// Docker reads a source holding `*`, `?` or `[` as a wildcard: the
+    /// `COPY` of a path named so must still copy that path alone.
+    #[cfg(unix)]
+    #[test]
+    fn a_copy_line_names_its_source_literally() {
+        use crate::test_temp::TempDir;
+        let tree = TempDir::new("literal-copy");
+        for rel in [
+            "data[1]/m",
+            "data1/o",
+            "a*b/x",
+            "aXb/y",
+            "what?/z",
+            "whatX/w",
+        ] {
+            tree.file(&format!("ctx/{rel}"), "x");
+        }
+        let ctx = tree.path("ctx");
+        for name in ["data[1]", "a*b", "what?"] {
+            let line = crate::image::copy_line(name, "/app");
+            let found = local_sources(&line, &ctx, "dockerfile").unwrap();
+            assert_eq!(found, [BuildContext::new(ctx.join(name), name)], "{line}");
+        }
+        let line = crate::image::copy_line("plain/dir", "/app");
+        assert_eq!(line, "COPY plain/dir /app");
+    }
+
     #[test]
     fn honours_the_escape_directive() {
         let text = "# escape=`\nFROM x\nCOPY C:\\a `\n  C:\\b /dst/\n";

@@ -632,7 +632,20 @@ fn local_path(field: &str, given: &Path, kind: Kind) -> Result<(PathBuf, String)
 
 /// `COPY <source> <dest>`; in JSON form when a path has whitespace,
 /// quotes or backslashes, which the plain form would split or mangle.
+/// `source` is a literal path, but Docker reads one holding `*`, `?` or
+/// `[` as a wildcard (`data[1]` would copy `data1`): each of these is
+/// written as a class of itself (`[*]`, `[?]`, `[[]`), which matches only
+/// that character.
 fn copy_line(source: &str, dest: &str) -> String {
+    let mut literal = String::with_capacity(source.len());
+    for c in source.chars() {
+        if matches!(c, '*' | '?' | '[') {
+            literal.extend(['[', c, ']']);
+        } else {
+            literal.push(c);
+        }
+    }
+    let source = literal.as_str();
     let awkward = |s: &str| s.contains(|c: char| c.is_whitespace() || "\"'\\".contains(c));
     if awkward(source) || awkward(dest) {
         format!("COPY [{}, {}]", json_string(source), json_string(dest))

@@ -88,31 +88,53 @@ pub(crate) fn children(dir: &Path) -> Result<Vec<(OsString, Kind)>> {
     Ok(out)
 }
 
+/// What [`walk_dir`] has still to visit: a directory to list, or an entry
+/// to hand on.
+enum Pending {
+    Dir(PathBuf, Option<String>),
+    Entry(Item),
+}
+
+/// Walks `dir` depth first with a stack of its own, not one call a level:
+/// a hostile tree thousands of folders deep cannot exhaust the thread's
+/// stack. The stack holds the siblings still to visit at each level, as
+/// the listing of each level did.
 fn walk_dir(dir: &Path, rel: Option<&str>, f: &mut dyn FnMut(Item) -> Result<()>) -> Result<()> {
-    let kids = children(dir)?;
-    let empty = !kids
-        .iter()
-        .any(|(_, kind)| matches!(kind, Kind::File | Kind::Dir { .. }));
-    f(Item {
-        path: dir.to_path_buf(),
-        rel: rel.map(str::to_string),
-        kind: Kind::Dir { empty },
-    })?;
-    for (name, kind) in kids {
-        let path = dir.join(&name);
-        let name = name.to_string_lossy();
-        let child_rel = match rel {
-            Some(rel) => format!("{rel}/{name}"),
-            None => name.into_owned(),
+    let mut todo = vec![Pending::Dir(dir.to_path_buf(), rel.map(str::to_string))];
+    while let Some(next) = todo.pop() {
+        let (dir, rel) = match next {
+            Pending::Entry(item) => {
+                f(item)?;
+                continue;
+            }
+            Pending::Dir(dir, rel) => (dir, rel),
         };
-        match kind {
-            Kind::Dir { .. } => walk_dir(&path, Some(&child_rel), f)?,
-            kind => f(Item {
-                path,
-                rel: Some(child_rel),
-                kind,
-            })?,
+        let kids = children(&dir)?;
+        let empty = !kids
+            .iter()
+            .any(|(_, kind)| matches!(kind, Kind::File | Kind::Dir { .. }));
+        // Pushed last to first, so that they come out in name order.
+        for (name, kind) in kids.into_iter().rev() {
+            let path = dir.join(&name);
+            let name = name.to_string_lossy();
+            let child_rel = match &rel {
+                Some(rel) => format!("{rel}/{name}"),
+                None => name.into_owned(),
+            };
+            todo.push(match kind {
+                Kind::Dir { .. } => Pending::Dir(path, Some(child_rel)),
+                kind => Pending::Entry(Item {
+                    path,
+                    rel: Some(child_rel),
+                    kind,
+                }),
+            });
         }
+        f(Item {
+            path: dir,
+            rel,
+            kind: Kind::Dir { empty },
+        })?;
     }
     Ok(())
 }
