@@ -431,3 +431,24 @@ fn ssh_access_is_created_validated_and_revoked() {
     sandbox.revoke_ssh_access(None).unwrap();
     assert!(!daytona.validate_ssh_access(&b.token).unwrap().valid);
 }
+
+#[test]
+fn a_name_holding_a_slash_stays_one_path_segment() {
+    // Snapshot names are image-like (`team/py:3.12`); the SDK sends such a
+    // name as one segment (`team%2Fpy%3A3.12`), as the API reads it.
+    let local = local();
+    let daytona = local.client();
+    let snapshots = daytona.snapshots();
+    let made = snapshots
+        .create(daytona::CreateSnapshot::from_image(
+            "team/py:3.12",
+            "python:3.12",
+        ))
+        .unwrap();
+    let got = snapshots.get("team/py:3.12").unwrap();
+    assert_eq!(
+        (got.id.as_str(), got.name.as_str()),
+        (made.id.as_str(), "team/py:3.12")
+    );
+    snapshots.delete(&got).unwrap();
+}

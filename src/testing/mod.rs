@@ -517,7 +517,7 @@ fn dispatch(shared: &Arc<Shared>, req: Request) -> Outcome {
         Some(Fault::Delay(d)) => std::thread::sleep(d),
         None => {}
     }
-    let segments: Vec<&str> = req.path.split('/').filter(|s| !s.is_empty()).collect();
+    let segments: Vec<&str> = req.segments.iter().map(String::as_str).collect();
     // WebSocket routes take the connection over.
     match segments.as_slice() {
         ["toolbox", id, "process", "pty", session, "connect"] if req.method == "GET" => {
