@@ -583,3 +583,24 @@ fn a_malformed_env_file_is_a_config_error_naming_file_and_line() {
     .is_ok());
     unused.assert();
 }
+
+#[cfg(unix)]
+#[test]
+fn a_variable_that_is_not_utf8_is_a_config_error_naming_it() {
+    use std::os::unix::ffi::OsStrExt;
+    // Taken as unset, it let the key go to the default API URL.
+    let _env = env(&[("DAYTONA_API_KEY", "env-key-1")]);
+    std::env::set_var(
+        "DAYTONA_API_URL",
+        std::ffi::OsStr::from_bytes(b"https://daytona.internal\xff/api"),
+    );
+    let e = Daytona::from_env().unwrap_err();
+    assert!(!format!("{e} {e:?}").contains("env-key-1"));
+    let msg = config_error(e);
+    assert!(
+        msg.contains("DAYTONA_API_URL") && msg.contains("UTF-8"),
+        "{msg}"
+    );
+    // Not read at all when the environment is off.
+    Daytona::new(DaytonaConfig::new().read_env(false).api_key("k")).unwrap();
+}

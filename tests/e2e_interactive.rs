@@ -261,6 +261,69 @@ fn the_host_interpreter_times_out_and_survives_a_crash() {
 }
 
 #[test]
+fn a_run_in_progress_neither_holds_up_the_drop_nor_outlives_it() {
+    let _watchdog = watchdog(Duration::from_secs(60));
+    if !has_python() {
+        return;
+    }
+    let local = LocalDaytona::start().unwrap();
+    let daytona = local.client();
+    let sandbox = daytona.create(CreateSandbox::new()).unwrap();
+    let interpreter = sandbox.code_interpreter();
+    let ctx = interpreter.create_context(ContextOptions::new()).unwrap();
+    let other = interpreter.create_context(ContextOptions::new()).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let runs: Vec<_> = [ctx, other]
+        .into_iter()
+        .map(|ctx| {
+            let sandbox = daytona.get(sandbox.id()).unwrap();
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                sandbox.code_interpreter().run_code(
+                    "import time\nprint('start', flush=True)\ntime.sleep(40)",
+                    RunCodeOptions::new().context(&ctx).on_stdout(move |_| {
+                        let _ = tx.send(());
+                    }),
+                )
+            })
+        })
+        .collect();
+    for _ in 0..2 {
+        rx.recv_timeout(Duration::from_secs(20)).unwrap();
+    }
+    // Contexts whose code runs are listed at once, as active.
+    let began = Instant::now();
+    let listed = interpreter.list_contexts().unwrap();
+    assert!(
+        began.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        began.elapsed()
+    );
+    assert_eq!(listed.len(), 2);
+    assert!(listed.iter().all(|c| c.active), "{listed:?}");
+    // Deleting a context whose code runs ends the run.
+    let began = Instant::now();
+    interpreter.delete_context(&listed[0]).unwrap();
+    assert!(
+        began.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        began.elapsed()
+    );
+    // Dropping the simulator ends the other.
+    let began = Instant::now();
+    drop(local);
+    assert!(
+        began.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        began.elapsed()
+    );
+    for run in runs {
+        let e = run.join().unwrap().unwrap_err();
+        assert!(matches!(e, Error::Transport { .. }), "{e:?}");
+    }
+}
+
+#[test]
 fn scripted_mode_answers_without_running_anything() {
     let _watchdog = watchdog(Duration::from_secs(60));
     let local = LocalDaytona::builder()

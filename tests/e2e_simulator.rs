@@ -431,3 +431,47 @@ fn ssh_access_is_created_validated_and_revoked() {
     sandbox.revoke_ssh_access(None).unwrap();
     assert!(!daytona.validate_ssh_access(&b.token).unwrap().valid);
 }
+
+#[test]
+fn a_name_holding_a_slash_stays_one_path_segment() {
+    // Snapshot names are image-like (`team/py:3.12`); the SDK sends such a
+    // name as one segment (`team%2Fpy%3A3.12`), as the API reads it.
+    let local = local();
+    let daytona = local.client();
+    let snapshots = daytona.snapshots();
+    let made = snapshots
+        .create(daytona::CreateSnapshot::from_image(
+            "team/py:3.12",
+            "python:3.12",
+        ))
+        .unwrap();
+    let got = snapshots.get("team/py:3.12").unwrap();
+    assert_eq!(
+        (got.id.as_str(), got.name.as_str()),
+        (made.id.as_str(), "team/py:3.12")
+    );
+    snapshots.delete(&got).unwrap();
+}
+
+#[test]
+fn a_search_pattern_of_many_stars_is_answered_at_once() {
+    let local = local();
+    let daytona = Daytona::new(local.config().request_timeout(Duration::from_secs(10))).unwrap();
+    let sandbox = daytona.create(CreateSandbox::new()).unwrap();
+    let fs = sandbox.fs();
+    let long = "a".repeat(200);
+    fs.upload_bytes(b"x", &format!("/data/{long}")).unwrap();
+    fs.upload_bytes(b"x", "/data/a_b.rs").unwrap();
+    fs.upload_bytes(b"x", "/data/aaaaaaaaaab.txt").unwrap();
+    let began = std::time::Instant::now();
+    let found = fs.search_files("/data", "*a*a*a*a*a*a*a*a*a*a*b*").unwrap();
+    assert_eq!(found, ["/data/aaaaaaaaaab.txt"]);
+    assert!(
+        began.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        began.elapsed()
+    );
+    assert_eq!(fs.search_files("/data", "a?b.*").unwrap(), ["/data/a_b.rs"]);
+    assert_eq!(fs.search_files("/data", "*").unwrap().len(), 3);
+    assert!(fs.search_files("/data", "a*c").unwrap().is_empty());
+}

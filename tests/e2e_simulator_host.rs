@@ -235,3 +235,69 @@ mod follow {
         assert_eq!((out.as_str(), err.as_str()), ("built\n", ""));
     }
 }
+
+/// Whether process `pid` is running (not gone, not a zombie).
+#[cfg(target_os = "linux")]
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit(") ")
+            .next()
+            .is_some_and(|s| !s.starts_with('Z'))
+    })
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn commands_still_running_end_with_the_simulator() {
+    use daytona::toolbox::SessionExecOptions;
+    use std::time::{Duration, Instant};
+
+    let local = LocalDaytona::start().unwrap();
+    let sandbox = local.client().create(CreateSandbox::new()).unwrap();
+    let process = sandbox.process();
+    process.create_session("s").unwrap();
+    process
+        .execute_session_command(
+            "s",
+            "echo $$ > session.pid; exec sleep 60",
+            SessionExecOptions::new().run_async(true),
+        )
+        .unwrap();
+    // A plain command with a long limit of its own, running meanwhile.
+    let exec = {
+        let sandbox = local.client().get(sandbox.id()).unwrap();
+        std::thread::spawn(move || {
+            sandbox.process().exec_with(
+                "echo $$ > exec.pid; exec sleep 60",
+                daytona::toolbox::ExecOptions::new().timeout(Duration::from_secs(120)),
+            )
+        })
+    };
+    let home = local
+        .sandbox_dir(sandbox.id())
+        .unwrap()
+        .join("home/daytona");
+    let pid = |name: &str| {
+        let began = Instant::now();
+        loop {
+            if let Some(pid) = std::fs::read_to_string(home.join(name))
+                .ok()
+                .and_then(|t| t.trim().parse::<u32>().ok())
+            {
+                return pid;
+            }
+            assert!(began.elapsed() < Duration::from_secs(10), "no {name}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let pids = [pid("session.pid"), pid("exec.pid")];
+    assert!(pids.iter().all(|&p| running(p)));
+    drop(local);
+    let began = Instant::now();
+    while pids.iter().any(|&p| running(p)) && began.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!pids.iter().any(|&p| running(p)), "still running: {pids:?}");
+    // The command's caller gets an answer, not a hang.
+    assert!(exec.join().unwrap().is_err());
+}

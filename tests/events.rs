@@ -241,6 +241,21 @@ fn an_oversize_message_falls_back() {
     falls_back(Mode::Garbage(huge), false);
 }
 
+#[test]
+fn a_gateway_that_fails_each_session_at_once_is_retried_ever_later() {
+    // Up, then a packet the client cannot read, every time: each session
+    // lasts a moment, and the reconnects back off as for a refused one
+    // (0.25 s, 0.5 s, 1 s, 2 s at the least) instead of coming every half
+    // second for the whole wait.
+    let st = states(&["sb-1"], "stopped");
+    let gw = Arc::new(gateway(Mode::Garbage("9garbage".into()), &st));
+    let daytona = client(&gw, |c| c);
+    let mut sb = stopped(&daytona, "sb-1");
+    start_by_polls(&gw, &st, &mut sb, Duration::from_secs(4), false);
+    let sessions = gw.upgrades().len();
+    assert!((2..=6).contains(&sessions), "{sessions} sessions in 4 s");
+}
+
 /// A gateway that opens the session and never answers the namespace
 /// connection (pinging, or when `silent` announcing day-long ping timings
 /// and going quiet): the start still completes by polling, the client gives

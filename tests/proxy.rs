@@ -149,6 +149,32 @@ fn a_loopback_api_uses_no_proxy() {
     assert!(proxy.connects().is_empty(), "{:?}", proxy.connects());
 }
 
+#[test]
+fn a_loopback_toolbox_of_a_proxied_api_is_reached_directly() {
+    let proxy = Relay::connect_proxy(|_| 200);
+    let _env = proxy_env(Some(format!("http://127.0.0.1:{}", proxy.port)), None);
+    // The API on 0.0.0.0 (through the proxy), its toolbox on 127.0.0.1.
+    let server = server("127.0.0.1");
+    let api = format!("http://0.0.0.0:{}", server_port(&server));
+    let daytona = client(&api);
+    assert_eq!(get_and_follow(&daytona).unwrap(), FOLLOWED);
+    // A toolbox REST call, as the log stream, skips the proxy.
+    let sandbox = daytona.get("sb-1").unwrap();
+    let _ = sandbox.fs().list_files("/");
+    let toolbox = server
+        .seen()
+        .iter()
+        .filter(|s| s.path().starts_with("/toolbox/"))
+        .count();
+    assert_eq!(toolbox, if cfg!(feature = "websocket") { 2 } else { 1 });
+    let connects = proxy.connects();
+    assert_eq!(connects.len(), 1, "{connects:?}");
+    assert_eq!(
+        connects[0].target,
+        format!("0.0.0.0:{}", server_port(&server))
+    );
+}
+
 #[cfg(feature = "websocket")]
 #[test]
 fn a_proxy_that_refuses_the_log_stream_is_an_error_said_once() {

@@ -16,13 +16,19 @@ pub(crate) const ENV_FILES: [&str; 2] = [".env.local", ".env"];
 const MAX_FILE_BYTES: u64 = 1 << 20;
 
 /// The `DAYTONA_*` settings of the files [`ENV_FILES`] in `dir`, the first
-/// file that sets a name winning. A missing file is no setting; a file that
+/// file that sets a name winning. A missing file (or a directory of that
+/// name) is no setting; a file that
 /// cannot be read or parsed is an [`Error::Config`] naming it (and the line
 /// where parsing failed), never showing its content.
 pub(crate) fn read_env_files(dir: &Path) -> Result<HashMap<String, String>> {
     let mut settings = HashMap::new();
     for name in ENV_FILES {
         let path = dir.join(name);
+        // A directory of that name (a Python virtual environment is often
+        // made as `.env`) is not a settings file.
+        if path.is_dir() {
+            continue;
+        }
         let file = match std::fs::File::open(&path) {
             Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
@@ -103,6 +109,19 @@ mod tests {
         assert_eq!(got.get("DAYTONA_TARGET").unwrap(), "us");
         assert!(!got.contains_key("OTHER"));
         assert_eq!(std::env::var("DAYTONA_TARGET").ok(), None);
+    }
+
+    #[test]
+    fn a_directory_named_like_the_files_is_no_file() {
+        // Python virtual environments are often made as `.env`.
+        let dir = TempDir::new("envfiles-venv");
+        std::fs::create_dir_all(dir.join(".env").join("bin")).unwrap();
+        std::fs::write(dir.join(".env.local"), "DAYTONA_TARGET=eu\n").unwrap();
+        let got = read_env_files(&dir).unwrap();
+        assert_eq!(got.get("DAYTONA_TARGET").map(String::as_str), Some("eu"));
+        std::fs::remove_file(dir.join(".env.local")).unwrap();
+        std::fs::create_dir(dir.join(".env.local")).unwrap();
+        assert!(read_env_files(&dir).unwrap().is_empty());
     }
 
     #[test]

@@ -350,12 +350,29 @@ impl DaytonaConfig {
             Ok(dir) if self.read_env && self.read_env_files => env_file::read_env_files(&dir)?,
             _ => Default::default(),
         };
-        self.resolve(&|name| {
-            std::env::var(name)
-                .ok()
+        // A value that is not UTF-8 is an error, not an unset variable (an
+        // API URL taken as unset sends the key to the default URL).
+        let not_utf8 = std::cell::Cell::new(None);
+        let resolved = self.resolve(&|name| {
+            let value = match std::env::var(name) {
+                Ok(value) => Some(value),
+                Err(std::env::VarError::NotUnicode(_)) => {
+                    let first = not_utf8.take().unwrap_or_else(|| name.to_string());
+                    not_utf8.set(Some(first));
+                    None
+                }
+                Err(std::env::VarError::NotPresent) => None,
+            };
+            value
                 .filter(|v| !v.trim().is_empty())
                 .or_else(|| files.get(name).cloned())
-        })
+        });
+        match not_utf8.into_inner() {
+            Some(name) => Err(Error::Config(format!(
+                "the environment variable {name} is not valid UTF-8"
+            ))),
+            None => resolved,
+        }
     }
 
     /// Fills unset fields from `lookup` (an environment), then checks the

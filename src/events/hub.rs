@@ -43,6 +43,11 @@ const RECENT_BYTES: usize = 4 << 20;
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
+/// A session that lasted this long after its handshake starts the backoff
+/// over when it fails; a shorter one (a gateway that accepts, then fails
+/// at once, every time) counts as one more failure.
+const STABLE: Duration = Duration::from_secs(10);
+
 /// How often the reader looks at its waiters between messages.
 const TICK: Duration = Duration::from_millis(100);
 /// ... and at least once every this many messages, however fast they come.
@@ -248,7 +253,7 @@ impl Listen for Subscription {
 enum Ended {
     /// No waiter for the idle period: closed.
     Idle,
-    /// Failed; whether events had been flowing.
+    /// Failed; whether events had been flowing for [`STABLE`] at least.
     Failed { reason: String, was_up: bool },
 }
 
@@ -352,6 +357,7 @@ impl Shared {
             return ended;
         }
         self.set_link(Link::Up);
+        let up = Instant::now();
         match self.read_events(&mut socket) {
             Ok(()) => {
                 socket.close(1000, "");
@@ -361,7 +367,7 @@ impl Shared {
                 socket.close(1000, "");
                 Ended::Failed {
                     reason,
-                    was_up: true,
+                    was_up: up.elapsed() >= STABLE,
                 }
             }
         }

@@ -105,7 +105,7 @@ mod ws;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -171,6 +171,9 @@ pub(crate) struct Shared {
     host: OnceLock<String>,
     /// This instance's API key, random.
     token: String,
+    /// Set when the [`LocalDaytona`] is dropped: host commands still
+    /// running are killed.
+    stopping: AtomicBool,
 }
 
 impl Shared {
@@ -311,6 +314,7 @@ impl LocalDaytonaBuilder {
             base: OnceLock::new(),
             host: OnceLock::new(),
             token: random_token(),
+            stopping: AtomicBool::new(false),
         });
         let handler_state = shared.clone();
         let server = match Server::start(Arc::new(move |req| dispatch(&handler_state, req))) {
@@ -332,8 +336,9 @@ impl LocalDaytonaBuilder {
     }
 }
 
-/// A simulated Daytona listening on `127.0.0.1`; stopped (and its sandbox
-/// directories removed) when dropped. See the [module docs](self).
+/// A simulated Daytona listening on `127.0.0.1`; stopped (its host
+/// commands still running killed, its sandbox directories removed) when
+/// dropped. See the [module docs](self).
 pub struct LocalDaytona {
     server: Option<Server>,
     shared: Arc<Shared>,
@@ -460,6 +465,7 @@ impl LocalDaytona {
 
 impl Drop for LocalDaytona {
     fn drop(&mut self) {
+        self.shared.stopping.store(true, Ordering::SeqCst);
         drop(self.server.take());
         self.shared.ptys.shutdown();
         self.shared.interpreters.shutdown();
@@ -517,7 +523,7 @@ fn dispatch(shared: &Arc<Shared>, req: Request) -> Outcome {
         Some(Fault::Delay(d)) => std::thread::sleep(d),
         None => {}
     }
-    let segments: Vec<&str> = req.path.split('/').filter(|s| !s.is_empty()).collect();
+    let segments: Vec<&str> = req.segments.iter().map(String::as_str).collect();
     // WebSocket routes take the connection over.
     match segments.as_slice() {
         ["toolbox", id, "process", "pty", session, "connect"] if req.method == "GET" => {

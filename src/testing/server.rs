@@ -34,6 +34,9 @@ pub(crate) struct Request {
     pub(crate) method: String,
     /// The percent-decoded path, without the query.
     pub(crate) path: String,
+    /// The path's non-empty segments, each percent-decoded on its own (so
+    /// that `%2F` stays inside its segment, as the API reads it).
+    pub(crate) segments: Vec<String>,
     /// The decoded query pairs, in order.
     pub(crate) query: Vec<(String, String)>,
     pub(crate) headers: Vec<(String, String)>,
@@ -345,9 +348,15 @@ fn read_request(
             (decode(n, true), decode(v, true))
         })
         .collect();
+    let segments = raw_path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| decode(s, false))
+        .collect();
     let request = Request {
         method,
         path: decode(raw_path, false),
+        segments,
         query,
         headers,
         body,

@@ -5,6 +5,7 @@
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -253,7 +254,7 @@ fn run(
         Streams::Merged => &mut ignore,
         Streams::Apart(f) => f,
     };
-    match wait_output(child, timeout, on_chunk) {
+    match wait_output(child, timeout, &sb.shared.stopping, on_chunk) {
         Waited::Done(code, out) => {
             let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
             let apart = Apart {
@@ -291,10 +292,11 @@ const MAX_OUTPUT: usize = 64 << 20;
 
 /// Reads the piped stdout and stderr of `child` as they come (each chunk
 /// also to `on_chunk`, true for stderr) and waits for it to exit, killing
-/// it after `timeout`.
+/// it after `timeout`, or as soon as `stop` is set (the simulator stops).
 pub(crate) fn wait_output(
     mut child: std::process::Child,
     timeout: Duration,
+    stop: &AtomicBool,
     on_chunk: &mut dyn FnMut(bool, &[u8]),
 ) -> Waited {
     // Each stream's chunks, tagged (true: stderr), as they arrive.
@@ -345,6 +347,11 @@ pub(crate) fn wait_output(
                 let _ = child.kill();
                 let _ = child.wait();
                 return Waited::TimedOut;
+            }
+            Ok(None) if stop.load(Ordering::SeqCst) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Waited::Failed("the local simulator stopped".into());
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(2)),
             Err(e) => return Waited::Failed(format!("waiting for the command: {e}")),
@@ -464,7 +471,8 @@ mod tests {
             .spawn()
             .unwrap();
         let mut seen = 0;
-        let waited = wait_output(child, Duration::from_secs(60), &mut |_, chunk| {
+        let stop = AtomicBool::new(false);
+        let waited = wait_output(child, Duration::from_secs(60), &stop, &mut |_, chunk| {
             seen += chunk.len()
         });
         let Waited::Done(code, out) = waited else {

@@ -568,18 +568,25 @@ impl Transport {
         request: http::Request<impl ureq::AsSendBody>,
         timeout: Duration,
     ) -> std::result::Result<http::Response<ureq::Body>, ureq::Error> {
-        if timeout == self.request_timeout {
+        // ureq exempts only `NO_PROXY` hosts from the proxy: a loopback
+        // host (a toolbox on this machine) is reached directly, as by a
+        // WebSocket.
+        let direct = self.proxy.is_some()
+            && url::Url::parse(&request.uri().to_string()).is_ok_and(|url| is_loopback(&url));
+        if timeout == self.request_timeout && !direct {
             // The agent's own limits: no per-request configuration to copy
             // (and ureq builds its TLS configuration once per agent).
             return self.agent.run(request);
         }
-        let request = phase_timeouts!(
+        let mut config = phase_timeouts!(
             self.agent.configure_request(request),
             timeout,
             self.connect_timeout.min(timeout)
-        )
-        .build();
-        self.agent.run(request)
+        );
+        if direct {
+            config = config.proxy(None);
+        }
+        self.agent.run(config.build())
     }
 }
 

@@ -211,17 +211,35 @@ fn find(sb: &Sandbox<'_>, req: &Request) -> Answer {
     Ok(Response::json(200, &json!(matches)))
 }
 
-/// `*` (any run), `?` (one character) glob on a name.
+/// `*` (any run), `?` (one character) glob on a name, in time linear in
+/// their product: only the last `*` is ever returned to (a match for the
+/// earlier ones stays one).
 fn glob(pattern: &[char], name: &[char]) -> bool {
-    match (pattern.first(), name.first()) {
-        (None, None) => true,
-        (Some('*'), _) => {
-            glob(&pattern[1..], name) || (!name.is_empty() && glob(pattern, &name[1..]))
+    let (mut p, mut n) = (0, 0);
+    // The last `*` seen, and where in the name its run now ends.
+    let mut star: Option<(usize, usize)> = None;
+    while n < name.len() {
+        match pattern.get(p) {
+            Some('*') => {
+                star = Some((p, n));
+                p += 1;
+            }
+            Some(&c) if c == '?' || c == name[n] => {
+                p += 1;
+                n += 1;
+            }
+            _ => match star {
+                // The `*` takes one more character.
+                Some((sp, sn)) => {
+                    star = Some((sp, sn + 1));
+                    p = sp + 1;
+                    n = sn + 1;
+                }
+                None => return false,
+            },
         }
-        (Some('?'), Some(_)) => glob(&pattern[1..], &name[1..]),
-        (Some(p), Some(n)) if p == n => glob(&pattern[1..], &name[1..]),
-        _ => false,
     }
+    pattern[p..].iter().all(|&c| c == '*')
 }
 
 fn search(sb: &Sandbox<'_>, req: &Request) -> Answer {
@@ -500,6 +518,14 @@ mod tests {
         assert!(!g("*.rs", "main.py"));
         assert!(g("a?c", "abc"));
         assert!(g("*", ""));
+        assert!(g("", ""));
+        assert!(!g("", "a"));
+        assert!(!g("?", ""));
+        assert!(g("**a**", "xxaxx"));
+        assert!(g("*ab*ab", "abxabab"));
+        assert!(!g("*ab*ab", "abxaba"));
+        assert!(g("a*b*c", "aXbYbZc"));
+        assert!(!g("a*b*c", "aXbYbZ"));
     }
 
     #[test]

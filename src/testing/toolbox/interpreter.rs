@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, TryLockError};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -33,6 +34,9 @@ const GRACE: Duration = Duration::from_secs(2);
 
 /// How long a client has to send its request after the upgrade.
 const REQUEST_WAIT: Duration = Duration::from_secs(30);
+
+/// How often a run looks whether its context was deleted.
+const TICK: Duration = Duration::from_millis(50);
 
 /// The contexts of every sandbox, by sandbox id and context id.
 #[derive(Default)]
@@ -70,6 +74,9 @@ struct Context {
     /// The interpreter process; its lock is held for a whole run, so that
     /// runs of one context take turns.
     worker: Mutex<Option<Worker>>,
+    /// Deleted (or the simulator stops): a run in progress ends, and its
+    /// process with it.
+    stopped: AtomicBool,
 }
 
 /// A `python3` running `repl.py`.
@@ -88,7 +95,13 @@ impl Drop for Worker {
 
 impl Context {
     fn json(&self) -> Value {
-        let active = self.scripted || lock(&self.worker).is_some();
+        // A run in progress holds the lock: its context is active.
+        let active = self.scripted
+            || match self.worker.try_lock() {
+                Ok(worker) => worker.is_some(),
+                Err(TryLockError::WouldBlock) => true,
+                Err(TryLockError::Poisoned(worker)) => worker.into_inner().is_some(),
+            };
         json!({
             "id": self.id, "cwd": self.cwd, "language": "python", "active": active,
             "createdAt": self.created_at,
@@ -96,6 +109,8 @@ impl Context {
     }
 
     fn stop(&self) {
+        // A run in progress sees the flag within a tick and lets go.
+        self.stopped.store(true, Ordering::SeqCst);
         lock(&self.worker).take();
     }
 
@@ -196,6 +211,7 @@ fn create(sb: &Sandbox<'_>, id: &str, cwd: &str) -> Result<Arc<Context>, Respons
         sandbox_env: sb.env(),
         scripted: sb.shared.scripted,
         worker: Mutex::new(None),
+        stopped: AtomicBool::new(false),
     };
     if !context.scripted {
         let worker = context.spawn().map_err(|e| error(500, &e))?;
@@ -259,6 +275,9 @@ fn run(sb: &Sandbox<'_>, socket: &mut Ws) {
         return scripted(sb, socket, code);
     }
     let mut worker = lock(&context.worker);
+    if context.stopped.load(Ordering::SeqCst) {
+        return ws::close(socket, 1001, "the context was deleted");
+    }
     if worker.is_none() {
         match context.spawn() {
             Ok(w) => *worker = Some(w),
@@ -279,10 +298,19 @@ fn run(sb: &Sandbox<'_>, socket: &mut Ws) {
     // killed.
     let deadline = timeout.map(|t| Instant::now() + t + GRACE);
     loop {
-        let wait = deadline.map_or(Duration::from_secs(3600), |d| {
-            d.saturating_duration_since(Instant::now())
-        });
-        match w.lines.recv_timeout(wait) {
+        if context.stopped.load(Ordering::SeqCst) {
+            *worker = None;
+            return ws::close(socket, 1001, "the context was deleted");
+        }
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        if left == Some(Duration::ZERO) {
+            *worker = None;
+            return ws::close(socket, 4008, "");
+        }
+        match w
+            .lines
+            .recv_timeout(left.map_or(TICK, |left| left.min(TICK)))
+        {
             Ok(line) => {
                 let kind = serde_json::from_str::<Value>(&line)
                     .ok()
@@ -295,10 +323,6 @@ fn run(sb: &Sandbox<'_>, socket: &mut Ws) {
                     drop(worker);
                     return ws::close(socket, if interrupted { 4008 } else { 1000 }, "");
                 }
-            }
-            Err(RecvTimeoutError::Timeout) if deadline.is_some() => {
-                *worker = None;
-                return ws::close(socket, 4008, "");
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => {
