@@ -891,13 +891,31 @@ fn logs_talk(ws: &mut Ws, logs: &Value) {
 }
 
 /// A terminal as the toolbox speaks it (§8.2, §9.2): "connected", output
-/// as a binary message, then exit code 0 in the close's reason.
+/// as a binary message, the client's input (if any comes within half a
+/// second) echoed as a shell would, then exit code 0 in the close's reason.
+/// It stays open while the client types, as a shell does: input sent
+/// after the close would be an error.
 fn pty_talk(ws: &mut Ws, _: &Value) {
     use tungstenite::Message;
     let connected = Message::text(r#"{"type":"control","status":"connected"}"#);
-    if ws.send(connected).is_ok() && ws.send(Message::binary(&b"contract$ "[..])).is_ok() {
-        close(ws, 1000, r#"{"exitCode":0}"#);
+    if ws.send(connected).is_err() || ws.send(Message::binary(&b"contract$ "[..])).is_err() {
+        return;
     }
+    let _ = ws
+        .get_mut()
+        .set_read_timeout(Some(std::time::Duration::from_millis(500)));
+    let input = loop {
+        match ws.read() {
+            Ok(Message::Binary(b)) => break Some(b.to_vec()),
+            Ok(Message::Text(t)) => break Some(t.as_bytes().to_vec()),
+            Ok(_) => {}
+            Err(_) => break None,
+        }
+    };
+    if let Some(input) = input {
+        let _ = ws.send(Message::binary(input));
+    }
+    close(ws, 1000, r#"{"exitCode":0}"#);
 }
 
 /// A run of code as the toolbox speaks it (§8.3, §9.2): the client's
