@@ -11,9 +11,10 @@ mod temp;
 
 use std::ffi::OsString;
 use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
 
 use common::*;
-use daytona::{CreateSandbox, Daytona, DaytonaConfig, Error, DEFAULT_API_URL};
+use daytona::{CreateSandbox, Daytona, DaytonaConfig, Error, PollSchedule, DEFAULT_API_URL};
 use mockito::Matcher;
 use serde_json::json;
 
@@ -241,6 +242,47 @@ fn env_target_fills_the_target_and_is_sent_on_create() {
     assert_eq!(daytona.target(), Some("eu"));
     daytona.create(CreateSandbox::new()).unwrap();
     m.assert();
+}
+
+#[test]
+fn white_space_around_the_target_and_the_organization_is_dropped() {
+    // As a `.env` line `DAYTONA_TARGET= eu ` gives them.
+    let mut server = mockito::Server::new();
+    let _env = env(&[
+        ("DAYTONA_JWT_TOKEN", "env-jwt-1"),
+        ("DAYTONA_ORGANIZATION_ID", " org-9\t"),
+        ("DAYTONA_TARGET", " eu "),
+    ]);
+    let m = server
+        .mock("POST", "/api/sandbox")
+        .match_header("x-daytona-organization-id", "org-9")
+        .match_body(Matcher::PartialJson(json!({"target": "eu"})))
+        .with_status(200)
+        .with_body(sandbox_json("sb-1", "started").to_string())
+        .expect(1)
+        .create();
+    let daytona =
+        Daytona::new(DaytonaConfig::new().api_url(api_url(&server)).events(false)).unwrap();
+    assert_eq!(daytona.target(), Some("eu"));
+    daytona.create(CreateSandbox::new()).unwrap();
+    m.assert();
+}
+
+#[test]
+fn a_poll_schedule_without_pauses_is_refused() {
+    let _env = env(&[("DAYTONA_API_KEY", "env-key-1")]);
+    for schedule in [
+        PollSchedule::fixed(Duration::ZERO),
+        PollSchedule::new().max_interval(Duration::ZERO),
+        PollSchedule::new().min_interval(Duration::ZERO),
+    ] {
+        let e = Daytona::new(DaytonaConfig::new().poll_schedule(schedule)).unwrap_err();
+        assert!(e.is_config(), "{e:?}");
+        assert!(e.to_string().contains("poll_schedule"), "{e}");
+    }
+    // A first check at once is fine.
+    let schedule = PollSchedule::new().first_delay(Duration::ZERO);
+    Daytona::new(DaytonaConfig::new().poll_schedule(schedule)).unwrap();
 }
 
 #[test]

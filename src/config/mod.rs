@@ -272,7 +272,9 @@ impl DaytonaConfig {
         self
     }
 
-    /// How waits poll the sandbox state.
+    /// How waits poll the sandbox state. Its `min_interval` and
+    /// `max_interval` must be more than zero: [`Daytona::new`](crate::Daytona::new)
+    /// refuses a schedule that would check without a pause.
     #[must_use]
     pub fn poll_schedule(mut self, schedule: PollSchedule) -> Self {
         self.poll = schedule;
@@ -442,6 +444,10 @@ impl DaytonaConfig {
                     Some(on("DAYTONA_OTEL_ENABLED") || on("DAYTONA_EXPERIMENTAL_OTEL_ENABLED"));
             }
         }
+        // Ids and region names hold no white space: what surrounds one (a
+        // `.env` line `DAYTONA_TARGET= us `) is no part of it.
+        self.organization_id = self.organization_id.take().map(|o| o.trim().to_string());
+        self.target = self.target.take().map(|t| t.trim().to_string());
         let auth = match (self.api_key.take(), self.jwt_token.take()) {
             (Some(key), _) => Auth::ApiKey(key),
             (None, Some(jwt)) => {
@@ -475,6 +481,13 @@ impl DaytonaConfig {
         let api_url = api_base_url(&raw_url, url_source)?;
         if self.retry.max_attempts == 0 {
             return Err(Error::Config("max_attempts must be at least 1".into()));
+        }
+        // Without a pause between checks, a wait would send requests as
+        // fast as the API answers them until its deadline.
+        if self.poll.min_interval.is_zero() || self.poll.max_interval.is_zero() {
+            return Err(Error::Config(
+                "poll_schedule: min_interval and max_interval must be more than zero".into(),
+            ));
         }
         for (name, limit) in [
             ("connect_timeout", self.connect_timeout),

@@ -169,9 +169,10 @@ pub(crate) fn wait_until<T>(
         match checked {
             Ok(Check::Done(v)) => return Ok(v),
             Ok(Check::Pending) => {}
-            // A request cut short by the deadline: the wait timed out.
+            // A request cut short by the deadline: the wait timed out (with
+            // the last failure, when the checks were failing).
             Err(e) if e.is_timeout() && deadline.remaining() == Some(Duration::ZERO) => {
-                return Err(deadline.timeout_error(operation));
+                return Err(ended(failing));
             }
             Err(e) if e.is_rate_limited() => {
                 let wanted = e.api().and_then(|a| a.retry_after);
