@@ -121,19 +121,22 @@ pub(crate) fn handle(sb: &Sandbox<'_>, req: &Request, rest: &[&str]) -> Response
             Response::json(200, &json!({ "sessions": sessions }))
         }
         (_, [id, ..]) if ptys.get(&sb.id, id).is_none() => not_found(),
-        ("GET", [id]) => {
-            let pty = ptys.get(&sb.id, id).expect("checked");
-            let info = lock(&pty.info).json();
-            Response::json(200, &info)
-        }
-        ("DELETE", [id]) => {
-            ptys.get(&sb.id, id).expect("checked").kill();
-            Response::json(200, &json!({ "message": "PTY session deleted" }))
-        }
-        ("POST", [id, "resize"]) => {
-            let pty = ptys.get(&sb.id, id).expect("checked");
-            resize(&pty, req)
-        }
+        // Looked up again: a session may end between two requests' checks.
+        ("GET", [id]) => match ptys.get(&sb.id, id) {
+            Some(pty) => Response::json(200, &lock(&pty.info).json()),
+            None => not_found(),
+        },
+        ("DELETE", [id]) => match ptys.get(&sb.id, id) {
+            Some(pty) => {
+                pty.kill();
+                Response::json(200, &json!({ "message": "PTY session deleted" }))
+            }
+            None => not_found(),
+        },
+        ("POST", [id, "resize"]) => match ptys.get(&sb.id, id) {
+            Some(pty) => resize(&pty, req),
+            None => not_found(),
+        },
         (_, [_, "connect"]) => error(400, "expected a WebSocket upgrade"),
         _ => error(501, "not simulated by the local simulator"),
     }
