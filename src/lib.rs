@@ -79,6 +79,8 @@
 //   telemetry.rs    spans and trace context (feature `otel`); no-ops without
 //   config/         settings: DaytonaConfig, retry and poll policies, secrets
 //   check.rs        argument checks (Error::Validation)
+//   pattern.rs      wildcards in one path component (Go's filepath.Match),
+//                   for image sources and the simulator's file search
 //   error/          the Error type and its report
 //   models/         wire data: the API's serde types
 //
@@ -96,6 +98,8 @@ mod events;
 pub mod image;
 pub mod models;
 mod params;
+#[cfg(any(feature = "images", feature = "testing"))]
+mod pattern;
 mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use super::context::{docker_clean, io_error, normalize, path_string, BuildContext};
 use super::glob;
 use crate::error::{Error, Result};
+use crate::pattern;
 
 /// A source named by a `COPY` or `ADD` instruction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -275,7 +276,7 @@ pub(crate) fn local_sources(text: &str, base: &Path, field: &str) -> Result<Vec<
         }
         if let Some(bad) = components
             .iter()
-            .find(|c| glob::has_magic(c) && glob::check(c).is_err())
+            .find(|c| glob::has_magic(c) && pattern::check(c).is_err())
         {
             return Err(Error::validation(
                 field,

@@ -211,45 +211,20 @@ fn find(sb: &Sandbox<'_>, req: &Request) -> Answer {
     Ok(Response::json(200, &json!(matches)))
 }
 
-/// `*` (any run), `?` (one character) glob on a name, in time linear in
-/// their product: only the last `*` is ever returned to (a match for the
-/// earlier ones stays one).
-fn glob(pattern: &[char], name: &[char]) -> bool {
-    let (mut p, mut n) = (0, 0);
-    // The last `*` seen, and where in the name its run now ends.
-    let mut star: Option<(usize, usize)> = None;
-    while n < name.len() {
-        match pattern.get(p) {
-            Some('*') => {
-                star = Some((p, n));
-                p += 1;
-            }
-            Some(&c) if c == '?' || c == name[n] => {
-                p += 1;
-                n += 1;
-            }
-            _ => match star {
-                // The `*` takes one more character.
-                Some((sp, sn)) => {
-                    star = Some((sp, sn + 1));
-                    p = sp + 1;
-                    n = sn + 1;
-                }
-                None => return false,
-            },
-        }
-    }
-    pattern[p..].iter().all(|&c| c == '*')
+/// Whether the file name `name` matches `pattern` (`*`, `?`, `[...]`, as
+/// Go's `filepath.Match`); a malformed pattern matches nothing.
+fn glob(pattern: &str, name: &str) -> bool {
+    crate::pattern::matches(pattern, name).unwrap_or(false)
 }
 
 fn search(sb: &Sandbox<'_>, req: &Request) -> Answer {
     let dir = path(sb, req, "path")?;
-    let pattern: Vec<char> = pattern(req)?.chars().collect();
+    let pattern = pattern(req)?;
     let mut files = Vec::new();
     walk(&dir, &mut files);
     let found: Vec<String> = files
         .iter()
-        .filter(|f| glob(&pattern, &name_of(f).chars().collect::<Vec<_>>()))
+        .filter(|f| glob(pattern, &name_of(f)))
         .map(|f| sb.virtual_path(f))
         .collect();
     Ok(Response::json(200, &json!({ "files": found })))
@@ -508,12 +483,7 @@ mod tests {
 
     #[test]
     fn globs() {
-        let g = |p: &str, n: &str| {
-            glob(
-                &p.chars().collect::<Vec<_>>(),
-                &n.chars().collect::<Vec<_>>(),
-            )
-        };
+        let g = glob;
         assert!(g("*.rs", "main.rs"));
         assert!(!g("*.rs", "main.py"));
         assert!(g("a?c", "abc"));
