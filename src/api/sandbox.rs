@@ -9,7 +9,7 @@ use ureq::http::Method;
 
 use crate::api::build;
 use crate::api::client::Daytona;
-use crate::api::wait::{Goal, Progress, Seen};
+use crate::api::wait::{limit, Goal, Progress, Seen};
 use crate::check::{self, non_empty, path_segment};
 use crate::config::Secret;
 use crate::error::{Error, Result};
@@ -576,13 +576,6 @@ impl Sandbox {
     pub fn validate_ssh_access(&self, token: &str) -> Result<SshAccessValidation> {
         self.client.validate_ssh_access(token)
     }
-}
-
-/// The deadline of an operation limited to `timeout`: more than zero
-/// ([`crate::WAIT_FOREVER`] for no limit), else a validation error.
-fn limit(timeout: Duration) -> Result<Deadline> {
-    check::timeout(timeout)?;
-    Ok(Deadline::after(timeout))
 }
 
 fn checked_port(port: u16) -> Result<String> {

@@ -6,11 +6,12 @@ use serde::Deserialize;
 use ureq::http::Method;
 
 use crate::api::client::Daytona;
-use crate::check::{self, non_empty, path_segment};
+use crate::api::wait::limit;
+use crate::check::{non_empty, path_segment};
 use crate::error::{Error, Result};
 use crate::models::{Volume, VolumeState};
 use crate::telemetry::traced;
-use crate::transport::poll::{wait_until, Check, Deadline, Look};
+use crate::transport::poll::{wait_until, Check, Look};
 use crate::transport::Answer;
 
 /// Volume operations: [`Daytona::volumes`].
@@ -145,8 +146,7 @@ impl Volumes {
             "VolumeService.waitUntilReady",
             || {
                 path_segment("name", name)?;
-                check::timeout(timeout)?;
-                let deadline = Deadline::after(timeout);
+                let deadline = limit(timeout)?;
                 let operation = format!("waiting for volume {name} to be ready");
                 let schedule = self.client.inner.poll.clone();
                 let check = |volume: Volume| match volume.state {

@@ -4,10 +4,16 @@
 //!
 //! A wait never ends because the state merely is not the busy one: the
 //! answer to `POST /pause` may still say `started`, and a wait "while
-//! `pausing`" would end at once. It ends on the target state.
+//! `pausing`" would end at once. It ends on the target state. Every wait
+//! has a deadline ([`limit`]).
 
+use std::time::Duration;
+
+use crate::check;
+use crate::error::Result;
 use crate::models::{SandboxInfo, SandboxState};
 use crate::params::Resize;
+use crate::transport::poll::Deadline;
 
 /// A wait on a sandbox.
 pub(crate) struct Goal {
@@ -27,6 +33,13 @@ pub(crate) struct Goal {
     round_trip: bool,
     /// The resources a resize asked for.
     resize: Option<Resize>,
+}
+
+/// The deadline of an operation limited to `timeout`: more than zero
+/// ([`crate::WAIT_FOREVER`] for no limit), else a validation error.
+pub(crate) fn limit(timeout: Duration) -> Result<Deadline> {
+    check::timeout(timeout)?;
+    Ok(Deadline::after(timeout))
 }
 
 fn started(s: &SandboxState) -> bool {
@@ -80,8 +93,7 @@ impl Goal {
     };
 
     /// Until `stopped`, `archived`, `destroyed` or gone, for `stop`, which
-    /// may be asked
-    /// of a sandbox in `error`.
+    /// may be asked of a sandbox in `error`.
     pub(crate) const STOPPING: Goal = Goal {
         from_failure: true,
         ..Goal::STOPPED
