@@ -194,20 +194,12 @@ fn env_names(args: &str) -> Vec<&str> {
             vec![first]
         };
     }
-    let mut names = Vec::new();
-    let mut rest = args;
-    loop {
-        rest = rest.trim_start();
-        let Some(end) = rest.find(|c: char| c == '=' || c.is_whitespace()) else {
-            break;
-        };
-        if end == 0 || !rest[end..].starts_with('=') {
-            break;
-        }
-        names.push(&rest[..end]);
-        rest = after_value(&rest[end + 1..]);
-    }
-    names
+    // The `NAME=value` form: as `ARG`'s, up to a name without a value.
+    arg_names(args)
+        .into_iter()
+        .take_while(|&(_, valued)| valued)
+        .map(|(name, _)| name)
+        .collect()
 }
 
 /// The names an `ARG` instruction's arguments declare (`A B=1 C="x y"`),
