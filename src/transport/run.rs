@@ -571,8 +571,7 @@ impl Transport {
         // ureq exempts only `NO_PROXY` hosts from the proxy: a loopback
         // host (a toolbox on this machine) is reached directly, as by a
         // WebSocket.
-        let direct = self.proxy.is_some()
-            && url::Url::parse(&request.uri().to_string()).is_ok_and(|url| is_loopback(&url));
+        let direct = self.proxy.is_some() && uri_is_loopback(request.uri());
         if timeout == self.request_timeout && !direct {
             // The agent's own limits: no per-request configuration to copy
             // (and ureq builds its TLS configuration once per agent).
@@ -593,11 +592,22 @@ impl Transport {
 /// Whether the host of `url` is this machine: `localhost` or a loopback
 /// address (`127.0.0.0/8` in any spelling the URL parser accepts, `::1`).
 pub(crate) fn is_loopback(url: &url::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
+    url.host().is_some_and(|host| host_is_loopback(&host))
+}
+
+/// [`is_loopback`] of a request's URI (its host read again, the URL not).
+fn uri_is_loopback(uri: &http::Uri) -> bool {
+    uri.host()
+        .and_then(|host| url::Host::parse(host).ok())
+        .is_some_and(|host| host_is_loopback(&host))
+}
+
+/// [`is_loopback`] of a host alone.
+fn host_is_loopback<S: AsRef<str>>(host: &url::Host<S>) -> bool {
+    match host {
+        url::Host::Domain(d) => d.as_ref().eq_ignore_ascii_case("localhost"),
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
     }
 }
 
@@ -677,6 +687,8 @@ mod tests {
         ] {
             let parsed = url::Url::parse(url).unwrap();
             assert_eq!(is_loopback(&parsed), loopback, "{url}");
+            let uri: http::Uri = parsed.as_str().parse().unwrap();
+            assert_eq!(uri_is_loopback(&uri), loopback, "{url}");
         }
     }
 }
