@@ -287,31 +287,25 @@ fn a_change_that_never_shows_ends_at_its_deadline() {
 
 #[test]
 fn wait_until_stopped_polls_until_stopped() {
-    let (mut server, mut sb) = setup("stopping");
-    let states = ["stopping", "stopping", "stopped"];
-    let docs = states.iter().map(|s| doc("sb-1", s, 1, 0)).collect();
-    let (get, polled) = sequence(&mut server, "GET", "sb-1", docs);
+    // Archived while the wait was away counts too: stopped, its files
+    // moved away.
+    for (states, reached) in [
+        (
+            &["stopping", "stopping", "stopped"][..],
+            SandboxState::Stopped,
+        ),
+        (&["stopping", "archived"][..], SandboxState::Archived),
+    ] {
+        let (mut server, mut sb) = setup("stopping");
+        let docs = states.iter().map(|s| doc("sb-1", s, 1, 0)).collect();
+        let (get, polled) = sequence(&mut server, "GET", "sb-1", docs);
 
-    sb.wait_until_stopped(Duration::from_secs(5)).unwrap();
+        sb.wait_until_stopped(Duration::from_secs(5)).unwrap();
 
-    get.assert();
-    assert_eq!(polled.load(Ordering::SeqCst), states.len());
-    assert_eq!(sb.state(), Some(&SandboxState::Stopped));
-}
-
-#[test]
-fn an_archived_sandbox_counts_as_stopped() {
-    // Archived while the wait was away: stopped, its files moved away.
-    let (mut server, mut sb) = setup("stopping");
-    let states = ["stopping", "archived"];
-    let docs = states.iter().map(|s| doc("sb-1", s, 1, 0)).collect();
-    let (get, polled) = sequence(&mut server, "GET", "sb-1", docs);
-
-    sb.wait_until_stopped(Duration::from_secs(5)).unwrap();
-
-    get.assert();
-    assert_eq!(polled.load(Ordering::SeqCst), states.len());
-    assert_eq!(sb.state(), Some(&SandboxState::Archived));
+        get.assert();
+        assert_eq!(polled.load(Ordering::SeqCst), states.len());
+        assert_eq!(sb.state(), Some(&reached));
+    }
 }
 
 #[test]
