@@ -382,7 +382,7 @@ impl Socket {
             _ => {}
         }
         let fin = header.is_final;
-        let (text, first) = match frame.header().opcode {
+        let (text, first) = match header.opcode {
             OpCode::Data(Data::Text) => (true, true),
             OpCode::Data(Data::Binary) => (false, true),
             OpCode::Data(Data::Continue) => match &self.partial {
