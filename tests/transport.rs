@@ -284,6 +284,65 @@ fn delete_and_put_are_retried_too() {
     del_ok.assert();
 }
 
+/// A DELETE whose first attempt was acted on but answered 502 or cut
+/// (the proxy lost the answer) and whose retry is answered 404 has
+/// succeeded; a 404 to a first attempt, or after a 429 (which the server
+/// did not act on), is still "not found".
+#[test]
+fn a_delete_answered_404_after_a_lost_answer_is_done() {
+    for (first, done) in [(Some(502), true), (None, true), (Some(429), false)] {
+        let mut server = mockito::Server::new();
+        let get = get_mock(&mut server, "sb-1", 200, &sandbox_body("sb-1", "started")).create();
+        let mut sb = client(&server).get("sb-1").unwrap();
+        get.remove();
+        let lost = server.mock("DELETE", "/api/snapshots/snap-1");
+        let lost = match first {
+            Some(status) => lost.with_status(status),
+            // The connection closes after the head: the body never comes.
+            None => lost
+                .with_status(200)
+                .with_header("content-length", "100")
+                .with_body("{"),
+        }
+        .expect(1)
+        .create();
+        let gone = server
+            .mock("DELETE", "/api/snapshots/snap-1")
+            .with_status(404)
+            .with_body(r#"{"statusCode":404,"message":"Snapshot not found"}"#)
+            .expect(1)
+            .create();
+        let snapshot: daytona::Snapshot = serde_json::from_value(json!({
+            "id": "snap-1", "name": "s", "state": "active"
+        }))
+        .unwrap();
+        let result = sb.client().snapshots().delete(&snapshot);
+        lost.assert();
+        gone.assert();
+        match result {
+            Ok(()) => assert!(done, "{first:?}: a first 404 must stay an error"),
+            Err(e) => assert!(!done && e.is_not_found(), "{first:?}: {e:?}"),
+        }
+        // The sandbox's own DELETE: the wait then finds it gone.
+        if first == Some(502) {
+            let del = server
+                .mock("DELETE", "/api/sandbox/sb-1")
+                .with_status(504)
+                .expect(1)
+                .create();
+            let del_gone = server
+                .mock("DELETE", "/api/sandbox/sb-1")
+                .with_status(404)
+                .expect(1)
+                .create();
+            let _gone_get = get_mock(&mut server, "sb-1", 404, "").create();
+            sb.delete().unwrap();
+            del.assert();
+            del_gone.assert();
+        }
+    }
+}
+
 #[test]
 fn get_503_forever_stops_at_max_attempts() {
     for (attempts, expected) in [(None, 4), (Some(3), 3), (Some(1), 1)] {

@@ -281,6 +281,10 @@ impl Transport {
         let operation = req.operation.clone();
         let deadline = req.deadline;
         let limit = req.timeout.unwrap_or(self.request_timeout);
+        // Whether an earlier attempt may have been acted on although it
+        // failed (a 502, 503, 504 or 408, a connection lost once the
+        // request was sent): a DELETE then answered 404 was done by it.
+        let mut may_have_acted = false;
         self.retrying(&operation, deadline, |attempt| {
             let timeout = match req.deadline {
                 Some(d) => d.cap(limit),
@@ -323,13 +327,23 @@ impl Transport {
                     );
                     (error, Failure::Permanent, None)
                 }
-                Ok(Ok(resp)) if resp.status().is_success() => {
+                Ok(Ok(resp))
+                    if resp.status().is_success()
+                        || (may_have_acted && deleted_before(&req.method, resp.status())) =>
+                {
                     log::debug!(
                         "{} -> {} in {} ms (attempt {attempt})",
                         req.operation,
                         resp.status().as_u16(),
                         took.as_millis()
                     );
+                    // What is gone was deleted by an earlier attempt: the
+                    // answer to it (lost) had no body to keep either.
+                    let resp = if resp.status().is_success() {
+                        resp
+                    } else {
+                        resp.map(|_| ureq::Body::builder().data(Vec::new()))
+                    };
                     match on_success(resp) {
                         Ok(v) => {
                             span.end(None);
@@ -395,6 +409,7 @@ impl Transport {
             // credentials in its answer: keep them out of errors and logs.
             let error = self.hide(error, &req.secrets);
             span.end(Some(&error));
+            may_have_acted |= failure == Failure::Transient;
             Attempt::Failed {
                 error,
                 retry: failure.retry(idempotent, replayable),
@@ -639,6 +654,12 @@ pub(crate) fn read_body(
             e => transport_error(e, operation, started.elapsed()),
         })?;
     Ok(body)
+}
+
+/// Whether an answer `status` to a DELETE sent again after an attempt the
+/// server may have acted on means that attempt did the deletion: 404.
+fn deleted_before(method: &http::Method, status: http::StatusCode) -> bool {
+    method == http::Method::DELETE && status == http::StatusCode::NOT_FOUND
 }
 
 /// Decodes a JSON body, or says what was wrong with it.
