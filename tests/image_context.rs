@@ -243,6 +243,61 @@ fn adding_or_retargeting_a_link_changes_the_hash() {
     assert_eq!(plain, md5_of(&[b"ctx", b"a.txt", b"a", b"b.txt", b"b"]));
 }
 
+/// The tar stores each entry's permissions: a script made executable (or
+/// a folder closed to others) is another context, fed to the hash as two
+/// NULs and the mode in octal after the entry's name; a context of usual
+/// modes (0644 files, 0755 folders) keeps the TypeScript SDK's hash.
+#[cfg(unix)]
+#[test]
+fn changing_a_mode_changes_the_hash() {
+    use std::fs::{set_permissions, Permissions};
+    use std::os::unix::fs::PermissionsExt;
+
+    let tree = TempDir::new("mode-hash");
+    tree.file("ctx/run.sh", "echo hi");
+    tree.file("ctx/sub/x", "x");
+    let context = BuildContext::new(tree.path("ctx"), "ctx");
+    let plain = context.hash().unwrap();
+    assert_eq!(
+        plain,
+        md5_of(&[b"ctx", b"run.sh", b"echo hi", b"sub/x", b"x"])
+    );
+    let chmod = |rel: &str, mode: u32| {
+        set_permissions(tree.path(rel), Permissions::from_mode(mode)).unwrap();
+    };
+    chmod("ctx/run.sh", 0o755);
+    assert_eq!(
+        context.hash().unwrap(),
+        md5_of(&[b"ctx", b"run.sh\0\0", b"755", b"echo hi", b"sub/x", b"x"])
+    );
+    // A folder with contents has no name in the hash: its mode alone.
+    chmod("ctx/sub", 0o700);
+    assert_eq!(
+        context.hash().unwrap(),
+        md5_of(&[
+            b"ctx",
+            b"run.sh\0\0",
+            b"755",
+            b"echo hi",
+            b"\0\0",
+            b"700",
+            b"sub/x",
+            b"x"
+        ])
+    );
+    // A context that is one file: its mode after the archive path.
+    chmod("ctx/run.sh", 0o700);
+    assert_eq!(
+        BuildContext::new(tree.path("ctx/run.sh"), "run.sh")
+            .hash()
+            .unwrap(),
+        md5_of(&[b"run.sh", b"\0\0", b"700", b"echo hi"])
+    );
+    chmod("ctx/sub", 0o755);
+    chmod("ctx/run.sh", 0o644);
+    assert_eq!(context.hash().unwrap(), plain, "back to the usual modes");
+}
+
 /// 26 levels of folders, each with two links to the next level: followed,
 /// 2^26 paths; as links, 3 entries a level, at once.
 #[cfg(unix)]

@@ -35,8 +35,9 @@ struct Planned {
     size: u64,
     mode: u32,
     mtime: u64,
-    /// What the context hash is fed for it before a file's bytes.
-    hashed: Option<String>,
+    /// What the context hash is fed for it before a file's bytes
+    /// ([`TarEntry::fed`]).
+    fed: Option<String>,
     /// The context's own path (a link there is followed).
     named: bool,
 }
@@ -191,26 +192,13 @@ fn plan(entry: &TarEntry) -> Result<Planned> {
         } else {
             0
         },
-        mode: mode_of(&meta),
+        // As the walk saw it, which the hash was fed: a mode changed since
+        // cannot be stored under the old hash.
+        mode: entry.mode,
         mtime,
-        hashed: entry.hashed.clone(),
+        fed: entry.fed(),
         named: entry.named,
     })
-}
-
-#[cfg(unix)]
-fn mode_of(meta: &fs::Metadata) -> u32 {
-    use std::os::unix::fs::PermissionsExt;
-    meta.permissions().mode() & 0o7777
-}
-
-#[cfg(not(unix))]
-fn mode_of(meta: &fs::Metadata) -> u32 {
-    if meta.is_dir() {
-        0o755
-    } else {
-        0o644
-    }
 }
 
 /// What a file of `size` bytes takes in the archive with its header of
@@ -402,8 +390,8 @@ impl Read for TarReader {
             }
             match self.entries.next() {
                 Some(entry) => {
-                    if let (Some(check), Some(hashed)) = (&mut self.check, &entry.hashed) {
-                        check.md5.update(hashed.as_bytes());
+                    if let (Some(check), Some(fed)) = (&mut self.check, &entry.fed) {
+                        check.md5.update(fed.as_bytes());
                     }
                     if entry.kind == EntryKind::File && entry.size > 0 {
                         let file = open_file(&entry.disk_path, entry.named)

@@ -221,6 +221,7 @@ fn context(dir: &TempDir) -> ContextUpload {
                 kind: EntryKind::Dir,
                 hashed: None,
                 named: false,
+                mode: 0o755,
             },
             TarEntry {
                 disk_path: file,
@@ -228,6 +229,7 @@ fn context(dir: &TempDir) -> ContextUpload {
                 kind: EntryKind::File,
                 hashed: None,
                 named: false,
+                mode: 0o644,
             },
         ],
         verify: None,
@@ -329,6 +331,7 @@ fn a_large_context_is_streamed_with_its_length() {
             kind: EntryKind::File,
             hashed: None,
             named: false,
+            mode: 0o644,
         }],
         verify: None,
     };

@@ -60,15 +60,19 @@ impl BuildContext {
     /// directory's entries before the next sibling), each file's path
     /// relative to the directory (`/`-separated) followed by its bytes,
     /// each empty directory's relative path (a directory holding neither
-    /// files nor directories), and each symbolic link's relative path, a NUL and its
-    /// target (links are stored as links in the tar, never followed, so a
-    /// link added or pointed elsewhere makes another context; without
-    /// links the hash is the TypeScript SDK's). Files are read in chunks,
-    /// so memory use does not grow with their size. Other special files
-    /// are skipped. A context
-    /// whose path is itself a link is what the link points to. The walk
-    /// does not depend on the order the filesystem lists entries in, so
-    /// the hash is the same on every machine.
+    /// files nor directories), and each symbolic link's relative path, a
+    /// NUL and its target (links are stored as links in the tar, never
+    /// followed, so a link added or pointed elsewhere makes another
+    /// context). The tar keeps permissions too: a file whose mode is not
+    /// 0644, or a directory whose mode is not 0755, adds two NULs and its
+    /// mode in octal after its path (before a file's bytes), so that
+    /// making a script executable makes another context. Without links and
+    /// unusual modes the hash is the TypeScript SDK's. Files are read in
+    /// chunks, so memory use does not grow with their size. Other special
+    /// files are skipped. A context whose path is itself a link is what
+    /// the link points to. The walk does not depend on the order the
+    /// filesystem lists entries in, so the hash is the same on every
+    /// machine.
     ///
     /// # Errors
     ///
@@ -77,8 +81,8 @@ impl BuildContext {
         let mut md5 = Md5::new();
         md5.update(self.archive_path.as_bytes());
         for entry in self.archive()? {
-            if let Some(hashed) = &entry.hashed {
-                md5.update(hashed.as_bytes());
+            if let Some(fed) = entry.fed() {
+                md5.update(fed.as_bytes());
             }
             if entry.kind == EntryKind::File {
                 hash_file(&entry, &mut md5)?;
@@ -144,6 +148,7 @@ impl BuildContext {
                 name,
                 kind,
                 hashed,
+                mode: item.mode,
             });
             Ok(())
         })?;
@@ -178,6 +183,30 @@ pub(crate) struct ArchiveEntry {
     /// followed. Anything the walk found inside is read only as what the
     /// walk saw (see [`open_file`]).
     pub(crate) named: bool,
+    /// Its permission bits as the walk saw them: what the tar stores.
+    pub(crate) mode: u32,
+}
+
+impl ArchiveEntry {
+    /// What the context hash is fed for it before a file's bytes: its
+    /// [`hashed`](Self::hashed) text, then, for a file or directory whose
+    /// permissions are not the usual 0644 or 0755, two NULs and its mode in
+    /// octal (so that making a script executable makes another context,
+    /// while a context without such entries keeps the TypeScript SDK's
+    /// hash). Two NULs cannot start a link's target, so nothing else feeds
+    /// the same text.
+    pub(crate) fn fed(&self) -> Option<String> {
+        let usual = match self.kind {
+            EntryKind::File => 0o644,
+            EntryKind::Dir => 0o755,
+            EntryKind::Link(_) => return self.hashed.clone(),
+        };
+        if self.mode == usual {
+            return self.hashed.clone();
+        }
+        let name = self.hashed.as_deref().unwrap_or_default();
+        Some(format!("{name}\0\0{:o}", self.mode))
+    }
 }
 
 /// Opens the regular file of an entry at `path` for reading, never through a link

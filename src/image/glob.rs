@@ -146,11 +146,15 @@ thread_local! {
 fn list(dir: &Path) -> Result<Vec<(OsString, Kind)>> {
     #[cfg(test)]
     LISTINGS.with(|n| n.set(n.get() + 1));
-    if dir.as_os_str().is_empty() {
-        children(Path::new("."))
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
     } else {
-        children(dir)
-    }
+        dir
+    };
+    Ok(children(dir)?
+        .into_iter()
+        .map(|(name, kind, _)| (name, kind))
+        .collect())
 }
 
 #[cfg(test)]

@@ -34,6 +34,9 @@ pub(crate) struct Item {
     /// Relative to the walk's root, `/`-separated; `None` for the root.
     pub(crate) rel: Option<String>,
     pub(crate) kind: Kind,
+    /// Its permission bits (`0o7777` of the mode) as the walk saw them; on
+    /// systems without them, 0644 for a file and 0755 for a directory.
+    pub(crate) mode: u32,
 }
 
 /// Visits `root` and, for a directory, everything below it in name order,
@@ -45,6 +48,7 @@ pub(crate) fn walk(root: &Path, f: &mut dyn FnMut(Item) -> Result<()>) -> Result
             path: root.to_path_buf(),
             rel: None,
             kind: Kind::File,
+            mode: mode_of(&meta),
         });
     }
     if !meta.is_dir() {
@@ -56,13 +60,13 @@ pub(crate) fn walk(root: &Path, f: &mut dyn FnMut(Item) -> Result<()>) -> Result
             ),
         ));
     }
-    walk_dir(root, None, f)
+    walk_dir(root, mode_of(&meta), f)
 }
 
 /// A directory's children that are files, directories or links, in name
 /// order, each with its kind (links not followed; special files left
-/// out).
-pub(crate) fn children(dir: &Path) -> Result<Vec<(OsString, Kind)>> {
+/// out) and its permission bits.
+pub(crate) fn children(dir: &Path) -> Result<Vec<(OsString, Kind, u32)>> {
     let mut names: Vec<OsString> = fs::read_dir(dir)
         .map_err(|e| io_error(dir, e))?
         .map(|entry| entry.map(|e| e.file_name()))
@@ -83,7 +87,7 @@ pub(crate) fn children(dir: &Path) -> Result<Vec<(OsString, Kind)>> {
         } else {
             continue;
         };
-        out.push((name, kind));
+        out.push((name, kind, mode_of(&meta)));
     }
     Ok(out)
 }
@@ -91,7 +95,7 @@ pub(crate) fn children(dir: &Path) -> Result<Vec<(OsString, Kind)>> {
 /// What [`walk_dir`] has still to visit: a directory to list, or an entry
 /// to hand on.
 enum Pending {
-    Dir(PathBuf, Option<String>),
+    Dir(PathBuf, Option<String>, u32),
     Entry(Item),
 }
 
@@ -99,22 +103,22 @@ enum Pending {
 /// a hostile tree thousands of folders deep cannot exhaust the thread's
 /// stack. The stack holds the siblings still to visit at each level, as
 /// the listing of each level did.
-fn walk_dir(dir: &Path, rel: Option<&str>, f: &mut dyn FnMut(Item) -> Result<()>) -> Result<()> {
-    let mut todo = vec![Pending::Dir(dir.to_path_buf(), rel.map(str::to_string))];
+fn walk_dir(dir: &Path, mode: u32, f: &mut dyn FnMut(Item) -> Result<()>) -> Result<()> {
+    let mut todo = vec![Pending::Dir(dir.to_path_buf(), None, mode)];
     while let Some(next) = todo.pop() {
-        let (dir, rel) = match next {
+        let (dir, rel, mode) = match next {
             Pending::Entry(item) => {
                 f(item)?;
                 continue;
             }
-            Pending::Dir(dir, rel) => (dir, rel),
+            Pending::Dir(dir, rel, mode) => (dir, rel, mode),
         };
         let kids = children(&dir)?;
         let empty = !kids
             .iter()
-            .any(|(_, kind)| matches!(kind, Kind::File | Kind::Dir { .. }));
+            .any(|(_, kind, _)| matches!(kind, Kind::File | Kind::Dir { .. }));
         // Pushed last to first, so that they come out in name order.
-        for (name, kind) in kids.into_iter().rev() {
+        for (name, kind, mode) in kids.into_iter().rev() {
             let path = dir.join(&name);
             let name = name.to_string_lossy();
             let child_rel = match &rel {
@@ -122,11 +126,12 @@ fn walk_dir(dir: &Path, rel: Option<&str>, f: &mut dyn FnMut(Item) -> Result<()>
                 None => name.into_owned(),
             };
             todo.push(match kind {
-                Kind::Dir { .. } => Pending::Dir(path, Some(child_rel)),
+                Kind::Dir { .. } => Pending::Dir(path, Some(child_rel), mode),
                 kind => Pending::Entry(Item {
                     path,
                     rel: Some(child_rel),
                     kind,
+                    mode,
                 }),
             });
         }
@@ -134,7 +139,26 @@ fn walk_dir(dir: &Path, rel: Option<&str>, f: &mut dyn FnMut(Item) -> Result<()>
             path: dir,
             rel,
             kind: Kind::Dir { empty },
+            mode,
         })?;
     }
     Ok(())
+}
+
+/// The permission bits of `meta` (`0o7777` of its mode).
+#[cfg(unix)]
+pub(crate) fn mode_of(meta: &fs::Metadata) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o7777
+}
+
+/// 0755 for a directory, 0644 for anything else: the system keeps no
+/// Unix permission bits.
+#[cfg(not(unix))]
+pub(crate) fn mode_of(meta: &fs::Metadata) -> u32 {
+    if meta.is_dir() {
+        0o755
+    } else {
+        0o644
+    }
 }

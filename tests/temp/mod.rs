@@ -39,6 +39,7 @@ impl TempDir {
         let path = self.path(rel);
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(&path, content).unwrap();
+        self.usual_modes(&path);
         path
     }
 
@@ -46,7 +47,29 @@ impl TempDir {
     pub fn dir(&self, rel: &str) -> PathBuf {
         let path = self.path(rel);
         fs::create_dir_all(&path).unwrap();
+        self.usual_modes(&path);
         path
+    }
+
+    /// Gives `path` and its folders up to the root the usual permissions
+    /// (0644 for a file, 0755 for a folder) whatever the umask: build
+    /// context hashes count other modes.
+    fn usual_modes(&self, path: &Path) {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mut at = path;
+            while at.starts_with(&self.root) {
+                let mode = if at.is_dir() { 0o755 } else { 0o644 };
+                fs::set_permissions(at, fs::Permissions::from_mode(mode)).unwrap();
+                match at.parent() {
+                    Some(parent) => at = parent,
+                    None => break,
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = path;
     }
 
     /// The path of `rel` as text.

@@ -12,6 +12,7 @@ fn entry(disk_path: PathBuf, name: &str, is_dir: bool) -> TarEntry {
         },
         hashed: None,
         named: false,
+        mode: if is_dir { 0o755 } else { 0o644 },
     }
 }
 
@@ -56,15 +57,15 @@ fn round_trip_of_files_and_directories() {
     assert_eq!((parsed[1].kind, parsed[1].size), (b'0', 5));
     assert_eq!(parsed[1].data, b"hello");
     assert_eq!(parsed[4].data, vec![7u8; 512]);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = fs::metadata(&entries[1].disk_path)
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(parsed[1].mode, mode & 0o7777);
-    }
+    // Each header holds the mode the walk saw (and the hash was fed).
+    let modes: Vec<_> = parsed.iter().map(|p| p.mode).collect();
+    assert_eq!(modes, [0o755, 0o644, 0o644, 0o755, 0o644]);
+    let executable = TarEntry {
+        mode: 0o751,
+        ..entries[1].clone()
+    };
+    let (_, bytes) = archive(&[executable]);
+    assert_eq!(parse(&bytes)[0].mode, 0o751);
 }
 
 #[test]
@@ -106,6 +107,7 @@ fn links_are_stored_as_links() {
         kind: EntryKind::Link(PathBuf::from(target)),
         hashed: None,
         named: false,
+        mode: 0o777,
     };
     let (size, bytes) = archive(&[link("short", "../outside/secret"), link("long", &long)]);
     assert_eq!(size, bytes.len() as u64);
@@ -193,7 +195,7 @@ fn huge_sizes_fit_in_pax() {
         size: MAX_OCTAL_11 + 1,
         mode: 0o644,
         mtime: 0,
-        hashed: None,
+        fed: None,
         named: false,
     };
     let h = header(&entry);
