@@ -328,6 +328,85 @@ fn an_error_on_a_later_page_comes_after_the_earlier_items() {
     assert_eq!(results[2].as_ref().unwrap_err().status(), Some(500));
 }
 
+/// A sandbox the SDK cannot decode (a required field missing, a number
+/// that is text) is an error in its place: the items around it and the
+/// next page still come, and the error names the item and the field
+/// without quoting its values. `list_page`, which returns whole pages,
+/// fails with that error.
+#[test]
+fn an_item_that_does_not_decode_is_an_error_of_its_own() {
+    let mut server = Server::new();
+    let mut no_id = list_item_json("a2");
+    no_id.as_object_mut().unwrap().remove("id");
+    let mut text_cpu = list_item_json("a3");
+    text_cpu["cpu"] = json!("four");
+    text_cpu["name"] = json!("secret-name-7f3");
+    let first = json!({
+        "items": [list_item_json("a1"), no_id, text_cpu, list_item_json("a4")],
+        "nextCursor": "c2",
+    });
+    let p1 = reply_json(list_mock(&mut server, Matcher::Missing), 200, &first)
+        .expect(2)
+        .create();
+    let p2 = reply_json(
+        list_mock(&mut server, Matcher::Exact("cursor=c2".into())),
+        200,
+        &page(&["b1"], None),
+    )
+    .expect(1)
+    .create();
+
+    let results: Vec<_> = client(&server).list(ListSandboxes::new()).collect();
+    let shown: Vec<Result<&str, String>> = results
+        .iter()
+        .map(|r| r.as_ref().map(|s| s.id()).map_err(|e| e.to_string()))
+        .collect();
+    assert_eq!(shown.len(), 5, "{shown:?}");
+    assert_eq!(shown[0], Ok("a1"));
+    assert_eq!(shown[3], Ok("a4"));
+    assert_eq!(shown[4], Ok("b1"));
+    let missing = results[1].as_ref().unwrap_err();
+    assert!(missing.is_decode(), "{missing:?}");
+    let text = missing.to_string();
+    assert!(
+        text.contains("item 2 of the page") && text.contains("missing field `id`"),
+        "{text}"
+    );
+    let wrong = format!("{:?}", results[2].as_ref().unwrap_err());
+    assert!(wrong.contains("item 3 of the page"), "{wrong}");
+    assert!(
+        !wrong.contains("secret-name-7f3"),
+        "values are masked: {wrong}"
+    );
+
+    let e = client(&server).list_page(ListSandboxes::new()).unwrap_err();
+    assert!(e.to_string().contains("item 2 of the page"), "{e}");
+    p1.assert();
+    p2.assert();
+}
+
+/// A page that is not a page (its items not a list) is one error that
+/// ends the listing, as before.
+#[test]
+fn a_page_that_does_not_decode_ends_the_listing() {
+    let mut server = Server::new();
+    let m = reply_json(
+        list_mock(&mut server, Matcher::Missing),
+        200,
+        &json!({ "items": { "a": 1 }, "nextCursor": "c2" }),
+    )
+    .expect(1)
+    .create();
+    let results: Vec<_> = client(&server).list(ListSandboxes::new()).collect();
+    assert_eq!(results.len(), 1);
+    let e = results[0].as_ref().unwrap_err();
+    assert!(
+        e.is_decode() && !e.to_string().contains("of the page"),
+        "{e}"
+    );
+    m.assert();
+}
+
 #[test]
 fn list_items_without_detail_fields_decode() {
     let mut server = Server::new();

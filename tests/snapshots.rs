@@ -130,6 +130,45 @@ fn list_iterates_pages_lazily() {
     p2.assert();
 }
 
+/// A snapshot that does not decode is an error in its place; the others
+/// and the next page still come.
+#[test]
+fn a_snapshot_that_does_not_decode_is_an_error_of_its_own() {
+    let mut server = Server::new();
+    let mut broken = snapshot_json("b", "b", "active");
+    broken.as_object_mut().unwrap().remove("name");
+    let p1 = server
+        .mock("GET", "/api/snapshots")
+        .match_query(Matcher::Missing)
+        .with_body(page_json(
+            vec![snapshot_json("a", "a", "active"), broken],
+            1,
+            2,
+        ))
+        .expect(1)
+        .create();
+    let p2 = server
+        .mock("GET", "/api/snapshots")
+        .match_query(Matcher::Exact("page=2".into()))
+        .with_body(page_json(vec![snapshot_json("c", "c", "active")], 2, 2))
+        .expect(1)
+        .create();
+    let results: Vec<_> = client(&server)
+        .snapshots()
+        .list(ListSnapshots::new())
+        .collect();
+    assert_eq!(results.len(), 3);
+    assert_eq!(results[0].as_ref().unwrap().name, "a");
+    let e = results[1].as_ref().unwrap_err();
+    assert!(
+        e.is_decode() && e.to_string().contains("item 2 of the page"),
+        "{e}"
+    );
+    assert_eq!(results[2].as_ref().unwrap().name, "c");
+    p1.assert();
+    p2.assert();
+}
+
 #[test]
 fn bad_list_arguments_fail_before_any_request() {
     let mut server = Server::new();

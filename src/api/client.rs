@@ -17,11 +17,11 @@ use crate::config::PollSchedule;
 use crate::config::Secret;
 use crate::error::{Error, Result};
 use crate::events::{Events, Ticket};
-use crate::models::{SandboxInfo, SandboxListAnswer, SshAccessValidation};
+use crate::models::{LoosePage, SandboxInfo, SandboxListAnswer, SshAccessValidation};
 use crate::params::list::ListSandboxes;
 use crate::params::sandbox::CreateSandbox;
 use crate::telemetry::{self, traced};
-use crate::transport::page::{Page, Pages};
+use crate::transport::page::{decode_each, Page, Pages};
 use crate::transport::poll::Deadline;
 use crate::transport::{Answer, Request, Transport};
 
@@ -272,11 +272,8 @@ impl Daytona {
                 client.transport().tracing(),
                 "Daytona.list.fetchPage",
                 || {
-                    let page = client.fetch_page(&pairs, cursor)?;
-                    Ok(Page {
-                        items: page.items,
-                        next: page.next_cursor,
-                    })
+                    let (items, next) = client.fetch_page(&pairs, cursor)?;
+                    Ok(Page { items, next })
                 },
             )
         })
@@ -302,24 +299,36 @@ impl Daytona {
     pub fn list_page(&self, query: ListSandboxes) -> Result<SandboxPage> {
         traced(self.transport().tracing(), "Daytona.listPage", || {
             let pairs = query.to_query()?;
-            self.fetch_page(&pairs, query.start_cursor())
+            let (items, next_cursor) = self.fetch_page(&pairs, query.start_cursor())?;
+            Ok(SandboxPage {
+                items: items.into_iter().collect::<Result<_>>()?,
+                next_cursor,
+            })
         })
     }
 
-    fn fetch_page(&self, pairs: &[(&str, String)], cursor: Option<&str>) -> Result<SandboxPage> {
+    /// A page of sandboxes (each an error of its own when it does not
+    /// decode) and the token of the next page.
+    fn fetch_page(
+        &self,
+        pairs: &[(&str, String)],
+        cursor: Option<&str>,
+    ) -> Result<(Vec<Result<Sandbox>>, Option<String>)> {
         let mut req = self.api(Method::GET, &["sandbox"]).answer(Answer::Page);
         for (name, value) in pairs {
             req = req.query(name, value);
         }
-        let answer: SandboxListAnswer = self.transport().json(req.query_opt("cursor", cursor))?;
-        Ok(SandboxPage {
-            items: answer
-                .items
-                .into_iter()
-                .map(|info| Sandbox::new(self.clone(), info))
-                .collect(),
-            next_cursor: answer.next_cursor.filter(|c| !c.is_empty()),
-        })
+        let req = req.query_opt("cursor", cursor);
+        let operation = req.operation().to_string();
+        let (items, next) = match self.transport().page::<SandboxListAnswer, LoosePage>(req)? {
+            Ok(page) => (page.items.into_iter().map(Ok).collect(), page.next_cursor),
+            Err(loose) => (decode_each(loose.items, &operation), loose.next_cursor),
+        };
+        let items = items
+            .into_iter()
+            .map(|item: Result<SandboxInfo>| item.map(|info| Sandbox::new(self.clone(), info)))
+            .collect();
+        Ok((items, next.filter(|c| !c.is_empty())))
     }
 
     /// Starts `sandbox` and waits until it is `started`, within `timeout`:

@@ -9,12 +9,12 @@ use crate::api::build;
 use crate::api::client::Daytona;
 use crate::check::path_segment;
 use crate::error::{Error, Result};
-use crate::models::{Snapshot, SnapshotPage, SnapshotState, UrlAnswer};
+use crate::models::{LoosePage, Snapshot, SnapshotPage, SnapshotState, UrlAnswer};
 use crate::params::snapshot::{CreateSnapshot, ListSnapshots};
 use crate::telemetry::traced;
-use crate::transport::page::{Page, Pages};
+use crate::transport::page::{decode_each, Page, Pages};
 use crate::transport::poll::{wait_until, Check, Deadline, Look};
-use crate::transport::Answer;
+use crate::transport::{Answer, Request};
 
 /// Snapshot operations: [`Daytona::snapshots`].
 ///
@@ -46,7 +46,8 @@ impl Daytona {
 }
 
 impl Snapshots {
-    fn fetch_page(&self, pairs: &[(&str, String)]) -> Result<SnapshotPage> {
+    /// The request of a page of snapshots with the query `pairs`.
+    fn request(&self, pairs: &[(&str, String)]) -> Request<'_> {
         let mut req = self
             .client
             .api(Method::GET, &["snapshots"])
@@ -54,7 +55,7 @@ impl Snapshots {
         for (name, value) in pairs {
             req = req.query(name, value);
         }
-        self.client.transport().json(req)
+        req
     }
 
     /// One page of snapshots, with the totals.
@@ -62,7 +63,10 @@ impl Snapshots {
         traced(
             self.client.transport().tracing(),
             "SnapshotService.listPage",
-            || self.fetch_page(&query.to_query(None)?),
+            || {
+                let req = self.request(&query.to_query(None)?);
+                self.client.transport().json(req)
+            },
         )
     }
 
@@ -76,16 +80,25 @@ impl Snapshots {
         Pages::new(None, move |token| {
             let tracing = service.client.transport().tracing();
             let page = token.and_then(|t| t.parse::<u32>().ok());
-            let answer = traced(tracing, "SnapshotService.list.fetchPage", || {
-                service.fetch_page(&query.to_query(page)?)
-            })?;
-            let current = answer.page.max(1);
-            let next = (current < answer.total_pages && !answer.items.is_empty())
+            let (items, current, pages) =
+                traced(tracing, "SnapshotService.list.fetchPage", || {
+                    let req = service.request(&query.to_query(page)?);
+                    let operation = req.operation().to_string();
+                    Ok(
+                        match service
+                            .client
+                            .transport()
+                            .page::<SnapshotPage, LoosePage>(req)?
+                        {
+                            Ok(p) => (p.items.into_iter().map(Ok).collect(), p.page, p.total_pages),
+                            Err(p) => (decode_each(p.items, &operation), p.page, p.total_pages),
+                        },
+                    )
+                })?;
+            let current = current.max(1);
+            let next = (current < pages && !Vec::is_empty(&items))
                 .then(|| current.saturating_add(1).to_string());
-            Ok(Page {
-                items: answer.items,
-                next,
-            })
+            Ok(Page { items, next })
         })
     }
 

@@ -6,15 +6,40 @@ use std::fmt;
 use std::hash::BuildHasher;
 use std::iter::FusedIterator;
 
+use serde::de::DeserializeOwned;
+
+use super::status::answer_excerpt;
 use crate::error::{Error, Result};
 
-/// One page of a listing: its items and the token of the next page.
+/// One page of a listing: its items (each an error of its own when it
+/// does not decode) and the token of the next page.
 pub(crate) struct Page<T> {
-    pub(crate) items: Vec<T>,
+    pub(crate) items: Vec<Result<T>>,
     pub(crate) next: Option<String>,
 }
 
 type Fetch<T> = Box<dyn FnMut(Option<&str>) -> Result<Page<T>> + Send>;
+
+/// Each of a page's `items` decoded on its own (see
+/// [`super::Transport::page`]): one that does not decode is an
+/// [`Error::Decode`] naming its place in the page, quoting it with its
+/// values masked.
+pub(crate) fn decode_each<T: DeserializeOwned>(
+    items: Vec<serde_json::Value>,
+    operation: &str,
+) -> Vec<Result<T>> {
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(n, item)| {
+            T::deserialize(&item).map_err(|e| Error::Decode {
+                operation: operation.to_string(),
+                message: format!("item {} of the page: {e}", n + 1),
+                excerpt: answer_excerpt(item.to_string().as_bytes()),
+            })
+        })
+        .collect()
+}
 
 /// Empty pages in a row, each with a new token, after which a listing
 /// ends with an error: the API may send a few, a server that never stops
@@ -78,7 +103,9 @@ impl Seen {
 ///
 /// A page is requested only when the items already fetched are used up, so
 /// stopping early (`take`, `find`, `break`) sends no further request. An
-/// error is yielded once and ends the iteration. A server that hands out a
+/// error of a request is yielded once and ends the iteration; an item that
+/// does not decode is an [`Error::Decode`] of its own, in its place, and
+/// the items after it follow. A server that hands out a
 /// page token it already gave, or 8 empty pages in a row that each carry
 /// a new token, ends the listing with an error rather than looping.
 ///
@@ -86,7 +113,7 @@ impl Seen {
 #[must_use = "a listing fetches nothing until it is iterated"]
 pub struct Pages<T> {
     fetch: Option<Fetch<T>>,
-    buffer: VecDeque<T>,
+    buffer: VecDeque<Result<T>>,
     next: Option<String>,
     started: bool,
     seen: Seen,
@@ -200,7 +227,7 @@ impl<T> Iterator for Pages<T> {
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             if let Some(item) = self.buffer.pop_front() {
-                return Some(Ok(item));
+                return Some(item);
             }
             if let Some(e) = self.pending_error.take() {
                 return Some(Err(e));
@@ -229,7 +256,7 @@ mod tests {
             c.fetch_add(1, Ordering::SeqCst);
             let n: usize = token.map_or(0, |t| t.parse().unwrap());
             Ok(Page {
-                items: vec![n * 10, n * 10 + 1],
+                items: vec![Ok(n * 10), Ok(n * 10 + 1)],
                 next: (n + 1 < pages).then(|| (n + 1).to_string()),
             })
         });
@@ -271,7 +298,7 @@ mod tests {
         let p: Pages<usize> = Pages::new(None, move |_| {
             let n = c.fetch_add(1, Ordering::SeqCst);
             let items = match n % MAX_EMPTY_PAGES as usize {
-                0 => vec![n],
+                0 => vec![Ok(n)],
                 _ => Vec::new(),
             };
             Ok(Page {
@@ -291,7 +318,7 @@ mod tests {
         let p = Pages::new(None, move |_| {
             let n = c.fetch_add(1, Ordering::SeqCst);
             Ok(Page {
-                items: vec![n],
+                items: vec![Ok(n)],
                 next: Some(format!("t{}", n % cycle)),
             })
         });
@@ -312,7 +339,7 @@ mod tests {
     fn repeated_token_ends_with_error() {
         let mut p = Pages::new(None, |_| {
             Ok(Page {
-                items: vec![1],
+                items: vec![Ok(1)],
                 next: Some("same".to_string()),
             })
         });

@@ -259,6 +259,24 @@ impl Transport {
         self.execute(&mut req, |resp| decode(&read_body(resp, &op, answer)?, &op))
     }
 
+    /// Sends `req` and decodes its answer as the page `P`; when that
+    /// fails, as `L`, the same page with its items kept as JSON values, to
+    /// be decoded one by one ([`super::page::decode_each`]) so that one
+    /// item that does not decode does not fail the page. When neither
+    /// decodes, the error is `P`'s.
+    pub(crate) fn page<P: DeserializeOwned, L: DeserializeOwned>(
+        &self,
+        mut req: Request<'_>,
+    ) -> Result<std::result::Result<P, L>> {
+        let (op, answer) = (req.operation.clone(), req.answer);
+        self.execute(&mut req, |resp| {
+            let body = read_body(resp, &op, answer)?;
+            decode(&body, &op)
+                .map(Ok)
+                .or_else(|whole| decode(&body, &op).map(Err).map_err(|_| whole))
+        })
+    }
+
     /// Sends `req` and ignores the answer's body.
     pub(crate) fn empty(&self, mut req: Request<'_>) -> Result<()> {
         let (op, answer) = (req.operation.clone(), req.answer);
