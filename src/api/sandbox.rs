@@ -30,6 +30,19 @@ use crate::transport::{read_body, Answer, Request};
 /// client's wait timeout (60 s by default); their `*_with_timeout` variants
 /// take one, and [`crate::WAIT_FOREVER`] waits without limit (a zero limit
 /// is an [`Error::Validation`] of `timeout`, before any request).
+///
+/// ```no_run
+/// use daytona::{CreateSandbox, Daytona};
+///
+/// let daytona = Daytona::from_env()?;
+/// let mut sandbox = daytona.create(CreateSandbox::new().label("job", "nightly"))?;
+/// let out = sandbox.process().exec("uname -a")?;
+/// println!("{} ({:?}): {}", sandbox.id(), sandbox.state(), out.result);
+/// sandbox.stop()?;
+/// sandbox.start()?;
+/// sandbox.delete()?;
+/// # Ok::<(), daytona::Error>(())
+/// ```
 #[derive(Clone)]
 pub struct Sandbox {
     client: Daytona,
