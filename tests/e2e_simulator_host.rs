@@ -268,7 +268,8 @@ fn commands_still_running_end_with_the_simulator() {
         let sandbox = local.client().get(sandbox.id()).unwrap();
         std::thread::spawn(move || {
             sandbox.process().exec_with(
-                "echo $$ > exec.pid; exec sleep 60",
+                // With a child of its own in the background, which ends too.
+                "sleep 60 & echo $! > background.pid; echo $$ > exec.pid; wait",
                 daytona::toolbox::ExecOptions::new().timeout(Duration::from_secs(120)),
             )
         })
@@ -290,7 +291,7 @@ fn commands_still_running_end_with_the_simulator() {
             std::thread::sleep(Duration::from_millis(20));
         }
     };
-    let pids = [pid("session.pid"), pid("exec.pid")];
+    let pids = [pid("session.pid"), pid("exec.pid"), pid("background.pid")];
     assert!(pids.iter().all(|&p| running(p)));
     drop(local);
     let began = Instant::now();
@@ -300,4 +301,60 @@ fn commands_still_running_end_with_the_simulator() {
     assert!(!pids.iter().any(|&p| running(p)), "still running: {pids:?}");
     // The command's caller gets an answer, not a hang.
     assert!(exec.join().unwrap().is_err());
+}
+
+/// A command that outlives its time limit is killed with what it started
+/// in the background; one that ends by itself leaves its background
+/// process running, as in a real sandbox.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_command_past_its_limit_is_killed_with_its_background_children() {
+    use daytona::toolbox::ExecOptions;
+    use std::time::{Duration, Instant};
+
+    let local = LocalDaytona::start().unwrap();
+    let sandbox = local.client().create(CreateSandbox::new()).unwrap();
+    let home = local
+        .sandbox_dir(sandbox.id())
+        .unwrap()
+        .join("home/daytona");
+    let pid = |name: &str| -> u32 {
+        std::fs::read_to_string(home.join(name))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let err = sandbox
+        .process()
+        .exec_with(
+            "sleep 60 & echo $! > late.pid; wait",
+            ExecOptions::new().timeout(Duration::from_secs(1)),
+        )
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    let late = pid("late.pid");
+    let began = Instant::now();
+    while running(late) && began.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        !running(late),
+        "the background sleep of a timed-out command runs on"
+    );
+
+    let done = sandbox
+        .process()
+        .exec("sleep 60 > /dev/null 2>&1 & echo $! > kept.pid")
+        .unwrap();
+    assert_eq!(done.exit_code, 0);
+    let kept = pid("kept.pid");
+    assert!(
+        running(kept),
+        "a command that ended took its background process along"
+    );
+    // Not left behind by the test.
+    let _ = std::process::Command::new("kill")
+        .arg(kept.to_string())
+        .status();
 }

@@ -98,6 +98,7 @@
 
 mod api;
 mod faults;
+mod group;
 mod server;
 mod toolbox;
 mod ws;

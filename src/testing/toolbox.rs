@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use super::group::{end, own_group};
 use super::server::{Request, Response};
 use super::{error, new_id, rfc3339, ExecResult, Shared};
 
@@ -232,7 +233,7 @@ fn run(
         Streams::Merged => Stdio::null(),
         Streams::Apart(_) => Stdio::piped(),
     };
-    let child = match Command::new("sh")
+    let child = match own_group(&mut Command::new("sh"))
         .arg("-c")
         .arg(script)
         .arg("sh")
@@ -344,13 +345,11 @@ pub(crate) fn wait_output(
         match child.try_wait() {
             Ok(Some(status)) => break status,
             Ok(None) if Instant::now() >= deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
+                end(&mut child);
                 return Waited::TimedOut;
             }
             Ok(None) if stop.load(Ordering::SeqCst) => {
-                let _ = child.kill();
-                let _ = child.wait();
+                end(&mut child);
                 return Waited::Failed("the local simulator stopped".into());
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(2)),

@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 
 use super::{body_json, wait_output, Sandbox, Waited};
 use crate::testing::error;
+use crate::testing::group::own_group;
 use crate::testing::server::{Request, Response};
 
 /// How long one `git` may run (a clone of a large repository).
@@ -105,7 +106,7 @@ impl Git<'_, '_> {
             ));
         }
         let mut command = Command::new("git");
-        command
+        own_group(&mut command)
             .args(args)
             .current_dir(cwd)
             .env("HOME", self.sb.home())

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use super::super::group::{end, own_group};
 use super::super::server::{Outcome, Request, Response};
 use super::super::ws::{self, Polled, Ws};
 use super::super::{error, lock, new_id, now_rfc3339, Shared};
@@ -88,8 +89,7 @@ struct Worker {
 
 impl Drop for Worker {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        end(&mut self.child);
     }
 }
 
@@ -117,7 +117,7 @@ impl Context {
     fn spawn(&self) -> Result<Worker, String> {
         std::fs::create_dir_all(&self.dir)
             .map_err(|e| format!("cannot create {}: {e}", self.dir.display()))?;
-        let mut child = Command::new("python3")
+        let mut child = own_group(&mut Command::new("python3"))
             .arg("-u")
             .arg("-c")
             .arg(WORKER)
