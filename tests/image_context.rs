@@ -345,3 +345,33 @@ fn a_deep_tree_does_not_exhaust_the_stack() {
     assert_eq!(entries.len(), levels + 2);
     assert_eq!(entries.last().unwrap().1, format!("{rel}/f"));
 }
+
+/// A name that is not UTF-8 (or a link pointing to one) cannot travel in
+/// the tar unchanged: it is a validation error naming the path, not a file
+/// renamed in the image.
+#[cfg(unix)]
+#[test]
+fn a_name_that_is_not_utf8_is_refused() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::symlink;
+
+    let tree = TempDir::new("not-utf8");
+    let bad = OsStr::from_bytes(b"caf\xe9.txt");
+    tree.file("ctx/ok.txt", "ok");
+    std::fs::write(tree.path("ctx").join(bad), "x").unwrap();
+    let context = BuildContext::new(tree.path("ctx"), "ctx");
+    for err in [context.hash().unwrap_err(), context.entries().unwrap_err()] {
+        assert!(err.is_validation(), "{err:?}");
+        assert!(err.to_string().contains("caf"), "{err}");
+        assert!(err.to_string().contains("not UTF-8"), "{err}");
+    }
+    std::fs::remove_file(tree.path("ctx").join(bad)).unwrap();
+    assert!(context.hash().is_ok());
+    symlink(bad, tree.path("ctx/link")).unwrap();
+    let err = context.hash().unwrap_err();
+    assert!(
+        err.is_validation() && err.to_string().contains("link"),
+        "{err}"
+    );
+}

@@ -120,10 +120,13 @@ fn walk_dir(dir: &Path, mode: u32, f: &mut dyn FnMut(Item) -> Result<()>) -> Res
         // Pushed last to first, so that they come out in name order.
         for (name, kind, mode) in kids.into_iter().rev() {
             let path = dir.join(&name);
-            let name = name.to_string_lossy();
+            let name = utf8(&path, &name)?;
+            if let Kind::Link { target } = &kind {
+                utf8(&path, target.as_os_str())?;
+            }
             let child_rel = match &rel {
                 Some(rel) => format!("{rel}/{name}"),
-                None => name.into_owned(),
+                None => name.to_string(),
             };
             todo.push(match kind {
                 Kind::Dir { .. } => Pending::Dir(path, Some(child_rel), mode),
@@ -143,6 +146,22 @@ fn walk_dir(dir: &Path, mode: u32, f: &mut dyn FnMut(Item) -> Result<()>) -> Res
         })?;
     }
     Ok(())
+}
+
+/// `name` (of the entry at `path`, or its link's target) as text: the tar
+/// and the hash carry names as UTF-8, and one that is not would reach the
+/// image renamed, so it is refused rather than mangled.
+fn utf8<'a>(path: &Path, name: &'a std::ffi::OsStr) -> Result<&'a str> {
+    name.to_str().ok_or_else(|| {
+        crate::error::Error::validation(
+            "context",
+            format!(
+                "{} has a name (or points to one) that is not UTF-8, which a build \
+                 context cannot carry unchanged: rename it or leave it out",
+                path.display()
+            ),
+        )
+    })
 }
 
 /// The permission bits of `meta` (`0o7777` of its mode).
