@@ -7,7 +7,7 @@ use std::path::{Component, Path, PathBuf};
 
 use md5::{Digest, Md5};
 
-use super::walk::{walk, Kind};
+use super::walk::{too_many, walk, Kind, MAX_ENTRIES};
 
 use crate::error::{Error, Result};
 
@@ -119,9 +119,18 @@ impl BuildContext {
     /// The entries of the context's tar, in archive order, each with what
     /// the context hash is fed for it.
     pub(crate) fn archive(&self) -> Result<Vec<ArchiveEntry>> {
+        self.archive_within(MAX_ENTRIES)
+    }
+
+    /// [`archive`](Self::archive), refusing a context of more than `max`
+    /// entries as soon as the walk meets one more.
+    fn archive_within(&self, max: usize) -> Result<Vec<ArchiveEntry>> {
         let root = docker_clean(&self.archive_path);
         let mut out = Vec::new();
         walk(&self.source_path, &mut |item| {
+            if out.len() == max {
+                return Err(too_many(&self.source_path, max));
+            }
             let name = match (&item.rel, root.is_empty()) {
                 (None, false) => root.clone(),
                 (None, true) if item.kind == Kind::File => file_name(&item.path),
@@ -359,6 +368,20 @@ mod tests {
         assert_eq!(docker_clean("../x"), "x");
         assert_eq!(docker_clean("./a/./b/../c/"), "a/c");
         assert_eq!(docker_clean("."), "");
+    }
+
+    #[test]
+    fn a_context_past_the_entry_limit_is_refused_as_the_walk_meets_it() {
+        let tree = crate::test_temp::TempDir::new("entry-limit");
+        for name in ["a", "b", "c"] {
+            tree.file(&format!("ctx/{name}"), "x");
+        }
+        let context = BuildContext::new(tree.path("ctx"), "ctx");
+        // The folder and its three files.
+        assert_eq!(context.archive_within(4).unwrap().len(), 4);
+        let err = context.archive_within(3).unwrap_err();
+        assert!(err.is_too_large(), "{err:?}");
+        assert!(err.to_string().contains("limit of 3 entries"), "{err}");
     }
 
     #[test]

@@ -28,6 +28,21 @@ pub(crate) enum Kind {
     Link { target: PathBuf },
 }
 
+/// The most entries a build context, or one directory a wildcard lists,
+/// may hold: a bound on the memory and time of a walk (a context named by
+/// mistake, `/` say, fails fast rather than listing a whole filesystem).
+pub(crate) const MAX_ENTRIES: usize = 1_000_000;
+
+/// The error of a walk or listing past `limit` entries under `path`.
+pub(crate) fn too_many(path: &Path, limit: usize) -> crate::error::Error {
+    crate::error::Error::TooLarge {
+        operation: format!("reading the build context at {}", path.display()),
+        what: "a build context (or a directory a wildcard lists)".into(),
+        limit: limit as u64,
+        unit: "entries",
+    }
+}
+
 /// One file, directory or link met by [`walk`].
 pub(crate) struct Item {
     pub(crate) path: PathBuf,
@@ -67,11 +82,18 @@ pub(crate) fn walk(root: &Path, f: &mut dyn FnMut(Item) -> Result<()>) -> Result
 /// order, each with its kind (links not followed; special files left
 /// out) and its permission bits.
 pub(crate) fn children(dir: &Path) -> Result<Vec<(OsString, Kind, u32)>> {
-    let mut names: Vec<OsString> = fs::read_dir(dir)
-        .map_err(|e| io_error(dir, e))?
-        .map(|entry| entry.map(|e| e.file_name()))
-        .collect::<std::io::Result<_>>()
-        .map_err(|e| io_error(dir, e))?;
+    children_within(dir, MAX_ENTRIES)
+}
+
+/// [`children`], refusing a directory of more than `max` entries.
+fn children_within(dir: &Path, max: usize) -> Result<Vec<(OsString, Kind, u32)>> {
+    let mut names = Vec::new();
+    for entry in fs::read_dir(dir).map_err(|e| io_error(dir, e))? {
+        if names.len() == max {
+            return Err(too_many(dir, max));
+        }
+        names.push(entry.map_err(|e| io_error(dir, e))?.file_name());
+    }
     names.sort();
     let mut out = Vec::with_capacity(names.len());
     for name in names {
@@ -179,5 +201,21 @@ pub(crate) fn mode_of(meta: &fs::Metadata) -> u32 {
         0o755
     } else {
         0o644
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_directory_past_the_entry_limit_is_refused() {
+        let tree = crate::test_temp::TempDir::new("listing-limit");
+        for name in ["a", "b", "c"] {
+            tree.file(&format!("d/{name}"), "x");
+        }
+        assert_eq!(children_within(&tree.path("d"), 3).unwrap().len(), 3);
+        let err = children_within(&tree.path("d"), 2).unwrap_err();
+        assert!(err.to_string().contains("limit of 2 entries"), "{err}");
     }
 }
