@@ -72,10 +72,10 @@ struct ReplaceBody<'a> {
     new_value: &'a str,
 }
 
-/// `SearchFilesResponse`.
+/// `SearchFilesResponse`: older toolboxes send `null` for no match.
 #[derive(Deserialize)]
 struct SearchAnswer {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::models::null_as_default")]
     files: Vec<String>,
 }
 
