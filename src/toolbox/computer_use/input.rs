@@ -278,8 +278,10 @@ impl<'s> Keyboard<'s> {
     /// Types `text` as fast as the desktop takes it
     /// (`POST /computeruse/keyboard/type`).
     pub fn type_text(&self, text: &str) -> Result<()> {
-        check_text(text)?;
-        self.post("type", &TypeBody { text, delay: None }, None)
+        traced(self.tb.tracing(), "Keyboard.type", || {
+            check_text(text)?;
+            self.post("type", &TypeBody { text, delay: None }, None)
+        })
     }
 
     /// Types `text` with a pause of `delay` (whole milliseconds, at most

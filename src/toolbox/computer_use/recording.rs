@@ -217,7 +217,9 @@ impl<'s> Recordings<'s> {
     /// complete (missing parent folders are created): an interrupted
     /// download leaves no file.
     pub fn download(&self, id: &str, local: impl AsRef<Path>) -> Result<u64> {
-        self.download_into(id, Download::to_file(id, local))
+        traced(self.tb.tracing(), "Recording.download", || {
+            self.download_into(id, Download::to_file(id, local))
+        })
     }
 
     /// Downloads the file of the recording `id` into `writer` as it arrives
