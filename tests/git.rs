@@ -237,6 +237,21 @@ fn bad_arguments_are_rejected_before_any_request() {
         field(git.clone_repo("u", " ", CloneOptions::new()).unwrap_err()),
         "path"
     );
+    // An empty branch or commit would be sent as one, not as "the default".
+    assert_eq!(
+        field(
+            git.clone_repo("u", "p", CloneOptions::new().branch(""))
+                .unwrap_err()
+        ),
+        "branch"
+    );
+    assert_eq!(
+        field(
+            git.clone_repo("u", "p", CloneOptions::new().commit_id(" "))
+                .unwrap_err()
+        ),
+        "commit_id"
+    );
     assert_eq!(field(git.add("r", &[]).unwrap_err()), "files");
     assert_eq!(field(git.commit("r", "", "a", "e").unwrap_err()), "message");
     assert_eq!(field(git.commit("r", "m", "a", "").unwrap_err()), "email");

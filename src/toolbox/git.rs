@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use ureq::http::Method;
 
 use super::Toolbox;
-use crate::check::non_empty;
+use crate::check::{non_empty, non_empty_opt};
 use crate::config::Secret;
 use crate::error::Result;
 use crate::models::enums::string_enum;
@@ -279,6 +279,8 @@ impl<'s> Git<'s> {
         traced(self.tb.tracing(), "Git.clone", || {
             non_empty("url", url)?;
             non_empty("path", path)?;
+            non_empty_opt("branch", options.branch.as_deref())?;
+            non_empty_opt("commit_id", options.commit_id.as_deref())?;
             #[derive(Serialize)]
             struct Body<'a> {
                 url: &'a str,
