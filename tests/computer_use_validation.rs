@@ -31,7 +31,8 @@ fn nothing_is_sent_for_invalid_arguments() {
     let guards = no_requests(&mut server);
     let desktop = sandbox.computer_use();
 
-    for name in ["", "  "] {
+    // `.` and `..` cannot be sent as a segment of the URL path.
+    for name in ["", "  ", ".", ".."] {
         rejected(desktop.is_process_running(name), "name");
         rejected(desktop.restart_process(name), "name");
         rejected(desktop.process_logs(name), "name");
@@ -128,6 +129,12 @@ fn nothing_is_sent_for_invalid_arguments() {
     rejected(recordings.delete(""), "id");
     rejected(recordings.download("", "out.mp4"), "id");
     rejected(recordings.download_to("", &mut Vec::new()), "id");
+    for id in [".", ".."] {
+        rejected(recordings.get(id), "id");
+        rejected(recordings.delete(id), "id");
+        rejected(recordings.download(id, "out.mp4"), "id");
+        rejected(recordings.download_to(id, &mut Vec::new()), "id");
+    }
     let dir = std::env::temp_dir();
     rejected(recordings.download("r1", &dir), "local_path");
 

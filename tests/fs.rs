@@ -174,6 +174,25 @@ fn search_files_returns_the_paths() {
     assert_eq!(found, ["/src/a.rs", "/src/b.rs"]);
 }
 
+/// Toolboxes that built the list from a nil slice answer `null` when no
+/// name matches: that is no match, not a failure.
+#[test]
+fn search_files_takes_a_null_list_as_no_match() {
+    let (mut server, sandbox) = setup();
+    let m = files_mock(
+        &mut server,
+        "GET",
+        "/search",
+        &[("path", "/src"), ("pattern", "*.none")],
+    )
+    .with_body(r#"{"files":null}"#)
+    .expect(1)
+    .create();
+    let found = sandbox.fs().search_files("/src", "*.none").unwrap();
+    m.assert();
+    assert!(found.is_empty(), "{found:?}");
+}
+
 #[test]
 fn replace_in_files_sends_the_json_body_and_returns_each_result() {
     let (mut server, sandbox) = setup();

@@ -237,6 +237,21 @@ fn bad_arguments_are_rejected_before_any_request() {
         field(git.clone_repo("u", " ", CloneOptions::new()).unwrap_err()),
         "path"
     );
+    // An empty branch or commit would be sent as one, not as "the default".
+    assert_eq!(
+        field(
+            git.clone_repo("u", "p", CloneOptions::new().branch(""))
+                .unwrap_err()
+        ),
+        "branch"
+    );
+    assert_eq!(
+        field(
+            git.clone_repo("u", "p", CloneOptions::new().commit_id(" "))
+                .unwrap_err()
+        ),
+        "commit_id"
+    );
     assert_eq!(field(git.add("r", &[]).unwrap_err()), "files");
     assert_eq!(field(git.commit("r", "", "a", "e").unwrap_err()), "message");
     assert_eq!(field(git.commit("r", "m", "a", "").unwrap_err()), "email");
@@ -272,4 +287,34 @@ fn a_failed_push_keeps_the_server_message_and_status() {
     assert_eq!(api.message, "authentication required");
     assert_eq!(api.code.as_deref(), Some("UNAUTHORIZED"));
     assert_eq!(api.operation, "POST /toolbox/sb-1/git/push");
+}
+
+/// A token given as the URL's user name (`https://<token>@host/...`, as
+/// GitHub and GitLab take it) is a credential: an answer that echoes the
+/// request does not bring it into the error.
+#[test]
+fn a_token_as_the_url_user_name_stays_out_of_errors() {
+    const TOKEN: &str = "ghp_0123456789abcdefTOKEN";
+    let (mut server, _d, sandbox) = setup();
+    let url = format!("https://{TOKEN}@git.example/o/r.git");
+    let m = with_sdk_headers(server.mock("POST", format!("{TOOLBOX}/git/clone").as_str()))
+        .match_body(Matcher::Json(json!({"url": url, "path": "r"})))
+        .with_status(400)
+        .with_body_from_request(|req| {
+            let body = String::from_utf8_lossy(req.body().unwrap_or(&Vec::new())).into_owned();
+            json!({"statusCode": 400, "message": format!("cannot clone {body}")})
+                .to_string()
+                .into_bytes()
+        })
+        .expect(1)
+        .create();
+    let err = sandbox
+        .git()
+        .clone_repo(&url, "r", CloneOptions::new())
+        .unwrap_err();
+    m.assert();
+    let shown = format!("{err}\n{err:?}");
+    assert!(shown.contains("cannot clone"), "{shown}");
+    assert!(!shown.contains(TOKEN), "the error shows the token: {shown}");
+    assert_eq!(err.api().map(|a| a.status), Some(400), "{err:?}");
 }

@@ -11,6 +11,7 @@
 mod common;
 mod fault_server;
 mod process_support;
+mod temp;
 mod ws_support;
 use common::*;
 
@@ -560,6 +561,28 @@ fn toolbox_operations_are_spans_of_their_sandbox() {
     let clone = api_mock(&mut server, "POST", &format!("{TOOLBOX}/git/clone"))
         .with_status(200)
         .create();
+    // The short forms of desktop operations too: typing without a delay,
+    // a recording downloaded to a path.
+    let typed = api_mock(
+        &mut server,
+        "POST",
+        &format!("{TOOLBOX}/computeruse/keyboard/type"),
+    )
+    .match_body(Matcher::Json(json!({"text": "hello"})))
+    .with_status(200)
+    .with_body("{}")
+    .create();
+    let download = api_mock(
+        &mut server,
+        "GET",
+        &format!("{TOOLBOX}/computeruse/recordings/r1/download"),
+    )
+    .with_status(200)
+    .with_header("content-type", "application/octet-stream")
+    .with_body("mp4-bytes")
+    .create();
+    let dir = temp::TempDir::new("otel-recording");
+    let file = dir.path("r1.mp4");
     let password = "git-password-42ab";
 
     let (_, _, spans) = in_trace(|| {
@@ -573,12 +596,22 @@ fn toolbox_operations_are_spans_of_their_sandbox() {
                     .credentials(daytona::toolbox::GitCredentials::new("ada", password)),
             )
             .unwrap();
+        let desktop = sandbox.computer_use();
+        desktop.keyboard().type_text("hello").unwrap();
+        assert_eq!(desktop.recording().download("r1", &file).unwrap(), 9);
     });
-    exec.assert();
-    clone.assert();
+    for m in [exec, clone, typed, download] {
+        m.assert();
+    }
+    assert_eq!(std::fs::read(&file).unwrap(), b"mp4-bytes");
     for (name, path) in [
         ("Process.exec", "/toolbox/sb-1/process/execute"),
         ("Git.clone", "/toolbox/sb-1/git/clone"),
+        ("Keyboard.type", "/toolbox/sb-1/computeruse/keyboard/type"),
+        (
+            "Recording.download",
+            "/toolbox/sb-1/computeruse/recordings/r1/download",
+        ),
     ] {
         let op = one(&spans, name);
         assert_eq!(op.parent_span_id, root(&spans).span_context.span_id());

@@ -212,6 +212,31 @@ fn plain_text_logs_of_older_toolboxes_fill_the_output() {
     m.assert();
 }
 
+/// Plain text is the command's output even when it reads as JSON (a
+/// command that printed one object, or `null`): it is not taken for the
+/// JSON answer of newer toolboxes.
+#[test]
+fn plain_text_logs_that_look_like_json_stay_the_output() {
+    let (mut server, sandbox) = toolbox();
+    for (i, text) in [r#"{"status":"ok"}"#, "null", r#"{"stdout":"x"}"#]
+        .into_iter()
+        .enumerate()
+    {
+        let m = api_mock(&mut server, "GET", &path(&format!("/s/command/c{i}/logs")))
+            .with_header("content-type", "text/plain; charset=utf-8")
+            .with_body(text)
+            .expect(1)
+            .create();
+        let logs = sandbox
+            .process()
+            .get_session_command_logs("s", &format!("c{i}"))
+            .unwrap();
+        m.assert();
+        assert_eq!(logs.output.as_deref(), Some(text), "{logs:?}");
+        assert_eq!((logs.stdout.as_str(), logs.stderr.as_str()), ("", ""));
+    }
+}
+
 #[test]
 fn ids_are_one_path_segment_each() {
     let (mut server, sandbox) = toolbox();

@@ -43,7 +43,7 @@ use ureq::http::Method;
 
 use super::Toolbox;
 use crate::api::sandbox::Sandbox;
-use crate::check::non_empty;
+use crate::check::path_segment;
 use crate::error::Result;
 use crate::models::enums::string_enum;
 use crate::telemetry::traced;
@@ -276,7 +276,7 @@ impl<'s> ComputerUse<'s> {
     }
 
     fn process_request(&self, method: Method, name: &str, what: &str) -> Result<Request<'static>> {
-        non_empty("name", name)?;
+        path_segment("name", name)?;
         self.tb
             .request(method, &["computeruse", "process", name, what])
     }

@@ -72,10 +72,10 @@ struct ReplaceBody<'a> {
     new_value: &'a str,
 }
 
-/// `SearchFilesResponse`.
+/// `SearchFilesResponse`: older toolboxes send `null` for no match.
 #[derive(Deserialize)]
 struct SearchAnswer {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::models::null_as_default")]
     files: Vec<String>,
 }
 
@@ -195,8 +195,14 @@ impl<'s> FileSystem<'s> {
         })
     }
 
-    /// The paths of the files below `path` whose names match the glob
-    /// `pattern`, such as `*.rs` (`GET /files/search`).
+    /// The paths of the files below `path` that match the glob `pattern`
+    /// (`GET /files/search`).
+    ///
+    /// How the toolbox matches depends on its version: current toolboxes
+    /// match the path relative to `path` (`*.rs` finds the files of `path`
+    /// itself, `**/*.rs` those at any depth; `?` and `{a,b}` work too),
+    /// older ones (and the `testing` simulator) the name alone, at any
+    /// depth (`*.rs` finds them all there).
     pub fn search_files(&self, path: &str, pattern: &str) -> Result<Vec<String>> {
         traced(self.tb.tracing(), "FileSystem.searchFiles", || {
             let answer: SearchAnswer = self

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use ureq::http::Method;
 
 use super::Toolbox;
-use crate::check::non_empty;
+use crate::check::{non_empty, non_empty_opt};
 use crate::config::Secret;
 use crate::error::Result;
 use crate::models::enums::string_enum;
@@ -58,22 +58,27 @@ impl GitCredentials {
 }
 
 /// What a git request must keep out of its errors and logs (an answer may
-/// echo its body): the password, and one in the remote's URL
-/// (`https://user:token@host/...`), as written and decoded.
+/// echo its body): the password, and the credential in the remote's URL,
+/// as written and decoded: its password (`https://user:token@host/...`),
+/// or its user name when it has no password (`https://token@host/...`, a
+/// token as GitHub and GitLab take it).
 fn git_secrets(url: Option<&str>, credentials: Option<&GitCredentials>) -> Vec<Secret> {
     let mut secrets: Vec<Secret> = credentials
         .map(|c| Secret::new(c.password.as_str()))
         .into_iter()
         .collect();
-    if let Some(password) = url
+    let credential = url
         .and_then(|u| url::Url::parse(u).ok())
-        .and_then(|u| u.password().map(str::to_string))
-    {
-        let decoded = percent_encoding::percent_decode_str(&password)
+        .and_then(|u| match u.password() {
+            Some(password) => Some(password.to_string()),
+            None => Some(u.username().to_string()).filter(|name| !name.is_empty()),
+        });
+    if let Some(credential) = credential {
+        let decoded = percent_encoding::percent_decode_str(&credential)
             .decode_utf8_lossy()
             .into_owned();
         secrets.push(Secret::new(decoded));
-        secrets.push(Secret::new(password));
+        secrets.push(Secret::new(credential));
     }
     secrets
 }
@@ -274,6 +279,8 @@ impl<'s> Git<'s> {
         traced(self.tb.tracing(), "Git.clone", || {
             non_empty("url", url)?;
             non_empty("path", path)?;
+            non_empty_opt("branch", options.branch.as_deref())?;
+            non_empty_opt("commit_id", options.commit_id.as_deref())?;
             #[derive(Serialize)]
             struct Body<'a> {
                 url: &'a str,

@@ -52,8 +52,10 @@ choice_enum! {
 /// The mouse of a sandbox's desktop: [`super::ComputerUse::mouse`].
 ///
 /// Coordinates are pixels from the top-left corner of the screen, 0 to
-/// 32767; anything else is rejected before any request. Each method
-/// returns where the pointer is afterwards, as the toolbox reports it.
+/// 32767; anything else is rejected before any request. Moves, clicks and
+/// drags return where the pointer is afterwards, as the toolbox reports
+/// it; [`scroll`](Self::scroll) returns whether the toolbox reports
+/// success.
 ///
 /// ```no_run
 /// use daytona::toolbox::{MouseButton, Point, ScrollDirection};
@@ -278,8 +280,10 @@ impl<'s> Keyboard<'s> {
     /// Types `text` as fast as the desktop takes it
     /// (`POST /computeruse/keyboard/type`).
     pub fn type_text(&self, text: &str) -> Result<()> {
-        check_text(text)?;
-        self.post("type", &TypeBody { text, delay: None }, None)
+        traced(self.tb.tracing(), "Keyboard.type", || {
+            check_text(text)?;
+            self.post("type", &TypeBody { text, delay: None }, None)
+        })
     }
 
     /// Types `text` with a pause of `delay` (whole milliseconds, at most

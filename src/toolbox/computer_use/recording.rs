@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer, Serialize};
 use ureq::http::Method;
 
-use crate::check::non_empty;
+use crate::check::{non_empty, path_segment};
 use crate::error::{Error, Result};
 use crate::models::enums::string_enum;
 use crate::telemetry::traced;
@@ -191,7 +191,7 @@ impl<'s> Recordings<'s> {
     /// one is an error for which [`Error::is_not_found`] is true.
     pub fn get(&self, id: &str) -> Result<Recording> {
         traced(self.tb.tracing(), "Recording.get", || {
-            non_empty("id", id)?;
+            path_segment("id", id)?;
             self.tb.transport().json(
                 self.tb
                     .request(Method::GET, &["computeruse", "recordings", id])?,
@@ -203,7 +203,7 @@ impl<'s> Recordings<'s> {
     /// (`DELETE /computeruse/recordings/{id}`).
     pub fn delete(&self, id: &str) -> Result<()> {
         traced(self.tb.tracing(), "Recording.delete", || {
-            non_empty("id", id)?;
+            path_segment("id", id)?;
             self.tb.transport().empty(
                 self.tb
                     .request(Method::DELETE, &["computeruse", "recordings", id])?,
@@ -217,7 +217,9 @@ impl<'s> Recordings<'s> {
     /// complete (missing parent folders are created): an interrupted
     /// download leaves no file.
     pub fn download(&self, id: &str, local: impl AsRef<Path>) -> Result<u64> {
-        self.download_into(id, Download::to_file(id, local))
+        traced(self.tb.tracing(), "Recording.download", || {
+            self.download_into(id, Download::to_file(id, local))
+        })
     }
 
     /// Downloads the file of the recording `id` into `writer` as it arrives
@@ -231,7 +233,7 @@ impl<'s> Recordings<'s> {
     }
 
     fn download_into(&self, id: &str, download: Download<'_>) -> Result<u64> {
-        non_empty("id", id)?;
+        path_segment("id", id)?;
         let timeout = self.tb.sandbox().client().inner.transfer_timeout;
         let req = self
             .tb

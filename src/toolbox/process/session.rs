@@ -298,17 +298,27 @@ impl Process<'_> {
         })
     }
 
-    /// Logs as JSON, or as the plain text older toolboxes send.
+    /// Logs as JSON, or as the plain text older toolboxes send: an answer
+    /// labelled `text/...` is the output as it is, even if it reads as JSON
+    /// (a command that printed an object).
     fn logs(&self, mut req: Request<'_>) -> Result<SessionCommandLogs> {
         let op = req.operation().to_string();
         self.tb.transport().execute(&mut req, |resp| {
+            let text = resp
+                .headers()
+                .get(ureq::http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("text/"));
             let body = read_body(resp, &op, Answer::Text)?;
-            Ok(
-                serde_json::from_slice(&body).unwrap_or_else(|_| SessionCommandLogs {
-                    output: Some(String::from_utf8_lossy(&body).into_owned()),
-                    ..SessionCommandLogs::default()
-                }),
-            )
+            let json = if text {
+                None
+            } else {
+                serde_json::from_slice(&body).ok()
+            };
+            Ok(json.unwrap_or_else(|| SessionCommandLogs {
+                output: Some(String::from_utf8_lossy(&body).into_owned()),
+                ..SessionCommandLogs::default()
+            }))
         })
     }
 }
