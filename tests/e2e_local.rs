@@ -87,10 +87,17 @@ fn full_scenario_in_host_mode() {
         files,
         HashSet::from(["/home/daytona/notes/a.txt", "/data/sub/y.rs"])
     );
+    // As the toolbox matches: the path below the folder, `**` for depth.
+    assert_eq!(fs.search_files("/data", "*.rs").unwrap(), ["/data/x.rs"]);
     assert_eq!(
-        fs.search_files("/data", "*.rs").unwrap(),
+        fs.search_files("/data", "**/*.rs").unwrap(),
         ["/data/sub/y.rs", "/data/x.rs"]
     );
+    assert_eq!(
+        fs.search_files("/data", "{sub,other}/*.{rs,py}").unwrap(),
+        ["/data/sub/y.rs"]
+    );
+    assert!(fs.search_files("/data", "[").unwrap_err().status() == Some(400));
     let replaced = fs
         .replace_in_files(&["/data/x.rs", "/nope"], "alpha", "gamma")
         .unwrap();

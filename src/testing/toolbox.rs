@@ -23,6 +23,7 @@ mod git;
 pub(crate) mod interpreter;
 mod lsp;
 pub(crate) mod pty;
+mod search;
 mod sessions;
 
 pub use computer_use::DesktopEvent;

@@ -199,10 +199,10 @@ impl<'s> FileSystem<'s> {
     /// (`GET /files/search`).
     ///
     /// How the toolbox matches depends on its version: current toolboxes
-    /// match the path relative to `path` (`*.rs` finds the files of `path`
-    /// itself, `**/*.rs` those at any depth; `?` and `{a,b}` work too),
-    /// older ones (and the `testing` simulator) the name alone, at any
-    /// depth (`*.rs` finds them all there).
+    /// (and the `testing` simulator) match the path relative to `path`
+    /// (`*.rs` finds the files of `path` itself, `**/*.rs` those at any
+    /// depth; `?`, `[...]` and `{a,b}` work too), older ones the name
+    /// alone, at any depth (`*.rs` finds them all there).
     pub fn search_files(&self, path: &str, pattern: &str) -> Result<Vec<String>> {
         traced(self.tb.tracing(), "FileSystem.searchFiles", || {
             let answer: SearchAnswer = self
