@@ -630,12 +630,14 @@ fn local_path(field: &str, given: &Path, kind: Kind) -> Result<(PathBuf, String)
     Ok((expanded, archive))
 }
 
-/// `COPY <source> <dest>`; in JSON form when a path has whitespace,
-/// quotes or backslashes, which the plain form would split or mangle.
-/// `source` is a literal path, but Docker reads one holding `*`, `?` or
-/// `[` as a wildcard (`data[1]` would copy `data1`): each of these is
-/// written as a class of itself (`[*]`, `[?]`, `[[]`), which matches only
-/// that character.
+/// `COPY <source> <dest>`, each path a literal. Docker reads the source
+/// and the destination as shell words in both forms of `COPY` (it expands
+/// `$NAME` and removes quotes and escapes), so `\`, `$`, `'` and `"` are
+/// escaped with `\`; a path with whitespace, which the plain form would
+/// split, is written in JSON form. `source` is a literal path, but Docker
+/// reads one holding `*`, `?` or `[` as a wildcard (`data[1]` would copy
+/// `data1`): each of these is written as a class of itself (`[*]`, `[?]`,
+/// `[[]`), which matches only that character.
 fn copy_line(source: &str, dest: &str) -> String {
     let mut literal = String::with_capacity(source.len());
     for c in source.chars() {
@@ -645,11 +647,24 @@ fn copy_line(source: &str, dest: &str) -> String {
             literal.push(c);
         }
     }
-    let source = literal.as_str();
-    let awkward = |s: &str| s.contains(|c: char| c.is_whitespace() || "\"'\\".contains(c));
-    if awkward(source) || awkward(dest) {
-        format!("COPY [{}, {}]", json_string(source), json_string(dest))
+    let (source, dest) = (copy_word(&literal), copy_word(dest));
+    let spaced = |s: &str| s.contains(char::is_whitespace);
+    if spaced(&source) || spaced(&dest) {
+        format!("COPY [{}, {}]", json_string(&source), json_string(&dest))
     } else {
         format!("COPY {source} {dest}")
     }
+}
+
+/// `path` with the characters Docker's word processing reads specially
+/// (`\`, `$`, `'`, `"`) escaped, so that it reads back as `path`.
+fn copy_word(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        if matches!(c, '\\' | '$' | '\'' | '"') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
