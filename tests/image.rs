@@ -264,6 +264,36 @@ fn values_that_would_break_a_line_are_escaped_or_refused() {
     }
 }
 
+/// Docker, not a shell, reads `ENV` values and the `WORKDIR` path, with
+/// its own word rules: inside double quotes a backslash escapes only `"`,
+/// `$` and itself (an escaped backtick would keep its backslash), and a
+/// NEL (U+0085) separates words as a space does.
+#[test]
+fn env_and_workdir_are_quoted_as_docker_reads_them() {
+    check(vec![
+        (
+            "a backtick in double quotes",
+            base().env([("A", "it's `date` \\ $X \"q\"")]),
+            on_base("ENV A=\"it's `date` \\\\ \\$X \\\"q\\\"\"\n"),
+        ),
+        (
+            "a NEL",
+            base().env([("B", "a\u{85}b")]),
+            on_base("ENV B='a\u{85}b'\n"),
+        ),
+        (
+            "a workdir with a backtick",
+            base().workdir("/it's `x`"),
+            on_base("WORKDIR \"/it's `x`\"\n"),
+        ),
+        (
+            "as before without them",
+            base().env([("C", "it's $5")]),
+            on_base("ENV C=\"it's \\$5\"\n"),
+        ),
+    ]);
+}
+
 #[test]
 fn run_commands_takes_shell_commands_and_argument_lists() {
     let image = base()
@@ -466,7 +496,15 @@ fn bad_input_is_a_validation_error_naming_the_argument() {
         ("env", base().env([("", "x")])),
         ("env", base().env([("A B", "x")])),
         ("env", base().env([("A=B", "x")])),
+        ("env", base().env([("A$B", "x")])),
+        ("env", base().env([("A\"B", "x")])),
+        ("env", base().env([("A'B", "x")])),
+        ("env", base().env([("A\\B", "x")])),
+        ("env", base().env([("A\u{85}B", "x")])),
+        ("env", base().env([("A\u{0}B", "x")])),
         ("path", base().workdir("/a\nb")),
+        ("path", base().workdir("")),
+        ("path", base().workdir(" ")),
         ("path", Image::from_dockerfile(&missing)),
         ("path", Image::from_dockerfile(&dir)),
         (

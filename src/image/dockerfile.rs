@@ -185,7 +185,7 @@ fn shell_words(rest: &str, escape: char) -> Vec<String> {
 }
 
 /// [`shell_words`], split at whitespace or not.
-fn words_of(rest: &str, escape: char, split: bool) -> Vec<String> {
+pub(super) fn words_of(rest: &str, escape: char, split: bool) -> Vec<String> {
     let mut words = Vec::new();
     let mut word: Option<String> = None;
     let mut chars = rest.chars().peekable();

@@ -52,7 +52,7 @@ use crate::config::EnvHidden;
 use crate::error::{Error, Result};
 use context::{expand_tilde, io_error, normalize};
 use dockerfile::local_sources;
-use quote::{js_cmp, json_string, quote, quote_all, single_line};
+use quote::{docker_quote, js_cmp, json_string, quote_all, single_line};
 
 /// The Python series [`Image::debian_slim`] supports and the micro version
 /// each one is pinned to.
@@ -433,7 +433,8 @@ impl Image {
     /// # Errors
     ///
     /// [`Error::Validation`] (field `env`) for an empty name, one with
-    /// whitespace or `=`, or a value with a line break.
+    /// whitespace, a control character, `=`, `$`, a quote or a backslash
+    /// (which Docker would read, not keep), or a value with a line break.
     pub fn env<I, K, V>(mut self, vars: I) -> Result<Self>
     where
         I: IntoIterator<Item = (K, V)>,
@@ -442,7 +443,10 @@ impl Image {
     {
         for (key, value) in vars {
             let key = key.as_ref();
-            if key.is_empty() || key.contains(|c: char| c == '=' || c.is_whitespace()) {
+            // Docker reads the name as a word too: quotes, `\\` and `$`
+            // would be read, not kept.
+            let unfit = |c: char| c.is_whitespace() || c.is_control() || "=$'\"\\".contains(c);
+            if key.is_empty() || key.contains(unfit) {
                 return Err(Error::validation(
                     "env",
                     format!("{key:?} is not a valid variable name"),
@@ -450,7 +454,7 @@ impl Image {
             }
             let value = single_line("env", value.as_ref())
                 .map_err(|_| Error::validation("env", format!("the value of {key} spans lines")))?;
-            self.push(&format!("ENV {key}={}", quote(value)));
+            self.push(&format!("ENV {key}={}", docker_quote(value)));
         }
         Ok(self)
     }
@@ -459,10 +463,12 @@ impl Image {
     ///
     /// # Errors
     ///
-    /// [`Error::Validation`] (field `path`) when it spans lines.
+    /// [`Error::Validation`] (field `path`) when it is empty or spans
+    /// lines.
     pub fn workdir(mut self, path: impl AsRef<str>) -> Result<Self> {
         let path = single_line("path", path.as_ref())?;
-        self.push(&format!("WORKDIR {}", quote(path)));
+        crate::check::non_empty("path", path)?;
+        self.push(&format!("WORKDIR {}", docker_quote(path)));
         Ok(self)
     }
 

@@ -95,6 +95,35 @@ pub(crate) fn quote(s: &str) -> String {
     out
 }
 
+/// One word quoted for Docker's own word processing (an `ENV` value, the
+/// `WORKDIR` path): [`quote`]'s text, the TypeScript SDK's, except where
+/// Docker would read that otherwise. Inside double quotes Docker's
+/// backslash escapes only `"`, `$` and itself, so a backtick stays bare
+/// (escaped, it would keep its backslash); Docker also splits words at a NEL
+/// (U+0085), which `shell-quote` leaves bare, so a word holding one is
+/// quoted.
+pub(crate) fn docker_quote(s: &str) -> String {
+    let quoted = quote(s);
+    if quoted.starts_with('"') {
+        let mut out = String::with_capacity(quoted.len());
+        out.push('"');
+        for c in s.chars() {
+            if matches!(c, '"' | '\\' | '$') {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out.push('"');
+        out
+    } else if s.contains('\u{85}') && !quoted.starts_with('\'') {
+        // Bare means no quote, backslash or space in it: single quotes
+        // keep it as it is.
+        format!("'{s}'")
+    } else {
+        quoted
+    }
+}
+
 /// Words quoted one by one and joined with single spaces, as
 /// `shell-quote`'s `quote(words)`.
 pub(crate) fn quote_all<S: AsRef<str>>(words: &[S]) -> String {
@@ -173,6 +202,32 @@ mod tests {
             assert_eq!(quote(input), want, "quote({input:?})");
         }
         assert_eq!(quote_all(&["a", "b", "c d"]), "a b 'c d'");
+    }
+
+    /// Each value reads back, as Docker reads an `ENV` line, as one word
+    /// holding exactly it.
+    #[test]
+    fn docker_quote_reads_back_as_docker_reads_it() {
+        let values = [
+            "",
+            "plain",
+            "a b",
+            "it's",
+            "it's `date`",
+            "`x` y",
+            "say \"hi\" $HOME \\ `x`",
+            "it's \\ \"q\" $5 `b`",
+            "it's!",
+            "a\u{85}b",
+            "it's a\u{85}b",
+            "C:$x",
+            "tab\there",
+        ];
+        for value in values {
+            let quoted = docker_quote(value);
+            let words = super::super::dockerfile::words_of(&quoted, '\\', true);
+            assert_eq!(words, [value], "{value:?} as {quoted}");
+        }
     }
 
     #[test]
