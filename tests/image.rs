@@ -209,6 +209,13 @@ fn env_workdir_entrypoint_cmd_run_and_raw_commands() {
             on_base("RUN echo 1\nUSER daytona\n"),
         ),
         (
+            "a continued dockerfile command",
+            base()
+                .dockerfile_commands(["RUN a \\", "  && b"], None)
+                .and_then(|i| i.workdir("/w")),
+            on_base("RUN a \\\n  && b\nWORKDIR /w\n"),
+        ),
+        (
             "a chain",
             Image::debian_slim(Some("3.11")).and_then(|i| {
                 i.pip_install(["flask"])?
@@ -502,6 +509,14 @@ fn bad_input_is_a_validation_error_naming_the_argument() {
         ("env", base().env([("A\\B", "x")])),
         ("env", base().env([("A\u{85}B", "x")])),
         ("env", base().env([("A\u{0}B", "x")])),
+        (
+            "extra_options",
+            base().pip_install_with(["a"], PipInstallOptions::new().extra_options("-q \\ ")),
+        ),
+        (
+            "dockerfile_commands",
+            base().dockerfile_commands(["RUN a", "RUN b \\"], None),
+        ),
         ("path", base().workdir("/a\nb")),
         ("path", base().workdir("")),
         ("path", base().workdir(" ")),

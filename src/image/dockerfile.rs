@@ -74,7 +74,7 @@ fn copy_sources(text: &str) -> std::result::Result<Vec<CopySource>, String> {
 
 /// The escape character set by a `# escape=` parser directive at the top
 /// of the file, `\` by default.
-fn escape_char(text: &str) -> char {
+pub(super) fn escape_char(text: &str) -> char {
     for line in text.lines() {
         let Some(directive) = line.trim().strip_prefix('#') else {
             break;

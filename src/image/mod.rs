@@ -52,7 +52,7 @@ use crate::config::EnvHidden;
 use crate::error::{Error, Result};
 use context::{expand_tilde, io_error, normalize};
 use dockerfile::local_sources;
-use quote::{docker_quote, js_cmp, json_string, quote_all, single_line};
+use quote::{docker_quote, js_cmp, json_string, no_continuation, quote_all, single_line};
 
 /// The Python series [`Image::debian_slim`] supports and the micro version
 /// each one is pinned to.
@@ -519,7 +519,9 @@ impl Image {
     ///
     /// [`Error::Validation`]: field `context_dir` when it is not a
     /// directory, `dockerfile_commands` when a source does not exist or is
-    /// outside the context (as in [`Image::from_dockerfile`]).
+    /// outside the context (as in [`Image::from_dockerfile`]), or when the
+    /// last command ends with the escape character (`\`), which would
+    /// continue it into the next step's instruction.
     pub fn dockerfile_commands<I, S>(
         mut self,
         commands: I,
@@ -547,6 +549,8 @@ impl Image {
             .map(|c| c.as_ref().to_string())
             .collect::<Vec<_>>()
             .join("\n");
+        let escape = dockerfile::escape_char(&self.dockerfile);
+        no_continuation("dockerfile_commands", &text, escape)?;
         let contexts = local_sources(&text, &base, "dockerfile_commands")?;
         self.contexts.extend(contexts);
         self.push(&text);

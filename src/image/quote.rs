@@ -153,6 +153,21 @@ pub(crate) fn single_line<'a>(field: &str, s: &'a str) -> Result<&'a str> {
     Ok(s)
 }
 
+/// Rejects text whose last line ends with the escape character `escape`
+/// (spaces and tabs after it aside): Docker would continue that line into
+/// the next instruction, which would vanish into it.
+pub(crate) fn no_continuation(field: &str, s: &str, escape: char) -> Result<()> {
+    if s.trim_end_matches([' ', '\t', '\r']).ends_with(escape) {
+        return Err(Error::validation(
+            field,
+            format!(
+                "ends with `{escape}`, which would continue its line into the next instruction"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// `s` as a JSON string literal.
 pub(crate) fn json_string(s: &str) -> String {
     serde_json::Value::String(s.to_string()).to_string()
@@ -235,6 +250,15 @@ mod tests {
         assert!(single_line("f", "a\rb").is_err());
         assert!(single_line("f", "a\nb").is_err());
         assert_eq!(single_line("f", "a b").unwrap(), "a b");
+    }
+
+    #[test]
+    fn a_trailing_escape_character_is_refused() {
+        assert!(no_continuation("f", "RUN a \\", '\\').is_err());
+        assert!(no_continuation("f", "RUN a \\ \t\r", '\\').is_err());
+        assert!(no_continuation("f", "RUN a `", '`').is_err());
+        assert!(no_continuation("f", "RUN a `", '\\').is_ok());
+        assert!(no_continuation("f", "RUN a \\\n  && b", '\\').is_ok());
     }
 
     #[test]
