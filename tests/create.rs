@@ -314,6 +314,70 @@ fn empty_volume_id_is_rejected_before_any_request() {
     );
 }
 
+/// The mount paths and subpaths the API refuses (its create validates
+/// them) are refused before any request, naming the volume's field.
+#[test]
+fn mount_paths_and_subpaths_the_api_refuses_are_rejected_before_any_request() {
+    for path in [
+        "data",
+        "",
+        "/",
+        "//",
+        "/data/../etc",
+        "/data/.",
+        "/./data",
+        "/..",
+        "/data//x",
+        "/proc",
+        "/etc/app",
+        "/lib64",
+        "/dev/shm",
+    ] {
+        assert_rejected(
+            CreateSandbox::new()
+                .volume(VolumeMount::new("vol-1", "/data"))
+                .volume(VolumeMount::new("vol-2", path)),
+            "volumes[1].mount_path",
+        );
+    }
+    for subpath in ["/users/alice", "users/../bob", "a..b", "users//alice"] {
+        assert_rejected(
+            CreateSandbox::new().volume(VolumeMount::new("vol-1", "/data").subpath(subpath)),
+            "volumes[0].subpath",
+        );
+    }
+}
+
+/// What the API takes goes out as it is.
+#[test]
+fn mount_paths_the_api_takes_are_sent() {
+    let mut server = Server::new();
+    let mut body = default_body();
+    body["volumes"] = json!([
+        { "volumeId": "v1", "mountPath": "/home/daytona/data" },
+        { "volumeId": "v2", "mountPath": "/libs/" },
+        { "volumeId": "v3", "mountPath": "/etcetera", "subpath": "" },
+        { "volumeId": "v4", "mountPath": "/x.y/..z", "subpath": "users/al.ice/" },
+    ]);
+    let post = reply_json(
+        create_mock(&mut server, body),
+        200,
+        &sandbox_json("sb-1", "started"),
+    )
+    .expect(1)
+    .create();
+    client(&server)
+        .create(
+            CreateSandbox::new()
+                .volume(VolumeMount::new("v1", "/home/daytona/data"))
+                .volume(VolumeMount::new("v2", "/libs/"))
+                .volume(VolumeMount::new("v3", "/etcetera").subpath(""))
+                .volume(VolumeMount::new("v4", "/x.y/..z").subpath("users/al.ice/")),
+        )
+        .unwrap();
+    post.assert();
+}
+
 #[test]
 fn create_waits_until_started_on_the_third_poll() {
     let mut server = Server::new();

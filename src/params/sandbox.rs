@@ -211,7 +211,12 @@ impl CreateSandbox {
         self
     }
 
-    /// Mounts a volume.
+    /// Mounts a volume. Its mount path must be absolute, not the root,
+    /// without `.`, `..` or doubled slashes, and outside the system
+    /// folders (`/proc`, `/sys`, `/dev`, `/boot`, `/etc`, `/bin`, `/sbin`,
+    /// `/lib`, `/lib64`); its subpath, if any, relative without `..` or
+    /// doubled slashes: the API refuses others, and so does
+    /// [`crate::Daytona::create`], before any request.
     pub fn volume(mut self, mount: VolumeMount) -> Self {
         self.volumes.push(mount);
         self
@@ -265,7 +270,10 @@ impl CreateSandbox {
         }
         for (i, v) in self.volumes.iter().enumerate() {
             non_empty(&format!("volumes[{i}].volume_id"), &v.volume_id)?;
-            non_empty(&format!("volumes[{i}].mount_path"), &v.mount_path)?;
+            mount_path(&format!("volumes[{i}].mount_path"), &v.mount_path)?;
+            if let Some(subpath) = &v.subpath {
+                mount_subpath(&format!("volumes[{i}].subpath"), subpath)?;
+            }
         }
         let mut labels = self.labels;
         let language = match (self.language, labels.get(CODE_TOOLBOX_LANGUAGE_LABEL)) {
@@ -334,6 +342,48 @@ impl CreateSandbox {
         };
         Ok((body, image))
     }
+}
+
+/// Folders of the sandbox a volume cannot be mounted on (nor under).
+const SYSTEM_DIRS: [&str; 9] = [
+    "/proc", "/sys", "/dev", "/boot", "/etc", "/bin", "/sbin", "/lib", "/lib64",
+];
+
+/// A mount path the API takes: absolute, not the root, without `.` or `..`
+/// components or doubled slashes, outside the system folders.
+fn mount_path(field: &str, path: &str) -> Result<()> {
+    let why = if !path.starts_with('/') {
+        "must be an absolute path"
+    } else if path == "/" || path == "//" {
+        "cannot be the root folder"
+    } else if path.split('/').any(|c| c == "." || c == "..") {
+        "cannot hold `.` or `..` components"
+    } else if path[1..].contains("//") {
+        "cannot hold consecutive slashes"
+    } else if SYSTEM_DIRS.iter().any(|d| {
+        path.strip_prefix(d)
+            .is_some_and(|r| r.is_empty() || r.starts_with('/'))
+    }) {
+        "cannot be a system folder (/proc, /sys, /dev, /boot, /etc, /bin, /sbin, /lib, /lib64) or under one"
+    } else {
+        return Ok(());
+    };
+    Err(Error::validation(field, format!("{path:?} {why}")))
+}
+
+/// A subpath the API takes (an object-store key prefix): empty (the whole
+/// volume), or relative without `..` or doubled slashes.
+fn mount_subpath(field: &str, subpath: &str) -> Result<()> {
+    let why = if subpath.starts_with('/') {
+        "must be relative (a key prefix in the volume)"
+    } else if subpath.contains("..") {
+        "cannot hold `..`"
+    } else if subpath.contains("//") {
+        "cannot hold consecutive slashes"
+    } else {
+        return Ok(());
+    };
+    Err(Error::validation(field, format!("{subpath:?} {why}")))
 }
 
 /// The body of `POST /sandbox` (`CreateSandbox`). No `Debug`: it holds
