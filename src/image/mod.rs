@@ -72,7 +72,11 @@ const PYTHON_VERSIONS: [(&str, &str); 5] = [
 /// the Dockerfile. Steps that can reject their input return a [`Result`],
 /// checked at that call: a missing local path, an unsupported Python
 /// version, a value that spans lines, a `COPY` flag without its value are
-/// [`Error::Validation`]s naming the argument.
+/// [`Error::Validation`]s naming the argument. [`Image::base`] and
+/// [`Image::run_commands`], which return the image itself, keep what they
+/// find (a base name that spans lines, a command continued into the next
+/// instruction) for the create that uses the image, which fails with it
+/// before any request.
 ///
 /// ```no_run
 /// use daytona::{Image, PipInstallOptions, PyprojectOptions};
@@ -93,6 +97,17 @@ const PYTHON_VERSIONS: [(&str, &str); 5] = [
 pub struct Image {
     dockerfile: String,
     contexts: Vec<BuildContext>,
+    /// The first argument of an infallible step that would break the
+    /// Dockerfile: reported when the image is used, before any request.
+    problem: Option<Problem>,
+}
+
+/// An argument that breaks the Dockerfile, found by a step that cannot
+/// return an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Problem {
+    field: &'static str,
+    message: String,
 }
 
 /// Shows the Dockerfile with the values of its `ENV` instructions and the
@@ -104,6 +119,7 @@ impl fmt::Debug for Image {
         f.debug_struct("Image")
             .field("dockerfile", &EnvHidden(&self.dockerfile))
             .field("contexts", &self.contexts)
+            .field("problem", &self.problem)
             .finish()
     }
 }
@@ -113,12 +129,50 @@ impl Image {
         Image {
             dockerfile,
             contexts: Vec::new(),
+            problem: None,
+        }
+    }
+
+    /// Keeps the first argument found to break the Dockerfile.
+    fn flag(&mut self, field: &'static str, message: impl Into<String>) {
+        if self.problem.is_none() {
+            self.problem = Some(Problem {
+                field,
+                message: message.into(),
+            });
+        }
+    }
+
+    /// The first argument of a step that breaks the Dockerfile, as an
+    /// [`Error::Validation`] naming it.
+    pub(crate) fn check(&self) -> Result<()> {
+        match &self.problem {
+            Some(p) => Err(Error::validation(p.field, p.message.clone())),
+            None => Ok(()),
         }
     }
 
     /// An image on top of the container image `image`: `FROM <image>`.
+    ///
+    /// A name that is empty, spans lines or ends with `\` (which would
+    /// continue the `FROM` line into the next step's) makes
+    /// [`crate::Daytona::create`] and [`crate::Snapshots::create`] fail
+    /// with an [`Error::Validation`] (field `image`) before any request.
     pub fn base(image: impl AsRef<str>) -> Self {
-        Image::from_text(format!("FROM {}\n", image.as_ref()))
+        let image = image.as_ref();
+        let mut out = Image::from_text(format!("FROM {image}\n"));
+        if image.trim().is_empty() {
+            out.flag("image", "the base image name is empty");
+        } else if quote::has_line_break(image) {
+            out.flag("image", "the base image name spans lines");
+        } else if no_continuation("image", image, '\\').is_err() {
+            out.flag(
+                "image",
+                "the base image name ends with `\\`, which would continue the FROM line \
+                 into the next instruction",
+            );
+        }
+        out
     }
 
     /// An image on the official `python:<version>-slim-bookworm` image,
@@ -219,6 +273,7 @@ impl Image {
         Ok(Image {
             dockerfile: text,
             contexts,
+            problem: None,
         })
     }
 
@@ -391,6 +446,12 @@ impl Image {
     /// a `Vec` of words) in exec form, `RUN ["bash", "-c", "make"]`, each
     /// word a JSON string, so that no shell reads it.
     ///
+    /// A shell command ending with the escape character (`\`), which
+    /// would continue its line into the next step's instruction, makes
+    /// [`crate::Daytona::create`] and [`crate::Snapshots::create`] fail
+    /// with an [`Error::Validation`] (field `run_commands`) before any
+    /// request; a line break continued with `\` inside a command is kept.
+    ///
     /// ```
     /// use daytona::Image;
     ///
@@ -406,9 +467,21 @@ impl Image {
         I: IntoIterator<Item = C>,
         C: Into<RunCommand>,
     {
+        let escape = dockerfile::escape_char(&self.dockerfile);
         for command in commands {
             let line = match command.into() {
-                RunCommand::Shell(command) => format!("RUN {command}"),
+                RunCommand::Shell(command) => {
+                    if no_continuation("run_commands", &command, escape).is_err() {
+                        self.flag(
+                            "run_commands",
+                            format!(
+                                "a shell command ends with `{escape}`, which would continue \
+                                 its RUN line into the next instruction"
+                            ),
+                        );
+                    }
+                    format!("RUN {command}")
+                }
                 RunCommand::Args(words) => format!("RUN {}", exec_form(&words)),
             };
             self.push(&line);
