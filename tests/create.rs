@@ -299,6 +299,16 @@ fn unsupported_language_label_is_rejected_before_any_request() {
     );
 }
 
+/// Names the sandbox's environment cannot hold: empty, with `=` (the
+/// split of `NAME=value`) or with a NUL; nor a value with a NUL.
+#[test]
+fn env_names_a_process_environment_cannot_hold_are_rejected_before_any_request() {
+    for name in ["", "A=B", "A\0B"] {
+        assert_rejected(CreateSandbox::new().env("OK", "1").env(name, "x"), "env");
+    }
+    assert_rejected(CreateSandbox::new().env("A", "x\0y"), "env");
+}
+
 #[test]
 fn zero_timeout_is_rejected_before_any_request() {
     assert_rejected(CreateSandbox::new().timeout(Duration::ZERO), "timeout");

@@ -151,7 +151,9 @@ impl CreateSandbox {
         self
     }
 
-    /// Sets an environment variable.
+    /// Sets an environment variable. A name that is empty or holds `=` or
+    /// a NUL, or a value holding a NUL, fails the create with an
+    /// [`Error::Validation`] (field `env`) before any request.
     pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.env.insert(key.into(), value.into());
         self
@@ -267,6 +269,21 @@ impl CreateSandbox {
         non_empty_opt("linked_sandbox", self.linked_sandbox.as_deref())?;
         if let Some(t) = self.timeout {
             check::timeout(t)?;
+        }
+        // A process environment holds `NAME=value` strings ended by NUL.
+        for (name, value) in &self.env {
+            if name.is_empty() || name.contains(['=', '\0']) {
+                return Err(Error::validation(
+                    "env",
+                    format!("{name:?} is not a valid variable name"),
+                ));
+            }
+            if value.contains('\0') {
+                return Err(Error::validation(
+                    "env",
+                    format!("the value of {name} holds a NUL character"),
+                ));
+            }
         }
         for (i, v) in self.volumes.iter().enumerate() {
             non_empty(&format!("volumes[{i}].volume_id"), &v.volume_id)?;
