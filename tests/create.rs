@@ -161,7 +161,7 @@ fn create_maps_every_field_to_its_json_key() {
                 "public": true,
                 "autoStopInterval": 30,
                 "autoArchiveInterval": 60,
-                "autoDeleteInterval": 120,
+                "autoDeleteInterval": 0,
                 "volumes": [
                     { "volumeId": "vol-1", "mountPath": "/data", "subpath": "users/alice" },
                     { "volumeId": "vol-2", "mountPath": "/cache" }
@@ -192,7 +192,7 @@ fn create_maps_every_field_to_its_json_key() {
                 .public(true)
                 .auto_stop_interval(30)
                 .auto_archive_interval(60)
-                .auto_delete_interval(120)
+                .auto_delete_interval(0)
                 .volume(VolumeMount::new("vol-1", "/data").subpath("users/alice"))
                 .volume(VolumeMount::new("vol-2", "/cache"))
                 .network(
@@ -307,6 +307,49 @@ fn env_names_a_process_environment_cannot_hold_are_rejected_before_any_request()
         assert_rejected(CreateSandbox::new().env("OK", "1").env(name, "x"), "env");
     }
     assert_rejected(CreateSandbox::new().env("A", "x\0y"), "env");
+}
+
+/// The API links only an ephemeral new sandbox (auto-delete interval 0)
+/// to another one.
+#[test]
+fn a_linked_sandbox_that_is_not_ephemeral_is_rejected_before_any_request() {
+    assert_rejected(
+        CreateSandbox::new().linked_sandbox("sb-0"),
+        "linked_sandbox",
+    );
+    assert_rejected(
+        CreateSandbox::new()
+            .linked_sandbox("sb-0")
+            .auto_delete_interval(-1),
+        "linked_sandbox",
+    );
+}
+
+#[test]
+fn an_ephemeral_sandbox_is_linked() {
+    let mut server = Server::new();
+    let mut body = default_body();
+    body["autoDeleteInterval"] = json!(0);
+    body["linkedSandbox"] = json!("sb-0");
+    let post = reply_json(
+        create_mock(&mut server, body),
+        200,
+        &sandbox_json("sb-1", "started"),
+    )
+    .expect(2)
+    .create();
+    let daytona = client(&server);
+    daytona
+        .create(CreateSandbox::new().linked_sandbox("sb-0").ephemeral(true))
+        .unwrap();
+    daytona
+        .create(
+            CreateSandbox::new()
+                .auto_delete_interval(0)
+                .linked_sandbox("sb-0"),
+        )
+        .unwrap();
+    post.assert();
 }
 
 #[test]

@@ -231,7 +231,11 @@ impl CreateSandbox {
         self
     }
 
-    /// Places it on the same runner as the (ephemeral) sandbox `id_or_name`.
+    /// Places it on the same runner as the sandbox `id_or_name`, so that
+    /// they share a local network. The API links only an ephemeral new
+    /// sandbox: without [`CreateSandbox::ephemeral`] (or an auto-delete
+    /// interval of 0) the create fails with an [`Error::Validation`]
+    /// (field `linked_sandbox`) before any request.
     pub fn linked_sandbox(mut self, id_or_name: impl Into<String>) -> Self {
         self.linked_sandbox = Some(id_or_name.into());
         self
@@ -314,6 +318,13 @@ impl CreateSandbox {
         } else {
             self.auto_delete_interval
         };
+        if self.linked_sandbox.is_some() && auto_delete_interval != Some(0) {
+            return Err(Error::validation(
+                "linked_sandbox",
+                "only an ephemeral sandbox can be linked: set ephemeral(true) or \
+                 auto_delete_interval(0)",
+            ));
+        }
         let (snapshot, image) = match self.source {
             Source::Default => (None, None),
             Source::Snapshot(s) => {
