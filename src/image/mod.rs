@@ -309,8 +309,8 @@ impl Image {
     ///
     /// # Errors
     ///
-    /// [`Error::Validation`] (field `packages`) when a package name is empty
-    /// or spans lines. No package at all adds nothing, as in the official
+    /// [`Error::Validation`] (field `packages`) when a package name is
+    /// empty, spans lines or holds a NUL. No package at all adds nothing, as in the official
     /// SDKs.
     pub fn pip_install<I, S>(self, packages: I) -> Result<Self>
     where
@@ -507,7 +507,8 @@ impl Image {
     ///
     /// [`Error::Validation`] (field `env`) for an empty name, one with
     /// whitespace, a control character, `=`, `$`, a quote or a backslash
-    /// (which Docker would read, not keep), or a value with a line break.
+    /// (which Docker would read, not keep), or a value with a line break
+    /// or a NUL.
     pub fn env<I, K, V>(mut self, vars: I) -> Result<Self>
     where
         I: IntoIterator<Item = (K, V)>,
@@ -525,8 +526,12 @@ impl Image {
                     format!("{key:?} is not a valid variable name"),
                 ));
             }
-            let value = single_line("env", value.as_ref())
-                .map_err(|_| Error::validation("env", format!("the value of {key} spans lines")))?;
+            let value = single_line("env", value.as_ref()).map_err(|_| {
+                Error::validation(
+                    "env",
+                    format!("the value of {key} spans lines or holds a NUL character"),
+                )
+            })?;
             self.push(&format!("ENV {key}={}", docker_quote(value)));
         }
         Ok(self)
@@ -536,8 +541,8 @@ impl Image {
     ///
     /// # Errors
     ///
-    /// [`Error::Validation`] (field `path`) when it is empty or spans
-    /// lines.
+    /// [`Error::Validation`] (field `path`) when it is empty, spans
+    /// lines or holds a NUL.
     pub fn workdir(mut self, path: impl AsRef<str>) -> Result<Self> {
         let path = single_line("path", path.as_ref())?;
         crate::check::non_empty("path", path)?;

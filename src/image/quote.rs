@@ -139,8 +139,16 @@ pub(crate) fn has_line_break(s: &str) -> bool {
     s.contains(['\n', '\r'])
 }
 
-/// Rejects a value that would end the Dockerfile line it is written on.
+/// Rejects a value that would end the Dockerfile line it is written on,
+/// or that holds a NUL, which no argument, path or environment value of
+/// the build can carry.
 pub(crate) fn single_line<'a>(field: &str, s: &'a str) -> Result<&'a str> {
+    if s.contains('\0') {
+        return Err(Error::validation(
+            field,
+            "contains a NUL character, which no argument, path or environment value can hold",
+        ));
+    }
     if has_line_break(s) {
         return Err(Error::validation(
             field,
