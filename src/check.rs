@@ -39,6 +39,65 @@ pub(crate) fn path_segment(field: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
+/// An RFC 3339 date-time, as the API's `date-time` fields take it:
+/// `2024-01-01T00:00:00Z`, `2024-06-30T12:00:00.5+02:00`.
+pub(crate) fn rfc3339(field: &str, value: &str) -> Result<()> {
+    if is_rfc3339(value.as_bytes()) {
+        Ok(())
+    } else {
+        Err(Error::validation(
+            field,
+            format!("{value:?} is not an RFC 3339 date-time, e.g. 2024-01-01T00:00:00Z"),
+        ))
+    }
+}
+
+/// `date "T" time [fraction] ("Z" | ("+" | "-") hh ":" mm)`, each field in
+/// its range (a leap second, `:60`, allowed).
+fn is_rfc3339(s: &[u8]) -> bool {
+    // The number of `n` digits at `at`, if they are all digits.
+    let num = |at: usize, n: usize| -> Option<u32> {
+        let digits = s.get(at..at + n)?;
+        digits.iter().try_fold(0u32, |acc, &d| {
+            d.is_ascii_digit().then(|| acc * 10 + u32::from(d - b'0'))
+        })
+    };
+    let at = |i: usize, c: u8| s.get(i).is_some_and(|b| b.eq_ignore_ascii_case(&c));
+    let in_range = |v: Option<u32>, lo: u32, hi: u32| v.is_some_and(|v| (lo..=hi).contains(&v));
+    let date_time = num(0, 4).is_some()
+        && at(4, b'-')
+        && in_range(num(5, 2), 1, 12)
+        && at(7, b'-')
+        && in_range(num(8, 2), 1, 31)
+        && at(10, b't')
+        && in_range(num(11, 2), 0, 23)
+        && at(13, b':')
+        && in_range(num(14, 2), 0, 59)
+        && at(16, b':')
+        && in_range(num(17, 2), 0, 60);
+    if !date_time {
+        return false;
+    }
+    let mut i = 19;
+    if at(i, b'.') {
+        let digits = s[i + 1..].iter().take_while(|d| d.is_ascii_digit()).count();
+        if digits == 0 {
+            return false;
+        }
+        i += 1 + digits;
+    }
+    match s.get(i) {
+        Some(b'Z' | b'z') => i + 1 == s.len(),
+        Some(b'+' | b'-') => {
+            in_range(num(i + 1, 2), 0, 23)
+                && at(i + 3, b':')
+                && in_range(num(i + 4, 2), 0, 59)
+                && i + 6 == s.len()
+        }
+        _ => false,
+    }
+}
+
 /// A page size the API accepts: 1 to 200.
 pub(crate) fn page_limit(limit: u32) -> Result<()> {
     if (1..=200).contains(&limit) {
@@ -81,6 +140,39 @@ pub(crate) fn whole_units(field: &str, duration: Duration, unit: Duration) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc3339_date_times() {
+        for good in [
+            "2024-01-01T00:00:00Z",
+            "2024-01-01t00:00:00z",
+            "2024-12-31T23:59:60Z",
+            "2024-06-30T12:00:00.123456789+02:00",
+            "2024-06-30T12:00:00-23:59",
+        ] {
+            assert!(rfc3339("t", good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "2024-01-01",
+            "2024-01-01 00:00:00Z",
+            "2024-00-01T00:00:00Z",
+            "2024-01-32T00:00:00Z",
+            "2024-01-01T00:60:00Z",
+            "2024-01-01T00:00:61Z",
+            "2024-01-01T00:00:00",
+            "2024-01-01T00:00:00.Z",
+            "2024-01-01T00:00:00+24:00",
+            "2024-01-01T00:00:00+02:00x",
+            "2024-01-01T00:00:00Zx",
+            "2024-01-01T00:00:00+0200",
+            "２024-01-01T00:00:00Z",
+            "2024-01-01T00:00:00é",
+        ] {
+            let err = rfc3339("createdAtAfter", bad).unwrap_err();
+            assert!(err.is_validation(), "{bad}");
+        }
+    }
 
     #[test]
     fn times_are_whole_units_rounded_up() {

@@ -161,7 +161,7 @@ fn create_maps_every_field_to_its_json_key() {
                 "public": true,
                 "autoStopInterval": 30,
                 "autoArchiveInterval": 60,
-                "autoDeleteInterval": 120,
+                "autoDeleteInterval": 0,
                 "volumes": [
                     { "volumeId": "vol-1", "mountPath": "/data", "subpath": "users/alice" },
                     { "volumeId": "vol-2", "mountPath": "/cache" }
@@ -192,7 +192,7 @@ fn create_maps_every_field_to_its_json_key() {
                 .public(true)
                 .auto_stop_interval(30)
                 .auto_archive_interval(60)
-                .auto_delete_interval(120)
+                .auto_delete_interval(0)
                 .volume(VolumeMount::new("vol-1", "/data").subpath("users/alice"))
                 .volume(VolumeMount::new("vol-2", "/cache"))
                 .network(
@@ -299,6 +299,59 @@ fn unsupported_language_label_is_rejected_before_any_request() {
     );
 }
 
+/// Names the sandbox's environment cannot hold: empty, with `=` (the
+/// split of `NAME=value`) or with a NUL; nor a value with a NUL.
+#[test]
+fn env_names_a_process_environment_cannot_hold_are_rejected_before_any_request() {
+    for name in ["", "A=B", "A\0B"] {
+        assert_rejected(CreateSandbox::new().env("OK", "1").env(name, "x"), "env");
+    }
+    assert_rejected(CreateSandbox::new().env("A", "x\0y"), "env");
+}
+
+/// The API links only an ephemeral new sandbox (auto-delete interval 0)
+/// to another one.
+#[test]
+fn a_linked_sandbox_that_is_not_ephemeral_is_rejected_before_any_request() {
+    assert_rejected(
+        CreateSandbox::new().linked_sandbox("sb-0"),
+        "linked_sandbox",
+    );
+    assert_rejected(
+        CreateSandbox::new()
+            .linked_sandbox("sb-0")
+            .auto_delete_interval(-1),
+        "linked_sandbox",
+    );
+}
+
+#[test]
+fn an_ephemeral_sandbox_is_linked() {
+    let mut server = Server::new();
+    let mut body = default_body();
+    body["autoDeleteInterval"] = json!(0);
+    body["linkedSandbox"] = json!("sb-0");
+    let post = reply_json(
+        create_mock(&mut server, body),
+        200,
+        &sandbox_json("sb-1", "started"),
+    )
+    .expect(2)
+    .create();
+    let daytona = client(&server);
+    daytona
+        .create(CreateSandbox::new().linked_sandbox("sb-0").ephemeral(true))
+        .unwrap();
+    daytona
+        .create(
+            CreateSandbox::new()
+                .auto_delete_interval(0)
+                .linked_sandbox("sb-0"),
+        )
+        .unwrap();
+    post.assert();
+}
+
 #[test]
 fn zero_timeout_is_rejected_before_any_request() {
     assert_rejected(CreateSandbox::new().timeout(Duration::ZERO), "timeout");
@@ -312,6 +365,70 @@ fn empty_volume_id_is_rejected_before_any_request() {
             .volume(VolumeMount::new("", "/cache")),
         "volumes[1].volume_id",
     );
+}
+
+/// The mount paths and subpaths the API refuses (its create validates
+/// them) are refused before any request, naming the volume's field.
+#[test]
+fn mount_paths_and_subpaths_the_api_refuses_are_rejected_before_any_request() {
+    for path in [
+        "data",
+        "",
+        "/",
+        "//",
+        "/data/../etc",
+        "/data/.",
+        "/./data",
+        "/..",
+        "/data//x",
+        "/proc",
+        "/etc/app",
+        "/lib64",
+        "/dev/shm",
+    ] {
+        assert_rejected(
+            CreateSandbox::new()
+                .volume(VolumeMount::new("vol-1", "/data"))
+                .volume(VolumeMount::new("vol-2", path)),
+            "volumes[1].mount_path",
+        );
+    }
+    for subpath in ["/users/alice", "users/../bob", "a..b", "users//alice"] {
+        assert_rejected(
+            CreateSandbox::new().volume(VolumeMount::new("vol-1", "/data").subpath(subpath)),
+            "volumes[0].subpath",
+        );
+    }
+}
+
+/// What the API takes goes out as it is.
+#[test]
+fn mount_paths_the_api_takes_are_sent() {
+    let mut server = Server::new();
+    let mut body = default_body();
+    body["volumes"] = json!([
+        { "volumeId": "v1", "mountPath": "/home/daytona/data" },
+        { "volumeId": "v2", "mountPath": "/libs/" },
+        { "volumeId": "v3", "mountPath": "/etcetera", "subpath": "" },
+        { "volumeId": "v4", "mountPath": "/x.y/..z", "subpath": "users/al.ice/" },
+    ]);
+    let post = reply_json(
+        create_mock(&mut server, body),
+        200,
+        &sandbox_json("sb-1", "started"),
+    )
+    .expect(1)
+    .create();
+    client(&server)
+        .create(
+            CreateSandbox::new()
+                .volume(VolumeMount::new("v1", "/home/daytona/data"))
+                .volume(VolumeMount::new("v2", "/libs/"))
+                .volume(VolumeMount::new("v3", "/etcetera").subpath(""))
+                .volume(VolumeMount::new("v4", "/x.y/..z").subpath("users/al.ice/")),
+        )
+        .unwrap();
+    post.assert();
 }
 
 #[test]

@@ -209,6 +209,13 @@ fn env_workdir_entrypoint_cmd_run_and_raw_commands() {
             on_base("RUN echo 1\nUSER daytona\n"),
         ),
         (
+            "a continued dockerfile command",
+            base()
+                .dockerfile_commands(["RUN a \\", "  && b"], None)
+                .and_then(|i| i.workdir("/w")),
+            on_base("RUN a \\\n  && b\nWORKDIR /w\n"),
+        ),
+        (
             "a chain",
             Image::debian_slim(Some("3.11")).and_then(|i| {
                 i.pip_install(["flask"])?
@@ -262,6 +269,36 @@ fn values_that_would_break_a_line_are_escaped_or_refused() {
             other => panic!("{value:?}: {other:?}"),
         }
     }
+}
+
+/// Docker, not a shell, reads `ENV` values and the `WORKDIR` path, with
+/// its own word rules: inside double quotes a backslash escapes only `"`,
+/// `$` and itself (an escaped backtick would keep its backslash), and a
+/// NEL (U+0085) separates words as a space does.
+#[test]
+fn env_and_workdir_are_quoted_as_docker_reads_them() {
+    check(vec![
+        (
+            "a backtick in double quotes",
+            base().env([("A", "it's `date` \\ $X \"q\"")]),
+            on_base("ENV A=\"it's `date` \\\\ \\$X \\\"q\\\"\"\n"),
+        ),
+        (
+            "a NEL",
+            base().env([("B", "a\u{85}b")]),
+            on_base("ENV B='a\u{85}b'\n"),
+        ),
+        (
+            "a workdir with a backtick",
+            base().workdir("/it's `x`"),
+            on_base("WORKDIR \"/it's `x`\"\n"),
+        ),
+        (
+            "as before without them",
+            base().env([("C", "it's $5")]),
+            on_base("ENV C=\"it's \\$5\"\n"),
+        ),
+    ]);
 }
 
 #[test]
@@ -466,7 +503,27 @@ fn bad_input_is_a_validation_error_naming_the_argument() {
         ("env", base().env([("", "x")])),
         ("env", base().env([("A B", "x")])),
         ("env", base().env([("A=B", "x")])),
+        ("env", base().env([("A$B", "x")])),
+        ("env", base().env([("A\"B", "x")])),
+        ("env", base().env([("A'B", "x")])),
+        ("env", base().env([("A\\B", "x")])),
+        ("env", base().env([("A\u{85}B", "x")])),
+        ("env", base().env([("A\u{0}B", "x")])),
+        (
+            "extra_options",
+            base().pip_install_with(["a"], PipInstallOptions::new().extra_options("-q \\ ")),
+        ),
+        (
+            "dockerfile_commands",
+            base().dockerfile_commands(["RUN a", "RUN b \\"], None),
+        ),
         ("path", base().workdir("/a\nb")),
+        ("path", base().workdir("/a\0b")),
+        ("packages", base().pip_install(["a\0b"])),
+        ("env", base().env([("A", "x\0y")])),
+        ("remote_path", base().add_local_file(&file, "/x\0")),
+        ("path", base().workdir("")),
+        ("path", base().workdir(" ")),
         ("path", Image::from_dockerfile(&missing)),
         ("path", Image::from_dockerfile(&dir)),
         (

@@ -156,6 +156,67 @@ fn env_values_are_sent_exactly_and_hidden_from_debug() {
     hidden("Sandbox", format!("{sandbox:?}"));
 }
 
+/// An image whose base name is empty, spans lines or ends with `\`, or
+/// whose last shell command ends with `\` (continuing into the next
+/// step's line), is refused by both creates before any request, naming
+/// the argument; a command continued inside itself is sent as it is.
+#[test]
+fn an_image_that_would_break_its_dockerfile_is_refused_before_any_request() {
+    let mut api = Server::new();
+    let nothing = no_requests(&mut api);
+    let daytona = client(&api);
+    let cases = [
+        ("image", Image::base("alpine\nUSER root")),
+        ("image", Image::base("alpine\r")),
+        ("image", Image::base("alpine \\")),
+        ("image", Image::base(" ")),
+        (
+            "run_commands",
+            Image::base("alpine")
+                .run_commands(["apk add git", "echo a \\ "])
+                .workdir("/w")
+                .unwrap(),
+        ),
+    ];
+    for (field, image) in cases {
+        let errors = [
+            daytona
+                .create(CreateSandbox::from_image(image.clone()))
+                .unwrap_err(),
+            daytona
+                .snapshots()
+                .create(CreateSnapshot::from_image("s", image.clone()))
+                .unwrap_err(),
+        ];
+        for err in errors {
+            match err {
+                daytona::Error::Validation { field: f, .. } => {
+                    assert_eq!(f, field, "{}", image.dockerfile())
+                }
+                other => panic!("{}: {other:?}", image.dockerfile()),
+            }
+        }
+    }
+    assert_all(&nothing);
+    drop(nothing);
+
+    let sent = "FROM alpine\nRUN apk update && \\\n  apk add git\nWORKDIR /w\n";
+    let create = with_sdk_headers(api.mock("POST", "/api/sandbox"))
+        .match_body(Matcher::PartialJson(json!({
+            "buildInfo": {"dockerfileContent": sent}
+        })))
+        .with_body(sandbox_json("sb-1", "started").to_string())
+        .expect(1)
+        .create();
+    let image = Image::base("alpine")
+        .run_commands(["apk update && \\\n  apk add git"])
+        .workdir("/w")
+        .unwrap();
+    assert_eq!(image.dockerfile(), sent);
+    daytona.create(CreateSandbox::from_image(image)).unwrap();
+    create.assert();
+}
+
 #[test]
 fn a_snapshot_from_an_image_appends_the_entrypoint_and_streams_its_build_log() {
     // The API answers the create `pending`: the log is followed once the

@@ -248,10 +248,11 @@ mod images {
             if !pattern.contains(['*', '?', '[']) || pattern == "**" {
                 continue;
             }
-            // JSON form: the pattern as it is, escapes included.
+            // JSON form, whose words Docker still reads as shell words:
+            // the backslashes doubled, the matcher gets the pattern as it is.
             let line = format!(
                 "COPY [{}, \"/dst/\"]",
-                serde_json::Value::String(pattern.clone())
+                serde_json::Value::String(pattern.replace('\\', "\\\\"))
             );
             let started = Instant::now();
             let result =

@@ -151,7 +151,7 @@ fn every_filter_is_mapped_to_its_query_parameter() {
         "createdAtAfter=2024-01-01T00%3A00%3A00Z",
         "createdAtBefore=2024-12-31T23%3A59%3A59Z",
         "lastEventAfter=2024-06-01T00%3A00%3A00Z",
-        "lastEventBefore=2024-06-30T00%3A00%3A00Z",
+        "lastEventBefore=2024-06-30T00%3A00%3A00.5%2B02%3A00",
         "sort=createdAt",
         "order=desc",
     ]
@@ -190,7 +190,7 @@ fn every_filter_is_mapped_to_its_query_parameter() {
         .created_after("2024-01-01T00:00:00Z")
         .created_before("2024-12-31T23:59:59Z")
         .last_activity_after("2024-06-01T00:00:00Z")
-        .last_activity_before("2024-06-30T00:00:00Z")
+        .last_activity_before("2024-06-30T00:00:00.5+02:00")
         .sort(SandboxSort::CreatedAt, SortOrder::Desc);
     let all: Vec<_> = client(&server)
         .list(query)
@@ -276,6 +276,23 @@ fn invalid_ranges_and_times_are_validation_errors_before_any_request() {
         &first(ListSandboxes::new().created_after("")),
         "createdAtAfter",
     );
+    // Not an RFC 3339 date-time, which the API takes.
+    for bad in [
+        "yesterday",
+        "2024-01-01",
+        "2024-01-01T00:00:00",
+        "2024-13-01T00:00:00Z",
+        "2024-01-01T24:00:00Z",
+        "2024-01-01T00:00:00+2",
+        "2024-01-01T00:00:00.Z",
+        " 2024-01-01T00:00:00Z",
+        "2024-01-01T00:00:00Z&x=1",
+    ] {
+        assert_validation(
+            &first(ListSandboxes::new().last_activity_before(bad)),
+            "lastEventBefore",
+        );
+    }
 
     assert_all(&nothing);
 }

@@ -353,6 +353,14 @@ fn latest_tag_and_empty_name_are_rejected_before_any_request() {
         ),
         "timeout"
     );
+    assert_eq!(
+        field(
+            snapshots
+                .create(CreateSnapshot::from_image("x", "python:3.12").region_id(" "))
+                .unwrap_err()
+        ),
+        "region_id"
+    );
     none.assert();
 }
 

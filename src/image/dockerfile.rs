@@ -74,7 +74,7 @@ fn copy_sources(text: &str) -> std::result::Result<Vec<CopySource>, String> {
 
 /// The escape character set by a `# escape=` parser directive at the top
 /// of the file, `\` by default.
-fn escape_char(text: &str) -> char {
+pub(super) fn escape_char(text: &str) -> char {
     for line in text.lines() {
         let Some(directive) = line.trim().strip_prefix('#') else {
             break;
@@ -136,7 +136,7 @@ fn instruction(
         }
         rest = rest[end..].trim_start();
     }
-    let words = json_words(rest).unwrap_or_else(|| shell_words(rest, escape));
+    let words = json_words(rest, escape).unwrap_or_else(|| shell_words(rest, escape));
     let mut sources = Vec::new();
     for word in &words {
         match heredoc(word) {
@@ -160,12 +160,20 @@ fn instruction(
     Ok(())
 }
 
-/// The words of an instruction's arguments in JSON (exec) form.
-fn json_words(rest: &str) -> Option<Vec<String>> {
+/// The words of an instruction's arguments in JSON (exec) form, each read
+/// as one shell word (quotes and escapes removed), as Docker reads the
+/// sources and destination of `COPY` and `ADD` in this form too.
+fn json_words(rest: &str, escape: char) -> Option<Vec<String>> {
     if !rest.starts_with('[') {
         return None;
     }
-    serde_json::from_str(rest.trim_end()).ok()
+    let words: Vec<String> = serde_json::from_str(rest.trim_end()).ok()?;
+    Some(
+        words
+            .iter()
+            .map(|w| words_of(w, escape, false).concat())
+            .collect(),
+    )
 }
 
 /// The words of an instruction's arguments in shell form: split at
@@ -173,11 +181,16 @@ fn json_words(rest: &str) -> Option<Vec<String>> {
 /// the next character literal (inside double quotes only before `"`, `$`
 /// and itself, as Docker's lexer does).
 fn shell_words(rest: &str, escape: char) -> Vec<String> {
+    words_of(rest, escape, true)
+}
+
+/// [`shell_words`], split at whitespace or not.
+pub(super) fn words_of(rest: &str, escape: char, split: bool) -> Vec<String> {
     let mut words = Vec::new();
     let mut word: Option<String> = None;
     let mut chars = rest.chars().peekable();
     while let Some(c) = chars.next() {
-        if c.is_whitespace() {
+        if split && c.is_whitespace() {
             words.extend(word.take());
             continue;
         }
@@ -478,6 +491,43 @@ mod tests {
         }
         let line = crate::image::copy_line("plain/dir", "/app");
         assert_eq!(line, "COPY plain/dir /app");
+    }
+
+    /// Docker reads the paths of a `COPY` line, in either form, as shell
+    /// words: `$NAME` expands, quotes and escapes go. A path holding them
+    /// must still name that path, source and destination.
+    #[cfg(unix)]
+    #[test]
+    fn a_copy_line_keeps_dollars_quotes_and_backslashes() {
+        use crate::test_temp::TempDir;
+        let cases = [
+            ("cost$5.txt", "/app/$HOME", r"COPY cost\$5.txt /app/\$HOME"),
+            ("it's", "/app/", r"COPY it\'s /app/"),
+            ("say\"hi\"", "/app", r#"COPY say\"hi\" /app"#),
+            ("back\\slash", "/a\\b", r"COPY back\\slash /a\\b"),
+            ("it's mine", "/my app", r#"COPY ["it\\'s mine", "/my app"]"#),
+            ("a b$c", "/d", r#"COPY ["a b\\$c", "/d"]"#),
+        ];
+        let tree = TempDir::new("copy-words");
+        for (name, _, _) in cases {
+            tree.file(&format!("ctx/{name}"), "x");
+        }
+        let ctx = tree.path("ctx");
+        for (name, dest, want) in cases {
+            let line = crate::image::copy_line(name, dest);
+            assert_eq!(line, want, "{name:?} -> {dest:?}");
+            let words =
+                json_words(&line[5..], '\\').unwrap_or_else(|| shell_words(&line[5..], '\\'));
+            assert_eq!(words, [name, dest], "{line}");
+            let found = local_sources(&line, &ctx, "dockerfile").unwrap();
+            assert_eq!(found, [BuildContext::new(ctx.join(name), name)], "{line}");
+        }
+    }
+
+    #[test]
+    fn json_form_words_are_read_as_shell_words() {
+        let text = "COPY [\"a\\\\$b\", \"it\\\\'s\", \"'q r'\", \"/d\"]\n";
+        assert_eq!(sources(text), s(&[("a$b", 1), ("it's", 1), ("q r", 1)]));
     }
 
     #[test]

@@ -52,7 +52,7 @@ use crate::config::EnvHidden;
 use crate::error::{Error, Result};
 use context::{expand_tilde, io_error, normalize};
 use dockerfile::local_sources;
-use quote::{js_cmp, json_string, quote, quote_all, single_line};
+use quote::{docker_quote, js_cmp, json_string, no_continuation, quote_all, single_line};
 
 /// The Python series [`Image::debian_slim`] supports and the micro version
 /// each one is pinned to.
@@ -72,7 +72,11 @@ const PYTHON_VERSIONS: [(&str, &str); 5] = [
 /// the Dockerfile. Steps that can reject their input return a [`Result`],
 /// checked at that call: a missing local path, an unsupported Python
 /// version, a value that spans lines, a `COPY` flag without its value are
-/// [`Error::Validation`]s naming the argument.
+/// [`Error::Validation`]s naming the argument. [`Image::base`] and
+/// [`Image::run_commands`], which return the image itself, keep what they
+/// find (a base name that spans lines, a command continued into the next
+/// instruction) for the create that uses the image, which fails with it
+/// before any request.
 ///
 /// ```no_run
 /// use daytona::{Image, PipInstallOptions, PyprojectOptions};
@@ -93,6 +97,17 @@ const PYTHON_VERSIONS: [(&str, &str); 5] = [
 pub struct Image {
     dockerfile: String,
     contexts: Vec<BuildContext>,
+    /// The first argument of an infallible step that would break the
+    /// Dockerfile: reported when the image is used, before any request.
+    problem: Option<Problem>,
+}
+
+/// An argument that breaks the Dockerfile, found by a step that cannot
+/// return an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Problem {
+    field: &'static str,
+    message: String,
 }
 
 /// Shows the Dockerfile with the values of its `ENV` instructions and the
@@ -104,6 +119,7 @@ impl fmt::Debug for Image {
         f.debug_struct("Image")
             .field("dockerfile", &EnvHidden(&self.dockerfile))
             .field("contexts", &self.contexts)
+            .field("problem", &self.problem)
             .finish()
     }
 }
@@ -113,12 +129,50 @@ impl Image {
         Image {
             dockerfile,
             contexts: Vec::new(),
+            problem: None,
+        }
+    }
+
+    /// Keeps the first argument found to break the Dockerfile.
+    fn flag(&mut self, field: &'static str, message: impl Into<String>) {
+        if self.problem.is_none() {
+            self.problem = Some(Problem {
+                field,
+                message: message.into(),
+            });
+        }
+    }
+
+    /// The first argument of a step that breaks the Dockerfile, as an
+    /// [`Error::Validation`] naming it.
+    pub(crate) fn check(&self) -> Result<()> {
+        match &self.problem {
+            Some(p) => Err(Error::validation(p.field, p.message.clone())),
+            None => Ok(()),
         }
     }
 
     /// An image on top of the container image `image`: `FROM <image>`.
+    ///
+    /// A name that is empty, spans lines or ends with `\` (which would
+    /// continue the `FROM` line into the next step's) makes
+    /// [`crate::Daytona::create`] and [`crate::Snapshots::create`] fail
+    /// with an [`Error::Validation`] (field `image`) before any request.
     pub fn base(image: impl AsRef<str>) -> Self {
-        Image::from_text(format!("FROM {}\n", image.as_ref()))
+        let image = image.as_ref();
+        let mut out = Image::from_text(format!("FROM {image}\n"));
+        if image.trim().is_empty() {
+            out.flag("image", "the base image name is empty");
+        } else if quote::has_line_break(image) {
+            out.flag("image", "the base image name spans lines");
+        } else if no_continuation("image", image, '\\').is_err() {
+            out.flag(
+                "image",
+                "the base image name ends with `\\`, which would continue the FROM line \
+                 into the next instruction",
+            );
+        }
+        out
     }
 
     /// An image on the official `python:<version>-slim-bookworm` image,
@@ -219,6 +273,7 @@ impl Image {
         Ok(Image {
             dockerfile: text,
             contexts,
+            problem: None,
         })
     }
 
@@ -254,8 +309,8 @@ impl Image {
     ///
     /// # Errors
     ///
-    /// [`Error::Validation`] (field `packages`) when a package name is empty
-    /// or spans lines. No package at all adds nothing, as in the official
+    /// [`Error::Validation`] (field `packages`) when a package name is
+    /// empty, spans lines or holds a NUL. No package at all adds nothing, as in the official
     /// SDKs.
     pub fn pip_install<I, S>(self, packages: I) -> Result<Self>
     where
@@ -391,6 +446,12 @@ impl Image {
     /// a `Vec` of words) in exec form, `RUN ["bash", "-c", "make"]`, each
     /// word a JSON string, so that no shell reads it.
     ///
+    /// A shell command ending with the escape character (`\`), which
+    /// would continue its line into the next step's instruction, makes
+    /// [`crate::Daytona::create`] and [`crate::Snapshots::create`] fail
+    /// with an [`Error::Validation`] (field `run_commands`) before any
+    /// request; a line break continued with `\` inside a command is kept.
+    ///
     /// ```
     /// use daytona::Image;
     ///
@@ -406,9 +467,21 @@ impl Image {
         I: IntoIterator<Item = C>,
         C: Into<RunCommand>,
     {
+        let escape = dockerfile::escape_char(&self.dockerfile);
         for command in commands {
             let line = match command.into() {
-                RunCommand::Shell(command) => format!("RUN {command}"),
+                RunCommand::Shell(command) => {
+                    if no_continuation("run_commands", &command, escape).is_err() {
+                        self.flag(
+                            "run_commands",
+                            format!(
+                                "a shell command ends with `{escape}`, which would continue \
+                                 its RUN line into the next instruction"
+                            ),
+                        );
+                    }
+                    format!("RUN {command}")
+                }
                 RunCommand::Args(words) => format!("RUN {}", exec_form(&words)),
             };
             self.push(&line);
@@ -433,7 +506,9 @@ impl Image {
     /// # Errors
     ///
     /// [`Error::Validation`] (field `env`) for an empty name, one with
-    /// whitespace or `=`, or a value with a line break.
+    /// whitespace, a control character, `=`, `$`, a quote or a backslash
+    /// (which Docker would read, not keep), or a value with a line break
+    /// or a NUL.
     pub fn env<I, K, V>(mut self, vars: I) -> Result<Self>
     where
         I: IntoIterator<Item = (K, V)>,
@@ -442,15 +517,22 @@ impl Image {
     {
         for (key, value) in vars {
             let key = key.as_ref();
-            if key.is_empty() || key.contains(|c: char| c == '=' || c.is_whitespace()) {
+            // Docker reads the name as a word too: quotes, `\\` and `$`
+            // would be read, not kept.
+            let unfit = |c: char| c.is_whitespace() || c.is_control() || "=$'\"\\".contains(c);
+            if key.is_empty() || key.contains(unfit) {
                 return Err(Error::validation(
                     "env",
                     format!("{key:?} is not a valid variable name"),
                 ));
             }
-            let value = single_line("env", value.as_ref())
-                .map_err(|_| Error::validation("env", format!("the value of {key} spans lines")))?;
-            self.push(&format!("ENV {key}={}", quote(value)));
+            let value = single_line("env", value.as_ref()).map_err(|_| {
+                Error::validation(
+                    "env",
+                    format!("the value of {key} spans lines or holds a NUL character"),
+                )
+            })?;
+            self.push(&format!("ENV {key}={}", docker_quote(value)));
         }
         Ok(self)
     }
@@ -459,10 +541,12 @@ impl Image {
     ///
     /// # Errors
     ///
-    /// [`Error::Validation`] (field `path`) when it spans lines.
+    /// [`Error::Validation`] (field `path`) when it is empty, spans
+    /// lines or holds a NUL.
     pub fn workdir(mut self, path: impl AsRef<str>) -> Result<Self> {
         let path = single_line("path", path.as_ref())?;
-        self.push(&format!("WORKDIR {}", quote(path)));
+        crate::check::non_empty("path", path)?;
+        self.push(&format!("WORKDIR {}", docker_quote(path)));
         Ok(self)
     }
 
@@ -513,7 +597,9 @@ impl Image {
     ///
     /// [`Error::Validation`]: field `context_dir` when it is not a
     /// directory, `dockerfile_commands` when a source does not exist or is
-    /// outside the context (as in [`Image::from_dockerfile`]).
+    /// outside the context (as in [`Image::from_dockerfile`]), or when the
+    /// last command ends with the escape character (`\`), which would
+    /// continue it into the next step's instruction.
     pub fn dockerfile_commands<I, S>(
         mut self,
         commands: I,
@@ -541,6 +627,8 @@ impl Image {
             .map(|c| c.as_ref().to_string())
             .collect::<Vec<_>>()
             .join("\n");
+        let escape = dockerfile::escape_char(&self.dockerfile);
+        no_continuation("dockerfile_commands", &text, escape)?;
         let contexts = local_sources(&text, &base, "dockerfile_commands")?;
         self.contexts.extend(contexts);
         self.push(&text);
@@ -630,12 +718,14 @@ fn local_path(field: &str, given: &Path, kind: Kind) -> Result<(PathBuf, String)
     Ok((expanded, archive))
 }
 
-/// `COPY <source> <dest>`; in JSON form when a path has whitespace,
-/// quotes or backslashes, which the plain form would split or mangle.
-/// `source` is a literal path, but Docker reads one holding `*`, `?` or
-/// `[` as a wildcard (`data[1]` would copy `data1`): each of these is
-/// written as a class of itself (`[*]`, `[?]`, `[[]`), which matches only
-/// that character.
+/// `COPY <source> <dest>`, each path a literal. Docker reads the source
+/// and the destination as shell words in both forms of `COPY` (it expands
+/// `$NAME` and removes quotes and escapes), so `\`, `$`, `'` and `"` are
+/// escaped with `\`; a path with whitespace, which the plain form would
+/// split, is written in JSON form. `source` is a literal path, but Docker
+/// reads one holding `*`, `?` or `[` as a wildcard (`data[1]` would copy
+/// `data1`): each of these is written as a class of itself (`[*]`, `[?]`,
+/// `[[]`), which matches only that character.
 fn copy_line(source: &str, dest: &str) -> String {
     let mut literal = String::with_capacity(source.len());
     for c in source.chars() {
@@ -645,11 +735,24 @@ fn copy_line(source: &str, dest: &str) -> String {
             literal.push(c);
         }
     }
-    let source = literal.as_str();
-    let awkward = |s: &str| s.contains(|c: char| c.is_whitespace() || "\"'\\".contains(c));
-    if awkward(source) || awkward(dest) {
-        format!("COPY [{}, {}]", json_string(source), json_string(dest))
+    let (source, dest) = (copy_word(&literal), copy_word(dest));
+    let spaced = |s: &str| s.contains(char::is_whitespace);
+    if spaced(&source) || spaced(&dest) {
+        format!("COPY [{}, {}]", json_string(&source), json_string(&dest))
     } else {
         format!("COPY {source} {dest}")
     }
+}
+
+/// `path` with the characters Docker's word processing reads specially
+/// (`\`, `$`, `'`, `"`) escaped, so that it reads back as `path`.
+fn copy_word(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        if matches!(c, '\\' | '$' | '\'' | '"') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }

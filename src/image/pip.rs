@@ -5,7 +5,7 @@ use std::fmt;
 use crate::config::url_credentials_hidden;
 use crate::error::{Error, Result};
 
-use super::quote::{js_trim, quote, single_line};
+use super::quote::{js_trim, no_continuation, quote, single_line};
 
 /// Options of a `pip install` step ([`Image::pip_install_with`],
 /// [`Image::pip_install_from_requirements`]).
@@ -103,7 +103,9 @@ impl PipInstallOptions {
     }
 
     /// Further options, written as given (trimmed, not quoted) at the end
-    /// of the command; an empty text is left out.
+    /// of the command; an empty text is left out. Options that span lines
+    /// or end with `\` (which would continue the `RUN` line into the next
+    /// instruction) make the step an [`Error::Validation`](crate::Error::Validation).
     pub fn extra_options(mut self, options: impl Into<String>) -> Self {
         self.extra_options = Some(options.into());
         self
@@ -130,8 +132,10 @@ impl PipInstallOptions {
             out.push_str(" --pre");
         }
         if let Some(extra) = self.extra_options.as_deref().filter(|e| !e.is_empty()) {
+            let extra = single_line("extra_options", js_trim(extra))?;
+            no_continuation("extra_options", extra, '\\')?;
             out.push(' ');
-            out.push_str(single_line("extra_options", js_trim(extra))?);
+            out.push_str(extra);
         }
         Ok(out)
     }

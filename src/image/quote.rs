@@ -95,6 +95,35 @@ pub(crate) fn quote(s: &str) -> String {
     out
 }
 
+/// One word quoted for Docker's own word processing (an `ENV` value, the
+/// `WORKDIR` path): [`quote`]'s text, the TypeScript SDK's, except where
+/// Docker would read that otherwise. Inside double quotes Docker's
+/// backslash escapes only `"`, `$` and itself, so a backtick stays bare
+/// (escaped, it would keep its backslash); Docker also splits words at a NEL
+/// (U+0085), which `shell-quote` leaves bare, so a word holding one is
+/// quoted.
+pub(crate) fn docker_quote(s: &str) -> String {
+    let quoted = quote(s);
+    if quoted.starts_with('"') {
+        let mut out = String::with_capacity(quoted.len());
+        out.push('"');
+        for c in s.chars() {
+            if matches!(c, '"' | '\\' | '$') {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out.push('"');
+        out
+    } else if s.contains('\u{85}') && !quoted.starts_with('\'') {
+        // Bare means no quote, backslash or space in it: single quotes
+        // keep it as it is.
+        format!("'{s}'")
+    } else {
+        quoted
+    }
+}
+
 /// Words quoted one by one and joined with single spaces, as
 /// `shell-quote`'s `quote(words)`.
 pub(crate) fn quote_all<S: AsRef<str>>(words: &[S]) -> String {
@@ -110,8 +139,16 @@ pub(crate) fn has_line_break(s: &str) -> bool {
     s.contains(['\n', '\r'])
 }
 
-/// Rejects a value that would end the Dockerfile line it is written on.
+/// Rejects a value that would end the Dockerfile line it is written on,
+/// or that holds a NUL, which no argument, path or environment value of
+/// the build can carry.
 pub(crate) fn single_line<'a>(field: &str, s: &'a str) -> Result<&'a str> {
+    if s.contains('\0') {
+        return Err(Error::validation(
+            field,
+            "contains a NUL character, which no argument, path or environment value can hold",
+        ));
+    }
     if has_line_break(s) {
         return Err(Error::validation(
             field,
@@ -122,6 +159,21 @@ pub(crate) fn single_line<'a>(field: &str, s: &'a str) -> Result<&'a str> {
         ));
     }
     Ok(s)
+}
+
+/// Rejects text whose last line ends with the escape character `escape`
+/// (spaces and tabs after it aside): Docker would continue that line into
+/// the next instruction, which would vanish into it.
+pub(crate) fn no_continuation(field: &str, s: &str, escape: char) -> Result<()> {
+    if s.trim_end_matches([' ', '\t', '\r']).ends_with(escape) {
+        return Err(Error::validation(
+            field,
+            format!(
+                "ends with `{escape}`, which would continue its line into the next instruction"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// `s` as a JSON string literal.
@@ -175,11 +227,46 @@ mod tests {
         assert_eq!(quote_all(&["a", "b", "c d"]), "a b 'c d'");
     }
 
+    /// Each value reads back, as Docker reads an `ENV` line, as one word
+    /// holding exactly it.
+    #[test]
+    fn docker_quote_reads_back_as_docker_reads_it() {
+        let values = [
+            "",
+            "plain",
+            "a b",
+            "it's",
+            "it's `date`",
+            "`x` y",
+            "say \"hi\" $HOME \\ `x`",
+            "it's \\ \"q\" $5 `b`",
+            "it's!",
+            "a\u{85}b",
+            "it's a\u{85}b",
+            "C:$x",
+            "tab\there",
+        ];
+        for value in values {
+            let quoted = docker_quote(value);
+            let words = super::super::dockerfile::words_of(&quoted, '\\', true);
+            assert_eq!(words, [value], "{value:?} as {quoted}");
+        }
+    }
+
     #[test]
     fn line_breaks_are_refused() {
         assert!(single_line("f", "a\rb").is_err());
         assert!(single_line("f", "a\nb").is_err());
         assert_eq!(single_line("f", "a b").unwrap(), "a b");
+    }
+
+    #[test]
+    fn a_trailing_escape_character_is_refused() {
+        assert!(no_continuation("f", "RUN a \\", '\\').is_err());
+        assert!(no_continuation("f", "RUN a \\ \t\r", '\\').is_err());
+        assert!(no_continuation("f", "RUN a `", '`').is_err());
+        assert!(no_continuation("f", "RUN a `", '\\').is_ok());
+        assert!(no_continuation("f", "RUN a \\\n  && b", '\\').is_ok());
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use super::string_pairs;
 use super::SortOrder;
-use crate::check::{non_empty, page_limit};
+use crate::check::{non_empty, page_limit, rfc3339};
 use crate::error::{Error, Result};
 use crate::models::{SandboxClass, SandboxState};
 
@@ -276,7 +276,7 @@ impl ListSandboxes {
             q.push(("isRecoverable", v.to_string()));
         }
         for (name, value) in &self.times {
-            non_empty(name, value)?;
+            rfc3339(name, value)?;
             q.push((name, value.clone()));
         }
         if let Some((field, order)) = self.sort {

@@ -176,7 +176,7 @@ impl ImageSpec {
                 Ok(())
             }
             #[cfg(feature = "images")]
-            ImageSpec::Declarative(_) => Ok(()),
+            ImageSpec::Declarative(image) => image.check(),
         }
     }
 

@@ -151,7 +151,9 @@ impl CreateSandbox {
         self
     }
 
-    /// Sets an environment variable.
+    /// Sets an environment variable. A name that is empty or holds `=` or
+    /// a NUL, or a value holding a NUL, fails the create with an
+    /// [`Error::Validation`] (field `env`) before any request.
     pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.env.insert(key.into(), value.into());
         self
@@ -211,7 +213,12 @@ impl CreateSandbox {
         self
     }
 
-    /// Mounts a volume.
+    /// Mounts a volume. Its mount path must be absolute, not the root,
+    /// without `.`, `..` or doubled slashes, and outside the system
+    /// folders (`/proc`, `/sys`, `/dev`, `/boot`, `/etc`, `/bin`, `/sbin`,
+    /// `/lib`, `/lib64`); its subpath, if any, relative without `..` or
+    /// doubled slashes: the API refuses others, and so does
+    /// [`crate::Daytona::create`], before any request.
     pub fn volume(mut self, mount: VolumeMount) -> Self {
         self.volumes.push(mount);
         self
@@ -224,7 +231,11 @@ impl CreateSandbox {
         self
     }
 
-    /// Places it on the same runner as the (ephemeral) sandbox `id_or_name`.
+    /// Places it on the same runner as the sandbox `id_or_name`, so that
+    /// they share a local network. The API links only an ephemeral new
+    /// sandbox: without [`CreateSandbox::ephemeral`] (or an auto-delete
+    /// interval of 0) the create fails with an [`Error::Validation`]
+    /// (field `linked_sandbox`) before any request.
     pub fn linked_sandbox(mut self, id_or_name: impl Into<String>) -> Self {
         self.linked_sandbox = Some(id_or_name.into());
         self
@@ -263,9 +274,27 @@ impl CreateSandbox {
         if let Some(t) = self.timeout {
             check::timeout(t)?;
         }
+        // A process environment holds `NAME=value` strings ended by NUL.
+        for (name, value) in &self.env {
+            if name.is_empty() || name.contains(['=', '\0']) {
+                return Err(Error::validation(
+                    "env",
+                    format!("{name:?} is not a valid variable name"),
+                ));
+            }
+            if value.contains('\0') {
+                return Err(Error::validation(
+                    "env",
+                    format!("the value of {name} holds a NUL character"),
+                ));
+            }
+        }
         for (i, v) in self.volumes.iter().enumerate() {
             non_empty(&format!("volumes[{i}].volume_id"), &v.volume_id)?;
-            non_empty(&format!("volumes[{i}].mount_path"), &v.mount_path)?;
+            mount_path(&format!("volumes[{i}].mount_path"), &v.mount_path)?;
+            if let Some(subpath) = &v.subpath {
+                mount_subpath(&format!("volumes[{i}].subpath"), subpath)?;
+            }
         }
         let mut labels = self.labels;
         let language = match (self.language, labels.get(CODE_TOOLBOX_LANGUAGE_LABEL)) {
@@ -289,6 +318,13 @@ impl CreateSandbox {
         } else {
             self.auto_delete_interval
         };
+        if self.linked_sandbox.is_some() && auto_delete_interval != Some(0) {
+            return Err(Error::validation(
+                "linked_sandbox",
+                "only an ephemeral sandbox can be linked: set ephemeral(true) or \
+                 auto_delete_interval(0)",
+            ));
+        }
         let (snapshot, image) = match self.source {
             Source::Default => (None, None),
             Source::Snapshot(s) => {
@@ -334,6 +370,48 @@ impl CreateSandbox {
         };
         Ok((body, image))
     }
+}
+
+/// Folders of the sandbox a volume cannot be mounted on (nor under).
+const SYSTEM_DIRS: [&str; 9] = [
+    "/proc", "/sys", "/dev", "/boot", "/etc", "/bin", "/sbin", "/lib", "/lib64",
+];
+
+/// A mount path the API takes: absolute, not the root, without `.` or `..`
+/// components or doubled slashes, outside the system folders.
+fn mount_path(field: &str, path: &str) -> Result<()> {
+    let why = if !path.starts_with('/') {
+        "must be an absolute path"
+    } else if path == "/" || path == "//" {
+        "cannot be the root folder"
+    } else if path.split('/').any(|c| c == "." || c == "..") {
+        "cannot hold `.` or `..` components"
+    } else if path[1..].contains("//") {
+        "cannot hold consecutive slashes"
+    } else if SYSTEM_DIRS.iter().any(|d| {
+        path.strip_prefix(d)
+            .is_some_and(|r| r.is_empty() || r.starts_with('/'))
+    }) {
+        "cannot be a system folder (/proc, /sys, /dev, /boot, /etc, /bin, /sbin, /lib, /lib64) or under one"
+    } else {
+        return Ok(());
+    };
+    Err(Error::validation(field, format!("{path:?} {why}")))
+}
+
+/// A subpath the API takes (an object-store key prefix): empty (the whole
+/// volume), or relative without `..` or doubled slashes.
+fn mount_subpath(field: &str, subpath: &str) -> Result<()> {
+    let why = if subpath.starts_with('/') {
+        "must be relative (a key prefix in the volume)"
+    } else if subpath.contains("..") {
+        "cannot hold `..`"
+    } else if subpath.contains("//") {
+        "cannot hold consecutive slashes"
+    } else {
+        return Ok(());
+    };
+    Err(Error::validation(field, format!("{subpath:?} {why}")))
 }
 
 /// The body of `POST /sandbox` (`CreateSandbox`). No `Debug`: it holds

@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::{CreateBuildInfo, ImageSpec, Resources, SortOrder};
-use crate::check::{self, non_empty, page_limit};
+use crate::check::{self, non_empty, non_empty_opt, page_limit};
 use crate::error::{Error, Result};
 use crate::models::{GpuType, SandboxClass};
 
@@ -183,6 +183,7 @@ impl CreateSnapshot {
         target: Option<&str>,
     ) -> Result<(CreateSnapshotBody, Option<ImageSpec>)> {
         non_empty("name", &self.name)?;
+        non_empty_opt("region_id", self.region_id.as_deref())?;
         check::timeout(self.timeout)?;
         self.image.validate()?;
         let resources = self.resources.unwrap_or_default();

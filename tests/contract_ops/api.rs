@@ -40,7 +40,7 @@ impl Suite {
                     .public(false)
                     .auto_stop_interval(15)
                     .auto_archive_interval(60)
-                    .auto_delete_interval(-1)
+                    .auto_delete_interval(0)
                     .volume(VolumeMount::new("contract-volume", "/data").subpath("users/ada"))
                     .network(
                         NetworkSettings::new()
