@@ -98,6 +98,22 @@ fn is_rfc3339(s: &[u8]) -> bool {
     }
 }
 
+/// Minutes of an auto-stop, -archive or -delete interval: the API keeps
+/// them as a signed 32-bit number, so a larger count is refused here (the
+/// server would fail with a 500) rather than sent.
+pub(crate) fn minutes(field: &str, minutes: i64) -> Result<()> {
+    if minutes > i64::from(i32::MAX) {
+        return Err(Error::validation(
+            field,
+            format!(
+                "{minutes} minutes is more than the API keeps (at most {})",
+                i32::MAX
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// A page size the API accepts: 1 to 200.
 pub(crate) fn page_limit(limit: u32) -> Result<()> {
     if (1..=200).contains(&limit) {

@@ -275,6 +275,19 @@ fn assert_rejected(params: CreateSandbox, field: &str) {
 }
 
 #[test]
+fn intervals_past_what_the_api_keeps_are_rejected_before_any_request() {
+    let too_many = u32::try_from(i32::MAX).unwrap() + 1;
+    assert_rejected(
+        CreateSandbox::new().auto_stop_interval(too_many),
+        "auto_stop_interval",
+    );
+    assert_rejected(
+        CreateSandbox::new().auto_archive_interval(u32::MAX),
+        "auto_archive_interval",
+    );
+}
+
+#[test]
 fn empty_name_is_rejected_before_any_request() {
     assert_rejected(CreateSandbox::new().name(""), "name");
 }

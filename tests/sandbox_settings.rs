@@ -99,6 +99,17 @@ fn interval_setters_post_the_interval_in_the_path() {
     stop.assert();
     archive.assert();
     delete.assert();
+
+    // More minutes than the API keeps (a signed 32-bit number): refused,
+    // nothing sent (each mock above expected exactly one request).
+    let too_many = u32::try_from(i32::MAX).unwrap() + 1;
+    let err = sb.set_auto_stop_interval(too_many).unwrap_err();
+    assert_validation(&err, "auto_stop_interval");
+    let err = sb.set_auto_archive_interval(u32::MAX).unwrap_err();
+    assert_validation(&err, "auto_archive_interval");
+    assert_eq!(sb.info().auto_stop_interval, Some(30));
+    stop.assert();
+    archive.assert();
 }
 
 #[test]

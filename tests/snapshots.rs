@@ -337,6 +337,19 @@ fn latest_tag_and_empty_name_are_rejected_before_any_request() {
         ),
         "image"
     );
+    // Spaces around a name, or inside it, never name an image (and would
+    // add to the `FROM` line).
+    for image in [" python:latest ", "python:3.12 AS x", "python:3.12\t"] {
+        assert_eq!(
+            field(
+                snapshots
+                    .create(CreateSnapshot::from_image("x", image))
+                    .unwrap_err()
+            ),
+            "image",
+            "{image:?}"
+        );
+    }
     assert_eq!(
         field(
             snapshots

@@ -461,7 +461,7 @@ impl Sandbox {
     /// Minutes of inactivity before it stops; 0 disables auto-stop.
     pub fn set_auto_stop_interval(&mut self, minutes: u32) -> Result<()> {
         traced(self.tracing(), "Sandbox.setAutostopInterval", || {
-            self.set_interval("autostop", i64::from(minutes))?;
+            self.set_interval("autostop", "auto_stop_interval", minutes.into())?;
             self.info.auto_stop_interval = Some(minutes);
             Ok(())
         })
@@ -470,7 +470,7 @@ impl Sandbox {
     /// Minutes stopped before it is archived; 0 means the maximum interval.
     pub fn set_auto_archive_interval(&mut self, minutes: u32) -> Result<()> {
         traced(self.tracing(), "Sandbox.setAutoArchiveInterval", || {
-            self.set_interval("autoarchive", i64::from(minutes))?;
+            self.set_interval("autoarchive", "auto_archive_interval", minutes.into())?;
             self.info.auto_archive_interval = Some(minutes);
             Ok(())
         })
@@ -480,13 +480,14 @@ impl Sandbox {
     /// 0 deletes it as soon as it stops.
     pub fn set_auto_delete_interval(&mut self, minutes: i32) -> Result<()> {
         traced(self.tracing(), "Sandbox.setAutoDeleteInterval", || {
-            self.set_interval("autodelete", i64::from(minutes))?;
+            self.set_interval("autodelete", "auto_delete_interval", minutes.into())?;
             self.info.auto_delete_interval = Some(minutes);
             Ok(())
         })
     }
 
-    fn set_interval(&mut self, kind: &str, minutes: i64) -> Result<()> {
+    fn set_interval(&mut self, kind: &str, field: &str, minutes: i64) -> Result<()> {
+        crate::check::minutes(field, minutes)?;
         let minutes = minutes.to_string();
         self.update(self.api(Method::POST, &[kind, &minutes]))
     }

@@ -170,8 +170,13 @@ impl ImageSpec {
         match self {
             ImageSpec::Name(name) => {
                 non_empty("image", name)?;
-                if name.contains(['\n', '\r']) {
-                    return Err(Error::validation("image", "must be a single line"));
+                // No image reference holds one; a space or a line break
+                // would add to the `FROM` line (`python:3 AS x`).
+                if name.contains(|c: char| c.is_whitespace() || c.is_control()) {
+                    return Err(Error::validation(
+                        "image",
+                        format!("{name:?}: an image name has no spaces or control characters"),
+                    ));
                 }
                 Ok(())
             }

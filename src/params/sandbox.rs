@@ -310,6 +310,12 @@ impl CreateSandbox {
             (None, None) => CodeLanguage::Python,
         };
         labels.insert(CODE_TOOLBOX_LANGUAGE_LABEL.into(), language.as_str().into());
+        for (field, minutes) in [
+            ("auto_stop_interval", self.auto_stop_interval),
+            ("auto_archive_interval", self.auto_archive_interval),
+        ] {
+            crate::check::minutes(field, minutes.unwrap_or(0).into())?;
+        }
         let auto_delete_interval = if self.ephemeral {
             if self.auto_delete_interval.is_some_and(|v| v != 0) {
                 log::warn!("ephemeral sandbox: auto_delete_interval is overridden to 0");
