@@ -169,6 +169,52 @@ fn a_snapshot_that_does_not_decode_is_an_error_of_its_own() {
     p2.assert();
 }
 
+/// A page whose numbers are missing or broken is an error, even when its
+/// items decode one by one: read leniently, the listing would end after
+/// this page without a word.
+#[test]
+fn a_page_without_its_numbers_is_an_error_not_the_last_page() {
+    for (drop, broken) in [
+        ("totalPages", None),
+        ("total", None),
+        ("page", Some(json!("one"))),
+    ] {
+        let mut server = Server::new();
+        let mut bad_item = snapshot_json("b", "b", "active");
+        bad_item.as_object_mut().unwrap().remove("name");
+        let mut body: Value = serde_json::from_str(&page_json(
+            vec![snapshot_json("a", "a", "active"), bad_item],
+            1,
+            2,
+        ))
+        .unwrap();
+        match broken {
+            Some(value) => body[drop] = value,
+            None => drop_key(&mut body, drop),
+        }
+        let m = server
+            .mock("GET", "/api/snapshots")
+            .with_body(body.to_string())
+            .expect(1)
+            .create();
+        let results: Vec<_> = client(&server)
+            .snapshots()
+            .list(ListSnapshots::new())
+            .collect();
+        assert_eq!(results.len(), 1, "{drop}: {results:?}");
+        let e = results[0].as_ref().unwrap_err();
+        assert!(
+            e.is_decode() && !e.to_string().contains("of the page"),
+            "{e}"
+        );
+        m.assert();
+    }
+}
+
+fn drop_key(value: &mut Value, key: &str) {
+    value.as_object_mut().unwrap().remove(key);
+}
+
 #[test]
 fn bad_list_arguments_fail_before_any_request() {
     let mut server = Server::new();

@@ -284,13 +284,21 @@ fn delete_and_put_are_retried_too() {
     del_ok.assert();
 }
 
-/// A DELETE whose first attempt was acted on but answered 502 or cut
-/// (the proxy lost the answer) and whose retry is answered 404 has
-/// succeeded; a 404 to a first attempt, or after a 429 (which the server
-/// did not act on), is still "not found".
+/// A DELETE of an API resource whose first attempt was acted on but
+/// answered 502 or 504 or cut (a gateway lost the answer) and whose retry
+/// is answered 404 has succeeded; after a status that says the server did
+/// not act (503 from a gateway that never passed it on, 408, 429), a 404
+/// is still "not found".
 #[test]
 fn a_delete_answered_404_after_a_lost_answer_is_done() {
-    for (first, done) in [(Some(502), true), (None, true), (Some(429), false)] {
+    for (first, done) in [
+        (Some(502), true),
+        (Some(504), true),
+        (None, true),
+        (Some(503), false),
+        (Some(408), false),
+        (Some(429), false),
+    ] {
         let mut server = mockito::Server::new();
         let get = get_mock(&mut server, "sb-1", 200, &sandbox_body("sb-1", "started")).create();
         let mut sb = client(&server).get("sb-1").unwrap();
@@ -341,6 +349,40 @@ fn a_delete_answered_404_after_a_lost_answer_is_done() {
             del_gone.assert();
         }
     }
+}
+
+/// Outside the API's own resources a 404 may be a proxy's (the sandbox's
+/// toolbox gone), and a GET's 404 is never a deletion: both stay errors
+/// after a 502.
+#[test]
+fn a_404_after_a_502_stays_an_error_for_toolbox_deletes_and_gets() {
+    let mut server = mockito::Server::new();
+    let mut info = sandbox_json("sb-1", "started");
+    info["toolboxProxyUrl"] = json!(format!("{}/toolbox", server.url()));
+    let _get = get_mock(&mut server, "sb-1", 200, &info.to_string()).create();
+    let sandbox = client(&server).get("sb-1").unwrap();
+    let lost = server
+        .mock("DELETE", "/toolbox/sb-1/process/session/s")
+        .with_status(502)
+        .expect(1)
+        .create();
+    let gone = server
+        .mock("DELETE", "/toolbox/sb-1/process/session/s")
+        .with_status(404)
+        .with_body(r#"{"message":"sandbox not found"}"#)
+        .expect(1)
+        .create();
+    let e = sandbox.process().delete_session("s").unwrap_err();
+    assert!(e.is_not_found(), "{e:?}");
+    lost.assert();
+    gone.assert();
+
+    let lost = get_mock(&mut server, "sb-2", 502, "").expect(1).create();
+    let missing = get_mock(&mut server, "sb-2", 404, "").expect(1).create();
+    let e = client(&server).get("sb-2").unwrap_err();
+    assert!(e.is_not_found(), "{e:?}");
+    lost.assert();
+    missing.assert();
 }
 
 #[test]

@@ -17,11 +17,11 @@ use crate::config::PollSchedule;
 use crate::config::Secret;
 use crate::error::{Error, Result};
 use crate::events::{Events, Ticket};
-use crate::models::{LoosePage, SandboxInfo, SandboxListAnswer, SshAccessValidation};
+use crate::models::{SandboxInfo, SandboxListAnswer, SandboxPageMeta, SshAccessValidation};
 use crate::params::list::ListSandboxes;
 use crate::params::sandbox::CreateSandbox;
 use crate::telemetry::{self, traced};
-use crate::transport::page::{decode_each, Page, Pages};
+use crate::transport::page::{Page, Pages};
 use crate::transport::poll::Deadline;
 use crate::transport::{Answer, Request, Transport};
 
@@ -318,17 +318,20 @@ impl Daytona {
         for (name, value) in pairs {
             req = req.query(name, value);
         }
-        let req = req.query_opt("cursor", cursor);
-        let operation = req.operation().to_string();
-        let (items, next) = match self.transport().page::<SandboxListAnswer, LoosePage>(req)? {
-            Ok(page) => (page.items.into_iter().map(Ok).collect(), page.next_cursor),
-            Err(loose) => (decode_each(loose.items, &operation), loose.next_cursor),
-        };
+        let (items, meta) = self.transport().page_items(
+            req.query_opt("cursor", cursor),
+            |page: SandboxListAnswer| {
+                let meta = SandboxPageMeta {
+                    next_cursor: page.next_cursor,
+                };
+                (page.items, meta)
+            },
+        )?;
         let items = items
             .into_iter()
             .map(|item: Result<SandboxInfo>| item.map(|info| Sandbox::new(self.clone(), info)))
             .collect();
-        Ok((items, next.filter(|c| !c.is_empty())))
+        Ok((items, meta.next_cursor.filter(|c| !c.is_empty())))
     }
 
     /// Starts `sandbox` and waits until it is `started`, within `timeout`:

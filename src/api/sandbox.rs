@@ -435,7 +435,7 @@ impl Sandbox {
     pub fn delete_with_timeout(&mut self, timeout: Duration) -> Result<()> {
         traced(self.tracing(), "Sandbox.delete", || {
             // A sandbox deleted from `error` may answer `error` until it goes.
-            let req = self.api(Method::DELETE, &[]);
+            let req = self.api(Method::DELETE, &[]).gone_is_done();
             self.change(req, limit(timeout)?, &Goal::DELETED)
         })
     }

@@ -9,10 +9,10 @@ use crate::api::build;
 use crate::api::client::Daytona;
 use crate::check::path_segment;
 use crate::error::{Error, Result};
-use crate::models::{LoosePage, Snapshot, SnapshotPage, SnapshotState, UrlAnswer};
+use crate::models::{Snapshot, SnapshotPage, SnapshotPageMeta, SnapshotState, UrlAnswer};
 use crate::params::snapshot::{CreateSnapshot, ListSnapshots};
 use crate::telemetry::traced;
-use crate::transport::page::{decode_each, Page, Pages};
+use crate::transport::page::{Page, Pages};
 use crate::transport::poll::{wait_until, Check, Deadline, Look};
 use crate::transport::{Answer, Request};
 
@@ -80,23 +80,22 @@ impl Snapshots {
         Pages::new(None, move |token| {
             let tracing = service.client.transport().tracing();
             let page = token.and_then(|t| t.parse::<u32>().ok());
-            let (items, current, pages) =
-                traced(tracing, "SnapshotService.list.fetchPage", || {
-                    let req = service.request(&query.to_query(page)?);
-                    let operation = req.operation().to_string();
-                    Ok(
-                        match service
-                            .client
-                            .transport()
-                            .page::<SnapshotPage, LoosePage>(req)?
-                        {
-                            Ok(p) => (p.items.into_iter().map(Ok).collect(), p.page, p.total_pages),
-                            Err(p) => (decode_each(p.items, &operation), p.page, p.total_pages),
-                        },
-                    )
-                })?;
-            let current = current.max(1);
-            let next = (current < pages && !Vec::is_empty(&items))
+            let (items, meta) = traced(tracing, "SnapshotService.list.fetchPage", || {
+                let req = service.request(&query.to_query(page)?);
+                service
+                    .client
+                    .transport()
+                    .page_items(req, |page: SnapshotPage| {
+                        let meta = SnapshotPageMeta {
+                            _total: page.total,
+                            page: page.page,
+                            total_pages: page.total_pages,
+                        };
+                        (page.items, meta)
+                    })
+            })?;
+            let current = meta.page.max(1);
+            let next = (current < meta.total_pages && !items.is_empty())
                 .then(|| current.saturating_add(1).to_string());
             Ok(Page { items, next })
         })
@@ -125,7 +124,8 @@ impl Snapshots {
                 path_segment("id", &snapshot.id)?;
                 self.client.transport().empty(
                     self.client
-                        .api(Method::DELETE, &["snapshots", &snapshot.id]),
+                        .api(Method::DELETE, &["snapshots", &snapshot.id])
+                        .gone_is_done(),
                 )
             },
         )

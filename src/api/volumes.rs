@@ -123,9 +123,11 @@ impl Volumes {
             "VolumeService.delete",
             || {
                 path_segment("id", &volume.id)?;
-                self.client
-                    .transport()
-                    .empty(self.client.api(Method::DELETE, &["volumes", &volume.id]))
+                self.client.transport().empty(
+                    self.client
+                        .api(Method::DELETE, &["volumes", &volume.id])
+                        .gone_is_done(),
+                )
             },
         )
     }

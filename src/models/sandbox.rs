@@ -404,3 +404,11 @@ pub(crate) struct SandboxListAnswer {
     #[serde(default)]
     pub(crate) next_cursor: Option<String>,
 }
+
+/// A sandbox listing page without its items: the token of the next page.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SandboxPageMeta {
+    #[serde(default)]
+    pub(crate) next_cursor: Option<String>,
+}

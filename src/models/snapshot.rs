@@ -124,6 +124,20 @@ pub struct SnapshotPage {
     pub total_pages: u32,
 }
 
+/// A page of snapshots without its items: its numbers, as required as in
+/// [`SnapshotPage`].
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SnapshotPageMeta {
+    /// Required as in the page; the listing does not use it.
+    #[serde(rename = "total", deserialize_with = "int")]
+    pub(crate) _total: u64,
+    #[serde(deserialize_with = "int")]
+    pub(crate) page: u32,
+    #[serde(deserialize_with = "int")]
+    pub(crate) total_pages: u32,
+}
+
 string_enum! {
     /// The state of a volume (`VolumeState`).
     VolumeState {

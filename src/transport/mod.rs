@@ -6,6 +6,7 @@
 //!
 //! - `request`: the description of a request (method, URL, body, limits);
 //! - `run`: sending it, with the attempts and their limits;
+//! - `answer`: reading and decoding what comes back (JSON, listing pages);
 //! - `redirect`: which redirects are followed (same origin only);
 //! - `retry`: the delays between attempts;
 //! - `status`: what an answer or a failure means (error mapping, whether
@@ -14,6 +15,7 @@
 //! - `ws`: WebSocket connections (followed logs, PTY, code interpreter);
 //! - `date`, `page`, `poll`: calendar dates, pages, waits.
 
+mod answer;
 #[cfg(any(feature = "images", feature = "testing"))]
 pub(crate) mod date;
 pub(crate) mod page;
@@ -27,12 +29,13 @@ pub(crate) mod tls;
 #[cfg(feature = "websocket")]
 pub(crate) mod ws;
 
-pub(crate) use request::{Answer, Request};
 #[cfg(feature = "images")]
-pub(crate) use run::decode;
+pub(crate) use answer::decode;
+pub(crate) use answer::read_body;
+pub(crate) use request::{Answer, Request};
+pub(crate) use run::Transport;
 pub use run::API_VERSION;
 #[cfg(feature = "websocket")]
 pub(crate) use run::SOURCE;
 #[cfg(feature = "websocket")]
 pub(crate) use run::{is_loopback, Attempt, USER_AGENT};
-pub(crate) use run::{read_body, Transport};

@@ -8,7 +8,7 @@ use std::iter::FusedIterator;
 
 use serde::de::DeserializeOwned;
 
-use super::status::answer_excerpt;
+use super::status::{answer_excerpt, decode_message};
 use crate::error::{Error, Result};
 
 /// One page of a listing: its items (each an error of its own when it
@@ -22,8 +22,8 @@ type Fetch<T> = Box<dyn FnMut(Option<&str>) -> Result<Page<T>> + Send>;
 
 /// Each of a page's `items` decoded on its own (see
 /// [`super::Transport::page`]): one that does not decode is an
-/// [`Error::Decode`] naming its place in the page, quoting it with its
-/// values masked.
+/// [`Error::Decode`] naming its place in the page and what was wrong, its
+/// values masked in the message and in the quote.
 pub(crate) fn decode_each<T: DeserializeOwned>(
     items: Vec<serde_json::Value>,
     operation: &str,
@@ -34,7 +34,7 @@ pub(crate) fn decode_each<T: DeserializeOwned>(
         .map(|(n, item)| {
             T::deserialize(&item).map_err(|e| Error::Decode {
                 operation: operation.to_string(),
-                message: format!("item {} of the page: {e}", n + 1),
+                message: format!("item {} of the page: {}", n + 1, decode_message(&e)),
                 excerpt: answer_excerpt(item.to_string().as_bytes()),
             })
         })

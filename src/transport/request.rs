@@ -138,6 +138,8 @@ pub(crate) struct Request<'a> {
     pub(super) deadline: Option<Deadline>,
     /// The answer is handed on as it arrives (see [`Request::streamed`]).
     pub(super) streamed: bool,
+    /// A 404 after a lost answer means done (see [`Request::gone_is_done`]).
+    pub(super) gone_is_done: bool,
     /// Headers sent after the SDK's own.
     pub(super) headers: Vec<(String, String)>,
     /// Whether the SDK's credentials and `X-Daytona-*` headers are sent.
@@ -214,6 +216,7 @@ impl<'a> Request<'a> {
             timeout: None,
             deadline: None,
             streamed: false,
+            gone_is_done: false,
             headers: Vec::new(),
             credentials: true,
             secrets: Vec::new(),
@@ -288,6 +291,17 @@ impl<'a> Request<'a> {
     /// Failures before that are retried as for any request.
     pub(crate) fn streamed(mut self) -> Self {
         self.streamed = true;
+        self
+    }
+
+    /// A DELETE of an API resource whose retry, after an attempt the server
+    /// may have acted on (a 502 or 504, a connection lost or a timeout
+    /// while waiting for the answer), is answered 404: that attempt did the
+    /// deletion, and the request succeeds. Only for a 404 that can only be
+    /// about the resource itself (the API's sandboxes, snapshots,
+    /// volumes), not one a proxy in front of it may give.
+    pub(crate) fn gone_is_done(mut self) -> Self {
+        self.gone_is_done = true;
         self
     }
 

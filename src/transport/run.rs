@@ -4,13 +4,12 @@
 use std::io::Read;
 use std::time::{Duration, Instant};
 
-use serde::de::DeserializeOwned;
 use ureq::http::{self, HeaderName, HeaderValue, Method};
 
 use super::redirect::{next_hop, Hop};
-use super::request::{Answer, Body, Request};
+use super::request::{Body, Request};
 use super::retry::Delays;
-use super::status::{answer_excerpt, api_error, transport_error, Failure};
+use super::status::{api_error, transport_error, Failure};
 use super::tls::Tls;
 use crate::config::{redact, Auth, ResolvedConfig, RetryPolicy, Secret};
 use crate::error::{ApiError, Error, Result};
@@ -253,36 +252,6 @@ impl Transport {
         hidden(&self.auth, error, secrets)
     }
 
-    /// Sends `req` and decodes the JSON answer.
-    pub(crate) fn json<T: DeserializeOwned>(&self, mut req: Request<'_>) -> Result<T> {
-        let (op, answer) = (req.operation.clone(), req.answer);
-        self.execute(&mut req, |resp| decode(&read_body(resp, &op, answer)?, &op))
-    }
-
-    /// Sends `req` and decodes its answer as the page `P`; when that
-    /// fails, as `L`, the same page with its items kept as JSON values, to
-    /// be decoded one by one ([`super::page::decode_each`]) so that one
-    /// item that does not decode does not fail the page. When neither
-    /// decodes, the error is `P`'s.
-    pub(crate) fn page<P: DeserializeOwned, L: DeserializeOwned>(
-        &self,
-        mut req: Request<'_>,
-    ) -> Result<std::result::Result<P, L>> {
-        let (op, answer) = (req.operation.clone(), req.answer);
-        self.execute(&mut req, |resp| {
-            let body = read_body(resp, &op, answer)?;
-            decode(&body, &op)
-                .map(Ok)
-                .or_else(|whole| decode(&body, &op).map(Err).map_err(|_| whole))
-        })
-    }
-
-    /// Sends `req` and ignores the answer's body.
-    pub(crate) fn empty(&self, mut req: Request<'_>) -> Result<()> {
-        let (op, answer) = (req.operation.clone(), req.answer);
-        self.execute(&mut req, |resp| read_body(resp, &op, answer).map(drop))
-    }
-
     /// Sends `req` (retrying as its method allows) until a 2xx answer, which
     /// `on_success` consumes. A transport error or a timeout from
     /// `on_success` (a body cut short or stalled) on an idempotent request
@@ -299,9 +268,8 @@ impl Transport {
         let operation = req.operation.clone();
         let deadline = req.deadline;
         let limit = req.timeout.unwrap_or(self.request_timeout);
-        // Whether an earlier attempt may have been acted on although it
-        // failed (a 502, 503, 504 or 408, a connection lost once the
-        // request was sent): a DELETE then answered 404 was done by it.
+        // Whether an earlier attempt may have been acted on although its
+        // answer was lost (see `Request::gone_is_done`).
         let mut may_have_acted = false;
         self.retrying(&operation, deadline, |attempt| {
             let timeout = match req.deadline {
@@ -347,7 +315,7 @@ impl Transport {
                 }
                 Ok(Ok(resp))
                     if resp.status().is_success()
-                        || (may_have_acted && deleted_before(&req.method, resp.status())) =>
+                        || (may_have_acted && deleted_before(req, resp.status())) =>
                 {
                     log::debug!(
                         "{} -> {} in {} ms (attempt {attempt})",
@@ -368,6 +336,7 @@ impl Transport {
                             return Attempt::Done(v);
                         }
                         Err(e) => {
+                            may_have_acted = true;
                             // A body cut short (shorter than its
                             // Content-Length, chunked without its end) or
                             // stalled: the next answer may be whole. A
@@ -404,6 +373,10 @@ impl Transport {
                         .read_to_end(&mut body);
                     let api = api_error(status, resp.headers(), &body, &req.operation);
                     let retry_after = api.retry_after;
+                    // A gateway that lost the answer, not one that never
+                    // passed the request on (503) or a server that did not
+                    // act (408, 429).
+                    may_have_acted |= matches!(status.as_u16(), 502 | 504);
                     (
                         Error::Api(Box::new(api)),
                         Failure::of_status(status.as_u16()),
@@ -412,6 +385,7 @@ impl Transport {
                 }
                 Err(e) => {
                     let failure = Failure::of_ureq(&e);
+                    may_have_acted |= failure == Failure::Transient;
                     // Redacted before it is logged: ureq's error may quote
                     // what the server sent.
                     let error = self.hide(transport_error(e, &req.operation, took), &req.secrets);
@@ -427,7 +401,6 @@ impl Transport {
             // credentials in its answer: keep them out of errors and logs.
             let error = self.hide(error, &req.secrets);
             span.end(Some(&error));
-            may_have_acted |= failure == Failure::Transient;
             Attempt::Failed {
                 error,
                 retry: failure.retry(idempotent, replayable),
@@ -644,56 +617,11 @@ fn host_is_loopback<S: AsRef<str>>(host: &url::Host<S>) -> bool {
     }
 }
 
-/// Reads a whole (JSON-sized) body: at most the cap of `answer`, past
-/// which it is an [`Error::TooLarge`] naming the cap.
-pub(crate) fn read_body(
-    mut resp: http::Response<ureq::Body>,
-    operation: &str,
-    answer: Answer,
-) -> Result<Vec<u8>> {
-    let started = Instant::now();
-    let limit = answer.max_bytes();
-    // As `read_to_vec`, into a buffer sized by `Content-Length` (up to
-    // 1 MiB) rather than grown from 32 bytes in a dozen reads.
-    let hint = resp.body().content_length().unwrap_or(0).min(1 << 20) as usize;
-    let mut body = Vec::with_capacity(hint);
-    resp.body_mut()
-        .with_config()
-        .limit(limit)
-        .reader()
-        .read_to_end(&mut body)
-        .map_err(|e| match ureq::Error::from(e) {
-            ureq::Error::BodyExceedsLimit(_) => Error::TooLarge {
-                operation: operation.to_string(),
-                what: "the JSON answer".into(),
-                limit,
-                unit: "bytes",
-            },
-            e => transport_error(e, operation, started.elapsed()),
-        })?;
-    Ok(body)
-}
-
-/// Whether an answer `status` to a DELETE sent again after an attempt the
-/// server may have acted on means that attempt did the deletion: 404.
-fn deleted_before(method: &http::Method, status: http::StatusCode) -> bool {
-    method == http::Method::DELETE && status == http::StatusCode::NOT_FOUND
-}
-
-/// Decodes a JSON body, or says what was wrong with it.
-pub(crate) fn decode<T: DeserializeOwned>(body: &[u8], operation: &str) -> Result<T> {
-    // One UTF-8 check of the whole body is cheaper than one per string in
-    // it (a third of the decoding time of a sandbox); a body that is not
-    // UTF-8 gets `from_slice`'s error.
-    let decoded = match std::str::from_utf8(body) {
-        Ok(text) => serde_json::from_str(text),
-        Err(_) => serde_json::from_slice(body),
-    };
-    decoded.map_err(|e| Error::Decode {
-        operation: operation.to_string(),
-        message: e.to_string(),
-        excerpt: answer_excerpt(body),
-    })
+/// Whether an answer `status` to `req`, sent again after an attempt the
+/// server may have acted on, means that attempt did the deletion: a 404 to
+/// a DELETE marked [`Request::gone_is_done`].
+fn deleted_before(req: &Request<'_>, status: http::StatusCode) -> bool {
+    req.gone_is_done && req.method == http::Method::DELETE && status == http::StatusCode::NOT_FOUND
 }
 
 /// `error` without the credential of `auth` nor any of `secrets`.

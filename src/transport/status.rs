@@ -119,6 +119,52 @@ pub(crate) fn answer_excerpt(body: &[u8]) -> String {
     }
 }
 
+/// What a JSON decoding error says, without the values it quotes: serde
+/// names an unexpected text (`invalid type: string "…", expected u32`) or
+/// variant (``unknown variant `…` ``) in full, and the answer's values may
+/// be secrets. Field names, types and the position are kept.
+pub(crate) fn decode_message(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    loop {
+        let string = rest.find("string \"");
+        let variant = rest.find("variant `");
+        let (at, open, close) = match (string, variant) {
+            (Some(s), Some(v)) if v < s => (v, "variant `".len(), '`'),
+            (Some(s), _) => (s, "string \"".len(), '"'),
+            (None, Some(v)) => (v, "variant `".len(), '`'),
+            (None, None) => break,
+        };
+        out.push_str(&rest[..at + open]);
+        // The closing mark: the first one not escaped by a backslash.
+        let quoted = &rest[at + open..];
+        let mut end = None;
+        let mut escaped = false;
+        for (i, c) in quoted.char_indices() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                c if c == close => {
+                    end = Some(i);
+                    break;
+                }
+                _ => {}
+            }
+        }
+        out.push('…');
+        match end {
+            Some(i) => {
+                out.push(close);
+                rest = &quoted[i + close.len_utf8()..];
+            }
+            None => return out,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// `json` with the text of each string that is not an object key (one
 /// followed by `:`) replaced by `…`; a string cut off by the end of `json`
 /// counts as a value.
@@ -362,6 +408,32 @@ pub(crate) fn websocket_error(e: tungstenite::Error, operation: &str) -> Error {
 mod tests {
     use super::*;
     use std::time::UNIX_EPOCH;
+
+    #[test]
+    fn decode_messages_keep_fields_and_types_but_not_values() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct S {
+            cpu: u32,
+            kind: Kind,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        enum Kind {
+            A,
+        }
+        let message = |json: &str| decode_message(&serde_json::from_str::<S>(json).unwrap_err());
+        let m = message(r#"{"cpu": "tok\"en-1", "kind": "A"}"#);
+        assert!(
+            m.starts_with("invalid type: string \"…\", expected u32"),
+            "{m}"
+        );
+        assert!(m.contains("line 1 column"), "{m}");
+        let m = message(r#"{"cpu": 1, "kind": "secret-2"}"#);
+        assert!(m.contains("unknown variant `…`, expected `A`"), "{m}");
+        assert!(!m.contains("secret"), "{m}");
+        let m = message(r#"{"kind": "A"}"#);
+        assert_eq!(m, "missing field `cpu` at line 1 column 13");
+    }
 
     #[test]
     fn answer_excerpts_keep_keys_and_hide_string_values() {
