@@ -270,7 +270,7 @@ fn changing_a_mode_changes_the_hash() {
         context.hash().unwrap(),
         md5_of(&[b"ctx", b"run.sh\0\0", b"755", b"echo hi", b"sub/x", b"x"])
     );
-    // A folder with contents has no name in the hash: its mode alone.
+    // A folder with contents is named by its name in the tar.
     chmod("ctx/sub", 0o700);
     assert_eq!(
         context.hash().unwrap(),
@@ -279,19 +279,19 @@ fn changing_a_mode_changes_the_hash() {
             b"run.sh\0\0",
             b"755",
             b"echo hi",
-            b"\0\0",
+            b"ctx/sub\0\0",
             b"700",
             b"sub/x",
             b"x"
         ])
     );
-    // A context that is one file: its mode after the archive path.
+    // A context that is one file: named by its archive path again.
     chmod("ctx/run.sh", 0o700);
     assert_eq!(
         BuildContext::new(tree.path("ctx/run.sh"), "run.sh")
             .hash()
             .unwrap(),
-        md5_of(&[b"run.sh", b"\0\0", b"700", b"echo hi"])
+        md5_of(&[b"run.sh", b"run.sh\0\0", b"700", b"echo hi"])
     );
     chmod("ctx/sub", 0o755);
     chmod("ctx/run.sh", 0o644);

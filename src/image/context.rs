@@ -64,10 +64,13 @@ impl BuildContext {
     /// NUL and its target (links are stored as links in the tar, never
     /// followed, so a link added or pointed elsewhere makes another
     /// context). The tar keeps permissions too: a file whose mode is not
-    /// 0644, or a directory whose mode is not 0755, adds two NULs and its
-    /// mode in octal after its path (before a file's bytes), so that
-    /// making a script executable makes another context. Without links and
-    /// unusual modes the hash is the TypeScript SDK's. Files are read in
+    /// 0644, or a directory whose mode is not 0755, adds its path (a
+    /// directory with contents, or the context's own file, its name in the
+    /// tar), two NULs and its mode in octal (before a file's bytes), so
+    /// that making a script executable makes another context. Without links
+    /// and unusual modes the hash is the TypeScript SDK's; under a umask
+    /// other than 022 (files 0664, say) every context has such modes, so
+    /// its hash is this crate's own. Files are read in
     /// chunks, so memory use does not grow with their size. Other special
     /// files are skipped. A context whose path is itself a link is what
     /// the link points to. The walk does not depend on the order the
@@ -199,11 +202,11 @@ pub(crate) struct ArchiveEntry {
 impl ArchiveEntry {
     /// What the context hash is fed for it before a file's bytes: its
     /// [`hashed`](Self::hashed) text, then, for a file or directory whose
-    /// permissions are not the usual 0644 or 0755, two NULs and its mode in
-    /// octal (so that making a script executable makes another context,
-    /// while a context without such entries keeps the TypeScript SDK's
-    /// hash). Two NULs cannot start a link's target, so nothing else feeds
-    /// the same text.
+    /// permissions are not the usual 0644 or 0755, its relative path (or,
+    /// for an entry `hashed` leaves out, its name in the tar), two NULs and
+    /// its mode in octal: making a script executable makes another
+    /// context, while a context without such entries keeps the TypeScript
+    /// SDK's hash. Two NULs cannot start a link's target nor end a path.
     pub(crate) fn fed(&self) -> Option<String> {
         let usual = match self.kind {
             EntryKind::File => 0o644,
@@ -213,7 +216,7 @@ impl ArchiveEntry {
         if self.mode == usual {
             return self.hashed.clone();
         }
-        let name = self.hashed.as_deref().unwrap_or_default();
+        let name = self.hashed.as_deref().unwrap_or(&self.name);
         Some(format!("{name}\0\0{:o}", self.mode))
     }
 }
