@@ -39,22 +39,26 @@ pub(crate) fn path_segment(field: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
-/// An RFC 3339 date-time, as the API's `date-time` fields take it:
+/// A date or date-time as the API's time filters read it (JavaScript's
+/// `Date` of an ISO 8601 text): `2024-01-01`, `2024-01-01T09:30`,
 /// `2024-01-01T00:00:00Z`, `2024-06-30T12:00:00.5+02:00`.
-pub(crate) fn rfc3339(field: &str, value: &str) -> Result<()> {
-    if is_rfc3339(value.as_bytes()) {
+pub(crate) fn date_time(field: &str, value: &str) -> Result<()> {
+    if is_date_time(value.as_bytes()) {
         Ok(())
     } else {
         Err(Error::validation(
             field,
-            format!("{value:?} is not an RFC 3339 date-time, e.g. 2024-01-01T00:00:00Z"),
+            format!(
+                "{value:?} is not an ISO 8601 date or date-time, e.g. 2024-01-01 or \
+                 2024-01-01T00:00:00Z"
+            ),
         ))
     }
 }
 
-/// `date "T" time [fraction] ("Z" | ("+" | "-") hh ":" mm)`, each field in
-/// its range (a leap second, `:60`, allowed).
-fn is_rfc3339(s: &[u8]) -> bool {
+/// `date ["T" hh ":" mm [":" ss ["." fraction]] ["Z" | ("+" | "-") hh ":"
+/// mm]]`, each field in its range (a leap second, `:60`, allowed).
+fn is_date_time(s: &[u8]) -> bool {
     // The number of `n` digits at `at`, if they are all digits.
     let num = |at: usize, n: usize| -> Option<u32> {
         let digits = s.get(at..at + n)?;
@@ -64,29 +68,38 @@ fn is_rfc3339(s: &[u8]) -> bool {
     };
     let at = |i: usize, c: u8| s.get(i).is_some_and(|b| b.eq_ignore_ascii_case(&c));
     let in_range = |v: Option<u32>, lo: u32, hi: u32| v.is_some_and(|v| (lo..=hi).contains(&v));
-    let date_time = num(0, 4).is_some()
+    let date = num(0, 4).is_some()
         && at(4, b'-')
         && in_range(num(5, 2), 1, 12)
         && at(7, b'-')
-        && in_range(num(8, 2), 1, 31)
-        && at(10, b't')
-        && in_range(num(11, 2), 0, 23)
-        && at(13, b':')
-        && in_range(num(14, 2), 0, 59)
-        && at(16, b':')
-        && in_range(num(17, 2), 0, 60);
-    if !date_time {
+        && in_range(num(8, 2), 1, 31);
+    if !date {
         return false;
     }
-    let mut i = 19;
-    if at(i, b'.') {
-        let digits = s[i + 1..].iter().take_while(|d| d.is_ascii_digit()).count();
-        if digits == 0 {
+    if s.len() == 10 {
+        return true;
+    }
+    let hours_minutes =
+        at(10, b't') && in_range(num(11, 2), 0, 23) && at(13, b':') && in_range(num(14, 2), 0, 59);
+    if !hours_minutes {
+        return false;
+    }
+    let mut i = 16;
+    if at(i, b':') {
+        if !in_range(num(i + 1, 2), 0, 60) {
             return false;
         }
-        i += 1 + digits;
+        i += 3;
+        if at(i, b'.') {
+            let digits = s[i + 1..].iter().take_while(|d| d.is_ascii_digit()).count();
+            if digits == 0 {
+                return false;
+            }
+            i += 1 + digits;
+        }
     }
     match s.get(i) {
+        None => true,
         Some(b'Z' | b'z') => i + 1 == s.len(),
         Some(b'+' | b'-') => {
             in_range(num(i + 1, 2), 0, 23)
@@ -158,25 +171,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rfc3339_date_times() {
+    fn dates_and_date_times() {
         for good in [
+            "2024-01-01",
+            "2024-01-01T09:30",
+            "2024-01-01T00:00:00",
             "2024-01-01T00:00:00Z",
             "2024-01-01t00:00:00z",
+            "2024-01-01T09:30Z",
             "2024-12-31T23:59:60Z",
             "2024-06-30T12:00:00.123456789+02:00",
             "2024-06-30T12:00:00-23:59",
         ] {
-            assert!(rfc3339("t", good).is_ok(), "{good}");
+            assert!(date_time("t", good).is_ok(), "{good}");
         }
         for bad in [
             "",
-            "2024-01-01",
+            "yesterday",
+            "2024-1-01",
+            "2024-01-01T",
+            "2024-01-01T9:30",
             "2024-01-01 00:00:00Z",
             "2024-00-01T00:00:00Z",
             "2024-01-32T00:00:00Z",
             "2024-01-01T00:60:00Z",
             "2024-01-01T00:00:61Z",
-            "2024-01-01T00:00:00",
             "2024-01-01T00:00:00.Z",
             "2024-01-01T00:00:00+24:00",
             "2024-01-01T00:00:00+02:00x",
@@ -185,7 +204,7 @@ mod tests {
             "２024-01-01T00:00:00Z",
             "2024-01-01T00:00:00é",
         ] {
-            let err = rfc3339("createdAtAfter", bad).unwrap_err();
+            let err = date_time("createdAtAfter", bad).unwrap_err();
             assert!(err.is_validation(), "{bad}");
         }
     }

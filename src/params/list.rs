@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use super::string_pairs;
 use super::SortOrder;
-use crate::check::{non_empty, page_limit, rfc3339};
+use crate::check::{date_time, non_empty, page_limit};
 use crate::error::{Error, Result};
 use crate::models::{SandboxClass, SandboxState};
 
@@ -188,29 +188,33 @@ impl ListSandboxes {
         self
     }
 
-    fn time(mut self, name: &'static str, rfc3339: impl Into<String>) -> Self {
-        self.times.push((name, rfc3339.into()));
+    fn time(mut self, name: &'static str, time: impl Into<String>) -> Self {
+        self.times.push((name, time.into()));
         self
     }
 
-    /// Created after this time (RFC 3339, e.g. `2024-01-01T00:00:00Z`).
-    pub fn created_after(self, rfc3339: impl Into<String>) -> Self {
-        self.time("createdAtAfter", rfc3339)
+    /// Created after this time: an ISO 8601 date or date-time
+    /// (`2024-01-01`, `2024-01-01T00:00:00Z`); other text is a validation
+    /// error naming the query field.
+    pub fn created_after(self, time: impl Into<String>) -> Self {
+        self.time("createdAtAfter", time)
     }
 
-    /// Created before this time (RFC 3339).
-    pub fn created_before(self, rfc3339: impl Into<String>) -> Self {
-        self.time("createdAtBefore", rfc3339)
+    /// Created before this time (as [`created_after`](Self::created_after)).
+    pub fn created_before(self, time: impl Into<String>) -> Self {
+        self.time("createdAtBefore", time)
     }
 
-    /// Last active after this time (RFC 3339); sent as `lastEventAfter`.
-    pub fn last_activity_after(self, rfc3339: impl Into<String>) -> Self {
-        self.time("lastEventAfter", rfc3339)
+    /// Last active after this time (as [`created_after`](Self::created_after));
+    /// sent as `lastEventAfter`.
+    pub fn last_activity_after(self, time: impl Into<String>) -> Self {
+        self.time("lastEventAfter", time)
     }
 
-    /// Last active before this time (RFC 3339); sent as `lastEventBefore`.
-    pub fn last_activity_before(self, rfc3339: impl Into<String>) -> Self {
-        self.time("lastEventBefore", rfc3339)
+    /// Last active before this time (as [`created_after`](Self::created_after));
+    /// sent as `lastEventBefore`.
+    pub fn last_activity_before(self, time: impl Into<String>) -> Self {
+        self.time("lastEventBefore", time)
     }
 
     /// Sort field and direction.
@@ -276,7 +280,7 @@ impl ListSandboxes {
             q.push(("isRecoverable", v.to_string()));
         }
         for (name, value) in &self.times {
-            rfc3339(name, value)?;
+            date_time(name, value)?;
             q.push((name, value.clone()));
         }
         if let Some((field, order)) = self.sort {

@@ -95,6 +95,22 @@ pub fn list_item_json(id: &str) -> Value {
     v
 }
 
+/// `GET /api/sandbox` with the SDK headers, no body and `query`.
+pub fn list_mock(server: &mut mockito::Server, query: mockito::Matcher) -> mockito::Mock {
+    expect_no_body(api_mock(server, "GET", "/api/sandbox").match_query(query))
+}
+
+/// A `ListSandboxesResponse` of list items with these ids.
+pub fn list_page(ids: &[&str], next: Option<&str>) -> Value {
+    let items: Vec<Value> = ids.iter().map(|id| list_item_json(id)).collect();
+    serde_json::json!({ "items": items, "nextCursor": next })
+}
+
+/// The ids of `sandboxes`, in order.
+pub fn sandbox_ids(sandboxes: &[daytona::Sandbox]) -> Vec<&str> {
+    sandboxes.iter().map(|s| s.id()).collect()
+}
+
 /// Matches the headers every request must carry.
 pub fn with_sdk_headers(mock: mockito::Mock) -> mockito::Mock {
     mock.match_header("authorization", format!("Bearer {KEY}").as_str())
