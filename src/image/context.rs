@@ -7,7 +7,7 @@ use std::path::{Component, Path, PathBuf};
 
 use md5::{Digest, Md5};
 
-use super::walk::{too_many, walk, Kind, MAX_ENTRIES};
+use super::walk::{walk, Kind, MAX_ENTRIES};
 
 use crate::error::{Error, Result};
 
@@ -126,14 +126,11 @@ impl BuildContext {
     }
 
     /// [`archive`](Self::archive), refusing a context of more than `max`
-    /// entries as soon as the walk meets one more.
+    /// entries below its root as soon as a listing passes them.
     fn archive_within(&self, max: usize) -> Result<Vec<ArchiveEntry>> {
         let root = docker_clean(&self.archive_path);
         let mut out = Vec::new();
-        walk(&self.source_path, &mut |item| {
-            if out.len() == max {
-                return Err(too_many(&self.source_path, max));
-            }
+        walk(&self.source_path, max, &mut |item| {
             let name = match (&item.rel, root.is_empty()) {
                 (None, false) => root.clone(),
                 (None, true) if item.kind == Kind::File => file_name(&item.path),
@@ -380,11 +377,11 @@ mod tests {
             tree.file(&format!("ctx/{name}"), "x");
         }
         let context = BuildContext::new(tree.path("ctx"), "ctx");
-        // The folder and its three files.
-        assert_eq!(context.archive_within(4).unwrap().len(), 4);
-        let err = context.archive_within(3).unwrap_err();
+        // The folder and its three files: three names listed.
+        assert_eq!(context.archive_within(3).unwrap().len(), 4);
+        let err = context.archive_within(2).unwrap_err();
         assert!(err.is_too_large(), "{err:?}");
-        assert!(err.to_string().contains("limit of 3 entries"), "{err}");
+        assert!(err.to_string().contains("limit of 2 entries"), "{err}");
     }
 
     #[test]

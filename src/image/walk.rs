@@ -56,7 +56,9 @@ pub(crate) struct Item {
 
 /// Visits `root` and, for a directory, everything below it in name order,
 /// each directory before its contents.
-pub(crate) fn walk(root: &Path, f: &mut dyn FnMut(Item) -> Result<()>) -> Result<()> {
+/// At most `max` entries below `root` are listed: past them the walk
+/// fails with [`too_many`], holding no more than `max` names at any time.
+pub(crate) fn walk(root: &Path, max: usize, f: &mut dyn FnMut(Item) -> Result<()>) -> Result<()> {
     let meta = fs::metadata(root).map_err(|e| io_error(root, e))?;
     if meta.is_file() {
         return f(Item {
@@ -75,7 +77,7 @@ pub(crate) fn walk(root: &Path, f: &mut dyn FnMut(Item) -> Result<()>) -> Result
             ),
         ));
     }
-    walk_dir(root, mode_of(&meta), f)
+    walk_dir(root, mode_of(&meta), max, f)
 }
 
 /// A directory's children that are files, directories or links, in name
@@ -125,7 +127,16 @@ enum Pending {
 /// a hostile tree thousands of folders deep cannot exhaust the thread's
 /// stack. The stack holds the siblings still to visit at each level, as
 /// the listing of each level did.
-fn walk_dir(dir: &Path, mode: u32, f: &mut dyn FnMut(Item) -> Result<()>) -> Result<()> {
+fn walk_dir(
+    dir: &Path,
+    mode: u32,
+    max: usize,
+    f: &mut dyn FnMut(Item) -> Result<()>,
+) -> Result<()> {
+    let root = dir;
+    // Names listed so far: each is handed on once, so this bounds both the
+    // entries and the names waiting on the stack.
+    let mut listed = 0usize;
     let mut todo = vec![Pending::Dir(dir.to_path_buf(), None, mode)];
     while let Some(next) = todo.pop() {
         let (dir, rel, mode) = match next {
@@ -135,7 +146,11 @@ fn walk_dir(dir: &Path, mode: u32, f: &mut dyn FnMut(Item) -> Result<()>) -> Res
             }
             Pending::Dir(dir, rel, mode) => (dir, rel, mode),
         };
-        let kids = children(&dir)?;
+        let kids = children_within(&dir, max - listed).map_err(|e| match e {
+            crate::error::Error::TooLarge { .. } => too_many(root, max),
+            e => e,
+        })?;
+        listed += kids.len();
         let empty = !kids
             .iter()
             .any(|(_, kind, _)| matches!(kind, Kind::File | Kind::Dir { .. }));
