@@ -97,7 +97,7 @@ fn run(sandbox: &Sandbox) -> Result<(), Error> {
     for m in fs.find_files(&dir, "TODO")? {
         println!("found {}:{}: {}", m.file, m.line, m.content);
     }
-    println!("python files: {:?}", fs.search_files(&dir, "**/*.py")?);
+    println!("python files: {:?}", fs.search_files(&dir, "*.py")?);
 
     fs.replace_in_files(&[format!("{dir}/hello.py")], "hello", "files")?;
     fs.set_file_permissions(

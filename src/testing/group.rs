@@ -4,7 +4,10 @@
 //! only its shell.
 //!
 //! A command that ends by itself leaves what it started in the background
-//! running, as in a real sandbox (`nohup server &`).
+//! running, as in a real sandbox (`nohup server &`). Being outside the
+//! terminal's foreground group, host commands do not get the terminal's
+//! Ctrl-C: they end when the simulator is dropped, and a test run
+//! interrupted from the terminal leaves one still running to end by itself.
 
 use std::process::{Child, Command};
 

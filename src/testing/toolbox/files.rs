@@ -214,20 +214,21 @@ fn find(sb: &Sandbox<'_>, req: &Request) -> Answer {
 fn search(sb: &Sandbox<'_>, req: &Request) -> Answer {
     let dir = path(sb, req, "path")?;
     let pattern = pattern(req)?;
+    let pattern = super::search::Pattern::new(pattern)
+        .map_err(|_| error(400, &format!("invalid glob pattern: {pattern}")))?;
     let mut files = Vec::new();
     walk(&dir, &mut files);
-    let mut found = Vec::new();
-    for file in files {
-        let rel = file.strip_prefix(&dir).unwrap_or(&file);
-        let rel = rel
-            .to_string_lossy()
-            .replace(std::path::MAIN_SEPARATOR, "/");
-        match super::search::found(pattern, &rel, &name_of(&file)) {
-            Ok(true) => found.push(sb.virtual_path(&file)),
-            Ok(false) => {}
-            Err(_) => return Err(error(400, &format!("invalid glob pattern: {pattern}"))),
-        }
-    }
+    let found: Vec<String> = files
+        .iter()
+        .filter(|file| {
+            let rel = file.strip_prefix(&dir).unwrap_or(file);
+            pattern.finds(
+                &rel.to_string_lossy()
+                    .replace(std::path::MAIN_SEPARATOR, "/"),
+            )
+        })
+        .map(|file| sb.virtual_path(file))
+        .collect();
     Ok(Response::json(200, &json!({ "files": found })))
 }
 

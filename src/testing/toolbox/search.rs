@@ -1,42 +1,56 @@
 //! The simulator's file search (`GET /files/search`), matching as the
 //! toolbox daemon does: the pattern against each file's path relative to
 //! the searched folder (`/`-separated), with `**` for any number of folders
-//! and `{a,b}` for alternatives; `*`, `?` and `[...]` within one name.
-//! A pattern that does not parse as such is tried against the file's name
-//! alone; one that parses neither way is refused.
+//! and `{a,b}` for alternatives; `*`, `?` and `[...]` within one name. A
+//! pattern that does not parse is refused (the daemon answers 400).
 
 use crate::pattern::{matches, BadPattern};
 
 /// At most this many alternatives come out of a pattern's braces: a
 /// pattern of many groups (`{a,b}{a,b}...`) is refused, not expanded into
-/// millions.
-const MAX_ALTERNATIVES: usize = 1024;
+/// millions (the daemon matches such a pattern; no search needs it).
+const MAX_ALTERNATIVES: usize = 4096;
 
-/// Whether the file at `rel` (relative to the searched folder) whose name
-/// is `name` is found by `pattern`.
-pub(super) fn found(pattern: &str, rel: &str, name: &str) -> Result<bool, BadPattern> {
-    match path_matches(pattern, rel) {
-        Ok(found) => Ok(found),
-        Err(BadPattern) => matches(pattern, name),
-    }
+/// At most this many brace groups in a pattern, nested or in a row: each
+/// is a level of [`expand`]'s recursion, on a server thread's stack.
+const MAX_GROUPS: usize = 64;
+
+/// A search pattern, parsed once: its alternatives, each split into path
+/// segments.
+pub(super) struct Pattern {
+    alternatives: Vec<Vec<String>>,
 }
 
-/// Whether `rel` matches `pattern` (see the module documentation).
-fn path_matches(pattern: &str, rel: &str) -> Result<bool, BadPattern> {
-    let path: Vec<&str> = rel.split('/').collect();
-    let mut found = false;
-    for alternative in expand(pattern)? {
-        let segments: Vec<&str> = alternative.split('/').collect();
-        // Every segment is checked, so that a malformed one is refused
-        // whatever the path.
-        for segment in &segments {
-            if *segment != "**" {
-                crate::pattern::check(segment)?;
-            }
+impl Pattern {
+    /// `pattern` parsed, or `BadPattern` (an unclosed brace, a malformed
+    /// `[...]`, too many groups or alternatives).
+    pub(super) fn new(pattern: &str) -> Result<Self, BadPattern> {
+        if pattern.matches('{').count() > MAX_GROUPS {
+            return Err(BadPattern);
         }
-        found = found || segments_match(&segments, &path)?;
+        let mut alternatives = Vec::new();
+        for alternative in expand(pattern)? {
+            let segments: Vec<String> = alternative.split('/').map(str::to_string).collect();
+            for segment in &segments {
+                if segment != "**" {
+                    crate::pattern::check(segment)?;
+                }
+            }
+            alternatives.push(segments);
+        }
+        Ok(Pattern { alternatives })
     }
-    Ok(found)
+
+    /// Whether the file at `rel` (relative to the searched folder) is
+    /// found.
+    pub(super) fn finds(&self, rel: &str) -> bool {
+        let path: Vec<&str> = rel.split('/').collect();
+        self.alternatives.iter().any(|segments| {
+            let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+            // Checked when parsed: no segment is malformed.
+            segments_match(&segments, &path).unwrap_or(false)
+        })
+    }
 }
 
 /// Whether the pattern's `segments` match the path's, `**` standing for
@@ -142,8 +156,7 @@ mod tests {
     use super::*;
 
     fn f(pattern: &str, rel: &str) -> bool {
-        let name = rel.rsplit('/').next().unwrap();
-        found(pattern, rel, name).unwrap()
+        Pattern::new(pattern).unwrap().finds(rel)
     }
 
     #[test]
@@ -163,13 +176,16 @@ mod tests {
     }
 
     #[test]
-    fn malformed_patterns_fall_back_to_the_name_or_fail() {
-        // `{` unclosed: the name alone, with Go's rules (where `{` is
-        // literal).
-        assert!(found("x{y", "a/x{y", "x{y").unwrap());
-        assert!(found("[", "a", "a").is_err());
-        let many = "{a,b}".repeat(11);
-        assert!(path_matches(&many, "a").is_err());
+    fn malformed_patterns_are_refused() {
+        for bad in ["x{y", "[", "a/[b", &"{a,b}".repeat(13)] {
+            assert!(Pattern::new(bad).is_err(), "{bad}");
+        }
+        // Deep nesting, or many groups in a row, stops before any
+        // recursion: a request head holds thousands.
+        let nested = "{".repeat(5000) + &"}".repeat(5000);
+        assert!(Pattern::new(&nested).is_err());
+        assert!(Pattern::new(&"{a}".repeat(5000)).is_err());
+        assert!(Pattern::new(&"{a}".repeat(64)).is_ok());
     }
 
     #[test]
