@@ -177,6 +177,22 @@ fn an_image_that_would_break_its_dockerfile_is_refused_before_any_request() {
                 .workdir("/w")
                 .unwrap(),
         ),
+        (
+            "run_commands",
+            Image::base("alpine").run_commands(["apk add \\\n"]),
+        ),
+        (
+            "run_commands",
+            Image::base("alpine").run_commands(["a \\\n  "]),
+        ),
+        (
+            "run_commands",
+            Image::base("alpine").run_commands(["a \\\n# note\n"]),
+        ),
+        (
+            "run_commands",
+            Image::base("alpine").run_commands(["# a \\"]),
+        ),
     ];
     for (field, image) in cases {
         let errors = [

@@ -471,7 +471,10 @@ impl Image {
         for command in commands {
             let line = match command.into() {
                 RunCommand::Shell(command) => {
-                    if no_continuation("run_commands", &command, escape).is_err() {
+                    // The whole line: a command that is only a `#` comment
+                    // is still the RUN line's text.
+                    let line = format!("RUN {command}");
+                    if no_continuation("run_commands", &line, escape).is_err() {
                         self.flag(
                             "run_commands",
                             format!(
@@ -480,7 +483,7 @@ impl Image {
                             ),
                         );
                     }
-                    format!("RUN {command}")
+                    line
                 }
                 RunCommand::Args(words) => format!("RUN {}", exec_form(&words)),
             };

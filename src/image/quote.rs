@@ -163,9 +163,15 @@ pub(crate) fn single_line<'a>(field: &str, s: &'a str) -> Result<&'a str> {
 
 /// Rejects text whose last line ends with the escape character `escape`
 /// (spaces and tabs after it aside): Docker would continue that line into
-/// the next instruction, which would vanish into it.
+/// the next instruction, which would vanish into it. The last line is the
+/// last one that is neither blank nor a `#` comment: Docker skips those
+/// inside a continued instruction, so they do not end it.
 pub(crate) fn no_continuation(field: &str, s: &str, escape: char) -> Result<()> {
-    if s.trim_end_matches([' ', '\t', '\r']).ends_with(escape) {
+    let last = s.split('\n').rev().find(|line| {
+        let line = line.trim_start();
+        !line.trim_end().is_empty() && !line.starts_with('#')
+    });
+    if last.is_some_and(|line| line.trim_end_matches([' ', '\t', '\r']).ends_with(escape)) {
         return Err(Error::validation(
             field,
             format!(
@@ -267,6 +273,18 @@ mod tests {
         assert!(no_continuation("f", "RUN a `", '`').is_err());
         assert!(no_continuation("f", "RUN a `", '\\').is_ok());
         assert!(no_continuation("f", "RUN a \\\n  && b", '\\').is_ok());
+        // Blank and comment lines after it do not end the continuation.
+        for text in [
+            "RUN apk add \\\n",
+            "RUN a \\\n  ",
+            "RUN a \\\n# note\n",
+            "RUN a \\\n \t\r\n  # note \\\n\n",
+        ] {
+            assert!(no_continuation("f", text, '\\').is_err(), "{text:?}");
+        }
+        assert!(no_continuation("f", "RUN a `\n\n# x", '`').is_err());
+        assert!(no_continuation("f", "RUN a\n# note \\", '\\').is_ok());
+        assert!(no_continuation("f", "RUN a\n\n", '\\').is_ok());
     }
 
     #[test]
