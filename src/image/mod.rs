@@ -370,7 +370,8 @@ impl Image {
     ) -> Result<Self> {
         let (source, archive) = local_path("requirements_txt", path.as_ref(), Kind::File)?;
         let args = options.args()?;
-        self.push(&copy_line(&archive, "/.requirements.txt"));
+        let escape = dockerfile::escape_char(&self.dockerfile);
+        self.push(&copy_line(&archive, "/.requirements.txt", escape));
         self.push(&format!(
             "RUN python -m pip install -r /.requirements.txt{args}"
         ));
@@ -436,7 +437,8 @@ impl Image {
     fn add_local(mut self, local: &Path, remote: &str, kind: Kind) -> Result<Self> {
         let (source, archive) = local_path("local_path", local, kind)?;
         single_line("remote_path", remote)?;
-        self.push(&copy_line(&archive, remote));
+        let escape = dockerfile::escape_char(&self.dockerfile);
+        self.push(&copy_line(&archive, remote, escape));
         self.contexts.push(BuildContext::new(source, archive));
         Ok(self)
     }
@@ -493,7 +495,8 @@ impl Image {
     }
 
     /// Sets environment variables, in the order given: `ENV KEY=<value>`,
-    /// the value quoted. Pass pairs or a `BTreeMap` for a stable order (a
+    /// the value quoted (escapes written with the Dockerfile's escape
+    /// character: `\`, or the backtick an `escape` directive sets). Pass pairs or a `BTreeMap` for a stable order (a
     /// `HashMap`'s order changes from run to run, and with it the image).
     ///
     /// A value with a line break is refused: no Dockerfile syntax puts a
@@ -509,20 +512,23 @@ impl Image {
     /// # Errors
     ///
     /// [`Error::Validation`] (field `env`) for an empty name, one with
-    /// whitespace, a control character, `=`, `$`, a quote or a backslash
-    /// (which Docker would read, not keep), or a value with a line break
-    /// or a NUL.
+    /// whitespace, a control character, `=`, `$`, a quote, a backslash or
+    /// the Dockerfile's escape character (which Docker would read, not
+    /// keep), or a value with a line break or a NUL.
     pub fn env<I, K, V>(mut self, vars: I) -> Result<Self>
     where
         I: IntoIterator<Item = (K, V)>,
         K: AsRef<str>,
         V: AsRef<str>,
     {
+        let escape = dockerfile::escape_char(&self.dockerfile);
         for (key, value) in vars {
             let key = key.as_ref();
-            // Docker reads the name as a word too: quotes, `\\` and `$`
-            // would be read, not kept.
-            let unfit = |c: char| c.is_whitespace() || c.is_control() || "=$'\"\\".contains(c);
+            // Docker reads the name as a word too: quotes, `\\`, the escape
+            // character and `$` would be read, not kept.
+            let unfit = |c: char| {
+                c.is_whitespace() || c.is_control() || c == escape || "=$'\"\\".contains(c)
+            };
             if key.is_empty() || key.contains(unfit) {
                 return Err(Error::validation(
                     "env",
@@ -535,7 +541,7 @@ impl Image {
                     format!("the value of {key} spans lines or holds a NUL character"),
                 )
             })?;
-            self.push(&format!("ENV {key}={}", docker_quote(value)));
+            self.push(&format!("ENV {key}={}", docker_quote(value, escape)));
         }
         Ok(self)
     }
@@ -549,7 +555,8 @@ impl Image {
     pub fn workdir(mut self, path: impl AsRef<str>) -> Result<Self> {
         let path = single_line("path", path.as_ref())?;
         crate::check::non_empty("path", path)?;
-        self.push(&format!("WORKDIR {}", docker_quote(path)));
+        let escape = dockerfile::escape_char(&self.dockerfile);
+        self.push(&format!("WORKDIR {}", docker_quote(path, escape)));
         Ok(self)
     }
 
@@ -721,15 +728,17 @@ fn local_path(field: &str, given: &Path, kind: Kind) -> Result<(PathBuf, String)
     Ok((expanded, archive))
 }
 
-/// `COPY <source> <dest>`, each path a literal. Docker reads the source
-/// and the destination as shell words in both forms of `COPY` (it expands
-/// `$NAME` and removes quotes and escapes), so `\`, `$`, `'` and `"` are
-/// escaped with `\`; a path with whitespace, which the plain form would
+/// `COPY <source> <dest>`, each path a literal, in a Dockerfile whose
+/// escape character is `escape`. Docker reads the source and the
+/// destination as shell words in both forms of `COPY` (it expands `$NAME`
+/// and removes quotes and escapes), so the escape character, `$`, `'` and
+/// `"` are escaped with it (with a backtick as escape character, `\` is an
+/// ordinary character); a path with whitespace, which the plain form would
 /// split, is written in JSON form. `source` is a literal path, but Docker
 /// reads one holding `*`, `?` or `[` as a wildcard (`data[1]` would copy
 /// `data1`): each of these is written as a class of itself (`[*]`, `[?]`,
 /// `[[]`), which matches only that character.
-fn copy_line(source: &str, dest: &str) -> String {
+fn copy_line(source: &str, dest: &str, escape: char) -> String {
     let mut literal = String::with_capacity(source.len());
     for c in source.chars() {
         if matches!(c, '*' | '?' | '[') {
@@ -738,7 +747,7 @@ fn copy_line(source: &str, dest: &str) -> String {
             literal.push(c);
         }
     }
-    let (source, dest) = (copy_word(&literal), copy_word(dest));
+    let (source, dest) = (copy_word(&literal, escape), copy_word(dest, escape));
     let spaced = |s: &str| s.contains(char::is_whitespace);
     if spaced(&source) || spaced(&dest) {
         format!("COPY [{}, {}]", json_string(&source), json_string(&dest))
@@ -748,12 +757,13 @@ fn copy_line(source: &str, dest: &str) -> String {
 }
 
 /// `path` with the characters Docker's word processing reads specially
-/// (`\`, `$`, `'`, `"`) escaped, so that it reads back as `path`.
-fn copy_word(path: &str) -> String {
+/// (`escape`, `$`, `'`, `"`) escaped with `escape`, so that it reads back
+/// as `path`.
+fn copy_word(path: &str, escape: char) -> String {
     let mut out = String::with_capacity(path.len());
     for c in path.chars() {
-        if matches!(c, '\\' | '$' | '\'' | '"') {
-            out.push('\\');
+        if c == escape || matches!(c, '$' | '\'' | '"') {
+            out.push(escape);
         }
         out.push(c);
     }

@@ -96,20 +96,26 @@ pub(crate) fn quote(s: &str) -> String {
 }
 
 /// One word quoted for Docker's own word processing (an `ENV` value, the
-/// `WORKDIR` path): [`quote`]'s text, the TypeScript SDK's, except where
-/// Docker would read that otherwise. Inside double quotes Docker's
-/// backslash escapes only `"`, `$` and itself, so a backtick stays bare
-/// (escaped, it would keep its backslash); Docker also splits words at a NEL
-/// (U+0085), which `shell-quote` leaves bare, so a word holding one is
-/// quoted.
-pub(crate) fn docker_quote(s: &str) -> String {
+/// `WORKDIR` path) in a Dockerfile whose escape character is `escape`:
+/// [`quote`]'s text, the TypeScript SDK's, except where Docker would read
+/// that otherwise. Inside double quotes Docker's escape character escapes
+/// only `"`, `$` and itself, so with `\` a backtick stays bare (escaped, it
+/// would keep its backslash); Docker also splits words at a NEL (U+0085),
+/// which `shell-quote` leaves bare, so a word holding one is quoted.
+///
+/// With the backtick as escape character (the `# escape=` directive)
+/// the escapes are written
+/// with it: Docker's lexer takes its escape character, not `\`, both
+/// outside and inside double quotes, and a `\` there is an ordinary
+/// character. Single quotes keep everything as it is with either.
+pub(crate) fn docker_quote(s: &str, escape: char) -> String {
     let quoted = quote(s);
     if quoted.starts_with('"') {
         let mut out = String::with_capacity(quoted.len());
         out.push('"');
         for c in s.chars() {
-            if matches!(c, '"' | '\\' | '$') {
-                out.push('\\');
+            if c == '"' || c == '$' || c == escape {
+                out.push(escape);
             }
             out.push(c);
         }
@@ -119,8 +125,12 @@ pub(crate) fn docker_quote(s: &str) -> String {
         // Bare means no quote, backslash or space in it: single quotes
         // keep it as it is.
         format!("'{s}'")
-    } else {
+    } else if quoted.starts_with('\'') || escape == '\\' {
         quoted
+    } else {
+        // Bare: a `\` there is always an escape (a word holding one is
+        // quoted), each one written with the escape character instead.
+        quoted.replace('\\', &escape.to_string())
     }
 }
 
@@ -251,11 +261,18 @@ mod tests {
             "it's a\u{85}b",
             "C:$x",
             "tab\there",
+            "a`b",
+            "$HOME`",
+            "C:\\dir",
+            "`",
+            "it's `",
         ];
-        for value in values {
-            let quoted = docker_quote(value);
-            let words = super::super::dockerfile::words_of(&quoted, '\\', true);
-            assert_eq!(words, [value], "{value:?} as {quoted}");
+        for escape in ['\\', '`'] {
+            for value in values {
+                let quoted = docker_quote(value, escape);
+                let words = super::super::dockerfile::words_of(&quoted, escape, true);
+                assert_eq!(words, [value], "{value:?} as {quoted} (escape {escape})");
+            }
         }
     }
 
