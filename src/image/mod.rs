@@ -154,23 +154,16 @@ impl Image {
 
     /// An image on top of the container image `image`: `FROM <image>`.
     ///
-    /// A name that is empty, spans lines or ends with `\` (which would
-    /// continue the `FROM` line into the next step's) makes
+    /// A name that is empty or holds whitespace, a control character or
+    /// `\` (which would add to the `FROM` line, as `python:3 AS x`, or
+    /// continue it into the next step's) makes
     /// [`crate::Daytona::create`] and [`crate::Snapshots::create`] fail
     /// with an [`Error::Validation`] (field `image`) before any request.
     pub fn base(image: impl AsRef<str>) -> Self {
         let image = image.as_ref();
         let mut out = Image::from_text(format!("FROM {image}\n"));
-        if image.trim().is_empty() {
-            out.flag("image", "the base image name is empty");
-        } else if quote::has_line_break(image) {
-            out.flag("image", "the base image name spans lines");
-        } else if no_continuation("image", image, '\\').is_err() {
-            out.flag(
-                "image",
-                "the base image name ends with `\\`, which would continue the FROM line \
-                 into the next instruction",
-            );
+        if let Err(Error::Validation { message, .. }) = crate::check::image_name("image", image) {
+            out.flag("image", message);
         }
         out
     }
