@@ -355,13 +355,14 @@ impl Image {
     /// # Errors
     ///
     /// [`Error::Validation`] (field `requirements_txt`) when the file does
-    /// not exist; as [`Image::pip_install_with`] for the options.
+    /// not exist or its path is not UTF-8; as [`Image::pip_install_with`] for the options.
     pub fn pip_install_from_requirements(
         mut self,
         path: impl AsRef<Path>,
         options: PipInstallOptions,
     ) -> Result<Self> {
-        let (source, archive) = local_path("requirements_txt", path.as_ref(), Kind::File)?;
+        let source = local_path("requirements_txt", path.as_ref(), Kind::File)?;
+        let archive = archive_path("requirements_txt", path.as_ref(), &source)?;
         let args = options.args()?;
         let escape = dockerfile::escape_char(&self.dockerfile);
         self.push(&copy_line(&archive, "/.requirements.txt", escape));
@@ -389,7 +390,7 @@ impl Image {
         options: PyprojectOptions,
     ) -> Result<Self> {
         let given = path.as_ref();
-        let (source, _) = local_path("pyproject_toml", given, Kind::File)?;
+        let source = local_path("pyproject_toml", given, Kind::File)?;
         let text = fs::read_to_string(&source).map_err(|e| io_error(&source, e))?;
         let shown = given.display().to_string();
         let packages = pip::pyproject_dependencies(&text, &shown, &options.optional_dependencies)?;
@@ -403,14 +404,15 @@ impl Image {
     ///
     /// # Errors
     ///
-    /// [`Error::Validation`]: field `local_path` when it is not a file,
-    /// `remote_path` when it spans lines.
+    /// [`Error::Validation`]: field `local_path` when it is not a file or
+    /// its path is not UTF-8, `remote_path` when it spans lines.
     pub fn add_local_file(self, local: impl AsRef<Path>, remote: impl AsRef<str>) -> Result<Self> {
         let local = local.as_ref();
         let mut remote = remote.as_ref().to_string();
         if remote.ends_with('/') {
             let name = local.file_name().unwrap_or(local.as_os_str());
-            remote.push_str(&name.to_string_lossy());
+            let name = name.to_str().ok_or_else(|| not_utf8("local_path", local))?;
+            remote.push_str(name);
         }
         self.add_local(local, &remote, Kind::File)
     }
@@ -422,13 +424,15 @@ impl Image {
     /// # Errors
     ///
     /// [`Error::Validation`]: field `local_path` when it is not a
-    /// directory, `remote_path` when it spans lines.
+    /// directory or its path is not UTF-8, `remote_path` when it spans
+    /// lines.
     pub fn add_local_dir(self, local: impl AsRef<Path>, remote: impl AsRef<str>) -> Result<Self> {
         self.add_local(local.as_ref(), remote.as_ref(), Kind::Dir)
     }
 
     fn add_local(mut self, local: &Path, remote: &str, kind: Kind) -> Result<Self> {
-        let (source, archive) = local_path("local_path", local, kind)?;
+        let source = local_path("local_path", local, kind)?;
+        let archive = archive_path("local_path", local, &source)?;
         single_line("remote_path", remote)?;
         let escape = dockerfile::escape_char(&self.dockerfile);
         self.push(&copy_line(&archive, remote, escape));
@@ -701,9 +705,8 @@ enum Kind {
 }
 
 /// A local path given to a step: `~` expanded, checked to be a file or a
-/// directory; with its archive path, the TypeScript SDK's (the path as
-/// given, `~` expanded).
-fn local_path(field: &str, given: &Path, kind: Kind) -> Result<(PathBuf, String)> {
+/// directory.
+fn local_path(field: &str, given: &Path, kind: Kind) -> Result<PathBuf> {
     let expanded = expand_tilde(given);
     let problem = match fs::metadata(&expanded) {
         Err(_) => Some("does not exist"),
@@ -717,8 +720,30 @@ fn local_path(field: &str, given: &Path, kind: Kind) -> Result<(PathBuf, String)
             format!("{} {problem}", given.display()),
         ));
     }
-    let archive = path_string(&expanded);
-    Ok((expanded, archive))
+    Ok(expanded)
+}
+
+/// The archive path of the local path `given` (`expanded`, `~` expanded),
+/// the TypeScript SDK's: the path as given, `~` expanded. A path that is
+/// not UTF-8 is refused: the Dockerfile, the tar and the hash carry it as
+/// UTF-8, and it would reach the image renamed.
+fn archive_path(field: &str, given: &Path, expanded: &Path) -> Result<String> {
+    if expanded.to_str().is_none() {
+        return Err(not_utf8(field, given));
+    }
+    Ok(path_string(expanded))
+}
+
+/// The error for a local path that is not UTF-8.
+fn not_utf8(field: &str, path: &Path) -> Error {
+    Error::validation(
+        field,
+        format!(
+            "{} is not UTF-8, which a Dockerfile and a build context cannot carry \
+             unchanged: rename it",
+            path.display()
+        ),
+    )
 }
 
 /// `COPY <source> <dest>`, each path a literal, in a Dockerfile whose
