@@ -243,6 +243,80 @@ mod tests {
         assert_eq!(quote_all(&["a", "b", "c d"]), "a b 'c d'");
     }
 
+    /// The words of `text` as BuildKit's lexer reads an `ENV` value or a
+    /// `WORKDIR` path when no variable is set: split at whitespace outside
+    /// quotes, quotes removed, the escape character taken (inside double
+    /// quotes only before `"`, `$` and itself), and `$NAME` or `${NAME}`
+    /// outside single quotes expanded, to nothing. Unlike the crate's own
+    /// reader, a `$` left unescaped changes the value here.
+    fn read_as_buildkit(text: &str, escape: char) -> Vec<String> {
+        let mut words = Vec::new();
+        let mut word: Option<String> = None;
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c.is_whitespace() {
+                words.extend(word.take());
+                continue;
+            }
+            let current = word.get_or_insert_with(String::new);
+            match c {
+                '\'' => current.extend(chars.by_ref().take_while(|&c| c != '\'')),
+                '"' => {
+                    while let Some(c) = chars.next() {
+                        match c {
+                            '"' => break,
+                            '$' => expand(&mut chars, current),
+                            c if c == escape
+                                && chars
+                                    .peek()
+                                    .is_some_and(|&n| n == '"' || n == '$' || n == escape) =>
+                            {
+                                current.extend(chars.next());
+                            }
+                            c => current.push(c),
+                        }
+                    }
+                }
+                '$' => expand(&mut chars, current),
+                c if c == escape => current.extend(chars.next()),
+                c => current.push(c),
+            }
+        }
+        words.extend(word);
+        words
+    }
+
+    /// A variable reference after its `$`, no variable set: `${...}` and
+    /// `$NAME` (letters, digits, `_`; a single digit) read as nothing; a
+    /// `$` before anything else is kept.
+    fn expand(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, out: &mut String) {
+        match chars.peek() {
+            Some('{') => {
+                chars.by_ref().find(|&c| c == '}');
+            }
+            Some(c) if c.is_ascii_digit() => {
+                chars.next();
+            }
+            Some(&c) if c.is_alphabetic() || c == '_' => {
+                while chars
+                    .next_if(|&c| c.is_alphanumeric() || c == '_')
+                    .is_some()
+                {}
+            }
+            _ => out.push('$'),
+        }
+    }
+
+    #[test]
+    fn the_buildkit_reader_expands_variables() {
+        let read = |text| read_as_buildkit(text, '\\');
+        assert_eq!(read("a$HOME/b ${X}c $5d"), ["a/b", "c", "d"]);
+        assert_eq!(
+            read("\"$X y\" '$X' \\$X \"\\$X\" $ $-"),
+            [" y", "$X", "$X", "$X", "$", "$-"]
+        );
+    }
+
     /// Each value reads back, as Docker reads an `ENV` line, as one word
     /// holding exactly it.
     #[test]
@@ -266,11 +340,14 @@ mod tests {
             "C:\\dir",
             "`",
             "it's `",
+            "${HOME}",
+            "$_x a",
+            "it's ${A}$",
         ];
         for escape in ['\\', '`'] {
             for value in values {
                 let quoted = docker_quote(value, escape);
-                let words = super::super::dockerfile::words_of(&quoted, escape, true);
+                let words = read_as_buildkit(&quoted, escape);
                 assert_eq!(words, [value], "{value:?} as {quoted} (escape {escape})");
             }
         }
