@@ -208,6 +208,34 @@ fn create_maps_every_field_to_its_json_key() {
     post.assert();
 }
 
+/// The field map above sends `autoDeleteInterval: 0` (a linked sandbox is
+/// ephemeral): a count of minutes, and `-1` (never), are sent as set.
+#[test]
+fn create_sends_the_auto_delete_interval_as_set() {
+    let mut server = Server::new();
+    let daytona = client(&server);
+    for minutes in [120, -1] {
+        let post = reply_json(
+            create_mock(
+                &mut server,
+                json!({
+                    "labels": { "code-toolbox-language": "python" },
+                    "autoDeleteInterval": minutes
+                }),
+            ),
+            200,
+            &sandbox_json("sb-1", "started"),
+        )
+        .expect(1)
+        .create();
+        daytona
+            .create(CreateSandbox::new().auto_delete_interval(minutes))
+            .unwrap();
+        post.assert();
+        post.remove();
+    }
+}
+
 #[test]
 fn create_keeps_a_valid_language_label() {
     let mut server = Server::new();
