@@ -127,6 +127,27 @@ pub(crate) fn minutes(field: &str, minutes: i64) -> Result<()> {
     Ok(())
 }
 
+/// A container image name (`python:3.12`, `registry.example.com/app@sha256:...`),
+/// as written after `FROM`: not empty, and without whitespace, control
+/// characters or `\`, which no image reference holds and which would add
+/// to the `FROM` line (`python:3 AS x`, a line break) or continue it into
+/// the next instruction (a trailing `\`).
+pub(crate) fn image_name(field: &str, name: &str) -> Result<()> {
+    let why = if name.trim().is_empty() {
+        "is empty"
+    } else if name.contains(|c: char| c.is_whitespace() || c.is_control()) {
+        "has whitespace or a control character, which no image name holds"
+    } else if name.contains('\\') {
+        "has a backslash, which no image name holds"
+    } else {
+        return Ok(());
+    };
+    Err(Error::validation(
+        field,
+        format!("the image name {name:?} {why}"),
+    ))
+}
+
 /// A page size the API accepts: 1 to 200.
 pub(crate) fn page_limit(limit: u32) -> Result<()> {
     if (1..=200).contains(&limit) {
@@ -224,5 +245,35 @@ mod tests {
         assert!(whole_units("t", Duration::MAX, s)
             .unwrap_err()
             .is_validation());
+    }
+
+    #[test]
+    fn image_names() {
+        for good in [
+            "python:3.12",
+            "registry.example.com:5000/a/b@sha256:0f",
+            "x",
+        ] {
+            assert!(image_name("image", good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            " ",
+            "python:3 AS x",
+            " python:latest ",
+            "alpine\nUSER root",
+            "alpine\r",
+            "a\tb",
+            "a\u{85}b",
+            "a\u{7f}",
+            "alpine \\",
+            "alpine\\",
+        ] {
+            let err = image_name("image", bad).unwrap_err();
+            assert!(
+                matches!(&err, Error::Validation { field, .. } if field == "image"),
+                "{bad:?}"
+            );
+        }
     }
 }

@@ -517,6 +517,10 @@ fn bad_input_is_a_validation_error_naming_the_argument() {
             "dockerfile_commands",
             base().dockerfile_commands(["RUN a", "RUN b \\"], None),
         ),
+        (
+            "dockerfile_commands",
+            base().dockerfile_commands(["RUN a", "RUN b \\", "", "  # note", " "], None),
+        ),
         ("path", base().workdir("/a\nb")),
         ("path", base().workdir("/a\0b")),
         ("packages", base().pip_install(["a\0b"])),

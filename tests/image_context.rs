@@ -375,3 +375,41 @@ fn a_name_that_is_not_utf8_is_refused() {
         "{err}"
     );
 }
+
+/// A local path that is not UTF-8, given to a step, is refused naming the
+/// field and the path: its `COPY` line and archive path would name
+/// another file.
+#[cfg(unix)]
+#[test]
+fn a_local_path_that_is_not_utf8_is_refused_by_the_steps() {
+    use daytona::{Image, PipInstallOptions};
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+
+    let tree = TempDir::new("steps-not-utf8");
+    let file = tree.root.join(OsStr::from_bytes(b"caf\xe9.txt"));
+    std::fs::write(&file, "numpy\n").unwrap();
+    let dir = tree.root.join(OsStr::from_bytes(b"d\xe9j\xe0"));
+    std::fs::create_dir(&dir).unwrap();
+    let base = || Image::base("python:3.12");
+    let cases = [
+        ("local_path", &file, base().add_local_file(&file, "/app/")),
+        ("local_path", &file, base().add_local_file(&file, "/app/x")),
+        ("local_path", &dir, base().add_local_dir(&dir, "/app")),
+        (
+            "requirements_txt",
+            &file,
+            base().pip_install_from_requirements(&file, PipInstallOptions::new()),
+        ),
+    ];
+    for (want, path, result) in cases {
+        match result {
+            Err(Error::Validation { field, message }) => {
+                assert_eq!(field, want);
+                assert!(message.contains(&path.display().to_string()), "{message}");
+                assert!(message.contains("not UTF-8"), "{message}");
+            }
+            other => panic!("{path:?}: {other:?}"),
+        }
+    }
+}

@@ -156,7 +156,8 @@ fn env_values_are_sent_exactly_and_hidden_from_debug() {
     hidden("Sandbox", format!("{sandbox:?}"));
 }
 
-/// An image whose base name is empty, spans lines or ends with `\`, or
+/// An image whose base name is empty, holds whitespace (`python:3 AS x`)
+/// or a line break or ends with `\`, or
 /// whose last shell command ends with `\` (continuing into the next
 /// step's line), is refused by both creates before any request, naming
 /// the argument; a command continued inside itself is sent as it is.
@@ -170,12 +171,30 @@ fn an_image_that_would_break_its_dockerfile_is_refused_before_any_request() {
         ("image", Image::base("alpine\r")),
         ("image", Image::base("alpine \\")),
         ("image", Image::base(" ")),
+        ("image", Image::base("python:3 AS x")),
+        ("image", Image::base("alpine\tx")),
         (
             "run_commands",
             Image::base("alpine")
                 .run_commands(["apk add git", "echo a \\ "])
                 .workdir("/w")
                 .unwrap(),
+        ),
+        (
+            "run_commands",
+            Image::base("alpine").run_commands(["apk add \\\n"]),
+        ),
+        (
+            "run_commands",
+            Image::base("alpine").run_commands(["a \\\n  "]),
+        ),
+        (
+            "run_commands",
+            Image::base("alpine").run_commands(["a \\\n# note\n"]),
+        ),
+        (
+            "run_commands",
+            Image::base("alpine").run_commands(["# a \\"]),
         ),
     ];
     for (field, image) in cases {

@@ -407,3 +407,52 @@ fn a_wildcard_under_a_link_to_the_root_is_refused_without_walking_it() {
     // The host's files were not walked first.
     assert!(started.elapsed().as_secs() < 5, "{:?}", started.elapsed());
 }
+
+/// Steps added to a Dockerfile whose `# escape=` directive makes the
+/// backtick its escape character write their escapes with the backtick:
+/// Docker reads `\` there as an ordinary character, in and out of double
+/// quotes.
+#[cfg(unix)]
+#[test]
+fn steps_escape_with_the_dockerfile_escape_character() {
+    let tree = TempDir::new("escape-tick");
+    let path = tree.file("Dockerfile", "# escape=`\nFROM alpine\n");
+    let name = "a$b`c'd\"e\\f.txt";
+    let file = tree.file(name, "x");
+    let image = Image::from_dockerfile(&path)
+        .unwrap()
+        .env([
+            ("DOLLAR", "$HOME/bin"),
+            ("TICK", "a`b"),
+            ("BACK", "C:\\dir"),
+            ("MIX", "it's \"q\" $5 `b` \\"),
+        ])
+        .unwrap()
+        .workdir("/srv/`$x`")
+        .unwrap()
+        .add_local_file(&file, "/app/")
+        .unwrap();
+    let escaped = "a`$b``c`'d`\"e\\f.txt";
+    assert_eq!(
+        image.dockerfile(),
+        format!(
+            "# escape=`\nFROM alpine\n\
+             ENV DOLLAR=`$HOME/bin\n\
+             ENV TICK=a``b\n\
+             ENV BACK='C:\\dir'\n\
+             ENV MIX=\"it's `\"q`\" `$5 ``b`` \\\"\n\
+             WORKDIR /srv/```$x``\n\
+             COPY {}/{escaped} /app/{escaped}\n",
+            text(&tree.root)
+        )
+    );
+    assert_eq!(image.contexts()[0].archive_path, text(&file));
+    let err = Image::from_dockerfile(&path)
+        .unwrap()
+        .env([("A`B", "x")])
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Validation { ref field, .. } if field == "env"),
+        "{err:?}"
+    );
+}

@@ -485,11 +485,11 @@ mod tests {
         }
         let ctx = tree.path("ctx");
         for name in ["data[1]", "a*b", "what?"] {
-            let line = crate::image::copy_line(name, "/app");
+            let line = crate::image::local::copy_line(name, "/app", '\\');
             let found = local_sources(&line, &ctx, "dockerfile").unwrap();
             assert_eq!(found, [BuildContext::new(ctx.join(name), name)], "{line}");
         }
-        let line = crate::image::copy_line("plain/dir", "/app");
+        let line = crate::image::local::copy_line("plain/dir", "/app", '\\');
         assert_eq!(line, "COPY plain/dir /app");
     }
 
@@ -507,6 +507,7 @@ mod tests {
             ("back\\slash", "/a\\b", r"COPY back\\slash /a\\b"),
             ("it's mine", "/my app", r#"COPY ["it\\'s mine", "/my app"]"#),
             ("a b$c", "/d", r#"COPY ["a b\\$c", "/d"]"#),
+            ("tick`s", "/t`", r"COPY tick`s /t`"),
         ];
         let tree = TempDir::new("copy-words");
         for (name, _, _) in cases {
@@ -514,13 +515,20 @@ mod tests {
         }
         let ctx = tree.path("ctx");
         for (name, dest, want) in cases {
-            let line = crate::image::copy_line(name, dest);
+            let line = crate::image::local::copy_line(name, dest, '\\');
             assert_eq!(line, want, "{name:?} -> {dest:?}");
-            let words =
-                json_words(&line[5..], '\\').unwrap_or_else(|| shell_words(&line[5..], '\\'));
-            assert_eq!(words, [name, dest], "{line}");
-            let found = local_sources(&line, &ctx, "dockerfile").unwrap();
-            assert_eq!(found, [BuildContext::new(ctx.join(name), name)], "{line}");
+        }
+        // With either escape character, each path reads back as itself.
+        for (escape, directive) in [('\\', ""), ('`', "# escape=`\n")] {
+            for (name, dest, _) in cases {
+                let line = crate::image::local::copy_line(name, dest, escape);
+                let words = json_words(&line[5..], escape)
+                    .unwrap_or_else(|| shell_words(&line[5..], escape));
+                assert_eq!(words, [name, dest], "{line}");
+                let text = format!("{directive}{line}");
+                let found = local_sources(&text, &ctx, "dockerfile").unwrap();
+                assert_eq!(found, [BuildContext::new(ctx.join(name), name)], "{text}");
+            }
         }
     }
 

@@ -36,23 +36,27 @@
 mod context;
 mod dockerfile;
 mod glob;
+mod local;
 mod pip;
 mod quote;
+mod run;
 mod walk;
 
 use std::fmt;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub use context::BuildContext;
 pub(crate) use context::{open_file, path_string, ArchiveEntry, EntryKind};
 pub use pip::{PipInstallOptions, PyprojectOptions};
+pub use run::RunCommand;
 
 use crate::config::EnvHidden;
 use crate::error::{Error, Result};
 use context::{expand_tilde, io_error, normalize};
 use dockerfile::local_sources;
-use quote::{docker_quote, js_cmp, json_string, no_continuation, quote_all, single_line};
+use quote::{docker_quote, js_cmp, quote_all, single_line};
+use run::exec_form;
 
 /// The Python series [`Image::debian_slim`] supports and the micro version
 /// each one is pinned to.
@@ -154,23 +158,16 @@ impl Image {
 
     /// An image on top of the container image `image`: `FROM <image>`.
     ///
-    /// A name that is empty, spans lines or ends with `\` (which would
-    /// continue the `FROM` line into the next step's) makes
+    /// A name that is empty or holds whitespace, a control character or
+    /// `\` (which would add to the `FROM` line, as `python:3 AS x`, or
+    /// continue it into the next step's) makes
     /// [`crate::Daytona::create`] and [`crate::Snapshots::create`] fail
     /// with an [`Error::Validation`] (field `image`) before any request.
     pub fn base(image: impl AsRef<str>) -> Self {
         let image = image.as_ref();
         let mut out = Image::from_text(format!("FROM {image}\n"));
-        if image.trim().is_empty() {
-            out.flag("image", "the base image name is empty");
-        } else if quote::has_line_break(image) {
-            out.flag("image", "the base image name spans lines");
-        } else if no_continuation("image", image, '\\').is_err() {
-            out.flag(
-                "image",
-                "the base image name ends with `\\`, which would continue the FROM line \
-                 into the next instruction",
-            );
+        if let Err(Error::Validation { message, .. }) = crate::check::image_name("image", image) {
+            out.flag("image", message);
         }
         out
     }
@@ -355,142 +352,9 @@ impl Image {
         Ok(self)
     }
 
-    /// Installs the requirements file `path`: it becomes a context, copied
-    /// to `/.requirements.txt`, then
-    /// `RUN python -m pip install -r /.requirements.txt [options]`.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Validation`] (field `requirements_txt`) when the file does
-    /// not exist; as [`Image::pip_install_with`] for the options.
-    pub fn pip_install_from_requirements(
-        mut self,
-        path: impl AsRef<Path>,
-        options: PipInstallOptions,
-    ) -> Result<Self> {
-        let (source, archive) = local_path("requirements_txt", path.as_ref(), Kind::File)?;
-        let args = options.args()?;
-        self.push(&copy_line(&archive, "/.requirements.txt"));
-        self.push(&format!(
-            "RUN python -m pip install -r /.requirements.txt{args}"
-        ));
-        self.contexts.push(BuildContext::new(source, archive));
-        Ok(self)
-    }
-
-    /// Installs the dependencies a `pyproject.toml` lists: `[project]
-    /// dependencies`, then those of each group of
-    /// `[project.optional-dependencies]` in `options`, in one
-    /// [`Image::pip_install_with`] step (none if the lists are empty). The
-    /// file itself is not copied in.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Validation`]: field `pyproject_toml` when the file does not
-    /// exist, is not TOML or has no `[project] dependencies` array; field
-    /// `optional_dependencies` for a group the file does not define.
-    pub fn pip_install_from_pyproject(
-        self,
-        path: impl AsRef<Path>,
-        options: PyprojectOptions,
-    ) -> Result<Self> {
-        let given = path.as_ref();
-        let (source, _) = local_path("pyproject_toml", given, Kind::File)?;
-        let text = fs::read_to_string(&source).map_err(|e| io_error(&source, e))?;
-        let shown = given.display().to_string();
-        let packages = pip::pyproject_dependencies(&text, &shown, &options.optional_dependencies)?;
-        self.pip_lines(packages, &options.pip)
-    }
-
-    /// Copies the local file `local` to `remote` in the image
-    /// (`COPY <local> <remote>`); a `remote` ending in `/` gets the file's
-    /// name. The file becomes a context archived under its path as given
-    /// (`~` expanded).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Validation`]: field `local_path` when it is not a file,
-    /// `remote_path` when it spans lines.
-    pub fn add_local_file(self, local: impl AsRef<Path>, remote: impl AsRef<str>) -> Result<Self> {
-        let local = local.as_ref();
-        let mut remote = remote.as_ref().to_string();
-        if remote.ends_with('/') {
-            let name = local.file_name().unwrap_or(local.as_os_str());
-            remote.push_str(&name.to_string_lossy());
-        }
-        self.add_local(local, &remote, Kind::File)
-    }
-
-    /// Copies the local directory `local` to `remote` in the image
-    /// (`COPY <local> <remote>`). The directory becomes a context archived
-    /// under its path as given (`~` expanded).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Validation`]: field `local_path` when it is not a
-    /// directory, `remote_path` when it spans lines.
-    pub fn add_local_dir(self, local: impl AsRef<Path>, remote: impl AsRef<str>) -> Result<Self> {
-        self.add_local(local.as_ref(), remote.as_ref(), Kind::Dir)
-    }
-
-    fn add_local(mut self, local: &Path, remote: &str, kind: Kind) -> Result<Self> {
-        let (source, archive) = local_path("local_path", local, kind)?;
-        single_line("remote_path", remote)?;
-        self.push(&copy_line(&archive, remote));
-        self.contexts.push(BuildContext::new(source, archive));
-        Ok(self)
-    }
-
-    /// Runs each command: a shell command (`&str`, `String`) is written as
-    /// given, `RUN <command>`; an argument list (`["bash", "-c", "make"]`,
-    /// a `Vec` of words) in exec form, `RUN ["bash", "-c", "make"]`, each
-    /// word a JSON string, so that no shell reads it.
-    ///
-    /// A shell command ending with the escape character (`\`), which
-    /// would continue its line into the next step's instruction, makes
-    /// [`crate::Daytona::create`] and [`crate::Snapshots::create`] fail
-    /// with an [`Error::Validation`] (field `run_commands`) before any
-    /// request; a line break continued with `\` inside a command is kept.
-    ///
-    /// ```
-    /// use daytona::Image;
-    ///
-    /// let image = Image::base("alpine")
-    ///     .run_commands(["apk add git"])
-    ///     .run_commands([["sh", "-c", "echo \"$HOME\""]]);
-    /// assert!(image.dockerfile().ends_with(
-    ///     "RUN apk add git\nRUN [\"sh\", \"-c\", \"echo \\\"$HOME\\\"\"]\n"
-    /// ));
-    /// ```
-    pub fn run_commands<I, C>(mut self, commands: I) -> Self
-    where
-        I: IntoIterator<Item = C>,
-        C: Into<RunCommand>,
-    {
-        let escape = dockerfile::escape_char(&self.dockerfile);
-        for command in commands {
-            let line = match command.into() {
-                RunCommand::Shell(command) => {
-                    if no_continuation("run_commands", &command, escape).is_err() {
-                        self.flag(
-                            "run_commands",
-                            format!(
-                                "a shell command ends with `{escape}`, which would continue \
-                                 its RUN line into the next instruction"
-                            ),
-                        );
-                    }
-                    format!("RUN {command}")
-                }
-                RunCommand::Args(words) => format!("RUN {}", exec_form(&words)),
-            };
-            self.push(&line);
-        }
-        self
-    }
-
     /// Sets environment variables, in the order given: `ENV KEY=<value>`,
-    /// the value quoted. Pass pairs or a `BTreeMap` for a stable order (a
+    /// the value quoted (escapes written with the Dockerfile's escape
+    /// character: `\`, or the backtick an `escape` directive sets). Pass pairs or a `BTreeMap` for a stable order (a
     /// `HashMap`'s order changes from run to run, and with it the image).
     ///
     /// A value with a line break is refused: no Dockerfile syntax puts a
@@ -506,20 +370,23 @@ impl Image {
     /// # Errors
     ///
     /// [`Error::Validation`] (field `env`) for an empty name, one with
-    /// whitespace, a control character, `=`, `$`, a quote or a backslash
-    /// (which Docker would read, not keep), or a value with a line break
-    /// or a NUL.
+    /// whitespace, a control character, `=`, `$`, a quote, a backslash or
+    /// the Dockerfile's escape character (which Docker would read, not
+    /// keep), or a value with a line break or a NUL.
     pub fn env<I, K, V>(mut self, vars: I) -> Result<Self>
     where
         I: IntoIterator<Item = (K, V)>,
         K: AsRef<str>,
         V: AsRef<str>,
     {
+        let escape = dockerfile::escape_char(&self.dockerfile);
         for (key, value) in vars {
             let key = key.as_ref();
-            // Docker reads the name as a word too: quotes, `\\` and `$`
-            // would be read, not kept.
-            let unfit = |c: char| c.is_whitespace() || c.is_control() || "=$'\"\\".contains(c);
+            // Docker reads the name as a word too: quotes, `\\`, the escape
+            // character and `$` would be read, not kept.
+            let unfit = |c: char| {
+                c.is_whitespace() || c.is_control() || c == escape || "=$'\"\\".contains(c)
+            };
             if key.is_empty() || key.contains(unfit) {
                 return Err(Error::validation(
                     "env",
@@ -532,7 +399,7 @@ impl Image {
                     format!("the value of {key} spans lines or holds a NUL character"),
                 )
             })?;
-            self.push(&format!("ENV {key}={}", docker_quote(value)));
+            self.push(&format!("ENV {key}={}", docker_quote(value, escape)));
         }
         Ok(self)
     }
@@ -546,7 +413,8 @@ impl Image {
     pub fn workdir(mut self, path: impl AsRef<str>) -> Result<Self> {
         let path = single_line("path", path.as_ref())?;
         crate::check::non_empty("path", path)?;
-        self.push(&format!("WORKDIR {}", docker_quote(path)));
+        let escape = dockerfile::escape_char(&self.dockerfile);
+        self.push(&format!("WORKDIR {}", docker_quote(path, escape)));
         Ok(self)
     }
 
@@ -579,180 +447,4 @@ impl Image {
         self.push(&format!("{keyword} {}", exec_form(&words)));
         self
     }
-
-    /// Appends Dockerfile lines as given. The local sources of their
-    /// `COPY` and `ADD` instructions become contexts as in
-    /// [`Image::from_dockerfile`], relative to `context_dir` (or, without
-    /// one, to the current directory, their source paths then relative).
-    ///
-    /// ```no_run
-    /// use std::path::Path;
-    ///
-    /// let image = daytona::Image::base("alpine")
-    ///     .dockerfile_commands(["COPY assets/*.png /srv/", "RUN ls /srv"], Some(Path::new("web")))?;
-    /// # Ok::<(), daytona::Error>(())
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Validation`]: field `context_dir` when it is not a
-    /// directory, `dockerfile_commands` when a source does not exist or is
-    /// outside the context (as in [`Image::from_dockerfile`]), or when the
-    /// last command ends with the escape character (`\`), which would
-    /// continue it into the next step's instruction.
-    pub fn dockerfile_commands<I, S>(
-        mut self,
-        commands: I,
-        context_dir: Option<&Path>,
-    ) -> Result<Self>
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
-        let base = match context_dir {
-            Some(dir) => {
-                let expanded = expand_tilde(dir);
-                if !expanded.is_dir() {
-                    return Err(Error::validation(
-                        "context_dir",
-                        format!("context directory {} does not exist", dir.display()),
-                    ));
-                }
-                expanded
-            }
-            None => PathBuf::new(),
-        };
-        let text = commands
-            .into_iter()
-            .map(|c| c.as_ref().to_string())
-            .collect::<Vec<_>>()
-            .join("\n");
-        let escape = dockerfile::escape_char(&self.dockerfile);
-        no_continuation("dockerfile_commands", &text, escape)?;
-        let contexts = local_sources(&text, &base, "dockerfile_commands")?;
-        self.contexts.extend(contexts);
-        self.push(&text);
-        Ok(self)
-    }
-}
-
-/// A command of [`Image::run_commands`]: a shell command, or an argument
-/// list (`["bash", "-c", "make"]`). Made from a `&str` or `String` (shell)
-/// or from an array, slice or `Vec` of words (arguments).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum RunCommand {
-    /// `RUN <command>`, run by the image's shell.
-    Shell(String),
-    /// `RUN ["word", ...]`, run without a shell.
-    Args(Vec<String>),
-}
-
-impl From<&str> for RunCommand {
-    fn from(command: &str) -> Self {
-        RunCommand::Shell(command.to_string())
-    }
-}
-
-impl From<String> for RunCommand {
-    fn from(command: String) -> Self {
-        RunCommand::Shell(command)
-    }
-}
-
-impl From<&String> for RunCommand {
-    fn from(command: &String) -> Self {
-        RunCommand::Shell(command.clone())
-    }
-}
-
-impl<S: AsRef<str>> From<Vec<S>> for RunCommand {
-    fn from(words: Vec<S>) -> Self {
-        RunCommand::Args(words.iter().map(|w| w.as_ref().to_string()).collect())
-    }
-}
-
-impl<S: AsRef<str>> From<&[S]> for RunCommand {
-    fn from(words: &[S]) -> Self {
-        RunCommand::Args(words.iter().map(|w| w.as_ref().to_string()).collect())
-    }
-}
-
-impl<S: AsRef<str>, const N: usize> From<[S; N]> for RunCommand {
-    fn from(words: [S; N]) -> Self {
-        RunCommand::Args(words.iter().map(|w| w.as_ref().to_string()).collect())
-    }
-}
-
-/// `["a", "b"]`: the exec form of an instruction, each word a JSON string,
-/// so quotes, backslashes and line breaks are kept exactly.
-fn exec_form(words: &[String]) -> String {
-    let words: Vec<String> = words.iter().map(|w| json_string(w)).collect();
-    format!("[{}]", words.join(", "))
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    File,
-    Dir,
-}
-
-/// A local path given to a step: `~` expanded, checked to be a file or a
-/// directory; with its archive path, the TypeScript SDK's (the path as
-/// given, `~` expanded).
-fn local_path(field: &str, given: &Path, kind: Kind) -> Result<(PathBuf, String)> {
-    let expanded = expand_tilde(given);
-    let problem = match fs::metadata(&expanded) {
-        Err(_) => Some("does not exist"),
-        Ok(m) if kind == Kind::File && !m.is_file() => Some("is not a file"),
-        Ok(m) if kind == Kind::Dir && !m.is_dir() => Some("is not a directory"),
-        Ok(_) => None,
-    };
-    if let Some(problem) = problem {
-        return Err(Error::validation(
-            field,
-            format!("{} {problem}", given.display()),
-        ));
-    }
-    let archive = path_string(&expanded);
-    Ok((expanded, archive))
-}
-
-/// `COPY <source> <dest>`, each path a literal. Docker reads the source
-/// and the destination as shell words in both forms of `COPY` (it expands
-/// `$NAME` and removes quotes and escapes), so `\`, `$`, `'` and `"` are
-/// escaped with `\`; a path with whitespace, which the plain form would
-/// split, is written in JSON form. `source` is a literal path, but Docker
-/// reads one holding `*`, `?` or `[` as a wildcard (`data[1]` would copy
-/// `data1`): each of these is written as a class of itself (`[*]`, `[?]`,
-/// `[[]`), which matches only that character.
-fn copy_line(source: &str, dest: &str) -> String {
-    let mut literal = String::with_capacity(source.len());
-    for c in source.chars() {
-        if matches!(c, '*' | '?' | '[') {
-            literal.extend(['[', c, ']']);
-        } else {
-            literal.push(c);
-        }
-    }
-    let (source, dest) = (copy_word(&literal), copy_word(dest));
-    let spaced = |s: &str| s.contains(char::is_whitespace);
-    if spaced(&source) || spaced(&dest) {
-        format!("COPY [{}, {}]", json_string(&source), json_string(&dest))
-    } else {
-        format!("COPY {source} {dest}")
-    }
-}
-
-/// `path` with the characters Docker's word processing reads specially
-/// (`\`, `$`, `'`, `"`) escaped, so that it reads back as `path`.
-fn copy_word(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for c in path.chars() {
-        if matches!(c, '\\' | '$' | '\'' | '"') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }

@@ -96,20 +96,26 @@ pub(crate) fn quote(s: &str) -> String {
 }
 
 /// One word quoted for Docker's own word processing (an `ENV` value, the
-/// `WORKDIR` path): [`quote`]'s text, the TypeScript SDK's, except where
-/// Docker would read that otherwise. Inside double quotes Docker's
-/// backslash escapes only `"`, `$` and itself, so a backtick stays bare
-/// (escaped, it would keep its backslash); Docker also splits words at a NEL
-/// (U+0085), which `shell-quote` leaves bare, so a word holding one is
-/// quoted.
-pub(crate) fn docker_quote(s: &str) -> String {
+/// `WORKDIR` path) in a Dockerfile whose escape character is `escape`:
+/// [`quote`]'s text, the TypeScript SDK's, except where Docker would read
+/// that otherwise. Inside double quotes Docker's escape character escapes
+/// only `"`, `$` and itself, so with `\` a backtick stays bare (escaped, it
+/// would keep its backslash); Docker also splits words at a NEL (U+0085),
+/// which `shell-quote` leaves bare, so a word holding one is quoted.
+///
+/// With the backtick as escape character (the `# escape=` directive)
+/// the escapes are written
+/// with it: Docker's lexer takes its escape character, not `\`, both
+/// outside and inside double quotes, and a `\` there is an ordinary
+/// character. Single quotes keep everything as it is with either.
+pub(crate) fn docker_quote(s: &str, escape: char) -> String {
     let quoted = quote(s);
     if quoted.starts_with('"') {
         let mut out = String::with_capacity(quoted.len());
         out.push('"');
         for c in s.chars() {
-            if matches!(c, '"' | '\\' | '$') {
-                out.push('\\');
+            if c == '"' || c == '$' || c == escape {
+                out.push(escape);
             }
             out.push(c);
         }
@@ -119,8 +125,12 @@ pub(crate) fn docker_quote(s: &str) -> String {
         // Bare means no quote, backslash or space in it: single quotes
         // keep it as it is.
         format!("'{s}'")
-    } else {
+    } else if quoted.starts_with('\'') || escape == '\\' {
         quoted
+    } else {
+        // Bare: a `\` there is always an escape (a word holding one is
+        // quoted), each one written with the escape character instead.
+        quoted.replace('\\', &escape.to_string())
     }
 }
 
@@ -163,9 +173,15 @@ pub(crate) fn single_line<'a>(field: &str, s: &'a str) -> Result<&'a str> {
 
 /// Rejects text whose last line ends with the escape character `escape`
 /// (spaces and tabs after it aside): Docker would continue that line into
-/// the next instruction, which would vanish into it.
+/// the next instruction, which would vanish into it. The last line is the
+/// last one that is neither blank nor a `#` comment: Docker skips those
+/// inside a continued instruction, so they do not end it.
 pub(crate) fn no_continuation(field: &str, s: &str, escape: char) -> Result<()> {
-    if s.trim_end_matches([' ', '\t', '\r']).ends_with(escape) {
+    let last = s.split('\n').rev().find(|line| {
+        let line = line.trim_start();
+        !line.trim_end().is_empty() && !line.starts_with('#')
+    });
+    if last.is_some_and(|line| line.trim_end_matches([' ', '\t', '\r']).ends_with(escape)) {
         return Err(Error::validation(
             field,
             format!(
@@ -227,6 +243,80 @@ mod tests {
         assert_eq!(quote_all(&["a", "b", "c d"]), "a b 'c d'");
     }
 
+    /// The words of `text` as BuildKit's lexer reads an `ENV` value or a
+    /// `WORKDIR` path when no variable is set: split at whitespace outside
+    /// quotes, quotes removed, the escape character taken (inside double
+    /// quotes only before `"`, `$` and itself), and `$NAME` or `${NAME}`
+    /// outside single quotes expanded, to nothing. Unlike the crate's own
+    /// reader, a `$` left unescaped changes the value here.
+    fn read_as_buildkit(text: &str, escape: char) -> Vec<String> {
+        let mut words = Vec::new();
+        let mut word: Option<String> = None;
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c.is_whitespace() {
+                words.extend(word.take());
+                continue;
+            }
+            let current = word.get_or_insert_with(String::new);
+            match c {
+                '\'' => current.extend(chars.by_ref().take_while(|&c| c != '\'')),
+                '"' => {
+                    while let Some(c) = chars.next() {
+                        match c {
+                            '"' => break,
+                            '$' => expand(&mut chars, current),
+                            c if c == escape
+                                && chars
+                                    .peek()
+                                    .is_some_and(|&n| n == '"' || n == '$' || n == escape) =>
+                            {
+                                current.extend(chars.next());
+                            }
+                            c => current.push(c),
+                        }
+                    }
+                }
+                '$' => expand(&mut chars, current),
+                c if c == escape => current.extend(chars.next()),
+                c => current.push(c),
+            }
+        }
+        words.extend(word);
+        words
+    }
+
+    /// A variable reference after its `$`, no variable set: `${...}` and
+    /// `$NAME` (letters, digits, `_`; a single digit) read as nothing; a
+    /// `$` before anything else is kept.
+    fn expand(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, out: &mut String) {
+        match chars.peek() {
+            Some('{') => {
+                chars.by_ref().find(|&c| c == '}');
+            }
+            Some(c) if c.is_ascii_digit() => {
+                chars.next();
+            }
+            Some(&c) if c.is_alphabetic() || c == '_' => {
+                while chars
+                    .next_if(|&c| c.is_alphanumeric() || c == '_')
+                    .is_some()
+                {}
+            }
+            _ => out.push('$'),
+        }
+    }
+
+    #[test]
+    fn the_buildkit_reader_expands_variables() {
+        let read = |text| read_as_buildkit(text, '\\');
+        assert_eq!(read("a$HOME/b ${X}c $5d"), ["a/b", "c", "d"]);
+        assert_eq!(
+            read("\"$X y\" '$X' \\$X \"\\$X\" $ $-"),
+            [" y", "$X", "$X", "$X", "$", "$-"]
+        );
+    }
+
     /// Each value reads back, as Docker reads an `ENV` line, as one word
     /// holding exactly it.
     #[test]
@@ -245,11 +335,21 @@ mod tests {
             "it's a\u{85}b",
             "C:$x",
             "tab\there",
+            "a`b",
+            "$HOME`",
+            "C:\\dir",
+            "`",
+            "it's `",
+            "${HOME}",
+            "$_x a",
+            "it's ${A}$",
         ];
-        for value in values {
-            let quoted = docker_quote(value);
-            let words = super::super::dockerfile::words_of(&quoted, '\\', true);
-            assert_eq!(words, [value], "{value:?} as {quoted}");
+        for escape in ['\\', '`'] {
+            for value in values {
+                let quoted = docker_quote(value, escape);
+                let words = read_as_buildkit(&quoted, escape);
+                assert_eq!(words, [value], "{value:?} as {quoted} (escape {escape})");
+            }
         }
     }
 
@@ -267,6 +367,18 @@ mod tests {
         assert!(no_continuation("f", "RUN a `", '`').is_err());
         assert!(no_continuation("f", "RUN a `", '\\').is_ok());
         assert!(no_continuation("f", "RUN a \\\n  && b", '\\').is_ok());
+        // Blank and comment lines after it do not end the continuation.
+        for text in [
+            "RUN apk add \\\n",
+            "RUN a \\\n  ",
+            "RUN a \\\n# note\n",
+            "RUN a \\\n \t\r\n  # note \\\n\n",
+        ] {
+            assert!(no_continuation("f", text, '\\').is_err(), "{text:?}");
+        }
+        assert!(no_continuation("f", "RUN a `\n\n# x", '`').is_err());
+        assert!(no_continuation("f", "RUN a\n# note \\", '\\').is_ok());
+        assert!(no_continuation("f", "RUN a\n\n", '\\').is_ok());
     }
 
     #[test]

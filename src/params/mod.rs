@@ -13,7 +13,6 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
-use crate::check::non_empty;
 use crate::error::{Error, Result};
 use crate::models::GpuType;
 
@@ -168,18 +167,7 @@ impl ImageSpec {
     /// Checks what can be checked without the network.
     pub(crate) fn validate(&self) -> Result<()> {
         match self {
-            ImageSpec::Name(name) => {
-                non_empty("image", name)?;
-                // No image reference holds one; a space or a line break
-                // would add to the `FROM` line (`python:3 AS x`).
-                if name.contains(|c: char| c.is_whitespace() || c.is_control()) {
-                    return Err(Error::validation(
-                        "image",
-                        format!("{name:?}: an image name has no spaces or control characters"),
-                    ));
-                }
-                Ok(())
-            }
+            ImageSpec::Name(name) => crate::check::image_name("image", name),
             #[cfg(feature = "images")]
             ImageSpec::Declarative(image) => image.check(),
         }
