@@ -455,4 +455,31 @@ fn steps_escape_with_the_dockerfile_escape_character() {
         matches!(err, Error::Validation { ref field, .. } if field == "env"),
         "{err:?}"
     );
+    // A pip line that would end with the backtick (a package or an option
+    // quoted to end in one) would swallow the next instruction.
+    let base = || Image::from_dockerfile(&path).unwrap();
+    let field = |e: Error| match e {
+        Error::Validation { field, .. } => field,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(field(base().pip_install(["pkg`"]).unwrap_err()), "packages");
+    let options = daytona::PipInstallOptions::new().extra_options("--no-deps `");
+    assert_eq!(
+        field(
+            base()
+                .pip_install_with(["pkg"], options.clone())
+                .unwrap_err()
+        ),
+        "options"
+    );
+    let requirements = tree.file("requirements.txt", "pkg\n");
+    assert_eq!(
+        field(
+            base()
+                .pip_install_from_requirements(&requirements, options)
+                .unwrap_err()
+        ),
+        "options"
+    );
+    assert!(base().pip_install(["pkg"]).is_ok());
 }

@@ -6,7 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::context::{expand_tilde, io_error, path_string};
-use super::quote::{json_string, single_line};
+use super::quote::{json_string, no_continuation, single_line};
 use super::{dockerfile, pip, BuildContext, Image, PipInstallOptions, PyprojectOptions};
 use crate::error::{Error, Result};
 
@@ -28,10 +28,10 @@ impl Image {
         let archive = archive_path("requirements_txt", path.as_ref(), &source)?;
         let args = options.args()?;
         let escape = dockerfile::escape_char(&self.dockerfile);
+        let pip = format!("RUN python -m pip install -r /.requirements.txt{args}");
+        no_continuation("options", &pip, escape)?;
         self.push(&copy_line(&archive, "/.requirements.txt", escape));
-        self.push(&format!(
-            "RUN python -m pip install -r /.requirements.txt{args}"
-        ));
+        self.push(&pip);
         self.contexts.push(BuildContext::new(source, archive));
         Ok(self)
     }

@@ -345,11 +345,25 @@ impl Image {
         }
         let args = options.args()?;
         packages.sort_by(|a, b| js_cmp(a, b));
-        self.push(&format!(
-            "RUN python -m pip install {}{args}",
-            quote_all(&packages)
-        ));
+        let line = format!("RUN python -m pip install {}{args}", quote_all(&packages));
+        self.push_pip(&line, &args)?;
         Ok(self)
+    }
+
+    /// Adds a `pip install` line whose options are `args`, unless it ends
+    /// with the Dockerfile's escape character (a value quoted to end in a
+    /// backtick under `# escape=\``), which would continue it into the next
+    /// instruction: a validation error of `options` (or `packages` when
+    /// there are none).
+    fn push_pip(&mut self, line: &str, args: &str) -> Result<()> {
+        let field = if args.is_empty() {
+            "packages"
+        } else {
+            "options"
+        };
+        quote::no_continuation(field, line, dockerfile::escape_char(&self.dockerfile))?;
+        self.push(line);
+        Ok(())
     }
 
     /// Sets environment variables, in the order given: `ENV KEY=<value>`,
