@@ -286,7 +286,9 @@ impl Shared {
     fn run(self: Arc<Self>) {
         let mut failures = 0u32;
         loop {
-            if failures > 0 && self.stop_now() {
+            // Also before the first connection: a wait over before the
+            // thread ran (a create answered `started`) needs none.
+            if self.stop_now() {
                 return;
             }
             self.set_link(Link::Connecting);
@@ -539,6 +541,35 @@ fn pong(socket: &mut Socket) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A wait over before the reader thread runs (its ticket dropped): the
+    /// thread ends without connecting, so a create answered `started`
+    /// opens no connection, and a late thread never reaches a server that
+    /// has since been given to someone else.
+    #[test]
+    fn a_reader_with_no_waiter_left_never_connects() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let config = crate::DaytonaConfig::new()
+            .read_env(false)
+            .api_key("key-for-the-hub-test")
+            .api_url(format!("http://{addr}/api"))
+            .resolve(&|_| None)
+            .unwrap();
+        let transport = Arc::new(Transport::new(&config).unwrap());
+        let url = Url::parse(&format!("ws://{addr}/socket.io/?EIO=4&transport=websocket")).unwrap();
+        let hub = Hub::new(transport, url, Secret::new("t"), Duration::from_secs(30));
+        // As `begin` leaves it, with the waiter already gone.
+        hub.shared.lock().link = Link::Connecting;
+        Arc::clone(&hub.shared).run();
+        assert_eq!(hub.shared.lock().link, Link::Off);
+        let accepted = listener.accept();
+        assert!(
+            matches!(&accepted, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+            "a connection was opened: {accepted:?}"
+        );
+    }
 
     #[test]
     fn the_silence_allowed_is_capped() {
