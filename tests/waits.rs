@@ -361,12 +361,14 @@ fn daytona_start_waits_within_the_given_limit() {
     assert!(on_time(took, limit), "{took:?}");
 }
 
-/// A server whose `POST .../pause` answers `pausing` and whose polls
-/// answer 429 with `Retry-After: {retry_after}` the first time, then
-/// `paused`; it notes when each poll came. The client makes one attempt
-/// per request, so that the wait alone deals with the 429.
-fn rate_limited_poll(
-    retry_after: &'static str,
+/// A pause whose polls fail `failures` times (one request each) the way
+/// `failure` says, then answer `paused`, and when each poll came; the
+/// client makes one attempt per request (so that the wait alone deals with
+/// the failures) and polls on `schedule`.
+fn polls_failing(
+    failures: usize,
+    failure: impl Fn() -> Action + Send + Sync + 'static,
+    schedule: PollSchedule,
 ) -> (FaultServer, Daytona, Arc<Mutex<Vec<Instant>>>) {
     let polls = Arc::new(Mutex::new(Vec::new()));
     let noted = polls.clone();
@@ -377,46 +379,6 @@ fn rate_limited_poll(
         }
         "GET /api/sandbox/sb-1" => {
             noted.lock().unwrap().push(Instant::now());
-            if seen.nth == 1 {
-                Action::json(
-                    429,
-                    &json!({ "statusCode": 429, "message": "Too Many Requests" }),
-                )
-                .header("Retry-After", retry_after)
-            } else {
-                Action::json(200, &doc("sb-1", "paused", 1, 2))
-            }
-        }
-        _ => Action::status(404),
-    });
-    let daytona = Daytona::new(
-        DaytonaConfig::new()
-            .read_env(false)
-            .api_key(KEY)
-            .api_url(format!("{}/api", server.url))
-            .retry_policy(RetryPolicy::new().max_attempts(1))
-            .poll_schedule(fast_poll()),
-    )
-    .unwrap();
-    (server, daytona, polls)
-}
-
-/// A pause whose polls fail `failures` times (one request each) the way
-/// `failure` says, then answer `paused`; the client polls on `schedule`.
-fn polls_failing(
-    failures: usize,
-    failure: fn() -> Action,
-    schedule: PollSchedule,
-) -> (FaultServer, Daytona, Arc<AtomicUsize>) {
-    let polls = Arc::new(AtomicUsize::new(0));
-    let counted = polls.clone();
-    let server = FaultServer::start(move |seen| match seen.route().as_str() {
-        "POST /api/sandbox/sb-1/pause" => Action::json(200, &doc("sb-1", "pausing", 1, 0)),
-        "GET /api/sandbox/sb-1" if seen.nth == 0 => {
-            Action::json(200, &doc("sb-1", "started", 1, 0))
-        }
-        "GET /api/sandbox/sb-1" => {
-            counted.fetch_add(1, Ordering::SeqCst);
             if seen.nth <= failures {
                 failure()
             } else {
@@ -436,6 +398,21 @@ fn polls_failing(
     )
     .unwrap();
     (server, daytona, polls)
+}
+
+/// [`polls_failing`] whose first poll is answered 429 with `Retry-After:
+/// {retry_after}`.
+fn rate_limited_poll(
+    retry_after: &'static str,
+) -> (FaultServer, Daytona, Arc<Mutex<Vec<Instant>>>) {
+    let limited = move || {
+        Action::json(
+            429,
+            &json!({ "statusCode": 429, "message": "Too Many Requests" }),
+        )
+        .header("Retry-After", retry_after)
+    };
+    polls_failing(1, limited, fast_poll())
 }
 
 fn unavailable() -> Action {
@@ -459,7 +436,7 @@ fn a_wait_rides_out_an_api_that_is_briefly_unavailable() {
         sb.pause_with_timeout(Duration::from_secs(5)).unwrap();
 
         assert_eq!(sb.state(), Some(&SandboxState::Paused));
-        assert_eq!(polls.load(Ordering::SeqCst), 6);
+        assert_eq!(polls.lock().unwrap().len(), 6);
     }
 }
 
@@ -476,7 +453,7 @@ fn a_wait_gives_up_once_its_checks_have_failed_for_the_outage() {
     assert!(err.is_server_error(), "{err:?}");
     assert_eq!(err.api().map(|a| a.status), Some(503));
     assert!(on_time(began.elapsed(), outage), "{:?}", began.elapsed());
-    assert!(polls.load(Ordering::SeqCst) >= 3);
+    assert!(polls.lock().unwrap().len() >= 3);
 }
 
 #[test]
@@ -499,7 +476,7 @@ fn failures_that_do_not_heal_end_a_wait_at_once() {
         let mut sb = daytona.get("sb-1").unwrap();
 
         assert!(sb.pause_with_timeout(Duration::from_secs(5)).is_err());
-        assert_eq!(polls.load(Ordering::SeqCst), 1);
+        assert_eq!(polls.lock().unwrap().len(), 1);
     }
 }
 
