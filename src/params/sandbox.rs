@@ -314,7 +314,7 @@ impl CreateSandbox {
             ("auto_stop_interval", self.auto_stop_interval),
             ("auto_archive_interval", self.auto_archive_interval),
         ] {
-            crate::check::minutes(field, minutes.unwrap_or(0).into())?;
+            check::minutes(field, minutes.unwrap_or(0).into())?;
         }
         let auto_delete_interval = if self.ephemeral {
             if self.auto_delete_interval.is_some_and(|v| v != 0) {

@@ -9,7 +9,6 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use ureq::http;
 
-use super::page::decode_each;
 use super::request::{Answer, Request};
 use super::run::Transport;
 use super::status::{answer_excerpt, decode_message, transport_error};
@@ -72,6 +71,27 @@ impl Transport {
         let (op, answer) = (req.operation.clone(), req.answer);
         self.execute(&mut req, |resp| read_body(resp, &op, answer).map(drop))
     }
+}
+
+/// Each of a page's `items` decoded on its own (see
+/// [`Transport::page_items`]): one that does not decode is an
+/// [`Error::Decode`] naming its place in the page and what was wrong, its
+/// values masked in the message and in the quote.
+fn decode_each<T: DeserializeOwned>(
+    items: Vec<serde_json::Value>,
+    operation: &str,
+) -> Vec<Result<T>> {
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(n, item)| {
+            T::deserialize(&item).map_err(|e| Error::Decode {
+                operation: operation.to_string(),
+                message: format!("item {} of the page: {}", n + 1, decode_message(&e)),
+                excerpt: answer_excerpt(item.to_string().as_bytes()),
+            })
+        })
+        .collect()
 }
 
 /// Reads a whole (JSON-sized) body: at most the cap of `answer`, past

@@ -6,9 +6,6 @@ use std::fmt;
 use std::hash::BuildHasher;
 use std::iter::FusedIterator;
 
-use serde::de::DeserializeOwned;
-
-use super::status::{answer_excerpt, decode_message};
 use crate::error::{Error, Result};
 
 /// One page of a listing: its items (each an error of its own when it
@@ -19,27 +16,6 @@ pub(crate) struct Page<T> {
 }
 
 type Fetch<T> = Box<dyn FnMut(Option<&str>) -> Result<Page<T>> + Send>;
-
-/// Each of a page's `items` decoded on its own (see
-/// [`super::Transport::page`]): one that does not decode is an
-/// [`Error::Decode`] naming its place in the page and what was wrong, its
-/// values masked in the message and in the quote.
-pub(crate) fn decode_each<T: DeserializeOwned>(
-    items: Vec<serde_json::Value>,
-    operation: &str,
-) -> Vec<Result<T>> {
-    items
-        .into_iter()
-        .enumerate()
-        .map(|(n, item)| {
-            T::deserialize(&item).map_err(|e| Error::Decode {
-                operation: operation.to_string(),
-                message: format!("item {} of the page: {}", n + 1, decode_message(&e)),
-                excerpt: answer_excerpt(item.to_string().as_bytes()),
-            })
-        })
-        .collect()
-}
 
 /// Empty pages in a row, each with a new token, after which a listing
 /// ends with an error: the API may send a few, a server that never stops

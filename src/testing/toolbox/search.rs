@@ -45,18 +45,17 @@ impl Pattern {
     /// found.
     pub(super) fn finds(&self, rel: &str) -> bool {
         let path: Vec<&str> = rel.split('/').collect();
-        self.alternatives.iter().any(|segments| {
-            let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
-            // Checked when parsed: no segment is malformed.
-            segments_match(&segments, &path).unwrap_or(false)
-        })
+        // Checked when parsed: no segment is malformed.
+        self.alternatives
+            .iter()
+            .any(|segments| segments_match(segments, &path).unwrap_or(false))
     }
 }
 
 /// Whether the pattern's `segments` match the path's, `**` standing for
 /// any number of them: a table of which suffixes match which, so the time
 /// is the product of the two lengths whatever the number of `**`.
-fn segments_match(segments: &[&str], path: &[&str]) -> Result<bool, BadPattern> {
+fn segments_match(segments: &[String], path: &[&str]) -> Result<bool, BadPattern> {
     let width = path.len() + 1;
     // done[i * width + j]: segments[i..] match path[j..].
     let mut done = vec![false; (segments.len() + 1) * width];
@@ -66,7 +65,7 @@ fn segments_match(segments: &[&str], path: &[&str]) -> Result<bool, BadPattern> 
             done[i * width + j] = if segments[i] == "**" {
                 done[(i + 1) * width + j] || (j < path.len() && done[i * width + j + 1])
             } else {
-                j < path.len() && done[(i + 1) * width + j + 1] && matches(segments[i], path[j])?
+                j < path.len() && done[(i + 1) * width + j + 1] && matches(&segments[i], path[j])?
             };
         }
     }
