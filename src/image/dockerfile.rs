@@ -5,7 +5,9 @@
 //! escape character (comment and blank lines inside dropped), any case, the
 //! `# escape=` directive, JSON (exec) form, flags (`--chown=...`,
 //! `--chmod=...`, `--link`, ...) that never take the next word as a value,
-//! quoted words. Sources copied from another stage or image (`--from=`),
+//! words split at whitespace and then read as shell words (quotes and
+//! escapes removed; a quote left open is refused, as Docker refuses it).
+//! Sources copied from another stage or image (`--from=`),
 //! here-documents (`COPY <<EOF /dst`, and the bodies of any here-document,
 //! which are never read as instructions) and `ADD` URLs are not local files
 //! and are skipped. Wildcards match as Docker's do ([`glob`]), sorted by
@@ -16,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use super::context::{docker_clean, io_error, normalize, path_string, BuildContext};
 use super::glob;
+use super::words::{copy_words, flag_end, heredoc, is_docker_space, lex};
 use crate::error::{Error, Result};
 use crate::pattern;
 
@@ -107,9 +110,7 @@ fn instruction(
     heredocs: &mut std::collections::VecDeque<(String, bool)>,
 ) -> std::result::Result<(), String> {
     let logical = logical.trim();
-    let (keyword, args) = logical
-        .split_once(|c: char| c.is_whitespace())
-        .unwrap_or((logical, ""));
+    let (keyword, args) = logical.split_once(is_docker_space).unwrap_or((logical, ""));
     let keyword = keyword.to_ascii_uppercase();
     if !matches!(keyword.as_str(), "COPY" | "ADD" | "RUN") {
         return Ok(());
@@ -117,8 +118,12 @@ fn instruction(
     let mut rest = args.trim_start();
     let mut from_other_stage = false;
     while rest.starts_with("--") {
-        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let end = flag_end(rest);
         let flag = &rest[..end];
+        rest = rest[end..].trim_start();
+        if flag == "--" {
+            break;
+        }
         // `get`: the flag may go on with a multi-byte character (`--fromé`).
         if flag
             .get(..7)
@@ -128,112 +133,35 @@ fn instruction(
         }
         let needs_value = VALUE_FLAGS.iter().any(|f| f.eq_ignore_ascii_case(flag));
         if keyword != "RUN" && needs_value {
-            let next = rest[end..].split_whitespace().next().unwrap_or("<value>");
+            let next = rest.split(is_docker_space).next().filter(|w| !w.is_empty());
             return Err(format!(
                 "{keyword} flag {flag} (line {line}) has no value: Docker reads it only \
-                 after `=`, as in {flag}={next}"
+                 after `=`, as in {flag}={}",
+                next.unwrap_or("<value>")
             ));
         }
-        rest = rest[end..].trim_start();
     }
-    let words = json_words(rest, escape).unwrap_or_else(|| shell_words(rest, escape));
-    let mut sources = Vec::new();
-    for word in &words {
-        match heredoc(word) {
-            Some(marker) => heredocs.push_back(marker),
-            None => sources.push(word),
-        }
+    // Here-documents are found in the line read as shell words, quotes
+    // and all, as Docker finds them.
+    let (words, _) = lex(rest, escape, true);
+    heredocs.extend(words.iter().filter_map(|w| heredoc(w)));
+    if keyword == "RUN" || from_other_stage {
+        return Ok(());
     }
-    if keyword == "RUN" || from_other_stage || sources.len() < 2 {
+    let mut sources =
+        copy_words(rest, escape).map_err(|why| format!("{keyword} (line {line}): {why}"))?;
+    sources.retain(|w| heredoc(w).is_none());
+    if sources.len() < 2 {
         return Ok(());
     }
     sources.pop(); // the destination
     for source in sources {
-        if keyword == "ADD" && is_remote(source) {
+        if keyword == "ADD" && is_remote(&source) {
             continue;
         }
-        out.push(CopySource {
-            source: source.clone(),
-            line,
-        });
+        out.push(CopySource { source, line });
     }
     Ok(())
-}
-
-/// The words of an instruction's arguments in JSON (exec) form, each read
-/// as one shell word (quotes and escapes removed), as Docker reads the
-/// sources and destination of `COPY` and `ADD` in this form too.
-fn json_words(rest: &str, escape: char) -> Option<Vec<String>> {
-    if !rest.starts_with('[') {
-        return None;
-    }
-    let words: Vec<String> = serde_json::from_str(rest.trim_end()).ok()?;
-    Some(
-        words
-            .iter()
-            .map(|w| words_of(w, escape, false).concat())
-            .collect(),
-    )
-}
-
-/// The words of an instruction's arguments in shell form: split at
-/// whitespace outside quotes; quotes removed; the escape character makes
-/// the next character literal (inside double quotes only before `"`, `$`
-/// and itself, as Docker's lexer does).
-fn shell_words(rest: &str, escape: char) -> Vec<String> {
-    words_of(rest, escape, true)
-}
-
-/// [`shell_words`], split at whitespace or not.
-pub(super) fn words_of(rest: &str, escape: char, split: bool) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut word: Option<String> = None;
-    let mut chars = rest.chars().peekable();
-    while let Some(c) = chars.next() {
-        if split && c.is_whitespace() {
-            words.extend(word.take());
-            continue;
-        }
-        let current = word.get_or_insert_with(String::new);
-        match c {
-            '\'' => current.extend(chars.by_ref().take_while(|&c| c != '\'')),
-            '"' => {
-                while let Some(c) = chars.next() {
-                    match c {
-                        '"' => break,
-                        c if c == escape
-                            && chars
-                                .peek()
-                                .is_some_and(|&n| n == '"' || n == '$' || n == escape) =>
-                        {
-                            current.extend(chars.next());
-                        }
-                        c => current.push(c),
-                    }
-                }
-            }
-            c if c == escape => current.extend(chars.next()),
-            c => current.push(c),
-        }
-    }
-    words.extend(word);
-    words
-}
-
-/// The terminator of a here-document opened by `word` (`<<EOF`, `<<-EOF`,
-/// `<<"EOF"`, `2<<EOF`), and whether its lines may be indented with tabs.
-fn heredoc(word: &str) -> Option<(String, bool)> {
-    let rest = word.trim_start_matches(|c: char| c.is_ascii_digit());
-    let rest = rest.strip_prefix("<<")?;
-    let (strip_tabs, name) = match rest.strip_prefix('-') {
-        Some(name) => (true, name),
-        None => (false, rest),
-    };
-    let name = name.trim_matches(|c| c == '"' || c == '\'');
-    if name.is_empty() || name.contains('<') {
-        return None;
-    }
-    Some((name.to_string(), strip_tabs))
 }
 
 /// Whether an `ADD` source is fetched by the builder rather than sent.
@@ -375,7 +303,7 @@ mod tests {
                     COPY --link --chown=1:1 --chmod=644 b c /dst/\n\
                     COPY [\"d e\", \"f\", \"/dst/\"]\n\
                     COPY --chown=0:0 [\"g\", \"/g\"]\n\
-                    COPY \"h i\" 'j k' l\\ m /dst/\n\
+                    COPY \"h\"i 'j'k l\\m /dst/\n\
                     COPY --from=build /app /app\n\
                     COPY --FROM=build /app /app\n\
                     ADD https://example.com/x.tgz git@github.com:a/b.git n.tar /opt/\n\
@@ -387,9 +315,9 @@ mod tests {
             ("d e", 4),
             ("f", 4),
             ("g", 5),
-            ("h i", 6),
-            ("j k", 6),
-            ("l m", 6),
+            ("hi", 6),
+            ("jk", 6),
+            ("lm", 6),
             ("n.tar", 9),
         ];
         assert_eq!(sources(text), s(&want));
@@ -522,8 +450,7 @@ mod tests {
         for (escape, directive) in [('\\', ""), ('`', "# escape=`\n")] {
             for (name, dest, _) in cases {
                 let line = crate::image::local::copy_line(name, dest, escape);
-                let words = json_words(&line[5..], escape)
-                    .unwrap_or_else(|| shell_words(&line[5..], escape));
+                let words = copy_words(&line[5..], escape).unwrap();
                 assert_eq!(words, [name, dest], "{line}");
                 let text = format!("{directive}{line}");
                 let found = local_sources(&text, &ctx, "dockerfile").unwrap();
@@ -536,6 +463,58 @@ mod tests {
     fn json_form_words_are_read_as_shell_words() {
         let text = "COPY [\"a\\\\$b\", \"it\\\\'s\", \"'q r'\", \"/d\"]\n";
         assert_eq!(sources(text), s(&[("a$b", 1), ("it's", 1), ("q r", 1)]));
+    }
+
+    /// Docker splits a plain-form line at whitespace before it reads
+    /// quotes: a quoted path with a space in it is a quote left open, and
+    /// an escaped space ends the word.
+    #[test]
+    fn plain_form_words_split_at_whitespace_before_quotes() {
+        for (text, word) in [
+            ("FROM x\nCOPY \"h i\" /dst/\n", "\"h"),
+            ("FROM x\nCOPY 'j k' /dst/\n", "'j"),
+            ("FROM x\nCOPY ok \"/my dst\"\n", "\"/my"),
+            ("FROM x\nADD [\"it's\", \"/d\"]\n", "it's"),
+        ] {
+            let err = copy_sources(text).unwrap_err();
+            assert!(
+                err.contains("(line 2)") && err.contains(&format!("{word:?}")),
+                "{text:?}: {err}"
+            );
+            assert!(err.contains("JSON form"), "{err}");
+        }
+        // The escape character keeps the space out of the word, and one at
+        // the end of a word is dropped: two sources.
+        let text = "COPY a\\ b /x\n";
+        assert_eq!(sources(text), s(&[("a", 1), ("b", 1)]));
+        // Tabs, vertical tabs, form feeds split words; other Unicode
+        // spaces do not.
+        let text = "COPY a\tb\u{b}c\u{c}d\u{a0}e /x\n";
+        assert_eq!(
+            sources(text),
+            s(&[("a", 1), ("b", 1), ("c", 1), ("d\u{a0}e", 1)])
+        );
+        // A quoted flag value is one flag; `--` ends the flags.
+        let text = "COPY --chown=\"my user\" a /x\nCOPY -- --odd /x\n";
+        assert_eq!(sources(text), s(&[("a", 1), ("--odd", 2)]));
+        // RUN lines are never refused for their quotes.
+        assert_eq!(sources("RUN echo \"a b\nCOPY c /d\n"), s(&[("c", 2)]));
+    }
+
+    /// As Docker's decoder, the JSON form is the array the arguments start
+    /// with: what follows it is ignored, and an array of anything but
+    /// strings is refused rather than read as plain words.
+    #[test]
+    fn the_json_form_is_the_leading_array_of_strings() {
+        let text = "COPY [\"a b\", \"/d\"] ignored\n";
+        assert_eq!(sources(text), s(&[("a b", 1)]));
+        let err = copy_sources("COPY [1, \"/d\"]\n").unwrap_err();
+        assert!(
+            err.contains("(line 1)") && err.contains("strings only"),
+            "{err}"
+        );
+        // Not an array: plain words.
+        assert_eq!(sources("COPY [a] /d\n"), s(&[("[a]", 1)]));
     }
 
     #[test]

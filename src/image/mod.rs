@@ -41,6 +41,7 @@ mod pip;
 mod quote;
 mod run;
 mod walk;
+mod words;
 
 use std::fmt;
 use std::fs;
