@@ -263,6 +263,16 @@ pub(crate) fn local_sources(text: &str, base: &Path, field: &str) -> Result<Vec<
             ));
         }
         for found in matches {
+            if found.to_str().is_none() {
+                return Err(Error::validation(
+                    field,
+                    format!(
+                        "COPY source {source:?} (line {line}) matches {}, whose name is not \
+                         UTF-8, which a build context cannot carry unchanged: rename it",
+                        found.display()
+                    ),
+                ));
+            }
             let archive = docker_clean(&path_string(&found));
             let mut on_disk = normalize(&root.join(&found));
             if on_disk.as_os_str().is_empty() {
@@ -392,6 +402,29 @@ mod tests {
             found,
             [BuildContext::new(ctx.join("here/ok.txt"), "here/ok.txt")]
         );
+    }
+
+    /// A wildcard that matches a name that is not UTF-8 is refused: the
+    /// build context would carry it renamed.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_wildcard_match_that_is_not_utf8_is_refused() {
+        use crate::test_temp::TempDir;
+        use std::os::unix::ffi::OsStrExt;
+        let tree = TempDir::new("wildcard-bytes");
+        tree.file("ctx/a.txt", "a");
+        let bad = std::ffi::OsStr::from_bytes(b"b\xFF.txt");
+        fs::write(tree.path("ctx").join(bad), "b").unwrap();
+        let ctx = tree.path("ctx");
+        let err = local_sources("FROM x\nCOPY *.txt /d/\n", &ctx, "dockerfile").unwrap_err();
+        assert!(
+            matches!(&err, Error::Validation { field, .. } if field == "dockerfile")
+                && err.to_string().contains("(line 2) matches b\u{FFFD}.txt")
+                && err.to_string().contains("not UTF-8"),
+            "{err}"
+        );
+        let found = local_sources("COPY a* /d/", &ctx, "dockerfile").unwrap();
+        assert_eq!(found, [BuildContext::new(ctx.join("a.txt"), "a.txt")]);
     }
 
     /// Docker reads a source holding `*`, `?` or `[` as a wildcard: the

@@ -5,8 +5,9 @@
 //! work of an expansion is bounded by the directories times the components.
 //! A component is matched by [`crate::pattern`].
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -74,13 +75,9 @@ pub(crate) fn expand(base: &Path, components: &[&str]) -> Result<Vec<PathBuf>> {
             }
         } else {
             for (name, kind) in list(&on_disk)? {
-                let matched =
-                    matches(component, &name.to_string_lossy()).map_err(|BadPattern| {
-                        Error::validation(
-                            "pattern",
-                            format!("{component:?} is not a valid pattern"),
-                        )
-                    })?;
+                let matched = matches(component, &go_text(&name)).map_err(|BadPattern| {
+                    Error::validation("pattern", format!("{component:?} is not a valid pattern"))
+                })?;
                 if matched && last {
                     out.push(rel.join(name));
                 } else if matched && matches!(kind, Kind::Dir { .. }) {
@@ -92,6 +89,22 @@ pub(crate) fn expand(base: &Path, components: &[&str]) -> Result<Vec<PathBuf>> {
     out.sort();
     out.dedup();
     Ok(out)
+}
+
+/// `name` as Go's `filepath.Match` reads it, as Docker matches it: UTF-8
+/// as it is, and each byte of an invalid sequence one U+FFFD (where
+/// `to_string_lossy` makes one of a whole sequence, so `?` would match
+/// what Docker's `??` matches).
+fn go_text(name: &OsStr) -> Cow<'_, str> {
+    if let Some(text) = name.to_str() {
+        return Cow::Borrowed(text);
+    }
+    let mut text = String::new();
+    for chunk in name.as_encoded_bytes().utf8_chunks() {
+        text.push_str(chunk.valid());
+        text.extend(std::iter::repeat_n('\u{FFFD}', chunk.invalid().len()));
+    }
+    Cow::Owned(text)
 }
 
 /// The directories met below the base of an expansion, each kept once as
@@ -243,5 +256,23 @@ mod tests {
         // The last component may be a link: the caller checks it.
         let (found, _) = expand_counting(&tree, "[bio]*");
         assert_eq!(found, paths(&["b", "broken", "inside", "out", "outside"]));
+    }
+
+    /// Docker's matcher reads each byte of a name that is not UTF-8 as
+    /// one character: `??` matches a two-byte broken sequence, `?` does
+    /// not.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_name_that_is_not_utf8_matches_byte_by_byte() {
+        use std::os::unix::ffi::OsStrExt;
+        let tree = TempDir::new("glob-bytes");
+        let name = OsStr::from_bytes(b"\xF0\x9F.txt");
+        fs::write(tree.root.join(name), "x").unwrap();
+        assert_eq!(expand_counting(&tree, "??.txt").0, [PathBuf::from(name)]);
+        assert_eq!(expand_counting(&tree, "?.txt").0, Vec::<PathBuf>::new());
+        assert_eq!(
+            expand_counting(&tree, "[\u{FFFD}]\u{FFFD}.txt").0,
+            [PathBuf::from(name)]
+        );
     }
 }
