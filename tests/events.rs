@@ -344,6 +344,17 @@ fn a_flooding_gateway_is_closed_when_idle() {
     );
 }
 
+/// Frames without end that are never a message (a message begun, then
+/// empty continuations) do not keep an unused connection open either.
+#[test]
+fn a_gateway_that_sends_frames_but_never_a_message_is_closed_when_idle() {
+    let (_, _, _, closed) = start_then_idle(Mode::Fragments, Duration::from_secs(5));
+    assert!(
+        closed >= Duration::from_millis(200) && closed < Duration::from_secs(3),
+        "{closed:?}"
+    );
+}
+
 #[test]
 fn events_off_never_connect() {
     let st = states(&["sb-1"], "stopped");

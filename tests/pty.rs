@@ -645,6 +645,48 @@ fn disconnecting_from_a_server_that_trickles_a_message_returns_at_once() {
     assert!(took < Duration::from_secs(2), "disconnecting took {took:?}");
 }
 
+/// A server that sends frames without end, none of them a message (the
+/// first part of a message, then empty continuations, as fast as the
+/// network takes them): input still goes out and disconnecting still
+/// returns at once, while the frames keep coming.
+#[test]
+fn a_server_that_sends_frames_but_never_a_message_does_not_hold_the_caller() {
+    let server = pty_toolbox(|_, ws| {
+        connected(ws);
+        let stream = ws.get_mut();
+        // A text frame that is not the last of its message, then empty
+        // continuation frames that are not the last either.
+        let _ = stream.write_all(&[0x01, 0x00]);
+        let batch = [0x00u8, 0x00].repeat(32 << 10);
+        let until = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < until && stream.write_all(&batch).is_ok() {}
+    });
+    let (_api, sandbox) = sandbox_for(&server.url);
+    let pty = sandbox.process().connect_pty("endless").unwrap();
+    thread::sleep(Duration::from_millis(300));
+    let (done_tx, done_rx) = mpsc::channel();
+    // The scope ends with the server's frames at the latest.
+    thread::scope(|scope| {
+        scope.spawn(move || {
+            let started = Instant::now();
+            let sent = pty.send_input(b"ls\n");
+            let _ = done_tx.send((sent, started.elapsed()));
+            let started = Instant::now();
+            pty.disconnect();
+            let _ = done_tx.send((Ok(()), started.elapsed()));
+        });
+        let (sent, took) = done_rx
+            .recv_timeout(Duration::from_secs(5))
+            .expect("input held while frames keep coming");
+        sent.unwrap();
+        assert!(took < Duration::from_secs(2), "sending took {took:?}");
+        let (_, took) = done_rx
+            .recv_timeout(Duration::from_secs(5))
+            .expect("disconnecting held while frames keep coming");
+        assert!(took < Duration::from_secs(2), "disconnecting took {took:?}");
+    });
+}
+
 /// Output that comes before "connected" is kept, however much of it there
 /// is: the connection does not wait for a reader that only comes once it
 /// is connected.

@@ -11,8 +11,8 @@
 //! connection once no wait has been running for the idle period, and ends.
 //! The handshake is bounded by the connect timeout, silence by the
 //! server's ping timing (capped), and a gateway that never stops sending
-//! is still looked at every few messages: no gateway keeps the thread
-//! past its use.
+//! is still looked at every few messages (or frames that are no message):
+//! no gateway keeps the thread past its use.
 //! A failure is logged once per client, at debug level; the waits go on
 //! polling.
 
@@ -27,7 +27,7 @@ use super::codec::{self, Message, Open, Packet};
 use crate::config::Secret;
 use crate::transport::poll::{Deadline, Listen};
 use crate::transport::retry::random_fraction;
-use crate::transport::ws::{Event, Limits, ReadError, Socket, Target};
+use crate::transport::ws::{Event, Limits, Polled, ReadError, Socket, Target};
 use crate::transport::Transport;
 
 /// Largest message read from the gateway (a sandbox is a few kilobytes).
@@ -428,7 +428,14 @@ impl Shared {
             .map_err(|e| format!("watching the connection: {e}"))?;
         let mut read = 0u32;
         loop {
-            while let Some(event) = socket.try_next_event().map_err(read_error)? {
+            let busy = loop {
+                let event = match socket.try_next_event().map_err(read_error)? {
+                    Polled::Event(event) => event,
+                    Polled::Nothing => break false,
+                    // Frames without a message: looked at again at once,
+                    // after the waiters.
+                    Polled::Busy => break true,
+                };
                 // A gateway that never pauses must not keep an unused
                 // connection open.
                 read = read.wrapping_add(1);
@@ -446,12 +453,14 @@ impl Shared {
                     }
                     _ => {}
                 }
-            }
+            };
             socket.keep_alive().map_err(read_error)?;
             if self.stop_now() {
                 return Ok(());
             }
-            waiter.wait(TICK);
+            if !busy {
+                waiter.wait(TICK);
+            }
         }
     }
 

@@ -17,7 +17,8 @@
 //! server last sent anything (with [`Limits::keepalive`], a ping is sent
 //! after that much silence, so that a live server always answers within the
 //! idle limit) and never past [`Limits::deadline`]; a write waits at most
-//! the idle limit.
+//! the idle limit. A look that must not wait
+//! ([`Socket::try_next_event`]) reads at most [`POLL_FRAMES`] frames.
 
 mod conn;
 
@@ -46,6 +47,12 @@ const MAX_HEAD: usize = 64 << 10;
 
 /// How long a closing socket waits for the server's reply to its close.
 const CLOSE_LINGER: Duration = Duration::from_millis(500);
+
+/// The most frames [`Socket::try_next_event`] reads without finding a
+/// message (pings, pongs, parts of a message) before it hands control
+/// back: a server that sends such frames without end does not hold the
+/// reader, nor the socket it shares with a writer.
+const POLL_FRAMES: u32 = 64;
 
 /// A connection attempt that failed: the error, and whether another may
 /// succeed.
@@ -90,6 +97,19 @@ pub(crate) enum Event {
     /// The server closed the connection with this code (1005 when it gave
     /// none) and reason.
     Closed(u16, String),
+}
+
+/// What [`Socket::try_next_event`] found.
+#[derive(Debug)]
+pub(crate) enum Polled {
+    /// A message, or the close.
+    Event(Event),
+    /// Nothing more without waiting for the network.
+    Nothing,
+    /// Frames, none of them completing a message yet: more may be ready
+    /// at once (the caller looks at its own state, then looks again
+    /// without waiting).
+    Busy,
 }
 
 /// Why a read gave up.
@@ -292,15 +312,21 @@ impl Socket {
     }
 
     /// The next message or the close if it can be had without waiting for
-    /// the network (`None` otherwise): for a reader that waits for bytes
-    /// with [`Waiter`] and must not hold the socket meanwhile.
-    pub(crate) fn try_next_event(&mut self) -> Result<Option<Event>, ReadError> {
+    /// the network: for a reader that waits for bytes with [`Waiter`] and
+    /// must not hold the socket meanwhile. Reads at most [`POLL_FRAMES`]
+    /// frames.
+    pub(crate) fn try_next_event(&mut self) -> Result<Polled, ReadError> {
         self.frames.get_mut().timed().poll = true;
+        let mut frames = 0;
         let result = loop {
+            if frames == POLL_FRAMES {
+                break Ok(Polled::Busy);
+            }
+            frames += 1;
             match self.read_frame() {
-                Ok(Some(event)) => break Ok(Some(event)),
+                Ok(Some(event)) => break Ok(Polled::Event(event)),
                 Ok(None) => {}
-                Err(tungstenite::Error::Io(e)) if timed_out(&e) => break Ok(None),
+                Err(tungstenite::Error::Io(e)) if timed_out(&e) => break Ok(Polled::Nothing),
                 Err(e) => break Err(self.failed(e)),
             }
         };

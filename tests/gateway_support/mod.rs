@@ -48,6 +48,10 @@ pub enum Mode {
     /// sandboxes without pause (besides the emitted events) until the
     /// client leaves.
     Flood,
+    /// After the first event, sends the first part of a message, then
+    /// empty continuation frames without pause (frames without end, none a
+    /// message) until the client leaves.
+    Fragments,
 }
 
 struct Bus {
@@ -316,6 +320,10 @@ fn session(ws: &mut Ws, mode: &Mode, shared: &Shared) {
         if pending.iter().any(|p| !send(ws, p)) {
             break;
         }
+        if *mode == Mode::Fragments && sent > 0 {
+            fragments(ws, stop);
+            break;
+        }
         // Nothing pauses a flood: what the client sends is left unread, its
         // leaving shows as a failed write.
         if !flood && read_one(ws, pongs).is_err() {
@@ -342,6 +350,17 @@ fn ignore_connect(ws: &mut Ws, pinging: bool, shared: &Shared) {
         }
     }
     shared.unanswered.lock().unwrap().push(began.elapsed());
+}
+
+/// The first part of a text message, then empty continuation frames,
+/// written straight to the socket until the client leaves.
+fn fragments(ws: &mut Ws, stop: &AtomicBool) {
+    let stream = ws.get_mut();
+    let batch = [0x00u8, 0x00].repeat(32 << 10);
+    if stream.write_all(&[0x01, 0x00]).is_err() {
+        return;
+    }
+    while !stop.load(Ordering::SeqCst) && stream.write_all(&batch).is_ok() {}
 }
 
 /// Text frames announcing state changes of 256 other sandboxes, ready to

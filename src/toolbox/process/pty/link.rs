@@ -3,8 +3,11 @@
 //!
 //! One thread of its own reads the socket: it takes the socket's lock only
 //! to decode what has already arrived ([`Socket::try_next_event`], which
-//! never waits for the network), and waits for more bytes without the lock
-//! ([`Waiter`]), so that input is written at once whatever the output does;
+//! never waits for the network, nor reads more than a few frames that are
+//! no message), and waits for more bytes without the lock ([`Waiter`]), so
+//! that input is written, and a close done, at once whatever the output
+//! does (a caller waiting for the lock has it before the thread looks
+//! again);
 //! input the network does not take at once is written in slices of at most
 //! [`WRITE_SLICE`], the socket left to that thread in between, so that
 //! output is read whatever the input does.
@@ -14,7 +17,7 @@
 //! server is held back by TCP itself (the toolbox disconnects a client
 //! that falls too far behind). Nothing grows with the output.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -24,7 +27,7 @@ use serde::Deserialize;
 use super::PtyExit;
 use crate::error::{Error, Result};
 use crate::toolbox::process::lenient;
-use crate::transport::ws::{Event, ReadError, Socket, Waiter};
+use crate::transport::ws::{Event, Polled, ReadError, Socket, Waiter};
 
 /// Largest piece of output handed to the caller at once.
 pub(super) const CHUNK: usize = 64 << 10;
@@ -60,6 +63,9 @@ pub(super) struct Link {
     /// Set once the session or the connection has ended: input can reach
     /// nothing.
     ended: AtomicBool,
+    /// Callers waiting for the socket (input, close): the thread lets them
+    /// have it before it looks again at a socket that keeps it busy.
+    callers: AtomicUsize,
     operation: String,
     idle: Duration,
     redact: Redact,
@@ -91,6 +97,7 @@ impl Link {
             waiter,
             closing: AtomicBool::new(false),
             ended: AtomicBool::new(false),
+            callers: AtomicUsize::new(0),
             idle,
             redact,
         });
@@ -119,6 +126,23 @@ impl Link {
         self.socket.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The socket for a caller, counted while it waits for it.
+    fn socket_for_caller(&self) -> MutexGuard<'_, Socket> {
+        self.callers.fetch_add(1, Ordering::SeqCst);
+        let socket = self.socket();
+        self.callers.fetch_sub(1, Ordering::SeqCst);
+        socket
+    }
+
+    /// For the thread, between two looks at a socket that keeps it busy:
+    /// a caller waiting for the socket has it first (within a bound).
+    fn yield_to_callers(&self) {
+        let until = Instant::now() + WRITE_SLICE;
+        while self.callers.load(Ordering::SeqCst) > 0 && Instant::now() < until {
+            std::thread::sleep(Duration::from_micros(100));
+        }
+    }
+
     /// Sends input, in messages the toolbox accepts.
     pub(super) fn send(&self, bytes: &[u8]) -> Result<()> {
         if self.closing.load(Ordering::SeqCst) {
@@ -132,7 +156,7 @@ impl Link {
         }
         for piece in bytes.chunks(MAX_INPUT) {
             let started = Instant::now();
-            let mut sent = self.socket().send_binary_for(piece, WRITE_SLICE);
+            let mut sent = self.socket_for_caller().send_binary_for(piece, WRITE_SLICE);
             // The socket is left to the connection's thread between slices:
             // a server may read no more input until its output has been read
             // (a shell echoing a large paste).
@@ -144,7 +168,7 @@ impl Link {
                     });
                 }
                 std::thread::sleep(Duration::from_millis(1));
-                sent = self.socket().flush_for(WRITE_SLICE);
+                sent = self.socket_for_caller().flush_for(WRITE_SLICE);
             }
             sent.map_err(|e| (self.redact)(e))?;
         }
@@ -156,7 +180,7 @@ impl Link {
         if self.closing.swap(true, Ordering::SeqCst) {
             return;
         }
-        self.socket().close(1000, "");
+        self.socket_for_caller().close(1000, "");
         // Wakes the thread up if it waits for bytes.
         self.waiter.shutdown();
     }
@@ -216,8 +240,8 @@ fn pump(link: &Link, output: &SyncSender<Piece>, connected: mpsc::Sender<Result<
         }
         let event = link.socket().try_next_event();
         let bytes = match event {
-            Ok(Some(Event::Binary(bytes))) => bytes,
-            Ok(Some(Event::Text(text))) => match control(&text) {
+            Ok(Polled::Event(Event::Binary(bytes))) => bytes,
+            Ok(Polled::Event(Event::Text(text))) => match control(&text) {
                 Some(c) if c.status == "connected" => {
                     if let Some(tx) = connected.take() {
                         let _ = tx.send(Ok(()));
@@ -234,8 +258,15 @@ fn pump(link: &Link, output: &SyncSender<Piece>, connected: mpsc::Sender<Result<
                 Some(_) => continue,
                 None => text,
             },
-            Ok(Some(Event::Closed(code, reason))) => break exit_of(code, &reason, &link.operation),
-            Ok(None) => {
+            Ok(Polled::Event(Event::Closed(code, reason))) => {
+                break exit_of(code, &reason, &link.operation)
+            }
+            // Frames but no message yet: the caller's turn first.
+            Ok(Polled::Busy) => {
+                link.yield_to_callers();
+                continue;
+            }
+            Ok(Polled::Nothing) => {
                 let wait = (link.idle / 3).max(Duration::from_millis(1));
                 if !link.waiter.wait(wait) {
                     if let Err(e) = link.socket().keep_alive() {
