@@ -687,6 +687,57 @@ fn a_server_that_sends_frames_but_never_a_message_does_not_hold_the_caller() {
     });
 }
 
+/// A server that sends pings without end and reads nothing: the pongs
+/// pile up unsent, and neither input nor disconnecting waits on them.
+#[test]
+fn a_server_that_pings_without_reading_does_not_hold_the_caller() {
+    let sent = Arc::new(AtomicUsize::new(0));
+    let counter = sent.clone();
+    let server = pty_toolbox(move |_, ws| {
+        connected(ws);
+        let stream = ws.get_mut();
+        // Pings with 125 bytes each, so that their pongs soon fill the
+        // sockets' buffers.
+        let mut ping = vec![0x89u8, 125];
+        ping.extend([b'p'; 125]);
+        let batch = ping.repeat(512);
+        let until = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < until && stream.write_all(&batch).is_ok() {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    let (_api, sandbox) = sandbox_for(&server.url);
+    let pty = sandbox
+        .process()
+        .create_pty(PtyOptions::new("pings").idle_timeout(Duration::from_secs(10)))
+        .unwrap();
+    // Until the pings stop going out (the client reads no more of them)
+    // or for 5 s at most.
+    let began = Instant::now();
+    let mut last = (0, Instant::now());
+    while began.elapsed() < Duration::from_secs(5) && last.1.elapsed() < Duration::from_millis(500)
+    {
+        thread::sleep(Duration::from_millis(50));
+        let now = sent.load(Ordering::SeqCst);
+        if now != last.0 {
+            last = (now, Instant::now());
+        }
+    }
+    let (done_tx, done_rx) = mpsc::channel();
+    // The scope ends with the server's pings at the latest.
+    thread::scope(|scope| {
+        scope.spawn(move || {
+            let started = Instant::now();
+            pty.disconnect();
+            let _ = done_tx.send(started.elapsed());
+        });
+        let took = done_rx
+            .recv_timeout(Duration::from_secs(5))
+            .expect("disconnecting held by pongs the server does not read");
+        assert!(took < Duration::from_secs(2), "disconnecting took {took:?}");
+    });
+}
+
 /// Output that comes before "connected" is kept, however much of it there
 /// is: the connection does not wait for a reader that only comes once it
 /// is connected.

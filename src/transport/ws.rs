@@ -17,7 +17,9 @@
 //! server last sent anything (with [`Limits::keepalive`], a ping is sent
 //! after that much silence, so that a live server always answers within the
 //! idle limit) and never past [`Limits::deadline`]; a write waits at most
-//! the idle limit. A look that must not wait
+//! the idle limit, a ping or a pong at most [`CONTROL_WAIT`] (what the
+//! network does not take goes out with the next write, and no other ping
+//! or pong is queued meanwhile). A look that must not wait
 //! ([`Socket::try_next_event`]) reads at most [`POLL_FRAMES`] frames.
 
 mod conn;
@@ -47,6 +49,10 @@ const MAX_HEAD: usize = 64 << 10;
 
 /// How long a closing socket waits for the server's reply to its close.
 const CLOSE_LINGER: Duration = Duration::from_millis(500);
+
+/// The longest a ping or a pong waits for the network: what it leaves
+/// goes out with the next write.
+const CONTROL_WAIT: Duration = Duration::from_millis(20);
 
 /// The most frames [`Socket::try_next_event`] reads without finding a
 /// message (pings, pongs, parts of a message) before it hands control
@@ -138,6 +144,9 @@ pub(crate) struct Socket {
     /// A read failed other than by running out of time: the frame reader
     /// is left mid-frame, so nothing more is read.
     broken: bool,
+    /// A write ran out of time: bytes the network has not taken yet are
+    /// queued.
+    unsent: bool,
 }
 
 impl std::fmt::Debug for Socket {
@@ -267,6 +276,7 @@ fn upgrade(
         pinged: None,
         protocol,
         broken: false,
+        unsent: false,
     })
 }
 
@@ -346,7 +356,7 @@ impl Socket {
         let since_ping = self.pinged.map_or(Duration::MAX, |p| p.elapsed());
         if silent >= every && since_ping >= every {
             self.pinged = Some(Instant::now());
-            self.send(Frame::ping(Vec::new()))
+            self.control(Frame::ping(Vec::new()))
                 .map_err(|e| self.failed(e))?;
         }
         Ok(())
@@ -416,7 +426,7 @@ impl Socket {
                 None => return Err(protocol(ProtocolError::UnexpectedContinueFrame)),
             },
             OpCode::Control(Control::Ping) => {
-                self.send(Frame::pong(frame.into_payload()))?;
+                self.control(Frame::pong(frame.into_payload()))?;
                 return Ok(None);
             }
             OpCode::Control(Control::Close) => {
@@ -430,7 +440,7 @@ impl Socket {
                 };
                 // The reply the protocol asks for; the stream is over
                 // whether or not it goes through.
-                let _ = self.send(Frame::close(None));
+                let _ = self.control(Frame::close(None));
                 return Ok(Some(Event::Closed(code, reason)));
             }
             // Pongs.
@@ -489,16 +499,52 @@ impl Socket {
         self.written(written)
     }
 
-    fn written(&self, written: std::result::Result<(), tungstenite::Error>) -> Result<bool> {
+    fn written(&mut self, written: std::result::Result<(), tungstenite::Error>) -> Result<bool> {
+        match self.note(written) {
+            Ok(()) => Ok(!self.unsent),
+            Err(e) => Err(self.write_error(e)),
+        }
+    }
+
+    /// Notes whether a write left bytes unsent: a write that ran out of
+    /// time (before the deadline) is no error, what it left is queued.
+    fn note(
+        &mut self,
+        written: std::result::Result<(), tungstenite::Error>,
+    ) -> std::result::Result<(), tungstenite::Error> {
         match written {
-            Ok(()) => Ok(true),
+            Ok(()) => {
+                self.unsent = false;
+                Ok(())
+            }
             Err(tungstenite::Error::Io(e))
                 if timed_out(&e) && left(self.limits.deadline).is_ok() =>
             {
-                Ok(false)
+                self.unsent = true;
+                Ok(())
             }
-            Err(e) => Err(self.write_error(e)),
+            Err(e) => Err(e),
         }
+    }
+
+    /// Sends a ping, a pong or the reply to a close, waiting at most
+    /// [`CONTROL_WAIT`] for the network: what it does not take goes out
+    /// with the next write, and while something is left no other such
+    /// frame is queued (a pong answers the latest ping only, as RFC 6455
+    /// allows). A server that reads nothing holds neither the reader, nor
+    /// a writer waiting for the socket, nor memory.
+    fn control(&mut self, mut frame: Frame) -> std::result::Result<(), tungstenite::Error> {
+        self.frames.get_mut().timed().wait = CONTROL_WAIT;
+        if self.unsent {
+            let flushed = self.frames.flush();
+            self.note(flushed)?;
+            if self.unsent {
+                return Ok(());
+            }
+        }
+        frame.header_mut().mask = Some(mask());
+        let sent = self.frames.write(frame).and_then(|()| self.frames.flush());
+        self.note(sent)
     }
 
     /// Closes the connection with `code` (1000 for a normal close): sends
@@ -532,7 +578,9 @@ impl Socket {
         frame.header_mut().mask = Some(mask());
         let timed = self.frames.get_mut().timed();
         timed.wait = self.limits.idle;
-        self.frames.send(frame)
+        let sent = self.frames.send(frame);
+        self.unsent = matches!(&sent, Err(tungstenite::Error::Io(e)) if timed_out(e));
+        sent
     }
 
     fn failed(&self, e: tungstenite::Error) -> ReadError {

@@ -3,8 +3,9 @@
 //!
 //! One thread of its own reads the socket: it takes the socket's lock only
 //! to decode what has already arrived ([`Socket::try_next_event`], which
-//! never waits for the network, nor reads more than a few frames that are
-//! no message), and waits for more bytes without the lock ([`Waiter`]), so
+//! never waits for bytes, waits at most a few milliseconds to answer a
+//! ping, and reads no more than a few frames that are no message), and
+//! waits for more bytes without the lock ([`Waiter`]), so
 //! that input is written, and a close done, at once whatever the output
 //! does (a caller waiting for the lock has it before the thread looks
 //! again);
