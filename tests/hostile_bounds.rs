@@ -7,6 +7,10 @@
 
 mod common;
 mod fault_server;
+#[cfg(feature = "websocket")]
+mod process_support;
+#[cfg(feature = "websocket")]
+mod ws_support;
 
 use std::time::{Duration, Instant};
 
@@ -371,4 +375,55 @@ fn measured_a_slow_build_log_callback_slows_the_reader_not_memory() {
     assert!(peak_during_pause < 16 * 1024, "{peak_during_pause} KiB");
     assert!(grew < 24 * 1024, "peak grew by {grew} KiB");
     eprintln!("slow callback: peak +{peak_during_pause} KiB during the pause, +{grew} KiB in all");
+}
+
+#[cfg(feature = "websocket")]
+#[test]
+fn a_log_message_that_switches_streams_at_every_character_takes_bounded_memory() {
+    alone(
+        "a_log_message_that_switches_streams_at_every_character_takes_bounded_memory",
+        measured_a_log_message_that_switches_streams_at_every_character_takes_bounded_memory,
+    );
+}
+
+#[cfg(feature = "websocket")]
+fn measured_a_log_message_that_switches_streams_at_every_character_takes_bounded_memory() {
+    use std::io::Write;
+    // The largest message of a followed log, 16 MiB, switching between
+    // stdout and stderr at every character: 4 Mi chunks of one character
+    // (the toolbox sends messages of at most 1 KiB).
+    const SIZE: usize = 16 << 20;
+    let (url, _) = ws_support::ws_server(|ws| {
+        let block = b"\x01\x01\x01o\x02\x02\x02e".repeat(8 << 10);
+        let mut head = vec![0x82, 127];
+        head.extend((SIZE as u64).to_be_bytes());
+        let stream = ws.get_mut();
+        if stream.write_all(&head).is_err() {
+            return;
+        }
+        for _ in 0..SIZE / block.len() {
+            if stream.write_all(&block).is_err() {
+                return;
+            }
+        }
+        ws_support::close(ws, 1000, "");
+    });
+    let (_api, sandbox) = process_support::sandbox_for(&url);
+    let before = peak_kib();
+    let started = Instant::now();
+    let (mut chunks, mut stderr) = (0, 0);
+    sandbox
+        .process()
+        .follow_session_command_logs("s", "c", daytona::toolbox::FollowOptions::new(), |c| {
+            chunks += 1;
+            stderr += usize::from(c.is_stderr());
+        })
+        .unwrap();
+    let took = started.elapsed();
+    let grew = peak_kib().saturating_sub(before);
+    assert_eq!((chunks, stderr), (SIZE / 4, SIZE / 8));
+    // The message as read and as assembled (32 MiB), not a chunk for
+    // each of its characters.
+    assert!(grew < 48 * 1024, "peak grew by {grew} KiB");
+    eprintln!("16 MiB of 1-character chunks: peak +{grew} KiB in {took:?}");
 }

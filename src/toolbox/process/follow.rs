@@ -19,6 +19,11 @@ use crate::transport::Transport;
 /// Largest message of a log stream (the toolbox sends chunks of a few KiB).
 const MAX_MESSAGE: usize = 16 << 20;
 
+/// Bytes of a message split into chunks at once: a message that switches
+/// streams at every character makes at most a quarter as many chunks at a
+/// time, not one for each of its characters.
+const DEMUX_STEP: usize = 64 << 10;
+
 /// The default [`FollowOptions::idle_timeout`]: 10 minutes.
 const DEFAULT_IDLE: Duration = Duration::from_secs(10 * 60);
 
@@ -95,6 +100,10 @@ impl LogChunk {
 pub struct LogStream<'s> {
     socket: Option<Socket>,
     demux: Demux,
+    /// The last message, split into chunks [`DEMUX_STEP`] bytes at a time
+    /// (up to `split`).
+    message: Vec<u8>,
+    split: usize,
     queue: VecDeque<LogChunk>,
     error: Option<Error>,
     transport: &'s Transport,
@@ -123,13 +132,21 @@ impl Iterator for LogStream<'_> {
             if let Some(chunk) = self.queue.pop_front() {
                 return Some(Ok(chunk));
             }
+            if self.split < self.message.len() {
+                let end = self.message.len().min(self.split + DEMUX_STEP);
+                self.demux
+                    .push(&self.message[self.split..end], &mut self.queue);
+                self.split = end;
+                continue;
+            }
             if let Some(e) = self.error.take() {
                 return Some(Err(e));
             }
             let socket = self.socket.as_mut()?;
             match socket.next_event() {
                 Ok(Event::Text(data) | Event::Binary(data)) => {
-                    self.demux.push(&data, &mut self.queue)
+                    self.message = data;
+                    self.split = 0;
                 }
                 Ok(Event::Closed(code, reason)) => {
                     let error = self.close_error(code, &reason);
@@ -307,6 +324,8 @@ impl<'s> Process<'s> {
             operation: socket.operation().to_string(),
             socket: Some(socket),
             demux: Demux::default(),
+            message: Vec::new(),
+            split: 0,
             queue: VecDeque::new(),
             error: None,
             transport: self.tb.transport(),
