@@ -371,3 +371,17 @@ fn a_compressed_frame_nobody_agreed_on_is_an_error_not_garbage() {
     frame.extend_from_slice(payload);
     a_broken_frame_fails_the_log(frame, "Reserved bits");
 }
+
+#[test]
+fn close_frames_the_protocol_forbids_are_errors_not_the_end_of_the_command() {
+    // Half a close code.
+    a_broken_frame_fails_the_log(vec![0x88, 1, 0x03], "Invalid close sequence");
+    // Codes no endpoint may send (RFC 6455, 7.4): 1005 (no code), 1006
+    // (closed without a close frame), 1015 (TLS failed), and numbers
+    // outside the ranges of codes.
+    for code in [1005u16, 1006, 1015, 999, 5000] {
+        let mut frame = vec![0x88, 2];
+        frame.extend(code.to_be_bytes());
+        a_broken_frame_fails_the_log(frame, "Invalid close sequence");
+    }
+}

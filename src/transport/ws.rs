@@ -432,11 +432,18 @@ impl Socket {
             OpCode::Control(Control::Close) => {
                 let payload: &[u8] = frame.payload();
                 let (code, reason) = match payload {
-                    [a, b, reason @ ..] => (
-                        u16::from_be_bytes([*a, *b]),
-                        String::from_utf8_lossy(reason).into_owned(),
-                    ),
-                    _ => (u16::from(CloseCode::Status), String::new()),
+                    [] => (u16::from(CloseCode::Status), String::new()),
+                    // Half a code, or one no endpoint may send (1005,
+                    // 1006, 1015, numbers outside the ranges of codes):
+                    // a broken close, not the end of the stream.
+                    [_] => return Err(protocol(ProtocolError::InvalidCloseSequence)),
+                    [a, b, reason @ ..] => {
+                        let code = u16::from_be_bytes([*a, *b]);
+                        if !CloseCode::from(code).is_allowed() {
+                            return Err(protocol(ProtocolError::InvalidCloseSequence));
+                        }
+                        (code, String::from_utf8_lossy(reason).into_owned())
+                    }
                 };
                 // The reply the protocol asks for; the stream is over
                 // whether or not it goes through.
