@@ -12,7 +12,7 @@ mod ws_support;
 use std::io::{Read, Write};
 use std::sync::mpsc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::*;
 use daytona::toolbox::{FollowOptions, LogChunk};
@@ -156,6 +156,34 @@ fn a_silent_server_ends_with_an_idle_timeout() {
         follow(&url, options).1
     });
     assert!(e.to_string().contains("no log data for 300ms"), "{e}");
+}
+
+/// Pings, and a message begun but never ended, are no log data: a server
+/// that sends only those ends at the idle limit all the same.
+#[test]
+fn pings_and_parts_of_a_message_are_no_log_data() {
+    for parts in [false, true] {
+        let (url, _seen) = ws_server(move |ws| {
+            if parts {
+                // A text frame that is not the last of its message.
+                let _ = ws.get_mut().write_all(&[0x01, 0x00]);
+            }
+            let until = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < until {
+                // A ping, or an empty continuation frame, every 50 ms.
+                let frame: &[u8] = if parts { &[0x00, 0x00] } else { &[0x89, 0x00] };
+                if ws.get_mut().write_all(frame).is_err() {
+                    return;
+                }
+                thread::sleep(Duration::from_millis(50));
+            }
+        });
+        let options = FollowOptions::new().idle_timeout(Duration::from_millis(500));
+        let e = assert_times_out(Duration::from_millis(500), Duration::from_secs(3), || {
+            follow(&url, options).1
+        });
+        assert!(e.to_string().contains("no log data for 500ms"), "{e}");
+    }
 }
 
 #[test]

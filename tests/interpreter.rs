@@ -10,9 +10,10 @@ mod fault_server;
 mod process_support;
 mod ws_support;
 
+use std::io::Write;
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::*;
 use daytona::toolbox::{
@@ -203,11 +204,12 @@ fn a_silent_server_ends_at_the_timeout_plus_the_margin() {
     assert!(e.to_string().contains("did not finish"), "{e}");
 }
 
-#[test]
-fn a_server_that_stops_answering_is_lost_at_the_idle_limit() {
+/// A run with an idle limit of 600 ms against a server that reads the
+/// request, then plays `script`: it fails for want of output in time.
+fn no_output_within_the_idle_limit(script: impl FnOnce(&mut Ws) + Send + 'static) {
     let (url, _seen) = ws_server(|ws| {
         request(ws);
-        thread::sleep(Duration::from_secs(5));
+        script(ws);
     });
     let (_api, sandbox) = sandbox_for(&url);
     let e = assert_times_out(Duration::from_millis(500), Duration::from_secs(3), || {
@@ -217,6 +219,23 @@ fn a_server_that_stops_answering_is_lost_at_the_idle_limit() {
         )
     });
     assert!(e.to_string().contains("no output for 600ms"), "{e}");
+}
+
+#[test]
+fn a_server_that_stops_answering_is_lost_at_the_idle_limit() {
+    no_output_within_the_idle_limit(|_| thread::sleep(Duration::from_secs(5)));
+}
+
+/// The idle limit counts the code's silence: pings from the server are no
+/// output.
+#[test]
+fn pings_are_no_output_for_the_idle_limit() {
+    no_output_within_the_idle_limit(|ws| {
+        let until = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < until && ws.get_mut().write_all(&[0x89, 0x00]).is_ok() {
+            thread::sleep(Duration::from_millis(50));
+        }
+    });
 }
 
 #[test]

@@ -27,7 +27,7 @@ use super::codec::{self, Message, Open, Packet};
 use crate::config::Secret;
 use crate::transport::poll::{Deadline, Listen};
 use crate::transport::retry::random_fraction;
-use crate::transport::ws::{Event, Limits, Polled, ReadError, Socket, Target};
+use crate::transport::ws::{Event, IdleOf, Limits, Polled, ReadError, Socket, Target};
 use crate::transport::Transport;
 
 /// Largest message read from the gateway (a sandbox is a few kilobytes).
@@ -342,6 +342,7 @@ impl Shared {
         };
         let limits = Limits {
             idle: connect,
+            idle_of: IdleOf::Silence,
             keepalive: None,
             deadline: None,
             max_message: MAX_MESSAGE,

@@ -179,7 +179,8 @@ impl<'a> RunCodeOptions<'a> {
     /// [`Error::Timeout`]; by default there is no such limit, and the run's
     /// [`timeout`](Self::timeout) (plus the margin) bounds it. The toolbox
     /// sends nothing during a run until the code writes or ends (it does
-    /// not answer pings then), so this counts the code's silence. Pings go
+    /// not answer pings then), so this counts the code's silence (pings
+    /// from the server, or pongs from a proxy, do not count). Pings go
     /// out after 20 s of silence (or a third of this limit) all the same,
     /// so that proxies on the way keep the connection open.
     pub fn idle_timeout(mut self, idle: Duration) -> Self {

@@ -14,13 +14,16 @@
 //! Bounds: the connect timeout covers the name lookup, TCP, proxy, TLS and
 //! upgrade together; a message may hold at most [`Limits::max_message`]
 //! bytes; a read waits at most until [`Limits::idle`] has passed since the
-//! server last sent anything (with [`Limits::keepalive`], a ping is sent
-//! after that much silence, so that a live server always answers within the
-//! idle limit) and never past [`Limits::deadline`]; a write waits at most
-//! the idle limit, a ping or a pong at most [`CONTROL_WAIT`] (what the
-//! network does not take goes out with the next write, and no other ping
-//! or pong is queued meanwhile). A look that must not wait
-//! ([`Socket::try_next_event`]) reads at most [`POLL_FRAMES`] frames.
+//! server last sent anything (or, as [`IdleOf`] says, since its last
+//! message that held something: a log, a program's output, which pings
+//! and parts of a message do not keep alive), and never past
+//! [`Limits::deadline`]; with [`Limits::keepalive`], a ping is sent after
+//! that much silence, so that a live server always answers within the idle
+//! limit. A write waits at most the idle limit, a ping or a pong at most
+//! [`CONTROL_WAIT`] (what the network does not take goes out with the next
+//! write, and no other ping or pong is queued meanwhile). A look that must
+//! not wait ([`Socket::try_next_event`]) reads at most [`POLL_FRAMES`]
+//! frames.
 
 mod conn;
 
@@ -83,14 +86,29 @@ pub(crate) struct Target<'a> {
 /// The bounds of an open socket (see the module docs).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Limits {
-    /// The longest the server may send nothing at all.
+    /// The longest the server may send nothing at all (or no data, as
+    /// `idle_of` says).
     pub(crate) idle: Duration,
+    /// What the idle limit measures.
+    pub(crate) idle_of: IdleOf,
     /// Sends a ping after this much silence (shorter than `idle`).
     pub(crate) keepalive: Option<Duration>,
     /// Nothing is read or written past this instant.
     pub(crate) deadline: Option<Instant>,
     /// Largest message read into memory.
     pub(crate) max_message: usize,
+}
+
+/// What the idle limit of a socket measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum IdleOf {
+    /// Silence: anything the server sends resets it, a ping or a pong
+    /// too (a connection's liveness).
+    Silence,
+    /// The time since the last message that holds something: pings,
+    /// pongs, parts of a message and empty messages do not reset it (a
+    /// log's or a program's output).
+    Data,
 }
 
 /// What the server sent next.
@@ -139,6 +157,8 @@ pub(crate) struct Socket {
     partial: Option<(bool, Vec<u8>)>,
     /// When the last ping went out.
     pinged: Option<Instant>,
+    /// When the last message that holds something came.
+    last_data: Instant,
     /// The subprotocol the server chose.
     protocol: Option<String>,
     /// A read failed other than by running out of time: the frame reader
@@ -196,6 +216,7 @@ fn connect(transport: &Transport, target: &Target<'_>, limits: Limits) -> Result
     timed.deadline = limits.deadline;
     timed.wait = limits.idle;
     timed.last_read = Instant::now();
+    socket.last_data = Instant::now();
     Ok(socket)
 }
 
@@ -268,12 +289,14 @@ fn upgrade(
         operation: op.to_string(),
         limits: Limits {
             idle: Duration::MAX,
+            idle_of: IdleOf::Silence,
             keepalive: None,
             deadline: None,
             max_message: 0,
         },
         partial: None,
         pinged: None,
+        last_data: Instant::now(),
         protocol,
         broken: false,
         unsent: false,
@@ -367,7 +390,11 @@ impl Socket {
     fn read_wait(&self) -> Result<Duration, ReadError> {
         let deadline_left = left(self.limits.deadline).map_err(|_| ReadError::Deadline)?;
         let silent = self.frames.get_ref().timed_ref().last_read.elapsed();
-        let idle_left = self.limits.idle.saturating_sub(silent);
+        let quiet = match self.limits.idle_of {
+            IdleOf::Silence => silent,
+            IdleOf::Data => self.last_data.elapsed(),
+        };
+        let idle_left = self.limits.idle.saturating_sub(quiet);
         if idle_left.is_zero() {
             return Err(ReadError::Idle);
         }
@@ -470,6 +497,9 @@ impl Socket {
         if !fin {
             self.partial = Some((text, message));
             return Ok(None);
+        }
+        if !message.is_empty() {
+            self.last_data = Instant::now();
         }
         Ok(Some(if text {
             Event::Text(message)

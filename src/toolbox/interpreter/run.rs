@@ -17,7 +17,7 @@ use crate::toolbox::process::{lenient, whole_seconds};
 use crate::toolbox::Toolbox;
 use crate::transport::poll::Deadline;
 use crate::transport::status::excerpt;
-use crate::transport::ws::{Event, Limits, ReadError, Socket};
+use crate::transport::ws::{Event, IdleOf, Limits, ReadError, Socket};
 
 /// The server's time limit of a run that sets none.
 const SERVER_DEFAULT_TIMEOUT: Duration = Duration::from_secs(10 * 60);
@@ -141,6 +141,7 @@ fn run_limits(idle: Option<Duration>, started: Instant, limit: Duration) -> Limi
     let idle = idle.unwrap_or(limit);
     Limits {
         idle,
+        idle_of: IdleOf::Data,
         keepalive: Some(KEEPALIVE.min(idle / 3)),
         deadline: started.checked_add(limit),
         max_message: MAX_MESSAGE,

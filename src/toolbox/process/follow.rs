@@ -13,7 +13,7 @@ use crate::config::WAIT_FOREVER;
 use crate::error::{Error, Result};
 use crate::telemetry::traced;
 use crate::transport::poll::Deadline;
-use crate::transport::ws::{Event, Limits, ReadError, Socket};
+use crate::transport::ws::{Event, IdleOf, Limits, ReadError, Socket};
 use crate::transport::Transport;
 
 /// Largest message of a log stream (the toolbox sends chunks of a few KiB).
@@ -50,9 +50,10 @@ impl FollowOptions {
         Self::default()
     }
 
-    /// Gives up with [`Error::Timeout`] when the server sends nothing for
-    /// this long (default 10 minutes): a command that prints nothing for
-    /// longer needs a longer limit.
+    /// Gives up with [`Error::Timeout`] when the log gets no data for this
+    /// long (default 10 minutes; pings, and parts of a message that never
+    /// ends, are no data): a command that prints nothing for longer needs a
+    /// longer limit.
     pub fn idle_timeout(mut self, idle: Duration) -> Self {
         self.idle_timeout = idle;
         self
@@ -310,6 +311,7 @@ impl<'s> Process<'s> {
         let deadline = options.timeout.and_then(|t| started.checked_add(t));
         let limits = Limits {
             idle: options.idle_timeout,
+            idle_of: IdleOf::Data,
             keepalive: None,
             deadline,
             max_message: MAX_MESSAGE,

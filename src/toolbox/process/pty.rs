@@ -20,7 +20,7 @@ use crate::params::string_pairs;
 use crate::telemetry::traced;
 use crate::toolbox::EnvNames;
 use crate::transport::poll::Deadline;
-use crate::transport::ws::Limits;
+use crate::transport::ws::{IdleOf, Limits};
 
 pub use handle::{PtyHandle, PtyReader, PtyWriter};
 
@@ -346,6 +346,7 @@ impl<'s> Process<'s> {
         let connect = self.tb.transport().connect_timeout();
         let limits = Limits {
             idle,
+            idle_of: IdleOf::Silence,
             keepalive: Some(idle / 3),
             deadline: None,
             max_message: MAX_MESSAGE,
