@@ -15,6 +15,13 @@ pub(super) fn describe(source: &(dyn StdError + 'static)) -> Option<&'static str
         return Some(ureq_cause(e));
     }
     if let Some(e) = source.downcast_ref::<io::Error>() {
+        // ureq's body reader hands its errors on wrapped in an I/O error.
+        if let Some(e) = e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<ureq::Error>())
+        {
+            return Some(ureq_cause(e));
+        }
         return io_cause(e);
     }
     if source.downcast_ref::<rustls::Error>().is_some() {
@@ -35,6 +42,32 @@ pub(super) fn describe(source: &(dyn StdError + 'static)) -> Option<&'static str
         });
     }
     None
+}
+
+/// Whether `source` is a time limit reached: ureq's timeout, or an I/O
+/// error that timed out (itself or as the wrapper of ureq's).
+pub(super) fn is_timeout(source: &(dyn StdError + 'static)) -> bool {
+    if let Some(e) = source.downcast_ref::<ureq::Error>() {
+        return match e {
+            ureq::Error::Timeout(_) => true,
+            ureq::Error::Io(io) => is_timeout(io),
+            _ => false,
+        };
+    }
+    if let Some(e) = source.downcast_ref::<io::Error>() {
+        return match e.get_ref() {
+            Some(inner) if inner.is::<ureq::Error>() => is_timeout(inner),
+            _ => matches!(
+                e.kind(),
+                io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+            ),
+        };
+    }
+    #[cfg(feature = "websocket")]
+    if let Some(tungstenite::Error::Io(e)) = source.downcast_ref::<tungstenite::Error>() {
+        return is_timeout(e);
+    }
+    false
 }
 
 fn ureq_cause(e: &ureq::Error) -> &'static str {

@@ -377,11 +377,16 @@ impl Error {
         matches!(self.status(), Some(500..=599))
     }
 
-    /// A time limit was reached: an [`Error::Timeout`] of the SDK, or a
-    /// 408 the server answered (a command past its own timeout: the
-    /// error stays [`Error::Api`], with its status).
+    /// A time limit was reached: an [`Error::Timeout`] of the SDK, an
+    /// [`Error::Transport`] whose cause is a timeout (a stream read line
+    /// by line that stalled), or a 408 the server answered (a command past
+    /// its own timeout: the error stays [`Error::Api`], with its status).
     pub fn is_timeout(&self) -> bool {
-        matches!(self.root(), Error::Timeout { .. }) || self.status() == Some(408)
+        match self.root() {
+            Error::Timeout { .. } => true,
+            Error::Transport { source, .. } => cause::is_timeout(source.as_ref()),
+            _ => self.status() == Some(408),
+        }
     }
 
     /// An [`Error::Validation`]: an argument refused before any request.

@@ -243,3 +243,34 @@ fn tungstenite_like() -> impl std::error::Error + Send + Sync + 'static {
     }
     Outer(Inner(std::io::Error::other("io")))
 }
+
+#[test]
+fn a_timeout_carried_in_an_io_error_is_a_timeout() {
+    // What a log stream read line by line from ureq's body reader meets:
+    // the reader's timeout comes as an `io::Error` wrapping ureq's.
+    let stalled = ureq::Error::Timeout(ureq::Timeout::RecvBody).into_io();
+    assert_eq!(stalled.kind(), std::io::ErrorKind::Other);
+    let e = Error::Transport {
+        operation: "GET /api/snapshots/s/build-logs".into(),
+        source: Box::new(stalled),
+    };
+    assert!(e.is_timeout(), "{e}");
+    assert!(e.is_transport());
+    assert_eq!(e.to_string(), "GET /api/snapshots/s/build-logs: timed out");
+    assert!(std::error::Error::source(&e).is_some());
+
+    let timed_out = Error::Transport {
+        operation: "GET /x".into(),
+        source: Box::new(std::io::Error::from(std::io::ErrorKind::TimedOut)),
+    };
+    assert!(timed_out.is_timeout());
+    let failed = Error::Transport {
+        operation: "GET /x".into(),
+        source: Box::new(ureq::Error::ConnectionFailed.into_io()),
+    };
+    assert!(!failed.is_timeout());
+    assert_eq!(
+        failed.to_string(),
+        "GET /x: the connection could not be made"
+    );
+}
