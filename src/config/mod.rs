@@ -42,7 +42,8 @@ pub const DEFAULT_API_URL: &str = "https://app.daytona.io/api";
 /// | [`target`](Self::target) | `DAYTONA_TARGET` | the organization's default region |
 /// | [`otel_enabled`](Self::otel_enabled) | `DAYTONA_OTEL_ENABLED`, `DAYTONA_EXPERIMENTAL_OTEL_ENABLED` (`true` turns it on) | off (feature `otel`) |
 ///
-/// `Debug` never prints the API key or the JWT.
+/// `Debug` never prints the API key or the JWT, nor the user information
+/// or query of the API URL.
 ///
 /// ```
 /// use std::time::Duration;
@@ -55,7 +56,7 @@ pub const DEFAULT_API_URL: &str = "https://app.daytona.io/api";
 ///     .max_attempts(5);
 /// assert!(!format!("{config:?}").contains("dtn_"));
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct DaytonaConfig {
     pub(crate) api_key: Option<Secret>,
     pub(crate) jwt_token: Option<Secret>,
@@ -103,6 +104,58 @@ impl Default for DaytonaConfig {
             events: true,
             events_idle_close: crate::events::IDLE_CLOSE,
         }
+    }
+}
+
+impl fmt::Debug for DaytonaConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Every field, so that a new one is not left out.
+        let DaytonaConfig {
+            api_key,
+            jwt_token,
+            organization_id,
+            api_url,
+            server_url,
+            target,
+            read_env,
+            read_env_files,
+            otel_enabled,
+            use_env_proxy,
+            connect_timeout,
+            request_timeout,
+            wait_timeout,
+            transfer_timeout,
+            command_timeout_margin,
+            retry,
+            poll,
+            tls,
+            events,
+            events_idle_close,
+        } = self;
+        // A URL may carry a password or a token: shown as errors show it.
+        let url = |u: &Option<String>| u.as_deref().map(shown_url);
+        f.debug_struct("DaytonaConfig")
+            .field("api_key", api_key)
+            .field("jwt_token", jwt_token)
+            .field("organization_id", organization_id)
+            .field("api_url", &url(api_url))
+            .field("server_url", &url(server_url))
+            .field("target", target)
+            .field("read_env", read_env)
+            .field("read_env_files", read_env_files)
+            .field("otel_enabled", otel_enabled)
+            .field("use_env_proxy", use_env_proxy)
+            .field("connect_timeout", connect_timeout)
+            .field("request_timeout", request_timeout)
+            .field("wait_timeout", wait_timeout)
+            .field("transfer_timeout", transfer_timeout)
+            .field("command_timeout_margin", command_timeout_margin)
+            .field("retry", retry)
+            .field("poll", poll)
+            .field("tls", tls)
+            .field("events", events)
+            .field("events_idle_close", events_idle_close)
+            .finish()
     }
 }
 

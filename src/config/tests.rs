@@ -304,3 +304,18 @@ fn a_refused_api_url_is_quoted_without_its_secrets() {
     assert_eq!(shown_url(" http://x/api "), "http://x/api");
     assert_eq!(shown_url("user:pw@host/p"), "<redacted>@host/p");
 }
+
+#[test]
+fn debug_hides_what_may_be_secret_in_the_urls() {
+    #[allow(deprecated)]
+    let c = DaytonaConfig::new()
+        .api_url("https://user:s3cret-pass@proxy.example/api?token=s3cret-tok")
+        .server_url("https://old:s3cret-old@old.example/api");
+    let s = format!("{c:?}");
+    assert!(!s.contains("s3cret"), "{s}");
+    assert!(
+        s.contains("https://<redacted>@proxy.example/api?<redacted>"),
+        "{s}"
+    );
+    assert!(s.contains("https://<redacted>@old.example/api"), "{s}");
+}
