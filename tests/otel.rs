@@ -628,3 +628,45 @@ fn toolbox_operations_are_spans_of_their_sandbox() {
         }
     }
 }
+
+#[test]
+fn a_token_in_the_path_is_hidden_however_the_path_encodes_it() {
+    let mut server = Server::new();
+    let _get = reply_json(
+        api_mock(&mut server, "GET", "/api/sandbox/sb-1"),
+        200,
+        &sandbox_json("sb-1", "started"),
+    )
+    .create();
+    // A base64-like token: `/`, `+` and `=` travel percent-encoded.
+    let token = "tok/en+secret=9f3a";
+    let encoded = "tok%2Fen%2Bsecret%3D9f3a";
+    let expire = api_mock(
+        &mut server,
+        "POST",
+        &format!("/api/sandbox/sb-1/ports/3000/signed-preview-url/{encoded}/expire"),
+    )
+    .with_status(200)
+    .expect(1)
+    .create();
+    let client = Daytona::new(traced_config(&server)).unwrap();
+
+    let (_, _, spans) = in_trace(|| {
+        let sandbox = client.get("sb-1").unwrap();
+        sandbox.expire_signed_preview_url(3000, token).unwrap();
+    });
+    expire.assert();
+    let post = one(&spans, "POST");
+    assert_eq!(
+        attr(post, "url.path"),
+        Some(&Value::from(
+            "/api/sandbox/sb-1/ports/3000/signed-preview-url/<redacted>/expire"
+        ))
+    );
+    for span in &spans {
+        for text in exported_strings(span) {
+            assert!(!text.contains("secret%3D9f3a"), "{}: {text}", span.name);
+            assert!(!text.contains("secret=9f3a"), "{}: {text}", span.name);
+        }
+    }
+}

@@ -322,17 +322,17 @@ impl<'a> Request<'a> {
     }
 
     /// Also hides `secrets` (another host's credentials, as an answer may
-    /// echo them; a token in the path) in errors, retry logs and spans.
-    pub(crate) fn hide(mut self, secrets: Vec<Secret>) -> Self {
-        // The operation is logged as it is: a token in the path goes, as
-        // given and as the path carries it.
+    /// echo them; a token in the path) in errors, retry logs and spans,
+    /// each as given and as a path segment carries it.
+    pub(crate) fn hide(mut self, mut secrets: Vec<Secret>) -> Self {
         let encoded: Vec<Secret> = secrets
             .iter()
             .map(|s| Secret::new(encode_segment(s.expose())))
+            .filter(|e| !secrets.contains(e))
             .collect();
-        if let Some(op) =
-            crate::config::secret::redact(&self.operation, secrets.iter().chain(&encoded))
-        {
+        secrets.extend(encoded);
+        // The operation is logged as it is.
+        if let Some(op) = crate::config::secret::redact(&self.operation, &secrets) {
             self.operation = op.into();
         }
         self.secrets = secrets;
