@@ -62,6 +62,7 @@ mod off {
         pub(crate) fn attempt(
             _: &Tracing,
             _method: &str,
+            _url: &str,
             _path: &str,
             _secrets: &[Secret],
             _attempt: u32,
@@ -117,12 +118,14 @@ mod off {
 #[cfg(feature = "otel")]
 mod on {
     use std::borrow::Cow;
+    use std::cell::Cell;
     use std::sync::Arc;
 
     use opentelemetry::global;
     use opentelemetry::propagation::Injector;
     use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer};
     use opentelemetry::{Context, ContextGuard, KeyValue};
+    use url::Url;
 
     use crate::config::{redact, Auth, Secret};
     use crate::error::{Error, Result};
@@ -207,6 +210,8 @@ mod on {
         let guard = cx.clone().attach();
         let result = f();
         if let Err(e) = &result {
+            cx.span()
+                .set_attribute(KeyValue::new("error.type", error_type(e)));
             cx.span().set_status(Status::error(tracing.message(e)));
         }
         cx.span().end();
@@ -216,15 +221,26 @@ mod on {
 
     /// A child span of the current context (an HTTP attempt, a poll),
     /// current until it ends.
-    pub(crate) struct Child(Option<(Context, ContextGuard, Tracing)>);
+    pub(crate) struct Child(Option<Open>);
+
+    struct Open {
+        cx: Context,
+        guard: ContextGuard,
+        tracing: Tracing,
+        /// The answer's status code, once there is an answer.
+        status: Cell<Option<u16>>,
+    }
 
     impl Child {
-        /// The span of one HTTP attempt, when tracing is on: `secrets`
-        /// (a token in the path) are hidden in the path it records.
+        /// The span of one HTTP attempt to `url` (whose path is `path`),
+        /// when tracing is on, with the attributes of OpenTelemetry's HTTP
+        /// client spans: `secrets` (a token in the path) are hidden in the
+        /// URL and path it records, and so are the query's values.
         #[inline]
         pub(crate) fn attempt(
             tracing: &Tracing,
             method: &str,
+            url: &str,
             path: &str,
             secrets: &[Secret],
             attempt: u32,
@@ -232,16 +248,33 @@ mod on {
             if !tracing.on {
                 return Child(None);
             }
-            let path = redact(path, secrets).unwrap_or_else(|| path.to_string());
+            let hidden =
+                |text: &str| tracing.hide(&redact(text, secrets).unwrap_or_else(|| text.into()));
+            let mut attributes = vec![
+                KeyValue::new("http.request.method", method.to_string()),
+                KeyValue::new("url.path", hidden(path)),
+                KeyValue::new("daytona.attempt", i64::from(attempt)),
+            ];
+            if let Ok(url) = Url::parse(url) {
+                if let Some(host) = url.host_str() {
+                    attributes.push(KeyValue::new("server.address", host.to_string()));
+                }
+                if let Some(port) = url.port_or_known_default() {
+                    attributes.push(KeyValue::new("server.port", i64::from(port)));
+                }
+                attributes.push(KeyValue::new("url.full", hidden(shown(url).as_str())));
+            }
+            if attempt > 1 {
+                attributes.push(KeyValue::new(
+                    "http.request.resend_count",
+                    i64::from(attempt - 1),
+                ));
+            }
             Self::start(
                 tracing.clone(),
                 method.to_string(),
                 SpanKind::Client,
-                vec![
-                    KeyValue::new("http.request.method", method.to_string()),
-                    KeyValue::new("url.path", tracing.hide(&path)),
-                    KeyValue::new("daytona.attempt", i64::from(attempt)),
-                ],
+                attributes,
             )
         }
 
@@ -272,27 +305,95 @@ mod on {
                 .start(&tracer);
             let cx = Context::current_with_span(span);
             let guard = cx.clone().attach();
-            Child(Some((cx, guard, tracing)))
+            Child(Some(Open {
+                cx,
+                guard,
+                tracing,
+                status: Cell::new(None),
+            }))
         }
 
         /// Records the answer's status code.
         pub(crate) fn status(&self, code: u16) {
-            if let Some((cx, _, _)) = &self.0 {
-                cx.span()
+            if let Some(open) = &self.0 {
+                open.status.set(Some(code));
+                open.cx
+                    .span()
                     .set_attribute(KeyValue::new("http.response.status_code", i64::from(code)));
             }
         }
 
-        /// Ends the span, its status an error when `error` is set.
+        /// Ends the span. Its status is an error when `error` is set or
+        /// the answer's status is 4xx or 5xx (an answer the crate accepts,
+        /// such as a 404 to a retried delete, included), with `error.type`
+        /// the status code or else the error's kind.
         pub(crate) fn end(self, error: Option<&Error>) {
-            if let Some((cx, guard, tracing)) = self.0 {
-                if let Some(e) = error {
-                    cx.span().set_status(Status::error(tracing.message(e)));
-                }
-                cx.span().end();
-                drop(guard);
+            let Some(Open {
+                cx,
+                guard,
+                tracing,
+                status,
+            }) = self.0
+            else {
+                return;
+            };
+            let failed_status = status.get().filter(|code| *code >= 400);
+            let kind = match (failed_status, error) {
+                (Some(code), _) => Some(code.to_string()),
+                (None, Some(e)) => Some(error_type(e)),
+                (None, None) => None,
+            };
+            if let Some(kind) = kind {
+                let message = match (error, failed_status) {
+                    (Some(e), _) => tracing.message(e),
+                    (None, code) => format!("HTTP {}", code.unwrap_or_default()),
+                };
+                cx.span().set_attribute(KeyValue::new("error.type", kind));
+                cx.span().set_status(Status::error(message));
+            }
+            cx.span().end();
+            drop(guard);
+        }
+    }
+
+    /// The `error.type` of `error`: the HTTP status code of an answer,
+    /// else the error's kind (`timeout`, `transport`, `decode`, ...).
+    fn error_type(error: &Error) -> String {
+        let kind = match error.root() {
+            Error::Api(api) => return api.status.to_string(),
+            Error::Timeout { .. } => "timeout",
+            Error::Transport { .. } => "transport",
+            Error::Decode { .. } => "decode",
+            Error::TooLarge { .. } => "too_large",
+            Error::Validation { .. } => "validation",
+            Error::Config(_) => "config",
+            Error::Io { .. } => "io",
+            Error::SandboxFailed { .. } => "sandbox_failed",
+            Error::SnapshotFailed { .. } => "snapshot_failed",
+            Error::VolumeFailed { .. } => "volume_failed",
+            _ => "_OTHER",
+        };
+        kind.to_string()
+    }
+
+    /// `url` as a span records it: without user information or fragment,
+    /// each query value replaced by `REDACTED` (its names kept).
+    fn shown(mut url: Url) -> Url {
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+        url.set_fragment(None);
+        if url.query().is_some() {
+            let names: Vec<String> = url
+                .query_pairs()
+                .map(|(name, _)| name.into_owned())
+                .collect();
+            let mut query = url.query_pairs_mut();
+            query.clear();
+            for name in &names {
+                query.append_pair(name, "REDACTED");
             }
         }
+        url
     }
 
     /// The current trace context, to continue on another thread.

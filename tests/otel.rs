@@ -670,3 +670,95 @@ fn a_token_in_the_path_is_hidden_however_the_path_encodes_it() {
         }
     }
 }
+
+#[test]
+fn attempt_spans_carry_the_http_client_attributes() {
+    let mut server = Server::new();
+    let _get = reply_json(
+        api_mock(&mut server, "GET", "/api/sandbox/sb-1"),
+        200,
+        &sandbox_json("sb-1", "started"),
+    )
+    .create();
+    let _busy = api_mock(&mut server, "GET", "/api/sandbox/busy")
+        .with_status(503)
+        .expect(2)
+        .create();
+    let _validate = reply_json(
+        api_mock(&mut server, "GET", "/api/sandbox/ssh-access/validate").match_query(
+            Matcher::UrlEncoded("token".into(), "ssh-token-7f9e2d".into()),
+        ),
+        200,
+        &json!({ "valid": true, "sandboxId": "sb-1" }),
+    )
+    .create();
+    let client = Daytona::new(traced_config(&server).max_attempts(2)).unwrap();
+    let refused = Daytona::new(
+        traced_config(&server)
+            .api_url(format!("{}/api", fault_server::refused_url()))
+            .max_attempts(1),
+    )
+    .unwrap();
+    let port = server.socket_address().port();
+    let base = format!("http://127.0.0.1:{port}/api");
+
+    let (_, _, spans) = in_trace(|| {
+        client.get("sb-1").unwrap();
+        assert!(client.get("busy").unwrap_err().is_server_error());
+        client.validate_ssh_access("ssh-token-7f9e2d").unwrap();
+        assert!(refused.get("sb-1").unwrap_err().is_transport());
+    });
+    let gets = named(&spans, "GET");
+    let with_url = |url: &str| -> Vec<&SpanData> {
+        gets.iter()
+            .copied()
+            .filter(|s| attr(s, "url.full") == Some(&Value::from(url.to_string())))
+            .collect()
+    };
+
+    let ok = with_url(&format!("{base}/sandbox/sb-1"));
+    assert_eq!(ok.len(), 1, "{gets:?}");
+    let ok = ok[0];
+    assert_eq!(ok.span_kind, opentelemetry::trace::SpanKind::Client);
+    assert_eq!(attr(ok, "server.address"), Some(&Value::from("127.0.0.1")));
+    assert_eq!(attr(ok, "server.port"), Some(&Value::I64(i64::from(port))));
+    assert_eq!(attr(ok, "error.type"), None);
+    assert_eq!(attr(ok, "http.request.resend_count"), None);
+    assert_eq!(ok.status, Status::Unset);
+
+    // A retried request: its second attempt counts one resend.
+    let mut busy = with_url(&format!("{base}/sandbox/busy"));
+    assert_eq!(busy.len(), 2, "{gets:?}");
+    busy.sort_by_key(|s| attr(s, "daytona.attempt").unwrap().to_string());
+    assert_eq!(attr(busy[0], "http.request.resend_count"), None);
+    assert_eq!(
+        attr(busy[1], "http.request.resend_count"),
+        Some(&Value::I64(1))
+    );
+    for s in &busy {
+        assert_eq!(attr(s, "error.type"), Some(&Value::from("503")));
+        assert!(matches!(s.status, Status::Error { .. }));
+    }
+
+    // The query's values are never recorded, its names are.
+    assert_eq!(
+        with_url(&format!(
+            "{base}/sandbox/ssh-access/validate?token=REDACTED"
+        ))
+        .len(),
+        1,
+        "{gets:?}"
+    );
+
+    // No answer at all: the error's kind.
+    let failed: Vec<_> = gets
+        .iter()
+        .filter(|s| attr(s, "http.response.status_code").is_none())
+        .collect();
+    assert_eq!(failed.len(), 1, "{gets:?}");
+    assert_eq!(
+        attr(failed[0], "error.type"),
+        Some(&Value::from("transport"))
+    );
+    assert!(matches!(failed[0].status, Status::Error { .. }));
+}

@@ -293,6 +293,7 @@ impl Transport {
             let span = Child::attempt(
                 &self.tracing,
                 req.method.as_str(),
+                &req.url,
                 req.path(),
                 &req.secrets,
                 attempt,
