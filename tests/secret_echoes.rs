@@ -263,3 +263,75 @@ fn a_short_key_does_not_mangle_messages() {
     // The key itself cannot be looked for in the records, its header can.
     assert_logs_hide(&["Bearer api"]);
 }
+
+/// A value with quotes, backslashes or line breaks (a JSON credential, a
+/// PEM key; a git password) stays hidden when the echo quotes the
+/// request's JSON body, where the value is escaped, and when the answer is not JSON, where an
+/// error's excerpt shows its line breaks as spaces.
+#[test]
+fn echoed_environment_values_with_quotes_and_line_breaks_stay_hidden() {
+    const VALUE: &str =
+        "{\"private_key\": \"-----BEGIN KEY-----\\nMIIEv0123456789\\n\"}\n\tline-two-abcdef";
+    capture_logs();
+    let mut server = Server::new();
+    let daytona = client(&server);
+    let sb = toolbox_sandbox(&mut server, &daytona);
+    // Each answer quotes the request's JSON body.
+    let [execute, pull] = ["/toolbox/sb-1/process/execute", "/toolbox/sb-1/git/pull"].map(|path| {
+        server
+            .mock("POST", path)
+            .with_status(400)
+            .with_body_from_request(|req| {
+                let body = String::from_utf8_lossy(req.body().unwrap()).into_owned();
+                json!({ "statusCode": 400, "message": format!("bad request {body}") })
+                    .to_string()
+                    .into_bytes()
+            })
+            .expect(1)
+            .create()
+    });
+    let create = server
+        .mock("POST", "/api/sandbox")
+        .with_status(400)
+        .with_header("content-type", "text/plain")
+        .with_body(format!("rejected env TOKEN={VALUE}"))
+        .expect(1)
+        .create();
+    let errors = [
+        sb.process()
+            .exec_with(
+                "env",
+                daytona::toolbox::ExecOptions::new().env("TOKEN", VALUE),
+            )
+            .unwrap_err(),
+        daytona
+            .create(CreateSandbox::new().env("TOKEN", VALUE))
+            .unwrap_err(),
+        sb.git()
+            .pull(
+                "/w",
+                Some(&daytona::toolbox::GitCredentials::new(
+                    "me",
+                    "pass\"word\\MIIEv0123456789",
+                )),
+            )
+            .unwrap_err(),
+    ];
+    execute.assert();
+    pull.assert();
+    create.assert();
+    for e in &errors {
+        let shown = format!("{e}\n{e:?}");
+        assert!(
+            shown.contains("bad request") || shown.contains("rejected"),
+            "{shown}"
+        );
+        for piece in ["MIIEv0123456789", "line-two-abcdef"] {
+            assert!(!shown.contains(piece), "the error shows the value: {shown}");
+        }
+    }
+    let (records, _) = assert_logs_hide(&[KEY, API_KEY]);
+    for piece in ["MIIEv0123456789", "line-two-abcdef"] {
+        assert!(!records.contains(piece), "{records}");
+    }
+}

@@ -12,8 +12,8 @@ pub(crate) mod secret;
 pub(crate) use policy::LONGEST;
 pub use policy::{PollSchedule, RetryPolicy, WAIT_FOREVER};
 pub(crate) use secret::{
-    env_secrets, hidden_in, names_only, redact, url_credentials_hidden, EnvHidden, Hidden, Secret,
-    REDACTED,
+    echo_forms, env_secrets, hidden_in, names_only, redact, url_credentials_hidden, EnvHidden,
+    Hidden, Secret, REDACTED,
 };
 
 use crate::error::{Error, Result, NO_CREDENTIALS};

@@ -247,11 +247,30 @@ fn after_value(s: &str) -> &str {
 }
 
 /// The values of the environment variables a request carries: an answer
-/// may echo its request, and errors never show them.
+/// may echo its request, and errors never show them. Each value comes with
+/// the other forms an echo shows it in (see [`echo_forms`]).
 pub(crate) fn env_secrets(envs: &std::collections::BTreeMap<String, String>) -> Vec<Secret> {
-    envs.values()
-        .map(|value| Secret::new(value.as_str()))
-        .collect()
+    envs.values().flat_map(|value| echo_forms(value)).collect()
+}
+
+/// `value`, and where they differ from it, the forms in which an answer
+/// echoing a request shows it: escaped as in a JSON string (a body quoted
+/// back, with `\"`, `\n`, ...), and with its white space collapsed (the
+/// excerpt of an answer that is not JSON).
+pub(crate) fn echo_forms(value: &str) -> Vec<Secret> {
+    let mut forms = vec![value.to_string()];
+    let escaped = serde_json::to_string(value).unwrap_or_default();
+    let escaped = escaped
+        .strip_prefix('"')
+        .and_then(|e| e.strip_suffix('"'))
+        .unwrap_or_default();
+    let collapsed = value.split_whitespace().collect::<Vec<_>>().join(" ");
+    for form in [escaped.to_string(), collapsed] {
+        if !form.is_empty() && !forms.contains(&form) {
+            forms.push(form);
+        }
+    }
+    forms.into_iter().map(Secret).collect()
 }
 
 /// `text` with `secret` hidden in it, by the rule of [`redact`]: for the
@@ -315,6 +334,21 @@ mod tests {
         // Too short a tail to be worth hiding.
         assert_eq!(redact("ends with sk-a", [&s]), None);
         assert_eq!(redact("anything", [&Secret::new("")]), None);
+    }
+
+    #[test]
+    fn echo_forms_are_the_value_escaped_and_collapsed() {
+        let forms = |v: &str| -> Vec<String> {
+            echo_forms(v)
+                .iter()
+                .map(|s| s.expose().to_string())
+                .collect()
+        };
+        assert_eq!(forms("plain-value-1"), ["plain-value-1"]);
+        assert_eq!(
+            forms("a \"b\"\n\tc\\"),
+            ["a \"b\"\n\tc\\", r#"a \"b\"\n\tc\\"#, "a \"b\" c\\"]
+        );
     }
 
     #[test]

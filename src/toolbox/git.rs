@@ -7,7 +7,7 @@ use ureq::http::Method;
 
 use super::Toolbox;
 use crate::check::{non_empty, non_empty_opt};
-use crate::config::Secret;
+use crate::config::{echo_forms, Secret};
 use crate::error::Result;
 use crate::models::enums::string_enum;
 use crate::telemetry::traced;
@@ -64,9 +64,8 @@ impl GitCredentials {
 /// token as GitHub and GitLab take it).
 fn git_secrets(url: Option<&str>, credentials: Option<&GitCredentials>) -> Vec<Secret> {
     let mut secrets: Vec<Secret> = credentials
-        .map(|c| Secret::new(c.password.as_str()))
-        .into_iter()
-        .collect();
+        .map(|c| echo_forms(&c.password))
+        .unwrap_or_default();
     let credential = url
         .and_then(|u| url::Url::parse(u).ok())
         .and_then(|u| match u.password() {
