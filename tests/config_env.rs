@@ -626,6 +626,34 @@ fn a_malformed_env_file_is_a_config_error_naming_file_and_line() {
     unused.assert();
 }
 
+/// A line of another tool's that `dotenvy` cannot parse (a value with a
+/// space or a Windows path, which other readers take) is not the crate's
+/// business: the official SDKs read past it, and so does the crate. A
+/// malformed `DAYTONA_*` line stays an error.
+#[test]
+fn lines_of_other_names_the_env_files_cannot_parse_are_skipped() {
+    let mut server = mockito::Server::new();
+    let url = api_url(&server);
+    let env_file = format!(
+        "APP_TITLE=My App\nDATA_DIR=C:\\data\\app\nDAYTONA_API_KEY=from-dotenv\nDAYTONA_API_URL={url}\n"
+    );
+    let _dir = in_dir(env(&[]), &[(".env", &env_file)]);
+    let m = get_mock(&mut server, "from-dotenv").expect(1).create();
+    let daytona = Daytona::from_env().unwrap();
+    assert_eq!(daytona.api_url().as_str(), url);
+    daytona.get("sb-1").unwrap();
+    m.assert();
+    drop(_dir);
+
+    let _dir = in_dir(
+        env(&[]),
+        &[(".env", "APP_TITLE=My App\nDAYTONA_TARGET=us east\n")],
+    );
+    let msg =
+        config_error(Daytona::new(DaytonaConfig::new().api_key("k").api_url(&url)).unwrap_err());
+    assert!(msg.contains(".env, line 2"), "{msg}");
+}
+
 #[cfg(unix)]
 #[test]
 fn a_variable_that_is_not_utf8_is_a_config_error_naming_it() {

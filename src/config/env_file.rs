@@ -46,7 +46,19 @@ pub(crate) fn read_env_files(dir: &Path) -> Result<HashMap<String, String>> {
         }
         let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
         for item in dotenvy::from_read_iter(text.as_bytes()) {
-            let (key, value) = item.map_err(|e| malformed(&path, text, e))?;
+            let (key, value) = match item {
+                Ok(setting) => setting,
+                // Another tool's line (`TITLE=My App`, `DIR=C:\data`):
+                // read past, as the official SDKs' readers do.
+                Err(dotenvy::Error::LineParse(bad, _)) if !ours(text, &bad) => {
+                    log::debug!(
+                        "{}: a line that is no DAYTONA_ setting does not parse; skipped",
+                        path.display()
+                    );
+                    continue;
+                }
+                Err(e) => return Err(malformed(&path, text, e)),
+            };
             if key.starts_with("DAYTONA_") {
                 settings.entry(key).or_insert(value);
             }
@@ -59,22 +71,54 @@ fn unreadable(path: &Path, e: &std::io::Error) -> Error {
     Error::Config(format!("cannot read {}: {e}", path.display()))
 }
 
+/// The index of the line of `text` that `dotenvy` could not parse, from
+/// the text its error quotes: the whole line, or only the value after `=`,
+/// or a quoted value spanning lines (its first line).
+fn bad_line(text: &str, bad: &str) -> Option<usize> {
+    let bad = bad.trim();
+    if bad.is_empty() {
+        return None;
+    }
+    text.lines()
+        .position(|l| l.trim() == bad)
+        .or_else(|| text.lines().position(|l| value(l) == Some(bad)))
+        .or_else(|| {
+            let first = bad.lines().next()?.trim();
+            text.lines()
+                .position(|l| l.trim() == first || value(l) == Some(first))
+        })
+}
+
+/// The value part of a `KEY=value` line, as `dotenvy` parses it.
+fn value(line: &str) -> Option<&str> {
+    line.split_once('=').map(|(_, v)| v.trim())
+}
+
+/// Whether the text `bad` that `dotenvy` could not parse may be a
+/// `DAYTONA_*` setting: it names one, or is (part of) a line setting one,
+/// or cannot be placed.
+fn ours(text: &str, bad: &str) -> bool {
+    if bad.contains("DAYTONA_") {
+        return true;
+    }
+    let Some(line) = bad_line(text, bad).and_then(|i| text.lines().nth(i)) else {
+        return true;
+    };
+    let line = line.trim_start();
+    let line = line
+        .strip_prefix("export")
+        .filter(|rest| rest.starts_with(char::is_whitespace))
+        .map_or(line, str::trim_start);
+    line.starts_with("DAYTONA_")
+}
+
 /// The error of a file `dotenvy` could not parse: the file and the line,
 /// not the line's text (it may hold a key).
 fn malformed(path: &Path, text: &str, e: dotenvy::Error) -> Error {
     let line = match &e {
-        dotenvy::Error::LineParse(bad, _) => {
-            let bad = bad.trim();
-            text.lines()
-                .position(|l| !bad.is_empty() && l.trim() == bad)
-                .or_else(|| {
-                    // A quoted value spanning lines: its first line.
-                    let first = bad.lines().next()?;
-                    text.lines().position(|l| l.trim() == first.trim())
-                })
-                .map(|i| format!(", line {}", i.saturating_add(1)))
-                .unwrap_or_default()
-        }
+        dotenvy::Error::LineParse(bad, _) => bad_line(text, bad)
+            .map(|i| format!(", line {}", i.saturating_add(1)))
+            .unwrap_or_default(),
         _ => String::new(),
     };
     let what = match e {
@@ -146,6 +190,35 @@ mod tests {
         std::fs::write(dir.join(".env.local"), "DAYTONA_TARGET eu\n").unwrap();
         let text = read_env_files(&dir).unwrap_err().to_string();
         assert!(text.contains(".env.local, line 1"), "{text}");
+    }
+
+    #[test]
+    fn lines_of_other_names_that_do_not_parse_are_skipped() {
+        let dir = TempDir::new("envfiles-others");
+        std::fs::write(
+            dir.join(".env"),
+            "BASE=http://localhost:3000\nTITLE=My App\nDIR=C:\\data\n\
+             export NOTE=a b\nDAYTONA_API_URL=${BASE}/api\nDAYTONA_TARGET=eu\n",
+        )
+        .unwrap();
+        let got = read_env_files(&dir).unwrap();
+        assert_eq!(
+            got.get("DAYTONA_API_URL").map(String::as_str),
+            Some("http://localhost:3000/api")
+        );
+        assert_eq!(got.get("DAYTONA_TARGET").map(String::as_str), Some("eu"));
+        assert!(!got.contains_key("TITLE"));
+        // A malformed DAYTONA_ line, or one another line's open quote
+        // swallows, is still an error naming its line.
+        for (text, line) in [
+            ("TITLE=My App\nexport DAYTONA_TARGET=us east\n", 2),
+            ("TITLE=My App\nDAYTONA_TARGET=\\x\n", 2),
+            ("NOTE=\"open\nDAYTONA_API_KEY=k\n", 1),
+        ] {
+            std::fs::write(dir.join(".env"), text).unwrap();
+            let e = read_env_files(&dir).unwrap_err().to_string();
+            assert!(e.contains(&format!(".env, line {line}")), "{text:?}: {e}");
+        }
     }
 
     #[test]

@@ -228,9 +228,9 @@ impl DaytonaConfig {
     /// nor the process environment sets (default `true`; nothing is read
     /// when [`read_env`](Self::read_env) is off). `.env.local` wins over
     /// `.env`; other names in the files are ignored and nothing is exported
-    /// into the process environment. A file that cannot be parsed makes
-    /// [`crate::Daytona::new`] fail with [`Error::Config`] naming the file
-    /// and the line.
+    /// into the process environment. A `DAYTONA_*` line that cannot be
+    /// parsed makes [`crate::Daytona::new`] fail with [`Error::Config`]
+    /// naming the file and the line; one of another name is skipped.
     #[must_use]
     pub fn read_env_files(mut self, read: bool) -> Self {
         self.read_env_files = read;
