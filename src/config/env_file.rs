@@ -16,7 +16,8 @@ pub(crate) const ENV_FILES: [&str; 2] = [".env.local", ".env"];
 const MAX_FILE_BYTES: u64 = 1 << 20;
 
 /// The `DAYTONA_*` settings of the files [`ENV_FILES`] in `dir`, the first
-/// file that sets a name winning. A missing file (or a directory of that
+/// file that sets a name winning (and in a file, its last line setting it,
+/// as a shell sourcing the file and the official SDKs' readers take it). A missing file (or a directory of that
 /// name) is no setting; a file that
 /// cannot be read or parsed is an [`Error::Config`] naming it (and the line
 /// where parsing failed), never showing its content.
@@ -45,6 +46,7 @@ pub(crate) fn read_env_files(dir: &Path) -> Result<HashMap<String, String>> {
             )));
         }
         let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        let mut file = HashMap::new();
         for item in dotenvy::from_read_iter(text.as_bytes()) {
             let (key, value) = match item {
                 Ok(setting) => setting,
@@ -60,8 +62,12 @@ pub(crate) fn read_env_files(dir: &Path) -> Result<HashMap<String, String>> {
                 Err(e) => return Err(malformed(&path, text, e)),
             };
             if key.starts_with("DAYTONA_") {
-                settings.entry(key).or_insert(value);
+                // Within a file, the last line setting a name wins.
+                file.insert(key, value);
             }
+        }
+        for (key, value) in file {
+            settings.entry(key).or_insert(value);
         }
     }
     Ok(settings)
@@ -153,6 +159,24 @@ mod tests {
         assert_eq!(got.get("DAYTONA_TARGET").unwrap(), "us");
         assert!(!got.contains_key("OTHER"));
         assert_eq!(std::env::var("DAYTONA_TARGET").ok(), None);
+    }
+
+    #[test]
+    fn in_a_file_the_last_line_setting_a_name_wins() {
+        let dir = TempDir::new("envfiles-twice");
+        std::fs::write(
+            dir.join(".env"),
+            "DAYTONA_TARGET=us\nDAYTONA_API_KEY=first\nDAYTONA_TARGET=eu\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join(".env.local"), "DAYTONA_API_KEY=local\n").unwrap();
+        let got = read_env_files(&dir).unwrap();
+        assert_eq!(got.get("DAYTONA_TARGET").map(String::as_str), Some("eu"));
+        // Across files, .env.local still wins.
+        assert_eq!(
+            got.get("DAYTONA_API_KEY").map(String::as_str),
+            Some("local")
+        );
     }
 
     #[test]
