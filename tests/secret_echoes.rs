@@ -335,3 +335,37 @@ fn echoed_environment_values_with_quotes_and_line_breaks_stay_hidden() {
         assert!(!records.contains(piece), "{records}");
     }
 }
+
+/// A long message is cut (and ends with `…`) where the echo of a secret
+/// may begin: the start of the secret left before the cut is hidden too.
+#[test]
+fn a_secret_cut_by_the_end_of_a_long_message_stays_hidden() {
+    const VALUE: &str = "env-value-0123456789abcdef";
+    let mut server = Server::new();
+    let daytona = client(&server);
+    let sb = toolbox_sandbox(&mut server, &daytona);
+    // The error keeps 1,000 characters of the message: 12 of them are
+    // the start of the value.
+    let message = format!("{}{VALUE}", "x".repeat(1000 - 12));
+    let execute = server
+        .mock("POST", "/toolbox/sb-1/process/execute")
+        .with_status(400)
+        .with_header("content-type", "application/json")
+        .with_body(json!({ "statusCode": 400, "message": message }).to_string())
+        .expect(1)
+        .create();
+    let e = sb
+        .process()
+        .exec_with(
+            "env",
+            daytona::toolbox::ExecOptions::new().env("TOKEN", VALUE),
+        )
+        .unwrap_err();
+    execute.assert();
+    let shown = format!("{e}\n{e:?}");
+    assert!(shown.contains("xxxx"), "{shown}");
+    assert!(
+        !shown.contains(&VALUE[..12]),
+        "the error shows the value: {shown}"
+    );
+}

@@ -281,7 +281,7 @@ pub(crate) fn hidden_in(text: &str, secret: &str) -> String {
 
 /// `text` with every occurrence of each of `secrets` replaced by
 /// `<redacted>`, and a trailing start of one (as left by cutting a body
-/// short for an excerpt) too; `None` when there was nothing to hide.
+/// short for an excerpt, or a message, which then ends with `…`) too; `None` when there was nothing to hide.
 /// Secrets shorter than [`MIN_SECRET`] hide nothing (see the module's
 /// rule).
 pub(crate) fn redact<'s>(
@@ -299,13 +299,19 @@ pub(crate) fn redact<'s>(
             .contains(secret)
             .then(|| current.replace(secret, REDACTED));
         let current = hidden.as_deref().unwrap_or(current);
+        // A text cut short may say so with a `…` after the start.
+        let (kept, mark) = match current.strip_suffix('…') {
+            Some(kept) => (kept, "…"),
+            None => (current, ""),
+        };
         let partial = (MIN_PARTIAL..secret.len())
             .rev()
             .filter(|&k| secret.is_char_boundary(k))
-            .find(|&k| current.ends_with(&secret[..k]));
+            .find(|&k| kept.ends_with(&secret[..k]));
         if let Some(k) = partial {
-            let mut cut = current[..current.len() - k].to_string();
+            let mut cut = kept[..kept.len() - k].to_string();
             cut.push_str(REDACTED);
+            cut.push_str(mark);
             hidden = Some(cut);
         }
         if hidden.is_some() {
@@ -331,8 +337,13 @@ mod tests {
             redact("cut: sk-abcd", [&s]).as_deref(),
             Some("cut: <redacted>")
         );
+        assert_eq!(
+            redact("cut: sk-abcd…", [&s]).as_deref(),
+            Some("cut: <redacted>…")
+        );
         // Too short a tail to be worth hiding.
         assert_eq!(redact("ends with sk-a", [&s]), None);
+        assert_eq!(redact("ends with sk-a…", [&s]), None);
         assert_eq!(redact("anything", [&Secret::new("")]), None);
     }
 
