@@ -369,3 +369,42 @@ fn a_secret_cut_by_the_end_of_a_long_message_stays_hidden() {
         "the error shows the value: {shown}"
     );
 }
+
+/// A redirect within the origin to a path that holds the request's path
+/// token (a trailing slash added) is logged without the token.
+#[test]
+fn a_redirect_to_a_path_with_the_token_is_logged_without_it() {
+    const TOKEN: &str = "moved-token-0123456789abcdef";
+    capture_logs();
+    let mut server = Server::new();
+    let daytona = client(&server);
+    let _get = reply_json(
+        api_mock(&mut server, "GET", "/api/sandbox/sb-1"),
+        200,
+        &sandbox_json("sb-1", "started"),
+    )
+    .create();
+    let path = format!("/api/sandbox/sb-1/ports/3000/signed-preview-url/{TOKEN}/expire");
+    let moved = api_mock(&mut server, "POST", &path)
+        .with_status(308)
+        .with_header("location", &format!("{path}/"))
+        .expect(1)
+        .create();
+    let expired = api_mock(&mut server, "POST", &format!("{path}/"))
+        .with_status(200)
+        .expect(1)
+        .create();
+    let sb = daytona.get("sb-1").unwrap();
+    sb.expire_signed_preview_url(3000, TOKEN).unwrap();
+    moved.assert();
+    expired.assert();
+    let (logged, _) = assert_logs_hide(&[KEY, API_KEY]);
+    let own: Vec<&str> = logged
+        .lines()
+        .filter(|l| l.starts_with("[daytona") && l.contains("signed-preview-url"))
+        .collect();
+    assert!(own.iter().any(|l| l.contains("redirected")), "{logged}");
+    for line in own {
+        assert!(!line.contains(TOKEN), "{line}");
+    }
+}

@@ -492,11 +492,14 @@ impl Transport {
                 &req.operation,
             ) {
                 Hop::Follow(to) => {
+                    // The path the server chose may hold the request's
+                    // token (or echo the credential).
+                    let secrets = req.secrets.iter().chain([self.auth.secret()]);
+                    let path = redact(to.path(), secrets).unwrap_or_else(|| to.path().into());
                     log::debug!(
-                        "{} -> {} redirected to {} (same origin)",
+                        "{} -> {} redirected to {path} (same origin)",
                         req.operation,
                         status.as_u16(),
-                        to.path()
                     );
                     redirected = Some(to);
                     hops += 1;
