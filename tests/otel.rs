@@ -210,12 +210,7 @@ fn create_traces_the_post_and_each_poll_under_the_operation() {
 #[test]
 fn sandbox_operations_carry_the_sandbox_id() {
     let mut server = Server::new();
-    let _get = reply_json(
-        api_mock(&mut server, "GET", "/api/sandbox/sb-1"),
-        200,
-        &sandbox_json("sb-1", "started"),
-    )
-    .create();
+    let _get = started_get(&mut server, "sb-1");
     let _labels = reply_json(
         api_mock(&mut server, "PUT", "/api/sandbox/sb-1/labels"),
         200,
@@ -474,12 +469,7 @@ fn turned_off_by_configuration_no_span_and_no_traceparent() {
 fn spans_do_not_depend_on_a_user_span() {
     // Without a span of the caller's, the operation is a root of its own.
     let mut server = Server::new();
-    let _get = reply_json(
-        api_mock(&mut server, "GET", "/api/sandbox/lonely-sb"),
-        200,
-        &sandbox_json("lonely-sb", "started"),
-    )
-    .create();
+    let _get = started_get(&mut server, "lonely-sb");
     let client = Daytona::new(traced_config(&server)).unwrap();
     let exporter = exporter();
     client.get("lonely-sb").unwrap();
@@ -632,12 +622,7 @@ fn toolbox_operations_are_spans_of_their_sandbox() {
 #[test]
 fn a_token_in_the_path_is_hidden_however_the_path_encodes_it() {
     let mut server = Server::new();
-    let _get = reply_json(
-        api_mock(&mut server, "GET", "/api/sandbox/sb-1"),
-        200,
-        &sandbox_json("sb-1", "started"),
-    )
-    .create();
+    let _get = started_get(&mut server, "sb-1");
     // A base64-like token: `/`, `+` and `=` travel percent-encoded.
     let token = "tok/en+secret=9f3a";
     let encoded = "tok%2Fen%2Bsecret%3D9f3a";
@@ -674,12 +659,7 @@ fn a_token_in_the_path_is_hidden_however_the_path_encodes_it() {
 #[test]
 fn attempt_spans_carry_the_http_client_attributes() {
     let mut server = Server::new();
-    let _get = reply_json(
-        api_mock(&mut server, "GET", "/api/sandbox/sb-1"),
-        200,
-        &sandbox_json("sb-1", "started"),
-    )
-    .create();
+    let _get = started_get(&mut server, "sb-1");
     let _busy = api_mock(&mut server, "GET", "/api/sandbox/busy")
         .with_status(503)
         .expect(2)
@@ -761,4 +741,15 @@ fn attempt_spans_carry_the_http_client_attributes() {
         Some(&Value::from("transport"))
     );
     assert!(matches!(failed[0].status, Status::Error { .. }));
+}
+
+/// A created mock `GET /api/sandbox/{id}` (SDK headers checked) answering
+/// a started sandbox.
+fn started_get(server: &mut Server, id: &str) -> mockito::Mock {
+    reply_json(
+        api_mock(server, "GET", &format!("/api/sandbox/{id}")),
+        200,
+        &sandbox_json(id, "started"),
+    )
+    .create()
 }

@@ -17,10 +17,11 @@ const MAX_FILE_BYTES: u64 = 1 << 20;
 
 /// The `DAYTONA_*` settings of the files [`ENV_FILES`] in `dir`, the first
 /// file that sets a name winning (and in a file, its last line setting it,
-/// as a shell sourcing the file and the official SDKs' readers take it). A missing file (or a directory of that
-/// name) is no setting; a file that
-/// cannot be read or parsed is an [`Error::Config`] naming it (and the line
-/// where parsing failed), never showing its content.
+/// as a shell sourcing the file and the official SDKs' readers take it). A
+/// missing file (or a directory of that name) is no setting; a file that
+/// cannot be read, or a `DAYTONA_*` line that cannot be parsed, is an
+/// [`Error::Config`] naming the file (and the line), never showing its
+/// content. Lines of other names that do not parse are skipped.
 pub(crate) fn read_env_files(dir: &Path) -> Result<HashMap<String, String>> {
     let mut settings = HashMap::new();
     for name in ENV_FILES {

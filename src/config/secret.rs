@@ -281,7 +281,8 @@ pub(crate) fn hidden_in(text: &str, secret: &str) -> String {
 
 /// `text` with every occurrence of each of `secrets` replaced by
 /// `<redacted>`, and a trailing start of one (as left by cutting a body
-/// short for an excerpt, or a message, which then ends with `…`) too; `None` when there was nothing to hide.
+/// short for an excerpt, or a message, which then ends with `…`) too;
+/// `None` when there was nothing to hide.
 /// Secrets shorter than [`MIN_SECRET`] hide nothing (see the module's
 /// rule).
 pub(crate) fn redact<'s>(
