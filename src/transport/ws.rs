@@ -461,17 +461,21 @@ impl Socket {
     /// [`CONTROL_WAIT`] for the network: what it does not take goes out
     /// with the next write, and while something is left no other such
     /// frame is queued (a pong answers the latest ping only, as RFC 6455
-    /// allows). A server that reads nothing holds neither the reader, nor
+    /// allows). Bytes an earlier write left have had their wait: they are
+    /// tried again without one, so that a look at many pings is not a wait
+    /// per ping. A server that reads nothing holds neither the reader, nor
     /// a writer waiting for the socket, nor memory.
     fn control(&mut self, mut frame: Frame) -> std::result::Result<(), tungstenite::Error> {
-        self.frames.get_mut().timed().wait = CONTROL_WAIT;
         if self.unsent {
+            // The shortest wait the socket takes (a millisecond).
+            self.frames.get_mut().timed().wait = Duration::ZERO;
             let flushed = self.frames.flush();
             self.note(flushed)?;
             if self.unsent {
                 return Ok(());
             }
         }
+        self.frames.get_mut().timed().wait = CONTROL_WAIT;
         frame.header_mut().mask = Some(mask());
         let sent = self.frames.write(frame).and_then(|()| self.frames.flush());
         self.note(sent)
