@@ -12,9 +12,10 @@ use ureq::http::Method;
 use url::Url;
 
 use crate::api::client::Daytona;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::params::ImageSpec;
 use crate::transport::poll::Deadline;
+use crate::transport::status::transport_error;
 use crate::transport::Request;
 
 /// How long the stream may stay silent before the build state is checked.
@@ -128,13 +129,14 @@ pub(crate) fn follow(
         let _trace = trace.attach();
         let op = request.operation().to_string();
         let lines = tx.clone();
+        let started = std::time::Instant::now();
         let result = reader_client.transport().execute(&mut request, |resp| {
             let mut lines_of = Lines::new(BufReader::new(resp.into_body().into_reader()));
             loop {
-                let line = lines_of.next_line().map_err(|e| Error::Transport {
-                    operation: op.clone(),
-                    source: Box::new(e),
-                })?;
+                // As every other read: a timeout is an `Error::Timeout`.
+                let line = lines_of
+                    .next_line()
+                    .map_err(|e| transport_error(e.into(), &op, started.elapsed()))?;
                 let Some(line) = line else {
                     return Ok(());
                 };
