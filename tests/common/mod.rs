@@ -10,13 +10,19 @@ use serde_json::{json, Value};
 /// The API key every test client uses.
 pub const KEY: &str = "test-key-5f3a";
 
-/// A configuration for `server`: fixed key, no environment, fast retries.
+/// A configuration for `server`: fixed key, no environment, fast retries,
+/// waits that poll (the real-time events have tests of their own).
+///
+/// Without events, no thread of the client outlives its test: mockito
+/// hands a finished test's server to the next one, where a late gateway
+/// handshake would be a request that test never made.
 pub fn config(server: &mockito::Server) -> DaytonaConfig {
     DaytonaConfig::new()
         .read_env(false)
         .api_key(KEY)
         .api_url(format!("{}/api", server.url()))
         .retry_policy(fast_retries())
+        .events(false)
 }
 
 /// Retries with short delays so tests stay quick.
