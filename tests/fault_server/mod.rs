@@ -454,10 +454,21 @@ pub fn one_connection(handle: impl FnOnce(TcpStream) + Send + 'static) -> String
 }
 
 /// A base URL on 127.0.0.1 where nothing listens: connections are refused.
+///
+/// The port is the local end of a connection kept open for the rest of the
+/// process: no socket listens on it, and none can bind it, so a server that
+/// another test starts meanwhile never gets it (a port merely freed could
+/// be handed to that server, which would then answer).
 pub fn refused_url() -> String {
+    static HELD: Mutex<Vec<(TcpStream, TcpStream)>> = Mutex::new(Vec::new());
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
+    let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (server_side, _) = listener.accept().unwrap();
     drop(listener);
+    let port = client.local_addr().unwrap().port();
+    HELD.lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push((client, server_side));
     format!("http://127.0.0.1:{port}")
 }
 
