@@ -18,7 +18,7 @@ use common::*;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use daytona::toolbox::FollowOptions;
-use daytona::{CreateSandbox, Daytona, DaytonaConfig, ListSandboxes};
+use daytona::{CreateSandbox, CreateSnapshot, Daytona, DaytonaConfig, ListSandboxes};
 use mockito::{Matcher, Server};
 use opentelemetry::trace::{SpanId, Status, TraceContextExt, TraceId, Tracer, TracerProvider as _};
 use opentelemetry::{global, Context, KeyValue, Value};
@@ -419,6 +419,56 @@ fn each_page_of_a_listing_is_a_span() {
             .collect();
         assert_eq!(gets.len(), 1);
         assert_eq!(gets[0].name, "GET");
+    }
+}
+
+/// A snapshot create is one operation span, whether or not it follows
+/// logs: its POST and its polls hang directly under it.
+#[test]
+fn a_snapshot_create_is_one_span() {
+    let snapshot = |state: &str| {
+        json!({
+            "id": "snap-1", "organizationId": "org-1", "general": false,
+            "name": "py", "imageName": "python:3.12-slim", "state": state,
+            "size": null, "entrypoint": null, "cpu": 1, "gpu": 0, "mem": 1,
+            "disk": 3, "errorReason": null, "createdAt": "2026-01-01T00:00:00Z",
+            "updatedAt": "2026-01-01T00:00:00Z", "lastUsedAt": null
+        })
+    };
+    let mut server = Server::new();
+    let _post = reply_json(
+        api_mock(&mut server, "POST", "/api/snapshots"),
+        200,
+        &snapshot("pending"),
+    )
+    .create();
+    let _get = reply_json(
+        api_mock(&mut server, "GET", "/api/snapshots/snap-1"),
+        200,
+        &snapshot("active"),
+    )
+    .create();
+    let client = Daytona::new(traced_config(&server)).unwrap();
+
+    for with_logs in [false, true] {
+        let (created, _, spans) = in_trace(|| {
+            let params = CreateSnapshot::from_image("py", "python:3.12-slim");
+            if with_logs {
+                client.snapshots().create_with_logs(params, |_| {})
+            } else {
+                client.snapshots().create(params)
+            }
+        });
+        created.unwrap();
+        let create = one(&spans, "SnapshotService.create");
+        assert_eq!(
+            create.parent_span_id,
+            root(&spans).span_context.span_id(),
+            "{:?}",
+            names(&spans)
+        );
+        let posted = one(&spans, "POST");
+        assert_eq!(posted.parent_span_id, create.span_context.span_id());
     }
 }
 

@@ -148,11 +148,8 @@ impl Snapshots {
 
     /// Creates a snapshot and waits until it is `active`.
     pub fn create(&self, params: CreateSnapshot) -> Result<Snapshot> {
-        traced(
-            self.client.transport().tracing(),
-            "SnapshotService.create",
-            || self.create_with_logs(params, |_| {}),
-        )
+        // Its span is the one of `create_with_logs`.
+        self.create_with_logs(params, |_| {})
     }
 
     /// Creates a snapshot, passes each line of its build log to `on_log`
