@@ -16,6 +16,7 @@ pub(crate) mod tar;
 
 use std::time::{Duration, SystemTime};
 
+use percent_encoding::{percent_decode_str, percent_encode};
 use serde::Deserialize;
 use ureq::http::Method;
 use url::Url;
@@ -28,7 +29,7 @@ use crate::config::{base_url, shown_url, Secret};
 use crate::error::{Error, Result};
 use crate::image::Image;
 use crate::transport::poll::Deadline;
-use crate::transport::request::push_segments;
+use crate::transport::request::{push_segments, SEGMENT};
 use crate::transport::{decode, read_body, Answer, Request, Transport};
 
 /// The bucket when push access names none.
@@ -190,6 +191,7 @@ impl Store {
             message: format!("its storageUrl {:?} {why}", shown_url(&raw)),
             excerpt: String::new(),
         })?;
+        let base = canonical_base(base);
         // As `Host` is sent: the port only when it is not the scheme's.
         let mut host = base.host_str().unwrap_or_default().to_string();
         if let Some(port) = base.port() {
@@ -290,6 +292,25 @@ impl Store {
             .deadline(deadline);
         up.transport.empty(req)
     }
+}
+
+/// `url` with its path in SigV4's canonical form, each segment decoded and
+/// encoded again as the store does when it checks a signature: the URL
+/// parser leaves `+`, `(`, `'`, a lower-case escape and others as they are
+/// written, and the path signed must be the one the store computes.
+fn canonical_base(mut url: Url) -> Url {
+    let path = url
+        .path()
+        .split('/')
+        .map(|segment| {
+            let decoded: Vec<u8> = percent_decode_str(segment).collect();
+            percent_encode(&decoded, SEGMENT).to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("/");
+    // Only unreserved characters, `%XX` and `/`: `set_path` keeps it.
+    url.set_path(&path);
+    url
 }
 
 /// The signing region: `<region>` of an `s3.<region>.amazonaws.com` or

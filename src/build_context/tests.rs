@@ -256,6 +256,30 @@ fn an_existing_context_is_not_uploaded_again() {
     }
 }
 
+/// The small [`context`], missing from `store`, is uploaded to `path`
+/// there, signed as a store verifies it.
+fn uploads_to(api: &Server, store: &mut Server, path: &str) {
+    let head = head_mock(store, path).with_status(404).create();
+    let put = put_mock(store, path, Arc::default()).expect(1).create();
+    assert_eq!(upload_small(api).unwrap(), [HASH]);
+    head.assert();
+    put.assert();
+}
+
+/// A store under a path the URL parser leaves as it is (`+`, `(`, `'`, a
+/// lower-case escape): the path is sent in the canonical form the store
+/// signs, so the signature verifies.
+#[test]
+fn a_store_path_is_sent_as_it_is_signed() {
+    let (mut api, mut store) = (Server::new(), Server::new());
+    let url = format!("{}/s3+(x)/it's%7eA%2fb", store.url());
+    push_access_mock(&mut api, &url, json!("builds"));
+    let prefix = "/s3%2B%28x%29/it%27s~A%2Fb";
+    assert_eq!(canonical_path(prefix), prefix);
+    let path = format!("{prefix}{}", object("builds", HASH));
+    uploads_to(&api, &mut store, &path);
+}
+
 #[test]
 fn a_missing_context_is_put_once_as_a_tar() {
     let (mut api, mut store) = (Server::new(), Server::new());
@@ -304,13 +328,7 @@ fn names_that_need_encoding_are_signed_as_they_are_sent() {
     );
     let sent = format!("{}{path}", store.url());
     assert_eq!(url::Url::parse(&sent).unwrap().as_str(), sent);
-    let head = head_mock(&mut store, &path).with_status(404).create();
-    let put = put_mock(&mut store, &path, Arc::default())
-        .expect(1)
-        .create();
-    assert_eq!(upload_small(&api).unwrap(), [HASH]);
-    head.assert();
-    put.assert();
+    uploads_to(&api, &mut store, &path);
 }
 
 #[test]
@@ -422,6 +440,85 @@ fn push_access_debug_hides_the_keys() {
     assert_eq!(store.base.as_str(), "https://storage.example.com/");
     assert_eq!(store.host, "storage.example.com");
     assert_eq!(store.bucket, DEFAULT_BUCKET);
+}
+
+/// The store of push access naming `storage_url`.
+fn store_at(storage_url: &str) -> Store {
+    Store::new(PushAccess {
+        access_key: ACCESS_KEY.into(),
+        secret: Secret::new(SECRET),
+        session_token: Secret::new(TOKEN),
+        storage_url: storage_url.into(),
+        organization_id: ORG.into(),
+        bucket: Some("b".into()),
+    })
+    .unwrap()
+}
+
+/// The `Host` signed is the one ureq would send: brackets around an IPv6
+/// address, the port only when it is not the scheme's, the host in lower
+/// case.
+#[test]
+fn the_signed_host_is_the_host_sent() {
+    let cases = [
+        ("http://[::1]:9000", "http://[::1]:9000/", "[::1]:9000"),
+        (
+            "https://[2001:DB8::1]:443/",
+            "https://[2001:db8::1]/",
+            "[2001:db8::1]",
+        ),
+        (
+            "http://Storage.Example.COM:80/",
+            "http://storage.example.com/",
+            "storage.example.com",
+        ),
+        (
+            " storage.example.com:9000 ",
+            "https://storage.example.com:9000/",
+            "storage.example.com:9000",
+        ),
+        (
+            "https://s3.eu-west-2.amazonaws.com:443",
+            "https://s3.eu-west-2.amazonaws.com/",
+            "s3.eu-west-2.amazonaws.com",
+        ),
+    ];
+    for (url, base, host) in cases {
+        let store = store_at(url);
+        assert_eq!((store.base.as_str(), store.host.as_str()), (base, host));
+    }
+    assert_eq!(
+        store_at("https://s3.eu-west-2.amazonaws.com:443").region,
+        "eu-west-2"
+    );
+}
+
+/// A store that redirects to another host never gets the signed request
+/// there: neither the `HEAD` nor the streamed `PUT` is followed.
+#[test]
+fn a_store_redirect_to_another_host_is_not_followed() {
+    let (mut api, mut store, mut other) = (Server::new(), Server::new(), Server::new());
+    push_access_mock(&mut api, &store.url(), json!("builds"));
+    let elsewhere = ["HEAD", "PUT"].map(|m| other.mock(m, Matcher::Any).expect(0).create());
+    let to = format!("{}/builds/x", other.url());
+    // The `HEAD` redirected, then (the object missing) the `PUT`.
+    for (method, status) in [("HEAD", 301), ("PUT", 307)] {
+        if method == "PUT" {
+            store.mock("HEAD", Matcher::Any).with_status(404).create();
+        }
+        let redirect = store
+            .mock(method, Matcher::Any)
+            .with_status(status)
+            .with_header("location", &to)
+            .create();
+        let err = upload_small(&api).unwrap_err();
+        assert_eq!(err.status(), u16::try_from(status).ok(), "{err:?}");
+        assert!(err.to_string().contains("another origin"), "{err}");
+        redirect.remove();
+    }
+    for mock in elsewhere {
+        mock.assert();
+    }
 }
 
 #[test]
