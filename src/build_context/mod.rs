@@ -3,10 +3,10 @@
 //!
 //! `GET /object-storage/push-access` gives short-lived store credentials.
 //! Each context is stored once, as `<organizationId>/<hash>/context.tar` in
-//! the bucket (path-style URL): a signed `HEAD` tells whether it is there,
-//! and a signed `PUT` streams the uncompressed tar otherwise, with its exact
-//! `Content-Length` (S3 and MinIO refuse a chunked `PUT`) and an unsigned
-//! payload. These requests share the client's connection pool, timeouts and
+//! the bucket (path-style URL): a signed `HEAD` tells whether it is there
+//! (a 403 counts as missing), and a signed `PUT` streams the uncompressed
+//! tar otherwise, with its exact `Content-Length` (S3 and MinIO refuse a
+//! chunked `PUT`) and an unsigned payload. These requests share the client's connection pool, timeouts and
 //! retries, but never carry the Daytona credentials; the store's secret key
 //! is never sent at all, and neither it nor the session token appears in
 //! `Debug` output, logs or errors.
@@ -267,11 +267,20 @@ impl Store {
     }
 
     /// Whether the object of `hash` is there (`HEAD`: 2xx yes, 404 no).
+    /// A 403 is a no too: S3 answers so for a missing object to
+    /// credentials that may not list the whole bucket, which push access
+    /// need not allow (the other SDKs list a prefix instead). A store that
+    /// refuses the credentials refuses the `PUT` as well, with a body that
+    /// says why (a `HEAD` answer has none).
     fn exists(&self, up: &Uploader<'_>, hash: &str, deadline: Deadline) -> Result<bool> {
         let req = self.request(Method::HEAD, hash, None)?.deadline(deadline);
         match up.transport.empty(req) {
             Ok(()) => Ok(true),
             Err(e) if e.status() == Some(404) => Ok(false),
+            Err(e) if e.status() == Some(403) => {
+                log::debug!("build context {hash}: its check was refused (403); uploading it");
+                Ok(false)
+            }
             Err(e) => Err(e),
         }
     }

@@ -256,14 +256,15 @@ fn an_existing_context_is_not_uploaded_again() {
     }
 }
 
-/// The small [`context`], missing from `store`, is uploaded to `path`
-/// there, signed as a store verifies it.
-fn uploads_to(api: &Server, store: &mut Server, path: &str) {
-    let head = head_mock(store, path).with_status(404).create();
+/// The small [`context`], whose check `store` answers with `head_status`,
+/// is uploaded to `path` there, signed as a store verifies it.
+fn uploads_to(api: &Server, store: &mut Server, path: &str, head_status: usize) {
+    let head = head_mock(store, path).with_status(head_status).create();
     let put = put_mock(store, path, Arc::default()).expect(1).create();
     assert_eq!(upload_small(api).unwrap(), [HASH]);
     head.assert();
     put.assert();
+    put.remove();
 }
 
 /// A store under a path the URL parser leaves as it is (`+`, `(`, `'`, a
@@ -277,7 +278,7 @@ fn a_store_path_is_sent_as_it_is_signed() {
     let prefix = "/s3%2B%28x%29/it%27s~A%2Fb";
     assert_eq!(canonical_path(prefix), prefix);
     let path = format!("{prefix}{}", object("builds", HASH));
-    uploads_to(&api, &mut store, &path);
+    uploads_to(&api, &mut store, &path, 404);
 }
 
 #[test]
@@ -328,7 +329,7 @@ fn names_that_need_encoding_are_signed_as_they_are_sent() {
     );
     let sent = format!("{}{path}", store.url());
     assert_eq!(url::Url::parse(&sent).unwrap().as_str(), sent);
-    uploads_to(&api, &mut store, &path);
+    uploads_to(&api, &mut store, &path, 404);
 }
 
 #[test]
@@ -386,6 +387,25 @@ fn store_errors_never_show_the_secret_or_the_token() {
         }
         put.remove();
     }
+}
+
+/// S3 answers a `HEAD` of a missing object with 403 to credentials that may
+/// not list the bucket (push access that allows `PutObject` and a prefixed
+/// listing, as the other SDKs need): the context is uploaded then, and a
+/// `PUT` the store refuses too is the error.
+#[test]
+fn a_forbidden_check_uploads_the_context() {
+    let (mut api, mut store) = (Server::new(), Server::new());
+    push_access_mock(&mut api, &store.url(), json!("builds"));
+    uploads_to(&api, &mut store, &object("builds", HASH), 403);
+    store
+        .mock("PUT", Matcher::Any)
+        .with_status(403)
+        .with_body("<Error><Code>AccessDenied</Code></Error>")
+        .create();
+    let err = upload_small(&api).unwrap_err();
+    assert_eq!(err.status(), Some(403));
+    assert!(err.to_string().contains("AccessDenied"), "{err}");
 }
 
 #[test]
