@@ -24,6 +24,7 @@ use url::Url;
 use self::sigv4::{Credentials, Unsigned, UNSIGNED_PAYLOAD};
 pub(crate) use self::tar::TarEntry;
 use self::tar::TarPlan;
+use crate::check::is_dot_segment;
 use crate::config::secret::REDACTED;
 use crate::config::{base_url, shown_url, Secret};
 use crate::error::{Error, Result};
@@ -184,13 +185,23 @@ impl Store {
         } else {
             format!("https://{raw}")
         };
-        // The server's data: a URL that cannot be used is a decode error.
-        let base = base_url(&raw).map_err(|why| Error::Decode {
+        // The server's data: what cannot be used is a decode error.
+        let unusable = |message: String| Error::Decode {
             operation: "GET /object-storage/push-access".into(),
-            // Never the credentials a URL may hold.
-            message: format!("its storageUrl {:?} {why}", shown_url(&raw)),
+            message,
             excerpt: String::new(),
-        })?;
+        };
+        // Never the credentials a URL may hold.
+        let base = base_url(&raw)
+            .map_err(|why| unusable(format!("its storageUrl {:?} {why}", shown_url(&raw))))?;
+        // The first folder of every key: empty, or `.` or `..` (which no
+        // URL path can carry), it would name no object of the organization.
+        let org = access.organization_id.as_str();
+        if org.trim().is_empty() || is_dot_segment(org) {
+            return Err(unusable(format!(
+                "its organizationId {org:?} cannot name the folder of an object"
+            )));
+        }
         let base = canonical_base(base);
         // As `Host` is sent: the port only when it is not the scheme's.
         let mut host = base.host_str().unwrap_or_default().to_string();

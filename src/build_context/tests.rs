@@ -432,6 +432,29 @@ fn an_undecodable_push_access_keeps_its_body_out_of_the_error() {
     assert!(!shown.contains(SECRET) && !shown.contains(TOKEN), "{shown}");
 }
 
+/// An organization id that cannot be the first folder of a key is the
+/// server's mistake, a decode error, and nothing reaches the store.
+#[test]
+fn an_organization_id_that_names_no_folder_is_a_decode_error() {
+    for org in ["", " ", ".", ".."] {
+        let (mut api, mut store) = (Server::new(), Server::new());
+        let body = json!({
+            "accessKey": ACCESS_KEY, "secret": SECRET, "sessionToken": TOKEN,
+            "storageUrl": store.url(), "organizationId": org, "bucket": "b",
+        });
+        api.mock("GET", "/api/object-storage/push-access")
+            .with_body(body.to_string())
+            .create();
+        let nothing = ["HEAD", "PUT"].map(|m| store.mock(m, Matcher::Any).expect(0).create());
+        let err = upload_small(&api).unwrap_err();
+        assert!(matches!(err, Error::Decode { .. }), "{org:?}: {err:?}");
+        assert!(err.to_string().contains("organizationId"), "{err}");
+        for mock in nothing {
+            mock.assert();
+        }
+    }
+}
+
 #[test]
 fn no_contexts_means_no_requests() {
     let mut api = Server::new();
