@@ -6,7 +6,8 @@
 //! the bucket (path-style URL): a signed `HEAD` tells whether it is there
 //! (a 403 counts as missing), and a signed `PUT` streams the uncompressed
 //! tar otherwise, with its exact `Content-Length` (S3 and MinIO refuse a
-//! chunked `PUT`) and an unsigned payload. These requests share the client's connection pool, timeouts and
+//! chunked `PUT`) and an unsigned payload. These requests share the
+//! client's connection pool, timeouts and
 //! retries, but never carry the Daytona credentials; the store's secret key
 //! is never sent at all, and neither it nor the session token appears in
 //! `Debug` output, logs or errors.
