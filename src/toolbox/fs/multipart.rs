@@ -154,6 +154,10 @@ pub(crate) struct PartHeaders {
     /// The `filename` exactly as sent, for servers that do not escape the
     /// quotes and backslashes of a path.
     filename_raw: Option<String>,
+    /// The `filename*` (RFC 5987), decoded: the exact path, where current
+    /// toolboxes replace the characters of `filename` past Latin-1 with
+    /// `_` and send those of Latin-1 as single bytes.
+    filename_ext: Option<String>,
     /// Its `Content-Length`.
     pub(crate) content_length: Option<u64>,
 }
@@ -174,6 +178,7 @@ impl PartHeaders {
                     match param.as_str() {
                         "name" => headers.name = Some(v),
                         "filename" => headers.filename = Some(v),
+                        "filename*" => headers.filename_ext = ext_value(&v),
                         _ => {}
                     }
                 }
@@ -183,9 +188,31 @@ impl PartHeaders {
         headers
     }
 
-    /// Whether the part's file name is `path`, as sent or unquoted.
+    /// Whether the part's file name is `path`: its `filename*` when it has
+    /// one (which wins, as RFC 6266 says: `filename` may be the same `_`
+    /// for other paths), else its `filename` unquoted or as sent.
     pub(crate) fn filename_is(&self, path: &str) -> bool {
-        self.filename.as_deref() == Some(path) || self.filename_raw.as_deref() == Some(path)
+        match &self.filename_ext {
+            Some(exact) => exact == path,
+            None => {
+                self.filename.as_deref() == Some(path) || self.filename_raw.as_deref() == Some(path)
+            }
+        }
+    }
+}
+
+/// An RFC 5987 `ext-value` such as `utf-8''%E6%97%A5.txt`, decoded; `None`
+/// when it is malformed or in another charset than UTF-8 or ISO-8859-1.
+fn ext_value(value: &str) -> Option<String> {
+    let (charset, rest) = value.split_once('\'')?;
+    let (_language, encoded) = rest.split_once('\'')?;
+    let bytes: Vec<u8> = percent_encoding::percent_decode_str(encoded).collect();
+    if charset.eq_ignore_ascii_case("utf-8") {
+        String::from_utf8(bytes).ok()
+    } else if charset.eq_ignore_ascii_case("iso-8859-1") {
+        Some(bytes.into_iter().map(char::from).collect())
+    } else {
+        None
     }
 }
 

@@ -274,3 +274,22 @@ fn encoding_quotes_file_names() {
     assert_ne!(x, y);
     assert!(x.len() >= 40 && x.len() <= 70, "{x}");
 }
+
+#[test]
+fn the_extended_file_name_wins_over_the_latin_1_one() {
+    // As the toolbox names `/d/日 é.txt`: `filename` cut to Latin-1.
+    let h = PartHeaders::parse(
+        b"Content-Disposition: form-data; name=\"file\"; filename=\"/d/_ \xe9.txt\"; \
+          filename*=utf-8''%2Fd%2F%E6%97%A5%20%C3%A9.txt",
+    );
+    assert!(h.filename_is("/d/日 é.txt"));
+    assert!(!h.filename_is("/d/_ \u{fffd}.txt"));
+    let latin =
+        PartHeaders::parse(b"content-disposition: form-data; filename*=ISO-8859-1'fr'caf%E9");
+    assert!(latin.filename_is("café"));
+    // An extended name that does not decode leaves the plain one.
+    for bad in ["utf-8''%FF", "koi8-r''x", "no-quotes"] {
+        let v = format!("Content-Disposition: form-data; filename=\"a\"; filename*={bad}");
+        assert!(PartHeaders::parse(v.as_bytes()).filename_is("a"), "{bad}");
+    }
+}
