@@ -426,7 +426,10 @@ impl<R: Read> Parser<R> {
         // empty line; with no headers at all it is just `\r\n\r\n`.
         loop {
             let block = &self.buf[self.pos..self.end];
-            if let Some(i) = memchr::memmem::find(block, b"\r\n\r\n") {
+            // Searched no further than the limit, however much one read
+            // brought.
+            let within = &block[..block.len().min(MAX_HEADERS + 4)];
+            if let Some(i) = memchr::memmem::find(within, b"\r\n\r\n") {
                 let headers = PartHeaders::parse(&block[2..i + 2]);
                 self.pos += i + 4;
                 self.state = State::Body;

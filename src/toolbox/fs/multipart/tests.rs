@@ -293,3 +293,24 @@ fn the_extended_file_name_wins_over_the_latin_1_one() {
         assert!(PartHeaders::parse(v.as_bytes()).filename_is("a"), "{bad}");
     }
 }
+
+#[test]
+fn the_header_limit_holds_however_the_bytes_arrive() {
+    let long = format!(
+        "form-data; name=\"file\"; x=\"{}\"",
+        "h".repeat(MAX_HEADERS)
+    );
+    let data = body("B", &[(&long, b"data")]);
+    for step in [7, 1000, data.len()] {
+        match parse_all(&data, "B", step) {
+            Err(ParseError::Malformed(m)) => assert!(m.contains("too long"), "{m}"),
+            other => panic!("step {step}: {other:?}"),
+        }
+    }
+    let fits = format!(
+        "form-data; name=\"file\"; x=\"{}\"",
+        "h".repeat(MAX_HEADERS - 100)
+    );
+    let data = body("B", &[(&fits, b"data")]);
+    assert_eq!(parse_all(&data, "B", data.len()).unwrap()[0].1, b"data");
+}
