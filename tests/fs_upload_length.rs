@@ -202,7 +202,7 @@ fn a_reader_of_unknown_size_makes_the_request_chunked() {
 }
 
 #[test]
-fn names_with_quotes_non_ascii_and_line_breaks_reach_multer_intact() {
+fn names_with_quotes_non_ascii_line_breaks_and_controls_reach_multer_intact() {
     let (_api, sandbox, server) = setup();
     let names = [
         "/r/\"quoted\".txt",
@@ -211,6 +211,7 @@ fn names_with_quotes_non_ascii_and_line_breaks_reach_multer_intact() {
         "/r/line\r\nbreak",
         "/r/only\nlf; name=\"evil\"",
         "/r/semi;colon=x",
+        "/r/ctl\u{1}\u{1b}[0m\tdel\u{7f}",
     ];
     sandbox
         .fs()
@@ -244,6 +245,8 @@ fn names_with_quotes_non_ascii_and_line_breaks_reach_multer_intact() {
             Some("/r/line%0D%0Abreak"),
             Some("/r/only%0Alf; name=\"evil\""),
             Some("/r/semi;colon=x"),
+            // No header can hold control characters but tab.
+            Some("/r/ctl%01%1B[0m\tdel%7F"),
         ]
     );
 }

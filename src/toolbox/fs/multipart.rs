@@ -65,15 +65,17 @@ pub(crate) fn closing(boundary: &str) -> Vec<u8> {
 }
 
 /// `s` made safe inside a quoted header parameter: `\` and `"` are
-/// backslash-escaped, CR and LF percent-encoded (as browsers do).
+/// backslash-escaped, CR and LF percent-encoded (as browsers do), and so
+/// are the other control characters but tab, which a header value cannot
+/// hold (Go's reader, the toolbox's, refuses the whole body for one).
 fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
             '"' => out.push_str("\\\""),
-            '\r' => out.push_str("%0D"),
-            '\n' => out.push_str("%0A"),
+            '\t' => out.push(c),
+            c if c.is_ascii_control() => out.push_str(&format!("%{:02X}", u32::from(c))),
             c => out.push(c),
         }
     }
