@@ -328,6 +328,23 @@ fn a_failing_source_is_an_io_error() {
 }
 
 #[test]
+fn a_wide_upload_s_long_list_of_written_files_is_not_an_error() {
+    let (mut server, sandbox) = setup();
+    // The toolbox lists every file written: 80,000 of them pass 4 MiB.
+    let files: Vec<_> = (0..80_000)
+        .map(|i| json!({ "path": format!("/home/daytona/project/src/file-{i}.rs"), "bytes": 1234 }))
+        .collect();
+    let answer = json!({ "files": files }).to_string();
+    assert!(answer.len() > 4 << 20, "{}", answer.len());
+    let m = api_mock(&mut server, "POST", &files_path("/bulk-upload"))
+        .with_body(answer)
+        .expect(1)
+        .create();
+    sandbox.fs().upload_bytes(b"x", "/home/daytona/x").unwrap();
+    m.assert();
+}
+
+#[test]
 fn upload_errors_keep_the_toolbox_message() {
     let (mut server, sandbox) = setup();
     let _m = api_mock(&mut server, "POST", &files_path("/bulk-upload"))

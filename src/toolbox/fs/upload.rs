@@ -8,11 +8,12 @@ mod body;
 use std::borrow::Cow;
 use std::fmt;
 use std::fs::File;
-use std::io::Read;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::Instant;
 
-use ureq::http::Method;
+use ureq::http::{self, Method};
 
 use self::body::Body;
 use super::multipart;
@@ -20,7 +21,7 @@ use super::options::TransferOptions;
 use super::FileSystem;
 use crate::error::{Error, Result};
 use crate::telemetry::traced;
-use crate::transport::{read_body, Answer};
+use crate::transport::status::transport_error;
 
 /// One file of an upload: where its bytes come from and where they go.
 ///
@@ -147,6 +148,17 @@ impl<'a> Upload<'a> {
     }
 }
 
+/// Reads a successful upload's answer to its end without keeping it: the
+/// toolbox lists every file written, which for a wide upload is more than
+/// a JSON answer may hold, and nothing here needs the list.
+fn drop_answer(mut resp: http::Response<ureq::Body>, op: &str) -> Result<()> {
+    let started = Instant::now();
+    let mut answer = resp.body_mut().with_config().limit(u64::MAX).reader();
+    io::copy(&mut answer, &mut io::sink())
+        .map(drop)
+        .map_err(|e| transport_error(e.into(), op, started.elapsed()))
+}
+
 /// The size of the local file `path` when it is known before reading it: a
 /// regular file's. A pseudo-file that says it is empty but is not (as those
 /// of `/proc` do) has none: it is read to its end. Anything but a regular
@@ -263,9 +275,10 @@ impl FileSystem<'_> {
             }
             let mut req = req.stream(content_type, body);
             let op = req.operation().to_string();
-            let sent = self.tb.transport().execute(&mut req, |resp| {
-                read_body(resp, &op, Answer::Object).map(drop)
-            });
+            let sent = self
+                .tb
+                .transport()
+                .execute(&mut req, |resp| drop_answer(resp, &op));
             drop(req);
             let failure = failure.into_inner().unwrap_or_else(|e| e.into_inner());
             match (sent, failure) {
