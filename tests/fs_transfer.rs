@@ -292,6 +292,16 @@ fn bad_uploads_fail_before_any_request() {
         )
         .unwrap_err();
     assert_mentions(&err, "upload 1");
+    // The toolbox trims the path it is sent: these would be written to
+    // `/home/notes.txt`.
+    for remote in ["/home/notes.txt ", "\t/home/notes.txt", "/home/notes.txt\n"] {
+        let err = fs.upload_bytes(b"x", remote).unwrap_err();
+        assert!(
+            matches!(&err, Error::Validation { field, .. } if field == "remote_path"),
+            "{remote:?}: {err:?}"
+        );
+        assert_mentions(&err, "white space");
+    }
     assert_all(&none);
 }
 

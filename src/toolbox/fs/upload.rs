@@ -129,6 +129,18 @@ impl<'a> Upload<'a> {
                 format!("upload {index} has an empty remote path"),
             ));
         }
+        let trimmed = self.remote.trim();
+        if trimmed != self.remote {
+            // The toolbox trims the path: the file would go elsewhere.
+            return Err(Error::validation(
+                "remote_path",
+                format!(
+                    "upload {index}'s remote path {:?} begins or ends with white space, \
+                     which toolboxes remove (it would be written to {trimmed:?})",
+                    self.remote
+                ),
+            ));
+        }
         let known = match &self.source {
             Source::File(path) => file_size(path)?,
             Source::Bytes(bytes) => Some(bytes.len() as u64),
@@ -232,8 +244,9 @@ impl FileSystem<'_> {
     /// Uploads files in one request (`POST /files/bulk-upload`), each read
     /// as the request goes: memory does not grow with their size.
     ///
-    /// Every upload is checked before the request (remote paths not empty,
-    /// local files exist, sizes match their sources). When the size of
+    /// Every upload is checked before the request (remote paths not empty
+    /// and without white space at either end, which the toolbox would
+    /// remove; local files exist; sizes match their sources). When the size of
     /// every upload is known (local regular files, bytes, readers given
     /// [`Upload::size`]), the request carries the exact `Content-Length`
     /// of its body; otherwise it is sent with chunked transfer encoding,

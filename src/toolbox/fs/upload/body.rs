@@ -316,7 +316,7 @@ mod tests {
         [
             Upload::bytes(&b"some bytes"[..], "/a"),
             Upload::bytes(Vec::new(), "/empty"),
-            Upload::reader(reader, "/r/\"é\"\r\n").size(4),
+            Upload::reader(reader, "/r/\"é\"\r\nx").size(4),
         ]
         .into_iter()
         .enumerate()
