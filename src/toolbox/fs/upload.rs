@@ -255,10 +255,13 @@ impl FileSystem<'_> {
     /// yields another number of bytes than its size, fails the request
     /// with [`Error::Io`] (the server sees a body cut short, never one
     /// that differs from its length), as does a source that fails while
-    /// being read. The toolbox writes each file to a temporary file and
-    /// renames it when complete, so a failed request leaves no partial
-    /// file behind (files completed before the failure remain). See
-    /// [`Upload`] for an example.
+    /// being read. Files completed before a failure remain. Toolboxes may
+    /// write a file in place as it arrives (those since v0.178 do), so a
+    /// failed request may leave the file it was sending cut short at its
+    /// remote path (send it again, or delete it). For a file that must never be seen partial,
+    /// upload to another path and [`move_files`](FileSystem::move_files)
+    /// it into place once the upload succeeded. See [`Upload`] for an
+    /// example.
     pub fn upload_files<'a>(
         &self,
         uploads: impl IntoIterator<Item = Upload<'a>>,
