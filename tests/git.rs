@@ -289,32 +289,62 @@ fn a_failed_push_keeps_the_server_message_and_status() {
     assert_eq!(api.operation, "POST /toolbox/sb-1/git/push");
 }
 
+/// Clones `url` from a toolbox that answers `status` with the JSON that
+/// `answer` makes of the request's body; the error.
+fn failed_clone(url: &str, status: usize, answer: fn(&str) -> serde_json::Value) -> daytona::Error {
+    let (mut server, _d, sandbox) = setup();
+    let m = with_sdk_headers(server.mock("POST", format!("{TOOLBOX}/git/clone").as_str()))
+        .match_body(Matcher::Json(json!({"url": url, "path": "r"})))
+        .with_status(status)
+        .with_body_from_request(move |req| {
+            let body = String::from_utf8_lossy(req.body().unwrap_or(&Vec::new())).into_owned();
+            answer(&body).to_string().into_bytes()
+        })
+        .expect(1)
+        .create();
+    let err = sandbox
+        .git()
+        .clone_repo(url, "r", CloneOptions::new())
+        .unwrap_err();
+    m.assert();
+    err
+}
+
 /// A token given as the URL's user name (`https://<token>@host/...`, as
 /// GitHub and GitLab take it) is a credential: an answer that echoes the
 /// request does not bring it into the error.
 #[test]
 fn a_token_as_the_url_user_name_stays_out_of_errors() {
     const TOKEN: &str = "ghp_0123456789abcdefTOKEN";
-    let (mut server, _d, sandbox) = setup();
     let url = format!("https://{TOKEN}@git.example/o/r.git");
-    let m = with_sdk_headers(server.mock("POST", format!("{TOOLBOX}/git/clone").as_str()))
-        .match_body(Matcher::Json(json!({"url": url, "path": "r"})))
-        .with_status(400)
-        .with_body_from_request(|req| {
-            let body = String::from_utf8_lossy(req.body().unwrap_or(&Vec::new())).into_owned();
-            json!({"statusCode": 400, "message": format!("cannot clone {body}")})
-                .to_string()
-                .into_bytes()
-        })
-        .expect(1)
-        .create();
-    let err = sandbox
-        .git()
-        .clone_repo(&url, "r", CloneOptions::new())
-        .unwrap_err();
-    m.assert();
+    let err = failed_clone(
+        &url,
+        400,
+        |body| json!({"statusCode": 400, "message": format!("cannot clone {body}")}),
+    );
     let shown = format!("{err}\n{err:?}");
     assert!(shown.contains("cannot clone"), "{shown}");
     assert!(!shown.contains(TOKEN), "the error shows the token: {shown}");
     assert_eq!(err.api().map(|a| a.status), Some(400), "{err:?}");
+}
+
+/// A password whose `/` was left unencoded breaks the URL, and the
+/// toolbox's error quotes the URL whole: the password still stays out.
+#[test]
+fn a_password_that_breaks_the_url_stays_out_of_errors() {
+    let url = "https://oauth2:abc/def-0123456789SECRET@gitlab.example/o/r.git";
+    let err = failed_clone(url, 500, |body| {
+        let url: serde_json::Value = serde_json::from_str(body).unwrap();
+        json!({
+            "statusCode": 500,
+            "message": format!("parse {}: invalid port \":abc\" after host", url["url"]),
+            "code": "INTERNAL_SERVER_ERROR",
+        })
+    });
+    let shown = format!("{err}\n{err:?}");
+    assert!(shown.contains("invalid port"), "{shown}");
+    assert!(
+        !shown.contains("def-0123456789SECRET"),
+        "the error shows the password: {shown}"
+    );
 }

@@ -66,12 +66,15 @@ fn git_secrets(url: Option<&str>, credentials: Option<&GitCredentials>) -> Vec<S
     let mut secrets: Vec<Secret> = credentials
         .map(|c| echo_forms(&c.password))
         .unwrap_or_default();
-    let credential = url
-        .and_then(|u| url::Url::parse(u).ok())
-        .and_then(|u| match u.password() {
+    let credential = url.and_then(|raw| match url::Url::parse(raw) {
+        Ok(u) => match u.password() {
             Some(password) => Some(password.to_string()),
             None => Some(u.username().to_string()).filter(|name| !name.is_empty()),
-        });
+        },
+        // A password with a `/`, `?` or `#` left unencoded breaks the URL,
+        // and the toolbox's error quotes it whole.
+        Err(_) => written_credential(raw),
+    });
     if let Some(credential) = credential {
         let decoded = percent_encoding::percent_decode_str(&credential)
             .decode_utf8_lossy()
@@ -80,6 +83,18 @@ fn git_secrets(url: Option<&str>, credentials: Option<&GitCredentials>) -> Vec<S
         secrets.push(Secret::new(credential));
     }
     secrets
+}
+
+/// The credential of a URL that does not parse, as written: what lies
+/// between `://` and the last `@`, past its first `:` if there is one.
+fn written_credential(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let user_info = &rest[..rest.rfind('@')?];
+    let credential = match user_info.split_once(':') {
+        Some((_, password)) if !password.is_empty() => password,
+        _ => user_info,
+    };
+    Some(credential.to_string()).filter(|c| !c.is_empty())
 }
 
 impl fmt::Debug for GitCredentials {
