@@ -79,6 +79,7 @@
 //   telemetry.rs    spans and trace context (feature `otel`); no-ops without
 //   config/         settings: DaytonaConfig, retry and poll policies, secrets
 //   check.rs        argument checks (Error::Validation)
+//   local_file.rs   opening local files to read: regular files only
 //   pattern.rs      wildcards in one path component (Go's filepath.Match),
 //                   for image sources and the simulator's file search
 //   error/          the Error type and its report
@@ -96,6 +97,7 @@ mod error;
 mod events;
 #[cfg(feature = "images")]
 pub mod image;
+mod local_file;
 pub mod models;
 mod params;
 #[cfg(any(feature = "images", feature = "testing"))]

@@ -10,6 +10,7 @@ use md5::{Digest, Md5};
 use super::walk::{walk, Kind, MAX_ENTRIES};
 
 use crate::error::{Error, Result};
+use crate::local_file::open_regular;
 
 /// A local file or directory that an [`Image`](super::Image) copies in.
 ///
@@ -224,10 +225,12 @@ impl ArchiveEntry {
 /// opened must be the one looked at (same device and inode on Unix), so a
 /// swap between the look and the open is caught too. Nothing is read from
 /// a file that fails these checks. The context's own path (`named`, see
-/// [`ArchiveEntry::named`]) is opened as the caller gave it.
+/// [`ArchiveEntry::named`]) is opened as the caller gave it, links
+/// followed. Either must be a regular file when opened (see
+/// [`open_regular`]): a FIFO put in its place is refused, never waited on.
 pub(crate) fn open_file(path: &Path, named: bool) -> std::io::Result<fs::File> {
     if named {
-        return fs::File::open(path);
+        return open_regular(path);
     }
     let replaced = |what: &str| {
         std::io::Error::new(
@@ -245,7 +248,7 @@ pub(crate) fn open_file(path: &Path, named: bool) -> std::io::Result<fs::File> {
     if !seen.is_file() {
         return Err(replaced("is no longer a regular file"));
     }
-    let file = fs::File::open(path)?;
+    let file = open_regular(path)?;
     if !same_file(&seen, &file.metadata()?) {
         return Err(replaced("was replaced"));
     }

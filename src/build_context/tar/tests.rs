@@ -176,6 +176,29 @@ fn a_file_swapped_for_a_link_after_the_walk_is_not_followed() {
     assert_eq!(followed, "TOP-SECRET-BYTES");
 }
 
+/// A context file, or the context's own file named by the caller, that a
+/// FIFO took the place of after planning is refused at once: opening a FIFO
+/// nobody writes to would wait for ever.
+#[cfg(unix)]
+#[test]
+fn a_file_swapped_for_a_fifo_is_refused_not_waited_on() {
+    let dir = TempDir::new("tar-fifo");
+    let file = dir.file("ctx/a.txt", b"hello");
+    for named in [false, true] {
+        fs::remove_file(&file).ok();
+        let made = std::process::Command::new("mkfifo").arg(&file).status();
+        assert!(made.expect("mkfifo").success());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let path = file.clone();
+        std::thread::spawn(move || tx.send(open_file(&path, named).map(drop)));
+        let opened = rx
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .unwrap_or_else(|_| panic!("opening the FIFO (named: {named}) did not return"));
+        let err = opened.unwrap_err();
+        assert!(err.to_string().contains("regular file"), "{err}");
+    }
+}
+
 #[test]
 fn pax_record_lengths_count_themselves() {
     for value_len in [0, 1, 89, 90, 91, 95, 96, 990, 995, 996, 1000] {

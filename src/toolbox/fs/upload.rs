@@ -7,7 +7,6 @@ mod body;
 
 use std::borrow::Cow;
 use std::fmt;
-use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -20,6 +19,7 @@ use super::multipart;
 use super::options::TransferOptions;
 use super::FileSystem;
 use crate::error::{Error, Result};
+use crate::local_file::open_regular;
 use crate::telemetry::traced;
 use crate::transport::status::transport_error;
 
@@ -201,7 +201,7 @@ fn file_size(path: &Path) -> Result<Option<u64>> {
         return Ok(Some(meta.len()));
     }
     let mut probe = [0u8; 1];
-    let read = File::open(path).and_then(|mut f| f.read(&mut probe));
+    let read = open_regular(path).and_then(|mut f| f.read(&mut probe));
     Ok((read.map_err(io)? == 0).then_some(0))
 }
 

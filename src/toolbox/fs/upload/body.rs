@@ -13,6 +13,7 @@ use super::super::multipart;
 use super::super::options::{Callback, Meter};
 use super::{Source, Upload};
 use crate::error::{Error, Result};
+use crate::local_file::open_regular;
 
 /// The exact length of the multipart body of `uploads` when every size is
 /// known (see [`Upload::checked`]).
@@ -286,13 +287,9 @@ fn open(path: &Path, expected: Option<u64>) -> Result<File> {
         path: path.display().to_string(),
         source,
     };
-    // Checked again as it is opened: opening a FIFO that took the
-    // file's place would block until a writer came.
-    if !std::fs::metadata(path).map_err(io)?.is_file() {
-        let message = "the file was replaced by one that is not a regular file";
-        return Err(io(io::Error::new(io::ErrorKind::InvalidInput, message)));
-    }
-    let file = File::open(path).map_err(io)?;
+    // Checked again as it is opened: a FIFO that took the file's place is
+    // refused, not waited on.
+    let file = open_regular(path).map_err(io)?;
     if let Some(expected) = expected {
         let meta = file.metadata().map_err(io)?;
         let now = meta.len();
