@@ -15,7 +15,7 @@ use common::*;
 use fs_support::*;
 use temp::TempDir;
 
-use daytona::toolbox::TransferOptions;
+use daytona::toolbox::{Download, TransferOptions};
 use daytona::{Daytona, Error};
 use mockito::Server;
 
@@ -238,6 +238,49 @@ fn a_part_shorter_than_it_announced_fails_and_leaves_no_file() {
     assert!(
         dir_entries(&dir.join("sub")).is_empty(),
         "no temporary file left"
+    );
+}
+
+/// A part with more bytes than its `Content-Length` announced is a file
+/// that grew while the toolbox read it (a log being written): it is saved
+/// whole, and the progress never shows more bytes than the total.
+#[test]
+fn a_part_longer_than_it_announced_is_a_file_that_grew_and_is_kept() {
+    let data = payload(4096);
+    let answer = multipart_answer(&[("file", "/grew.log", &data)], true);
+    let announced = format!("Content-Length: {}\r\n", data.len());
+    let smaller = "Content-Length: 1000\r\n";
+    let at = answer
+        .windows(announced.len())
+        .position(|w| w == announced.as_bytes())
+        .expect("the part's length");
+    let answer = [
+        &answer[..at],
+        smaller.as_bytes(),
+        &answer[at + announced.len()..],
+    ]
+    .concat();
+    let (_api, sandbox, m) = answering_downloads(answer);
+    let dir = TempDir::new("grew");
+    let target = dir.join("grew.log");
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = std::sync::Arc::clone(&seen);
+    let got = sandbox
+        .fs()
+        .download(
+            Download::to_file("/grew.log", &target),
+            TransferOptions::new().progress(move |p| log.lock().unwrap().push((p.bytes, p.total))),
+        )
+        .unwrap();
+    m.assert();
+    assert_eq!(got.size(), 4096);
+    assert_eq!(std::fs::read(&target).unwrap(), data);
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.last(), Some(&(4096, Some(4096))));
+    assert!(
+        seen.iter()
+            .all(|(bytes, total)| total.is_some_and(|t| t >= *bytes)),
+        "{seen:?}"
     );
 }
 

@@ -442,9 +442,12 @@ impl Receiver<'_> {
             }
         }
         meter.finish(self.progress.as_deref_mut(), remote);
-        // A part that ends at a boundary but short of (or past) the length
-        // it announced lost bytes on the way: never saved as complete.
-        if let Some(expected) = part.content_length.filter(|l| *l != meter.bytes) {
+        // A part that ends at a boundary short of the length it announced
+        // lost bytes on the way (or its file shrank as it was read): never
+        // saved as complete. One past it is a file that grew while the
+        // toolbox read it (a log being written), sent to its new end: all
+        // of it is kept.
+        if let Some(expected) = part.content_length.filter(|l| meter.bytes < *l) {
             failed.get_or_insert(Error::Decode {
                 operation: format!("{} ({remote})", self.op),
                 message: format!(

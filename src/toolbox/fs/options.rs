@@ -15,7 +15,9 @@ pub struct Progress<'p> {
     pub bytes: u64,
     /// The size of the file, when known: the local file's size or the
     /// byte slice's length for uploads ([`super::Upload::size`] for
-    /// readers), the part's `Content-Length` for downloads.
+    /// readers), the part's `Content-Length` for downloads (never less
+    /// than `bytes`: a file that grows as it is downloaded has its new
+    /// size).
     pub total: Option<u64>,
 }
 
@@ -162,7 +164,7 @@ impl Meter {
             f(Progress {
                 remote_path,
                 bytes: self.bytes,
-                total: self.total,
+                total: self.total.map(|t| t.max(self.bytes)),
             });
         }
         self.reported = true;
