@@ -69,7 +69,11 @@ fn git_secrets(url: Option<&str>, credentials: Option<&GitCredentials>) -> Vec<S
     let credential = url.and_then(|raw| match url::Url::parse(raw) {
         Ok(u) => match u.password() {
             Some(password) => Some(password.to_string()),
-            None => Some(u.username().to_string()).filter(|name| !name.is_empty()),
+            // `https://user:12/34@host/...` parses too, `user` as the host
+            // and the rest of the password as the path: the password as
+            // written, when there is one.
+            None => written_password(raw)
+                .or_else(|| Some(u.username().to_string()).filter(|name| !name.is_empty())),
         },
         // A password with a `/`, `?` or `#` left unencoded breaks the URL,
         // and the toolbox's error quotes it whole.
@@ -88,13 +92,25 @@ fn git_secrets(url: Option<&str>, credentials: Option<&GitCredentials>) -> Vec<S
 /// The credential of a URL that does not parse, as written: what lies
 /// between `://` and the last `@`, past its first `:` if there is one.
 fn written_credential(url: &str) -> Option<String> {
-    let rest = url.split_once("://")?.1;
-    let user_info = &rest[..rest.rfind('@')?];
+    let user_info = written_user_info(url)?;
     let credential = match user_info.split_once(':') {
         Some((_, password)) if !password.is_empty() => password,
         _ => user_info,
     };
     Some(credential.to_string()).filter(|c| !c.is_empty())
+}
+
+/// The password as written (see [`written_credential`]), when the text
+/// before the last `@` has a `:`.
+fn written_password(url: &str) -> Option<String> {
+    let (_, password) = written_user_info(url)?.split_once(':')?;
+    Some(password.to_string()).filter(|p| !p.is_empty())
+}
+
+/// What lies between `://` and the last `@`.
+fn written_user_info(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    Some(&rest[..rest.rfind('@')?])
 }
 
 impl fmt::Debug for GitCredentials {
