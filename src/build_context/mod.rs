@@ -6,8 +6,9 @@
 //! the bucket (path-style URL): a signed `HEAD` tells whether it is there
 //! (a 403 counts as missing), and a signed `PUT` streams the uncompressed
 //! tar otherwise, with its exact `Content-Length` (S3 and MinIO refuse a
-//! chunked `PUT`) and an unsigned payload. These requests share the
-//! client's connection pool, timeouts and
+//! chunked `PUT`) and an unsigned payload, signed with this machine's time
+//! or, when it is far off, the API's (see `Clock`). These requests share
+//! the client's connection pool, timeouts and
 //! retries, but never carry the Daytona credentials; the store's secret key
 //! is never sent at all, and neither it nor the session token appears in
 //! `Debug` output, logs or errors.
@@ -83,7 +84,8 @@ pub(crate) fn upload_contexts(
     if contexts.iter().any(|c| c.hash.is_empty()) {
         return Err(Error::validation("context", "a context hash is empty"));
     }
-    let store = Store::new(push_access(up, deadline)?)?;
+    let (access, clock) = push_access(up, deadline)?;
+    let store = Store::new(access, clock)?;
     let mut hashes = Vec::with_capacity(contexts.len());
     for context in contexts {
         if store.exists(up, &context.hash, deadline)? {
@@ -145,15 +147,21 @@ impl std::fmt::Debug for PushAccess {
     }
 }
 
-/// `GET /object-storage/push-access`. An undecodable answer's excerpt is
-/// dropped from the error (and so from the retry log): it may hold the
-/// credentials.
-fn push_access(up: &Uploader<'_>, deadline: Deadline) -> Result<PushAccess> {
+/// `GET /object-storage/push-access`, and the clock its answer's `Date`
+/// sets. An undecodable answer's excerpt is dropped from the error (and so
+/// from the retry log): it may hold the credentials.
+fn push_access(up: &Uploader<'_>, deadline: Deadline) -> Result<(PushAccess, Clock)> {
     let mut req = Request::new(Method::GET, up.api_url, &["object-storage", "push-access"])
         .deadline(deadline);
     let op = req.operation().to_string();
     up.transport.execute(&mut req, |resp| {
-        decode(&read_body(resp, &op, Answer::Object)?, &op).map_err(|e| match e {
+        let date = resp
+            .headers()
+            .get("date")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v).ok());
+        let clock = Clock::new(date, SystemTime::now());
+        let access = decode(&read_body(resp, &op, Answer::Object)?, &op).map_err(|e| match e {
             Error::Decode {
                 operation, message, ..
             } => Error::Decode {
@@ -162,8 +170,64 @@ fn push_access(up: &Uploader<'_>, deadline: Deadline) -> Result<PushAccess> {
                 excerpt: REDACTED.to_string(),
             },
             other => other,
-        })
+        })?;
+        Ok((access, clock))
     })
+}
+
+/// Farthest this machine's clock may be from the API's before requests
+/// to the store are signed with the API's time (a store refuses a
+/// signature more than 15 minutes off).
+const MAX_SKEW: Duration = Duration::from_secs(5 * 60);
+
+/// The time store requests are signed with: this machine's, moved to the
+/// API's when the two are more than [`MAX_SKEW`] apart (a virtual machine
+/// or container whose clock drifted would otherwise have every upload
+/// refused with `RequestTimeTooSkewed`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Clock {
+    /// The API's clock is ahead of this machine's by this much ...
+    ahead: Duration,
+    /// ... or behind it by this much.
+    behind: Duration,
+}
+
+impl Clock {
+    /// The clock of an answer dated `date` (its `Date` header) received at
+    /// `local`.
+    fn new(date: Option<SystemTime>, local: SystemTime) -> Clock {
+        let Some(date) = date else {
+            return Clock::default();
+        };
+        let clock = match date.duration_since(local) {
+            Ok(ahead) => Clock {
+                ahead,
+                behind: Duration::ZERO,
+            },
+            Err(e) => Clock {
+                ahead: Duration::ZERO,
+                behind: e.duration(),
+            },
+        };
+        if clock.ahead.max(clock.behind) <= MAX_SKEW {
+            return Clock::default();
+        }
+        log::warn!(
+            "this machine's clock is {} s {} the API's: build contexts are signed with the API's time",
+            clock.ahead.max(clock.behind).as_secs(),
+            if clock.ahead > Duration::ZERO { "behind" } else { "ahead of" },
+        );
+        clock
+    }
+
+    /// The time to sign with now.
+    fn now(&self) -> SystemTime {
+        let local = SystemTime::now();
+        local
+            .checked_add(self.ahead)
+            .and_then(|t| t.checked_sub(self.behind))
+            .unwrap_or(local)
+    }
 }
 
 /// The object store as push access describes it.
@@ -175,10 +239,11 @@ struct Store {
     host: String,
     region: String,
     bucket: String,
+    clock: Clock,
 }
 
 impl Store {
-    fn new(access: PushAccess) -> Result<Self> {
+    fn new(access: PushAccess, clock: Clock) -> Result<Self> {
         let raw = access.storage_url.trim();
         // The API documents bare host names (`storage.example.com`).
         let raw = if raw.contains("://") {
@@ -219,6 +284,7 @@ impl Store {
             base,
             host,
             bucket,
+            clock,
         })
     }
 
@@ -239,7 +305,7 @@ impl Store {
         ];
         let mut url = self.base.clone();
         push_segments(&mut url, &segments)?;
-        let amz_date = sigv4::amz_date(SystemTime::now());
+        let amz_date = sigv4::amz_date(self.clock.now());
         let sent = [
             ("host", self.host.as_str()),
             ("x-amz-content-sha256", UNSIGNED_PAYLOAD),

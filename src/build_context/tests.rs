@@ -2,7 +2,7 @@
 //! signatures that verify, the tar that arrives.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use mockito::{Matcher, Mock, Server};
 use serde_json::json;
@@ -475,7 +475,7 @@ fn push_access_debug_hides_the_keys() {
         organization_id: ORG.into(),
         bucket: None,
     };
-    let store = Store::new(access).unwrap();
+    let store = Store::new(access, Clock::default()).unwrap();
     let shown = format!("{store:?}");
     assert!(shown.contains(ACCESS_KEY), "{shown}");
     assert!(!shown.contains(SECRET) && !shown.contains(TOKEN), "{shown}");
@@ -487,15 +487,75 @@ fn push_access_debug_hides_the_keys() {
 
 /// The store of push access naming `storage_url`.
 fn store_at(storage_url: &str) -> Store {
-    Store::new(PushAccess {
-        access_key: ACCESS_KEY.into(),
-        secret: Secret::new(SECRET),
-        session_token: Secret::new(TOKEN),
-        storage_url: storage_url.into(),
-        organization_id: ORG.into(),
-        bucket: Some("b".into()),
-    })
+    Store::new(
+        PushAccess {
+            access_key: ACCESS_KEY.into(),
+            secret: Secret::new(SECRET),
+            session_token: Secret::new(TOKEN),
+            storage_url: storage_url.into(),
+            organization_id: ORG.into(),
+            bucket: Some("b".into()),
+        },
+        Clock::default(),
+    )
     .unwrap()
+}
+
+/// A machine whose clock is two hours behind (or ahead of) the API's signs
+/// its store requests with the API's time, which the `Date` of the push
+/// access answer gives; one within a few minutes of it keeps its own.
+#[test]
+fn a_machine_clock_far_from_the_apis_signs_with_the_apis_time() {
+    let hours = Duration::from_secs(2 * 3600);
+    for api_time in [
+        SystemTime::now() + hours,
+        SystemTime::now() - hours,
+        SystemTime::now() + Duration::from_secs(120),
+    ] {
+        let (mut api, mut store) = (Server::new(), Server::new());
+        let (ahead, behind) = match api_time.duration_since(SystemTime::now()) {
+            Ok(ahead) => (ahead, Duration::ZERO),
+            Err(e) => (Duration::ZERO, e.duration()),
+        };
+        let far = ahead.max(behind) > MAX_SKEW;
+        api.mock("GET", "/api/object-storage/push-access")
+            .with_header("date", &httpdate::fmt_http_date(api_time))
+            .with_body(
+                json!({
+                    "accessKey": ACCESS_KEY, "secret": SECRET, "sessionToken": TOKEN,
+                    "storageUrl": store.url(), "organizationId": ORG, "bucket": "b",
+                })
+                .to_string(),
+            )
+            .create();
+        // Signed at about the expected time, to the minute.
+        let expected = move || {
+            let now = SystemTime::now();
+            if far {
+                now + ahead - behind
+            } else {
+                now
+            }
+        };
+        let dated = move |req: &mockito::Request| {
+            let sent = header(req, "x-amz-date");
+            let t = expected();
+            let minute = Duration::from_secs(60);
+            sigv4::amz_date(t - minute) <= sent && sent <= sigv4::amz_date(t + minute)
+        };
+        let path = object("b", HASH);
+        let head = head_mock(&mut store, &path)
+            .with_status(404)
+            .match_request(dated)
+            .create();
+        let put = put_mock(&mut store, &path, Arc::default())
+            .match_request(dated)
+            .expect(1)
+            .create();
+        assert_eq!(upload_small(&api).unwrap(), [HASH]);
+        head.assert();
+        put.assert();
+    }
 }
 
 /// The `Host` signed is the one ureq would send: brackets around an IPv6
