@@ -534,7 +534,7 @@ fn accessibility_tree_queries() {
     assert_eq!(got.root.children, [save]);
 
     let pid = cu(&mut server, "GET", "/a11y/tree", &tree)
-        .match_query(Matcher::Exact("scope=pid&pid=4242".into()))
+        .match_query(Matcher::Exact("scope=pid&pid=4242&maxDepth=60".into()))
         .create();
     a11y.tree(AccessibilityScope::Process(4242), None).unwrap();
     pid.assert();
@@ -543,6 +543,36 @@ fn accessibility_tree_queries() {
         .create();
     a11y.tree(AccessibilityScope::All, Some(0)).unwrap();
     all.assert();
+}
+
+/// A chain of nodes `levels` deep below the root.
+fn chain(levels: u32) -> Value {
+    let mut below = json!([]);
+    for level in (0..=levels).rev() {
+        below = node(&format!("n{level}"), "panel", "", below);
+        if level > 0 {
+            below = json!([below]);
+        }
+    }
+    below
+}
+
+#[test]
+fn accessibility_trees_are_asked_no_deeper_than_they_decode() {
+    let (mut server, _d, sandbox) = setup();
+    let a11y = sandbox.computer_use().accessibility();
+    // Unbounded, or deeper than the decoder reads: 60 levels asked for,
+    // and 60 levels (nested 120 deep in JSON) read.
+    let tree = json!({"root": chain(60), "truncated": true});
+    for max_depth in [None, Some(61), Some(u32::MAX)] {
+        let deep = cu(&mut server, "GET", "/a11y/tree", &tree)
+            .match_query(Matcher::Exact("scope=all&maxDepth=60".into()))
+            .create();
+        let got = a11y.tree(AccessibilityScope::All, max_depth).unwrap();
+        deep.assert();
+        assert!(got.truncated);
+        assert_eq!(got.root.walk().count(), 61, "{max_depth:?}");
+    }
 }
 
 #[test]

@@ -175,6 +175,11 @@ pub struct AccessibilityNodes {
 /// The most matches the toolbox returns.
 const MAX_LIMIT: u32 = 5000;
 
+/// The most levels below the root a tree is asked for: each level nests
+/// two JSON values (the node, its children), and the decoder reads 128
+/// levels of nesting, so 62 levels are the most it reads, less a margin.
+const MAX_TREE_DEPTH: u32 = 60;
+
 /// What [`Accessibility::find_nodes`] looks for: every condition set must
 /// hold.
 ///
@@ -325,7 +330,13 @@ impl<'s> Accessibility<'s> {
     }
 
     /// The tree of `scope`, `max_depth` levels below the root (`Some(0)`:
-    /// the root alone; `None`: all) (`GET /computeruse/a11y/tree`).
+    /// the root alone; `None`: as deep as can be read)
+    /// (`GET /computeruse/a11y/tree`).
+    ///
+    /// At most 60 levels below the root are asked for (`None` or a larger
+    /// `max_depth` asks for 60): a JSON answer nested deeper than that is
+    /// more than the decoder reads, so a deeper tree (a web page in a
+    /// browser, say) comes back cut at that depth rather than failing.
     pub fn tree(
         &self,
         scope: AccessibilityScope,
@@ -333,11 +344,12 @@ impl<'s> Accessibility<'s> {
     ) -> Result<AccessibilityTree> {
         traced(self.tb.tracing(), "Accessibility.getTree", || {
             let (scope, pid) = scope.wire()?;
+            let depth = max_depth.map_or(MAX_TREE_DEPTH, |d| d.min(MAX_TREE_DEPTH));
             self.tb.transport().json(
                 self.request(Method::GET, &["tree"])?
                     .query("scope", scope)
                     .query_opt("pid", pid)
-                    .query_opt("maxDepth", max_depth),
+                    .query("maxDepth", depth.to_string()),
             )
         })
     }
@@ -412,6 +424,30 @@ mod tests {
         assert!(!tree.truncated);
         let ids: Vec<&str> = tree.root.walk().map(|n| n.id.as_str()).collect();
         assert_eq!(ids, ["a", "b"]);
+    }
+
+    /// A chain of nodes `levels` below the root, each as the toolbox
+    /// writes it (bounds, states, actions, children).
+    fn chain(levels: u32) -> String {
+        let mut json = String::from("[]");
+        for level in (0..=levels).rev() {
+            json = format!(
+                r#"{{"id":"n{level}","role":"panel","bounds":{{"x":0,"y":0,"width":1,"height":1}},"states":["visible"],"actions":[],"children":{}}}"#,
+                if level == levels {
+                    "[]".to_string()
+                } else {
+                    format!("[{json}]")
+                }
+            );
+        }
+        format!(r#"{{"root":{json},"truncated":true}}"#)
+    }
+
+    #[test]
+    fn the_deepest_tree_asked_for_decodes() {
+        let tree: AccessibilityTree = serde_json::from_str(&chain(MAX_TREE_DEPTH)).unwrap();
+        assert_eq!(tree.root.walk().count(), MAX_TREE_DEPTH as usize + 1);
+        assert!(tree.truncated);
     }
 
     #[test]
