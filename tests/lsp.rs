@@ -221,6 +221,8 @@ fn invalid_arguments_send_nothing() {
     assert_eq!(field(lsp.did_close("../../x.py")), "path");
     assert_eq!(field(lsp.document_symbols("file://host/x.py")), "path");
     assert_eq!(field(lsp.document_symbols("file:///x.py#frag")), "path");
+    assert_eq!(field(lsp.did_open("file:///")), "path");
+    assert_eq!(field(lsp.did_close("file:///tmp/..")), "path");
     assert_eq!(field(lsp.sandbox_symbols(" ")), "query");
     assert_eq!(field(lsp.completions("", Position::new(0, 0))), "path");
     let far = Position::new(u32::MAX, 0);

@@ -309,6 +309,9 @@ pub(crate) fn file_uri(project: &str, path: &str) -> Result<String> {
         if url.query().is_some() || url.fragment().is_some() {
             return Err(invalid(format!("{path:?} has a query or a fragment")));
         }
+        if url.path() == "/" {
+            return Err(invalid(format!("{path:?} is not a file")));
+        }
         return Ok(url.to_string());
     }
     let joined;
@@ -382,6 +385,9 @@ mod tests {
             "file://home/daytona/x.py",
             "file:///x.py?v=1",
             "file:///x.py#l",
+            "file:///",
+            "file://localhost",
+            "file:///tmp/..",
         ] {
             let e = file_uri("/p", path).unwrap_err();
             assert!(e.to_string().contains("`path`"), "{path}: {e}");
