@@ -493,6 +493,34 @@ fn display_info_and_windows() {
     none.assert();
 }
 
+/// Numbers as the crate reads every API number: a fraction rounded, one
+/// past the type's range clamped, never a failed answer.
+#[test]
+fn window_and_process_numbers_are_read_tolerantly() {
+    let (mut server, _d, sandbox) = setup();
+    let windows = cu(
+        &mut server,
+        "GET",
+        "/display/windows",
+        &json!({"windows": [
+            {"id": 1e30, "title": "big", "x": 10.6, "y": -3.2, "width": 1e300, "height": -1e300}
+        ]}),
+    )
+    .create();
+    let list = sandbox.computer_use().display().windows().unwrap();
+    windows.assert();
+    assert_eq!(list[0].id, i64::MAX);
+    assert_eq!(list[0].bounds, Rect::new(11, -3, i64::MAX, i64::MIN));
+    let started = json!({"message": "", "status": {
+        "xvfb": {"running": true, "pid": 101.0, "priority": 18446744073709551615u64}
+    }});
+    let start = expect_no_body(cu(&mut server, "POST", "/start", &started)).create();
+    let report = sandbox.computer_use().start().unwrap();
+    start.assert();
+    let xvfb = &report.processes["xvfb"];
+    assert_eq!((xvfb.pid, xvfb.priority), (Some(101), Some(i64::MAX)));
+}
+
 fn node(id: &str, role: &str, name: &str, children: Value) -> Value {
     json!({
         "id": id, "role": role, "name": name, "description": "",

@@ -94,7 +94,9 @@ fn document_symbols_are_typed() {
                 symbol("Greeter", 5, uri, 0),
                 symbol("greet", 6, uri, 3),
                 symbol("VERSION", 14, uri, 10),
-                symbol("future", 99, uri, 12)
+                symbol("future", 99, uri, 12),
+                // A kind written as a fraction is read as every API number.
+                json!({"name": "half", "kind": 12.0, "location": {"uri": uri}})
             ])
             .to_string(),
         )
@@ -111,7 +113,8 @@ fn document_symbols_are_typed() {
             ("Greeter", SymbolKind::Class),
             ("greet", SymbolKind::Method),
             ("VERSION", SymbolKind::Constant),
-            ("future", SymbolKind::Other(99))
+            ("future", SymbolKind::Other(99)),
+            ("half", SymbolKind::Function)
         ]
     );
     assert_eq!(symbols[1].location.uri, uri);

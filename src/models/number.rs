@@ -27,7 +27,7 @@ macro_rules! integer {
     )*};
 }
 
-integer!(u16, u32, i32, u64);
+integer!(u16, u32, i32, u64, i64);
 
 struct Number<T>(PhantomData<T>);
 

@@ -107,10 +107,18 @@ pub struct ProcessStatus {
     #[serde(default, alias = "Running")]
     pub running: bool,
     /// Its process id, when it runs.
-    #[serde(default, alias = "Pid")]
+    #[serde(
+        default,
+        alias = "Pid",
+        deserialize_with = "crate::models::number::opt_int"
+    )]
     pub pid: Option<i64>,
     /// Its start order among the desktop's processes.
-    #[serde(default, alias = "Priority")]
+    #[serde(
+        default,
+        alias = "Priority",
+        deserialize_with = "crate::models::number::opt_int"
+    )]
     pub priority: Option<i64>,
     /// Whether the supervisor restarts it when it exits.
     #[serde(default, alias = "AutoRestart")]

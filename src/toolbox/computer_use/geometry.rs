@@ -15,10 +15,10 @@ const MAX_COORDINATE: i64 = 32_767;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Point {
     /// Pixels from the left edge.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::models::number::int")]
     pub x: i64,
     /// Pixels from the top edge.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::models::number::int")]
     pub y: i64,
 }
 
@@ -56,16 +56,16 @@ impl From<(i64, i64)> for Point {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Rect {
     /// The left edge.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::models::number::int")]
     pub x: i64,
     /// The top edge.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::models::number::int")]
     pub y: i64,
     /// The width.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::models::number::int")]
     pub width: i64,
     /// The height.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::models::number::int")]
     pub height: i64,
 }
 

@@ -56,7 +56,7 @@ pub struct Recording {
     )]
     pub duration: Option<Duration>,
     /// The size of its file in bytes, once stopped.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::models::number::opt_int")]
     pub size_bytes: Option<i64>,
 }
 

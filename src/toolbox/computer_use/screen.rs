@@ -344,7 +344,7 @@ impl<'s> Screenshots<'s> {
 #[non_exhaustive]
 pub struct DisplayInfo {
     /// Its number.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::models::number::int")]
     pub id: i64,
     /// Where it is and its size.
     #[serde(flatten)]
@@ -360,7 +360,7 @@ pub struct DisplayInfo {
 #[non_exhaustive]
 pub struct WindowInfo {
     /// Its X11 window id.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::models::number::int")]
     pub id: i64,
     /// Its title.
     #[serde(default)]

@@ -52,7 +52,7 @@ macro_rules! numbered_enum {
 
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-                Ok($name::from_code(i64::deserialize(d)?))
+                Ok($name::from_code(crate::models::number::int(d)?))
             }
         }
     };
