@@ -475,3 +475,60 @@ fn a_search_pattern_of_many_stars_is_answered_at_once() {
     assert_eq!(fs.search_files("/data", "*").unwrap().len(), 3);
     assert!(fs.search_files("/data", "a*c").unwrap().is_empty());
 }
+
+#[test]
+fn bulk_download_names_each_part_as_the_toolbox_does() {
+    // The exact path in `filename*` (RFC 5987), a Latin-1 fallback with `_`
+    // past Latin-1 in `filename`: `/d/日.txt` and `/d/_.txt` share the
+    // fallback and are told apart by `filename*` only.
+    let local = local();
+    let daytona = local.client();
+    let sandbox = daytona.create(CreateSandbox::new()).unwrap();
+    let fs = sandbox.fs();
+    let names = ["/d/日.txt", "/d/_.txt", "/d/é.txt", "/d/a b\".txt"];
+    for (i, name) in names.iter().enumerate() {
+        fs.upload_bytes(format!("file {i}").as_bytes(), name)
+            .unwrap();
+    }
+
+    let body = r#"{"paths":["/d/日.txt","/missing"]}"#;
+    let head = format!(
+        "POST /toolbox/{}/files/bulk-download HTTP/1.1\r\nHost: {}\r\n\
+         Authorization: Bearer {}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        sandbox.id(),
+        local.addr(),
+        local.api_key(),
+        body.len()
+    );
+    let answer = raw(&local, &head, body.as_bytes());
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(
+        answer.contains(
+            "name=\"file\"; filename=\"/d/_.txt\"; filename*=UTF-8''%2Fd%2F%E6%97%A5.txt\r\n"
+        ),
+        "{answer}"
+    );
+    assert!(
+        answer.contains("name=\"error\"; filename=\"/missing\"; filename*=UTF-8''%2Fmissing\r\n"),
+        "{answer}"
+    );
+
+    // The SDK reads them back, each to its own path.
+    let results = fs
+        .download_files(
+            names
+                .iter()
+                .map(|n| daytona::toolbox::Download::to_bytes(*n)),
+            daytona::toolbox::TransferOptions::new(),
+        )
+        .unwrap();
+    for (i, r) in results.iter().enumerate() {
+        assert_eq!(
+            r.result.as_ref().unwrap(),
+            &daytona::toolbox::Downloaded::Bytes(format!("file {i}").into_bytes()),
+            "{}",
+            r.remote_path
+        );
+    }
+}

@@ -414,6 +414,36 @@ fn quote(s: &str) -> String {
         .replace('\n', "%0A")
 }
 
+/// The characters RFC 5987 lets an `ext-value` carry as they are
+/// (`attr-char`); every other byte is percent-encoded.
+const ATTR_CHAR: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'!')
+    .remove(b'#')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'+')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'^')
+    .remove(b'_')
+    .remove(b'`')
+    .remove(b'|')
+    .remove(b'~');
+
+/// The file name parameters of a bulk-download part, as the toolbox sends
+/// them: the exact path in `filename*` (UTF-8, percent-encoded) and a
+/// Latin-1 fallback in `filename`, where each character past Latin-1 is
+/// `_` and each of Latin-1 is its single byte.
+fn filename_params(path: &str) -> Vec<u8> {
+    let mut out = b"filename=\"".to_vec();
+    for c in quote(path).chars() {
+        out.push(u8::try_from(u32::from(c)).unwrap_or(b'_'));
+    }
+    out.extend_from_slice(b"\"; filename*=UTF-8''");
+    out.extend(percent_encoding::utf8_percent_encode(path, ATTR_CHAR).flat_map(str::bytes));
+    out
+}
+
 fn bulk_download(sb: &Sandbox<'_>, req: &Request) -> Answer {
     let body = body_json(req)?;
     let paths: Vec<String> = body["paths"]
@@ -454,10 +484,12 @@ fn bulk_download(sb: &Sandbox<'_>, req: &Request) -> Answer {
             }
         };
         out.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; ").as_bytes(),
+        );
+        out.extend(filename_params(remote));
+        out.extend_from_slice(
             format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; \
-                 filename=\"{}\"\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
-                quote(remote),
+                "\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
                 data.len()
             )
             .as_bytes(),
