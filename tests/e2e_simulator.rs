@@ -532,3 +532,27 @@ fn bulk_download_names_each_part_as_the_toolbox_does() {
         );
     }
 }
+
+#[test]
+fn a_multipart_part_without_headers_is_answered() {
+    // A part whose head is empty (`--b`, then a blank line) is no file part:
+    // 400, and the connection is answered rather than dropped.
+    let local = local();
+    let sandbox = local.client().create(CreateSandbox::new()).unwrap();
+    let body = b"--b\r\n\r\nxx\r\n--b--\r\n";
+    let head = format!(
+        "POST /toolbox/{}/files/upload?path=/x HTTP/1.1\r\nHost: {}\r\n\
+         Authorization: Bearer {}\r\nContent-Type: multipart/form-data; boundary=b\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        sandbox.id(),
+        local.addr(),
+        local.api_key(),
+        body.len()
+    );
+    let answer = raw(&local, &head, body);
+    assert!(
+        answer.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+        "{answer}"
+    );
+    assert!(answer.contains("no file part"), "{answer}");
+}

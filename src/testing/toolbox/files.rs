@@ -323,7 +323,10 @@ fn parse_multipart(req: &Request) -> Result<Vec<Part>, Response> {
         let head_start = find_bytes(body, b"\r\n", pos).ok_or_else(|| bad("truncated"))? + 2;
         let head_end =
             find_bytes(body, b"\r\n\r\n", head_start - 2).ok_or_else(|| bad("truncated"))?;
-        let head = String::from_utf8_lossy(&body[head_start..head_end]).into_owned();
+        // A part without headers has its blank line right after the
+        // delimiter's: its head ends before it starts, and is empty.
+        let head = body.get(head_start..head_end).unwrap_or_default();
+        let head = String::from_utf8_lossy(head).into_owned();
         let data_start = head_end + 4;
         let mut end_delim = b"\r\n".to_vec();
         end_delim.extend_from_slice(&delim);
