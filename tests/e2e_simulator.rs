@@ -556,3 +556,26 @@ fn a_multipart_part_without_headers_is_answered() {
     );
     assert!(answer.contains("no file part"), "{answer}");
 }
+
+#[test]
+fn toolbox_errors_have_the_daemon_shape() {
+    // The daemon answers `{statusCode, message, code}` with codes such as
+    // `NOT_FOUND`; the API (and the proxy in front of the toolbox) answers
+    // `{statusCode, message, error}`.
+    let local = local();
+    let daytona = local.client();
+    let sandbox = daytona.create(CreateSandbox::new()).unwrap();
+    let e = sandbox.fs().get_file_info("/nope").unwrap_err();
+    let api = e.api().expect("an API error");
+    assert_eq!((api.status, api.code.as_deref()), (404, Some("NOT_FOUND")));
+    let e = sandbox.fs().get_file_info("/../x").unwrap_err();
+    assert_eq!(
+        e.api().unwrap().code.as_deref(),
+        Some("BAD_REQUEST"),
+        "{e:?}"
+    );
+    // An unknown sandbox is the proxy's answer, of the API's shape.
+    let host = local.addr().to_string();
+    let answer = get(&local, "/toolbox/no-such/files", &host, local.api_key());
+    assert!(answer.contains(r#""error":"Not Found""#), "{answer}");
+}

@@ -125,7 +125,7 @@ pub(crate) fn handle(shared: &Arc<Shared>, req: &Request, id: &str, rest: &[&str
         root,
     };
     let m = req.method.as_str();
-    match (m, rest) {
+    daemon_shaped(match (m, rest) {
         ("GET", ["user-home-dir"] | ["work-dir"]) => Response::json(200, &json!({ "dir": HOME })),
         (_, ["files", ..]) => files::handle(&sb, req, &rest[1..]),
         ("POST", ["process", "execute"]) => execute(&sb, req),
@@ -143,7 +143,31 @@ pub(crate) fn handle(shared: &Arc<Shared>, req: &Request, id: &str, rest: &[&str
                 rest.join("/")
             ),
         ),
+    })
+}
+
+/// An answer of [`error`]'s shape (`{statusCode, message, error}`, the
+/// API's) in the daemon's shape instead: `{statusCode, message, code}`,
+/// with `code` such as `NOT_FOUND`. Other answers are left as they are.
+fn daemon_shaped(mut r: Response) -> Response {
+    let reason = super::server::reason(r.status);
+    let super::server::Body::Bytes(bytes) = &r.body else {
+        return r;
+    };
+    if r.status < 400 {
+        return r;
     }
+    let Ok(Value::Object(mut v)) = serde_json::from_slice::<Value>(bytes) else {
+        return r;
+    };
+    if v.get("error") != Some(&json!(reason)) || !v.contains_key("statusCode") {
+        return r;
+    }
+    v.remove("error");
+    let code = reason.to_ascii_uppercase().replace([' ', '-'], "_");
+    v.insert("code".into(), json!(code));
+    r.body = super::server::Body::Bytes(Value::Object(v).to_string().into_bytes());
+    r
 }
 
 fn body_json(req: &Request) -> Result<Value, Response> {
