@@ -579,3 +579,17 @@ fn toolbox_errors_have_the_daemon_shape() {
     let answer = get(&local, "/toolbox/no-such/files", &host, local.api_key());
     assert!(answer.contains(r#""error":"Not Found""#), "{answer}");
 }
+
+#[cfg(unix)]
+#[test]
+fn the_files_of_sandboxes_are_for_this_user_only() {
+    // They live in the shared temporary directory: its other users must
+    // not read what a test uploads.
+    use std::os::unix::fs::PermissionsExt;
+    let local = local();
+    let sandbox = local.client().create(CreateSandbox::new()).unwrap();
+    let dir = local.sandbox_dir(sandbox.id()).unwrap();
+    let root = dir.parent().and_then(|d| d.parent()).unwrap();
+    let mode = std::fs::metadata(root).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700, "{mode:o}");
+}

@@ -296,7 +296,15 @@ impl LocalDaytonaBuilder {
             "daytona-local-{}-{n}-{nanos:08x}",
             std::process::id()
         ));
-        std::fs::create_dir_all(root.join("sandboxes")).map_err(|source| crate::Error::Io {
+        // A new directory (not one someone else made, or a link), which
+        // only this user may enter: it is in the shared temporary directory.
+        let mut new_dir = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut new_dir, 0o700);
+        let made = new_dir
+            .create(&root)
+            .and_then(|()| std::fs::create_dir(root.join("sandboxes")));
+        made.map_err(|source| crate::Error::Io {
             path: root.display().to_string(),
             source,
         })?;
