@@ -593,3 +593,48 @@ fn the_files_of_sandboxes_are_for_this_user_only() {
     let mode = std::fs::metadata(root).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o700, "{mode:o}");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_link_out_of_the_sandbox_is_not_followed() {
+    // A link's target is a path of the sandbox in Daytona: the host's files
+    // around the simulator are neither read nor written through it.
+    let local = local();
+    let sandbox = local.client().create(CreateSandbox::new()).unwrap();
+    let fs = sandbox.fs();
+    fs.upload_bytes(b"inside", "/data/a.txt").unwrap();
+    let dir = local.sandbox_dir(sandbox.id()).unwrap();
+    let outside = dir
+        .parent()
+        .unwrap()
+        .join(format!("{}-outside", sandbox.id()));
+    std::fs::create_dir(&outside).unwrap();
+    std::fs::write(outside.join("secret"), b"host").unwrap();
+    std::os::unix::fs::symlink(&outside, dir.join("data/out")).unwrap();
+    std::os::unix::fs::symlink("a.txt", dir.join("data/in")).unwrap();
+
+    let e = fs.download_bytes("/data/out/secret").unwrap_err();
+    assert_eq!(e.status(), Some(400), "{e:?}");
+    let e = fs.upload_bytes(b"x", "/data/out/new").unwrap_err();
+    assert_eq!(e.status(), Some(400), "{e:?}");
+    assert!(!outside.join("new").exists());
+    // A link within the sandbox is followed.
+    assert_eq!(fs.download_bytes("/data/in").unwrap(), b"inside");
+}
+
+#[cfg(unix)]
+#[test]
+fn find_does_not_follow_links() {
+    // Two links back up (`a -> .`, `b -> .`) made the walk endless.
+    let local = local();
+    let daytona = Daytona::new(local.config().request_timeout(Duration::from_secs(10))).unwrap();
+    let sandbox = daytona.create(CreateSandbox::new()).unwrap();
+    let fs = sandbox.fs();
+    fs.upload_bytes(b"TODO", "/data/x.txt").unwrap();
+    let dir = local.sandbox_dir(sandbox.id()).unwrap().join("data");
+    std::os::unix::fs::symlink(".", dir.join("a")).unwrap();
+    std::os::unix::fs::symlink(".", dir.join("b")).unwrap();
+    let found = fs.find_files("/data", "TODO").unwrap();
+    let files: Vec<&str> = found.iter().map(|m| m.file.as_str()).collect();
+    assert_eq!(files, ["/data/x.txt"]);
+}

@@ -44,7 +44,7 @@ pub(crate) struct Sandbox<'a> {
 
 impl Sandbox<'_> {
     /// The host path of the sandbox path `path` (relative paths are below
-    /// the home directory); `..` cannot leave the sandbox.
+    /// the home directory); neither `..` nor a link can leave the sandbox.
     pub(crate) fn resolve(&self, path: &str) -> Result<PathBuf, Response> {
         let full = if path.starts_with('/') {
             path.to_string()
@@ -69,7 +69,21 @@ impl Sandbox<'_> {
                 _ => {}
             }
         }
+        if !self.confined(&out) {
+            return Err(error(400, &format!("{path}: outside the sandbox")));
+        }
         Ok(out)
+    }
+
+    /// Whether the host path `p` stays in the sandbox once the links on
+    /// the way are followed: its deepest existing part, resolved, is below
+    /// the sandbox's `/` (a link to `/etc` names the host's otherwise).
+    fn confined(&self, p: &Path) -> bool {
+        let Ok(root) = self.root.canonicalize() else {
+            return false;
+        };
+        let existing = p.ancestors().find_map(|a| a.canonicalize().ok());
+        existing.is_some_and(|e| e.starts_with(&root))
     }
 
     /// The sandbox path of the host path `host`.

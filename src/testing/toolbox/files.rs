@@ -167,16 +167,21 @@ fn move_file(sb: &Sandbox<'_>, req: &Request) -> Answer {
     Ok(Response::empty(200))
 }
 
-/// Every file below `dir` (or `dir` itself when it is a file).
+/// Every file below `dir` (or `dir` itself when it is a file). Links are
+/// not followed: one may lead out of the sandbox, or back up (`loop -> .`)
+/// for ever.
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     match fs::read_dir(dir) {
         Ok(entries) => {
-            let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
-            paths.sort();
-            for p in paths {
-                if p.is_dir() {
+            let mut paths: Vec<(PathBuf, fs::FileType)> = entries
+                .flatten()
+                .filter_map(|e| Some((e.path(), e.file_type().ok()?)))
+                .collect();
+            paths.sort_by(|a, b| a.0.cmp(&b.0));
+            for (p, kind) in paths {
+                if kind.is_dir() {
                     walk(&p, out);
-                } else {
+                } else if kind.is_file() {
                     out.push(p);
                 }
             }
