@@ -47,6 +47,13 @@ fn raw(local: &LocalDaytona, head: &str, body: &[u8]) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// A sandbox whose client gives up on a request after 10 s (a server
+/// thread that never answers fails the test instead of hanging it).
+fn patient_sandbox(local: &LocalDaytona) -> daytona::Sandbox {
+    let daytona = Daytona::new(local.config().request_timeout(Duration::from_secs(10))).unwrap();
+    daytona.create(CreateSandbox::new()).unwrap()
+}
+
 fn get(local: &LocalDaytona, path: &str, host: &str, key: &str) -> String {
     let head = format!(
         "GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {key}\r\n\
@@ -456,8 +463,7 @@ fn a_name_holding_a_slash_stays_one_path_segment() {
 #[test]
 fn a_search_pattern_of_many_stars_is_answered_at_once() {
     let local = local();
-    let daytona = Daytona::new(local.config().request_timeout(Duration::from_secs(10))).unwrap();
-    let sandbox = daytona.create(CreateSandbox::new()).unwrap();
+    let sandbox = patient_sandbox(&local);
     let fs = sandbox.fs();
     let long = "a".repeat(200);
     fs.upload_bytes(b"x", &format!("/data/{long}")).unwrap();
@@ -627,8 +633,7 @@ fn a_link_out_of_the_sandbox_is_not_followed() {
 fn find_does_not_follow_links() {
     // Two links back up (`a -> .`, `b -> .`) made the walk endless.
     let local = local();
-    let daytona = Daytona::new(local.config().request_timeout(Duration::from_secs(10))).unwrap();
-    let sandbox = daytona.create(CreateSandbox::new()).unwrap();
+    let sandbox = patient_sandbox(&local);
     let fs = sandbox.fs();
     fs.upload_bytes(b"TODO", "/data/x.txt").unwrap();
     let dir = local.sandbox_dir(sandbox.id()).unwrap().join("data");
