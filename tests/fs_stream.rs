@@ -203,6 +203,23 @@ fn answering_downloads(answer: Vec<u8>) -> (mockito::ServerGuard, daytona::Sandb
     (api, sandbox, m)
 }
 
+/// A bulk-download answer of one file part, `remote` holding `data`, whose
+/// `Content-Length` says `announced`.
+fn one_part_announcing(remote: &str, data: &[u8], announced: usize) -> Vec<u8> {
+    let answer = multipart_answer(&[("file", remote, data)], true);
+    let true_length = format!("Content-Length: {}\r\n", data.len());
+    let at = answer
+        .windows(true_length.len())
+        .position(|w| w == true_length.as_bytes())
+        .expect("the part's length");
+    [
+        &answer[..at],
+        format!("Content-Length: {announced}\r\n").as_bytes(),
+        &answer[at + true_length.len()..],
+    ]
+    .concat()
+}
+
 /// A part that ends at its boundary with fewer bytes than its
 /// `Content-Length` announced (the rest lost upstream) fails the file and
 /// leaves nothing that looks complete; the whole answer came, so it is
@@ -210,20 +227,8 @@ fn answering_downloads(answer: Vec<u8>) -> (mockito::ServerGuard, daytona::Sandb
 #[test]
 fn a_part_shorter_than_it_announced_fails_and_leaves_no_file() {
     let data = payload(4096);
-    let answer = multipart_answer(&[("file", "/short.bin", &data)], true);
     // Announce one more byte than the part carries.
-    let announced = format!("Content-Length: {}\r\n", data.len());
-    let lying = format!("Content-Length: {}\r\n", data.len() + 1);
-    let at = answer
-        .windows(announced.len())
-        .position(|w| w == announced.as_bytes())
-        .expect("the part's length");
-    let answer = [
-        &answer[..at],
-        lying.as_bytes(),
-        &answer[at + announced.len()..],
-    ]
-    .concat();
+    let answer = one_part_announcing("/short.bin", &data, data.len() + 1);
     let (_api, sandbox, m) = answering_downloads(answer);
     let dir = TempDir::new("short");
     let target = dir.join("sub/short.bin");
@@ -247,19 +252,7 @@ fn a_part_shorter_than_it_announced_fails_and_leaves_no_file() {
 #[test]
 fn a_part_longer_than_it_announced_is_a_file_that_grew_and_is_kept() {
     let data = payload(4096);
-    let answer = multipart_answer(&[("file", "/grew.log", &data)], true);
-    let announced = format!("Content-Length: {}\r\n", data.len());
-    let smaller = "Content-Length: 1000\r\n";
-    let at = answer
-        .windows(announced.len())
-        .position(|w| w == announced.as_bytes())
-        .expect("the part's length");
-    let answer = [
-        &answer[..at],
-        smaller.as_bytes(),
-        &answer[at + announced.len()..],
-    ]
-    .concat();
+    let answer = one_part_announcing("/grew.log", &data, 1000);
     let (_api, sandbox, m) = answering_downloads(answer);
     let dir = TempDir::new("grew");
     let target = dir.join("grew.log");
