@@ -92,12 +92,10 @@ fn git_secrets(url: Option<&str>, credentials: Option<&GitCredentials>) -> Vec<S
 /// The credential of a URL that does not parse, as written: what lies
 /// between `://` and the last `@`, past its first `:` if there is one.
 fn written_credential(url: &str) -> Option<String> {
-    let user_info = written_user_info(url)?;
-    let credential = match user_info.split_once(':') {
-        Some((_, password)) if !password.is_empty() => password,
-        _ => user_info,
-    };
-    Some(credential.to_string()).filter(|c| !c.is_empty())
+    written_password(url).or_else(|| {
+        let user_info = written_user_info(url)?;
+        Some(user_info.to_string()).filter(|u| !u.is_empty())
+    })
 }
 
 /// The password as written (see [`written_credential`]), when the text

@@ -258,10 +258,10 @@ impl FileSystem<'_> {
     /// being read. Files completed before a failure remain. Toolboxes may
     /// write a file in place as it arrives (those since v0.178 do), so a
     /// failed request may leave the file it was sending cut short at its
-    /// remote path (send it again, or delete it). For a file that must never be seen partial,
-    /// upload to another path and [`move_files`](FileSystem::move_files)
-    /// it into place once the upload succeeded. See [`Upload`] for an
-    /// example.
+    /// remote path (send it again, or delete it). For a file that must
+    /// never be seen partial, upload to another path and
+    /// [`move_files`](FileSystem::move_files) it into place once the
+    /// upload succeeded. See [`Upload`] for an example.
     pub fn upload_files<'a>(
         &self,
         uploads: impl IntoIterator<Item = Upload<'a>>,
