@@ -121,6 +121,55 @@ fn measured_a_json_answer_past_its_endpoint_cap_is_too_large_in_bounded_memory()
 }
 
 #[test]
+fn an_ignored_answer_is_read_to_its_end_in_constant_memory() {
+    alone(
+        "an_ignored_answer_is_read_to_its_end_in_constant_memory",
+        measured_an_ignored_answer_is_read_to_its_end_in_constant_memory,
+    );
+}
+
+fn measured_an_ignored_answer_is_read_to_its_end_in_constant_memory() {
+    const CAP: usize = 4 << 20;
+    // The first answer to `refresh_activity` ends one byte short of the
+    // cap of one object, the second one byte past it; both are written
+    // as they are sent, so that only the SDK's memory is measured.
+    let server = FaultServer::start(|seen| match (seen.method.as_str(), seen.path()) {
+        ("GET", "/api/sandbox/sb-1") => Action::json(200, &common::sandbox_json("sb-1", "started")),
+        ("POST", "/api/sandbox/sb-1/last-activity") => {
+            let size = if seen.nth == 0 { CAP - 1 } else { CAP + 1 };
+            Action::take(move |mut conn| {
+                let _ = conn.skip_head();
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                     Content-Length: {size}\r\n\r\n"
+                );
+                let block = vec![b' '; 64 * 1024];
+                let mut left = size;
+                let mut send = |bytes: &[u8]| std::io::Write::write_all(&mut conn, bytes);
+                let mut sent = send(head.as_bytes());
+                while sent.is_ok() && left > 0 {
+                    let n = left.min(block.len());
+                    sent = send(&block[..n]);
+                    left -= n;
+                }
+                conn.finish();
+            })
+        }
+        _ => Action::status(404),
+    });
+    let daytona = client(&server);
+    let sandbox = daytona.get("sb-1").unwrap();
+    let before = peak_kib();
+    sandbox.refresh_activity().unwrap();
+    let grew = peak_kib().saturating_sub(before);
+    assert!(grew < 1024, "peak grew by {grew} KiB");
+    let err = sandbox.refresh_activity().unwrap_err();
+    assert_too_large(&err, CAP as u64);
+    assert_eq!(server.count("POST", "/api/sandbox/sb-1/last-activity"), 2);
+    eprintln!("ignored answer of 4 MiB: peak +{grew} KiB");
+}
+
+#[test]
 fn a_page_may_be_larger_than_one_object_but_has_its_own_cap() {
     alone(
         "a_page_may_be_larger_than_one_object_but_has_its_own_cap",

@@ -1,8 +1,8 @@
 //! The answers of requests sent by [`Transport::execute`]: read whole
-//! within the cap of their [`Answer`] kind, then decoded as JSON, as a
-//! listing page, or dropped.
+//! within the cap of their [`Answer`] kind, then decoded as JSON or as a
+//! listing page; or read to their end without being kept.
 
-use std::io::Read;
+use std::io::{self, Read};
 use std::time::Instant;
 
 use serde::de::DeserializeOwned;
@@ -66,10 +66,12 @@ impl Transport {
         })
     }
 
-    /// Sends `req` and ignores the answer's body.
+    /// Sends `req` and ignores the answer's body: read to its end (so
+    /// that its connection can be reused) in constant memory, at most the
+    /// cap of its answer kind.
     pub(crate) fn empty(&self, mut req: Request<'_>) -> Result<()> {
-        let (op, answer) = (req.operation.clone(), req.answer);
-        self.execute(&mut req, |resp| read_body(resp, &op, answer).map(drop))
+        let (op, limit) = (req.operation.clone(), req.answer.max_bytes());
+        self.execute(&mut req, |resp| drain(resp, &op, limit))
     }
 }
 
@@ -112,16 +114,36 @@ pub(crate) fn read_body(
         .limit(limit)
         .reader()
         .read_to_end(&mut body)
-        .map_err(|e| match ureq::Error::from(e) {
-            ureq::Error::BodyExceedsLimit(_) => Error::TooLarge {
-                operation: operation.to_string(),
-                what: "the JSON answer".into(),
-                limit,
-                unit: "bytes",
-            },
-            e => transport_error(e, operation, started.elapsed()),
-        })?;
+        .map_err(|e| body_error(e, operation, "the JSON answer", limit, started))?;
     Ok(body)
+}
+
+/// Reads a body to its end without keeping it, in constant memory: at
+/// most `limit` bytes, past which it is an [`Error::TooLarge`]. Its time
+/// is bounded by the request's timeouts.
+pub(crate) fn drain(
+    mut resp: http::Response<ureq::Body>,
+    operation: &str,
+    limit: u64,
+) -> Result<()> {
+    let started = Instant::now();
+    let mut body = resp.body_mut().with_config().limit(limit).reader();
+    io::copy(&mut body, &mut io::sink())
+        .map(drop)
+        .map_err(|e| body_error(e, operation, "the answer", limit, started))
+}
+
+/// The error of reading a body within `limit` bytes.
+fn body_error(e: io::Error, operation: &str, what: &str, limit: u64, started: Instant) -> Error {
+    match ureq::Error::from(e) {
+        ureq::Error::BodyExceedsLimit(_) => Error::TooLarge {
+            operation: operation.to_string(),
+            what: what.into(),
+            limit,
+            unit: "bytes",
+        },
+        e => transport_error(e, operation, started.elapsed()),
+    }
 }
 
 /// Decodes a JSON body, or says what was wrong with it.

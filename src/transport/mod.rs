@@ -31,7 +31,7 @@ pub(crate) mod ws;
 
 #[cfg(feature = "images")]
 pub(crate) use answer::decode;
-pub(crate) use answer::read_body;
+pub(crate) use answer::{drain, read_body};
 pub(crate) use request::{Answer, Request};
 pub(crate) use run::Transport;
 pub use run::API_VERSION;

@@ -7,12 +7,11 @@ mod body;
 
 use std::borrow::Cow;
 use std::fmt;
-use std::io::{self, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::Instant;
 
-use ureq::http::{self, Method};
+use ureq::http::Method;
 
 use self::body::Body;
 use super::multipart;
@@ -21,7 +20,7 @@ use super::FileSystem;
 use crate::error::{Error, Result};
 use crate::local_file::open_regular;
 use crate::telemetry::traced;
-use crate::transport::status::transport_error;
+use crate::transport::drain;
 
 /// One file of an upload: where its bytes come from and where they go.
 ///
@@ -160,17 +159,6 @@ impl<'a> Upload<'a> {
     }
 }
 
-/// Reads a successful upload's answer to its end without keeping it: the
-/// toolbox lists every file written, which for a wide upload is more than
-/// a JSON answer may hold, and nothing here needs the list.
-fn drop_answer(mut resp: http::Response<ureq::Body>, op: &str) -> Result<()> {
-    let started = Instant::now();
-    let mut answer = resp.body_mut().with_config().limit(u64::MAX).reader();
-    io::copy(&mut answer, &mut io::sink())
-        .map(drop)
-        .map_err(|e| transport_error(e.into(), op, started.elapsed()))
-}
-
 /// The size of the local file `path` when it is known before reading it: a
 /// regular file's. A pseudo-file that says it is empty but is not (as those
 /// of `/proc` do) has none: it is read to its end. Anything but a regular
@@ -291,10 +279,12 @@ impl FileSystem<'_> {
             }
             let mut req = req.stream(content_type, body);
             let op = req.operation().to_string();
+            // The answer lists every file written: for a wide upload, more
+            // than any JSON answer may hold. Nothing here needs it.
             let sent = self
                 .tb
                 .transport()
-                .execute(&mut req, |resp| drop_answer(resp, &op));
+                .execute(&mut req, |resp| drain(resp, &op, u64::MAX));
             drop(req);
             let failure = failure.into_inner().unwrap_or_else(|e| e.into_inner());
             match (sent, failure) {
