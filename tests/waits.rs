@@ -58,8 +58,13 @@ type TimedChange = fn(&mut Sandbox, Duration) -> daytona::Result<()>;
 
 /// A handle on `sb-1` in `state`, fetched once.
 fn setup(state: &str) -> (ServerGuard, Sandbox) {
+    setup_with(state, fast_poll())
+}
+
+/// [`setup`], the client polling on `schedule`.
+fn setup_with(state: &str, schedule: PollSchedule) -> (ServerGuard, Sandbox) {
     let mut server = Server::new();
-    let daytona = client(&server);
+    let daytona = Daytona::new(config(&server).poll_schedule(schedule)).unwrap();
     let m = reply_json(
         api_mock(&mut server, "GET", "/api/sandbox/sb-1"),
         200,
@@ -537,4 +542,31 @@ fn a_retry_after_beyond_the_policy_fails_a_wait_without_limit_at_once() {
         began.elapsed()
     );
     assert_eq!(polls.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn a_schedule_without_a_cap_or_jitter_does_not_panic_in_its_slow_phase() {
+    // From the second check on, the delay is the longest duration; its
+    // jitter was computed by a float multiplication that panics there.
+    let schedule = PollSchedule::new()
+        .first_delay(Duration::from_millis(10))
+        .slow_after(Duration::ZERO)
+        .max_interval(daytona::WAIT_FOREVER)
+        .jitter(0.0);
+    let (mut server, mut sb) = setup_with("starting", schedule);
+    let (get, polled) = sequence(
+        &mut server,
+        "GET",
+        "sb-1",
+        vec![doc("sb-1", "starting", 1, 0)],
+    );
+    let limit = Duration::from_millis(300);
+
+    let began = Instant::now();
+    let err = sb.wait_until_started(limit).unwrap_err();
+
+    get.assert();
+    assert!(err.is_timeout(), "{err:?}");
+    assert_eq!(polled.load(Ordering::SeqCst), 1);
+    assert!(on_time(began.elapsed(), limit), "{:?}", began.elapsed());
 }

@@ -279,11 +279,11 @@ impl PollSchedule {
             return delay;
         }
         let cut = (self.jitter * random).clamp(0.0, 1.0);
-        if cut.is_finite() {
-            delay.mul_f64(1.0 - cut)
-        } else {
-            delay
-        }
+        // Not `mul_f64`, which panics past the longest duration (a delay
+        // near `Duration::MAX` rounds up past it as a float); a cut that is
+        // not a number leaves the delay whole.
+        Duration::try_from_secs_f64(delay.as_secs_f64() * (1.0 - cut))
+            .map_or(delay, |cut_delay| cut_delay.min(delay))
     }
 }
 
@@ -310,6 +310,10 @@ mod tests {
             assert!(d <= s.max_slow_interval.max(s.max_interval), "{d:?}");
             let _ = s.jittered_delay(elapsed, 5, 1.0);
         }
+        // No cap and no jitter: the longest delay, kept as it is.
+        let s = PollSchedule::new().max_interval(WAIT_FOREVER).jitter(0.0);
+        let late = Duration::from_secs(30);
+        assert_eq!(s.jittered_delay(late, 5, 0.5), Duration::MAX);
     }
 
     #[test]
