@@ -545,6 +545,50 @@ fn a_retry_after_beyond_the_policy_fails_a_wait_without_limit_at_once() {
 }
 
 #[test]
+fn a_deadline_before_the_first_planned_check_still_checks_once() {
+    // The schedule checks first after 10 s; these waits have 2 s. Before,
+    // they slept to their deadline and timed out without having asked the
+    // server once.
+    let limit = Duration::from_secs(2);
+    let schedule = PollSchedule::new().first_delay(Duration::from_secs(10));
+    let (mut server, mut sb) = setup_with("starting", schedule);
+    let (get, polled) = sequence(
+        &mut server,
+        "GET",
+        "sb-1",
+        vec![doc("sb-1", "started", 1, 1)],
+    );
+
+    sb.wait_until_started(limit).unwrap();
+
+    get.assert();
+    assert_eq!(polled.load(Ordering::SeqCst), 1);
+    assert_eq!(sb.state(), Some(&SandboxState::Started));
+    get.remove();
+
+    // A change too: its request, then one check at once.
+    let (post, _) = sequence(
+        &mut server,
+        "POST",
+        "sb-1/stop",
+        vec![doc("sb-1", "stopping", 1, 2)],
+    );
+    let (get, polled) = sequence(
+        &mut server,
+        "GET",
+        "sb-1",
+        vec![doc("sb-1", "stopped", 1, 3)],
+    );
+
+    sb.stop_with_timeout(limit).unwrap();
+
+    post.assert();
+    get.assert();
+    assert_eq!(polled.load(Ordering::SeqCst), 1);
+    assert_eq!(sb.state(), Some(&SandboxState::Stopped));
+}
+
+#[test]
 fn a_schedule_without_a_cap_or_jitter_does_not_panic_in_its_slow_phase() {
     // From the second check on, the delay is the longest duration; its
     // jitter was computed by a float multiplication that panics there.

@@ -85,7 +85,9 @@ pub(crate) enum Look<'a> {
 }
 
 /// Calls `check` on `schedule` until it reports `Done`, returns an error,
-/// or the deadline passes (then a timeout error naming `operation`).
+/// or the deadline passes (then a timeout error naming `operation`); a
+/// deadline that comes before the first planned check has that check made
+/// at once instead.
 /// `check` receives the deadline so that its own requests stay inside it.
 ///
 /// Between the checks it also judges the changes `listen` hears: while
@@ -132,10 +134,17 @@ pub(crate) fn wait_until<T>(
             schedule.jittered_delay(began.elapsed(), checks, random_fraction())
         };
         let delay = asked.take().map_or(planned, |d| d.max(planned));
-        if deadline.remaining() == Some(Duration::ZERO) {
+        let left = deadline.remaining();
+        if left == Some(Duration::ZERO) {
             return Err(ended(failing));
         }
-        let delay = deadline.cap(delay).min(LONGEST);
+        // A deadline before the first planned check: that check is made at
+        // once, so that no wait ends without having looked.
+        let delay = if checks == 0 && left.is_some_and(|l| l <= delay) {
+            Duration::ZERO
+        } else {
+            deadline.cap(delay).min(LONGEST)
+        };
         match listen.as_deref_mut() {
             Some(l) => {
                 let due = Instant::now() + delay;
