@@ -165,6 +165,31 @@ fn an_event_ends_a_start_and_the_handshake_carries_the_token_only_in_its_auth() 
 }
 
 #[test]
+fn a_wait_on_a_handle_read_earlier_checks_at_once_while_changes_are_heard() {
+    // The connection is up (a start heard its change). A handle read
+    // before that start still says `stopped`: the change it missed was
+    // announced before its wait listened, and only a check shows it.
+    // Before, that check came with the safety poll, 3 s or more later.
+    let st = states(&["sb-1"], "stopped");
+    let gw = Arc::new(gateway(Mode::Normal, &st));
+    let daytona = client(&gw, |c| c);
+    let mut early = stopped(&daytona, "sb-1");
+    let mut sb = stopped(&daytona, "sb-1");
+    let after = Duration::from_millis(300);
+    let (outcome, _) = start_while(&gw, &st, &mut sb, "started", after, true);
+    outcome.unwrap();
+    let before = gets(&gw, "sb-1");
+
+    let began = Instant::now();
+    early.wait_until_started(Duration::from_secs(10)).unwrap();
+    let took = began.elapsed();
+
+    assert_eq!(early.state(), Some(&daytona::SandboxState::Started));
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    assert_eq!(gets(&gw, "sb-1") - before, 1);
+}
+
+#[test]
 fn an_error_state_heard_fails_the_wait_at_once() {
     let st = states(&["sb-1"], "stopped");
     let gw = Arc::new(gateway(Mode::Normal, &st));
@@ -541,6 +566,15 @@ fn snapshot_and_volume_waits_hear_their_changes() {
     );
     let polls = gw.count("GET /api/volumes/by-name/data");
     assert!(polls <= 2, "{polls} polls");
+
+    // Waited for again, with the connection up: nothing more will be
+    // announced, a check at once sees it ready (before, the first check
+    // was the safety poll, 3 s or more later).
+    let began = Instant::now();
+    daytona.volumes().wait_until_ready("data").unwrap();
+    let took = began.elapsed();
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    assert_eq!(gw.count("GET /api/volumes/by-name/data"), polls + 1);
 }
 
 /// The simulator announces its changes as the API does: a create, a stop,

@@ -614,3 +614,33 @@ fn a_schedule_without_a_cap_or_jitter_does_not_panic_in_its_slow_phase() {
     assert_eq!(polled.load(Ordering::SeqCst), 1);
     assert!(on_time(began.elapsed(), limit), "{:?}", began.elapsed());
 }
+
+#[test]
+fn explicit_waits_judge_the_server_not_the_info_held() {
+    // Handles read earlier: one says `started` and one `error`, both out
+    // of date. Before, the first wait ended at once without a request and
+    // the second failed at once on the old `error`.
+    let (mut server, mut sb) = setup("started");
+    let states = vec![
+        doc("sb-1", "stopped", 1, 1),
+        doc("sb-1", "starting", 1, 2),
+        doc("sb-1", "started", 1, 3),
+    ];
+    let (get, polled) = sequence(&mut server, "GET", "sb-1", states);
+
+    sb.wait_until_started(Duration::from_secs(5)).unwrap();
+
+    get.assert();
+    assert_eq!(polled.load(Ordering::SeqCst), 3);
+    assert_eq!(sb.state(), Some(&SandboxState::Started));
+
+    let (mut server, mut sb) = setup("error");
+    let states = vec![doc("sb-1", "stopping", 1, 1), doc("sb-1", "stopped", 1, 2)];
+    let (get, polled) = sequence(&mut server, "GET", "sb-1", states);
+
+    sb.wait_until_stopped(Duration::from_secs(5)).unwrap();
+
+    get.assert();
+    assert_eq!(polled.load(Ordering::SeqCst), 2);
+    assert_eq!(sb.state(), Some(&SandboxState::Stopped));
+}

@@ -22,7 +22,7 @@ use crate::params::list::ListSandboxes;
 use crate::params::sandbox::CreateSandbox;
 use crate::telemetry::{self, traced};
 use crate::transport::page::{Page, Pages};
-use crate::transport::poll::Deadline;
+use crate::transport::poll::{Deadline, Held};
 use crate::transport::{Answer, Request, Transport};
 
 /// One page of a sandbox listing ([`Daytona::list_page`]).
@@ -215,7 +215,8 @@ impl Daytona {
             Some(on_log) => sandbox.follow_build_logs(deadline, on_log),
             None => Ok(()),
         };
-        match logs.and_then(|()| sandbox.wait_for(deadline, &Goal::STARTED, ticket)) {
+        match logs.and_then(|()| sandbox.wait_for(deadline, &Goal::STARTED, ticket, Held::Current))
+        {
             Ok(()) => Ok(sandbox),
             Err(e) => Err(Error::AfterCreate {
                 sandbox_id: sandbox.id().to_string(),

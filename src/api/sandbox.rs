@@ -20,7 +20,7 @@ use crate::models::{
 };
 use crate::params::{NetworkSettings, Resize};
 use crate::telemetry::{traced, Tracing};
-use crate::transport::poll::{wait_until, Check, Deadline, Look};
+use crate::transport::poll::{wait_until, Check, Deadline, Held, Look};
 use crate::transport::{read_body, Answer, Request};
 
 /// A sandbox: its last known [`SandboxInfo`] and the client to act on it.
@@ -129,11 +129,16 @@ impl Sandbox {
     /// request, or the info before it). Hears the changes `ticket` listens
     /// to (taken before the request), polls as a safety net or when no
     /// change can be heard; a change heard becomes the new info.
+    ///
+    /// Info read before `ticket` was taken is [`Held::Stale`]: it may be
+    /// out of date, so it does not end the wait, and the first check is
+    /// made at once.
     pub(crate) fn wait_for(
         &mut self,
         deadline: Deadline,
         goal: &Goal,
         ticket: Ticket,
+        held: Held,
     ) -> Result<()> {
         let operation = format!("waiting for sandbox {} {}", self.info.id, goal.what);
         let mut progress = Progress::new(goal, &self.info);
@@ -152,8 +157,10 @@ impl Sandbox {
             }
         };
         let mut listen = ticket.listen(&self.info.id);
-        if let Check::Done(()) = verdict(&self.info)? {
-            return Ok(());
+        if held == Held::Current {
+            if let Check::Done(()) = verdict(&self.info)? {
+                return Ok(());
+            }
         }
         let schedule = self.client.inner.poll.clone();
         wait_until(
@@ -161,6 +168,7 @@ impl Sandbox {
             deadline,
             self.client.transport().max_retry_after(),
             &operation,
+            held,
             listen.as_deref_mut(),
             |look| {
                 match look {
@@ -189,7 +197,7 @@ impl Sandbox {
     fn change(&mut self, req: Request<'_>, deadline: Deadline, goal: &Goal) -> Result<()> {
         let ticket = self.client.listen();
         self.update(req.deadline(deadline))?;
-        self.wait_for(deadline, goal, ticket)
+        self.wait_for(deadline, goal, ticket, Held::Current)
     }
 
     /// While its image builds: waits out `pending_build`, then passes each
@@ -202,7 +210,12 @@ impl Sandbox {
         if self.info.state != Some(SandboxState::PendingBuild) {
             return Ok(());
         }
-        self.wait_for(deadline, &Goal::BUILD_STARTED, self.client.listen())?;
+        self.wait_for(
+            deadline,
+            &Goal::BUILD_STARTED,
+            self.client.listen(),
+            Held::Current,
+        )?;
         let url: UrlAnswer = self.client.transport().json(
             self.api(Method::GET, &["build-logs-url"])
                 .deadline(deadline),
@@ -240,28 +253,28 @@ impl Sandbox {
         )
     }
 
-    pub(crate) fn wait_started(&mut self, deadline: Deadline) -> Result<()> {
-        self.wait_for(deadline, &Goal::STARTED, self.client.listen())
-    }
-
-    /// Waits until it is `started`; `error`, `build_failed` or `destroyed`
-    /// fail at once.
+    /// Waits until it is `started`, as the server shows it (asked at
+    /// once: the info held may be out of date); `error`, `build_failed` or
+    /// `destroyed` fail at once.
     pub fn wait_until_started(&mut self, timeout: Duration) -> Result<()> {
         traced(self.tracing(), "Sandbox.waitUntilStarted", || {
-            self.wait_started(limit(timeout)?)
+            self.wait_now(limit(timeout)?, &Goal::STARTED)
         })
     }
 
-    /// Waits until it is `stopped` (or `archived`, `destroyed`, or gone);
-    /// `error` and `build_failed` fail at once.
+    /// Waits until it is `stopped` (or `archived`, `destroyed`, or gone),
+    /// as the server shows it (asked at once); `error` and `build_failed`
+    /// fail at once.
     pub fn wait_until_stopped(&mut self, timeout: Duration) -> Result<()> {
         traced(self.tracing(), "Sandbox.waitUntilStopped", || {
-            self.wait_stopped(limit(timeout)?)
+            self.wait_now(limit(timeout)?, &Goal::STOPPED)
         })
     }
 
-    fn wait_stopped(&mut self, deadline: Deadline) -> Result<()> {
-        self.wait_for(deadline, &Goal::STOPPED, self.client.listen())
+    /// Waits for `goal` without asking for a change: from the sandbox as
+    /// the server shows it now, not as the info held (read earlier) does.
+    fn wait_now(&mut self, deadline: Deadline, goal: &Goal) -> Result<()> {
+        self.wait_for(deadline, goal, self.client.listen(), Held::Stale)
     }
 
     /// Starts it (or resumes it from `paused`) and waits until it is `started`.

@@ -13,7 +13,7 @@ use crate::models::{Snapshot, SnapshotPage, SnapshotPageMeta, SnapshotState, Url
 use crate::params::snapshot::{CreateSnapshot, ListSnapshots};
 use crate::telemetry::traced;
 use crate::transport::page::{Page, Pages};
-use crate::transport::poll::{wait_until, Check, Deadline, Look};
+use crate::transport::poll::{wait_until, Check, Deadline, Held, Look};
 use crate::transport::{Answer, Request};
 
 /// Snapshot operations: [`Daytona::snapshots`].
@@ -213,18 +213,26 @@ impl Snapshots {
             // can be followed from then on (as the official SDKs do).
             if snapshot.state == SnapshotState::Pending {
                 let listen = listen.as_deref_mut();
-                wait_until(&schedule, deadline, patience, &operation, listen, |look| {
-                    if let Some(now) = self.look(&snapshot.id, look)? {
-                        snapshot = now;
-                    }
-                    lines.note(&snapshot, &on_log);
-                    match verdict(&snapshot)? {
-                        Check::Pending if snapshot.state == SnapshotState::Pending => {
-                            Ok(Check::Pending)
+                wait_until(
+                    &schedule,
+                    deadline,
+                    patience,
+                    &operation,
+                    Held::Current,
+                    listen,
+                    |look| {
+                        if let Some(now) = self.look(&snapshot.id, look)? {
+                            snapshot = now;
                         }
-                        _ => Ok(Check::Done(())),
-                    }
-                })?;
+                        lines.note(&snapshot, &on_log);
+                        match verdict(&snapshot)? {
+                            Check::Pending if snapshot.state == SnapshotState::Pending => {
+                                Ok(Check::Pending)
+                            }
+                            _ => Ok(Check::Done(())),
+                        }
+                    },
+                )?;
             }
             if let Check::Pending = verdict(&snapshot)? {
                 self.follow_build_log(
@@ -242,13 +250,21 @@ impl Snapshots {
         }
         if let Check::Pending = verdict(&snapshot)? {
             let listen = listen.as_deref_mut();
-            wait_until(&schedule, deadline, patience, &operation, listen, |look| {
-                if let Some(now) = self.look(&snapshot.id, look)? {
-                    snapshot = now;
-                }
-                lines.note(&snapshot, &on_log);
-                verdict(&snapshot)
-            })?;
+            wait_until(
+                &schedule,
+                deadline,
+                patience,
+                &operation,
+                Held::Current,
+                listen,
+                |look| {
+                    if let Some(now) = self.look(&snapshot.id, look)? {
+                        snapshot = now;
+                    }
+                    lines.note(&snapshot, &on_log);
+                    verdict(&snapshot)
+                },
+            )?;
         }
         (on_log.borrow_mut())(&format!("Created snapshot {name} (active)"));
         Ok(snapshot)

@@ -11,7 +11,7 @@ use crate::check::{non_empty, path_segment};
 use crate::error::{Error, Result};
 use crate::models::{Volume, VolumeState};
 use crate::telemetry::traced;
-use crate::transport::poll::{wait_until, Check, Look};
+use crate::transport::poll::{wait_until, Check, Held, Look};
 use crate::transport::Answer;
 
 /// Volume operations: [`Daytona::volumes`].
@@ -173,6 +173,7 @@ impl Volumes {
                     deadline,
                     self.client.transport().max_retry_after(),
                     &operation,
+                    Held::Stale,
                     listen.as_deref_mut(),
                     |look| {
                         let volume: Volume = match look {

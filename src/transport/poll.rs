@@ -76,6 +76,18 @@ pub(crate) trait Listen {
 /// changes missed while the connection was being re-established.
 pub(crate) const SAFETY_POLL: Duration = Duration::from_secs(3);
 
+/// What the caller of [`wait_until`] holds of the awaited object.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Held {
+    /// Its state read after the listening began (the answer to the
+    /// request of the change): every later change will be heard.
+    Current,
+    /// Nothing, or a state read before the listening began: a change made
+    /// since may never be heard, so the first check is made at once and
+    /// the next on the schedule.
+    Stale,
+}
+
 /// What a check of [`wait_until`] looks at.
 pub(crate) enum Look<'a> {
     /// Fetch the state (the deadline bounds the request).
@@ -93,7 +105,9 @@ pub(crate) enum Look<'a> {
 /// Between the checks it also judges the changes `listen` hears: while
 /// that is healthy the checks come only [`SAFETY_POLL`] apart, otherwise on
 /// `schedule`, and so does the first check once it is healthy again (a
-/// change made while it was not would not be heard).
+/// change made while it was not would not be heard). A wait whose caller
+/// holds a [`Held::Stale`] state makes its first check at once and the
+/// next on `schedule`.
 ///
 /// A check answered 429 (once the request's own retries are spent) does
 /// not end the wait: the next one comes after the server's `Retry-After`
@@ -108,6 +122,7 @@ pub(crate) fn wait_until<T>(
     deadline: Deadline,
     max_retry_after: Duration,
     operation: &str,
+    held: Held,
     mut listen: Option<&mut (dyn Listen + Send + 'static)>,
     mut check: impl FnMut(Look<'_>) -> Result<Check<T>>,
 ) -> Result<T> {
@@ -125,10 +140,12 @@ pub(crate) fn wait_until<T>(
     // will be heard: the changes were heard then already. A connection
     // that came back since may have missed one, which the next check,
     // made on the schedule, sees.
-    let mut covered = listen.as_ref().is_some_and(|l| l.healthy());
+    let mut covered = held == Held::Current && listen.as_ref().is_some_and(|l| l.healthy());
     loop {
         let healthy = listen.as_ref().is_some_and(|l| l.healthy());
-        let planned = if healthy && covered {
+        let planned = if checks == 0 && held == Held::Stale {
+            Duration::ZERO
+        } else if healthy && covered {
             SAFETY_POLL.mul_f64(1.0 + random_fraction() / 3.0)
         } else {
             schedule.jittered_delay(began.elapsed(), checks, random_fraction())
@@ -261,6 +278,7 @@ mod tests {
             Deadline::after(Duration::from_secs(10)),
             Duration::from_secs(60),
             "waiting for a change",
+            Held::Current,
             Some(&mut listen),
             |look| {
                 let asked = Instant::now();
@@ -284,6 +302,7 @@ mod tests {
             Deadline::after(Duration::from_millis(300)),
             Duration::from_secs(60),
             "waiting for nothing",
+            Held::Current,
             None,
             |_| Ok(Check::Pending),
         );
