@@ -29,6 +29,44 @@ fn refresh_replaces_the_info() {
 }
 
 #[test]
+fn an_answer_about_another_sandbox_does_not_become_the_handle() {
+    // Before, the handle took the other sandbox's id, and its next
+    // operations (a delete) went to that sandbox.
+    let (mut server, _daytona, mut sb) = sandbox_in("started");
+    let get = reply_json(
+        sandbox_mock(&mut server, "GET", "sb-1"),
+        200,
+        &sandbox_json("sb-2", "stopped"),
+    )
+    .expect_at_least(2)
+    .create();
+    let post = reply_json(
+        sandbox_mock(&mut server, "POST", "sb-1/stop"),
+        200,
+        &sandbox_json("sb-2", "stopping"),
+    )
+    .expect(1)
+    .create();
+
+    let err = sb.refresh().unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+    assert!(err.to_string().contains("another sandbox"), "{err}");
+    assert_eq!(
+        (sb.id(), sb.state()),
+        ("sb-1", Some(&SandboxState::Started))
+    );
+
+    let err = sb.stop().unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+    assert_eq!(
+        (sb.id(), sb.state()),
+        ("sb-1", Some(&SandboxState::Started))
+    );
+    get.assert();
+    post.assert();
+}
+
+#[test]
 fn start_posts_then_waits_until_started() {
     let (mut server, _daytona, mut sb) = sandbox_in("stopped");
     let post = reply_json(

@@ -110,7 +110,9 @@ impl Sandbox {
             let body = read_body(resp, &op, Answer::Object)?;
             Ok(serde_json::from_slice::<SandboxInfo>(&body).ok())
         })?;
-        if let Some(info) = info {
+        // An answer about another sandbox is not taken (as one that does
+        // not decode): the handle keeps acting on its own.
+        if let Some(info) = info.filter(|i| i.id == self.info.id) {
             self.info = info;
         }
         Ok(())
@@ -119,9 +121,26 @@ impl Sandbox {
     /// Fetches its info again.
     pub fn refresh(&mut self) -> Result<()> {
         traced(self.tracing(), "Sandbox.refreshData", || {
-            self.info = self.client.transport().json(self.api(Method::GET, &[]))?;
-            Ok(())
+            let req = self.api(Method::GET, &[]);
+            let op = req.operation().to_string();
+            let info = self.client.transport().json(req)?;
+            self.adopt(info, &op)
         })
+    }
+
+    /// Takes `info`, fetched by `operation`, as its info; an answer about
+    /// another sandbox is an [`Error::Decode`], so that the handle never
+    /// turns into another sandbox (whose deletion it would then ask for).
+    fn adopt(&mut self, info: SandboxInfo, operation: &str) -> Result<()> {
+        if info.id != self.info.id {
+            return Err(Error::Decode {
+                operation: operation.to_string(),
+                message: format!("the answer is about another sandbox than {}", self.info.id),
+                excerpt: String::new(),
+            });
+        }
+        self.info = info;
+        Ok(())
     }
 
     /// Waits until `goal` is reached, judging from the sandbox as it was
@@ -181,7 +200,7 @@ impl Sandbox {
                         .transport()
                         .json::<SandboxInfo>(self.api(Method::GET, &[]).deadline(*d))
                     {
-                        Ok(info) => self.info = info,
+                        Ok(info) => self.adopt(info, &operation)?,
                         Err(e) if goal.gone_is_done && e.is_not_found() => {
                             self.info.state = Some(SandboxState::Destroyed);
                         }
