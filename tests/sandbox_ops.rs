@@ -125,6 +125,33 @@ fn start_of_a_sandbox_that_enters_error_fails_with_its_reason() {
 }
 
 #[test]
+fn a_failure_reason_that_echoes_an_environment_value_hides_it() {
+    const VALUE: &str = "env-value-s3cr3t";
+    let (mut server, _daytona, mut sb) = sandbox_in("starting");
+    let reason = format!("entrypoint refused API_TOKEN={VALUE}");
+    let mut failed = failed_sandbox_json("sb-1", "error", &reason);
+    failed["env"] = json!({ "API_TOKEN": VALUE });
+    let get = reply_json(sandbox_mock(&mut server, "GET", "sb-1"), 200, &failed)
+        .expect(1)
+        .create();
+
+    let err = sb.wait_until_started(Duration::from_secs(5)).unwrap_err();
+
+    get.assert();
+    let Error::SandboxFailed { reason, .. } = &err else {
+        panic!("expected SandboxFailed, got {err:?}");
+    };
+    let reason = reason.as_deref().unwrap();
+    assert!(
+        reason.starts_with("entrypoint refused API_TOKEN="),
+        "{reason}"
+    );
+    for shown in [err.to_string(), format!("{err:?}")] {
+        assert!(!shown.contains(VALUE), "{shown}");
+    }
+}
+
+#[test]
 fn stop_posts_without_force_then_waits_until_stopped() {
     let (mut server, _daytona, mut sb) = sandbox_in("started");
     let post = reply_json(

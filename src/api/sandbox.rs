@@ -11,7 +11,7 @@ use crate::api::build;
 use crate::api::client::Daytona;
 use crate::api::wait::{limit, Goal, Progress, Seen};
 use crate::check::{self, non_empty, path_segment};
-use crate::config::Secret;
+use crate::config::{echo_forms, redact, Secret};
 use crate::error::{Error, Result};
 use crate::events::Ticket;
 use crate::models::{
@@ -167,12 +167,16 @@ impl Sandbox {
                 Seen::Done => Ok(Check::Done(())),
                 Seen::Pending => Ok(Check::Pending),
                 // The reason is the server's text: it may echo the
-                // credential.
-                Seen::Failed(state) => Err(client.transport().redact(Error::SandboxFailed {
-                    id: info.id.clone(),
-                    state,
-                    reason: info.error_reason.clone(),
-                })),
+                // credential, or the values of the sandbox's environment.
+                Seen::Failed(state) => {
+                    let error = client.transport().redact(Error::SandboxFailed {
+                        id: info.id.clone(),
+                        state,
+                        reason: info.error_reason.clone(),
+                    });
+                    let env: Vec<Secret> = info.env.values().flat_map(|v| echo_forms(v)).collect();
+                    Err(error.scrub(&|text| redact(text, &env)))
+                }
             }
         };
         let mut listen = ticket.listen(&self.info.id);
