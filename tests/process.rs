@@ -89,6 +89,51 @@ fn exec_accepts_the_legacy_code_key_and_a_missing_exit_code() {
 }
 
 #[test]
+fn a_command_that_cannot_start_is_exit_code_minus_one_with_the_reason() {
+    // The toolbox answers a command it cannot start with two objects back
+    // to back: the reason, then an empty result.
+    let (mut server, sandbox) = toolbox();
+    let m = execute_mock(&mut server, json!({"command": "no-such-tool --version"}))
+        .with_status(200)
+        .with_header("content-type", "application/json")
+        .with_body(concat!(
+            r#"{"exitCode":-1,"result":"exec: \"no-such-tool\": executable file not found in $PATH"}"#,
+            r#"{"exitCode":-1,"result":""}"#
+        ))
+        .create();
+    let out = sandbox.process().exec("no-such-tool --version").unwrap();
+    m.assert();
+    assert_eq!(out.exit_code, -1);
+    assert_eq!(
+        out.result,
+        r#"exec: "no-such-tool": executable file not found in $PATH"#
+    );
+}
+
+#[test]
+fn a_run_answer_that_is_not_json_is_a_decode_error() {
+    let (mut server, sandbox) = toolbox();
+    for body in [
+        "<html>bad gateway</html>",
+        r#"{"exitCode":0,"result":"cut"#,
+        "",
+    ] {
+        let m = execute_mock(&mut server, json!({"command": "ls"}))
+            .with_status(200)
+            .with_header("content-type", "application/json")
+            .with_body(body)
+            .create();
+        let err = sandbox.process().exec("ls").unwrap_err();
+        m.assert();
+        m.remove();
+        assert!(
+            matches!(err, daytona::Error::Decode { .. }),
+            "{body}: {err:?}"
+        );
+    }
+}
+
+#[test]
 fn a_command_timeout_reported_by_the_server_is_an_api_error_sent_once() {
     let (mut server, sandbox) = toolbox();
     let m = reply_json(

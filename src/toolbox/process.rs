@@ -43,7 +43,7 @@ use crate::error::{Error, Result};
 use crate::params::string_pairs;
 use crate::params::{CodeLanguage, CODE_TOOLBOX_LANGUAGE_LABEL};
 use crate::telemetry::traced;
-use crate::transport::{Answer, Request};
+use crate::transport::{decode, read_body, Answer, Request};
 
 pub use chart::{Chart, ChartElement, ChartKind};
 #[cfg(feature = "websocket")]
@@ -331,10 +331,7 @@ impl<'s> Process<'s> {
                 .post(&["process", "execute"])?
                 .json(&body)
                 .hide(env_secrets(&options.env));
-            let wire: RunWire = self
-                .tb
-                .transport()
-                .json(self.limit(req.answer(Answer::Text), timeout))?;
+            let wire = self.run(self.limit(req, timeout))?;
             Ok(ExecResponse {
                 exit_code: wire.exit_code(),
                 result: wire.result,
@@ -384,10 +381,7 @@ impl<'s> Process<'s> {
                 .post(&["process", "code-run"])?
                 .json(&body)
                 .hide(env_secrets(&options.env));
-            let wire: RunWire = self
-                .tb
-                .transport()
-                .json(self.limit(req.answer(Answer::Text), timeout))?;
+            let wire = self.run(self.limit(req, timeout))?;
             Ok(CodeRunResponse {
                 exit_code: wire.exit_code(),
                 result: wire.result,
@@ -424,6 +418,26 @@ impl<'s> Process<'s> {
 
     fn post(&self, segments: &[&str]) -> Result<Request<'static>> {
         self.tb.request(Method::POST, segments)
+    }
+
+    /// Sends the request of a command or a program and decodes the first
+    /// JSON value of its answer. A toolbox that cannot start a command (a
+    /// program that does not exist, a `cwd` that does not) answers with
+    /// two objects back to back: the first says why, with exit code `-1`;
+    /// the second is empty.
+    fn run(&self, mut req: Request<'_>) -> Result<RunWire> {
+        let op = req.operation().to_string();
+        self.tb.transport().execute(&mut req, |resp| {
+            let body = read_body(resp, &op, Answer::Text)?;
+            let first = serde_json::Deserializer::from_slice(&body)
+                .into_iter::<RunWire>()
+                .next();
+            match first {
+                Some(Ok(wire)) => Ok(wire),
+                // The whole body's error, as for any answer.
+                _ => decode(&body, &op),
+            }
+        })
     }
 
     /// Gives a command's request its own limit: the command's timeout plus

@@ -29,7 +29,6 @@ pub(crate) mod tls;
 #[cfg(feature = "websocket")]
 pub(crate) mod ws;
 
-#[cfg(feature = "images")]
 pub(crate) use answer::decode;
 pub(crate) use answer::{drain, read_body};
 pub(crate) use request::{Answer, Request};
