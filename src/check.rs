@@ -172,6 +172,31 @@ pub(crate) fn timeout(timeout: Duration) -> Result<()> {
     }
 }
 
+/// Environment variables as a process can hold them (`NAME=value`
+/// strings ended by NUL): each name not empty and without `=` or a NUL,
+/// each value without a NUL. The error names the variable, never its
+/// value.
+pub(crate) fn env_vars(
+    field: &str,
+    vars: &std::collections::BTreeMap<String, String>,
+) -> Result<()> {
+    for (name, value) in vars {
+        if name.is_empty() || name.contains(['=', '\0']) {
+            return Err(Error::validation(
+                field,
+                format!("{name:?} is not a valid variable name"),
+            ));
+        }
+        if value.contains('\0') {
+            return Err(Error::validation(
+                field,
+                format!("the value of {name} holds a NUL character"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// `duration` in whole `unit`s (seconds, minutes), rounded up, as the API
 /// takes a time: more than zero, at most `u32::MAX` units.
 pub(crate) fn whole_units(field: &str, duration: Duration, unit: Duration) -> Result<u32> {

@@ -425,5 +425,16 @@ fn bad_arguments_fail_before_any_request() {
         ),
     ];
     assert_invalid(cases);
+    // Variables no process environment can hold; the error shows no value.
+    for options in [
+        RunCodeOptions::new().env("", "1"),
+        RunCodeOptions::new().env("A=B", "1"),
+        RunCodeOptions::new().env("A\0", "1"),
+        RunCodeOptions::new().env("TOKEN", "s3cr3t-token\0value"),
+    ] {
+        let err = i.run_code("1", options).unwrap_err();
+        assert!(!err.to_string().contains("s3cr3t"), "{err}");
+        assert_invalid(vec![(err, "env")]);
+    }
     assert_all(&none);
 }

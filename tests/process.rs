@@ -175,6 +175,20 @@ fn bad_exec_arguments_fail_before_any_request() {
         ),
         (p.code_run("").unwrap_err(), "code"),
     ]);
+    // Variables no process environment can hold; the error shows no value.
+    for (name, value) in [
+        ("", "1"),
+        ("A=B", "1"),
+        ("A\0", "1"),
+        ("TOKEN", "s3cr3t-token\0v"),
+    ] {
+        let exec = p.exec_with("env", ExecOptions::new().env(name, value));
+        let run = p.code_run_with("1", CodeRunOptions::new().env(name, value));
+        for err in [exec.unwrap_err(), run.unwrap_err()] {
+            assert!(!err.to_string().contains("s3cr3t"), "{err}");
+            assert_invalid(vec![(err, "env")]);
+        }
+    }
     assert_all(&none);
 }
 

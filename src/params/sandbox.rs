@@ -274,21 +274,7 @@ impl CreateSandbox {
         if let Some(t) = self.timeout {
             check::timeout(t)?;
         }
-        // A process environment holds `NAME=value` strings ended by NUL.
-        for (name, value) in &self.env {
-            if name.is_empty() || name.contains(['=', '\0']) {
-                return Err(Error::validation(
-                    "env",
-                    format!("{name:?} is not a valid variable name"),
-                ));
-            }
-            if value.contains('\0') {
-                return Err(Error::validation(
-                    "env",
-                    format!("the value of {name} holds a NUL character"),
-                ));
-            }
-        }
+        check::env_vars("env", &self.env)?;
         for (i, v) in self.volumes.iter().enumerate() {
             non_empty(&format!("volumes[{i}].volume_id"), &v.volume_id)?;
             mount_path(&format!("volumes[{i}].mount_path"), &v.mount_path)?;

@@ -15,7 +15,7 @@ use ureq::http::Method;
 use super::process::{lenient, objects};
 use super::Toolbox;
 use crate::api::sandbox::Sandbox;
-use crate::check::{non_empty, path_segment};
+use crate::check::{self, non_empty, path_segment};
 use crate::error::{Error, Result};
 use crate::params::{string_pairs, CodeLanguage};
 use crate::telemetry::traced;
@@ -151,7 +151,10 @@ impl<'a> RunCodeOptions<'a> {
         self
     }
 
-    /// Sets an environment variable for this run (repeat for more).
+    /// Sets an environment variable for this run (repeat for more). A name
+    /// that is empty or holds `=` or a NUL, or a value holding a NUL, fails
+    /// the run with an [`Error::Validation`] (field `env`) before
+    /// connecting.
     pub fn env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.envs.insert(name.into(), value.into());
         self
@@ -324,6 +327,7 @@ impl<'s> CodeInterpreter<'s> {
             if let Some(context) = &options.context {
                 non_empty("context.id", context)?;
             }
+            check::env_vars("env", &options.envs)?;
             if options.idle_timeout.is_some_and(|d| d.is_zero()) {
                 return Err(Error::validation("idle_timeout", "must be more than zero"));
             }

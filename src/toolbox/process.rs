@@ -113,7 +113,10 @@ impl ExecOptions {
         self
     }
 
-    /// Sets an environment variable of the command (repeat for more).
+    /// Sets an environment variable of the command (repeat for more). A
+    /// name that is empty or holds `=` or a NUL, or a value holding a NUL,
+    /// fails the call with an [`Error::Validation`] (field `env`) before
+    /// any request.
     pub fn env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.env.insert(name.into(), value.into());
         self
@@ -191,7 +194,8 @@ impl CodeRunOptions {
         self
     }
 
-    /// Sets an environment variable of the program (repeat for more).
+    /// Sets an environment variable of the program (repeat for more), as
+    /// [`ExecOptions::env`].
     pub fn env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.env.insert(name.into(), value.into());
         self
@@ -320,6 +324,7 @@ impl<'s> Process<'s> {
             if let Some(cwd) = &options.cwd {
                 non_empty("cwd", cwd)?;
             }
+            check::env_vars("env", &options.env)?;
             let timeout = whole_seconds("timeout", options.timeout)?;
             let body = ExecBody {
                 command,
@@ -365,6 +370,7 @@ impl<'s> Process<'s> {
     pub fn code_run_with(&self, code: &str, options: CodeRunOptions) -> Result<CodeRunResponse> {
         traced(self.tb.tracing(), "Process.codeRun", || {
             non_empty("code", code)?;
+            check::env_vars("env", &options.env)?;
             let language = match options.language {
                 Some(language) => language,
                 None => self.label_language()?,
