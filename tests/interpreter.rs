@@ -267,17 +267,25 @@ fn a_stream_dropped_early_closes_the_connection() {
 
 #[test]
 fn broken_messages_and_cut_connections_are_errors() {
-    let (url, _seen) = ws_server(|ws| {
-        request(ws);
-        ws_support::text(ws, "{not json");
-        let _ = client_close(ws);
-    });
-    let (_api, sandbox) = sandbox_for(&url);
-    let e = sandbox
-        .code_interpreter()
-        .run_code("1", RunCodeOptions::new())
-        .unwrap_err();
-    assert!(matches!(e, Error::Decode { .. }), "{e:?}");
+    // A broken message is a decode error; its values are the code's
+    // output, masked as in any answer.
+    for message in [
+        "{not json",
+        r#"{"type":"stdout","text":"token=hunter2-secret"#,
+    ] {
+        let (url, _seen) = ws_server(move |ws| {
+            request(ws);
+            ws_support::text(ws, message);
+            let _ = client_close(ws);
+        });
+        let (_api, sandbox) = sandbox_for(&url);
+        let e = sandbox
+            .code_interpreter()
+            .run_code("1", RunCodeOptions::new())
+            .unwrap_err();
+        assert!(matches!(e, Error::Decode { .. }), "{e:?}");
+        assert!(!format!("{e} {e:?}").contains("hunter2"), "{e:?}");
+    }
 
     let (url, _seen) = ws_server(|ws| {
         request(ws);

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::toolbox::process::{lenient, whole_seconds};
 use crate::toolbox::Toolbox;
 use crate::transport::poll::Deadline;
-use crate::transport::status::excerpt;
+use crate::transport::status::{answer_excerpt, decode_message};
 use crate::transport::ws::{Event, IdleOf, Limits, ReadError, Socket};
 
 /// The server's time limit of a run that sets none.
@@ -237,10 +237,12 @@ impl Iterator for CodeRun<'_> {
             let message: Message = match serde_json::from_slice(&text) {
                 Ok(m) => m,
                 Err(e) => {
+                    // The values masked, as in any answer: they are the
+                    // code's output.
                     let error = Error::Decode {
                         operation: self.operation.clone(),
-                        message: e.to_string(),
-                        excerpt: excerpt(&text),
+                        message: decode_message(&e),
+                        excerpt: answer_excerpt(&text),
                     };
                     self.end(Some(error));
                     continue;
