@@ -196,6 +196,31 @@ fn a_session_command_its_logs_and_its_input() {
 }
 
 #[test]
+fn input_quoted_back_by_the_server_stays_out_of_the_error() {
+    let (mut server, sandbox) = toolbox();
+    let password = "hunter2-Pa$$word \"quoted\"\n";
+    let echoed = json!({"message": format!("cannot write {password:?} to c1; body {}", json!({"data": password}))});
+    let m = reply_json(
+        expect_json_body(
+            api_mock(&mut server, "POST", &path("/build/command/c1/input")),
+            json!({"data": password}),
+        ),
+        400,
+        &echoed,
+    )
+    .expect(1)
+    .create();
+    let err = sandbox
+        .process()
+        .send_session_command_input("build", "c1", password)
+        .unwrap_err();
+    m.assert();
+    assert_eq!(err.status(), Some(400));
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+}
+
+#[test]
 fn plain_text_logs_of_older_toolboxes_fill_the_output() {
     let (mut server, sandbox) = toolbox();
     let m = api_mock(&mut server, "GET", &path("/s/command/c/logs"))

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{lenient, objects, whole_seconds, Process};
 use crate::check::{non_empty, path_segment};
+use crate::config::echo_forms;
 use crate::error::Result;
 use crate::telemetry::traced;
 use crate::transport::{read_body, Answer, Request};
@@ -279,7 +280,8 @@ impl Process<'_> {
     }
 
     /// Sends `data` to the stdin of a command running in a session (add
-    /// the `\n` a line needs).
+    /// the `\n` a line needs). `data` may be a password: an error never
+    /// shows it, even when the server's answer quotes it.
     pub fn send_session_command_input(
         &self,
         session_id: &str,
@@ -293,7 +295,8 @@ impl Process<'_> {
             }
             let req = self
                 .post(&command_path(session_id, command_id, Some("input"))?)?
-                .json(&Body { data });
+                .json(&Body { data })
+                .hide(echo_forms(data));
             self.tb.transport().empty(req)
         })
     }
