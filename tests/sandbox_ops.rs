@@ -738,6 +738,38 @@ fn fork_without_a_name_sends_an_empty_object() {
 }
 
 #[test]
+fn a_fork_answered_with_the_parent_is_a_decode_error() {
+    // Taken as the fork, the parent would be waited on, handed back and,
+    // sooner or later, deleted as "the fork".
+    let (mut server, _daytona, sb) = sandbox_in("started");
+    let post = reply_json(
+        expect_json_body(
+            sandbox_mock(&mut server, "POST", "sb-1/fork").match_query(Matcher::Missing),
+            json!({ "name": "fork-1" }),
+        ),
+        200,
+        &sandbox_json("sb-1", "started"),
+    )
+    .expect(1)
+    .create();
+    let any_get = sandbox_mock(&mut server, "GET", "sb-1")
+        .match_query(Matcher::Any)
+        .expect(0)
+        .create();
+
+    let err = sb.experimental_fork(Some("fork-1")).unwrap_err();
+
+    post.assert();
+    any_get.assert();
+    assert!(err.is_decode(), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("the answer names sb-1, not a new sandbox"),
+        "{err}"
+    );
+}
+
+#[test]
 fn fork_that_fails_to_start_carries_the_new_id() {
     let (mut server, _daytona, sb) = sandbox_in("started");
     let post = reply_json(

@@ -436,11 +436,21 @@ impl Sandbox {
                 Some(n) => serde_json::json!({ "name": n }),
                 None => serde_json::json!({}),
             };
-            let info: SandboxInfo = self.client.transport().json(
-                self.api(Method::POST, &["fork"])
-                    .json(&body)
-                    .deadline(deadline),
-            )?;
+            let req = self
+                .api(Method::POST, &["fork"])
+                .json(&body)
+                .deadline(deadline);
+            let op = req.operation().to_string();
+            let info: SandboxInfo = self.client.transport().json(req)?;
+            // The fork is a new sandbox: an answer naming this one would
+            // hand back the parent as the fork (and its delete with it).
+            if info.id == self.info.id {
+                return Err(Error::Decode {
+                    operation: op,
+                    message: format!("the answer names {}, not a new sandbox", self.info.id),
+                    excerpt: String::new(),
+                });
+            }
             self.client.started_within(info, deadline, None, ticket)
         })
     }
