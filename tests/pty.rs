@@ -565,6 +565,16 @@ fn bad_arguments_fail_before_any_request() {
                 .unwrap_err(),
             "idle_timeout",
         ),
+        (
+            p.create_pty(PtyOptions::new("t").env("A=B", "1"))
+                .unwrap_err(),
+            "envs",
+        ),
+        (
+            p.create_pty(PtyOptions::new("t").env("TOKEN", "s3cr3t\0"))
+                .unwrap_err(),
+            "envs",
+        ),
         (p.connect_pty("").unwrap_err(), "session_id"),
         (p.pty_session_info(".").unwrap_err(), "session_id"),
         (p.resize_pty("t", 80, 0).unwrap_err(), "rows"),

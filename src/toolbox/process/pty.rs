@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use ureq::http::Method;
 
 use super::{lenient, objects, Process};
-use crate::check::{non_empty, path_segment};
+use crate::check::{env_vars, non_empty, path_segment};
 use crate::config::env_secrets;
 use crate::error::{Error, Result};
 use crate::params::string_pairs;
@@ -249,6 +249,7 @@ impl<'s> Process<'s> {
     pub fn create_pty(&self, options: PtyOptions) -> Result<PtyHandle<'s>> {
         traced(self.tb.tracing(), "Process.createPty", || {
             path_segment("id", &options.id)?;
+            env_vars("envs", &options.envs)?;
             if let Some(cwd) = &options.cwd {
                 non_empty("cwd", cwd)?;
             }
