@@ -224,6 +224,7 @@ impl CodeRunOptions {
 pub struct ExecResponse {
     /// The exit code; `-1` when the server did not report one (as the
     /// toolbox itself does for a command whose status is unknown).
+    #[serde(default = "unknown_exit_code")]
     pub exit_code: i32,
     /// The output, stdout and stderr together.
     pub result: String,
@@ -235,11 +236,17 @@ pub struct ExecResponse {
 #[non_exhaustive]
 pub struct CodeRunResponse {
     /// The exit code; `-1` when the server did not report one.
+    #[serde(default = "unknown_exit_code")]
     pub exit_code: i32,
     /// The output, stdout and stderr together.
     pub result: String,
     /// The charts the program drew (matplotlib), in order.
     pub charts: Vec<Chart>,
+}
+
+/// The exit code of a result that has none.
+fn unknown_exit_code() -> i32 {
+    -1
 }
 
 /// `ExecuteResponse` and `CodeRunResponse` as sent: older toolboxes call
@@ -530,6 +537,16 @@ mod tests {
         assert!(whole_seconds("t", Some(Duration::MAX))
             .unwrap_err()
             .is_validation());
+    }
+
+    #[test]
+    fn a_result_decoded_without_an_exit_code_has_the_unknown_one() {
+        let e: ExecResponse = serde_json::from_str(r#"{"result":"x"}"#).unwrap();
+        assert_eq!((e.exit_code, e.result.as_str()), (-1, "x"));
+        let c: CodeRunResponse = serde_json::from_str("{}").unwrap();
+        assert_eq!((c.exit_code, c.charts.len()), (-1, 0));
+        let e: ExecResponse = serde_json::from_str(r#"{"exitCode":0}"#).unwrap();
+        assert_eq!(e.exit_code, 0);
     }
 
     #[test]
