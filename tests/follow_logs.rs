@@ -10,7 +10,8 @@ mod process_support;
 mod ws_support;
 
 use std::io::{Read, Write};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -21,7 +22,7 @@ use fault_server::one_connection;
 use process_support::*;
 use tungstenite::handshake::server::{Request, Response};
 use tungstenite::Message;
-use ws_support::{binary, close, raw_text, ws_server};
+use ws_support::{binary, close, raw_text, toolbox_server, ws_server, Answer};
 
 /// Follows command `c1` of session `s1` in a sandbox whose toolbox is
 /// `url`: the chunks delivered and the outcome.
@@ -146,6 +147,78 @@ fn a_connection_cut_without_a_close_frame_is_an_error() {
     assert_eq!(chunks, vec![out("half")]);
     let e = result.unwrap_err();
     assert!(matches!(e, Error::Transport { .. }), "{e:?}");
+}
+
+/// A toolbox may keep the stream of a command open after the command
+/// ended (the end its reader signals can reach the writer instead of the
+/// stream): once the log is silent, the command is asked whether it has
+/// ended, and the log is complete half a second after it has.
+#[test]
+fn a_stream_left_open_after_the_command_ended_ends_once_the_command_has() {
+    let asked = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&asked);
+    let toolbox = toolbox_server(
+        move |_| {
+            let exit = match count.fetch_add(1, Ordering::SeqCst) {
+                0 => serde_json::Value::Null,
+                _ => serde_json::json!(3),
+            };
+            let body = serde_json::json!({"id": "c1", "command": "make", "exitCode": exit});
+            (200, body.to_string())
+        },
+        |_, _| Answer::Accept,
+        |_, ws| {
+            binary(ws, b"\x01\x01\x01building\n");
+            while ws.read().is_ok() {}
+        },
+    );
+    let started = Instant::now();
+    let (chunks, result) = follow(&toolbox.url, FollowOptions::new());
+    let took = started.elapsed();
+    result.unwrap();
+    assert_eq!(chunks, vec![out("building\n")]);
+    let asked: Vec<String> = toolbox.rest().iter().map(|r| r.route()).collect();
+    assert_eq!(
+        asked, ["GET /toolbox/sb-1/process/session/s1/command/c1"; 2],
+        "asked after 1 s of silence, then 2 s later"
+    );
+    // 1 s, 2 s, then half a second of silence after the end.
+    assert!(took >= Duration::from_millis(3400), "{took:?}");
+    assert!(took < Duration::from_secs(6), "{took:?}");
+}
+
+/// A question that fails is no answer: the stream goes on, within its
+/// limits; and the entrypoint, which is no session command, is not asked.
+#[test]
+fn a_failed_question_leaves_the_stream_to_its_limits() {
+    let toolbox = toolbox_server(
+        |_| (404, r#"{"message":"command not found"}"#.into()),
+        |_, _| Answer::Accept,
+        |_, ws| {
+            binary(ws, b"\x01\x01\x01building\n");
+            while ws.read().is_ok() {}
+        },
+    );
+    let options = FollowOptions::new().idle_timeout(Duration::from_millis(2500));
+    let (chunks, result) = follow(&toolbox.url, options.clone());
+    assert_eq!(chunks, vec![out("building\n")]);
+    let e = result.unwrap_err();
+    assert!(e.is_timeout(), "{e:?}");
+    assert!(e.to_string().contains("no log data for 2.5s"), "{e}");
+    let asked = toolbox.rest().len();
+    assert!((1..=2).contains(&asked), "asked {asked} times");
+
+    let (_api, sandbox) = sandbox_for(&toolbox.url);
+    let e = sandbox
+        .process()
+        .follow_entrypoint_logs(options, |_| {})
+        .unwrap_err();
+    assert!(e.is_timeout(), "{e:?}");
+    assert_eq!(
+        toolbox.rest().len(),
+        asked,
+        "the entrypoint was asked about"
+    );
 }
 
 #[test]

@@ -1,20 +1,24 @@
 //! Following the log of a running command as it is written (feature
 //! `websocket`): the toolbox streams it over a WebSocket
-//! (`.../logs?follow=true`) and closes it when the command ends.
+//! (`.../logs?follow=true`) and closes it when the command ends, or, as
+//! toolboxes may leave it open after the end, the command is asked
+//! whether it has ended once its log falls silent.
 
 use std::collections::VecDeque;
 use std::fmt;
 use std::time::{Duration, Instant};
 
+use ureq::http::Method;
+
 use super::demux::Demux;
-use super::session::command_path;
+use super::session::{command_path, Command};
 use super::Process;
 use crate::config::WAIT_FOREVER;
 use crate::error::{Error, Result};
 use crate::telemetry::traced;
+use crate::toolbox::Toolbox;
 use crate::transport::poll::Deadline;
-use crate::transport::ws::{Event, IdleOf, Limits, ReadError, Socket};
-use crate::transport::Transport;
+use crate::transport::ws::{earliest, Event, IdleOf, Limits, ReadError, Socket};
 
 /// Largest message of a log stream (the toolbox sends chunks of a few KiB).
 const MAX_MESSAGE: usize = 16 << 20;
@@ -26,6 +30,21 @@ const DEMUX_STEP: usize = 64 << 10;
 
 /// The default [`FollowOptions::idle_timeout`]: 10 minutes.
 const DEFAULT_IDLE: Duration = Duration::from_secs(10 * 60);
+
+/// Silence of a followed command's log after which the command is asked
+/// whether it has ended; each answer that it has not doubles the wait
+/// for the next question, up to [`LAST_CHECK_EVERY`], and data starts
+/// the count again.
+const FIRST_CHECK: Duration = Duration::from_secs(1);
+
+/// The longest silence between two questions of [`FIRST_CHECK`].
+const LAST_CHECK_EVERY: Duration = Duration::from_secs(16);
+
+/// The limit of one such question.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Silence, once the command has ended, after which its log is complete.
+const AFTER_EXIT: Duration = Duration::from_millis(500);
 
 /// Limits of following a log.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -93,8 +112,12 @@ impl LogChunk {
 }
 
 /// The log of a command as it is written: an iterator of [`LogChunk`]s
-/// that ends when the command ends (the server closes the stream
-/// normally). A failure is the last item. Dropping it disconnects.
+/// that ends when the command ends: the server closes the stream
+/// normally or, for a session command, the command has an exit code and
+/// its log has been silent for half a second (a toolbox may keep the
+/// stream open after the end: from 1 s of silence on, the command is
+/// asked at growing intervals, up to 16 s apart). A failure is the last
+/// item. Dropping it disconnects.
 ///
 /// Made by [`Process::stream_session_command_logs`] and
 /// [`Process::stream_entrypoint_logs`].
@@ -107,12 +130,36 @@ pub struct LogStream<'s> {
     split: usize,
     queue: VecDeque<LogChunk>,
     error: Option<Error>,
-    transport: &'s Transport,
+    tb: Toolbox<'s>,
+    /// The session command followed, asked whether it has ended.
+    check: Option<EndCheck>,
     operation: String,
     idle: Duration,
     timeout: Option<Duration>,
     deadline: Option<Instant>,
     started: Instant,
+}
+
+/// When and how to ask a followed session command whether it has ended.
+struct EndCheck {
+    session: String,
+    command: String,
+    /// Silence before the next question.
+    every: Duration,
+    /// When it is due.
+    due: Instant,
+    /// It has ended: `due` is when its silent log is complete.
+    ended: bool,
+}
+
+impl EndCheck {
+    /// Data came: the next question after the first silence again, or
+    /// the end of an ended command's log that much later.
+    fn data(&mut self) {
+        self.every = FIRST_CHECK;
+        let wait = if self.ended { AFTER_EXIT } else { FIRST_CHECK };
+        self.due = Instant::now() + wait;
+    }
 }
 
 impl fmt::Debug for LogStream<'_> {
@@ -144,8 +191,12 @@ impl Iterator for LogStream<'_> {
                 return Some(Err(e));
             }
             let socket = self.socket.as_mut()?;
+            socket.set_deadline(earliest(self.deadline, self.check.as_ref().map(|c| c.due)));
             match socket.next_event() {
                 Ok(Event::Text(data) | Event::Binary(data)) => {
+                    if let Some(check) = &mut self.check {
+                        check.data();
+                    }
                     self.message = data;
                     self.split = 0;
                 }
@@ -154,6 +205,9 @@ impl Iterator for LogStream<'_> {
                     self.end(error);
                 }
                 Err(ReadError::Failed(error)) => self.end(Some(error)),
+                Err(ReadError::Deadline) if !self.passed() && self.check.is_some() => {
+                    self.check_end();
+                }
                 Err(_) => {
                     let error = self.timed_out();
                     self.end(Some(error));
@@ -170,7 +224,7 @@ impl LogStream<'_> {
     fn end(&mut self, error: Option<Error>) {
         self.socket = None;
         self.demux.finish(&mut self.queue);
-        self.error = error.map(|e| self.transport.redact(e));
+        self.error = error.map(|e| self.tb.transport().redact(e));
     }
 
     /// A close other than normal (1000, or no code) is an error.
@@ -188,8 +242,46 @@ impl LogStream<'_> {
         })
     }
 
+    /// Whether the overall deadline has passed.
+    fn passed(&self) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+
+    /// The log has been silent until its check was due: the end when the
+    /// command had ended already, else the command is asked whether it
+    /// has. A question that fails is no answer: the stream goes on, within
+    /// its limits.
+    fn check_end(&mut self) {
+        let Some(check) = &mut self.check else { return };
+        if check.ended {
+            if let Some(socket) = &mut self.socket {
+                socket.close(1000, "");
+            }
+            return self.end(None);
+        }
+        let ended = ended(self.tb, check, self.deadline);
+        let now = Instant::now();
+        match ended {
+            Ok(true) => {
+                check.ended = true;
+                check.due = now + AFTER_EXIT;
+            }
+            Ok(false) => {
+                check.every = (check.every * 2).min(LAST_CHECK_EVERY);
+                check.due = now + check.every;
+            }
+            Err(e) => {
+                log::debug!(
+                    "{}: could not ask whether the command ended: {e}",
+                    self.operation
+                );
+                check.due = now + check.every;
+            }
+        }
+    }
+
     fn timed_out(&self) -> Error {
-        let passed = self.deadline.is_some_and(|d| Instant::now() >= d);
+        let passed = self.passed();
         let operation = match self.timeout {
             Some(t) if passed => {
                 format!("{}: the command did not end within {t:?}", self.operation)
@@ -208,8 +300,10 @@ impl<'s> Process<'s> {
     /// handing each piece of stdout and stderr to `on_chunk` as it arrives
     /// (what the command wrote before comes first).
     ///
-    /// Returns when the server closes the stream normally; an abnormal
-    /// close, a broken connection or a limit of `options` is an error. Use
+    /// Returns when the server closes the stream normally, or when the
+    /// command has ended and its log has been silent for half a second
+    /// (see [`LogStream`]); an abnormal close, a broken connection or a
+    /// limit of `options` is an error. Use
     /// [`stream_session_command_logs`](Self::stream_session_command_logs)
     /// to stop early.
     ///
@@ -285,9 +379,17 @@ impl<'s> Process<'s> {
         options: FollowOptions,
     ) -> Result<LogStream<'s>> {
         traced(self.tb.tracing(), "Process.getSessionCommandLogs", || {
+            let check = EndCheck {
+                session: session_id.to_string(),
+                command: command_id.to_string(),
+                every: FIRST_CHECK,
+                due: Instant::now() + FIRST_CHECK,
+                ended: false,
+            };
             self.open_log(
                 &command_path(session_id, command_id, Some("logs"))?,
                 options,
+                Some(check),
             )
         })
     }
@@ -296,11 +398,16 @@ impl<'s> Process<'s> {
     /// [`stream_session_command_logs`](Self::stream_session_command_logs).
     pub fn stream_entrypoint_logs(&self, options: FollowOptions) -> Result<LogStream<'s>> {
         traced(self.tb.tracing(), "Process.getEntrypointLogs", || {
-            self.open_log(&["process", "session", "entrypoint", "logs"], options)
+            self.open_log(&["process", "session", "entrypoint", "logs"], options, None)
         })
     }
 
-    fn open_log(&self, segments: &[&str], options: FollowOptions) -> Result<LogStream<'s>> {
+    fn open_log(
+        &self,
+        segments: &[&str],
+        options: FollowOptions,
+        check: Option<EndCheck>,
+    ) -> Result<LogStream<'s>> {
         if options.idle_timeout.is_zero() {
             return Err(Error::validation("idle_timeout", "must be more than zero"));
         }
@@ -330,13 +437,28 @@ impl<'s> Process<'s> {
             split: 0,
             queue: VecDeque::new(),
             error: None,
-            transport: self.tb.transport(),
+            tb: self.tb,
+            check,
             idle: options.idle_timeout,
             timeout: options.timeout,
             deadline,
             started,
         })
     }
+}
+
+/// Whether the command of `check` has an exit code, asked within
+/// [`CHECK_TIMEOUT`] and the stream's `deadline`.
+fn ended(tb: Toolbox<'_>, check: &EndCheck, deadline: Option<Instant>) -> Result<bool> {
+    let path = command_path(&check.session, &check.command, None)?;
+    let mut req = tb.request(Method::GET, &path)?.timeout(CHECK_TIMEOUT);
+    if let Some(at) = deadline {
+        req = req.deadline(Deadline::after(
+            at.saturating_duration_since(Instant::now()),
+        ));
+    }
+    let command: Command = tb.transport().json(req)?;
+    Ok(command.exit_code.is_some())
 }
 
 fn drain(stream: LogStream<'_>, mut on_chunk: impl FnMut(LogChunk)) -> Result<()> {
