@@ -71,7 +71,7 @@ fn a11y_tree(tree: &AccessibilityNode, req: &Request) -> Result<Response, Respon
             .children
             .iter()
             .map(|c| {
-                let (v, c) = prune(c, depth - 1);
+                let (v, c) = prune(c, depth.saturating_sub(1));
                 cut |= c;
                 v
             })
