@@ -5,9 +5,10 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use daytona::testing::LocalDaytona;
+use daytona::toolbox::LspLanguage;
 use daytona::CreateSandbox;
 
 /// `method path` on the toolbox of `sandbox`, with `body`: the status and
@@ -57,4 +58,65 @@ fn an_accessibility_tree_of_the_lowest_depth_is_answered() {
     let (status, body) = toolbox(&local, sandbox.id(), "GET", &path, "", wait);
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(r#""name":"OK""#), "{body}");
+}
+
+/// A host-mode simulator with a sandbox holding the Python project
+/// `/home/daytona/app` (`a.py` defines `inside_fn`), and the sandbox's
+/// directory on the host.
+fn python_project() -> (LocalDaytona, daytona::Sandbox, std::path::PathBuf) {
+    let local = LocalDaytona::start().unwrap();
+    let sandbox = local.client().create(CreateSandbox::new()).unwrap();
+    sandbox
+        .fs()
+        .upload_bytes("def inside_fn():\n    pass\n", "/home/daytona/app/a.py")
+        .unwrap();
+    let dir = local.sandbox_dir(sandbox.id()).unwrap();
+    (local, sandbox, dir)
+}
+
+#[cfg(unix)]
+#[test]
+fn sandbox_symbols_do_not_follow_links_out_of_the_sandbox() {
+    let (_local, sandbox, dir) = python_project();
+    let outside = dir
+        .parent()
+        .unwrap()
+        .join(format!("{}-host.py", sandbox.id()));
+    std::fs::write(&outside, "def host_secret_fn():\n    pass\n").unwrap();
+    std::os::unix::fs::symlink(&outside, dir.join("home/daytona/app/link.py")).unwrap();
+
+    let lsp = sandbox.lsp_server(LspLanguage::Python, "/home/daytona/app");
+    lsp.start().unwrap();
+    let names = |query: &str| -> Vec<String> {
+        let found = lsp.sandbox_symbols(query).unwrap();
+        found.into_iter().map(|s| s.name).collect()
+    };
+    assert_eq!(names("_fn"), ["inside_fn"]);
+    assert!(names("secret").is_empty());
+    let _ = std::fs::remove_file(outside);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_pipe_named_like_a_source_file_holds_nothing_up() {
+    let (local, sandbox, dir) = python_project();
+    let pipe = dir.join("home/daytona/app/pipe.py");
+    let made = std::process::Command::new("mkfifo").arg(&pipe).status();
+    if !made.is_ok_and(|s| s.success()) {
+        return; // no mkfifo on this machine
+    }
+    let lsp = sandbox.lsp_server(LspLanguage::Python, "/home/daytona/app");
+    lsp.start().unwrap();
+    let began = Instant::now();
+    let wait = Duration::from_secs(10);
+    let query = "lsp/workspacesymbols?query=fn&languageId=python&pathToProject=/home/daytona/app";
+    let (status, body) = toolbox(&local, sandbox.id(), "GET", query, "", wait);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("inside_fn"), "{body}");
+    let open = r#"{"languageId":"python","pathToProject":"/home/daytona/app",
+                   "uri":"file:///home/daytona/app/pipe.py"}"#;
+    let (status, body) = toolbox(&local, sandbox.id(), "POST", "lsp/did-open", open, wait);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("not a file"), "{body}");
+    assert!(began.elapsed() < wait);
 }

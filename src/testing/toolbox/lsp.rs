@@ -144,6 +144,13 @@ fn started(sb: &Sandbox<'_>, key: &(String, String, String)) -> Result<(), Respo
 
 fn read(sb: &Sandbox<'_>, path: &str) -> Result<String, Response> {
     let host = sb.resolve(path)?;
+    // A pipe or a device would hold the request up forever.
+    if std::fs::metadata(&host).is_ok_and(|m| !m.is_file()) {
+        return Err(error(
+            400,
+            &format!("failed to read file {path}: not a file"),
+        ));
+    }
     std::fs::read_to_string(&host)
         .map_err(|e| error(400, &format!("failed to read file {path}: {e}")))
 }
@@ -283,6 +290,9 @@ fn scan_project(
         entries.sort_by_key(std::fs::DirEntry::file_name);
         for entry in entries {
             let name = entry.file_name().to_string_lossy().into_owned();
+            // Of the entry itself: a link is neither followed nor read (its
+            // target may be a host file outside the sandbox), and only
+            // regular files are read (a pipe would never end).
             let Ok(meta) = entry.metadata() else { continue };
             if meta.is_dir() {
                 let skipped = name.starts_with('.')
@@ -290,7 +300,8 @@ fn scan_project(
                 if !skipped {
                     dirs.push(entry.path());
                 }
-            } else if meta.len() <= MAX_FILE_SIZE
+            } else if meta.is_file()
+                && meta.len() <= MAX_FILE_SIZE
                 && Path::new(&name)
                     .extension()
                     .is_some_and(|e| extensions.iter().any(|x| e == *x))
