@@ -120,3 +120,58 @@ fn a_pipe_named_like_a_source_file_holds_nothing_up() {
     assert!(body.contains("not a file"), "{body}");
     assert!(began.elapsed() < wait);
 }
+
+/// A WebSocket to `path` on the toolbox of `sandbox`, reads bounded.
+fn websocket(local: &LocalDaytona, sandbox: &str, path: &str) -> Ws {
+    use tungstenite::client::IntoClientRequest;
+    let url = format!("ws://{}/toolbox/{sandbox}/{path}", local.addr());
+    let mut request = url.into_client_request().unwrap();
+    let auth = format!("Bearer {}", local.api_key()).parse().unwrap();
+    request.headers_mut().insert("Authorization", auth);
+    let stream = TcpStream::connect(local.addr()).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    tungstenite::client(request, stream).unwrap().0
+}
+
+type Ws = tungstenite::WebSocket<TcpStream>;
+
+/// The text messages of `ws` until it closes, and the close code (None
+/// when it dropped without a close frame).
+fn messages(ws: &mut Ws) -> (Vec<String>, Option<u16>) {
+    let mut texts = Vec::new();
+    loop {
+        match ws.read() {
+            Ok(tungstenite::Message::Text(t)) => texts.push(t.to_string()),
+            Ok(tungstenite::Message::Close(frame)) => {
+                return (texts, frame.map(|f| u16::from(f.code)));
+            }
+            Ok(_) => {}
+            Err(_) => return (texts, None),
+        }
+    }
+}
+
+#[test]
+fn a_run_with_the_largest_timeout_runs() {
+    let python = std::process::Command::new("python3")
+        .arg("-c")
+        .arg("pass")
+        .status();
+    if !python.is_ok_and(|s| s.success()) {
+        return; // no python3 on this machine
+    }
+    let local = LocalDaytona::start().unwrap();
+    let sandbox = local.client().create(CreateSandbox::new()).unwrap();
+    // Past what an `Instant` holds, and past what the worker's timer does.
+    for timeout in [u64::MAX, 1 << 40] {
+        let mut ws = websocket(&local, sandbox.id(), "process/interpreter/execute");
+        let request = format!(r#"{{"code": "print(6 * 7)", "timeout": {timeout}}}"#);
+        ws.send(tungstenite::Message::text(request)).unwrap();
+        let (texts, close) = messages(&mut ws);
+        assert!(texts.iter().any(|t| t.contains("42")), "{texts:?}");
+        assert!(!texts.iter().any(|t| t.contains("error")), "{texts:?}");
+        assert_eq!(close, Some(1000), "{texts:?}");
+    }
+}

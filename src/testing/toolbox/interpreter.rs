@@ -267,7 +267,10 @@ fn run(sb: &Sandbox<'_>, socket: &mut Ws) {
         None => return ws::close(socket, 1008, &format!("context not found: {context_id}")),
     };
     let timeout = match request["timeout"].as_u64() {
+        // A limit of more than 136 years is none: neither an `Instant` nor
+        // the worker's timer may hold it.
         Some(0) => None,
+        Some(s) if s > u64::from(u32::MAX) => None,
         Some(s) => Some(Duration::from_secs(s)),
         None => Some(DEFAULT_TIMEOUT),
     };
@@ -296,7 +299,7 @@ fn run(sb: &Sandbox<'_>, socket: &mut Ws) {
     }
     // The worker interrupts the code at its timeout; past the grace, it is
     // killed.
-    let deadline = timeout.map(|t| Instant::now() + t + GRACE);
+    let deadline = timeout.and_then(|t| Instant::now().checked_add(t + GRACE));
     loop {
         if context.stopped.load(Ordering::SeqCst) {
             *worker = None;
