@@ -175,3 +175,14 @@ fn a_run_with_the_largest_timeout_runs() {
         assert_eq!(close, Some(1000), "{texts:?}");
     }
 }
+
+#[test]
+fn a_command_with_the_largest_timeout_runs() {
+    let local = LocalDaytona::start().unwrap();
+    let sandbox = local.client().create(CreateSandbox::new()).unwrap();
+    let body = format!(r#"{{"command": "echo hi", "timeout": {}}}"#, u64::MAX);
+    let wait = Duration::from_secs(10);
+    let (status, answer) = toolbox(&local, sandbox.id(), "POST", "process/execute", &body, wait);
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer.contains(r#""result":"hi\n""#), "{answer}");
+}

@@ -358,7 +358,8 @@ pub(crate) fn wait_output(
         });
     }
     drop(tx);
-    let deadline = Instant::now() + timeout;
+    // A limit past what an `Instant` holds is none.
+    let deadline = Instant::now().checked_add(timeout);
     let mut out = Output::default();
     let mut take = |out: &mut Output, (is_err, chunk): (bool, Vec<u8>)| {
         // Past the cap the output is read and dropped: a command that
@@ -383,7 +384,7 @@ pub(crate) fn wait_output(
         }
         match child.try_wait() {
             Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() >= deadline => {
+            Ok(None) if deadline.is_some_and(|d| Instant::now() >= d) => {
                 end(&mut child);
                 return Waited::TimedOut;
             }
