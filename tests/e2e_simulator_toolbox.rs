@@ -186,3 +186,39 @@ fn a_command_with_the_largest_timeout_runs() {
     assert_eq!(status, 200, "{answer}");
     assert!(answer.contains(r#""result":"hi\n""#), "{answer}");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_terminal_whose_input_is_not_read_is_deleted_at_once() {
+    let local = LocalDaytona::start().unwrap();
+    let sandbox = local.client().create(CreateSandbox::new()).unwrap();
+    let wait = Duration::from_secs(10);
+    let (status, body) = toolbox(
+        &local,
+        sandbox.id(),
+        "POST",
+        "process/pty",
+        r#"{"id":"t"}"#,
+        wait,
+    );
+    assert_eq!(status, 201, "{body}");
+    let mut ws = websocket(&local, sandbox.id(), "process/pty/t/connect");
+    ws.send(tungstenite::Message::binary(
+        b"stty raw -echo; sleep 30\n".to_vec(),
+    ))
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    // Far more than the terminal's input buffer, which nothing reads.
+    for _ in 0..64 {
+        ws.send(tungstenite::Message::binary(vec![b'x'; 16 << 10]))
+            .unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let began = Instant::now();
+    let (status, body) = toolbox(&local, sandbox.id(), "DELETE", "process/pty/t", "", wait);
+    assert_eq!(status, 200, "{body}");
+    assert!(began.elapsed() < Duration::from_secs(5));
+    // Its client is told, and let go.
+    let (_, close) = messages(&mut ws);
+    assert_eq!(close, Some(1011));
+}

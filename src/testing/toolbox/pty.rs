@@ -84,7 +84,9 @@ enum Out {
 enum Running {
     Host {
         master: Box<dyn MasterPty + Send>,
-        input: Box<dyn Write + Send>,
+        /// Apart from the session's lock: a write the shell does not
+        /// read blocks only its client, not a kill.
+        input: Arc<Mutex<Box<dyn Write + Send>>>,
         killer: Box<dyn ChildKiller + Send + Sync>,
     },
     Scripted {
@@ -386,7 +388,7 @@ impl Pty {
         });
         Ok(Running::Host {
             master: pair.master,
-            input,
+            input: Arc::new(Mutex::new(input)),
             killer,
         })
     }
@@ -410,7 +412,10 @@ impl Pty {
         }
         lock(&self.info).active = false;
         self.broadcast(Out::Exit(code, reason));
-        lock(&self.running).take();
+        let running = lock(&self.running).take();
+        if let Some(Running::Host { master, input, .. }) = &running {
+            unblock(master.as_ref(), input);
+        }
         if let Some(shared) = self.shared.upgrade() {
             lock(&shared.ptys.sessions).remove(&self.key);
         }
@@ -421,8 +426,14 @@ impl Pty {
         let running = lock(&self.running).take();
         // The exit is 137 whatever the shell's end looks like from here.
         self.finish(137, Some("SIGKILL".into()));
-        if let Some(Running::Host { mut killer, .. }) = running {
+        if let Some(Running::Host {
+            mut killer,
+            master,
+            input,
+        }) = running
+        {
             let _ = killer.kill();
+            unblock(master.as_ref(), &input);
         }
         if let Some(shared) = self.shared.upgrade() {
             lock(&shared.ptys.sessions).remove(&self.key);
@@ -434,7 +445,13 @@ impl Pty {
         let mut running = lock(&self.running);
         let exit = match &mut *running {
             Some(Running::Host { input, .. }) => {
-                let _ = input.write_all(bytes).and_then(|()| input.flush());
+                let input = input.clone();
+                drop(running);
+                let mut input = lock(&input);
+                // Not after the end: nothing would read it.
+                if !self.ended.load(Ordering::SeqCst) {
+                    let _ = input.write_all(bytes).and_then(|()| input.flush());
+                }
                 None
             }
             Some(Running::Scripted { line }) => {
@@ -514,6 +531,40 @@ impl Pty {
         }
     }
 }
+
+/// Lets a write to the terminal of a shell that is gone end: a program
+/// that reads none of its input (in raw mode) leaves the terminal's input
+/// full, and a client's write waits for room for ever. Its slave side is
+/// read (and what was typed dropped) until the writer lets go, for a
+/// second at most.
+#[cfg(unix)]
+fn unblock(master: &(dyn MasterPty + Send), input: &Mutex<Box<dyn Write + Send>>) {
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::sync::TryLockError;
+    use std::time::Instant;
+    let writing = || matches!(input.try_lock(), Err(TryLockError::WouldBlock));
+    if !writing() {
+        return;
+    }
+    let Some(path) = master.tty_name() else {
+        return;
+    };
+    let slave = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path);
+    let Ok(mut slave) = slave else { return };
+    let until = Instant::now() + Duration::from_secs(1);
+    let mut buf = vec![0u8; 16 << 10];
+    while writing() && Instant::now() < until {
+        if !matches!(slave.read(&mut buf), Ok(1..)) {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn unblock(_: &(dyn MasterPty + Send), _: &Mutex<Box<dyn Write + Send>>) {}
 
 /// The exit code of an `exit [N]` line.
 fn exit_code(line: &str) -> Option<i32> {
