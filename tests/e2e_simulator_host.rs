@@ -246,23 +246,76 @@ fn running(pid: u32) -> bool {
     })
 }
 
+/// The process id written to `name` in the sandbox's home (waiting for
+/// it at most 10 s).
 #[cfg(target_os = "linux")]
-#[test]
-fn commands_still_running_end_with_the_simulator() {
-    use daytona::toolbox::SessionExecOptions;
+fn pid_in(local: &LocalDaytona, sandbox: &str, name: &str) -> u32 {
     use std::time::{Duration, Instant};
+    let file = local
+        .sandbox_dir(sandbox)
+        .unwrap()
+        .join("home/daytona")
+        .join(name);
+    let began = Instant::now();
+    loop {
+        if let Some(pid) = std::fs::read_to_string(&file)
+            .ok()
+            .and_then(|t| t.trim().parse::<u32>().ok())
+        {
+            return pid;
+        }
+        assert!(began.elapsed() < Duration::from_secs(10), "no {name}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
 
+/// Asserts that the processes `pids` end within 3 s.
+#[cfg(target_os = "linux")]
+fn assert_ended(pids: &[u32]) {
+    use std::time::{Duration, Instant};
+    let began = Instant::now();
+    while pids.iter().any(|&p| running(p)) && began.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!pids.iter().any(|&p| running(p)), "still running: {pids:?}");
+}
+
+/// A host-mode simulator with a sandbox running `command` in its session
+/// `s`, in the background (`run_async`).
+#[cfg(target_os = "linux")]
+fn running_in_a_session(command: &str) -> (LocalDaytona, daytona::Sandbox) {
+    use daytona::toolbox::SessionExecOptions;
     let local = LocalDaytona::start().unwrap();
     let sandbox = local.client().create(CreateSandbox::new()).unwrap();
     let process = sandbox.process();
     process.create_session("s").unwrap();
     process
-        .execute_session_command(
-            "s",
-            "echo $$ > session.pid; exec sleep 60",
-            SessionExecOptions::new().run_async(true),
-        )
+        .execute_session_command("s", command, SessionExecOptions::new().run_async(true))
         .unwrap();
+    (local, sandbox)
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn commands_still_running_end_with_their_deleted_session() {
+    let (local, sandbox) =
+        running_in_a_session("sleep 60 & echo $! > background.pid; echo $$ > session.pid; wait");
+    let process = sandbox.process();
+    let pids = [
+        pid_in(&local, sandbox.id(), "session.pid"),
+        pid_in(&local, sandbox.id(), "background.pid"),
+    ];
+    assert!(pids.iter().all(|&p| running(p)));
+    process.delete_session("s").unwrap();
+    assert_ended(&pids);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn commands_still_running_end_with_the_simulator() {
+    use std::time::Duration;
+
+    let (local, sandbox) = running_in_a_session("echo $$ > session.pid; exec sleep 60");
     // A plain command with a long limit of its own, running meanwhile.
     let exec = {
         let sandbox = local.client().get(sandbox.id()).unwrap();
@@ -274,31 +327,11 @@ fn commands_still_running_end_with_the_simulator() {
             )
         })
     };
-    let home = local
-        .sandbox_dir(sandbox.id())
-        .unwrap()
-        .join("home/daytona");
-    let pid = |name: &str| {
-        let began = Instant::now();
-        loop {
-            if let Some(pid) = std::fs::read_to_string(home.join(name))
-                .ok()
-                .and_then(|t| t.trim().parse::<u32>().ok())
-            {
-                return pid;
-            }
-            assert!(began.elapsed() < Duration::from_secs(10), "no {name}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    };
+    let pid = |name: &str| pid_in(&local, sandbox.id(), name);
     let pids = [pid("session.pid"), pid("exec.pid"), pid("background.pid")];
     assert!(pids.iter().all(|&p| running(p)));
     drop(local);
-    let began = Instant::now();
-    while pids.iter().any(|&p| running(p)) && began.elapsed() < Duration::from_secs(3) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(!pids.iter().any(|&p| running(p)), "still running: {pids:?}");
+    assert_ended(&pids);
     // The command's caller gets an answer, not a hang.
     assert!(exec.join().unwrap().is_err());
 }

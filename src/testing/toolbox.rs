@@ -207,10 +207,11 @@ fn timeout_of(sb: &Sandbox<'_>, v: &Value) -> Duration {
 
 /// Whether a command's stderr goes with its stdout (as `exec` and
 /// `code_run` answer) or apart (as session commands keep it, handing each
-/// chunk of a host command to the function as it comes, true for stderr).
+/// chunk of a host command to the function as it comes, true for stderr;
+/// the command is ended when the flag is set: its session was deleted).
 enum Streams<'a> {
     Merged,
-    Apart(&'a mut dyn FnMut(bool, &[u8])),
+    Apart(&'a mut dyn FnMut(bool, &[u8]), &'a AtomicBool),
 }
 
 /// What a command wrote, with [`Streams::Apart`].
@@ -266,11 +267,11 @@ fn run(
     // `exec 2>&1` merges stderr into stdout in the order written.
     let script = match streams {
         Streams::Merged => "exec 2>&1; exec \"$@\"",
-        Streams::Apart(_) => "exec \"$@\"",
+        Streams::Apart(..) => "exec \"$@\"",
     };
     let stderr = match streams {
         Streams::Merged => Stdio::null(),
-        Streams::Apart(_) => Stdio::piped(),
+        Streams::Apart(..) => Stdio::piped(),
     };
     let child = match own_group(&mut Command::new("sh"))
         .arg("-c")
@@ -290,11 +291,12 @@ fn run(
         Err(e) => return Ran::Failed(format!("cannot run sh: {e}")),
     };
     let mut ignore = |_: bool, _: &[u8]| {};
-    let on_chunk = match streams {
-        Streams::Merged => &mut ignore,
-        Streams::Apart(f) => f,
+    let (on_chunk, cancel) = match streams {
+        Streams::Merged => (&mut ignore as _, None),
+        Streams::Apart(f, cancel) => (f, Some(cancel)),
     };
-    match wait_output(child, timeout, &sb.shared.stopping, on_chunk) {
+    let stop: Vec<&AtomicBool> = std::iter::once(&sb.shared.stopping).chain(cancel).collect();
+    match wait_output(child, timeout, &stop, on_chunk) {
         Waited::Done(code, out) => {
             let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
             let apart = Apart {
@@ -332,11 +334,12 @@ const MAX_OUTPUT: usize = 64 << 20;
 
 /// Reads the piped stdout and stderr of `child` as they come (each chunk
 /// also to `on_chunk`, true for stderr) and waits for it to exit, killing
-/// it after `timeout`, or as soon as `stop` is set (the simulator stops).
+/// it after `timeout`, or as soon as one of `stop` is set (the simulator
+/// stops, the command's session is deleted).
 pub(crate) fn wait_output(
     mut child: std::process::Child,
     timeout: Duration,
-    stop: &AtomicBool,
+    stop: &[&AtomicBool],
     on_chunk: &mut dyn FnMut(bool, &[u8]),
 ) -> Waited {
     // Each stream's chunks, tagged (true: stderr), as they arrive.
@@ -388,9 +391,11 @@ pub(crate) fn wait_output(
                 end(&mut child);
                 return Waited::TimedOut;
             }
-            Ok(None) if stop.load(Ordering::SeqCst) => {
+            Ok(None) if stop.iter().any(|s| s.load(Ordering::SeqCst)) => {
                 end(&mut child);
-                return Waited::Failed("the local simulator stopped".into());
+                return Waited::Failed(
+                    "stopped: the local simulator stopped, or the session was deleted".into(),
+                );
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(2)),
             Err(e) => return Waited::Failed(format!("waiting for the command: {e}")),
@@ -511,7 +516,7 @@ mod tests {
             .unwrap();
         let mut seen = 0;
         let stop = AtomicBool::new(false);
-        let waited = wait_output(child, Duration::from_secs(60), &stop, &mut |_, chunk| {
+        let waited = wait_output(child, Duration::from_secs(60), &[&stop], &mut |_, chunk| {
             seen += chunk.len()
         });
         let Waited::Done(code, out) = waited else {

@@ -127,7 +127,12 @@ impl Git<'_, '_> {
             }
             Err(e) => return Err(error(500, &format!("cannot run git: {e}"))),
         };
-        match wait_output(child, GIT_TIMEOUT, &self.sb.shared.stopping, &mut |_, _| {}) {
+        match wait_output(
+            child,
+            GIT_TIMEOUT,
+            &[&self.sb.shared.stopping],
+            &mut |_, _| {},
+        ) {
             Waited::Done(0, out) => Ok(String::from_utf8_lossy(&out.stdout).into_owned()),
             Waited::Done(code, out) => {
                 let stderr = String::from_utf8_lossy(&out.stderr);

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -26,6 +27,8 @@ pub(crate) struct SessionCommand {
     /// Both streams as a followed log carries them, as they come: each
     /// chunk after the marker of its stream.
     pub(crate) log: Vec<u8>,
+    /// Set when its session is deleted: a command still running ends.
+    cancel: Arc<AtomicBool>,
 }
 
 impl SessionCommand {
@@ -107,10 +110,15 @@ pub(super) fn handle(
         }),
         (_, [sid, ..], None) => error(404, &format!("session {sid} not found")),
         ("GET", [sid], Some(s)) => Response::json(200, &session_json(sid, &s)),
-        ("DELETE", [sid], Some(_)) => with_sessions(&mut |sessions| {
-            sessions.remove(*sid);
-            Response::empty(204)
-        }),
+        ("DELETE", [sid], Some(s)) => {
+            for c in lock(&s).iter() {
+                c.cancel.store(true, Ordering::SeqCst);
+            }
+            with_sessions(&mut |sessions| {
+                sessions.remove(*sid);
+                Response::empty(204)
+            })
+        }
         ("POST", [_, "exec"], Some(s)) => session_exec(sb, req, s),
         ("GET", [_, "command", cid], Some(s)) => match find(&s, cid) {
             Some(c) => Response::json(200, &command_json(&c)),
@@ -148,6 +156,7 @@ fn session_exec(sb: &Sandbox<'_>, req: &Request, session: Session) -> Response {
     let run_async =
         body["runAsync"].as_bool() == Some(true) || body["async"].as_bool() == Some(true);
     let cid = new_id();
+    let cancel = Arc::new(AtomicBool::new(false));
     lock(&session).push(SessionCommand {
         id: cid.clone(),
         command: command.to_string(),
@@ -156,6 +165,7 @@ fn session_exec(sb: &Sandbox<'_>, req: &Request, session: Session) -> Response {
         stdout: String::new(),
         stderr: String::new(),
         log: Vec::new(),
+        cancel: cancel.clone(),
     });
     let job = SessionJob {
         shared: sb.shared.clone(),
@@ -164,6 +174,7 @@ fn session_exec(sb: &Sandbox<'_>, req: &Request, session: Session) -> Response {
         session,
         cid: cid.clone(),
         command: command.to_string(),
+        cancel,
     };
     if run_async {
         std::thread::spawn(move || job.run());
@@ -187,6 +198,7 @@ struct SessionJob {
     session: Session,
     cid: String,
     command: String,
+    cancel: Arc<AtomicBool>,
 }
 
 impl SessionJob {
@@ -212,7 +224,7 @@ impl SessionJob {
             &home,
             &[],
             limit,
-            Streams::Apart(&mut on_chunk),
+            Streams::Apart(&mut on_chunk, &self.cancel),
         );
         let (code, stdout, apart) = match ran {
             Ran::Done(r, apart) => (r.exit_code, r.output, apart),
@@ -227,6 +239,7 @@ impl SessionJob {
             stdout,
             stderr: apart.stderr,
             log: Vec::new(),
+            cancel: self.cancel,
         };
         if let Some(c) = lock(&self.session).iter_mut().find(|c| c.id == done.id) {
             // A scripted answer, or a command that could not run, wrote
