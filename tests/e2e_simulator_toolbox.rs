@@ -153,17 +153,26 @@ fn messages(ws: &mut Ws) -> (Vec<String>, Option<u16>) {
     }
 }
 
-#[test]
-fn a_run_with_the_largest_timeout_runs() {
+/// A host-mode simulator and a sandbox, when this machine has `python3`
+/// for the code interpreter.
+fn host_interpreter() -> Option<(LocalDaytona, daytona::Sandbox)> {
     let python = std::process::Command::new("python3")
         .arg("-c")
         .arg("pass")
         .status();
     if !python.is_ok_and(|s| s.success()) {
-        return; // no python3 on this machine
+        return None;
     }
     let local = LocalDaytona::start().unwrap();
     let sandbox = local.client().create(CreateSandbox::new()).unwrap();
+    Some((local, sandbox))
+}
+
+#[test]
+fn a_run_with_the_largest_timeout_runs() {
+    let Some((local, sandbox)) = host_interpreter() else {
+        return; // no python3 on this machine
+    };
     // Past what an `Instant` holds, and past what the worker's timer does.
     for timeout in [u64::MAX, 1 << 40] {
         let mut ws = websocket(&local, sandbox.id(), "process/interpreter/execute");
@@ -221,4 +230,33 @@ fn a_terminal_whose_input_is_not_read_is_deleted_at_once() {
     // Its client is told, and let go.
     let (_, close) = messages(&mut ws);
     assert_eq!(close, Some(1011));
+}
+
+#[test]
+fn a_run_with_malformed_envs_keeps_its_context() {
+    let Some((local, sandbox)) = host_interpreter() else {
+        return; // no python3 on this machine
+    };
+    let run = |request: &str| {
+        let mut ws = websocket(&local, sandbox.id(), "process/interpreter/execute");
+        ws.send(tungstenite::Message::text(request)).unwrap();
+        messages(&mut ws)
+    };
+    let (texts, close) = run(r#"{"code": "kept = 6 * 7"}"#);
+    assert_eq!(close, Some(1000), "{texts:?}");
+    for envs in [
+        r#"["A"]"#,
+        r#""A=1""#,
+        r#"{"A=B": "1"}"#,
+        r#"{"A\u0000": "1"}"#,
+    ] {
+        let (texts, _) = run(&format!(r#"{{"code": "print(1)", "envs": {envs}}}"#));
+        assert!(
+            !texts.iter().any(|t| t.contains(r#""stdout""#)),
+            "{envs}: {texts:?}"
+        );
+    }
+    let (texts, close) = run(r#"{"code": "print(kept)", "envs": {"A": "1"}}"#);
+    assert!(texts.iter().any(|t| t.contains("42")), "{texts:?}");
+    assert_eq!(close, Some(1000), "{texts:?}");
 }

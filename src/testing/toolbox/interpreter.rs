@@ -252,6 +252,16 @@ fn run(sb: &Sandbox<'_>, socket: &mut Ws) {
             _ => return ws::close(socket, 1002, "failed to read first message"),
         }
     };
+    // The toolbox reads `envs` as a map of strings: another shape is a
+    // payload it cannot read.
+    let envs_ok = match &request["envs"] {
+        Value::Null => true,
+        Value::Object(o) => o.values().all(Value::is_string),
+        _ => false,
+    };
+    if !envs_ok {
+        return ws::close(socket, 1002, "invalid JSON payload");
+    }
     let Some(code) = request["code"].as_str().filter(|c| !c.is_empty()) else {
         return ws::close(socket, 1008, "code is required");
     };

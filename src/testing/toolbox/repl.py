@@ -54,14 +54,16 @@ def on_alarm(signum, frame):
 
 def run(request, namespace):
     saved = {}
-    for name, value in (request.get("envs") or {}).items():
-        saved[name] = os.environ.get(name)
-        os.environ[name] = str(value)
     stdout, stderr = Stream("stdout"), Stream("stderr")
     sys.stdout, sys.stderr = stdout, stderr
     outcome = "completed"
     timeout = request.get("timeout") or 0
     try:
+        # A name the environment cannot hold ("A=B") fails the run, not
+        # the process (and the context's names with it).
+        for name, value in (request.get("envs") or {}).items():
+            saved[name] = os.environ.get(name)
+            os.environ[name] = str(value)
         if timeout > 0:
             signal.setitimer(signal.ITIMER_REAL, timeout)
         exec(compile(request.get("code", ""), "<cell>", "exec"), namespace)
