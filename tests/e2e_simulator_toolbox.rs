@@ -260,3 +260,46 @@ fn a_run_with_malformed_envs_keeps_its_context() {
     assert!(texts.iter().any(|t| t.contains("42")), "{texts:?}");
     assert_eq!(close, Some(1000), "{texts:?}");
 }
+
+#[test]
+fn a_client_talking_on_after_the_close_is_let_go() {
+    let local = LocalDaytona::builder().scripted().start().unwrap();
+    let sandbox = local.client().create(CreateSandbox::new()).unwrap();
+    // The entrypoint's followed log: the server closes at once.
+    let mut s = TcpStream::connect(local.addr()).unwrap();
+    let head = format!(
+        "GET /toolbox/{}/process/session/entrypoint/logs?follow=true HTTP/1.1\r\nHost: {}\r\n\
+         Authorization: Bearer {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+        sandbox.id(),
+        local.addr(),
+        local.api_key()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 1024];
+    let began = Instant::now();
+    // A masked text frame ("hi", a zero mask) every 100 ms, for 4 s at
+    // most: the server stops reading them and drops the connection.
+    let frame = [0x81, 0x82, 0, 0, 0, 0, b'h', b'i'];
+    let dropped = loop {
+        if began.elapsed() > Duration::from_secs(4) {
+            break false;
+        }
+        if s.write_all(&frame).is_err() {
+            break true;
+        }
+        match s.read(&mut buf) {
+            Ok(0) => break true,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break true,
+            Err(_) => {}
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let text = String::from_utf8_lossy(&seen);
+    assert!(text.starts_with("HTTP/1.1 101"), "{text}");
+    assert!(dropped, "the connection was kept for 4 s");
+    assert!(began.elapsed() < Duration::from_secs(3));
+}

@@ -3,7 +3,7 @@
 
 use std::io;
 use std::net::TcpStream;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::frame::CloseFrame;
@@ -50,17 +50,26 @@ pub(crate) fn send_binary(ws: &mut Ws, bytes: &[u8]) -> bool {
     ws.send(Message::binary(bytes.to_vec())).is_ok()
 }
 
+/// How long [`close`] waits for the client's reply.
+const CLOSE_WAIT: Duration = Duration::from_millis(500);
+
 /// Closes with `code` and `reason`, then waits (a little) for the client's
-/// reply.
+/// reply: [`CLOSE_WAIT`] in all, however much else the client sends.
 pub(crate) fn close(ws: &mut Ws, code: u16, reason: &str) {
     let _ = ws.close(Some(CloseFrame {
         code: CloseCode::from(code),
         reason: reason.to_string().into(),
     }));
-    let _ = ws
-        .get_mut()
-        .set_read_timeout(Some(Duration::from_millis(500)));
-    while ws.read().is_ok() {}
+    let until = Instant::now() + CLOSE_WAIT;
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() || ws.get_mut().set_read_timeout(Some(left)).is_err() {
+            return;
+        }
+        if ws.read().is_err() {
+            return;
+        }
+    }
 }
 
 /// What [`poll`] found.
