@@ -391,3 +391,37 @@ fn a_command_past_its_limit_is_killed_with_its_background_children() {
         .arg(kept.to_string())
         .status();
 }
+
+/// A stop ends what runs in the sandbox, as in Daytona: its session
+/// commands (with their sessions), PTY sessions and interpreters; a
+/// start finds none of them.
+#[cfg(all(target_os = "linux", feature = "websocket"))]
+#[test]
+fn a_stopped_sandbox_runs_nothing_any_more() {
+    use daytona::toolbox::{ContextOptions, PtyOptions};
+    let (local, mut sandbox) =
+        running_in_a_session("sleep 60 & echo $! > background.pid; echo $$ > session.pid; wait");
+    let pids = [
+        pid_in(&local, sandbox.id(), "session.pid"),
+        pid_in(&local, sandbox.id(), "background.pid"),
+    ];
+    let process = sandbox.process();
+    let _pty = process.create_pty(PtyOptions::new("t")).unwrap();
+    let has_python = std::process::Command::new("python3")
+        .arg("-c")
+        .arg("pass")
+        .status()
+        .is_ok_and(|s| s.success());
+    if has_python {
+        let interpreter = sandbox.code_interpreter();
+        interpreter.create_context(ContextOptions::new()).unwrap();
+    }
+    sandbox.stop().unwrap();
+    assert_ended(&pids);
+    sandbox.start().unwrap();
+    let process = sandbox.process();
+    assert!(process.list_sessions().unwrap().is_empty());
+    assert!(process.list_pty_sessions().unwrap().is_empty());
+    let contexts = sandbox.code_interpreter().list_contexts().unwrap();
+    assert!(contexts.is_empty());
+}

@@ -238,9 +238,11 @@ pub(crate) fn handle(shared: &Arc<Shared>, req: &Request, segments: &[&str]) -> 
     match (m, segments) {
         ("GET", ["sandbox"]) => sandboxes::list(shared, req),
         ("GET", ["sandbox", id]) => with_sandbox(shared, id, |_, sb| ok(&sb.info)),
-        ("DELETE", ["sandbox", id]) => {
-            lifecycle::transition(shared, id, &[], "destroying", "destroyed")
-        }
+        ("DELETE", ["sandbox", id]) => ending(
+            shared,
+            id,
+            lifecycle::transition(shared, id, &[], "destroying", "destroyed"),
+        ),
         ("POST", ["sandbox", id, "start"]) => lifecycle::start(shared, id),
         ("POST", ["sandbox", id, "resize"]) => lifecycle::resize(shared, req, id),
         ("POST", ["sandbox", id, "snapshot"]) => sandbox_snapshot::create(shared, req, id),
@@ -252,9 +254,11 @@ pub(crate) fn handle(shared: &Arc<Shared>, req: &Request, segments: &[&str]) -> 
         ("POST", ["sandbox", id, "pause"]) => {
             lifecycle::transition(shared, id, &["started", "paused"], "pausing", "paused")
         }
-        ("POST", ["sandbox", id, "stop"]) => {
-            lifecycle::transition(shared, id, &["started", "stopped"], "stopping", "stopped")
-        }
+        ("POST", ["sandbox", id, "stop"]) => ending(
+            shared,
+            id,
+            lifecycle::transition(shared, id, &["started", "stopped"], "stopping", "stopped"),
+        ),
         ("POST", ["sandbox", id, "archive"]) => lifecycle::transition(
             shared,
             id,
@@ -322,6 +326,15 @@ fn not_found(what: &str, id: &str) -> Response {
 fn with_world<T>(shared: &Shared, f: impl FnOnce(&mut World) -> T) -> T {
     let mut world = shared.world();
     f(&mut world)
+}
+
+/// `answer`, to a stop or a delete of the sandbox `id`: once accepted,
+/// what ran in the sandbox has ended.
+fn ending(shared: &Arc<Shared>, id: &str, answer: Response) -> Response {
+    if answer.status < 300 {
+        super::toolbox::end_processes(shared, id);
+    }
+    answer
 }
 
 fn with_sandbox(

@@ -53,7 +53,9 @@
 //! start without `python3`); in scripted mode a PTY is a pretend shell that
 //! echoes what is typed and answers each line with its `on_exec` answer
 //! (`exit [N]` ends it), and a run of code gets the `on_exec` answer to
-//! its code as stdout.
+//! its code as stdout. A sandbox's stop or deletion ends its PTY
+//! sessions, interpreter contexts and sessions (with their commands still
+//! running), as Daytona's does; a deleted session ends its commands.
 //!
 //! Computer use is simulated in both modes, with nothing drawn or typed on
 //! this machine: each sandbox has a desktop whose pointer position is

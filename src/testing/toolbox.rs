@@ -160,6 +160,26 @@ pub(crate) fn handle(shared: &Arc<Shared>, req: &Request, id: &str, rest: &[&str
     })
 }
 
+/// Ends what runs in the sandbox `id_or_name` as it stops or is deleted,
+/// as a sandbox's processes end with it: its session commands (the
+/// sessions go too), PTY sessions and interpreters.
+pub(crate) fn end_processes(shared: &Arc<Shared>, id_or_name: &str) {
+    let found = {
+        let mut world = shared.world();
+        world.sandbox(id_or_name).map(|i| {
+            let sb = &mut world.sandboxes[i];
+            let id = sb.info["id"].as_str().unwrap_or(id_or_name).to_string();
+            (id, std::mem::take(&mut sb.sessions))
+        })
+    };
+    let Some((id, sessions)) = found else {
+        return;
+    };
+    sessions.values().for_each(sessions::cancel);
+    shared.ptys.end_sandbox(&id);
+    shared.interpreters.end_sandbox(&id);
+}
+
 /// An answer of [`error`]'s shape (`{statusCode, message, error}`, the
 /// API's) in the daemon's shape instead: `{statusCode, message, code}`,
 /// with `code` such as `NOT_FOUND`. Other answers are left as they are.

@@ -48,10 +48,27 @@ pub(crate) struct Interpreters {
 impl Interpreters {
     /// Ends every interpreter (the simulator stops).
     pub(crate) fn shutdown(&self) {
-        let all: Vec<Arc<Context>> = std::mem::take(&mut *lock(&self.contexts))
-            .into_values()
-            .collect();
-        for context in all {
+        self.end(|_| true);
+    }
+
+    /// Ends the interpreters of the sandbox `id`, and forgets its
+    /// contexts (it stops).
+    pub(crate) fn end_sandbox(&self, id: &str) {
+        self.end(|sandbox| sandbox == id);
+    }
+
+    /// Ends the contexts of the sandboxes `which` takes.
+    fn end(&self, which: impl Fn(&str) -> bool) {
+        let ended: Vec<Arc<Context>> = {
+            let mut contexts = lock(&self.contexts);
+            let keys: Vec<(String, String)> = contexts
+                .keys()
+                .filter(|(sandbox, _)| which(sandbox))
+                .cloned()
+                .collect();
+            keys.iter().filter_map(|k| contexts.remove(k)).collect()
+        };
+        for context in ended {
             context.stop();
         }
     }

@@ -38,8 +38,22 @@ pub(crate) struct Ptys {
 impl Ptys {
     /// Ends every session (the simulator stops).
     pub(crate) fn shutdown(&self) {
-        let all: Vec<Arc<Pty>> = lock(&self.sessions).values().cloned().collect();
-        for pty in all {
+        self.end(|_| true);
+    }
+
+    /// Ends the sessions of the sandbox `id` (it stops).
+    pub(crate) fn end_sandbox(&self, id: &str) {
+        self.end(|sandbox| sandbox == id);
+    }
+
+    /// Ends the sessions of the sandboxes `which` takes.
+    fn end(&self, which: impl Fn(&str) -> bool) {
+        let ended: Vec<Arc<Pty>> = lock(&self.sessions)
+            .iter()
+            .filter(|((sandbox, _), _)| which(sandbox))
+            .map(|(_, pty)| pty.clone())
+            .collect();
+        for pty in ended {
             pty.kill();
         }
     }

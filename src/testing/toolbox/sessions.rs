@@ -111,9 +111,7 @@ pub(super) fn handle(
         (_, [sid, ..], None) => error(404, &format!("session {sid} not found")),
         ("GET", [sid], Some(s)) => Response::json(200, &session_json(sid, &s)),
         ("DELETE", [sid], Some(s)) => {
-            for c in lock(&s).iter() {
-                c.cancel.store(true, Ordering::SeqCst);
-            }
+            cancel(&s);
             with_sessions(&mut |sessions| {
                 sessions.remove(*sid);
                 Response::empty(204)
@@ -136,6 +134,14 @@ pub(super) fn handle(
             501,
             &format!("{m} {} is not simulated by the local simulator", req.path),
         ),
+    }
+}
+
+/// Ends the commands of `session` still running (it is deleted, or its
+/// sandbox stops).
+pub(crate) fn cancel(session: &Session) {
+    for c in lock(session).iter() {
+        c.cancel.store(true, Ordering::SeqCst);
     }
 }
 
