@@ -425,3 +425,20 @@ fn a_stopped_sandbox_runs_nothing_any_more() {
     let contexts = sandbox.code_interpreter().list_contexts().unwrap();
     assert!(contexts.is_empty());
 }
+
+/// A PTY session's end takes what its shell started in the background.
+#[cfg(all(target_os = "linux", feature = "websocket"))]
+#[test]
+fn a_killed_pty_ends_its_background_jobs() {
+    use daytona::toolbox::PtyOptions;
+    use std::io::Write;
+    let local = LocalDaytona::start().unwrap();
+    let sandbox = local.client().create(CreateSandbox::new()).unwrap();
+    let process = sandbox.process();
+    let mut pty = process.create_pty(PtyOptions::new("t")).unwrap();
+    pty.write_all(b"sleep 60 & echo $! > bg.pid\n").unwrap();
+    let pid = pid_in(&local, sandbox.id(), "bg.pid");
+    assert!(running(pid));
+    process.kill_pty("t").unwrap();
+    assert_ended(&[pid]);
+}

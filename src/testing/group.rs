@@ -32,3 +32,39 @@ pub(crate) fn end(child: &mut Child) {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// Hangs up every process group of the session `sid` (a terminal's, led
+/// by its shell): what the shell started in the background ends with the
+/// terminal, as a hangup ends a shell's jobs; what ignores `SIGHUP`
+/// (`nohup`) stays. Linux only (the sessions are read from `/proc`).
+pub(crate) fn hang_up_session(sid: u32) {
+    #[cfg(target_os = "linux")]
+    {
+        use nix::sys::signal::{killpg, Signal};
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return;
+        };
+        let mut groups = std::collections::BTreeSet::new();
+        for entry in entries.flatten() {
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            // `pid (name) state ppid pgrp session ...`; the name may hold
+            // spaces and parentheses.
+            let Some((_, rest)) = stat.rsplit_once(") ") else {
+                continue;
+            };
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            if let (Some(group), Some(session)) = (fields.get(2), fields.get(3)) {
+                if session.parse() == Ok(sid) {
+                    groups.extend(group.parse::<i32>().ok().filter(|g| *g > 0));
+                }
+            }
+        }
+        for group in groups {
+            let _ = killpg(nix::unistd::Pid::from_raw(group), Signal::SIGHUP);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = sid;
+}

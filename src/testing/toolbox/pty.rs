@@ -17,6 +17,7 @@ use std::time::Duration;
 use portable_pty::{native_pty_system, ChildKiller, CommandBuilder, MasterPty, PtySize};
 use serde_json::{json, Value};
 
+use super::super::group::hang_up_session;
 use super::super::server::{Outcome, Request, Response};
 use super::super::ws::{self, Polled, Ws};
 use super::super::{error, lock, now_rfc3339, Shared};
@@ -102,6 +103,8 @@ enum Running {
         /// read blocks only its client, not a kill.
         input: Arc<Mutex<Box<dyn Write + Send>>>,
         killer: Box<dyn ChildKiller + Send + Sync>,
+        /// The shell's process id, its terminal session's id.
+        shell: Option<u32>,
     },
     Scripted {
         line: Vec<u8>,
@@ -379,6 +382,7 @@ impl Pty {
         let mut output = pair.master.try_clone_reader().map_err(|e| e.to_string())?;
         let input = pair.master.take_writer().map_err(|e| e.to_string())?;
         let killer = child.clone_killer();
+        let shell = child.process_id();
         let me = self.clone();
         std::thread::spawn(move || {
             let mut buf = vec![0u8; 32 << 10];
@@ -404,6 +408,7 @@ impl Pty {
             master: pair.master,
             input: Arc::new(Mutex::new(input)),
             killer,
+            shell,
         })
     }
 
@@ -444,8 +449,14 @@ impl Pty {
             mut killer,
             master,
             input,
+            shell,
         }) = running
         {
+            // The shell leads the terminal's session: its background jobs
+            // are hung up with it.
+            if let Some(sid) = shell {
+                hang_up_session(sid);
+            }
             let _ = killer.kill();
             unblock(master.as_ref(), &input);
         }
