@@ -430,13 +430,15 @@ impl Pty {
             return;
         }
         lock(&self.info).active = false;
+        // Gone before the clients hear of the end: one that asks for the
+        // session then is answered 404.
+        if let Some(shared) = self.shared.upgrade() {
+            lock(&shared.ptys.sessions).remove(&self.key);
+        }
         self.broadcast(Out::Exit(code, reason));
         let running = lock(&self.running).take();
         if let Some(Running::Host { master, input, .. }) = &running {
             unblock(master.as_ref(), input);
-        }
-        if let Some(shared) = self.shared.upgrade() {
-            lock(&shared.ptys.sessions).remove(&self.key);
         }
     }
 
