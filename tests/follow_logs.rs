@@ -157,6 +157,8 @@ fn a_connection_cut_without_a_close_frame_is_an_error() {
 fn a_stream_left_open_after_the_command_ended_ends_once_the_command_has() {
     let asked = Arc::new(AtomicUsize::new(0));
     let count = Arc::clone(&asked);
+    let (closed_tx, closed) = mpsc::channel();
+    let closed_tx = std::sync::Mutex::new(closed_tx);
     let toolbox = toolbox_server(
         move |_| {
             let exit = match count.fetch_add(1, Ordering::SeqCst) {
@@ -167,9 +169,14 @@ fn a_stream_left_open_after_the_command_ended_ends_once_the_command_has() {
             (200, body.to_string())
         },
         |_, _| Answer::Accept,
-        |_, ws| {
+        move |_, ws| {
             binary(ws, b"\x01\x01\x01building\n");
-            while ws.read().is_ok() {}
+            while let Ok(message) = ws.read() {
+                if let Message::Close(frame) = message {
+                    let code = frame.map(|f| u16::from(f.code));
+                    let _ = closed_tx.lock().unwrap().send(code);
+                }
+            }
         },
     );
     let started = Instant::now();
@@ -185,6 +192,9 @@ fn a_stream_left_open_after_the_command_ended_ends_once_the_command_has() {
     // 1 s, 2 s, then half a second of silence after the end.
     assert!(took >= Duration::from_millis(3400), "{took:?}");
     assert!(took < Duration::from_secs(6), "{took:?}");
+    // The client closed the stream as a finished one.
+    let code = closed.recv_timeout(Duration::from_secs(2));
+    assert_eq!(code, Ok(Some(1000)));
 }
 
 /// A question that fails is no answer: the stream goes on, within its

@@ -255,6 +255,9 @@ impl LogStream<'_> {
         let Some(check) = &mut self.check else { return };
         if check.ended {
             if let Some(socket) = &mut self.socket {
+                // The check's deadline has passed; the close has the
+                // stream's own.
+                socket.set_deadline(self.deadline);
                 socket.close(1000, "");
             }
             return self.end(None);
