@@ -482,6 +482,61 @@ fn an_event_before_the_wait_listens_is_not_lost() {
     drop(state);
 }
 
+#[test]
+fn a_build_that_starts_before_its_logs_are_followed_is_seen_at_once() {
+    // The create's answer says `pending_build`; the build starts (and is
+    // announced) before that answer leaves, so before the wait for the
+    // build to start listens: only a check shows it. Before, that check
+    // came with the safety poll, 3 s or more later.
+    let gw: Arc<Mutex<Option<Arc<Gateway>>>> = Arc::new(Mutex::new(None));
+    let slot = gw.clone();
+    let state = Arc::new(Mutex::new("pending_build".to_string()));
+    let st = state.clone();
+    let server = Arc::new(Gateway::start(Mode::Normal, move |rest: &Rest| {
+        let gw = slot.lock().unwrap().clone().unwrap();
+        let path = rest.target.split('?').next().unwrap_or_default();
+        let announce = |old: &str, new: &str| {
+            *st.lock().unwrap() = new.into();
+            gw.emit(
+                "sandbox.state.updated",
+                json!({"sandbox": sandbox_json("sb-new", new), "oldState": old, "newState": new}),
+            );
+        };
+        match (rest.method.as_str(), path) {
+            ("POST", "/api/sandbox") => {
+                announce("pending_build", "building_snapshot");
+                thread::sleep(Duration::from_millis(100));
+                (200, sandbox_json("sb-new", "pending_build").to_string())
+            }
+            ("GET", "/api/sandbox/sb-new/build-logs-url") => {
+                let url = format!("{}/sandbox/sb-new/build-logs", gw.api_url);
+                (200, json!({ "url": url }).to_string())
+            }
+            ("GET", "/api/sandbox/sb-new/build-logs") => {
+                announce("building_snapshot", "started");
+                (200, "\"step 1/1\"".into())
+            }
+            _ => {
+                let s = st.lock().unwrap().clone();
+                (200, sandbox_json("sb-new", &s).to_string())
+            }
+        }
+    }));
+    *gw.lock().unwrap() = Some(server.clone());
+    let daytona = client(&server, |c| c);
+    let began = Instant::now();
+    let mut lines = Vec::new();
+    let sb = daytona
+        .create_with_logs(daytona::CreateSandbox::new(), |l| lines.push(l.to_string()))
+        .unwrap();
+    let took = began.elapsed();
+    assert_eq!(sb.state(), Some(&daytona::SandboxState::Started));
+    assert_eq!(lines, ["\"step 1/1\""]);
+    assert!(took <= Duration::from_millis(100) + SLACK, "{took:?}");
+    assert!(gets(&server, "sb-new") >= 1, "{:?}", server.rest());
+    drop(state);
+}
+
 /// A gateway whose REST side serves one snapshot and one volume, both
 /// `pending` until the test changes them.
 fn resources_gateway(

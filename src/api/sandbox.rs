@@ -233,11 +233,14 @@ impl Sandbox {
         if self.info.state != Some(SandboxState::PendingBuild) {
             return Ok(());
         }
+        // The state held is the create's answer, read before this wait
+        // listens: a build that started since was announced to no one
+        // listening here, so the first check is made at once.
         self.wait_for(
             deadline,
             &Goal::BUILD_STARTED,
             self.client.listen(),
-            Held::Current,
+            Held::Stale,
         )?;
         let url: UrlAnswer = self.client.transport().json(
             self.api(Method::GET, &["build-logs-url"])
