@@ -218,6 +218,47 @@ mod follow {
         assert!(e.is_not_found(), "{e:?}");
     }
 
+    /// Input sent to a command running in the background reaches its
+    /// stdin (a line gets its `\n`), and shows in its log unless asked not
+    /// to; a command that has ended answers 410, an unknown one 404.
+    #[test]
+    fn session_command_input_reaches_the_command() {
+        let local = LocalDaytona::start().unwrap();
+        let sandbox = local.client().create(CreateSandbox::new()).unwrap();
+        let process = sandbox.process();
+        process.create_session("s").unwrap();
+        for (suppress, expected) in [(false, "hello\ngot:hello\n"), (true, "got:hello\n")] {
+            let run = process
+                .execute_session_command(
+                    "s",
+                    "read line; echo got:$line",
+                    SessionExecOptions::new()
+                        .run_async(true)
+                        .suppress_input_echo(suppress),
+                )
+                .unwrap();
+            process
+                .send_session_command_input("s", &run.cmd_id, "hello")
+                .unwrap();
+            let (out, err, _) = follow(&process, "s", &run.cmd_id);
+            assert_eq!((out.as_str(), err.as_str()), (expected, ""));
+            let command = process.get_session_command("s", &run.cmd_id).unwrap();
+            assert_eq!(command.exit_code, Some(0));
+            let e = process
+                .send_session_command_input("s", &run.cmd_id, "late")
+                .unwrap_err();
+            assert_eq!(e.status(), Some(410), "{e:?}");
+        }
+        let e = process
+            .send_session_command_input("s", "nope", "x")
+            .unwrap_err();
+        assert!(e.is_not_found(), "{e:?}");
+        let e = process
+            .send_session_command_input("gone", "nope", "x")
+            .unwrap_err();
+        assert!(e.is_not_found(), "{e:?}");
+    }
+
     #[test]
     fn a_scripted_command_log_is_its_answer() {
         let local = LocalDaytona::builder()

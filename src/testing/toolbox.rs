@@ -229,9 +229,15 @@ fn timeout_of(sb: &Sandbox<'_>, v: &Value) -> Duration {
 /// `code_run` answer) or apart (as session commands keep it, handing each
 /// chunk of a host command to the function as it comes, true for stderr;
 /// the command is ended when the flag is set: its session was deleted).
+/// What comes on the channel, if any, goes to the command's stdin, which
+/// closes when its senders are gone; without one, stdin is empty.
 enum Streams<'a> {
     Merged,
-    Apart(&'a mut dyn FnMut(bool, &[u8]), &'a AtomicBool),
+    Apart(
+        &'a mut dyn FnMut(bool, &[u8]),
+        &'a AtomicBool,
+        Option<mpsc::Receiver<Vec<u8>>>,
+    ),
 }
 
 /// What a command wrote, with [`Streams::Apart`].
@@ -259,7 +265,7 @@ fn run(
     cwd: &Path,
     env: &[(String, String)],
     timeout: Duration,
-    streams: Streams<'_>,
+    mut streams: Streams<'_>,
 ) -> Ran {
     let scripted = |r: ExecResult| {
         let apart = Apart {
@@ -293,7 +299,15 @@ fn run(
         Streams::Merged => Stdio::null(),
         Streams::Apart(..) => Stdio::piped(),
     };
-    let child = match own_group(&mut Command::new("sh"))
+    let input = match &mut streams {
+        Streams::Apart(_, _, input) => input.take(),
+        Streams::Merged => None,
+    };
+    let stdin = match input {
+        Some(_) => Stdio::piped(),
+        None => Stdio::null(),
+    };
+    let mut child = match own_group(&mut Command::new("sh"))
         .arg("-c")
         .arg(script)
         .arg("sh")
@@ -302,7 +316,7 @@ fn run(
         .env("HOME", sb.home())
         .envs(sb.env())
         .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
+        .stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(stderr)
         .spawn()
@@ -310,10 +324,13 @@ fn run(
         Ok(c) => c,
         Err(e) => return Ran::Failed(format!("cannot run sh: {e}")),
     };
+    if let (Some(input), Some(pipe)) = (input, child.stdin.take()) {
+        feed(pipe, input);
+    }
     let mut ignore = |_: bool, _: &[u8]| {};
     let (on_chunk, cancel) = match streams {
         Streams::Merged => (&mut ignore as _, None),
-        Streams::Apart(f, cancel) => (f, Some(cancel)),
+        Streams::Apart(f, cancel, _) => (f, Some(cancel)),
     };
     let stop: Vec<&AtomicBool> = std::iter::once(&sb.shared.stopping).chain(cancel).collect();
     match wait_output(child, timeout, &stop, on_chunk) {
@@ -328,6 +345,19 @@ fn run(
         Waited::TimedOut => Ran::TimedOut,
         Waited::Failed(m) => Ran::Failed(m),
     }
+}
+
+/// Writes what comes on `input` to `pipe` in a thread of its own (a
+/// command that does not read blocks that thread, not a request), until
+/// the senders are gone or the command has ended; then `pipe` closes.
+fn feed(mut pipe: std::process::ChildStdin, input: mpsc::Receiver<Vec<u8>>) {
+    std::thread::spawn(move || {
+        for data in input {
+            if std::io::Write::write_all(&mut pipe, &data).is_err() {
+                return;
+            }
+        }
+    });
 }
 
 /// What a child process wrote.

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -29,6 +30,11 @@ pub(crate) struct SessionCommand {
     pub(crate) log: Vec<u8>,
     /// Set when its session is deleted: a command still running ends.
     cancel: Arc<AtomicBool>,
+    /// To its stdin, while it runs in the background (a command run while
+    /// its request waits reads an empty stdin).
+    input: Option<SyncSender<Vec<u8>>>,
+    /// Whether input sent to it stays out of its log.
+    suppress_input_echo: bool,
 }
 
 impl SessionCommand {
@@ -129,7 +135,7 @@ pub(super) fn handle(
             ),
             None => error(404, &format!("command {cid} not found")),
         },
-        ("POST", [_, "command", _, "input"], Some(_)) => Response::empty(204),
+        ("POST", [_, "command", cid, "input"], Some(s)) => send_input(req, &s, cid),
         _ => error(
             501,
             &format!("{m} {} is not simulated by the local simulator", req.path),
@@ -143,6 +149,56 @@ pub(crate) fn cancel(session: &Session) {
     for c in lock(session).iter() {
         c.cancel.store(true, Ordering::SeqCst);
     }
+}
+
+/// The most inputs a command may have waiting for it to read them.
+const MAX_PENDING_INPUTS: usize = 64;
+
+/// Sends input to the stdin of command `cid`, as the toolbox does: with a
+/// `\n` at its end if it has none, and (unless the command was run with
+/// `suppressInputEcho`) into its log as stdout.
+fn send_input(req: &Request, session: &Session, cid: &str) -> Response {
+    let body = match body_json(req) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let Some(data) = body["data"].as_str() else {
+        return error(400, "data is required");
+    };
+    let mut data = data.to_string();
+    if !data.ends_with('\n') {
+        data.push('\n');
+    }
+    let mut commands = lock(session);
+    let Some(c) = commands.iter_mut().find(|c| c.id == cid) else {
+        return error(404, &format!("command {cid} not found"));
+    };
+    let gone = |c: &SessionCommand| {
+        let code = c
+            .exit_code
+            .map_or(String::new(), |e| format!(" with exit code {e}"));
+        error(410, &format!("command has already completed{code}"))
+    };
+    if c.ended() {
+        return gone(c);
+    }
+    let Some(input) = &c.input else {
+        return error(
+            409,
+            &format!("command {cid} runs while its request waits: it takes no input"),
+        );
+    };
+    match input.try_send(data.clone().into_bytes()) {
+        Ok(()) => {}
+        Err(TrySendError::Full(_)) => {
+            return error(503, &format!("command {cid} is not reading its input"))
+        }
+        Err(TrySendError::Disconnected(_)) => return gone(c),
+    }
+    if !c.suppress_input_echo {
+        frame(&mut c.log, false, data.as_bytes());
+    }
+    Response::empty(204)
 }
 
 fn find(s: &Session, cid: &str) -> Option<SessionCommand> {
@@ -161,8 +217,15 @@ fn session_exec(sb: &Sandbox<'_>, req: &Request, session: Session) -> Response {
     };
     let run_async =
         body["runAsync"].as_bool() == Some(true) || body["async"].as_bool() == Some(true);
+    let suppress_input_echo = body["suppressInputEcho"].as_bool() == Some(true);
     let cid = new_id();
     let cancel = Arc::new(AtomicBool::new(false));
+    let (input, stdin) = if run_async {
+        let (tx, rx) = mpsc::sync_channel(MAX_PENDING_INPUTS);
+        (Some(tx), Some(rx))
+    } else {
+        (None, None)
+    };
     lock(&session).push(SessionCommand {
         id: cid.clone(),
         command: command.to_string(),
@@ -172,6 +235,8 @@ fn session_exec(sb: &Sandbox<'_>, req: &Request, session: Session) -> Response {
         stderr: String::new(),
         log: Vec::new(),
         cancel: cancel.clone(),
+        input,
+        suppress_input_echo,
     });
     let job = SessionJob {
         shared: sb.shared.clone(),
@@ -181,6 +246,7 @@ fn session_exec(sb: &Sandbox<'_>, req: &Request, session: Session) -> Response {
         cid: cid.clone(),
         command: command.to_string(),
         cancel,
+        stdin,
     };
     if run_async {
         std::thread::spawn(move || job.run());
@@ -205,6 +271,8 @@ struct SessionJob {
     cid: String,
     command: String,
     cancel: Arc<AtomicBool>,
+    /// What is sent to the command's stdin (none: it reads an empty one).
+    stdin: Option<Receiver<Vec<u8>>>,
 }
 
 impl SessionJob {
@@ -230,7 +298,7 @@ impl SessionJob {
             &home,
             &[],
             limit,
-            Streams::Apart(&mut on_chunk, &self.cancel),
+            Streams::Apart(&mut on_chunk, &self.cancel, self.stdin),
         );
         let (code, stdout, apart) = match ran {
             Ran::Done(r, apart) => (r.exit_code, r.output, apart),
@@ -246,6 +314,8 @@ impl SessionJob {
             stderr: apart.stderr,
             log: Vec::new(),
             cancel: self.cancel,
+            input: None,
+            suppress_input_echo: false,
         };
         if let Some(c) = lock(&self.session).iter_mut().find(|c| c.id == done.id) {
             // A scripted answer, or a command that could not run, wrote
@@ -255,6 +325,7 @@ impl SessionJob {
                 frame(&mut c.log, true, done.stderr.as_bytes());
             }
             done.log = std::mem::take(&mut c.log);
+            done.suppress_input_echo = c.suppress_input_echo;
             *c = done.clone();
         }
         done
