@@ -127,6 +127,53 @@ fn git_runs_on_the_host_in_the_sandbox_directory() {
     assert!(e.unwrap_err().to_string().contains("git clone failed"));
 }
 
+/// git over ssh never asks on the terminal (an unknown host key, a
+/// passphrase): ssh runs in batch mode and fails at once with its message,
+/// as the toolbox's git does, instead of stopping until git's time is up.
+#[cfg(unix)]
+#[test]
+fn git_over_ssh_fails_at_once_instead_of_asking() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::time::{Duration, Instant};
+    if !has_git() {
+        eprintln!("skipped: no git on this machine");
+        return;
+    }
+    // An ssh that asks (here: waits) unless told not to, as ssh does on
+    // an unknown host key.
+    let tmp = TempDir::new("sim-git-ssh");
+    let ssh = tmp.file(
+        "bin/ssh",
+        "#!/bin/sh\ncase \"$*\" in *BatchMode=yes*) \
+         echo 'Host key verification failed.' >&2; exit 255;; esac\nsleep 20\nexit 255\n",
+    );
+    std::fs::set_permissions(&ssh, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        tmp.path("bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let local = LocalDaytona::start().unwrap();
+    let sandbox = local
+        .client()
+        .create(CreateSandbox::new().env("PATH", &path))
+        .unwrap();
+    let began = Instant::now();
+    let e = sandbox
+        .git()
+        .clone_repo(
+            "ssh://git@example.invalid/repo.git",
+            "repo",
+            CloneOptions::new(),
+        )
+        .unwrap_err();
+    assert!(began.elapsed() < Duration::from_secs(10), "{e:?}");
+    assert!(
+        e.to_string().contains("Host key verification failed"),
+        "{e}"
+    );
+}
+
 #[test]
 fn git_missing_from_the_host_is_a_clear_error() {
     let local = LocalDaytona::start().unwrap();

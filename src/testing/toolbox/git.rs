@@ -18,6 +18,12 @@ use crate::testing::server::{Request, Response};
 /// How long one `git` may run (a clone of a large repository).
 const GIT_TIMEOUT: Duration = Duration::from_secs(600);
 
+/// The ssh git runs: one that never asks (an unknown host key or a
+/// passphrase would be asked on the terminal, where the command, in a
+/// process group of its own, stops until its time is up), and fails at
+/// once instead, as the toolbox's git does.
+const SSH: &str = "ssh -o BatchMode=yes";
+
 /// The credential helper: answers `get` with the credentials from its
 /// environment (set for this `git` only).
 const HELPER: &str = "!f() { test \"$1\" = get && \
@@ -112,6 +118,7 @@ impl Git<'_, '_> {
             .env("HOME", self.sb.home())
             .envs(self.sb.env())
             .env("GIT_TERMINAL_PROMPT", "0")
+            .env("GIT_SSH_COMMAND", SSH)
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
