@@ -96,6 +96,31 @@ fn sandbox_symbols_do_not_follow_links_out_of_the_sandbox() {
     let _ = std::fs::remove_file(outside);
 }
 
+/// The project scan reads at most 2000 source files in all, however
+/// many directories hold them.
+#[test]
+fn sandbox_symbols_scan_a_bounded_number_of_files_in_all() {
+    let (_local, sandbox, dir) = python_project();
+    let app = dir.join("home/daytona/app");
+    // `a.py` and the first 1999 files of `b` (walked before `a`) reach the
+    // limit: `a` is past it.
+    std::fs::create_dir_all(app.join("b")).unwrap();
+    for i in 0..2000 {
+        std::fs::write(app.join(format!("b/m{i}.py")), "").unwrap();
+    }
+    std::fs::create_dir_all(app.join("a")).unwrap();
+    std::fs::write(app.join("a/late.py"), "def late_fn():\n    pass\n").unwrap();
+    let lsp = sandbox.lsp_server(LspLanguage::Python, "/home/daytona/app");
+    lsp.start().unwrap();
+    let found: Vec<String> = lsp
+        .sandbox_symbols("_fn")
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(found, ["inside_fn"]);
+}
+
 #[cfg(unix)]
 #[test]
 fn a_pipe_named_like_a_source_file_holds_nothing_up() {

@@ -16,7 +16,7 @@ use crate::toolbox::{file_uri, CompletionList, Location, LspSymbol, Position, Ra
 /// The languages the toolbox serves.
 const LANGUAGES: [&str; 3] = ["python", "typescript", "javascript"];
 
-/// Limits of the project scan behind sandbox symbols.
+/// Limits of the project scan behind sandbox symbols (files: in all).
 const MAX_FILES: usize = 2000;
 const MAX_FILE_SIZE: u64 = 1024 * 1024;
 const MAX_SYMBOLS: usize = 500;
@@ -282,7 +282,8 @@ fn scan_project(
     let root = sb.resolve(project)?;
     let mut files: Vec<PathBuf> = Vec::new();
     let mut dirs = vec![root];
-    while let Some(dir) = dirs.pop() {
+    // The limit is of the whole walk: it ends there.
+    'walk: while let Some(dir) = dirs.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
         };
@@ -309,7 +310,7 @@ fn scan_project(
                 files.push(entry.path());
             }
             if files.len() >= MAX_FILES {
-                break;
+                break 'walk;
             }
         }
     }
