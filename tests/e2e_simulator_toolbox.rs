@@ -210,6 +210,28 @@ fn a_run_with_the_largest_timeout_runs() {
     }
 }
 
+/// One huge `print` arrives as bounded messages, all of it in order.
+#[test]
+fn a_huge_print_comes_in_bounded_messages() {
+    let Some((local, sandbox)) = host_interpreter() else {
+        return; // no python3 on this machine
+    };
+    let mut ws = websocket(&local, sandbox.id(), "process/interpreter/execute");
+    let code = r#"{"code": "print('x' * 1000000 + 'end')"}"#;
+    ws.send(tungstenite::Message::text(code)).unwrap();
+    let (texts, close) = messages(&mut ws);
+    assert_eq!(close, Some(1000));
+    let mut printed = String::new();
+    for t in &texts {
+        assert!(t.len() <= 8192, "a message of {} bytes", t.len());
+        let message: serde_json::Value = serde_json::from_str(t).unwrap();
+        if message["type"] == "stdout" {
+            printed.push_str(message["text"].as_str().unwrap());
+        }
+    }
+    assert_eq!(printed, format!("{}end\n", "x".repeat(1_000_000)));
+}
+
 #[test]
 fn a_command_with_the_largest_timeout_runs() {
     let local = LocalDaytona::start().unwrap();

@@ -27,6 +27,10 @@ use super::{body_json, envs, Sandbox, HOME};
 /// behind is disconnected ("slow consumer"), as the toolbox does.
 const CLIENT_QUEUE: usize = 256;
 
+/// The longest line the pretend shell holds, as a terminal's line
+/// discipline: what is typed past it, before a newline, is dropped.
+const MAX_LINE: usize = 4095;
+
 /// How long a client's thread waits for input before looking at output.
 const POLL: Duration = Duration::from_millis(10);
 
@@ -525,6 +529,7 @@ impl Pty {
                         out.extend_from_slice(b"\x08 \x08");
                     }
                 }
+                _ if line.len() >= MAX_LINE => {}
                 _ => {
                     line.push(b);
                     out.push(b);
@@ -627,5 +632,50 @@ fn forward(rx: &Receiver<Out>, socket: &mut Ws) -> bool {
                 return false;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A session of the pretend shell, with no simulator behind it.
+    fn scripted() -> Pty {
+        Pty {
+            key: (String::new(), String::new()),
+            info: Mutex::new(Info {
+                id: "s".into(),
+                cwd: HOME.into(),
+                envs: BTreeMap::new(),
+                cols: 80,
+                rows: 24,
+                created_at: now_rfc3339(),
+                active: true,
+                lazy_start: false,
+            }),
+            running: Mutex::new(None),
+            clients: Mutex::new(Vec::new()),
+            ended: AtomicBool::new(false),
+            dir: PathBuf::new(),
+            home: PathBuf::new(),
+            sandbox_env: Vec::new(),
+            shared: Weak::new(),
+        }
+    }
+
+    #[test]
+    fn a_line_without_a_newline_is_bounded() {
+        let pty = scripted();
+        let mut line = Vec::new();
+        for _ in 0..100 {
+            let (echo, exit) = pty.scripted_input(&mut line, &[b'a'; 1000]);
+            assert!(exit.is_none());
+            assert!(echo.len() <= 1000);
+        }
+        assert_eq!(line.len(), MAX_LINE);
+        // Erasing and a newline still work at the limit.
+        let (echo, _) = pty.scripted_input(&mut line, b"\x7fb\n");
+        assert!(echo.starts_with(b"\x08 \x08b\r\n"), "{echo:?}");
+        assert!(line.is_empty());
     }
 }

@@ -13,6 +13,10 @@ import traceback
 
 OUT = sys.stdout
 
+# The most characters of output in one message: a huge print comes in
+# several.
+LIMIT = 4096
+
 
 def send(message):
     OUT.write(json.dumps(message) + "\n")
@@ -28,14 +32,14 @@ class Stream:
 
     def write(self, text):
         self.pending += str(text)
-        if "\n" in self.pending or len(self.pending) >= 4096:
+        if "\n" in self.pending or len(self.pending) >= LIMIT:
             self.flush()
         return len(text)
 
     def flush(self):
-        if self.pending:
-            text, self.pending = self.pending, ""
-            send({"type": self.kind, "text": text})
+        pending, self.pending = self.pending, ""
+        for start in range(0, len(pending), LIMIT):
+            send({"type": self.kind, "text": pending[start:start + LIMIT]})
 
     def isatty(self):
         return False
