@@ -1,5 +1,6 @@
 //! Traces (feature `otel`): one span per public operation, child spans per
-//! HTTP attempt and per poll, W3C trace context on every request.
+//! HTTP attempt and per poll, W3C trace context on every request to
+//! Daytona's API and toolbox (never to the object store).
 //!
 //! Everything goes through the OpenTelemetry API's globals (the tracer
 //! provider and the text map propagator the application installs). Without
@@ -167,22 +168,43 @@ mod on {
             self
         }
 
-        /// `error`'s message with the credential hidden.
+        /// `error`'s message with the credential hidden, at most
+        /// [`MAX_VALUE`] bytes.
         fn message(&self, error: &Error) -> String {
-            let text = error.to_string();
-            match &self.secret {
-                Some(secret) => redact(&text, [secret.as_ref()]).unwrap_or(text),
-                None => text,
-            }
+            self.hide(&error.to_string())
         }
 
-        /// `text` with the credential hidden.
+        /// `text` with the credential hidden, at most [`MAX_VALUE`] bytes.
         fn hide(&self, text: &str) -> String {
-            match &self.secret {
+            let hidden = match &self.secret {
                 Some(secret) => redact(text, [secret.as_ref()]).unwrap_or_else(|| text.into()),
                 None => text.into(),
-            }
+            };
+            bounded(hidden)
         }
+    }
+
+    /// The most bytes of a text a span records (an attribute, an error
+    /// message, an event's message): a path or an answer's message of
+    /// megabytes is cut there, so every span stays small whatever the
+    /// caller passes or the server says.
+    const MAX_VALUE: usize = 2048;
+
+    /// `text` cut to at most [`MAX_VALUE`] bytes, at a character boundary,
+    /// ending in `…` when cut. Secrets are hidden before: a cut never
+    /// leaves part of one.
+    fn bounded(mut text: String) -> String {
+        if text.len() <= MAX_VALUE {
+            return text;
+        }
+        const MORE: &str = "…";
+        let mut end = MAX_VALUE - MORE.len();
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push_str(MORE);
+        text
     }
 
     /// Sets the attribute `key` = `value` (the credential hidden in it) on

@@ -351,6 +351,38 @@ fn no_span_holds_the_credentials() {
     assert!(hidden, "{spans:?}");
 }
 
+/// What a span records is bounded: a path of tens of kilobytes (an id or
+/// a file name a caller passes) is cut in the attributes and messages
+/// that hold it, at a character boundary.
+#[test]
+fn span_values_are_bounded() {
+    let mut server = Server::new();
+    let id = "é".repeat(3_000);
+    let _missing = reply_json(
+        with_sdk_headers(server.mock("GET", Matcher::Regex("^/api/sandbox/".into()))),
+        404,
+        &json!({ "statusCode": 404, "message": "Sandbox not found", "error": "Not Found" }),
+    )
+    .expect(1)
+    .create();
+    let client = Daytona::new(traced_config(&server)).unwrap();
+
+    let (got, _, spans) = in_trace(|| client.get(&id));
+    let err = got.expect_err("not found");
+    assert!(err.is_not_found(), "{err}");
+    let attempt = one(&spans, "GET");
+    let path = attr(attempt, "url.path").unwrap().as_str();
+    assert!(
+        path.starts_with("/api/sandbox/%C3%A9") && path.ends_with('…'),
+        "{path}"
+    );
+    for span in &spans {
+        for text in exported_strings(span) {
+            assert!(text.len() <= 2048, "{}: {} bytes", span.name, text.len());
+        }
+    }
+}
+
 #[test]
 fn requests_carry_the_traceparent_of_their_attempt() {
     let mut server = Server::new();
@@ -536,6 +568,47 @@ fn spans_do_not_depend_on_a_user_span() {
         })
         .expect("the operation's span");
     assert_eq!(get.parent_span_id, SpanId::INVALID);
+}
+
+/// The trace context goes to Daytona's API and toolbox only: the object
+/// store a build context is uploaded to, another party's host, sees none.
+#[cfg(feature = "images")]
+#[test]
+fn the_object_store_gets_no_traceparent() {
+    let mut api = Server::new();
+    let mut store = Server::new();
+    let dir = temp::TempDir::new("otel-store");
+    let file = dir.file("app.py", b"print('hi')\n");
+    let image = daytona::Image::base("python:3.12-slim")
+        .add_local_file(&file, "/app/app.py")
+        .unwrap();
+    let access = push_access_to(&mut api, &store.url());
+    let head = store
+        .mock("HEAD", Matcher::Any)
+        .match_header("traceparent", Matcher::Missing)
+        .with_status(404)
+        .expect(1)
+        .create();
+    let put = store
+        .mock("PUT", Matcher::Any)
+        .match_header("traceparent", Matcher::Missing)
+        .with_status(200)
+        .expect(1)
+        .create();
+    let (create, seen) = recording(
+        api_mock(&mut api, "POST", "/api/sandbox"),
+        sandbox_json("sb-1", "started").to_string(),
+    );
+    let create = create.expect(1).create();
+    let client = Daytona::new(traced_config(&api)).unwrap();
+
+    let (created, _, _) = in_trace(|| client.create(CreateSandbox::from_image(image)));
+    created.unwrap();
+    access.assert();
+    head.assert();
+    put.assert();
+    create.assert();
+    assert_eq!(seen.lock().unwrap().len(), 1);
 }
 
 #[test]

@@ -242,7 +242,8 @@ impl DaytonaConfig {
     /// default off): a span per public operation, HTTP attempt and poll
     /// through the global tracer provider, and the `traceparent` and
     /// `tracestate` headers of the current context on every request and
-    /// WebSocket upgrade, through the global propagator.
+    /// WebSocket upgrade to Daytona's API and toolbox (none to the object
+    /// store build contexts go to), through the global propagator.
     ///
     /// Needs the crate's feature `otel`; without it this setting (like the
     /// variables) is accepted and does nothing, so that code configuring

@@ -540,13 +540,15 @@ impl Transport {
             for (name, value) in self.headers() {
                 builder = builder.header(name, value);
             }
+            // The trace context goes to Daytona's hosts only, never to
+            // another party's (the object store).
+            telemetry::inject(&self.tracing, |name, value| {
+                builder = std::mem::take(&mut builder).header(name, value);
+            });
         }
         for (name, value) in &req.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
-        telemetry::inject(&self.tracing, |name, value| {
-            builder = std::mem::take(&mut builder).header(name, value);
-        });
         match &mut req.body {
             Body::Stream {
                 content_type,
