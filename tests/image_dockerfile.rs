@@ -483,3 +483,65 @@ fn steps_escape_with_the_dockerfile_escape_character() {
     );
     assert!(base().pip_install(["pkg"]).is_ok());
 }
+
+/// A Dockerfile or `pyproject.toml` past 4 MiB (a file of gigabytes named
+/// by mistake, or shipped by a hostile repository) is refused as too
+/// large, without reading it whole into memory.
+#[test]
+fn a_text_file_past_four_mib_is_refused_unread() {
+    let tree = TempDir::new("huge-text");
+    let limit = 4 * 1024 * 1024;
+    let text = |rel: &str, len: u64| {
+        let path = tree.file(rel, "FROM alpine\n");
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(len)
+            .unwrap();
+        path
+    };
+    let at_limit = text("ok/Dockerfile", limit);
+    assert!(Image::from_dockerfile(&at_limit).is_ok());
+    for len in [limit + 1, 16 * 1024 * 1024 * 1024] {
+        let path = text(&format!("big-{len}/Dockerfile"), len);
+        let Err(err) = Image::from_dockerfile(&path) else {
+            panic!("accepted")
+        };
+        assert!(err.is_too_large(), "{len}: {err:?}");
+        assert!(
+            err.to_string().contains("the Dockerfile") && err.to_string().contains("4194304 bytes"),
+            "{err}"
+        );
+        let path = text(&format!("big-{len}/pyproject.toml"), len);
+        let Err(err) = Image::base("python:3.12")
+            .pip_install_from_pyproject(&path, daytona::PyprojectOptions::new())
+        else {
+            panic!("accepted")
+        };
+        assert!(err.is_too_large(), "{len}: {err:?}");
+    }
+}
+
+/// Thousands of wildcard lines over a folder: the work and the contexts
+/// of a Dockerfile are bounded, the excess a typed error.
+#[test]
+fn wildcard_lines_past_the_budget_are_refused() {
+    let tree = TempDir::new("wildcard-budget");
+    for d in 0..10 {
+        for f in 0..10 {
+            tree.file(&format!("d{d}/f{f}"), "x");
+        }
+    }
+    let path = tree.file(
+        "Dockerfile",
+        "FROM alpine\n".to_string() + &"COPY **/* /d/\n".repeat(20_000),
+    );
+    let started = std::time::Instant::now();
+    let Err(err) = Image::from_dockerfile(&path) else {
+        panic!("accepted")
+    };
+    assert!(err.is_too_large(), "{err:?}");
+    assert!(err.to_string().contains("listings and matches"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+}

@@ -277,6 +277,37 @@ pub(crate) fn io_error(path: &Path, source: std::io::Error) -> Error {
     }
 }
 
+/// The most bytes of a text file a step reads whole (a Dockerfile, a
+/// `pyproject.toml`): far above any real one, it keeps a file of gigabytes
+/// named by mistake, or by a hostile repository, out of memory.
+pub(crate) const MAX_TEXT: u64 = 4 * 1024 * 1024;
+
+/// The text of the regular file at `path` (`what` names it in errors),
+/// read through [`open_regular`] and at most `limit` bytes: a longer file
+/// is an [`Error::TooLarge`], found without reading past the limit; a
+/// file that is not UTF-8 is an [`Error::Io`].
+pub(crate) fn read_text(path: &Path, what: &str, limit: u64) -> Result<String> {
+    let file = open_regular(path).map_err(|e| io_error(path, e))?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_error(path, e))?;
+    if bytes.len() as u64 > limit {
+        return Err(Error::TooLarge {
+            operation: format!("reading {what} at {}", path.display()),
+            what: what.to_string(),
+            limit,
+            unit: "bytes",
+        });
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        io_error(
+            path,
+            std::io::Error::new(std::io::ErrorKind::InvalidData, e.utf8_error()),
+        )
+    })
+}
+
 fn hash_file(entry: &ArchiveEntry, md5: &mut Md5) -> Result<()> {
     let path = &entry.disk_path;
     let mut file = open_file(path, entry.named).map_err(|e| io_error(path, e))?;

@@ -17,7 +17,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::context::{docker_clean, io_error, normalize, path_string, BuildContext};
-use super::glob;
+use super::glob::{self, Budget};
+use super::walk::MAX_ENTRIES;
 use super::words::{copy_words, flag_end, heredoc, is_docker_space, lex};
 use crate::error::{Error, Result};
 use crate::pattern;
@@ -179,7 +180,20 @@ fn is_remote(source: &str) -> bool {
 /// returned before any file is read. The literal folders before a
 /// wildcard are followed through links and checked before anything in them
 /// is listed; the wildcards themselves enter no link.
+///
+/// The sources and matches together, and the directories the wildcards
+/// list, are at most [`MAX_ENTRIES`]: past them, an [`Error::TooLarge`].
 pub(crate) fn local_sources(text: &str, base: &Path, field: &str) -> Result<Vec<BuildContext>> {
+    local_sources_within(text, base, field, &mut Budget::new(MAX_ENTRIES))
+}
+
+/// [`local_sources`] spending `budget` (see [`Budget`]).
+fn local_sources_within(
+    text: &str,
+    base: &Path,
+    field: &str,
+    budget: &mut Budget,
+) -> Result<Vec<BuildContext>> {
     let mut contexts = Vec::new();
     let sources = copy_sources(text).map_err(|why| Error::validation(field, why))?;
     let listed = if base.as_os_str().is_empty() {
@@ -236,6 +250,7 @@ pub(crate) fn local_sources(text: &str, base: &Path, field: &str) -> Result<Vec<
         let pattern = &components[literal.count()..];
         let start = listed.join(&prefix);
         let matches = if pattern.is_empty() {
+            budget.spend()?;
             match fs::metadata(&start) {
                 Ok(_) => vec![prefix],
                 Err(_) => Vec::new(),
@@ -246,7 +261,7 @@ pub(crate) fn local_sources(text: &str, base: &Path, field: &str) -> Result<Vec<
                     let why = format!("leads to {} through a symbolic link", real.display());
                     return Err(outside(&source, line, why));
                 }
-                Ok(real) if real.is_dir() => glob::expand(&start, pattern)?
+                Ok(real) if real.is_dir() => glob::expand(&start, pattern, budget)?
                     .into_iter()
                     .map(|found| prefix.join(found).components().collect())
                     .collect(),
@@ -490,6 +505,34 @@ mod tests {
                 assert_eq!(found, [BuildContext::new(ctx.join(name), name)], "{text}");
             }
         }
+    }
+
+    /// The sources of a whole Dockerfile share one budget of listings and
+    /// matches: thousands of `COPY **/x` lines cannot list a folder
+    /// thousands of times, nor make millions of contexts.
+    #[test]
+    fn the_sources_of_a_dockerfile_share_one_budget() {
+        use crate::test_temp::TempDir;
+        let tree = TempDir::new("source-budget");
+        for rel in ["ctx/a/x", "ctx/b/x", "ctx/c/x"] {
+            tree.file(rel, "x");
+        }
+        let ctx = tree.path("ctx");
+        let run = |text: &str, limit: usize| {
+            local_sources_within(text, &ctx, "path", &mut Budget::new(limit))
+        };
+        // `**/x`: four folders listed, three matches; a literal source: one.
+        let line = "COPY **/x a /d/\n";
+        assert_eq!(run(line, 8).unwrap().len(), 4);
+        let err = run(line, 7).unwrap_err();
+        assert!(err.is_too_large(), "{err:?}");
+        assert!(
+            err.to_string().contains("limit of 7 listings and matches"),
+            "{err}"
+        );
+        let twice = line.repeat(2);
+        assert_eq!(run(&twice, 16).unwrap().len(), 8);
+        assert!(run(&twice, 15).unwrap_err().is_too_large());
     }
 
     #[test]

@@ -33,7 +33,14 @@ pub(crate) fn has_magic(component: &str) -> bool {
 /// Consecutive `**` are one, and each directory is listed at most once per
 /// component, so the work is bounded by the directories below `base` times
 /// the components, whatever the pattern repeats.
-pub(crate) fn expand(base: &Path, components: &[&str]) -> Result<Vec<PathBuf>> {
+///
+/// Each directory listed and each match spends one unit of `budget`,
+/// shared by the sources of a whole Dockerfile.
+pub(crate) fn expand(
+    base: &Path,
+    components: &[&str],
+    budget: &mut Budget,
+) -> Result<Vec<PathBuf>> {
     let mut pattern: Vec<&str> = Vec::with_capacity(components.len());
     for &component in components {
         if component != "**" || pattern.last() != Some(&"**") {
@@ -51,6 +58,7 @@ pub(crate) fn expand(base: &Path, components: &[&str]) -> Result<Vec<PathBuf>> {
         }
         let rel = tree.path(dir);
         let Some(&component) = pattern.get(i) else {
+            budget.spend()?;
             out.push(rel);
             continue;
         };
@@ -59,6 +67,7 @@ pub(crate) fn expand(base: &Path, components: &[&str]) -> Result<Vec<PathBuf>> {
         if component == "**" {
             // Any number of directories, none included.
             todo.push((dir, i + 1));
+            budget.spend()?;
             for (name, kind) in list(&on_disk)? {
                 if matches!(kind, Kind::Dir { .. }) {
                     todo.push((tree.child(dir, name), i));
@@ -68,17 +77,20 @@ pub(crate) fn expand(base: &Path, components: &[&str]) -> Result<Vec<PathBuf>> {
             let path = on_disk.join(component);
             if last {
                 if fs::metadata(&path).is_ok() {
+                    budget.spend()?;
                     out.push(rel.join(component));
                 }
             } else if fs::symlink_metadata(&path).is_ok_and(|meta| meta.is_dir()) {
                 todo.push((tree.child(dir, component.into()), i + 1));
             }
         } else {
+            budget.spend()?;
             for (name, kind) in list(&on_disk)? {
                 let matched = matches(component, &go_text(&name)).map_err(|BadPattern| {
                     Error::validation("pattern", format!("{component:?} is not a valid pattern"))
                 })?;
                 if matched && last {
+                    budget.spend()?;
                     out.push(rel.join(name));
                 } else if matched && matches!(kind, Kind::Dir { .. }) {
                     todo.push((tree.child(dir, name), i + 1));
@@ -89,6 +101,37 @@ pub(crate) fn expand(base: &Path, components: &[&str]) -> Result<Vec<PathBuf>> {
     out.sort();
     out.dedup();
     Ok(out)
+}
+
+/// What the `COPY` sources of one Dockerfile may cost together: one unit
+/// per directory a wildcard lists and per source or match (each a
+/// context). A hostile or mistaken Dockerfile (thousands of `COPY **/*`
+/// lines over a large folder) ends in an [`Error::TooLarge`] rather than
+/// hours of listings and millions of contexts.
+pub(crate) struct Budget {
+    left: usize,
+    limit: usize,
+}
+
+impl Budget {
+    /// A budget of `limit` units.
+    pub(crate) fn new(limit: usize) -> Budget {
+        Budget { left: limit, limit }
+    }
+
+    /// Spends one unit, or fails when none is left.
+    pub(crate) fn spend(&mut self) -> Result<()> {
+        if self.left == 0 {
+            return Err(Error::TooLarge {
+                operation: "reading the COPY and ADD sources of the Dockerfile".into(),
+                what: "the directories its wildcards list and the sources they match".into(),
+                limit: self.limit as u64,
+                unit: "listings and matches",
+            });
+        }
+        self.left -= 1;
+        Ok(())
+    }
 }
 
 /// `name` as Go's `filepath.Match` reads it, as Docker matches it: UTF-8
@@ -187,7 +230,7 @@ mod tests {
     fn expand_counting(base: &Path, pattern: &str) -> (Vec<PathBuf>, u64) {
         let before = LISTINGS.with(|n| n.get());
         let components: Vec<&str> = pattern.split('/').collect();
-        let found = expand(base, &components).unwrap();
+        let found = expand(base, &components, &mut Budget::new(usize::MAX)).unwrap();
         (found, LISTINGS.with(|n| n.get()) - before)
     }
 

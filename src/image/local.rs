@@ -5,7 +5,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::context::{expand_tilde, io_error, path_string};
+use super::context::{expand_tilde, path_string, read_text, MAX_TEXT};
 use super::quote::{json_string, no_continuation, single_line};
 use super::{dockerfile, pip, BuildContext, Image, PipInstallOptions, PyprojectOptions};
 use crate::error::{Error, Result};
@@ -47,6 +47,8 @@ impl Image {
     /// [`Error::Validation`]: field `pyproject_toml` when the file does not
     /// exist, is not TOML or has no `[project] dependencies` array; field
     /// `optional_dependencies` for a group the file does not define.
+    /// [`Error::Io`] when it cannot be read or is not UTF-8;
+    /// [`Error::TooLarge`] when it is over 4 MiB (read no further).
     pub fn pip_install_from_pyproject(
         self,
         path: impl AsRef<Path>,
@@ -54,7 +56,7 @@ impl Image {
     ) -> Result<Self> {
         let given = path.as_ref();
         let source = local_path("pyproject_toml", given, Kind::File)?;
-        let text = fs::read_to_string(&source).map_err(|e| io_error(&source, e))?;
+        let text = read_text(&source, "the pyproject.toml", MAX_TEXT)?;
         let shown = given.display().to_string();
         let packages = pip::pyproject_dependencies(&text, &shown, &options.optional_dependencies)?;
         self.pip_lines(packages, &options.pip)

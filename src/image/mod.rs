@@ -44,7 +44,6 @@ mod walk;
 mod words;
 
 use std::fmt;
-use std::fs;
 use std::path::Path;
 
 pub use context::BuildContext;
@@ -54,7 +53,7 @@ pub use run::RunCommand;
 
 use crate::config::EnvHidden;
 use crate::error::{Error, Result};
-use context::{expand_tilde, io_error, normalize};
+use context::{expand_tilde, io_error, normalize, read_text, MAX_TEXT};
 use dockerfile::local_sources;
 use quote::{docker_quote, js_cmp, quote_all, single_line};
 use run::exec_form;
@@ -244,7 +243,9 @@ impl Image {
     ///
     /// [`Error::Validation`] (field `path`) when the Dockerfile, or a source
     /// it copies, does not exist, or a source is outside the build context
-    /// (the message names its line); [`Error::Io`] when it cannot be read.
+    /// (the message names its line); [`Error::Io`] when it cannot be read
+    /// or is not UTF-8; [`Error::TooLarge`] when it is over 4 MiB (read no
+    /// further).
     pub fn from_dockerfile(path: impl AsRef<Path>) -> Result<Self> {
         let given = path.as_ref();
         let expanded = expand_tilde(given);
@@ -265,7 +266,7 @@ impl Image {
                 format!("Dockerfile {} {why}", given.display()),
             ));
         }
-        let text = fs::read_to_string(&absolute).map_err(|e| io_error(&absolute, e))?;
+        let text = read_text(&absolute, "the Dockerfile", MAX_TEXT)?;
         let base = absolute.parent().unwrap_or(Path::new("/")).to_path_buf();
         let contexts = local_sources(&text, &base, "path")?;
         Ok(Image {
