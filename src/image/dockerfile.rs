@@ -35,6 +35,7 @@ struct CopySource {
 /// The local sources of the `COPY` and `ADD` instructions of `text`, in
 /// order; `Err` says what makes an instruction unreadable.
 fn copy_sources(text: &str) -> std::result::Result<Vec<CopySource>, String> {
+    let text = without_bom(text);
     let escape = escape_char(text);
     let mut out = Vec::new();
     // Here-document terminators still to be met, and whether `<<-` lets
@@ -79,7 +80,7 @@ fn copy_sources(text: &str) -> std::result::Result<Vec<CopySource>, String> {
 /// The escape character set by a `# escape=` parser directive at the top
 /// of the file, `\` by default.
 pub(super) fn escape_char(text: &str) -> char {
-    for line in text.lines() {
+    for line in without_bom(text).lines() {
         let Some(directive) = line.trim().strip_prefix('#') else {
             break;
         };
@@ -95,6 +96,13 @@ pub(super) fn escape_char(text: &str) -> char {
         }
     }
     '\\'
+}
+
+/// `text` without the UTF-8 byte order mark it may start with, which
+/// Docker drops before it reads the first line (its parser directives
+/// included).
+fn without_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
 }
 
 /// The flags of `COPY` and `ADD` that take a value, which Docker reads only
@@ -597,5 +605,15 @@ mod tests {
     fn honours_the_escape_directive() {
         let text = "# escape=`\nFROM x\nCOPY C:\\a `\n  C:\\b /dst/\n";
         assert_eq!(sources(text), s(&[("C:\\a", 3), ("C:\\b", 3)]));
+    }
+
+    /// Docker drops a byte order mark before the first line: its
+    /// directive, or its instruction, is read as without one.
+    #[test]
+    fn a_byte_order_mark_hides_neither_directive_nor_instruction() {
+        let text = "\u{feff}# escape=`\nFROM x\nCOPY C:\\a /dst/\n";
+        assert_eq!(escape_char(text), '`');
+        assert_eq!(sources(text), s(&[("C:\\a", 3)]));
+        assert_eq!(sources("\u{feff}COPY a /dst/\n"), s(&[("a", 1)]));
     }
 }
