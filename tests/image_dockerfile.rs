@@ -545,3 +545,26 @@ fn wildcard_lines_past_the_budget_are_refused() {
     assert!(err.to_string().contains("listings and matches"), "{err}");
     assert!(started.elapsed() < std::time::Duration::from_secs(60));
 }
+
+/// Lines appended to a Dockerfile are read with its escape character, as
+/// Docker reads them: under `# escape=`` a `\` is an ordinary character
+/// of a `COPY` source.
+#[cfg(unix)]
+#[test]
+fn appended_lines_are_read_with_the_dockerfiles_escape_character() {
+    let tree = TempDir::new("appended-escape");
+    tree.file("app/C:\\data", "x");
+    tree.file("app/C:\\app", "y");
+    let path = tree.file(
+        "app/Dockerfile",
+        "# escape=`\nFROM alpine\nCOPY C:\\data /d/\n",
+    );
+    let image = Image::from_dockerfile(&path)
+        .unwrap()
+        .dockerfile_commands(["COPY C:\\app /app/"], Some(&tree.path("app")))
+        .unwrap();
+    assert_eq!(
+        contexts(&tree, &image),
+        pairs(&[("app/C:\\data", "C:\\data"), ("app/C:\\app", "C:\\app")])
+    );
+}

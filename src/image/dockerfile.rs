@@ -32,11 +32,17 @@ struct CopySource {
     line: usize,
 }
 
-/// The local sources of the `COPY` and `ADD` instructions of `text`, in
-/// order; `Err` says what makes an instruction unreadable.
+/// `copy_sources_escaped` of a whole Dockerfile, with its own escape
+/// character.
+#[cfg(test)]
 fn copy_sources(text: &str) -> std::result::Result<Vec<CopySource>, String> {
-    let text = without_bom(text);
-    let escape = escape_char(text);
+    copy_sources_escaped(without_bom(text), escape_char(text))
+}
+
+/// The local sources of the `COPY` and `ADD` instructions of `text`, read
+/// with the escape character `escape`, in order; `Err` says what makes an
+/// instruction unreadable.
+fn copy_sources_escaped(text: &str, escape: char) -> std::result::Result<Vec<CopySource>, String> {
     let mut out = Vec::new();
     // Here-document terminators still to be met, and whether `<<-` lets
     // them be indented with tabs.
@@ -192,18 +198,35 @@ fn is_remote(source: &str) -> bool {
 /// The sources and matches together, and the directories the wildcards
 /// list, are at most [`MAX_ENTRIES`]: past them, an [`Error::TooLarge`].
 pub(crate) fn local_sources(text: &str, base: &Path, field: &str) -> Result<Vec<BuildContext>> {
-    local_sources_within(text, base, field, &mut Budget::new(MAX_ENTRIES))
+    let escape = escape_char(text);
+    let text = without_bom(text);
+    local_sources_within(text, escape, base, field, &mut Budget::new(MAX_ENTRIES))
 }
 
-/// [`local_sources`] spending `budget` (see [`Budget`]).
+/// [`local_sources`] of lines appended to a Dockerfile whose escape
+/// character is `escape`: Docker reads them with it (a `# escape=`
+/// directive among them is a comment there).
+pub(crate) fn appended_sources(
+    text: &str,
+    escape: char,
+    base: &Path,
+    field: &str,
+) -> Result<Vec<BuildContext>> {
+    local_sources_within(text, escape, base, field, &mut Budget::new(MAX_ENTRIES))
+}
+
+/// [`local_sources`] of lines read with `escape`, spending `budget` (see
+/// [`Budget`]).
 fn local_sources_within(
     text: &str,
+    escape: char,
     base: &Path,
     field: &str,
     budget: &mut Budget,
 ) -> Result<Vec<BuildContext>> {
     let mut contexts = Vec::new();
-    let sources = copy_sources(text).map_err(|why| Error::validation(field, why))?;
+    let sources =
+        copy_sources_escaped(text, escape).map_err(|why| Error::validation(field, why))?;
     let listed = if base.as_os_str().is_empty() {
         Path::new(".")
     } else {
@@ -527,7 +550,7 @@ mod tests {
         }
         let ctx = tree.path("ctx");
         let run = |text: &str, limit: usize| {
-            local_sources_within(text, &ctx, "path", &mut Budget::new(limit))
+            local_sources_within(text, '\\', &ctx, "path", &mut Budget::new(limit))
         };
         // `**/x`: four folders listed, three matches; a literal source: one.
         let line = "COPY **/x a /d/\n";

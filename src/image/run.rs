@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::context::expand_tilde;
-use super::dockerfile::{self, local_sources};
+use super::dockerfile::{self, appended_sources};
 use super::quote::{json_string, no_continuation};
 use super::Image;
 use crate::error::{Error, Result};
@@ -64,7 +64,8 @@ impl Image {
     /// Appends Dockerfile lines as given. The local sources of their
     /// `COPY` and `ADD` instructions become contexts as in
     /// [`Image::from_dockerfile`], relative to `context_dir` (or, without
-    /// one, to the current directory, their source paths then relative).
+    /// one, to the current directory, their source paths then relative),
+    /// read with the Dockerfile's escape character as Docker reads them.
     ///
     /// ```no_run
     /// use std::path::Path;
@@ -110,7 +111,7 @@ impl Image {
             .join("\n");
         let escape = dockerfile::escape_char(&self.dockerfile);
         no_continuation("dockerfile_commands", &text, escape)?;
-        let contexts = local_sources(&text, &base, "dockerfile_commands")?;
+        let contexts = appended_sources(&text, escape, &base, "dockerfile_commands")?;
         self.contexts.extend(contexts);
         self.push(&text);
         Ok(self)
