@@ -477,6 +477,22 @@ fn serve(
                         .push(format!("`{field}` set to {v} for {op}"));
                 }
             }
+            // A mock answers with its example's (or a random) id; the real
+            // API answers a request about `/sandbox/{id}` with that sandbox,
+            // and a fork with a new one. The SDK refuses an answer about
+            // another sandbox, so the answer takes the id the real one has.
+            if side == Side::Api && exchange.response_schema.as_deref() == Some("Sandbox") {
+                if let (Some(id), Some(map)) =
+                    (own_sandbox_id(&path, &operation_id), value.as_object_mut())
+                {
+                    if map.get("id").and_then(Value::as_str) != Some(id.as_str()) {
+                        map.insert("id".into(), Value::String(id));
+                        exchange.notes.push(
+                            "`id` of a sandbox set to its path's (a fork's: a new one)".into(),
+                        );
+                    }
+                }
+            }
             if exchange.response_schema.as_deref() == Some("ScreenshotResponse") {
                 screenshot_answer(&mut value);
                 exchange
@@ -543,6 +559,19 @@ fn serve(
     }
     shared.record(exchange);
     answer.write(&mut conn, method == "HEAD")
+}
+
+/// The id the real API gives the sandbox it answers about, for a request
+/// to `/sandbox/{id}...`: that id, or for a fork a new one.
+fn own_sandbox_id(path: &str, operation_id: &str) -> Option<String> {
+    let id = percent_decode(path.strip_prefix("/sandbox/")?.split('/').next()?, false);
+    if id.is_empty() {
+        return None;
+    }
+    Some(match operation_id {
+        "forkSandbox" => format!("{id}-fork"),
+        _ => id.to_string(),
+    })
 }
 
 fn self_overrides(shared: &Shared, operation_id: &str) -> Vec<(String, String, Value)> {
