@@ -266,7 +266,9 @@ struct RunWire {
 
 impl RunWire {
     fn exit_code(&self) -> i32 {
-        self.exit_code.or(self.code).unwrap_or(-1)
+        self.exit_code
+            .or(self.code)
+            .unwrap_or_else(unknown_exit_code)
     }
 }
 
