@@ -13,7 +13,7 @@ use crate::models::{Snapshot, SnapshotPage, SnapshotPageMeta, SnapshotState, Url
 use crate::params::snapshot::{CreateSnapshot, ListSnapshots};
 use crate::telemetry::traced;
 use crate::transport::page::{Page, Pages};
-use crate::transport::poll::{wait_until, Check, Deadline, Held, Look};
+use crate::transport::poll::{wait_until, Check, Deadline, Held, Listen, Look};
 use crate::transport::{Answer, Request};
 
 /// Snapshot operations: [`Daytona::snapshots`].
@@ -208,31 +208,38 @@ impl Snapshots {
         let schedule = self.client.inner.poll.clone();
         let patience = self.client.transport().max_retry_after();
         let mut listen = ticket.listen(&snapshot.id);
+        // Waits until `until` gives a verdict on the snapshot, which is kept
+        // up to date (and its state changes noted) as the wait goes.
+        let wait = |snapshot: &mut Snapshot,
+                    lines: &mut StateLines,
+                    listen: Option<&mut (dyn Listen + Send + 'static)>,
+                    until: &dyn Fn(&Snapshot) -> Result<Check<()>>| {
+            wait_until(
+                &schedule,
+                deadline,
+                patience,
+                &operation,
+                Held::Current,
+                listen,
+                |look| {
+                    if let Some(now) = self.look(&snapshot.id, look)? {
+                        *snapshot = now;
+                    }
+                    lines.note(snapshot, &on_log);
+                    until(snapshot)
+                },
+            )
+        };
         if has_build {
             // The build starts once the snapshot leaves `pending`; its log
             // can be followed from then on (as the official SDKs do).
             if snapshot.state == SnapshotState::Pending {
-                let listen = listen.as_deref_mut();
-                wait_until(
-                    &schedule,
-                    deadline,
-                    patience,
-                    &operation,
-                    Held::Current,
-                    listen,
-                    |look| {
-                        if let Some(now) = self.look(&snapshot.id, look)? {
-                            snapshot = now;
-                        }
-                        lines.note(&snapshot, &on_log);
-                        match verdict(&snapshot)? {
-                            Check::Pending if snapshot.state == SnapshotState::Pending => {
-                                Ok(Check::Pending)
-                            }
-                            _ => Ok(Check::Done(())),
-                        }
-                    },
-                )?;
+                wait(&mut snapshot, &mut lines, listen.as_deref_mut(), &|s| {
+                    Ok(match verdict(s)? {
+                        Check::Pending if s.state == SnapshotState::Pending => Check::Pending,
+                        _ => Check::Done(()),
+                    })
+                })?;
             }
             if let Check::Pending = verdict(&snapshot)? {
                 self.follow_build_log(
@@ -249,22 +256,7 @@ impl Snapshots {
             }
         }
         if let Check::Pending = verdict(&snapshot)? {
-            let listen = listen.as_deref_mut();
-            wait_until(
-                &schedule,
-                deadline,
-                patience,
-                &operation,
-                Held::Current,
-                listen,
-                |look| {
-                    if let Some(now) = self.look(&snapshot.id, look)? {
-                        snapshot = now;
-                    }
-                    lines.note(&snapshot, &on_log);
-                    verdict(&snapshot)
-                },
-            )?;
+            wait(&mut snapshot, &mut lines, listen.as_deref_mut(), &verdict)?;
         }
         (on_log.borrow_mut())(&format!("Created snapshot {name} (active)"));
         Ok(snapshot)
