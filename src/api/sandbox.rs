@@ -21,7 +21,7 @@ use crate::models::{
 use crate::params::{NetworkSettings, Resize};
 use crate::telemetry::{traced, Tracing};
 use crate::transport::poll::{wait_until, Check, Deadline, Held, Look};
-use crate::transport::{read_body, Answer, Request};
+use crate::transport::Request;
 
 /// A sandbox: its last known [`SandboxInfo`] and the client to act on it.
 ///
@@ -104,10 +104,8 @@ impl Sandbox {
     }
 
     /// Sends `req`; when the answer is a sandbox, it becomes the new info.
-    fn update(&mut self, mut req: Request<'_>) -> Result<()> {
-        let op = req.operation().to_string();
-        let info = self.client.transport().execute(&mut req, |resp| {
-            let body = read_body(resp, &op, Answer::Object)?;
+    fn update(&mut self, req: Request<'_>) -> Result<()> {
+        let info = self.client.transport().read(req, |_, body| {
             Ok(serde_json::from_slice::<SandboxInfo>(&body).ok())
         })?;
         // An answer about another sandbox is not taken (as one that does

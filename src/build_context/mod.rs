@@ -33,7 +33,7 @@ use crate::error::{Error, Result};
 use crate::image::Image;
 use crate::transport::poll::Deadline;
 use crate::transport::request::{push_segments, SEGMENT};
-use crate::transport::{decode, read_body, Answer, Request, Transport};
+use crate::transport::{decode, Request, Transport};
 
 /// The bucket when push access names none.
 const DEFAULT_BUCKET: &str = "daytona-volume-builds";
@@ -151,17 +151,16 @@ impl std::fmt::Debug for PushAccess {
 /// sets. An undecodable answer's excerpt is dropped from the error (and so
 /// from the retry log): it may hold the credentials.
 fn push_access(up: &Uploader<'_>, deadline: Deadline) -> Result<(PushAccess, Clock)> {
-    let mut req = Request::new(Method::GET, up.api_url, &["object-storage", "push-access"])
+    let req = Request::new(Method::GET, up.api_url, &["object-storage", "push-access"])
         .deadline(deadline);
     let op = req.operation().to_string();
-    up.transport.execute(&mut req, |resp| {
-        let date = resp
-            .headers()
+    up.transport.read(req, |headers, body| {
+        let date = headers
             .get("date")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| httpdate::parse_http_date(v).ok());
         let clock = Clock::new(date, SystemTime::now());
-        let access = decode(&read_body(resp, &op, Answer::Object)?, &op).map_err(|e| match e {
+        let access = decode(&body, &op).map_err(|e| match e {
             Error::Decode {
                 operation, message, ..
             } => Error::Decode {

@@ -43,7 +43,7 @@ use crate::error::{Error, Result};
 use crate::params::string_pairs;
 use crate::params::{CodeLanguage, CODE_TOOLBOX_LANGUAGE_LABEL};
 use crate::telemetry::traced;
-use crate::transport::{decode, read_body, Answer, Request};
+use crate::transport::{decode, Answer, Request};
 
 pub use chart::{Chart, ChartElement, ChartKind};
 #[cfg(feature = "websocket")]
@@ -440,19 +440,20 @@ impl<'s> Process<'s> {
     /// program that does not exist, a `cwd` that does not) answers with
     /// two objects back to back: the first says why, with exit code `-1`;
     /// the second is empty.
-    fn run(&self, mut req: Request<'_>) -> Result<RunWire> {
+    fn run(&self, req: Request<'_>) -> Result<RunWire> {
         let op = req.operation().to_string();
-        self.tb.transport().execute(&mut req, |resp| {
-            let body = read_body(resp, &op, Answer::Text)?;
-            let first = serde_json::Deserializer::from_slice(&body)
-                .into_iter::<RunWire>()
-                .next();
-            match first {
-                Some(Ok(wire)) => Ok(wire),
-                // The whole body's error, as for any answer.
-                _ => decode(&body, &op),
-            }
-        })
+        self.tb
+            .transport()
+            .read(req.answer(Answer::Text), |_, body| {
+                let first = serde_json::Deserializer::from_slice(&body)
+                    .into_iter::<RunWire>()
+                    .next();
+                match first {
+                    Some(Ok(wire)) => Ok(wire),
+                    // The whole body's error, as for any answer.
+                    _ => decode(&body, &op),
+                }
+            })
     }
 
     /// Gives a command's request its own limit: the command's timeout plus

@@ -27,9 +27,23 @@ struct LoosePage<M> {
 
 impl Transport {
     /// Sends `req` and decodes the JSON answer.
-    pub(crate) fn json<T: DeserializeOwned>(&self, mut req: Request<'_>) -> Result<T> {
+    pub(crate) fn json<T: DeserializeOwned>(&self, req: Request<'_>) -> Result<T> {
+        let op = req.operation.clone();
+        self.read(req, |_, body| decode(&body, &op))
+    }
+
+    /// Sends `req`, reads its answer whole within the cap of the request's
+    /// [`Answer`] kind, and gives `f` the answer's headers and body.
+    pub(crate) fn read<T>(
+        &self,
+        mut req: Request<'_>,
+        mut f: impl FnMut(&http::HeaderMap, Vec<u8>) -> Result<T>,
+    ) -> Result<T> {
         let (op, answer) = (req.operation.clone(), req.answer);
-        self.execute(&mut req, |resp| decode(&read_body(resp, &op, answer)?, &op))
+        self.execute(&mut req, |mut resp| {
+            let body = read_body(&mut resp, &op, answer)?;
+            f(resp.headers(), body)
+        })
     }
 
     /// Sends `req` and decodes its answer as the page `P`, which `split`
@@ -49,8 +63,8 @@ impl Transport {
         T: DeserializeOwned,
     {
         let (op, answer) = (req.operation.clone(), req.answer);
-        let page = self.execute(&mut req, |resp| {
-            let body = read_body(resp, &op, answer)?;
+        let page = self.execute(&mut req, |mut resp| {
+            let body = read_body(&mut resp, &op, answer)?;
             decode::<P>(&body, &op).map(Ok).or_else(|whole| {
                 decode::<LoosePage<M>>(&body, &op)
                     .map(Err)
@@ -98,8 +112,8 @@ fn decode_each<T: DeserializeOwned>(
 
 /// Reads a whole (JSON-sized) body: at most the cap of `answer`, past
 /// which it is an [`Error::TooLarge`] naming the cap.
-pub(crate) fn read_body(
-    mut resp: http::Response<ureq::Body>,
+fn read_body(
+    resp: &mut http::Response<ureq::Body>,
     operation: &str,
     answer: Answer,
 ) -> Result<Vec<u8>> {

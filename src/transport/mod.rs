@@ -30,7 +30,7 @@ pub(crate) mod tls;
 pub(crate) mod ws;
 
 pub(crate) use answer::decode;
-pub(crate) use answer::{drain, read_body};
+pub(crate) use answer::drain;
 pub(crate) use request::{Answer, Request};
 pub(crate) use run::Transport;
 pub use run::API_VERSION;

@@ -10,7 +10,7 @@ use crate::check::{non_empty, path_segment};
 use crate::config::echo_forms;
 use crate::error::Result;
 use crate::telemetry::traced;
-use crate::transport::{read_body, Answer, Request};
+use crate::transport::{Answer, Request};
 
 /// A session (`Session`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -304,25 +304,24 @@ impl Process<'_> {
     /// Logs as JSON, or as the plain text older toolboxes send: an answer
     /// labelled `text/...` is the output as it is, even if it reads as JSON
     /// (a command that printed an object).
-    fn logs(&self, mut req: Request<'_>) -> Result<SessionCommandLogs> {
-        let op = req.operation().to_string();
-        self.tb.transport().execute(&mut req, |resp| {
-            let text = resp
-                .headers()
-                .get(ureq::http::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("text/"));
-            let body = read_body(resp, &op, Answer::Text)?;
-            let json = if text {
-                None
-            } else {
-                serde_json::from_slice(&body).ok()
-            };
-            Ok(json.unwrap_or_else(|| SessionCommandLogs {
-                output: Some(String::from_utf8_lossy(&body).into_owned()),
-                ..SessionCommandLogs::default()
-            }))
-        })
+    fn logs(&self, req: Request<'_>) -> Result<SessionCommandLogs> {
+        self.tb
+            .transport()
+            .read(req.answer(Answer::Text), |headers, body| {
+                let text = headers
+                    .get(ureq::http::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("text/"));
+                let json = if text {
+                    None
+                } else {
+                    serde_json::from_slice(&body).ok()
+                };
+                Ok(json.unwrap_or_else(|| SessionCommandLogs {
+                    output: Some(String::from_utf8_lossy(&body).into_owned()),
+                    ..SessionCommandLogs::default()
+                }))
+            })
     }
 }
 
