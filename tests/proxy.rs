@@ -20,8 +20,22 @@ use serde_json::json;
 
 static ENV: Mutex<()> = Mutex::new(());
 
-/// Holds the environment lock with the proxy variables set as given.
+/// Holds the environment lock with `HTTP_PROXY` and `NO_PROXY` set as
+/// given, and no other proxy variable.
 fn proxy_env(proxy: Option<String>, no_proxy: Option<&str>) -> MutexGuard<'static, ()> {
+    let mut vars = Vec::new();
+    if let Some(proxy) = proxy {
+        vars.push(("HTTP_PROXY", proxy));
+    }
+    if let Some(no_proxy) = no_proxy {
+        vars.push(("NO_PROXY", no_proxy.to_string()));
+    }
+    env_with(&vars)
+}
+
+/// Holds the environment lock with the proxy variables `vars` set, and no
+/// other.
+fn env_with(vars: &[(&str, String)]) -> MutexGuard<'static, ()> {
     let guard = ENV.lock().unwrap_or_else(|e| e.into_inner());
     for name in [
         "ALL_PROXY",
@@ -35,11 +49,8 @@ fn proxy_env(proxy: Option<String>, no_proxy: Option<&str>) -> MutexGuard<'stati
     ] {
         std::env::remove_var(name);
     }
-    if let Some(proxy) = proxy {
-        std::env::set_var("HTTP_PROXY", proxy);
-    }
-    if let Some(no_proxy) = no_proxy {
-        std::env::set_var("NO_PROXY", no_proxy);
+    for (name, value) in vars {
+        std::env::set_var(name, value);
     }
     guard
 }
@@ -220,5 +231,83 @@ fn an_https_proxy_is_reached_over_tls_with_the_client_s_trust() {
         expected_requests,
         "{:?}",
         proxy.connects()
+    );
+}
+
+#[test]
+fn an_https_proxy_never_carries_http_traffic() {
+    // A proxy meant for encrypted traffic would see the API key in clear.
+    let proxy = Relay::connect_proxy(|_| 200);
+    let _env = env_with(&[("HTTPS_PROXY", format!("http://127.0.0.1:{}", proxy.port))]);
+    let server = server("0.0.0.0");
+    let api = format!("http://0.0.0.0:{}", server_port(&server));
+    assert_eq!(get_and_follow(&client(&api)).unwrap(), FOLLOWED);
+    assert!(proxy.connects().is_empty(), "{:?}", proxy.connects());
+    assert!(!server.seen().is_empty());
+}
+
+#[test]
+fn each_scheme_goes_through_its_own_proxy() {
+    let plain = Relay::connect_proxy(|_| 200);
+    let secure = Relay::connect_proxy(|_| 200);
+    let all = Relay::connect_proxy(|_| 200);
+    let _env = env_with(&[
+        ("HTTP_PROXY", format!("http://127.0.0.1:{}", plain.port)),
+        ("HTTPS_PROXY", format!("http://127.0.0.1:{}", secure.port)),
+        ("ALL_PROXY", format!("http://127.0.0.1:{}", all.port)),
+    ]);
+    // The API over http; its toolbox over https on the same host, which
+    // the other proxy carries (the toolbox's TLS then fails: the server
+    // speaks plain HTTP).
+    let port = std::sync::Arc::new(std::sync::OnceLock::<u16>::new());
+    let own = port.clone();
+    let server = FaultServer::start(move |_| {
+        let mut body = sandbox_json("sb-1", "started");
+        body["toolboxProxyUrl"] = json!(format!("https://0.0.0.0:{}/toolbox", own.get().unwrap()));
+        Action::json(200, &body)
+    });
+    port.set(server_port(&server)).unwrap();
+    let api = format!("http://0.0.0.0:{}", server_port(&server));
+    let daytona = Daytona::new(
+        DaytonaConfig::new()
+            .read_env(false)
+            .api_key(KEY)
+            .api_url(format!("{api}/api"))
+            .request_timeout(std::time::Duration::from_secs(1))
+            .retry_policy(fast_retries()),
+    )
+    .unwrap();
+    let sandbox = daytona.get("sb-1").unwrap();
+    let e = sandbox.fs().list_files("/").unwrap_err();
+    assert!(
+        matches!(e, Error::Transport { .. } | Error::Timeout { .. }),
+        "{e:?}"
+    );
+    let target = format!("0.0.0.0:{}", server_port(&server));
+    let targets = |r: &Relay| {
+        r.connects()
+            .into_iter()
+            .map(|c| c.target)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(targets(&plain), std::slice::from_ref(&target));
+    assert!(!targets(&secure).is_empty());
+    assert!(targets(&secure).iter().all(|t| *t == target));
+    assert!(all.connects().is_empty(), "{:?}", all.connects());
+}
+
+#[test]
+fn all_proxy_carries_a_scheme_without_its_own() {
+    let all = Relay::connect_proxy(|_| 200);
+    let _env = env_with(&[("ALL_PROXY", format!("http://127.0.0.1:{}", all.port))]);
+    let server = server("0.0.0.0");
+    let api = format!("http://0.0.0.0:{}", server_port(&server));
+    assert_eq!(get_and_follow(&client(&api)).unwrap(), FOLLOWED);
+    let expected_requests = if cfg!(feature = "websocket") { 2 } else { 1 };
+    assert_eq!(
+        all.connects().len(),
+        expected_requests,
+        "{:?}",
+        all.connects()
     );
 }

@@ -254,8 +254,10 @@ impl DaytonaConfig {
         self
     }
 
-    /// Whether `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` are honoured (default
-    /// `true`; never for a loopback API URL).
+    /// Whether `HTTPS_PROXY` (for `https` hosts), `HTTP_PROXY` (for `http`
+    /// hosts), `ALL_PROXY` (for either, when its own is not set) and
+    /// `NO_PROXY` are honoured (default `true`; never for a loopback API
+    /// URL).
     #[must_use]
     pub fn use_env_proxy(mut self, use_proxy: bool) -> Self {
         self.use_env_proxy = use_proxy;

@@ -7,6 +7,7 @@
 //! - `request`: the description of a request (method, URL, body, limits);
 //! - `run`: sending it, with the attempts and their limits;
 //! - `answer`: reading and decoding what comes back (JSON, listing pages);
+//! - `proxy`: the proxies of the environment, one per scheme of target;
 //! - `redirect`: which redirects are followed (same origin only);
 //! - `retry`: the delays between attempts;
 //! - `status`: what an answer or a failure means (error mapping, whether
@@ -20,6 +21,7 @@ mod answer;
 pub(crate) mod date;
 pub(crate) mod page;
 pub(crate) mod poll;
+mod proxy;
 mod redirect;
 pub(crate) mod request;
 pub(crate) mod retry;

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use ureq::http::{self, HeaderName, HeaderValue, Method};
 
+use super::proxy::Proxies;
 use super::redirect::{next_hop, Hop};
 use super::request::{Body, Request};
 use super::retry::Delays;
@@ -52,8 +53,11 @@ pub(crate) struct Transport {
     request_timeout: Duration,
     connect_timeout: Duration,
     command_timeout_margin: Duration,
-    /// The proxy of REST calls, for connections made outside ureq.
-    proxy: Option<ureq::Proxy>,
+    /// The proxies of the environment (none for a loopback API): the
+    /// agent's is the one of the API's scheme.
+    proxies: Proxies,
+    /// Whether the API is reached over `https`.
+    api_https: bool,
     /// The TLS trust of every connection.
     tls: Tls,
     /// Whether operations are traced.
@@ -68,14 +72,7 @@ impl std::fmt::Debug for Transport {
             .field("request_timeout", &self.request_timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("command_timeout_margin", &self.command_timeout_margin)
-            // Where the proxy is, never its credentials.
-            .field(
-                "proxy",
-                &self
-                    .proxy
-                    .as_ref()
-                    .map(|p| format!("{}:{}", p.host(), p.port())),
-            )
+            .field("proxies", &self.proxies)
             .field("tls", &self.tls)
             .finish_non_exhaustive()
     }
@@ -131,11 +128,12 @@ impl Transport {
     pub(crate) fn new(config: &ResolvedConfig) -> Result<Self> {
         let s = &config.settings;
         let tls = Tls::new(&s.tls)?;
-        let proxy = if s.use_env_proxy && !is_loopback(&config.api_url) {
-            ureq::Proxy::try_from_env()
+        let proxies = if s.use_env_proxy && !is_loopback(&config.api_url) {
+            Proxies::from_env()
         } else {
-            None
+            Proxies::none()
         };
+        let api_https = config.api_url.scheme() == "https";
         let agent_config = phase_timeouts!(
             ureq::Agent::config_builder(),
             s.request_timeout,
@@ -146,7 +144,7 @@ impl Transport {
         // answer comes back as it is.
         .max_redirects(0)
         .user_agent(USER_AGENT)
-        .proxy(proxy.clone())
+        .proxy(proxies.of(api_https).cloned())
         .tls_config(tls.ureq_config())
         .max_idle_connections(256)
         .max_idle_connections_per_host(64)
@@ -178,7 +176,8 @@ impl Transport {
             request_timeout: s.request_timeout,
             connect_timeout: s.connect_timeout,
             command_timeout_margin: s.command_timeout_margin,
-            proxy,
+            proxies,
+            api_https,
             tls,
             tracing: Tracing::new(config.otel, &config.auth),
         })
@@ -196,12 +195,13 @@ impl Transport {
         self.connect_timeout
     }
 
-    /// The proxy REST calls go through (none for a loopback API, or when
+    /// The proxy REST calls to targets of scheme `https` (`true`) or
+    /// `http` go through (none for a loopback API, or when
     /// [`crate::DaytonaConfig::use_env_proxy`] is off): for connections
     /// made outside ureq, which follow the same rules.
     #[cfg(feature = "websocket")]
-    pub(crate) fn proxy(&self) -> Option<&ureq::Proxy> {
-        self.proxy.as_ref()
+    pub(crate) fn proxy(&self, https: bool) -> Option<&ureq::Proxy> {
+        self.proxies.of(https)
     }
 
     /// The TLS trust of every connection.
@@ -583,8 +583,12 @@ impl Transport {
         // ureq exempts only `NO_PROXY` hosts from the proxy: a loopback
         // host (a toolbox on this machine) is reached directly, as by a
         // WebSocket.
-        let direct = self.proxy.is_some() && uri_is_loopback(request.uri());
-        if timeout == self.request_timeout && !direct {
+        let direct = self.proxies.any() && uri_is_loopback(request.uri());
+        // The agent's proxy is the one of the API's scheme; a target of
+        // the other scheme (a toolbox, the object store) may have another.
+        let https = request.uri().scheme() == Some(&http::uri::Scheme::HTTPS);
+        let other = https != self.api_https && !self.proxies.same();
+        if timeout == self.request_timeout && !direct && !other {
             // The agent's own limits: no per-request configuration to copy
             // (and ureq builds its TLS configuration once per agent).
             return self.agent.run(request);
@@ -596,6 +600,8 @@ impl Transport {
         );
         if direct {
             config = config.proxy(None);
+        } else if other {
+            config = config.proxy(self.proxies.of(https).cloned());
         }
         self.agent.run(config.build())
     }

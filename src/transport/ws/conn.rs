@@ -57,8 +57,9 @@ pub(super) fn open(
     let port = url
         .port_or_known_default()
         .ok_or_else(|| fail(invalid("the URL has no port")))?;
+    let https = matches!(url.scheme(), "wss" | "https");
     let proxy = transport
-        .proxy()
+        .proxy(https)
         .filter(|proxy| !is_loopback(url) && !bypassed(proxy, url));
     let conn = match proxy {
         None => Conn::Tcp(open_tcp(&host, port, by).map_err(fail)?),
