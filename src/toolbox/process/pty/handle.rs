@@ -190,6 +190,11 @@ impl<'s> PtyHandle<'s> {
 
     /// Sends input to the terminal (as [`Write::write_all`], with the
     /// crate's error); an error once the session has ended.
+    ///
+    /// When the terminal reads no input for the connection's idle limit,
+    /// this ends with [`crate::Error::Timeout`]: the input before the
+    /// piece being written then has been sent, and that piece (at most
+    /// 32 KiB) may still go out later, ahead of any input sent after it.
     pub fn send_input(&self, input: &[u8]) -> Result<()> {
         self.writer.send_input(input)
     }
@@ -441,6 +446,11 @@ impl<'s> PtyWriter<'s> {
 
     /// Sends input to the terminal (as [`Write::write_all`], with the
     /// crate's error); an error once the session has ended.
+    ///
+    /// When the terminal reads no input for the connection's idle limit,
+    /// this ends with [`crate::Error::Timeout`]: the input before the
+    /// piece being written then has been sent, and that piece (at most
+    /// 32 KiB) may still go out later, ahead of any input sent after it.
     pub fn send_input(&self, input: &[u8]) -> Result<()> {
         self.link.send(input)
     }
