@@ -28,6 +28,15 @@ pub(crate) const MAX_CONNECTIONS: usize = 128;
 /// How often an idle connection checks whether the server is stopping.
 const IDLE_CHECK: Duration = Duration::from_millis(200);
 
+/// How long reading a request's head and body, and each write of an
+/// answer, may wait for the client: one that sends or reads nothing is let
+/// go rather than holding its connection's thread for ever.
+const CLIENT_WAIT: Duration = if cfg!(test) {
+    Duration::from_secs(1)
+} else {
+    Duration::from_secs(30)
+};
+
 /// A request as received.
 #[derive(Debug, Clone)]
 pub(crate) struct Request {
@@ -209,6 +218,7 @@ fn refuse(w: &mut TcpStream, status: u16, message: &str) -> io::Result<()> {
 /// Serves the requests of one connection until it closes.
 fn serve(stream: TcpStream, handler: &Handler, stopping: &AtomicBool) -> io::Result<()> {
     stream.set_nodelay(true)?;
+    stream.set_write_timeout(Some(CLIENT_WAIT))?;
     let mut writer = stream.try_clone()?;
     let mut reader = BufReader::new(stream);
     loop {
@@ -262,15 +272,13 @@ fn read_request(
             Err(e) => return Err(e),
         }
     }
-    reader
-        .get_ref()
-        .set_read_timeout(Some(Duration::from_secs(30)))?;
+    reader.get_ref().set_read_timeout(Some(CLIENT_WAIT))?;
     let mut lines = Vec::new();
     let mut total = 0;
     loop {
-        let mut line = String::new();
+        let mut line = Vec::new();
         let room = MAX_HEAD.saturating_sub(total) as u64 + 1;
-        let n = reader.by_ref().take(room).read_line(&mut line)?;
+        let n = reader.by_ref().take(room).read_until(b'\n', &mut line)?;
         if n == 0 {
             return Ok(None);
         }
@@ -279,6 +287,10 @@ fn read_request(
             refuse(writer, 431, "request head too large")?;
             return Ok(None);
         }
+        let Ok(line) = String::from_utf8(line) else {
+            refuse(writer, 400, "the request head is not UTF-8")?;
+            return Ok(None);
+        };
         let line = line.trim_end_matches(['\r', '\n']).to_string();
         if line.is_empty() {
             if lines.is_empty() {
@@ -376,13 +388,20 @@ fn read_chunked(reader: &mut BufReader<TcpStream>) -> io::Result<Option<Vec<u8>>
         let size = usize::from_str_radix(size, 16)
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "bad chunk size"))?;
         if size == 0 {
-            // Trailers, up to the empty line.
+            // Trailers, up to the empty line: at most a head's size in all.
+            let mut left = MAX_HEAD as u64;
             loop {
-                let mut line = String::new();
-                if reader.by_ref().take(MAX_HEAD as u64).read_line(&mut line)? == 0
-                    || line.trim().is_empty()
-                {
+                let mut line = Vec::new();
+                let n = reader.by_ref().take(left).read_until(b'\n', &mut line)?;
+                if n == 0 || line.trim_ascii().is_empty() {
                     return Ok(Some(body));
+                }
+                left -= n as u64;
+                if left == 0 {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "trailers too large",
+                    ));
                 }
             }
         }
@@ -500,7 +519,88 @@ fn write_response(
 
 #[cfg(test)]
 mod tests {
-    use super::decode;
+    use std::sync::mpsc;
+
+    use super::*;
+
+    fn server(handler: impl Fn(Request) -> Outcome + Send + Sync + 'static) -> Server {
+        Server::start(Arc::new(handler)).unwrap()
+    }
+
+    fn client(server: &Server) -> TcpStream {
+        let c = TcpStream::connect(server.addr()).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        c
+    }
+
+    /// A server answering 200 to all, and a client that sent it `bytes`.
+    fn sent(bytes: &[u8]) -> (Server, TcpStream) {
+        let s = server(|_| Outcome::Respond(Response::empty(200)));
+        let mut c = client(&s);
+        c.write_all(bytes).unwrap();
+        (s, c)
+    }
+
+    fn answer(mut c: TcpStream) -> String {
+        let mut text = Vec::new();
+        let _ = c.read_to_end(&mut text);
+        String::from_utf8_lossy(&text).into_owned()
+    }
+
+    #[test]
+    fn a_head_that_is_not_utf8_is_answered_400() {
+        let (_s, c) = sent(b"GET /\xff HTTP/1.1\r\nHost: x\r\n\r\n");
+        let text = answer(c);
+        assert!(text.starts_with("HTTP/1.1 400 "), "{text}");
+    }
+
+    #[test]
+    fn endless_trailers_end_the_connection() {
+        let (_s, mut c) = sent(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n");
+        // Four times the largest head, in trailer lines.
+        let line = b"X-Trailer: 0123456789abcdef0123456789abcdef\r\n";
+        for _ in 0..(4 * MAX_HEAD / line.len()) {
+            if c.write_all(line).is_err() {
+                break;
+            }
+        }
+        // Closed without an answer (before, it read trailers for ever).
+        let mut text = Vec::new();
+        match c.read_to_end(&mut text) {
+            Ok(_) => assert!(text.is_empty(), "{text:?}"),
+            Err(e) => assert_eq!(e.kind(), io::ErrorKind::ConnectionReset),
+        }
+    }
+
+    #[test]
+    fn a_client_that_never_reads_is_let_go() {
+        struct Ended(mpsc::Sender<()>);
+        impl Drop for Ended {
+            fn drop(&mut self) {
+                let _ = self.0.send(());
+            }
+        }
+        let (tx, rx) = mpsc::channel();
+        let tx = std::sync::Mutex::new(tx);
+        let s = server(move |_| {
+            let ended = Ended(tx.lock().unwrap().clone());
+            let chunks = std::iter::repeat_with(move || {
+                let _ = &ended;
+                vec![0u8; 64 << 10]
+            });
+            Outcome::Respond(Response {
+                status: 200,
+                headers: Vec::new(),
+                body: Body::Stream(Box::new(chunks)),
+            })
+        });
+        let mut c = client(&s);
+        c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        // Reads nothing: the answer's writes time out and it is dropped.
+        let bound = CLIENT_WAIT + Duration::from_secs(10);
+        assert!(rx.recv_timeout(bound).is_ok(), "still writing");
+        drop(c);
+    }
 
     #[test]
     fn decodes_percent_and_plus() {
