@@ -16,7 +16,8 @@
 pub(crate) mod sigv4;
 pub(crate) mod tar;
 
-use std::time::{Duration, SystemTime};
+use std::collections::HashMap;
+use std::time::{Duration, Instant, SystemTime};
 
 use percent_encoding::{percent_decode_str, percent_encode};
 use serde::Deserialize;
@@ -30,7 +31,7 @@ use crate::check::is_dot_segment;
 use crate::config::secret::REDACTED;
 use crate::config::{base_url, shown_url, Secret};
 use crate::error::{Error, Result};
-use crate::image::Image;
+use crate::image::{BuildContext, Image, Until};
 use crate::transport::poll::Deadline;
 use crate::transport::request::{push_segments, SEGMENT};
 use crate::transport::{decode, Request, Transport};
@@ -70,9 +71,11 @@ pub(crate) struct ContextUpload {
 /// hashes, in order, for `buildInfo.contextHashes`.
 ///
 /// Fetches push access once (nothing at all when `contexts` is empty),
-/// then per context: a `HEAD` of its object, and a `PUT` of its tar when the
-/// object is missing. Every request stays inside `deadline`; an upload may
-/// take up to the client's transfer timeout.
+/// then per distinct hash: a `HEAD` of its object, and a `PUT` of its tar
+/// when the object is missing (a hash met again is neither checked nor
+/// sent again, but listed again). Every request stays inside `deadline`,
+/// and so does reading the files of a tar; an upload may take up to the
+/// client's transfer timeout.
 pub(crate) fn upload_contexts(
     up: &Uploader<'_>,
     contexts: &[ContextUpload],
@@ -86,9 +89,11 @@ pub(crate) fn upload_contexts(
     }
     let (access, clock) = push_access(up, deadline)?;
     let store = Store::new(access, clock)?;
-    let mut hashes = Vec::with_capacity(contexts.len());
+    let mut hashes: Vec<String> = Vec::with_capacity(contexts.len());
     for context in contexts {
-        if store.exists(up, &context.hash, deadline)? {
+        if hashes.contains(&context.hash) {
+            log::debug!("build context {} is listed again", context.hash);
+        } else if store.exists(up, &context.hash, deadline)? {
             log::debug!("build context {} is already uploaded", context.hash);
         } else {
             store.upload(up, context, deadline)?;
@@ -98,25 +103,60 @@ pub(crate) fn upload_contexts(
     Ok(hashes)
 }
 
-/// Uploads the build contexts of `image` (hashing them first) and returns
-/// their hashes.
+/// Uploads the build contexts of `image` and returns their hashes, one per
+/// context in order (a context listed twice, as two `COPY . /app` lines
+/// make, is listed twice), as the other SDKs send them.
+///
+/// Each distinct context is walked once, hashed and listed for its tar in
+/// the same walk, and uploaded once. The walk and the hash stop with an
+/// [`Error::Timeout`] past `deadline`.
 pub(crate) fn upload_image_contexts(
     up: &Uploader<'_>,
     image: &Image,
     deadline: Deadline,
 ) -> Result<Vec<String>> {
-    let uploads = image
-        .contexts()
-        .iter()
-        .map(|context| {
-            Ok(ContextUpload {
-                hash: context.hash()?,
-                entries: context.archive()?,
+    let until = until(&deadline);
+    let mut done: HashMap<&BuildContext, String> = HashMap::new();
+    let mut uploads = Vec::new();
+    let mut hashes = Vec::with_capacity(image.contexts().len());
+    for context in image.contexts() {
+        if let Some(hash) = done.get(context) {
+            hashes.push(hash.clone());
+            continue;
+        }
+        let (hash, entries) = context
+            .hashed_archive(&until)
+            .map_err(|e| timed_by(e, &deadline))?;
+        if !uploads.iter().any(|u: &ContextUpload| u.hash == hash) {
+            uploads.push(ContextUpload {
+                hash: hash.clone(),
+                entries,
                 verify: Some(context.archive_path.clone()),
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    upload_contexts(up, &uploads, deadline)
+            });
+        }
+        done.insert(context, hash.clone());
+        hashes.push(hash);
+    }
+    upload_contexts(up, &uploads, deadline)?;
+    Ok(hashes)
+}
+
+/// `deadline` as the plain point in time the reading of files stops at.
+fn until(deadline: &Deadline) -> Until {
+    Until::new(
+        deadline
+            .remaining()
+            .and_then(|left| Instant::now().checked_add(left)),
+    )
+}
+
+/// `e`, and when it is a timeout of work on a context, the timeout of the
+/// call `deadline` bounds (timed from its start).
+fn timed_by(e: Error, deadline: &Deadline) -> Error {
+    match e {
+        Error::Timeout { operation, .. } => deadline.timeout_error(operation),
+        e => e,
+    }
 }
 
 /// `StorageAccessDto`: temporary credentials for the object store
@@ -364,7 +404,8 @@ impl Store {
 
     /// Streams the tar of `context` to its object.
     fn upload(&self, up: &Uploader<'_>, context: &ContextUpload, deadline: Deadline) -> Result<()> {
-        let mut plan = TarPlan::new(&context.entries)?;
+        let mut plan =
+            TarPlan::new(&context.entries, until(&deadline)).map_err(|e| timed_by(e, &deadline))?;
         if let Some(seed) = &context.verify {
             plan = plan.verified(seed, &context.hash);
         }
@@ -376,7 +417,14 @@ impl Store {
             .stream(TAR_TYPE, plan.into_reader())
             .timeout(up.transfer_timeout)
             .deadline(deadline);
-        up.transport.empty(req)
+        // Past the deadline, whether the store or the files were too slow.
+        up.transport.empty(req).map_err(|e| {
+            if e.is_timeout() && deadline.remaining() == Some(Duration::ZERO) {
+                deadline.timeout_error(format!("uploading the build context {}", context.hash))
+            } else {
+                e
+            }
+        })
     }
 }
 

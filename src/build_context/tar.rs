@@ -23,7 +23,7 @@ const MAX_OCTAL_11: u64 = 0o77_777_777_777;
 /// and its name in the archive (relative, `/`-separated). A directory's
 /// contents are entries of their own; a link is stored as a link.
 pub(crate) use crate::image::ArchiveEntry as TarEntry;
-use crate::image::{open_file, EntryKind};
+use crate::image::{open_file, EntryKind, Until};
 
 /// An entry with what its header says.
 #[derive(Debug)]
@@ -58,6 +58,7 @@ pub(crate) struct TarPlan {
     entries: Vec<Planned>,
     size: u64,
     check: Option<Check>,
+    until: Until,
 }
 
 /// The context hash of what a [`TarReader`] sends, as it sends it, and the
@@ -77,11 +78,14 @@ impl std::fmt::Debug for Check {
 
 impl TarPlan {
     /// Checks `entries` (each exists and is what it claims to be) and
-    /// measures the archive. Only metadata is read.
-    pub(crate) fn new(entries: &[TarEntry]) -> Result<Self> {
+    /// measures the archive. Only metadata is read. Past `until`, this and
+    /// every read of the archive fail (a timeout), checked at each entry
+    /// and each read.
+    pub(crate) fn new(entries: &[TarEntry], until: Until) -> Result<Self> {
         let mut planned = Vec::with_capacity(entries.len());
         let mut size = 2 * BLOCK as u64;
         for entry in entries {
+            until.check(|| format!("reading {} for a build context", entry.disk_path.display()))?;
             let entry = plan(entry)?;
             // Sizes are the file system's: sparse files may claim
             // exabytes, and their sum must not overflow.
@@ -99,6 +103,7 @@ impl TarPlan {
             entries: planned,
             size,
             check: None,
+            until,
         })
     }
 
@@ -131,6 +136,7 @@ impl TarPlan {
             file: None,
             finished: false,
             check: self.check,
+            until: self.until,
         }
     }
 }
@@ -308,6 +314,7 @@ pub(crate) struct TarReader {
     file: Option<Content>,
     finished: bool,
     check: Option<Check>,
+    until: Until,
 }
 
 struct Content {
@@ -339,6 +346,8 @@ impl Read for TarReader {
         if buf.is_empty() {
             return Ok(0);
         }
+        self.until
+            .check_io(|| "sending a build context".to_string())?;
         loop {
             if self.pos < self.pending.len() {
                 let n = buf.len().min(self.pending.len() - self.pos);

@@ -693,3 +693,67 @@ fn a_context_with_links_is_sent_under_its_hash() {
         .unwrap();
     assert_eq!((link.kind, link.link.as_deref()), (b'2', Some("a.txt")));
 }
+
+/// The same context copied twice (two `COPY . /app` lines, or the same
+/// folder added twice) is checked and sent once, while the hashes keep one
+/// entry per context, in order, as the other SDKs send them; another
+/// context between them keeps its place.
+#[test]
+fn a_context_listed_twice_is_checked_and_sent_once() {
+    let (mut api, mut store) = (Server::new(), Server::new());
+    let dir = TempDir::new("upload-twice");
+    dir.file("ctx/a.txt", b"a");
+    dir.file("other/b.txt", b"b");
+    let image = Image::base("alpine")
+        .add_local_dir(dir.join("ctx"), "/app")
+        .unwrap()
+        .add_local_dir(dir.join("other"), "/other")
+        .unwrap()
+        .add_local_dir(dir.join("ctx"), "/again")
+        .unwrap();
+    let hashes: Vec<String> = image.contexts().iter().map(|c| c.hash().unwrap()).collect();
+    assert_eq!(hashes[0], hashes[2]);
+    let access = push_access_mock(&mut api, &store.url(), json!("b"));
+    let mut mocks = vec![access];
+    for hash in &hashes[..2] {
+        let path = object("b", hash);
+        mocks.push(
+            head_mock(&mut store, &path)
+                .with_status(404)
+                .expect(1)
+                .create(),
+        );
+        let body = Arc::new(Mutex::new(Vec::new()));
+        mocks.push(put_mock(&mut store, &path, body).expect(1).create());
+    }
+    let up = client(&api);
+    let sent = upload_image_contexts(&up.uploader(), &image, deadline()).unwrap();
+    assert_eq!(sent, hashes);
+    for mock in mocks {
+        mock.assert();
+    }
+}
+
+/// A create whose deadline passes while its contexts are read stops
+/// there, with a timeout naming the context, before any request.
+#[test]
+fn a_deadline_that_passes_while_a_context_is_read_stops_it() {
+    let mut api = Server::new();
+    let dir = TempDir::new("upload-late");
+    dir.file("ctx/a.txt", b"a");
+    let image = Image::base("alpine")
+        .add_local_dir(dir.join("ctx"), "/app")
+        .unwrap();
+    let access = api.mock("GET", Matcher::Any).expect(0).create();
+    let up = client(&api);
+    let late = Deadline::after(Duration::ZERO);
+    let err = upload_image_contexts(&up.uploader(), &image, late).unwrap_err();
+    let Error::Timeout { operation, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert!(
+        operation.contains("build context") && operation.contains("ctx"),
+        "{operation}"
+    );
+    access.assert();
+}

@@ -7,7 +7,7 @@ use std::path::{Component, Path, PathBuf};
 
 use md5::{Digest, Md5};
 
-use super::walk::{walk, Kind, MAX_ENTRIES};
+use super::walk::{walk, Kind, Until, MAX_ENTRIES};
 
 use crate::error::{Error, Result};
 use crate::local_file::open_regular;
@@ -82,17 +82,25 @@ impl BuildContext {
     ///
     /// [`Error::Io`] when a file or directory cannot be read.
     pub fn hash(&self) -> Result<String> {
+        Ok(self.hashed_archive(&Until::never())?.0)
+    }
+
+    /// The context hash and the entries of the context's tar, from one
+    /// walk. Past `until` the walk or the hash stops at its next entry or
+    /// chunk of a file with an [`Error::Timeout`].
+    pub(crate) fn hashed_archive(&self, until: &Until) -> Result<(String, Vec<ArchiveEntry>)> {
+        let entries = self.archive_within(MAX_ENTRIES, until)?;
         let mut md5 = Md5::new();
         md5.update(self.archive_path.as_bytes());
-        for entry in self.archive()? {
+        for entry in &entries {
             if let Some(fed) = entry.fed() {
                 md5.update(fed.as_bytes());
             }
             if entry.kind == EntryKind::File {
-                hash_file(&entry, &mut md5)?;
+                hash_file(entry, &mut md5, until)?;
             }
         }
-        Ok(format!("{:x}", md5.finalize()))
+        Ok((format!("{:x}", md5.finalize()), entries))
     }
 
     /// What the context's tar holds, in the order of [`BuildContext::hash`]'s
@@ -123,15 +131,16 @@ impl BuildContext {
     /// The entries of the context's tar, in archive order, each with what
     /// the context hash is fed for it.
     pub(crate) fn archive(&self) -> Result<Vec<ArchiveEntry>> {
-        self.archive_within(MAX_ENTRIES)
+        self.archive_within(MAX_ENTRIES, &Until::never())
     }
 
     /// [`archive`](Self::archive), refusing a context of more than `max`
-    /// entries below its root as soon as a listing passes them.
-    fn archive_within(&self, max: usize) -> Result<Vec<ArchiveEntry>> {
+    /// entries below its root as soon as a listing passes them, and
+    /// stopping past `until`.
+    fn archive_within(&self, max: usize, until: &Until) -> Result<Vec<ArchiveEntry>> {
         let root = docker_clean(&self.archive_path);
         let mut out = Vec::new();
-        walk(&self.source_path, max, &mut |item| {
+        walk(&self.source_path, max, until, &mut |item| {
             let name = match (&item.rel, root.is_empty()) {
                 (None, false) => root.clone(),
                 (None, true) if item.kind == Kind::File => file_name(&item.path),
@@ -308,11 +317,16 @@ pub(crate) fn read_text(path: &Path, what: &str, limit: u64) -> Result<String> {
     })
 }
 
-fn hash_file(entry: &ArchiveEntry, md5: &mut Md5) -> Result<()> {
+/// Feeds `md5` the bytes of the file of `entry`, a chunk at a time,
+/// stopping past `until`.
+fn hash_file(entry: &ArchiveEntry, md5: &mut Md5, until: &Until) -> Result<()> {
     let path = &entry.disk_path;
+    let what = || format!("hashing {} for a build context", path.display());
+    until.check(what)?;
     let mut file = open_file(path, entry.named).map_err(|e| io_error(path, e))?;
     let mut buf = vec![0u8; CHUNK];
     loop {
+        until.check(what)?;
         match file.read(&mut buf) {
             Ok(0) => return Ok(()),
             Ok(n) => md5.update(&buf[..n]),
@@ -412,10 +426,28 @@ mod tests {
         }
         let context = BuildContext::new(tree.path("ctx"), "ctx");
         // The folder and its three files: three names listed.
-        assert_eq!(context.archive_within(3).unwrap().len(), 4);
-        let err = context.archive_within(2).unwrap_err();
+        let never = Until::never();
+        assert_eq!(context.archive_within(3, &never).unwrap().len(), 4);
+        let err = context.archive_within(2, &never).unwrap_err();
         assert!(err.is_too_large(), "{err:?}");
         assert!(err.to_string().contains("limit of 2 entries"), "{err}");
+    }
+
+    #[test]
+    fn one_walk_gives_the_hash_and_the_entries_and_stops_past_its_deadline() {
+        let tree = crate::test_temp::TempDir::new("hashed-archive");
+        tree.file("ctx/a", "x");
+        tree.file("ctx/sub/b", "y");
+        let context = BuildContext::new(tree.path("ctx"), "ctx");
+        let (hash, entries) = context.hashed_archive(&Until::never()).unwrap();
+        assert_eq!(hash, context.hash().unwrap());
+        assert_eq!(entries, context.archive().unwrap());
+        let past = Until::new(Some(std::time::Instant::now()));
+        let err = context.hashed_archive(&past).unwrap_err();
+        let Error::Timeout { operation, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert!(operation.contains("build context"), "{operation}");
     }
 
     #[test]

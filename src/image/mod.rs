@@ -50,6 +50,7 @@ pub use context::BuildContext;
 pub(crate) use context::{open_file, path_string, ArchiveEntry, EntryKind};
 pub use pip::{PipInstallOptions, PyprojectOptions};
 pub use run::RunCommand;
+pub(crate) use walk::Until;
 
 use crate::config::EnvHidden;
 use crate::error::{Error, Result};

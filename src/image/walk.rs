@@ -12,9 +12,60 @@
 use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use super::context::io_error;
-use crate::error::Result;
+use crate::error::{Error, Result};
+
+/// The time a walk, a hash or an archive of a build context must end by
+/// (the deadline of the call that uploads it), or none. Past it the work
+/// stops at its next entry or chunk with an [`Error::Timeout`] naming what
+/// was being done, so a context on a slow file system, or one of millions
+/// of files, cannot hold a create far past its deadline.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Until {
+    at: Option<Instant>,
+    started: Instant,
+}
+
+impl Until {
+    /// Ending by `at`, or never when `None`.
+    pub(crate) fn new(at: Option<Instant>) -> Self {
+        Until {
+            at,
+            started: Instant::now(),
+        }
+    }
+
+    /// No time limit.
+    pub(crate) fn never() -> Self {
+        Until::new(None)
+    }
+
+    /// An [`Error::Timeout`] for `what` (called only then) once the time is
+    /// up.
+    pub(crate) fn check(&self, what: impl FnOnce() -> String) -> Result<()> {
+        match self.at {
+            Some(at) if Instant::now() >= at => Err(Error::Timeout {
+                operation: what(),
+                after: self.started.elapsed(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// [`check`](Self::check) as an I/O error of kind `TimedOut` (for a
+    /// reader), its message naming `what`.
+    pub(crate) fn check_io(&self, what: impl FnOnce() -> String) -> std::io::Result<()> {
+        self.check(what)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::TimedOut, e.to_string()))
+    }
+}
+
+/// What a walk of `root` is doing, for its timeout.
+fn reading(root: &Path) -> String {
+    format!("reading the build context at {}", root.display())
+}
 
 /// What an entry is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,9 +85,9 @@ pub(crate) enum Kind {
 pub(crate) const MAX_ENTRIES: usize = 1_000_000;
 
 /// The error of a walk or listing past `limit` entries under `path`.
-pub(crate) fn too_many(path: &Path, limit: usize) -> crate::error::Error {
-    crate::error::Error::TooLarge {
-        operation: format!("reading the build context at {}", path.display()),
+pub(crate) fn too_many(path: &Path, limit: usize) -> Error {
+    Error::TooLarge {
+        operation: reading(path),
         what: "a build context (or a directory a wildcard lists)".into(),
         limit: limit as u64,
         unit: "entries",
@@ -58,7 +109,15 @@ pub(crate) struct Item {
 /// each directory before its contents.
 /// At most `max` entries below `root` are listed: past them the walk
 /// fails with [`too_many`], holding no more than `max` names at any time.
-pub(crate) fn walk(root: &Path, max: usize, f: &mut dyn FnMut(Item) -> Result<()>) -> Result<()> {
+/// Past `until` it fails with an [`Error::Timeout`], checked at each entry
+/// listed or looked at.
+pub(crate) fn walk(
+    root: &Path,
+    max: usize,
+    until: &Until,
+    f: &mut dyn FnMut(Item) -> Result<()>,
+) -> Result<()> {
+    until.check(|| reading(root))?;
     let meta = fs::metadata(root).map_err(|e| io_error(root, e))?;
     if meta.is_file() {
         return f(Item {
@@ -77,29 +136,32 @@ pub(crate) fn walk(root: &Path, max: usize, f: &mut dyn FnMut(Item) -> Result<()
             ),
         ));
     }
-    walk_dir(root, mode_of(&meta), max, f)
+    walk_dir(root, mode_of(&meta), max, until, f)
 }
 
 /// A directory's children that are files, directories or links, in name
 /// order, each with its kind (links not followed; special files left
 /// out) and its permission bits.
 pub(crate) fn children(dir: &Path) -> Result<Vec<(OsString, Kind, u32)>> {
-    children_within(dir, MAX_ENTRIES)
+    children_within(dir, MAX_ENTRIES, &Until::never())
 }
 
-/// [`children`], refusing a directory of more than `max` entries.
-fn children_within(dir: &Path, max: usize) -> Result<Vec<(OsString, Kind, u32)>> {
+/// [`children`], refusing a directory of more than `max` entries, and
+/// stopping past `until`.
+fn children_within(dir: &Path, max: usize, until: &Until) -> Result<Vec<(OsString, Kind, u32)>> {
     let mut names = Vec::new();
     for entry in fs::read_dir(dir).map_err(|e| io_error(dir, e))? {
         if names.len() == max {
             return Err(too_many(dir, max));
         }
+        until.check(|| reading(dir))?;
         names.push(entry.map_err(|e| io_error(dir, e))?.file_name());
     }
     names.sort();
     let mut out = Vec::with_capacity(names.len());
     for name in names {
         let path = dir.join(&name);
+        until.check(|| reading(dir))?;
         let meta = fs::symlink_metadata(&path).map_err(|e| io_error(&path, e))?;
         let kind = if meta.file_type().is_symlink() {
             let target = fs::read_link(&path).map_err(|e| io_error(&path, e))?;
@@ -131,6 +193,7 @@ fn walk_dir(
     dir: &Path,
     mode: u32,
     max: usize,
+    until: &Until,
     f: &mut dyn FnMut(Item) -> Result<()>,
 ) -> Result<()> {
     let root = dir;
@@ -146,8 +209,8 @@ fn walk_dir(
             }
             Pending::Dir(dir, rel, mode) => (dir, rel, mode),
         };
-        let kids = children_within(&dir, max - listed).map_err(|e| match e {
-            crate::error::Error::TooLarge { .. } => too_many(root, max),
+        let kids = children_within(&dir, max - listed, until).map_err(|e| match e {
+            Error::TooLarge { .. } => too_many(root, max),
             e => e,
         })?;
         listed += kids.len();
@@ -190,7 +253,7 @@ fn walk_dir(
 /// image renamed, so it is refused rather than mangled.
 fn utf8<'a>(path: &Path, name: &'a std::ffi::OsStr) -> Result<&'a str> {
     name.to_str().ok_or_else(|| {
-        crate::error::Error::validation(
+        Error::validation(
             "context",
             format!(
                 "{} has a name (or points to one) that is not UTF-8, which a build \
@@ -229,8 +292,12 @@ mod tests {
         for name in ["a", "b", "c"] {
             tree.file(&format!("d/{name}"), "x");
         }
-        assert_eq!(children_within(&tree.path("d"), 3).unwrap().len(), 3);
-        let err = children_within(&tree.path("d"), 2).unwrap_err();
+        let never = Until::never();
+        assert_eq!(
+            children_within(&tree.path("d"), 3, &never).unwrap().len(),
+            3
+        );
+        let err = children_within(&tree.path("d"), 2, &never).unwrap_err();
         assert!(err.to_string().contains("limit of 2 entries"), "{err}");
     }
 }

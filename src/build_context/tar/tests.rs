@@ -17,7 +17,7 @@ fn entry(disk_path: PathBuf, name: &str, is_dir: bool) -> TarEntry {
 }
 
 fn archive(entries: &[TarEntry]) -> (u64, Vec<u8>) {
-    let plan = TarPlan::new(entries).unwrap();
+    let plan = TarPlan::new(entries, Until::never()).unwrap();
     let size = plan.size();
     let mut bytes = Vec::new();
     plan.into_reader().read_to_end(&mut bytes).unwrap();
@@ -122,10 +122,13 @@ fn links_are_stored_as_links() {
     );
     // A link entry on disk that is no longer a link is refused.
     let file = dir.file("file", b"x");
-    let err = TarPlan::new(&[TarEntry {
-        disk_path: file,
-        ..link("x", "y")
-    }])
+    let err = TarPlan::new(
+        &[TarEntry {
+            disk_path: file,
+            ..link("x", "y")
+        }],
+        Until::never(),
+    )
     .unwrap_err();
     assert!(err.to_string().contains("not a symbolic link"), "{err}");
 }
@@ -142,7 +145,7 @@ fn a_file_swapped_for_a_link_after_the_walk_is_not_followed() {
         .archive()
         .unwrap();
     assert!(entries.iter().any(|e| e.disk_path == file && !e.named));
-    let plan = TarPlan::new(&entries).unwrap();
+    let plan = TarPlan::new(&entries, Until::never()).unwrap();
     fs::remove_file(&file).unwrap();
     std::os::unix::fs::symlink(&secret, &file).unwrap();
     let shown = file.display().to_string();
@@ -158,7 +161,9 @@ fn a_file_swapped_for_a_link_after_the_walk_is_not_followed() {
     assert!(!bytes.windows(10).any(|w| w == b"TOP-SECRET"));
 
     // Swapped before planning: the plan refuses it.
-    let err = TarPlan::new(&entries).unwrap_err().to_string();
+    let err = TarPlan::new(&entries, Until::never())
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains(&shown) && err.contains("replaced by a symbolic link"),
         "{err}"
@@ -237,11 +242,11 @@ fn empty_archive_is_two_zero_blocks() {
 fn bad_entries_fail_before_reading() {
     let dir = TempDir::new("tar");
     let file = dir.file("f", b"x");
-    let missing = TarPlan::new(&[entry(dir.join("nope"), "nope", false)]);
+    let missing = TarPlan::new(&[entry(dir.join("nope"), "nope", false)], Until::never());
     assert!(matches!(missing, Err(Error::Io { .. })));
-    let not_dir = TarPlan::new(&[entry(file.clone(), "f", true)]);
+    let not_dir = TarPlan::new(&[entry(file.clone(), "f", true)], Until::never());
     assert!(not_dir.unwrap_err().to_string().contains("not a directory"));
-    let nul = TarPlan::new(&[entry(file, "a\0b", false)]);
+    let nul = TarPlan::new(&[entry(file, "a\0b", false)], Until::never());
     assert!(nul.unwrap_err().is_validation());
 }
 
@@ -249,7 +254,7 @@ fn bad_entries_fail_before_reading() {
 fn a_file_that_shrank_is_an_error() {
     let dir = TempDir::new("tar");
     let file = dir.file("f", [1u8; 2000]);
-    let plan = TarPlan::new(&[entry(file.clone(), "f", false)]).unwrap();
+    let plan = TarPlan::new(&[entry(file.clone(), "f", false)], Until::never()).unwrap();
     fs::write(&file, b"short").unwrap();
     let err = plan.into_reader().read_to_end(&mut Vec::new()).unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
@@ -260,7 +265,7 @@ fn a_file_that_shrank_is_an_error() {
 fn a_file_that_grew_is_an_error() {
     let dir = TempDir::new("tar");
     let file = dir.file("f", [1u8; 2000]);
-    let plan = TarPlan::new(&[entry(file.clone(), "f", false)]).unwrap();
+    let plan = TarPlan::new(&[entry(file.clone(), "f", false)], Until::never()).unwrap();
     fs::write(&file, [2u8; 2001]).unwrap();
     let err = plan.into_reader().read_to_end(&mut Vec::new()).unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::InvalidData);
@@ -290,12 +295,16 @@ fn the_hash_of_what_is_sent_is_checked() {
         md5.update(part);
     }
     let good = format!("{:x}", md5.finalize());
-    let plan = TarPlan::new(&entries).unwrap().verified("ctx", &good);
+    let plan = TarPlan::new(&entries, Until::never())
+        .unwrap()
+        .verified("ctx", &good);
     let mut bytes = Vec::new();
     plan.into_reader().read_to_end(&mut bytes).unwrap();
     assert_eq!(parse(&bytes)[1].data, b"hello");
     // The same size, other bytes: the read fails before the end blocks.
-    let plan = TarPlan::new(&entries).unwrap().verified("ctx", &good);
+    let plan = TarPlan::new(&entries, Until::never())
+        .unwrap()
+        .verified("ctx", &good);
     fs::write(&file, b"HELLO").unwrap();
     let size = plan.size();
     let mut reader = plan.into_reader();
@@ -313,7 +322,7 @@ fn the_hash_of_what_is_sent_is_checked() {
 fn large_files_stream_in_constant_memory() {
     let dir = TempDir::new("tar");
     let big = dir.file("big", vec![42u8; 5 * 1024 * 1024 + 3]);
-    let plan = TarPlan::new(&[entry(big, "big", false)]).unwrap();
+    let plan = TarPlan::new(&[entry(big, "big", false)], Until::never()).unwrap();
     let expected = plan.size();
     let mut reader = plan.into_reader();
     let (mut total, mut peak) = (0u64, 0usize);
@@ -339,4 +348,25 @@ fn sizes_a_file_system_claims_never_overflow_the_archive_size() {
     assert_eq!(archived_size(1, 512), Some(1024));
     assert_eq!(archived_size(u64::MAX - 600, 512), None);
     assert_eq!(archived_size(u64::MAX, 0), None);
+}
+
+/// Past its deadline the archive stops at its next read (a context on a
+/// slow file system cannot hold the upload past the call's deadline), and
+/// a plan made past it fails before it looks at any file.
+#[test]
+fn reads_past_the_deadline_fail() {
+    let dir = TempDir::new("tar-late");
+    let file = dir.file("f", [1u8; 4096]);
+    let at = std::time::Instant::now() + std::time::Duration::from_millis(200);
+    let plan = TarPlan::new(&[entry(file.clone(), "f", false)], Until::new(Some(at))).unwrap();
+    let mut reader = plan.into_reader();
+    let mut buf = [0u8; 512];
+    assert_eq!(reader.read(&mut buf).unwrap(), 512, "the header");
+    std::thread::sleep(std::time::Duration::from_millis(250));
+    let err = reader.read(&mut buf).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+    assert!(err.to_string().contains("build context"), "{err}");
+    let past = Until::new(Some(std::time::Instant::now()));
+    let err = TarPlan::new(&[entry(dir.join("nope"), "nope", false)], past).unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
 }
