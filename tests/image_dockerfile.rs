@@ -568,3 +568,16 @@ fn appended_lines_are_read_with_the_dockerfiles_escape_character() {
         pairs(&[("app/C:\\data", "C:\\data"), ("app/C:\\app", "C:\\app")])
     );
 }
+
+/// Docker reads the flags of an instruction with `\` as their escape
+/// character whatever the `# escape=` directive says (its flag reader
+/// knows no other): under `# escape=`` the `\"` inside a quoted flag
+/// value keeps the quote open, and the sources after the flag are found.
+#[test]
+fn flags_are_read_with_a_backslash_under_any_escape_directive() {
+    let (tree, image) = project(
+        "flag-escape",
+        "# escape=`\nFROM alpine\nCOPY --chown=\"a\\\"b\" src /dst/\n",
+    );
+    assert_eq!(contexts(&tree, &image), pairs(&[("app/src", "src")]));
+}
