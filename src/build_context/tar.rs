@@ -23,7 +23,7 @@ const MAX_OCTAL_11: u64 = 0o77_777_777_777;
 /// and its name in the archive (relative, `/`-separated). A directory's
 /// contents are entries of their own; a link is stored as a link.
 pub(crate) use crate::image::ArchiveEntry as TarEntry;
-use crate::image::{open_file, EntryKind, Until};
+use crate::image::{open_file, EntryKind, FileId, Until};
 
 /// An entry with what its header says.
 #[derive(Debug)]
@@ -40,6 +40,8 @@ struct Planned {
     fed: Option<String>,
     /// The context's own path (a link there is followed).
     named: bool,
+    /// Which file the walk saw.
+    id: FileId,
 }
 
 impl Planned {
@@ -204,6 +206,7 @@ fn plan(entry: &TarEntry) -> Result<Planned> {
         mtime,
         fed: entry.fed(),
         named: entry.named,
+        id: entry.id,
     })
 }
 
@@ -403,7 +406,7 @@ impl Read for TarReader {
                         check.md5.update(fed.as_bytes());
                     }
                     if entry.kind == EntryKind::File && entry.size > 0 {
-                        let file = open_file(&entry.disk_path, entry.named)
+                        let file = open_file(&entry.disk_path, entry.named, entry.id)
                             .map_err(|e| path_error(&entry.disk_path, &e))?;
                         self.file = Some(Content {
                             file,

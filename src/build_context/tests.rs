@@ -222,6 +222,7 @@ fn context(dir: &TempDir) -> ContextUpload {
                 hashed: None,
                 named: false,
                 mode: 0o755,
+                id: None,
             },
             TarEntry {
                 disk_path: file,
@@ -230,6 +231,7 @@ fn context(dir: &TempDir) -> ContextUpload {
                 hashed: None,
                 named: false,
                 mode: 0o644,
+                id: None,
             },
         ],
         verify: None,
@@ -351,6 +353,7 @@ fn a_large_context_is_streamed_with_its_length() {
             hashed: None,
             named: false,
             mode: 0o644,
+            id: None,
         }],
         verify: None,
     };

@@ -7,7 +7,7 @@ use std::path::{Component, Path, PathBuf};
 
 use md5::{Digest, Md5};
 
-use super::walk::{walk, Kind, Until, MAX_ENTRIES};
+use super::walk::{file_id, walk, FileId, Kind, Until, MAX_ENTRIES};
 
 use crate::error::{Error, Result};
 use crate::local_file::open_regular;
@@ -168,6 +168,7 @@ impl BuildContext {
                 kind,
                 hashed,
                 mode: item.mode,
+                id: item.id,
             });
             Ok(())
         })?;
@@ -204,6 +205,9 @@ pub(crate) struct ArchiveEntry {
     pub(crate) named: bool,
     /// Its permission bits as the walk saw them: what the tar stores.
     pub(crate) mode: u32,
+    /// Which file the walk saw (see [`FileId`]): a file opened to be hashed
+    /// or sent must still be that one.
+    pub(crate) id: FileId,
 }
 
 impl ArchiveEntry {
@@ -232,12 +236,15 @@ impl ArchiveEntry {
 /// that replaced it after the walk: an entry found inside a directory must
 /// still be a regular file (not a link) when it is opened, and the file
 /// opened must be the one looked at (same device and inode on Unix), so a
-/// swap between the look and the open is caught too. Nothing is read from
-/// a file that fails these checks. The context's own path (`named`, see
-/// [`ArchiveEntry::named`]) is opened as the caller gave it, links
-/// followed. Either must be a regular file when opened (see
-/// [`open_regular`]): a FIFO put in its place is refused, never waited on.
-pub(crate) fn open_file(path: &Path, named: bool) -> std::io::Result<fs::File> {
+/// swap between the look and the open is caught too; when `walked` is
+/// known it must be the file the walk saw, so a folder on its path swapped
+/// for a link (which a look at the path follows) cannot lead the read out
+/// of the context. Nothing is read from a file that fails these checks.
+/// The context's own path (`named`, see [`ArchiveEntry::named`]) is opened
+/// as the caller gave it, links followed. Either must be a regular file
+/// when opened (see [`open_regular`]): a FIFO put in its place is refused,
+/// never waited on.
+pub(crate) fn open_file(path: &Path, named: bool, walked: FileId) -> std::io::Result<fs::File> {
     if named {
         return open_regular(path);
     }
@@ -258,8 +265,14 @@ pub(crate) fn open_file(path: &Path, named: bool) -> std::io::Result<fs::File> {
         return Err(replaced("is no longer a regular file"));
     }
     let file = open_regular(path)?;
-    if !same_file(&seen, &file.metadata()?) {
+    let opened = file.metadata()?;
+    if !same_file(&seen, &opened) {
         return Err(replaced("was replaced"));
+    }
+    if walked.is_some() && walked != file_id(&opened) {
+        return Err(replaced(
+            "was replaced, or a folder on its path was (by a symbolic link, say),",
+        ));
     }
     Ok(file)
 }
@@ -323,7 +336,7 @@ fn hash_file(entry: &ArchiveEntry, md5: &mut Md5, until: &Until) -> Result<()> {
     let path = &entry.disk_path;
     let what = || format!("hashing {} for a build context", path.display());
     until.check(what)?;
-    let mut file = open_file(path, entry.named).map_err(|e| io_error(path, e))?;
+    let mut file = open_file(path, entry.named, entry.id).map_err(|e| io_error(path, e))?;
     let mut buf = vec![0u8; CHUNK];
     loop {
         until.check(what)?;
@@ -448,6 +461,23 @@ mod tests {
             panic!("{err:?}")
         };
         assert!(operation.contains("build context"), "{operation}");
+    }
+
+    /// A folder swapped for a link to one outside the context between the
+    /// walk and the hash: the hash reads nothing through it.
+    #[cfg(unix)]
+    #[test]
+    fn a_folder_swapped_for_a_link_after_the_walk_is_not_hashed_through() {
+        let tree = crate::test_temp::TempDir::new("hash-parent-swap");
+        tree.file("ctx/sub/a.txt", "mine!!");
+        tree.file("outside/a.txt", "SECRET");
+        let context = BuildContext::new(tree.path("ctx"), "ctx");
+        let entries = context.archive().unwrap();
+        fs::rename(tree.path("ctx/sub"), tree.path("moved")).unwrap();
+        std::os::unix::fs::symlink(tree.path("outside"), tree.path("ctx/sub")).unwrap();
+        let file = entries.iter().find(|e| e.name == "ctx/sub/a.txt").unwrap();
+        let err = hash_file(file, &mut Md5::new(), &Until::never()).unwrap_err();
+        assert!(err.to_string().contains("replaced"), "{err}");
     }
 
     #[test]

@@ -209,7 +209,7 @@ fn list(dir: &Path) -> Result<Vec<(OsString, Kind)>> {
     };
     Ok(children(dir)?
         .into_iter()
-        .map(|(name, kind, _)| (name, kind))
+        .map(|(name, kind, _, _)| (name, kind))
         .collect())
 }
 

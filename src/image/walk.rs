@@ -103,6 +103,27 @@ pub(crate) struct Item {
     /// Its permission bits (`0o7777` of the mode) as the walk saw them; on
     /// systems without them, 0644 for a file and 0755 for a directory.
     pub(crate) mode: u32,
+    /// Which file it is, as the walk saw it.
+    pub(crate) id: FileId,
+}
+
+/// Which file an entry is: its device and inode as the walk saw them (on
+/// Unix; `None` elsewhere, or when not known). A file opened later must
+/// still be this one: a folder on its path swapped for a link to another
+/// folder would otherwise lead the read outside the context.
+pub(crate) type FileId = Option<(u64, u64)>;
+
+/// The [`FileId`] of `meta`.
+#[cfg(unix)]
+pub(crate) fn file_id(meta: &fs::Metadata) -> FileId {
+    use std::os::unix::fs::MetadataExt;
+    Some((meta.dev(), meta.ino()))
+}
+
+/// The [`FileId`] of `meta`: not known without Unix inode numbers.
+#[cfg(not(unix))]
+pub(crate) fn file_id(_: &fs::Metadata) -> FileId {
+    None
 }
 
 /// Visits `root` and, for a directory, everything below it in name order,
@@ -125,6 +146,7 @@ pub(crate) fn walk(
             rel: None,
             kind: Kind::File,
             mode: mode_of(&meta),
+            id: file_id(&meta),
         });
     }
     if !meta.is_dir() {
@@ -136,19 +158,23 @@ pub(crate) fn walk(
             ),
         ));
     }
-    walk_dir(root, mode_of(&meta), max, until, f)
+    walk_dir(root, mode_of(&meta), file_id(&meta), max, until, f)
 }
 
 /// A directory's children that are files, directories or links, in name
 /// order, each with its kind (links not followed; special files left
-/// out) and its permission bits.
-pub(crate) fn children(dir: &Path) -> Result<Vec<(OsString, Kind, u32)>> {
+/// out), its permission bits and its [`FileId`].
+pub(crate) fn children(dir: &Path) -> Result<Vec<(OsString, Kind, u32, FileId)>> {
     children_within(dir, MAX_ENTRIES, &Until::never())
 }
 
 /// [`children`], refusing a directory of more than `max` entries, and
 /// stopping past `until`.
-fn children_within(dir: &Path, max: usize, until: &Until) -> Result<Vec<(OsString, Kind, u32)>> {
+fn children_within(
+    dir: &Path,
+    max: usize,
+    until: &Until,
+) -> Result<Vec<(OsString, Kind, u32, FileId)>> {
     let mut names = Vec::new();
     for entry in fs::read_dir(dir).map_err(|e| io_error(dir, e))? {
         if names.len() == max {
@@ -173,7 +199,7 @@ fn children_within(dir: &Path, max: usize, until: &Until) -> Result<Vec<(OsStrin
         } else {
             continue;
         };
-        out.push((name, kind, mode_of(&meta)));
+        out.push((name, kind, mode_of(&meta), file_id(&meta)));
     }
     Ok(out)
 }
@@ -181,7 +207,7 @@ fn children_within(dir: &Path, max: usize, until: &Until) -> Result<Vec<(OsStrin
 /// What [`walk_dir`] has still to visit: a directory to list, or an entry
 /// to hand on.
 enum Pending {
-    Dir(PathBuf, Option<String>, u32),
+    Dir(PathBuf, Option<String>, u32, FileId),
     Entry(Item),
 }
 
@@ -192,6 +218,7 @@ enum Pending {
 fn walk_dir(
     dir: &Path,
     mode: u32,
+    id: FileId,
     max: usize,
     until: &Until,
     f: &mut dyn FnMut(Item) -> Result<()>,
@@ -200,14 +227,14 @@ fn walk_dir(
     // Names listed so far: each is handed on once, so this bounds both the
     // entries and the names waiting on the stack.
     let mut listed = 0usize;
-    let mut todo = vec![Pending::Dir(dir.to_path_buf(), None, mode)];
+    let mut todo = vec![Pending::Dir(dir.to_path_buf(), None, mode, id)];
     while let Some(next) = todo.pop() {
-        let (dir, rel, mode) = match next {
+        let (dir, rel, mode, id) = match next {
             Pending::Entry(item) => {
                 f(item)?;
                 continue;
             }
-            Pending::Dir(dir, rel, mode) => (dir, rel, mode),
+            Pending::Dir(dir, rel, mode, id) => (dir, rel, mode, id),
         };
         let kids = children_within(&dir, max - listed, until).map_err(|e| match e {
             Error::TooLarge { .. } => too_many(root, max),
@@ -216,9 +243,9 @@ fn walk_dir(
         listed += kids.len();
         let empty = !kids
             .iter()
-            .any(|(_, kind, _)| matches!(kind, Kind::File | Kind::Dir { .. }));
+            .any(|(_, kind, _, _)| matches!(kind, Kind::File | Kind::Dir { .. }));
         // Pushed last to first, so that they come out in name order.
-        for (name, kind, mode) in kids.into_iter().rev() {
+        for (name, kind, mode, id) in kids.into_iter().rev() {
             let path = dir.join(&name);
             let name = utf8(&path, &name)?;
             if let Kind::Link { target } = &kind {
@@ -229,12 +256,13 @@ fn walk_dir(
                 None => name.to_string(),
             };
             todo.push(match kind {
-                Kind::Dir { .. } => Pending::Dir(path, Some(child_rel), mode),
+                Kind::Dir { .. } => Pending::Dir(path, Some(child_rel), mode, id),
                 kind => Pending::Entry(Item {
                     path,
                     rel: Some(child_rel),
                     kind,
                     mode,
+                    id,
                 }),
             });
         }
@@ -243,6 +271,7 @@ fn walk_dir(
             rel,
             kind: Kind::Dir { empty },
             mode,
+            id,
         })?;
     }
     Ok(())

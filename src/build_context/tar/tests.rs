@@ -13,6 +13,7 @@ fn entry(disk_path: PathBuf, name: &str, is_dir: bool) -> TarEntry {
         hashed: None,
         named: false,
         mode: if is_dir { 0o755 } else { 0o644 },
+        id: None,
     }
 }
 
@@ -62,6 +63,7 @@ fn round_trip_of_files_and_directories() {
     assert_eq!(modes, [0o755, 0o644, 0o644, 0o755, 0o644]);
     let executable = TarEntry {
         mode: 0o751,
+        id: None,
         ..entries[1].clone()
     };
     let (_, bytes) = archive(&[executable]);
@@ -108,6 +110,7 @@ fn links_are_stored_as_links() {
         hashed: None,
         named: false,
         mode: 0o777,
+        id: None,
     };
     let (size, bytes) = archive(&[link("short", "../outside/secret"), link("long", &long)]);
     assert_eq!(size, bytes.len() as u64);
@@ -171,10 +174,10 @@ fn a_file_swapped_for_a_link_after_the_walk_is_not_followed() {
 
     // The hash's reads open files the same way; the context's own
     // path (named by the caller) is followed.
-    let err = open_file(&file, false).unwrap_err();
+    let err = open_file(&file, false, None).unwrap_err();
     assert!(err.to_string().contains("not followed"), "{err}");
     let mut followed = String::new();
-    open_file(&file, true)
+    open_file(&file, true, None)
         .unwrap()
         .read_to_string(&mut followed)
         .unwrap();
@@ -195,7 +198,7 @@ fn a_file_swapped_for_a_fifo_is_refused_not_waited_on() {
         assert!(made.expect("mkfifo").success());
         let (tx, rx) = std::sync::mpsc::channel();
         let path = file.clone();
-        std::thread::spawn(move || tx.send(open_file(&path, named).map(drop)));
+        std::thread::spawn(move || tx.send(open_file(&path, named, None).map(drop)));
         let opened = rx
             .recv_timeout(std::time::Duration::from_secs(5))
             .unwrap_or_else(|_| panic!("opening the FIFO (named: {named}) did not return"));
@@ -222,6 +225,7 @@ fn huge_sizes_fit_in_pax() {
         kind: EntryKind::File,
         size: MAX_OCTAL_11 + 1,
         mode: 0o644,
+        id: None,
         mtime: 0,
         fed: None,
         named: false,
@@ -369,4 +373,29 @@ fn reads_past_the_deadline_fail() {
     let past = Until::new(Some(std::time::Instant::now()));
     let err = TarPlan::new(&[entry(dir.join("nope"), "nope", false)], past).unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
+}
+
+/// A folder of the context swapped for a link to a folder outside it after
+/// the archive was planned (a file of the same name and size there): the
+/// file the walk saw is gone, and nothing is read from the one outside,
+/// which the link reaches.
+#[cfg(unix)]
+#[test]
+fn a_folder_swapped_for_a_link_after_the_walk_is_not_read_through() {
+    let dir = TempDir::new("tar-parent-swap");
+    dir.file("ctx/sub/a.txt", b"mine!!");
+    dir.file("outside/a.txt", b"SECRET");
+    let context = crate::image::BuildContext::new(dir.join("ctx"), "ctx");
+    let entries = context.archive().unwrap();
+    let plan = TarPlan::new(&entries, Until::never()).unwrap();
+    fs::rename(dir.join("ctx/sub"), dir.join("moved")).unwrap();
+    std::os::unix::fs::symlink(dir.join("outside"), dir.join("ctx/sub")).unwrap();
+    let mut sent = Vec::new();
+    let err = plan.into_reader().read_to_end(&mut sent).unwrap_err();
+    assert!(err.to_string().contains("replaced"), "{err}");
+    assert!(
+        !sent.windows(6).any(|w| w == b"SECRET"),
+        "read through the link"
+    );
+    assert!(context.hash().is_ok(), "a new walk sees the link");
 }
