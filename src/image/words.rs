@@ -10,7 +10,8 @@ pub(super) fn is_docker_space(c: char) -> bool {
 
 /// Where the flag at the start of `rest` ends: at whitespace outside
 /// quotes, a backslash keeping the next character (`--chown="a b"` is one
-/// flag), as Docker reads flags.
+/// flag), as Docker reads flags: with `\` whatever the `# escape=`
+/// directive says, which Docker's flag reader does not consult.
 pub(super) fn flag_end(rest: &str) -> usize {
     let mut quote = None;
     let mut chars = rest.char_indices();
