@@ -430,3 +430,60 @@ fn create_failing(store_url: &str, ctx: std::path::PathBuf) -> (daytona::Error, 
     create.assert();
     (err, hash)
 }
+
+/// A Dockerfile copying the same source twice (two `COPY . /app` lines):
+/// the context is checked and uploaded once, while `contextHashes` lists it
+/// once per line, in order, as the other SDKs send it.
+#[test]
+fn a_source_copied_twice_is_uploaded_once_and_listed_twice() {
+    let mut api = Server::new();
+    let mut store = Server::new();
+    let dir = temp::TempDir::new("image-twice");
+    dir.file("app/main.py", b"print('hi')\n");
+    let dockerfile = dir.file(
+        "app/Dockerfile",
+        b"FROM python:3.12-slim\nCOPY . /app\nCOPY . /app\n",
+    );
+    let image = Image::from_dockerfile(&dockerfile).unwrap();
+    let hashes: Vec<String> = image.contexts().iter().map(|c| c.hash().unwrap()).collect();
+    assert_eq!(hashes.len(), 2);
+    assert_eq!(hashes[0], hashes[1]);
+    let access = with_sdk_headers(api.mock("GET", "/api/object-storage/push-access"))
+        .with_body(
+            json!({
+                "accessKey": "AKIDSTORE",
+                "secret": "store-secret-123",
+                "sessionToken": "session-token-456",
+                "storageUrl": store.url(),
+                "organizationId": "org-1",
+                "bucket": "builds"
+            })
+            .to_string(),
+        )
+        .expect(1)
+        .create();
+    let object = format!("/builds/org-1/{}/context.tar", hashes[0]);
+    let head = store
+        .mock("HEAD", object.as_str())
+        .with_status(404)
+        .expect(1)
+        .create();
+    let put = store
+        .mock("PUT", object.as_str())
+        .with_status(200)
+        .expect(1)
+        .create();
+    let create = with_sdk_headers(api.mock("POST", "/api/sandbox"))
+        .match_body(Matcher::PartialJson(json!({
+            "buildInfo": { "contextHashes": hashes }
+        })))
+        .with_body(sandbox_json("sb-1", "started").to_string())
+        .expect(1)
+        .create();
+    client(&api)
+        .create(CreateSandbox::from_image(image))
+        .unwrap();
+    for mock in [access, head, put, create] {
+        mock.assert();
+    }
+}
