@@ -487,3 +487,28 @@ fn a_source_copied_twice_is_uploaded_once_and_listed_twice() {
         mock.assert();
     }
 }
+
+/// A create whose limit passes while its build context is still being
+/// hashed stops there, with a timeout naming the context, and sends
+/// nothing: the context is not read to its end first.
+#[test]
+fn a_create_that_runs_out_of_time_while_hashing_stops_there() {
+    let mut api = Server::new();
+    let dir = temp::TempDir::new("image-late");
+    // Tens of milliseconds to hash, far past the limit.
+    dir.file("ctx/big.bin", vec![7u8; 64 * 1024 * 1024]);
+    let image = Image::base("alpine")
+        .add_local_dir(dir.path("ctx"), "/app")
+        .unwrap();
+    let nothing = api.mock("GET", Matcher::Any).expect(0).create();
+    let started = std::time::Instant::now();
+    let err = client(&api)
+        .create(CreateSandbox::from_image(image).timeout(Duration::from_millis(1)))
+        .unwrap_err();
+    let daytona::Error::Timeout { operation, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert!(operation.contains("build context"), "{operation}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    nothing.assert();
+}
