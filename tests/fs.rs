@@ -10,15 +10,7 @@ use common::*;
 use fs_support::*;
 
 use daytona::toolbox::FilePermissions;
-use mockito::Server;
 use serde_json::json;
-
-fn setup() -> (mockito::ServerGuard, daytona::Sandbox) {
-    let mut server = Server::new();
-    let daytona = client(&server);
-    let sandbox = toolbox_sandbox(&mut server, &daytona);
-    (server, sandbox)
-}
 
 #[test]
 fn list_files_sends_the_path_and_decodes_leniently() {

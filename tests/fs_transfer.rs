@@ -16,15 +16,8 @@ use temp::TempDir;
 
 use daytona::toolbox::{Download, Downloaded, TransferOptions, Upload};
 use daytona::Error;
-use mockito::{Matcher, Server, ServerGuard};
+use mockito::{Matcher, Server};
 use serde_json::json;
-
-fn setup() -> (ServerGuard, daytona::Sandbox) {
-    let mut server = Server::new();
-    let daytona = client(&server);
-    let sandbox = toolbox_sandbox(&mut server, &daytona);
-    (server, sandbox)
-}
 
 /// What an upload mock saw: the content type and the body.
 type Seen = Arc<Mutex<Option<(String, Vec<u8>)>>>;
@@ -76,18 +69,6 @@ fn local_file(name: &str, data: &[u8]) -> (TempDir, std::path::PathBuf) {
     let path = dir.join(name);
     std::fs::write(&path, data).unwrap();
     (dir, path)
-}
-
-/// A bulk-download mock: the request asks for exactly `paths`, the answer
-/// is `answer` as the toolbox sends it. Expects one request.
-fn download_mock(server: &mut Server, paths: &[&str], answer: Vec<u8>) -> mockito::Mock {
-    expect_json_body(
-        api_mock(server, "POST", &files_path("/bulk-download")).match_query(Matcher::Missing),
-        json!({ "paths": paths }),
-    )
-    .with_header("content-type", &multipart_type())
-    .with_body(answer)
-    .expect(1)
 }
 
 /// The parts of the recorded upload, by the strict reference parser; multer

@@ -11,9 +11,12 @@ use std::io::Write;
 use std::thread::JoinHandle;
 
 use daytona::{Daytona, Sandbox};
-use mockito::{Matcher, Mock};
+use mockito::{Matcher, Mock, Server, ServerGuard};
+use serde_json::json;
 
-use crate::common::{api_mock, reply_json, sandbox_json, TOOLBOX};
+use crate::common::{
+    api_mock, client, expect_json_body, reply_json, sandbox_json, toolbox_sandbox, TOOLBOX,
+};
 use crate::fault_server::{one_connection, Conn};
 
 /// The boundary the toolbox uses for bulk downloads.
@@ -27,6 +30,27 @@ pub fn multipart_type() -> String {
 /// `/toolbox/sb-1/files` + `rest`.
 pub fn files_path(rest: &str) -> String {
     format!("{TOOLBOX}/files{rest}")
+}
+
+/// A mock API server and the sandbox `sb-1` whose toolbox it plays.
+pub fn setup() -> (ServerGuard, Sandbox) {
+    let mut server = Server::new();
+    let daytona = client(&server);
+    let sandbox = toolbox_sandbox(&mut server, &daytona);
+    (server, sandbox)
+}
+
+/// A bulk-download mock (not created): the request asks for exactly
+/// `paths`, the answer is `answer` as the toolbox sends it. Expects one
+/// request.
+pub fn download_mock(server: &mut Server, paths: &[&str], answer: Vec<u8>) -> Mock {
+    expect_json_body(
+        api_mock(server, "POST", &files_path("/bulk-download")).match_query(Matcher::Missing),
+        json!({ "paths": paths }),
+    )
+    .with_header("content-type", &multipart_type())
+    .with_body(answer)
+    .expect(1)
 }
 
 /// The decoded query pairs of a path, in order.

@@ -116,7 +116,7 @@ impl<'a> Download<'a> {
             ));
         }
         if let Target::File(path) = &self.target {
-            if path.file_name().is_none() || path.is_dir() {
+            if !names_a_file(path) || path.is_dir() {
                 return Err(Error::validation(
                     "local_path",
                     format!("{:?} is not a file path", path.display().to_string()),
@@ -125,6 +125,15 @@ impl<'a> Download<'a> {
         }
         Ok(())
     }
+}
+
+/// Whether `path` ends with a file name as written: `out/` and `out/.`
+/// name the folder `out` (though [`Path::file_name`] reads `out` in them)
+/// and could only fail at the rename, once the whole file had come.
+fn names_a_file(path: &Path) -> bool {
+    let text = path.as_os_str().to_string_lossy();
+    let last = text.rsplit(std::path::is_separator).next().unwrap_or("");
+    !matches!(last, "" | "." | "..") && path.file_name().is_some()
 }
 
 /// A downloaded file.
