@@ -100,3 +100,69 @@ fn a_local_path_that_names_a_folder_is_refused_before_any_request() {
     assert_all(&mocks);
     assert!(dir_entries(&dir).is_empty());
 }
+
+/// The error part toolboxes before v0.163 sent after the part of a file
+/// whose reading failed midway (cut short, without a length).
+const MIDWAY: &[u8] = b"error streaming file: read: input/output error";
+
+#[test]
+fn a_file_part_followed_by_an_error_naming_it_is_a_failure_not_a_file() {
+    let (mut server, sandbox) = setup();
+    let dir = TempDir::new("dest-midway");
+    let parts = [
+        ("file", "/a", &b"the start"[..]),
+        ("error", "/a", MIDWAY),
+        ("file", "/w", b"the start"),
+        ("error", "/w", MIDWAY),
+        ("file", "/b", b"all of b"),
+    ];
+    let answer = multipart_answer(&parts, false);
+    let _m = download_mock(&mut server, &["/a", "/w", "/b"], answer).create();
+    let mut written = Vec::new();
+    let results = sandbox
+        .fs()
+        .download_files(
+            [
+                Download::to_file("/a", dir.join("a")),
+                Download::to_writer("/w", &mut written),
+                Download::to_file("/b", dir.join("b")),
+            ],
+            TransferOptions::new(),
+        )
+        .unwrap();
+    for failed in &results[..2] {
+        let err = failed.result.as_ref().unwrap_err();
+        assert!(matches!(err, Error::Api(_)), "{err:?}");
+        assert_mentions(err, "error streaming file");
+    }
+    assert!(matches!(
+        results[2].result,
+        Ok(Downloaded::File { size: 8, .. })
+    ));
+    assert_eq!(dir_entries(&dir), ["b"], "no file, no temporary file for a");
+}
+
+#[test]
+fn an_error_after_a_whole_part_is_for_the_next_request_of_its_path() {
+    let (mut server, sandbox) = setup();
+    let dir = TempDir::new("dest-whole");
+    let parts = [("file", "/a", &b"whole"[..]), ("error", "/a", MIDWAY)];
+    let answer = multipart_answer(&parts, true);
+    let _m = download_mock(&mut server, &["/a", "/a"], answer).create();
+    let results = sandbox
+        .fs()
+        .download_files(
+            [
+                Download::to_file("/a", dir.join("a")),
+                Download::to_file("/a", dir.join("again")),
+            ],
+            TransferOptions::new(),
+        )
+        .unwrap();
+    assert!(matches!(
+        results[0].result,
+        Ok(Downloaded::File { size: 5, .. })
+    ));
+    assert!(results[1].result.is_err());
+    assert_eq!(dir_entries(&dir), ["a"]);
+}

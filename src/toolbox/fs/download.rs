@@ -393,23 +393,59 @@ impl Receiver<'_> {
             excerpt: String::new(),
         })?;
         let mut parser = Parser::new(resp.into_body().into_reader(), &boundary);
+        let mut unsettled = None;
+        let outcome = self.parts(&mut parser, slots, &mut unsettled);
+        // The answer failed after it: the part ended at its delimiter, as
+        // complete as a part without a length can be.
+        if let Some((i, received)) = unsettled {
+            slots[i].result = Some(received.settle());
+        }
+        outcome
+    }
+
+    /// Reads the parts into the slots. A file part without a length is
+    /// taken as complete only once the next part is seen (`unsettled` until
+    /// then): toolboxes before v0.163 sent a file whose reading failed
+    /// midway as a part cut short at a delimiter, then an `error` part
+    /// naming it.
+    fn parts(
+        &mut self,
+        parser: &mut Parser<impl Read>,
+        slots: &mut [Slot<'_>],
+        unsettled: &mut Option<(usize, Received)>,
+    ) -> Result<()> {
         while let Some(part) = parser.next_part().map_err(|e| self.error(e))? {
             let kind = part.name.as_deref();
+            if let Some((i, received)) = unsettled.take() {
+                let remote = slots[i].download.remote.as_str();
+                if kind == Some("error") && part.filename_is(remote) {
+                    // Dropping a temporary file removes it.
+                    drop(received);
+                    slots[i].result = Some(Err(self.error_part(parser, remote)?));
+                    continue;
+                }
+                slots[i].result = Some(received.settle());
+            }
             if kind != Some("file") && kind != Some("error") {
                 continue;
             }
-            let Some(slot) = slots
-                .iter_mut()
-                .find(|s| s.result.is_none() && part.filename_is(&s.download.remote))
+            let Some(i) = slots
+                .iter()
+                .position(|s| s.result.is_none() && part.filename_is(&s.download.remote))
             else {
                 continue;
             };
-            let result = if kind == Some("file") {
-                self.file(&mut parser, &part, &mut slot.download)?
-            } else {
-                Err(self.error_part(&mut parser, &slot.download.remote)?)
-            };
-            slot.result = Some(result);
+            if kind == Some("error") {
+                let error = self.error_part(parser, &slots[i].download.remote)?;
+                slots[i].result = Some(Err(error));
+                continue;
+            }
+            let received = self.file(parser, &part, &mut slots[i].download)?;
+            match part.content_length {
+                // Complete by its length (a short one is already an error).
+                Some(_) => slots[i].result = Some(received.settle()),
+                None => *unsettled = Some((i, received)),
+            }
         }
         Ok(())
     }
@@ -421,7 +457,7 @@ impl Receiver<'_> {
         parser: &mut Parser<impl Read>,
         part: &PartHeaders,
         download: &mut Download<'_>,
-    ) -> Result<Result<Downloaded>> {
+    ) -> Result<Received> {
         let remote = download.remote.as_str();
         let limit = Limit {
             op: self.op,
@@ -467,8 +503,8 @@ impl Receiver<'_> {
             });
         }
         Ok(match (sink, failed) {
-            (Some(sink), None) => sink.finish(meter.bytes),
-            (_, error) => Err(error.unwrap_or_else(|| no_data(self.op, remote))),
+            (Some(sink), None) => sink.received(meter.bytes),
+            (_, error) => Received::Done(Err(error.unwrap_or_else(|| no_data(self.op, remote)))),
         })
     }
 
@@ -572,14 +608,36 @@ impl<'w> Sink<'w> {
         }
     }
 
-    fn finish(self, size: u64) -> Result<Downloaded> {
-        match self {
-            Sink::File(temp) => temp.commit().map(|path| Downloaded::File { path, size }),
+    /// All `size` bytes have come: the outcome, a file not yet in place.
+    fn received(self, size: u64) -> Received {
+        Received::Done(match self {
+            Sink::File(temp) => return Received::Temp(temp, size),
             Sink::Bytes(data, _) => Ok(Downloaded::Bytes(data)),
-            Sink::Writer(writer) => {
-                writer.flush().map_err(writer_error)?;
-                Ok(Downloaded::Written(size))
-            }
+            Sink::Writer(writer) => writer
+                .flush()
+                .map(|()| Downloaded::Written(size))
+                .map_err(writer_error),
+        })
+    }
+
+    fn finish(self, size: u64) -> Result<Downloaded> {
+        self.received(size).settle()
+    }
+}
+
+/// The outcome of a file part; a file that came whole stays under its
+/// temporary name until [`Received::settle`].
+enum Received {
+    Done(Result<Downloaded>),
+    Temp(TempFile, u64),
+}
+
+impl Received {
+    /// The outcome, the file renamed into place.
+    fn settle(self) -> Result<Downloaded> {
+        match self {
+            Received::Done(result) => result,
+            Received::Temp(temp, size) => temp.commit().map(|path| Downloaded::File { path, size }),
         }
     }
 }
