@@ -710,6 +710,15 @@ impl TempFile {
         }
     }
 
+    /// Renames the file into place. It is not synced to disk first, on
+    /// purpose: the rename already keeps other processes, and a crash of
+    /// this one, from ever seeing a partial file under the target's name;
+    /// only a crash of the whole system soon after could leave the target
+    /// empty or short, on file systems that write data after metadata.
+    /// Closing that gap costs the time the disk takes to write the whole
+    /// file, at the end of every download: measured with
+    /// `examples/bench_transfer.rs`, a 256 MiB download over loopback went
+    /// from as fast as plain ureq to about 60% of its speed.
     fn commit(mut self) -> Result<PathBuf> {
         self.file.flush().map_err(|e| self.error(e))?;
         fs::rename(&self.temp, &self.target).map_err(|e| self.error(e))?;
