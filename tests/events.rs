@@ -12,6 +12,7 @@ mod fault_server;
 mod gateway_support;
 mod ws_support;
 
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -378,6 +379,39 @@ fn a_gateway_that_sends_frames_but_never_a_message_is_closed_when_idle() {
         closed >= Duration::from_millis(200) && closed < Duration::from_secs(3),
         "{closed:?}"
     );
+}
+
+/// A gateway that pings without pause and reads none of the answers:
+/// once the network takes no more of them, the reader does not wait on
+/// the next one for the silence the gateway announced (45 s). The wait
+/// completes by polling, and the connection closes when idle.
+#[test]
+fn a_gateway_that_reads_no_pongs_is_closed_when_idle() {
+    let st = states(&["sb-1"], "stopped");
+    let gw = Arc::new(gateway(Mode::PingFlood, &st));
+    let daytona = client(&gw, |c| c.events_idle_close(Duration::from_millis(300)));
+    let mut sb = stopped(&daytona, "sb-1");
+    // Started once the client no longer takes pings (it cannot send its
+    // answers), or has given up the session.
+    let given_up = |gw: &Gateway| gw.stalled.load(Ordering::SeqCst) || gw.upgrades().len() > 1;
+    let (gw2, st2) = (gw.clone(), st.clone());
+    thread::spawn(move || {
+        let began = Instant::now();
+        while !given_up(&gw2) && began.elapsed() < Duration::from_secs(40) {
+            thread::sleep(Duration::from_millis(20));
+        }
+        st2.lock().unwrap().insert("sb-1".into(), "started".into());
+    });
+    sb.start().unwrap();
+    assert!(given_up(&gw));
+    let open = || gw.open.load(Ordering::SeqCst);
+    let began = Instant::now();
+    while open() > 0 && began.elapsed() < Duration::from_secs(10) {
+        thread::sleep(Duration::from_millis(20));
+    }
+    let closed = began.elapsed();
+    assert_eq!(open(), 0, "still open after {closed:?}");
+    assert!(closed < Duration::from_secs(3), "{closed:?}");
 }
 
 #[test]

@@ -10,7 +10,8 @@
 //! reconnects with a capped backoff while waits remain, closes the
 //! connection once no wait has been running for the idle period, and ends.
 //! The handshake is bounded by the connect timeout, silence by the
-//! server's ping timing (capped), and a gateway that never stops sending
+//! server's ping timing (capped), an answer to a ping by a second (a
+//! gateway that reads nothing does not hold the reader), and a gateway that never stops sending
 //! is still looked at every few messages (or frames that are no message):
 //! no gateway keeps the thread past its use.
 //! A failure is logged once per client, at debug level; the waits go on
@@ -27,7 +28,7 @@ use super::codec::{self, Message, Open, Packet};
 use crate::config::Secret;
 use crate::transport::poll::{Deadline, Listen};
 use crate::transport::retry::random_fraction;
-use crate::transport::ws::{Event, IdleOf, Limits, Polled, ReadError, Socket, Target};
+use crate::transport::ws::{earliest, Event, IdleOf, Limits, Polled, ReadError, Socket, Target};
 use crate::transport::Transport;
 
 /// Largest message read from the gateway (a sandbox is a few kilobytes).
@@ -56,6 +57,12 @@ const CHECK_EVERY: u32 = 64;
 /// The handshake (the open packet, then the namespace connection) takes
 /// at most the connect timeout, and never more than this.
 const MAX_HANDSHAKE: Duration = Duration::from_secs(60);
+
+/// The longest an answer to a ping waits for the network. The
+/// connection carries little else, so a gateway that does not take a few
+/// bytes has stopped reading: the session is given up rather than the
+/// reader held (a write may otherwise wait for the whole silence allowed).
+const PONG_WAIT: Duration = Duration::from_secs(1);
 
 /// The longest silence of a connected gateway, whatever ping interval and
 /// timeout it announces (Socket.IO's defaults add up to 45 s).
@@ -384,7 +391,8 @@ impl Shared {
     /// ([`Ended::Idle`]) as soon as no wait remains.
     fn handshake(&self, socket: &mut Socket) -> Result<(), Ended> {
         let bound = self.transport.connect_timeout().min(MAX_HANDSHAKE);
-        socket.set_deadline(Instant::now().checked_add(bound));
+        let until = Instant::now().checked_add(bound);
+        socket.set_deadline(until);
         let next = |socket: &mut Socket| match socket.next_event() {
             Err(ReadError::Deadline) => Err(failed(format!(
                 "the gateway did not complete the handshake within {bound:?}"
@@ -404,7 +412,7 @@ impl Shared {
                 return Err(Ended::Idle);
             }
             match next(socket)? {
-                Packet::Ping => pong(socket).map_err(failed)?,
+                Packet::Ping => pong(socket, until).map_err(failed)?,
                 Packet::Message(Message::Connected) => {
                     socket.set_deadline(None);
                     return Ok(());
@@ -444,7 +452,7 @@ impl Shared {
                     return Ok(());
                 }
                 match decode(event)? {
-                    Packet::Ping => pong(socket)?,
+                    Packet::Ping => pong(socket, None)?,
                     Packet::Message(Message::Event(name, data)) => self.heard(&name, data),
                     Packet::Close | Packet::Message(Message::Disconnect) => {
                         return Err("the gateway closed the session".into())
@@ -542,10 +550,18 @@ fn decode(event: Event) -> Result<Packet, String> {
     }
 }
 
-fn pong(socket: &mut Socket) -> Result<(), String> {
-    socket
-        .send_text(codec::PONG)
-        .map_err(|e| format!("answering a ping: {e}"))
+/// Answers a ping within [`PONG_WAIT`] (and before `deadline`, the
+/// socket's deadline, which stays).
+fn pong(socket: &mut Socket, deadline: Option<Instant>) -> Result<(), String> {
+    socket.set_deadline(earliest(Instant::now().checked_add(PONG_WAIT), deadline));
+    let sent = socket.send_text(codec::PONG);
+    socket.set_deadline(deadline);
+    sent.map_err(|e| match e {
+        crate::Error::Timeout { .. } => {
+            format!("the gateway took no answer to its ping within {PONG_WAIT:?}")
+        }
+        e => format!("answering a ping: {e}"),
+    })
 }
 
 #[cfg(test)]

@@ -52,6 +52,10 @@ pub enum Mode {
     /// empty continuation frames without pause (frames without end, none a
     /// message) until the client leaves.
     Fragments,
+    /// Announces Socket.IO's default ping timings; after the namespace
+    /// connection, sends pings without pause and reads nothing until the
+    /// client leaves: its answers pile up unread.
+    PingFlood,
 }
 
 struct Bus {
@@ -74,6 +78,8 @@ pub struct Gateway {
     /// How long each session that never answered the namespace connection
     /// lasted, from its open packet until the client left.
     pub unanswered: Arc<Mutex<Vec<Duration>>>,
+    /// A [`Mode::PingFlood`] session found the client taking nothing.
+    pub stalled: Arc<AtomicBool>,
     behaving: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
 }
@@ -85,6 +91,7 @@ struct Shared {
     pongs: Arc<AtomicUsize>,
     open: Arc<AtomicUsize>,
     unanswered: Arc<Mutex<Vec<Duration>>>,
+    stalled: Arc<AtomicBool>,
     behaving: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
 }
@@ -107,6 +114,7 @@ impl Gateway {
         let pongs = Arc::new(AtomicUsize::new(0));
         let open = Arc::new(AtomicUsize::new(0));
         let unanswered = Arc::new(Mutex::new(Vec::new()));
+        let stalled = Arc::new(AtomicBool::new(false));
         let behaving = Arc::new(AtomicBool::new(false));
         let stop = Arc::new(AtomicBool::new(false));
         let upgrade_mode = mode.clone();
@@ -116,6 +124,7 @@ impl Gateway {
             pongs: pongs.clone(),
             open: open.clone(),
             unanswered: unanswered.clone(),
+            stalled: stalled.clone(),
             behaving: behaving.clone(),
             stop: stop.clone(),
         };
@@ -137,6 +146,7 @@ impl Gateway {
             pongs,
             open,
             unanswered,
+            stalled,
             behaving,
             stop,
         }
@@ -246,6 +256,7 @@ fn session(ws: &mut Ws, mode: &Mode, shared: &Shared) {
         .set_read_timeout(Some(Duration::from_millis(20)));
     let (interval, timeout) = match mode {
         Mode::IgnoreConnect { silent: true } => (86_400_000, 86_400_000),
+        Mode::PingFlood => (25_000, 20_000),
         _ => (PING.as_millis() as u64, PING_TIMEOUT.as_millis() as u64),
     };
     let hello = json!({
@@ -278,6 +289,11 @@ fn session(ws: &mut Ws, mode: &Mode, shared: &Shared) {
     open.fetch_add(1, Ordering::SeqCst);
     if let Mode::Garbage(text) = mode {
         send(ws, text);
+    }
+    if *mode == Mode::PingFlood {
+        ping_flood(ws, shared);
+        open.fetch_sub(1, Ordering::SeqCst);
+        return;
     }
     let flood = *mode == Mode::Flood;
     let began = Instant::now();
@@ -361,6 +377,38 @@ fn fragments(ws: &mut Ws, stop: &AtomicBool) {
         return;
     }
     while !stop.load(Ordering::SeqCst) && stream.write_all(&batch).is_ok() {}
+}
+
+/// Engine.IO pings, written straight to the socket until the client
+/// leaves; nothing is read. Once the client has taken nothing for 3 s (it
+/// no longer reads), sets [`Gateway::stalled`].
+fn ping_flood(ws: &mut Ws, shared: &Shared) {
+    let stream = ws.get_mut();
+    let _ = stream.set_write_timeout(Some(Duration::from_millis(100)));
+    let pings = [0x81u8, 0x01, b'2'].repeat(8 << 10);
+    let mut at = 0;
+    let mut taken = Instant::now();
+    while !shared.stop.load(Ordering::SeqCst) {
+        match stream.write(&pings[at..]) {
+            Ok(0) => break,
+            // Whole frames follow each other whatever a write takes.
+            Ok(n) => {
+                at = (at + n) % pings.len();
+                taken = Instant::now();
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                if taken.elapsed() >= Duration::from_secs(3) {
+                    shared.stalled.store(true, Ordering::SeqCst);
+                }
+            }
+            Err(_) => break,
+        }
+    }
 }
 
 /// Text frames announcing state changes of 256 other sandboxes, ready to
