@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
+use std::time::Duration;
 
 use crate::error::{Error, Result};
 
@@ -23,6 +24,15 @@ const MAX_FILE_BYTES: u64 = 1 << 20;
 /// [`Error::Config`] naming the file (and the line), never showing its
 /// content. Lines of other names that do not parse are skipped.
 pub(crate) fn read_env_files(dir: &Path) -> Result<HashMap<String, String>> {
+    read_env_files_within(dir, PIPE_WAIT)
+}
+
+/// How long a named pipe (a `.env` a secret manager serves, which may
+/// first ask its user) may take to be opened and written whole.
+const PIPE_WAIT: Duration = Duration::from_secs(60);
+
+/// [`read_env_files`], a named pipe given `pipe_wait`.
+fn read_env_files_within(dir: &Path, pipe_wait: Duration) -> Result<HashMap<String, String>> {
     let mut settings = HashMap::new();
     for name in ENV_FILES {
         let path = dir.join(name);
@@ -31,21 +41,9 @@ pub(crate) fn read_env_files(dir: &Path) -> Result<HashMap<String, String>> {
         if path.is_dir() {
             continue;
         }
-        let file = match std::fs::File::open(&path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(unreadable(&path, &e)),
+        let Some(text) = read_text(&path, pipe_wait)? else {
+            continue;
         };
-        let mut text = String::new();
-        file.take(MAX_FILE_BYTES + 1)
-            .read_to_string(&mut text)
-            .map_err(|e| unreadable(&path, &e))?;
-        if text.len() as u64 > MAX_FILE_BYTES {
-            return Err(Error::Config(format!(
-                "{} is larger than {MAX_FILE_BYTES} bytes",
-                path.display()
-            )));
-        }
         let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
         let mut file = HashMap::new();
         for item in dotenvy::from_read_iter(text.as_bytes()) {
@@ -72,6 +70,73 @@ pub(crate) fn read_env_files(dir: &Path) -> Result<HashMap<String, String>> {
         }
     }
     Ok(settings)
+}
+
+/// The text of the file at `path`, `None` when there is none. A named
+/// pipe is read aside, for at most `pipe_wait`: opening one waits for a
+/// program to serve it, which may never come.
+fn read_text(path: &Path, pipe_wait: Duration) -> Result<Option<String>> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo()) {
+            return read_pipe(path, pipe_wait).map(Some);
+        }
+    }
+    let _ = pipe_wait;
+    match std::fs::File::open(path) {
+        Ok(file) => read_whole(path, file).map(Some),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(unreadable(path, &e)),
+    }
+}
+
+/// The text of the named pipe at `path`, read by a thread of its own for
+/// at most `wait`. A pipe no program serves in time is an error; the
+/// thread, left waiting to open it, is let go by opening the pipe's
+/// other end for a moment (a reader still waiting for its writer to
+/// finish ends with that writer).
+#[cfg(unix)]
+fn read_pipe(path: &Path, wait: Duration) -> Result<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let owned = path.to_path_buf();
+    std::thread::Builder::new()
+        .name("daytona-env-pipe".into())
+        .spawn(move || {
+            let read = std::fs::File::open(&owned)
+                .map_err(|e| unreadable(&owned, &e))
+                .and_then(|file| read_whole(&owned, file));
+            let _ = tx.send(read);
+        })
+        .map_err(|e| unreadable(path, &e))?;
+    rx.recv_timeout(wait).unwrap_or_else(|_| {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Never waits: with no reader waiting, it fails at once.
+        let _ = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path);
+        Err(Error::Config(format!(
+            "{} is a named pipe that gave no settings within {wait:?}: is the program \
+             that serves it running?",
+            path.display()
+        )))
+    })
+}
+
+/// The text of `file` (at `path`), at most [`MAX_FILE_BYTES`].
+fn read_whole(path: &Path, file: std::fs::File) -> Result<String> {
+    let mut text = String::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| unreadable(path, &e))?;
+    if text.len() as u64 > MAX_FILE_BYTES {
+        return Err(Error::Config(format!(
+            "{} is larger than {MAX_FILE_BYTES} bytes",
+            path.display()
+        )));
+    }
+    Ok(text)
 }
 
 fn unreadable(path: &Path, e: &std::io::Error) -> Error {
@@ -244,6 +309,68 @@ mod tests {
             let e = read_env_files(&dir).unwrap_err().to_string();
             assert!(e.contains(&format!(".env, line {line}")), "{text:?}: {e}");
         }
+    }
+
+    /// `read_env_files_within(dir, pipe_wait)` run aside: `None` when it
+    /// did not return within `limit`.
+    #[cfg(unix)]
+    fn read_aside(
+        dir: &Path,
+        pipe_wait: Duration,
+        limit: Duration,
+    ) -> Option<Result<HashMap<String, String>>> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let dir = dir.to_path_buf();
+        std::thread::spawn(move || tx.send(read_env_files_within(&dir, pipe_wait)));
+        rx.recv_timeout(limit).ok()
+    }
+
+    #[cfg(unix)]
+    fn mkfifo(path: &Path) {
+        let made = std::process::Command::new("mkfifo").arg(path).status();
+        assert!(made.expect("mkfifo").success());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_named_pipe_is_read_when_served_and_given_up_when_not() {
+        let dir = TempDir::new("envfiles-pipe");
+        let pipe = dir.join(".env");
+        mkfifo(&pipe);
+        // Served a moment later, as a secret manager does.
+        let writer = {
+            let pipe = pipe.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(100));
+                std::fs::write(pipe, "DAYTONA_TARGET=eu\n").unwrap();
+            })
+        };
+        let got = read_aside(&dir, Duration::from_secs(20), Duration::from_secs(30))
+            .expect("a served pipe was not read")
+            .unwrap();
+        assert_eq!(got.get("DAYTONA_TARGET").map(String::as_str), Some("eu"));
+        writer.join().unwrap();
+        // Served by nobody: an error naming it once the wait is over.
+        let began = std::time::Instant::now();
+        let e = read_aside(&dir, Duration::from_millis(300), Duration::from_secs(10))
+            .expect("a pipe nobody serves held the reader")
+            .unwrap_err();
+        assert!(began.elapsed() >= Duration::from_millis(300));
+        assert!(matches!(e, Error::Config(_)), "{e:?}");
+        let text = e.to_string();
+        assert!(text.contains(".env is a named pipe"), "{text}");
+        // The reader left waiting was let go: a writer now finds no
+        // reader (opening without waiting fails).
+        use std::os::unix::fs::OpenOptionsExt;
+        let reader_left = (0..50).all(|_| {
+            std::thread::sleep(Duration::from_millis(20));
+            std::fs::OpenOptions::new()
+                .write(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(&pipe)
+                .is_ok()
+        });
+        assert!(!reader_left, "the reader still waits on the pipe");
     }
 
     #[test]

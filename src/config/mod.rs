@@ -230,7 +230,9 @@ impl DaytonaConfig {
     /// `.env`; other names in the files are ignored and nothing is exported
     /// into the process environment. A `DAYTONA_*` line that cannot be
     /// parsed makes [`crate::Daytona::new`] fail with [`Error::Config`]
-    /// naming the file and the line; one of another name is skipped.
+    /// naming the file and the line; one of another name is skipped. A
+    /// file that is a named pipe (as some secret managers serve `.env`) is
+    /// waited for at most 60 s, then is an [`Error::Config`] too.
     #[must_use]
     pub fn read_env_files(mut self, read: bool) -> Self {
         self.read_env_files = read;
