@@ -36,7 +36,7 @@ const MAX_MESSAGE: usize = 1 << 20;
 
 /// The ring of recent events: at most this many ...
 const RECENT_EVENTS: usize = 256;
-/// ... holding at most this many bytes of messages.
+/// ... holding at most this many bytes of their JSON text.
 const RECENT_BYTES: usize = 4 << 20;
 
 /// The first reconnect waits about this long, each next one twice as long
@@ -81,13 +81,24 @@ enum Link {
     Down,
 }
 
-/// One event heard: the id and name of what changed, and its new state.
+/// One event heard: the id and name of what changed, and its new state
+/// as JSON text (parsed again for the wait that wants it: a parsed value
+/// may take many times the memory of its text).
 struct Heard {
     seq: u64,
     id: Option<String>,
     name: Option<String>,
-    entity: Value,
-    size: usize,
+    entity: Box<str>,
+}
+
+impl Heard {
+    /// The bytes it holds.
+    fn size(&self) -> usize {
+        let text = |t: &Option<String>| t.as_ref().map_or(0, String::len);
+        text(&self.id)
+            .saturating_add(text(&self.name))
+            .saturating_add(self.entity.len())
+    }
 }
 
 struct State {
@@ -222,17 +233,17 @@ impl Listen for Subscription {
         let mut state = shared.lock();
         loop {
             let key = self.key.as_str();
-            let found = state
-                .recent
-                .iter()
-                .find(|h| {
-                    h.seq >= self.cursor
-                        && (h.id.as_deref() == Some(key) || h.name.as_deref() == Some(key))
-                })
-                .map(|h| (h.seq, h.entity.clone()));
-            if let Some((seq, entity)) = found {
-                self.cursor = seq.saturating_add(1);
-                return Some(entity);
+            let found = state.recent.iter().find(|h| {
+                h.seq >= self.cursor
+                    && (h.id.as_deref() == Some(key) || h.name.as_deref() == Some(key))
+            });
+            if let Some(heard) = found {
+                self.cursor = heard.seq.saturating_add(1);
+                // The text of a value: it parses.
+                if let Ok(entity) = serde_json::from_str(&heard.entity) {
+                    return Some(entity);
+                }
+                continue;
             }
             self.cursor = state.next_seq;
             if state.link == Link::Up {
@@ -493,24 +504,23 @@ impl Shared {
         if id.is_none() && name.is_none() {
             return;
         }
-        let size = id.as_ref().map_or(0, String::len) + name.as_ref().map_or(0, String::len);
-        let size = size.saturating_add(entity.to_string().len());
+        let entity = entity.to_string().into_boxed_str();
         let mut state = self.lock();
         let seq = state.next_seq;
         state.next_seq = seq.saturating_add(1);
-        state.recent_bytes = state.recent_bytes.saturating_add(size);
-        state.recent.push_back(Heard {
+        let heard = Heard {
             seq,
             id,
             name,
             entity,
-            size,
-        });
+        };
+        state.recent_bytes = state.recent_bytes.saturating_add(heard.size());
+        state.recent.push_back(heard);
         while state.recent.len() > RECENT_EVENTS || state.recent_bytes > RECENT_BYTES {
             let Some(old) = state.recent.pop_front() else {
                 break;
             };
-            state.recent_bytes = state.recent_bytes.saturating_sub(old.size);
+            state.recent_bytes = state.recent_bytes.saturating_sub(old.size());
         }
         drop(state);
         self.changed.notify_all();
