@@ -605,8 +605,10 @@ fn api_base_url(raw: &str, field: &str) -> Result<Url> {
         ));
     }
     let url = base_url(raw).map_err(refuse)?;
+    // A fully qualified name (`app.daytona.io.`) is the same host.
     let daytona_host = url
         .host_str()
+        .map(|h| h.strip_suffix('.').unwrap_or(h))
         .is_some_and(|h| h == "daytona.io" || h.ends_with(".daytona.io"));
     if daytona_host && url.path() == "/" {
         let mut expected = url.clone();

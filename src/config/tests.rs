@@ -149,6 +149,8 @@ fn url_mistakes_fail_in_the_constructor_saying_what_was_expected() {
         "{e}"
     );
     assert!(resolve("https://eu.daytona.io/").is_err());
+    // The same host written as a fully qualified name.
+    assert!(resolve("https://app.daytona.io./").is_err());
     for url in [
         "https://app.daytona.io/api?region=eu",
         "https://app.daytona.io/api#top",
