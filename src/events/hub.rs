@@ -11,9 +11,9 @@
 //! connection once no wait has been running for the idle period, and ends.
 //! The handshake is bounded by the connect timeout, silence by the
 //! server's ping timing (capped), an answer to a ping by a second (a
-//! gateway that reads nothing does not hold the reader), and a gateway that never stops sending
-//! is still looked at every few messages (or frames that are no message):
-//! no gateway keeps the thread past its use.
+//! gateway that reads nothing does not hold the reader), and a gateway
+//! that never stops sending is still looked at every few messages (or
+//! frames that are no message): no gateway keeps the thread past its use.
 //! A failure is logged once per client, at debug level; the waits go on
 //! polling.
 
