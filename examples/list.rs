@@ -4,9 +4,15 @@
 //! DAYTONA_API_KEY=... cargo run --example list -- [key=value]
 //! ```
 
+mod support;
+
 use daytona::{Daytona, ListSandboxes, SandboxSort, SortOrder};
 
-fn main() -> Result<(), daytona::Error> {
+fn main() -> std::process::ExitCode {
+    support::exit(run())
+}
+
+fn run() -> Result<(), daytona::Error> {
     let daytona = Daytona::from_env()?;
     let mut query = ListSandboxes::new()
         .limit(200)

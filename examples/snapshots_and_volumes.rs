@@ -6,6 +6,8 @@
 //! DAYTONA_API_KEY=... cargo run --example snapshots_and_volumes
 //! ```
 
+mod support;
+
 use std::time::Duration;
 
 use daytona::{
@@ -13,7 +15,11 @@ use daytona::{
     SortOrder, VolumeMount,
 };
 
-fn main() -> Result<(), Error> {
+fn main() -> std::process::ExitCode {
+    support::exit(run())
+}
+
+fn run() -> Result<(), Error> {
     let daytona = Daytona::from_env()?;
     let name = format!("example-{}", std::process::id());
 

@@ -113,6 +113,16 @@ pub fn sandbox_main(
     }
 }
 
+/// The exit code of an example whose `run` returned `result`, after printing
+/// its error, if any (with `Display`: without credentials it says which
+/// variables to set).
+pub fn exit(result: Result<(), impl Display>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => failure(e),
+    }
+}
+
 fn failure(e: impl Display) -> ExitCode {
     eprintln!("error: {e}");
     ExitCode::FAILURE
