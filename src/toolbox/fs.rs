@@ -5,6 +5,7 @@ mod download;
 mod models;
 mod multipart;
 mod options;
+mod temp_file;
 mod upload;
 
 pub(crate) use download::download_body;

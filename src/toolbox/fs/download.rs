@@ -2,10 +2,8 @@
 //! as it arrives and written to each file's destination chunk by chunk.
 
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -13,6 +11,7 @@ use ureq::http::{self, Method};
 
 use super::multipart::{self, ParseError, Parser, PartHeaders};
 use super::options::{Callback, Meter, TransferOptions, DEFAULT_MAX_IN_MEMORY};
+use super::temp_file::TempFile;
 use super::FileSystem;
 use crate::error::{ApiError, Error, Result};
 use crate::telemetry::traced;
@@ -595,7 +594,7 @@ impl<'w> Sink<'w> {
 
     fn write(&mut self, chunk: &[u8]) -> Result<()> {
         match self {
-            Sink::File(temp) => temp.file.write_all(chunk).map_err(|e| temp.error(e)),
+            Sink::File(temp) => temp.write_all(chunk),
             Sink::Bytes(data, limit) => {
                 let total = (data.len() as u64).saturating_add(chunk.len() as u64);
                 if total > limit.max {
@@ -646,91 +645,5 @@ fn writer_error(source: io::Error) -> Error {
     Error::Io {
         path: "<writer>".to_string(),
         source,
-    }
-}
-
-/// How much of the target's name a temporary file's name repeats.
-const TEMP_NAME_KEEP: usize = 160;
-
-/// A temporary file beside a target: renamed to it by [`TempFile::commit`],
-/// removed if dropped before.
-struct TempFile {
-    file: File,
-    temp: PathBuf,
-    target: PathBuf,
-    committed: bool,
-}
-
-impl TempFile {
-    fn create(target: &Path) -> Result<Self> {
-        let io_error = |path: &Path, source| Error::Io {
-            path: path.display().to_string(),
-            source,
-        };
-        let dir = match target.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
-        let name = target.file_name().unwrap_or_default().to_string_lossy();
-        // Its start is enough to recognise it: a target name near the
-        // 255-byte limit leaves room for the marks around it.
-        let mut keep = name.len().min(TEMP_NAME_KEEP);
-        while !name.is_char_boundary(keep) {
-            keep -= 1;
-        }
-        let name = &name[..keep];
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let mut attempts = 0;
-        loop {
-            let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-            attempts += 1;
-            let temp = dir.join(format!(".{name}.{}-{n}.part", std::process::id()));
-            match OpenOptions::new().write(true).create_new(true).open(&temp) {
-                Ok(file) => {
-                    return Ok(TempFile {
-                        file,
-                        temp,
-                        target: target.to_path_buf(),
-                        committed: false,
-                    })
-                }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempts < 100 => {}
-                Err(e) => return Err(io_error(&temp, e)),
-            }
-        }
-    }
-
-    /// A write error, named after the target (the temporary name means
-    /// nothing to the caller).
-    fn error(&self, source: io::Error) -> Error {
-        Error::Io {
-            path: self.target.display().to_string(),
-            source,
-        }
-    }
-
-    /// Renames the file into place. It is not synced to disk first, on
-    /// purpose: the rename already keeps other processes, and a crash of
-    /// this one, from ever seeing a partial file under the target's name;
-    /// only a crash of the whole system soon after could leave the target
-    /// empty or short, on file systems that write data after metadata.
-    /// Closing that gap costs the time the disk takes to write the whole
-    /// file, at the end of every download: measured with
-    /// `examples/bench_transfer.rs`, a 256 MiB download over loopback went
-    /// from as fast as plain ureq to about 60% of its speed.
-    fn commit(mut self) -> Result<PathBuf> {
-        self.file.flush().map_err(|e| self.error(e))?;
-        fs::rename(&self.temp, &self.target).map_err(|e| self.error(e))?;
-        self.committed = true;
-        Ok(self.target.clone())
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = fs::remove_file(&self.temp);
-        }
     }
 }
