@@ -448,21 +448,9 @@ fn a_source_copied_twice_is_uploaded_once_and_listed_twice() {
     let hashes: Vec<String> = image.contexts().iter().map(|c| c.hash().unwrap()).collect();
     assert_eq!(hashes.len(), 2);
     assert_eq!(hashes[0], hashes[1]);
-    let access = with_sdk_headers(api.mock("GET", "/api/object-storage/push-access"))
-        .with_body(
-            json!({
-                "accessKey": "AKIDSTORE",
-                "secret": "store-secret-123",
-                "sessionToken": "session-token-456",
-                "storageUrl": store.url(),
-                "organizationId": "org-1",
-                "bucket": "builds"
-            })
-            .to_string(),
-        )
-        .expect(1)
-        .create();
-    let object = format!("/builds/org-1/{}/context.tar", hashes[0]);
+    // Asked once (a mock expects one request unless told otherwise).
+    let access = push_access_to(&mut api, &store.url());
+    let object = format!("/b/org-1/{}/context.tar", hashes[0]);
     let head = store
         .mock("HEAD", object.as_str())
         .with_status(404)

@@ -78,15 +78,17 @@ fn server_port(server: &FaultServer) -> u16 {
     server.url.rsplit(':').next().unwrap().parse().unwrap()
 }
 
+/// The configuration of a client of the API at `api` (its `/api`).
+fn config(api: &str) -> DaytonaConfig {
+    DaytonaConfig::new()
+        .read_env(false)
+        .api_key(KEY)
+        .api_url(format!("{api}/api"))
+        .retry_policy(fast_retries())
+}
+
 fn client(api: &str) -> Daytona {
-    Daytona::new(
-        DaytonaConfig::new()
-            .read_env(false)
-            .api_key(KEY)
-            .api_url(format!("{api}/api"))
-            .retry_policy(fast_retries()),
-    )
-    .unwrap()
+    Daytona::new(config(api)).unwrap()
 }
 
 /// What [`get_and_follow`] gives when all goes well.
@@ -209,20 +211,13 @@ fn an_https_proxy_is_reached_over_tls_with_the_client_s_trust() {
     let front = Relay::tls(proxy.port);
     let _env = proxy_env(Some(format!("https://localhost:{}", front.port)), None);
     let server = server("0.0.0.0");
-    let api = format!("http://0.0.0.0:{}/api", server_port(&server));
-    let config = || {
-        DaytonaConfig::new()
-            .read_env(false)
-            .api_key(KEY)
-            .api_url(&api)
-            .retry_policy(fast_retries())
-    };
+    let api = format!("http://0.0.0.0:{}", server_port(&server));
     // The proxy's certificate is from the test CA: refused without it.
-    let e = Daytona::new(config()).unwrap().get("sb-1").unwrap_err();
+    let e = Daytona::new(config(&api)).unwrap().get("sb-1").unwrap_err();
     assert!(matches!(e, Error::Transport { .. }), "{e:?}");
     assert!(proxy.connects().is_empty());
     let trusting =
-        Daytona::new(config().add_root_certificates_pem(fault_server::relay::test_ca_pem()))
+        Daytona::new(config(&api).add_root_certificates_pem(fault_server::relay::test_ca_pem()))
             .unwrap();
     assert_eq!(get_and_follow(&trusting).unwrap(), FOLLOWED);
     let expected_requests = if cfg!(feature = "websocket") { 2 } else { 1 };
@@ -268,15 +263,8 @@ fn each_scheme_goes_through_its_own_proxy() {
     });
     port.set(server_port(&server)).unwrap();
     let api = format!("http://0.0.0.0:{}", server_port(&server));
-    let daytona = Daytona::new(
-        DaytonaConfig::new()
-            .read_env(false)
-            .api_key(KEY)
-            .api_url(format!("{api}/api"))
-            .request_timeout(std::time::Duration::from_secs(1))
-            .retry_policy(fast_retries()),
-    )
-    .unwrap();
+    let daytona =
+        Daytona::new(config(&api).request_timeout(std::time::Duration::from_secs(1))).unwrap();
     let sandbox = daytona.get("sb-1").unwrap();
     let e = sandbox.fs().list_files("/").unwrap_err();
     assert!(

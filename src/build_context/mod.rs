@@ -127,13 +127,12 @@ pub(crate) fn upload_image_contexts(
         let (hash, entries) = context
             .hashed_archive(&until)
             .map_err(|e| timed_by(e, &deadline))?;
-        if !uploads.iter().any(|u: &ContextUpload| u.hash == hash) {
-            uploads.push(ContextUpload {
-                hash: hash.clone(),
-                entries,
-                verify: Some(context.archive_path.clone()),
-            });
-        }
+        // Two contexts of one hash are sent once (`upload_contexts`).
+        uploads.push(ContextUpload {
+            hash: hash.clone(),
+            entries,
+            verify: Some(context.archive_path.clone()),
+        });
         done.insert(context, hash.clone());
         hashes.push(hash);
     }

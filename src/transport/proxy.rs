@@ -12,7 +12,7 @@
 use ureq::{Proxy, ProxyProtocol};
 
 /// The proxy of each scheme of target (`None`: connect directly).
-#[derive(Clone, Default)]
+#[derive(Default)]
 pub(crate) struct Proxies {
     http: Option<Proxy>,
     https: Option<Proxy>,
