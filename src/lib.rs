@@ -93,6 +93,7 @@ mod api;
 mod build_context;
 mod check;
 mod config;
+mod deadline;
 mod error;
 mod events;
 #[cfg(feature = "images")]

@@ -17,7 +17,7 @@ pub(crate) mod sigv4;
 pub(crate) mod tar;
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use percent_encoding::{percent_decode_str, percent_encode};
 use serde::Deserialize;
@@ -31,7 +31,7 @@ use crate::check::is_dot_segment;
 use crate::config::secret::REDACTED;
 use crate::config::{base_url, shown_url, Secret};
 use crate::error::{Error, Result};
-use crate::image::{BuildContext, Image, Until};
+use crate::image::{BuildContext, Image};
 use crate::transport::poll::Deadline;
 use crate::transport::request::{push_segments, SEGMENT};
 use crate::transport::{decode, Request, Transport};
@@ -115,7 +115,6 @@ pub(crate) fn upload_image_contexts(
     image: &Image,
     deadline: Deadline,
 ) -> Result<Vec<String>> {
-    let until = until(&deadline);
     let mut done: HashMap<&BuildContext, String> = HashMap::new();
     let mut uploads = Vec::new();
     let mut hashes = Vec::with_capacity(image.contexts().len());
@@ -124,9 +123,7 @@ pub(crate) fn upload_image_contexts(
             hashes.push(hash.clone());
             continue;
         }
-        let (hash, entries) = context
-            .hashed_archive(&until)
-            .map_err(|e| timed_by(e, &deadline))?;
+        let (hash, entries) = context.hashed_archive(&deadline)?;
         // Two contexts of one hash are sent once (`upload_contexts`).
         uploads.push(ContextUpload {
             hash: hash.clone(),
@@ -138,24 +135,6 @@ pub(crate) fn upload_image_contexts(
     }
     upload_contexts(up, &uploads, deadline)?;
     Ok(hashes)
-}
-
-/// `deadline` as the plain point in time the reading of files stops at.
-fn until(deadline: &Deadline) -> Until {
-    Until::new(
-        deadline
-            .remaining()
-            .and_then(|left| Instant::now().checked_add(left)),
-    )
-}
-
-/// `e`, and when it is a timeout of work on a context, the timeout of the
-/// call `deadline` bounds (timed from its start).
-fn timed_by(e: Error, deadline: &Deadline) -> Error {
-    match e {
-        Error::Timeout { operation, .. } => deadline.timeout_error(operation),
-        e => e,
-    }
 }
 
 /// `StorageAccessDto`: temporary credentials for the object store
@@ -403,8 +382,7 @@ impl Store {
 
     /// Streams the tar of `context` to its object.
     fn upload(&self, up: &Uploader<'_>, context: &ContextUpload, deadline: Deadline) -> Result<()> {
-        let mut plan =
-            TarPlan::new(&context.entries, until(&deadline)).map_err(|e| timed_by(e, &deadline))?;
+        let mut plan = TarPlan::new(&context.entries, deadline)?;
         if let Some(seed) = &context.verify {
             plan = plan.verified(seed, &context.hash);
         }

@@ -19,11 +19,12 @@ const NAME_LEN: usize = 100;
 /// Largest value of an 11-digit octal field (size, mtime): 8 GiB - 1.
 const MAX_OCTAL_11: u64 = 0o77_777_777_777;
 
+use crate::deadline::Deadline;
 /// One entry of an archive: a file, directory or symbolic link on disk
 /// and its name in the archive (relative, `/`-separated). A directory's
 /// contents are entries of their own; a link is stored as a link.
 pub(crate) use crate::image::ArchiveEntry as TarEntry;
-use crate::image::{open_file, EntryKind, FileId, Until};
+use crate::image::{open_file, EntryKind, FileId};
 
 /// An entry with what its header says.
 #[derive(Debug)]
@@ -60,7 +61,7 @@ pub(crate) struct TarPlan {
     entries: Vec<Planned>,
     size: u64,
     check: Option<Check>,
-    until: Until,
+    until: Deadline,
 }
 
 /// The context hash of what a [`TarReader`] sends, as it sends it, and the
@@ -83,7 +84,7 @@ impl TarPlan {
     /// measures the archive. Only metadata is read. Past `until`, this and
     /// every read of the archive fail (a timeout), checked at each entry
     /// and each read.
-    pub(crate) fn new(entries: &[TarEntry], until: Until) -> Result<Self> {
+    pub(crate) fn new(entries: &[TarEntry], until: Deadline) -> Result<Self> {
         let mut planned = Vec::with_capacity(entries.len());
         let mut size = 2 * BLOCK as u64;
         for entry in entries {
@@ -317,7 +318,7 @@ pub(crate) struct TarReader {
     file: Option<Content>,
     finished: bool,
     check: Option<Check>,
-    until: Until,
+    until: Deadline,
 }
 
 struct Content {

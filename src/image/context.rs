@@ -7,8 +7,9 @@ use std::path::{Component, Path, PathBuf};
 
 use md5::{Digest, Md5};
 
-use super::walk::{file_id, walk, FileId, Kind, Until, MAX_ENTRIES};
+use super::walk::{file_id, walk, FileId, Kind, MAX_ENTRIES};
 
+use crate::deadline::Deadline;
 use crate::error::{Error, Result};
 use crate::local_file::open_regular;
 
@@ -82,13 +83,13 @@ impl BuildContext {
     ///
     /// [`Error::Io`] when a file or directory cannot be read.
     pub fn hash(&self) -> Result<String> {
-        Ok(self.hashed_archive(&Until::never())?.0)
+        Ok(self.hashed_archive(&Deadline::none())?.0)
     }
 
     /// The context hash and the entries of the context's tar, from one
     /// walk. Past `until` the walk or the hash stops at its next entry or
     /// chunk of a file with an [`Error::Timeout`].
-    pub(crate) fn hashed_archive(&self, until: &Until) -> Result<(String, Vec<ArchiveEntry>)> {
+    pub(crate) fn hashed_archive(&self, until: &Deadline) -> Result<(String, Vec<ArchiveEntry>)> {
         let entries = self.archive_within(MAX_ENTRIES, until)?;
         let mut md5 = Md5::new();
         md5.update(self.archive_path.as_bytes());
@@ -131,13 +132,13 @@ impl BuildContext {
     /// The entries of the context's tar, in archive order, each with what
     /// the context hash is fed for it.
     pub(crate) fn archive(&self) -> Result<Vec<ArchiveEntry>> {
-        self.archive_within(MAX_ENTRIES, &Until::never())
+        self.archive_within(MAX_ENTRIES, &Deadline::none())
     }
 
     /// [`archive`](Self::archive), refusing a context of more than `max`
     /// entries below its root as soon as a listing passes them, and
     /// stopping past `until`.
-    fn archive_within(&self, max: usize, until: &Until) -> Result<Vec<ArchiveEntry>> {
+    fn archive_within(&self, max: usize, until: &Deadline) -> Result<Vec<ArchiveEntry>> {
         let root = docker_clean(&self.archive_path);
         let mut out = Vec::new();
         walk(&self.source_path, max, until, &mut |item| {
@@ -332,7 +333,7 @@ pub(crate) fn read_text(path: &Path, what: &str, limit: u64) -> Result<String> {
 
 /// Feeds `md5` the bytes of the file of `entry`, a chunk at a time,
 /// stopping past `until`.
-fn hash_file(entry: &ArchiveEntry, md5: &mut Md5, until: &Until) -> Result<()> {
+fn hash_file(entry: &ArchiveEntry, md5: &mut Md5, until: &Deadline) -> Result<()> {
     let path = &entry.disk_path;
     let what = || format!("hashing {} for a build context", path.display());
     until.check(what)?;
@@ -439,7 +440,7 @@ mod tests {
         }
         let context = BuildContext::new(tree.path("ctx"), "ctx");
         // The folder and its three files: three names listed.
-        let never = Until::never();
+        let never = Deadline::none();
         assert_eq!(context.archive_within(3, &never).unwrap().len(), 4);
         let err = context.archive_within(2, &never).unwrap_err();
         assert!(err.is_too_large(), "{err:?}");
@@ -452,10 +453,10 @@ mod tests {
         tree.file("ctx/a", "x");
         tree.file("ctx/sub/b", "y");
         let context = BuildContext::new(tree.path("ctx"), "ctx");
-        let (hash, entries) = context.hashed_archive(&Until::never()).unwrap();
+        let (hash, entries) = context.hashed_archive(&Deadline::none()).unwrap();
         assert_eq!(hash, context.hash().unwrap());
         assert_eq!(entries, context.archive().unwrap());
-        let past = Until::new(Some(std::time::Instant::now()));
+        let past = Deadline::after(std::time::Duration::ZERO);
         let err = context.hashed_archive(&past).unwrap_err();
         let Error::Timeout { operation, .. } = &err else {
             panic!("{err:?}")
@@ -476,7 +477,7 @@ mod tests {
         fs::rename(tree.path("ctx/sub"), tree.path("moved")).unwrap();
         std::os::unix::fs::symlink(tree.path("outside"), tree.path("ctx/sub")).unwrap();
         let file = entries.iter().find(|e| e.name == "ctx/sub/a.txt").unwrap();
-        let err = hash_file(file, &mut Md5::new(), &Until::never()).unwrap_err();
+        let err = hash_file(file, &mut Md5::new(), &Deadline::none()).unwrap_err();
         assert!(err.to_string().contains("replaced"), "{err}");
     }
 

@@ -50,7 +50,7 @@ pub use context::BuildContext;
 pub(crate) use context::{open_file, path_string, ArchiveEntry, EntryKind};
 pub use pip::{PipInstallOptions, PyprojectOptions};
 pub use run::RunCommand;
-pub(crate) use walk::{FileId, Until};
+pub(crate) use walk::FileId;
 
 use crate::config::EnvHidden;
 use crate::error::{Error, Result};

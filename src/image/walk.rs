@@ -12,55 +12,10 @@
 use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use super::context::io_error;
+use crate::deadline::Deadline;
 use crate::error::{Error, Result};
-
-/// The time a walk, a hash or an archive of a build context must end by
-/// (the deadline of the call that uploads it), or none. Past it the work
-/// stops at its next entry or chunk with an [`Error::Timeout`] naming what
-/// was being done, so a context on a slow file system, or one of millions
-/// of files, cannot hold a create far past its deadline.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Until {
-    at: Option<Instant>,
-    started: Instant,
-}
-
-impl Until {
-    /// Ending by `at`, or never when `None`.
-    pub(crate) fn new(at: Option<Instant>) -> Self {
-        Until {
-            at,
-            started: Instant::now(),
-        }
-    }
-
-    /// No time limit.
-    pub(crate) fn never() -> Self {
-        Until::new(None)
-    }
-
-    /// An [`Error::Timeout`] for `what` (called only then) once the time is
-    /// up.
-    pub(crate) fn check(&self, what: impl FnOnce() -> String) -> Result<()> {
-        match self.at {
-            Some(at) if Instant::now() >= at => Err(Error::Timeout {
-                operation: what(),
-                after: self.started.elapsed(),
-            }),
-            _ => Ok(()),
-        }
-    }
-
-    /// [`check`](Self::check) as an I/O error of kind `TimedOut` (for a
-    /// reader), its message naming `what`.
-    pub(crate) fn check_io(&self, what: impl FnOnce() -> String) -> std::io::Result<()> {
-        self.check(what)
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::TimedOut, e.to_string()))
-    }
-}
 
 /// What a walk of `root` is doing, for its timeout.
 fn reading(root: &Path) -> String {
@@ -135,7 +90,7 @@ pub(crate) fn file_id(_: &fs::Metadata) -> FileId {
 pub(crate) fn walk(
     root: &Path,
     max: usize,
-    until: &Until,
+    until: &Deadline,
     f: &mut dyn FnMut(Item) -> Result<()>,
 ) -> Result<()> {
     until.check(|| reading(root))?;
@@ -165,7 +120,7 @@ pub(crate) fn walk(
 /// order, each with its kind (links not followed; special files left
 /// out), its permission bits and its [`FileId`].
 pub(crate) fn children(dir: &Path) -> Result<Vec<(OsString, Kind, u32, FileId)>> {
-    children_within(dir, MAX_ENTRIES, &Until::never())
+    children_within(dir, MAX_ENTRIES, &Deadline::none())
 }
 
 /// [`children`], refusing a directory of more than `max` entries, and
@@ -173,7 +128,7 @@ pub(crate) fn children(dir: &Path) -> Result<Vec<(OsString, Kind, u32, FileId)>>
 fn children_within(
     dir: &Path,
     max: usize,
-    until: &Until,
+    until: &Deadline,
 ) -> Result<Vec<(OsString, Kind, u32, FileId)>> {
     let mut names = Vec::new();
     for entry in fs::read_dir(dir).map_err(|e| io_error(dir, e))? {
@@ -220,7 +175,7 @@ fn walk_dir(
     mode: u32,
     id: FileId,
     max: usize,
-    until: &Until,
+    until: &Deadline,
     f: &mut dyn FnMut(Item) -> Result<()>,
 ) -> Result<()> {
     let root = dir;
@@ -321,7 +276,7 @@ mod tests {
         for name in ["a", "b", "c"] {
             tree.file(&format!("d/{name}"), "x");
         }
-        let never = Until::never();
+        let never = Deadline::none();
         assert_eq!(
             children_within(&tree.path("d"), 3, &never).unwrap().len(),
             3

@@ -5,51 +5,10 @@
 use std::time::{Duration, Instant};
 
 use crate::config::{PollSchedule, LONGEST};
+pub(crate) use crate::deadline::Deadline;
 use crate::error::{Error, Result};
 use crate::telemetry::Child;
 use crate::transport::retry::random_fraction;
-
-/// A point in time an operation must finish by, or none.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Deadline {
-    start: Instant,
-    at: Option<Instant>,
-}
-
-impl Deadline {
-    pub(crate) fn after(limit: Duration) -> Self {
-        let start = Instant::now();
-        Deadline {
-            start,
-            at: start.checked_add(limit),
-        }
-    }
-
-    /// Time left, `None` when there is no limit.
-    pub(crate) fn remaining(&self) -> Option<Duration> {
-        self.at
-            .map(|at| at.saturating_duration_since(Instant::now()))
-    }
-
-    pub(crate) fn elapsed(&self) -> Duration {
-        self.start.elapsed()
-    }
-
-    /// `limit` capped to the time left.
-    pub(crate) fn cap(&self, limit: Duration) -> Duration {
-        match self.remaining() {
-            Some(left) => left.min(limit),
-            None => limit,
-        }
-    }
-
-    pub(crate) fn timeout_error(&self, operation: impl Into<String>) -> Error {
-        Error::Timeout {
-            operation: operation.into(),
-            after: self.elapsed(),
-        }
-    }
-}
 
 /// What a check found.
 pub(crate) enum Check<T> {

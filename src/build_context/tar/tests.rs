@@ -18,7 +18,7 @@ fn entry(disk_path: PathBuf, name: &str, is_dir: bool) -> TarEntry {
 }
 
 fn archive(entries: &[TarEntry]) -> (u64, Vec<u8>) {
-    let plan = TarPlan::new(entries, Until::never()).unwrap();
+    let plan = TarPlan::new(entries, Deadline::none()).unwrap();
     let size = plan.size();
     let mut bytes = Vec::new();
     plan.into_reader().read_to_end(&mut bytes).unwrap();
@@ -130,7 +130,7 @@ fn links_are_stored_as_links() {
             disk_path: file,
             ..link("x", "y")
         }],
-        Until::never(),
+        Deadline::none(),
     )
     .unwrap_err();
     assert!(err.to_string().contains("not a symbolic link"), "{err}");
@@ -148,7 +148,7 @@ fn a_file_swapped_for_a_link_after_the_walk_is_not_followed() {
         .archive()
         .unwrap();
     assert!(entries.iter().any(|e| e.disk_path == file && !e.named));
-    let plan = TarPlan::new(&entries, Until::never()).unwrap();
+    let plan = TarPlan::new(&entries, Deadline::none()).unwrap();
     fs::remove_file(&file).unwrap();
     std::os::unix::fs::symlink(&secret, &file).unwrap();
     let shown = file.display().to_string();
@@ -164,7 +164,7 @@ fn a_file_swapped_for_a_link_after_the_walk_is_not_followed() {
     assert!(!bytes.windows(10).any(|w| w == b"TOP-SECRET"));
 
     // Swapped before planning: the plan refuses it.
-    let err = TarPlan::new(&entries, Until::never())
+    let err = TarPlan::new(&entries, Deadline::none())
         .unwrap_err()
         .to_string();
     assert!(
@@ -246,11 +246,11 @@ fn empty_archive_is_two_zero_blocks() {
 fn bad_entries_fail_before_reading() {
     let dir = TempDir::new("tar");
     let file = dir.file("f", b"x");
-    let missing = TarPlan::new(&[entry(dir.join("nope"), "nope", false)], Until::never());
+    let missing = TarPlan::new(&[entry(dir.join("nope"), "nope", false)], Deadline::none());
     assert!(matches!(missing, Err(Error::Io { .. })));
-    let not_dir = TarPlan::new(&[entry(file.clone(), "f", true)], Until::never());
+    let not_dir = TarPlan::new(&[entry(file.clone(), "f", true)], Deadline::none());
     assert!(not_dir.unwrap_err().to_string().contains("not a directory"));
-    let nul = TarPlan::new(&[entry(file, "a\0b", false)], Until::never());
+    let nul = TarPlan::new(&[entry(file, "a\0b", false)], Deadline::none());
     assert!(nul.unwrap_err().is_validation());
 }
 
@@ -258,7 +258,7 @@ fn bad_entries_fail_before_reading() {
 fn a_file_that_shrank_is_an_error() {
     let dir = TempDir::new("tar");
     let file = dir.file("f", [1u8; 2000]);
-    let plan = TarPlan::new(&[entry(file.clone(), "f", false)], Until::never()).unwrap();
+    let plan = TarPlan::new(&[entry(file.clone(), "f", false)], Deadline::none()).unwrap();
     fs::write(&file, b"short").unwrap();
     let err = plan.into_reader().read_to_end(&mut Vec::new()).unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
@@ -269,7 +269,7 @@ fn a_file_that_shrank_is_an_error() {
 fn a_file_that_grew_is_an_error() {
     let dir = TempDir::new("tar");
     let file = dir.file("f", [1u8; 2000]);
-    let plan = TarPlan::new(&[entry(file.clone(), "f", false)], Until::never()).unwrap();
+    let plan = TarPlan::new(&[entry(file.clone(), "f", false)], Deadline::none()).unwrap();
     fs::write(&file, [2u8; 2001]).unwrap();
     let err = plan.into_reader().read_to_end(&mut Vec::new()).unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::InvalidData);
@@ -299,14 +299,14 @@ fn the_hash_of_what_is_sent_is_checked() {
         md5.update(part);
     }
     let good = format!("{:x}", md5.finalize());
-    let plan = TarPlan::new(&entries, Until::never())
+    let plan = TarPlan::new(&entries, Deadline::none())
         .unwrap()
         .verified("ctx", &good);
     let mut bytes = Vec::new();
     plan.into_reader().read_to_end(&mut bytes).unwrap();
     assert_eq!(parse(&bytes)[1].data, b"hello");
     // The same size, other bytes: the read fails before the end blocks.
-    let plan = TarPlan::new(&entries, Until::never())
+    let plan = TarPlan::new(&entries, Deadline::none())
         .unwrap()
         .verified("ctx", &good);
     fs::write(&file, b"HELLO").unwrap();
@@ -326,7 +326,7 @@ fn the_hash_of_what_is_sent_is_checked() {
 fn large_files_stream_in_constant_memory() {
     let dir = TempDir::new("tar");
     let big = dir.file("big", vec![42u8; 5 * 1024 * 1024 + 3]);
-    let plan = TarPlan::new(&[entry(big, "big", false)], Until::never()).unwrap();
+    let plan = TarPlan::new(&[entry(big, "big", false)], Deadline::none()).unwrap();
     let expected = plan.size();
     let mut reader = plan.into_reader();
     let (mut total, mut peak) = (0u64, 0usize);
@@ -361,8 +361,8 @@ fn sizes_a_file_system_claims_never_overflow_the_archive_size() {
 fn reads_past_the_deadline_fail() {
     let dir = TempDir::new("tar-late");
     let file = dir.file("f", [1u8; 4096]);
-    let at = std::time::Instant::now() + std::time::Duration::from_millis(200);
-    let plan = TarPlan::new(&[entry(file.clone(), "f", false)], Until::new(Some(at))).unwrap();
+    let soon = Deadline::after(std::time::Duration::from_millis(200));
+    let plan = TarPlan::new(&[entry(file.clone(), "f", false)], soon).unwrap();
     let mut reader = plan.into_reader();
     let mut buf = [0u8; 512];
     assert_eq!(reader.read(&mut buf).unwrap(), 512, "the header");
@@ -370,7 +370,7 @@ fn reads_past_the_deadline_fail() {
     let err = reader.read(&mut buf).unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::TimedOut);
     assert!(err.to_string().contains("build context"), "{err}");
-    let past = Until::new(Some(std::time::Instant::now()));
+    let past = Deadline::after(std::time::Duration::ZERO);
     let err = TarPlan::new(&[entry(dir.join("nope"), "nope", false)], past).unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
 }
@@ -387,7 +387,7 @@ fn a_folder_swapped_for_a_link_after_the_walk_is_not_read_through() {
     dir.file("outside/a.txt", b"SECRET");
     let context = crate::image::BuildContext::new(dir.join("ctx"), "ctx");
     let entries = context.archive().unwrap();
-    let plan = TarPlan::new(&entries, Until::never()).unwrap();
+    let plan = TarPlan::new(&entries, Deadline::none()).unwrap();
     fs::rename(dir.join("ctx/sub"), dir.join("moved")).unwrap();
     std::os::unix::fs::symlink(dir.join("outside"), dir.join("ctx/sub")).unwrap();
     let mut sent = Vec::new();
